@@ -1,0 +1,42 @@
+"""dbt models, snapshots and tests as Dagster assets and asset checks (dagster-dbt).
+
+Sources map to the ingest assets through `meta.dagster.asset_key`, so the graph shows lineage
+from each landing source through staging and snapshots to the marts.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.project import dbt_project
+from orchestration.resources import run_time
+
+OWNERS = ["team:data-engineering"]
+
+
+class Translator(DagsterDbtTranslator):
+    """Groups by layer: staging and snapshots are `transform`, marts are `marts`."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "snapshot":
+            return "transform"
+        fqn = dbt_resource_props.get("fqn", [])
+        return "marts" if "marts" in fqn else "transform"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return OWNERS
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=Translator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+)
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    """Build staging, snapshots and marts, and run their tests (shown as asset checks)."""
+    as_of = run_time(context).isoformat(sep=" ", timespec="seconds")
+    args = ["build", "--vars", json.dumps({"as_of": as_of})]
+    yield from dbt.cli(args, context=context).stream()

@@ -1,0 +1,76 @@
+"""`klantkluis`: the operator's command line (demo data, runs, the UI, privacy operations)."""
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from orchestration.settings import PROJECT_DIR, Paths
+
+
+def _demo(args, paths: Paths) -> int:
+    from orchestration.demo.generate import generate
+
+    if paths.landing.is_dir() and any(paths.landing.iterdir()) and not args.force:
+        print(f"Landing zone {paths.landing} already holds files; keeping them (use --force to regenerate).")
+        return 0
+    print(f"Generating demo data for {args.customers:,} customers (seed {args.seed}) in {paths.landing} ...")
+    result = generate(paths.home, customers=args.customers, seed=args.seed)
+    for source, n in result.rows.items():
+        print(f"  {source:<16} {n:>12,} rows")
+    print(f"  done in {result.seconds:.1f} s")
+    return 0
+
+
+def _run(args, paths: Paths) -> int:
+    from orchestration.pipeline import run_full_refresh
+
+    return run_full_refresh(paths, as_of=args.as_of)
+
+
+def _ui(args, paths: Paths) -> int:
+    os.environ.update(paths.environment())
+    paths.prepare_dagster_home()
+    os.chdir(PROJECT_DIR)
+    cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "orchestration.definitions",
+           "-h", "127.0.0.1", "-p", str(args.port)]
+    print(f"Serving the Dagster UI on http://127.0.0.1:{args.port} for {paths.warehouse} (Ctrl-C stops it).")
+    os.execv(cmd[0], cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="klantkluis", description=__doc__)
+    parser.add_argument("--home", help="installation folder (default: $KLANTKLUIS_HOME or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="generate the demo landing zone if it is absent")
+    demo.add_argument("--customers", type=int, default=10_000)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--force", action="store_true", help="regenerate even if landing files exist")
+    demo.set_defaults(func=_demo)
+    run = sub.add_parser("run", help="materialise every asset (the full_refresh job) and print a summary")
+    run.add_argument("--as-of", type=datetime.fromisoformat, default=None, help="simulate the run's time")
+    run.set_defaults(func=_run)
+    ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    paths = Paths.from_home(args.home)
+    os.environ.update(paths.environment())
+    started = time.perf_counter()
+    try:
+        return args.func(args, paths) or 0
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if args.command != "ui":
+            print(f"({args.command} took {time.perf_counter() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

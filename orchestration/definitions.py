@@ -1,0 +1,28 @@
+"""The one Dagster `Definitions` of klantkluis: ingest, transform (dbt), privacy and publish."""
+
+from dagster import Definitions, EnvVar, ScheduleDefinition, define_asset_job
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import dbt_models
+from orchestration.assets.ingest import build_ingest_asset
+from orchestration.project import dbt_project
+from orchestration.resources import KlantkluisResource
+from orchestration.settings import DBT_PROJECT_DIR
+from privacy.classification import load_classification
+
+SOURCES = [t for t in load_classification(DBT_PROJECT_DIR).tables if t.layer == "source" and t.landing_format]
+
+ingest_assets = [build_ingest_asset(t) for t in SOURCES]
+
+full_refresh = define_asset_job(
+    "full_refresh", selection="*", description="Ingest every source, build all dbt models and snapshots, publish.")
+
+defs = Definitions(
+    assets=[*ingest_assets, dbt_models],
+    jobs=[full_refresh],
+    schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam")],
+    resources={
+        "klantkluis": KlantkluisResource(home=EnvVar("KLANTKLUIS_HOME")),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    },
+)

@@ -1,0 +1,96 @@
+"""Deterministic demo landing zone: two CRM landing days of every source (design.md section 2).
+
+Day 1 is a full export; day 2 holds what changed: customers who moved, changed phone or bank
+account or ended the relationship, new customers, and the day's orders, consent events, NPS
+responses and contact moments. Same seed and size give the same bytes.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from orchestration.demo import customers as cu
+from orchestration.demo import events as ev
+
+DEFAULT_AS_OF = date(2026, 11, 1)
+
+
+@dataclass(frozen=True)
+class Generated:
+    landing: Path
+    truth: Path
+    rows: dict[str, int]
+    seconds: float
+
+
+def _public(df: pd.DataFrame) -> pd.DataFrame:
+    return df[[c for c in df.columns if not c.startswith("_")]]
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(_public(df).astype(object).where(df.notna(), None), preserve_index=False)
+    table = table.cast(pa.schema([(name, pa.string()) for name in table.column_names]))
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+
+
+def _write_jsonl(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for row in _public(df).to_dict("records"):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _day(rng, crm, people_pool, as_of: date, window, counters: dict, truth: list) -> dict[str, pd.DataFrame]:
+    frames = {
+        "orders": cu.orders(rng, crm, counters["orders"], window),
+        "consent_events": ev.consent_events(rng, crm, window, counters["consent_events"]),
+        "nps_responses": ev.nps_responses(rng, crm, people_pool, window, counters["nps_responses"], truth),
+        "interactions": ev.interactions(rng, crm, people_pool, window, counters["interactions"], truth),
+    }
+    for name, df in frames.items():
+        counters[name] += len(df)
+    return frames
+
+
+def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = DEFAULT_AS_OF) -> Generated:
+    """Write `<out>/landing/<source>/<day>.<ext>` and `<out>/truth/*_spans.jsonl`."""
+    started = datetime.now()
+    rng = np.random.default_rng(seed)
+    landing, truth_dir = out / "landing", out / "truth"
+    day2 = as_of + timedelta(days=1)
+    crm = cu.customers(rng, customers, as_of)
+    lead_table = cu.leads(rng, max(customers * 3 // 10, 1), as_of)
+    pool = pd.concat([crm[lead_table.columns.intersection(crm.columns)],
+                      lead_table[lead_table.columns.intersection(crm.columns)]], ignore_index=True)
+    counters = dict.fromkeys(["orders", "consent_events", "nps_responses", "interactions"], 1)
+    truth: list[dict] = []
+    days = {as_of: {"crm_customers": crm, "leads": lead_table,
+                    **_day(rng, crm, pool, as_of, None, counters, truth)}}
+    newcomers = cu.customers(rng, max(customers // 100, 1), day2, id_offset=customers)
+    newcomers["exported_at"] = datetime.combine(day2, time(6, 0)).isoformat(sep=" ")
+    changed = cu.moved(rng, crm, datetime.combine(day2, time(6, 0)))
+    everyone = pd.concat([crm, newcomers], ignore_index=True)
+    today = cu.day_number(day2)
+    days[day2] = {"crm_customers": pd.concat([changed, newcomers], ignore_index=True),
+                  **_day(rng, everyone[everyone["status"] == "active"], pool, day2, (today - 1, today),
+                         counters, truth)}
+    rows: dict[str, int] = {}
+    for day, frames in days.items():
+        for source, df in frames.items():
+            if source == "interactions":
+                _write_jsonl(df, landing / source / f"{day.isoformat()}.jsonl")
+            else:
+                _write_csv(df, landing / source / f"{day.isoformat()}.csv")
+            rows[source] = rows.get(source, 0) + len(df)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    with (truth_dir / "text_spans.jsonl").open("w", encoding="utf-8") as f:
+        for item in truth:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return Generated(landing, truth_dir, rows, (datetime.now() - started).total_seconds())

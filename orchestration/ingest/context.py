@@ -1,0 +1,67 @@
+"""Everything the raw-layer writer needs for one run: keys, pseudonyms, audit, rules, redaction.
+
+Built once per run from the installation's paths; the privacy services come from `privacy`
+(a plain library), validation rules from `expectations`.
+"""
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from orchestration.settings import Paths
+from privacy.audit import AuditLog
+from privacy.crypto import encrypt_values
+from privacy.keystore import KeyStore
+from privacy.masterkey import master_key_from_env
+from privacy.pseudonym import Pseudonymiser, pseudonymiser_from_env
+
+
+@dataclass
+class IngestContext:
+    paths: Paths
+    now: datetime
+    keystore: KeyStore
+    pseudonymiser: Pseudonymiser
+    audit: AuditLog
+    _redactor: object = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, paths: Paths, now: datetime) -> "IngestContext":
+        env = {**os.environ, **paths.environment()}
+        audit = AuditLog(paths.audit_log)
+        keystore = KeyStore(paths.keystore, master_key_from_env(env), audit=audit)
+        return cls(paths, now, keystore, pseudonymiser_from_env(env), audit)
+
+    @staticmethod
+    def new_batch_id() -> str:
+        return uuid.uuid4().hex
+
+    def encrypt(self, values: list, subject_ids: list, table: str, column: str) -> list:
+        return encrypt_values(values, subject_ids, table, column, self.keystore)
+
+    def validate(self, source: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """Row-level rule failures (row_index, rule) from the source's expectation suite (Art. 5(1)(d))."""
+        from expectations import validate
+
+        return validate(source, rows.drop(columns="_source_line"), self.now).failures
+
+    def is_suppressed(self, table, natural_keys: pd.Series) -> np.ndarray:
+        """Rows of subjects whose key was shredded on erasure (Art. 17): never loaded again."""
+        ids = self.pseudonymiser.subject_ids(table.subject_kind, natural_keys.tolist())
+        erased = self.keystore.shredded(i for i in set(ids) if i)
+        return np.fromiter((i in erased for i in ids), dtype=bool, count=len(ids))
+
+    def redactor_for(self, table):
+        """The free-text redactor, built once per run with the CRM's known persons (Art. 25)."""
+        if not any(c.transform == "redact" for c in table.columns):
+            return None
+        if self._redactor is None:
+            from orchestration.ingest.known_persons import known_persons
+            from privacy.redact import Redactor
+
+            self._redactor = Redactor(known_persons(self.paths)).redact
+        return self._redactor

@@ -1,0 +1,25 @@
+"""The CRM's known persons (customers and leads) for the free-text redactor.
+
+Read from the landing files, where the names are in plain text anyway, so building the list
+needs no decryption (and no audit entry for bulk decryption). Art. 15(4), 25: a customer named
+in another customer's note is found and redacted.
+"""
+
+from orchestration.ingest.reader import LandingFileError, read_landing_file
+from orchestration.ingest.sources import column_mapping, source_files
+from orchestration.settings import Paths
+
+PERSON_COLUMNS = ["first_name", "last_name", "email"]
+
+
+def known_persons(paths: Paths) -> list[tuple[str, str, str]]:
+    """(first name, last name, e-mail) of every customer and lead in the landing files."""
+    seen: set[tuple[str, str, str]] = set()
+    for source in ("crm_customers", "leads"):
+        for path in source_files(paths, source):
+            try:
+                rows = read_landing_file(path, PERSON_COLUMNS, column_mapping(paths, source)).rows
+            except LandingFileError:
+                continue  # the source's own ingest asset reports the unreadable file
+            seen.update(zip(rows["first_name"].fillna(""), rows["last_name"].fillna(""), rows["email"].fillna("")))
+    return sorted(seen)

@@ -1,0 +1,41 @@
+"""Quarantine rows: every input row that is not loaded is kept here with the rule it broke.
+
+The row's content is personal data like any other, so it is stored as JSON encrypted with the
+subject's data key (erasure shreds it) or, when no subject can be read from the row, with a key
+for the batch. Art. 5(1)(d): inaccurate data is set aside for repair, not silently dropped.
+"""
+
+import json
+from datetime import datetime
+
+import pandas as pd
+
+from orchestration.ingest.reader import FileRead
+
+COLUMNS = ["source", "file", "line", "rule", "subject_id", "record", "batch_id", "loaded_at"]
+
+
+def quarantine_frame(ctx, table, file: str, batch_id: str, read: FileRead, failures: pd.DataFrame,
+                     now: datetime) -> pd.DataFrame:
+    """One quarantine row per rejected line and per row that broke one or more row-level rules."""
+    rules = failures.groupby("row_index")["rule"].agg(lambda r: "; ".join(sorted(set(r))))
+    bad = read.rows.loc[rules.index]
+    records = [json.dumps({k: v for k, v in row.items() if k != "_source_line"}, ensure_ascii=False)
+               for row in bad.to_dict("records")]
+    key_column = table.subject_key
+    keys = bad[key_column].tolist() if len(bad) else []
+    lines = bad["_source_line"].tolist()
+    reasons = rules.tolist()
+    for reject in read.rejects:
+        records.append(json.dumps({"line": reject.text}, ensure_ascii=False))
+        keys.append(None)
+        lines.append(reject.line)
+        reasons.append(reject.reason)
+    subjects = [ctx.pseudonymiser.subject_id(table.subject_kind, k) if k else None for k in keys]
+    owners = [s or f"quarantine:{batch_id}" for s in subjects]
+    ctx.keystore.ensure(sorted(set(owners)))
+    encrypted = ctx.encrypt(records, owners, "_quarantine", "record")
+    return pd.DataFrame({
+        "source": table.name, "file": file, "line": pd.array(lines, dtype="int64"), "rule": reasons,
+        "subject_id": subjects, "record": encrypted, "batch_id": batch_id, "loaded_at": now,
+    }, columns=COLUMNS)

@@ -1,0 +1,47 @@
+"""Run the full_refresh job in-process on the persistent Dagster instance, then summarise.
+
+Landing days not loaded yet are processed in order, one run per day, so the snapshots record
+each day's state (history) even when several days arrive at once.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+
+import duckdb
+from dagster import DagsterEventType, DagsterInstance
+
+from orchestration.ingest.sources import pending_days
+from orchestration.resources import AS_OF_TAG, THROUGH_TAG
+from orchestration.settings import Paths
+from orchestration.summary import layer_counts, reconciliation, render, stage_of
+
+
+def run_full_refresh(paths: Paths, as_of: datetime | None = None) -> int:
+    """Materialise every asset (per pending landing day); print rows, time per stage, file locations."""
+    paths.prepare_dagster_home()
+    from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
+
+    job = defs.resolve_job_def("full_refresh")
+    stages: dict[str, float] = defaultdict(float)
+    days = pending_days(paths) or [None]
+    with DagsterInstance.get() as instance:
+        for day in days:
+            tags = {AS_OF_TAG: as_of.isoformat()} if as_of else {}
+            if day is not None and len(days) > 1:
+                tags[THROUGH_TAG] = day
+                print(f"Processing landing day {day} ...", flush=True)
+            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+            for event in result.all_events:
+                if event.event_type == DagsterEventType.STEP_SUCCESS:
+                    stages[stage_of(event.step_key)] += event.event_specific_data.duration_ms / 1000
+            if not result.success:
+                break
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        print(render(paths, layer_counts(con), dict(stages), reconciliation(con)))
+    if not result.success:
+        print("The run failed:")
+        for event in result.all_events:
+            if event.event_type == DagsterEventType.STEP_FAILURE:
+                print(f"  {event.step_key}: {event.event_specific_data.error.message.strip()}")
+        return 1
+    return 0

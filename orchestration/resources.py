@@ -1,0 +1,58 @@
+"""The one Dagster resource: where the installation lives, and the privacy services built from it."""
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource, OpExecutionContext
+
+from orchestration.ingest.sources import column_mapping, source_files
+from orchestration.settings import Paths
+
+AS_OF_TAG = "klantkluis/as_of"
+THROUGH_TAG = "klantkluis/through_day"  # load only landing files named up to this day (catch-up runs)
+
+
+def run_time(context: OpExecutionContext) -> datetime:
+    """The run's notion of now: the `klantkluis/as_of` tag (to simulate time), else when the run was created."""
+    tag = context.run.tags.get(AS_OF_TAG)
+    if tag:
+        return datetime.fromisoformat(tag).replace(tzinfo=None)
+    record = context.instance.get_run_record_by_id(context.run_id)
+    created = record.create_timestamp if record else datetime.now(timezone.utc)
+    return created.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class KlantkluisResource(ConfigurableResource):
+    """Paths of the installation (KLANTKLUIS_HOME) and access to the warehouse and privacy services."""
+
+    home: str
+    key_dir: str = ""
+
+    @property
+    def paths(self) -> Paths:
+        return Paths.from_home(self.home, self.key_dir or None)
+
+    @contextmanager
+    def connect(self, read_only: bool = False):
+        """A warehouse connection, closed on exit: dbt cannot run while any connection is open."""
+        self.paths.home.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.paths.warehouse), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def ingest_context(self, now: datetime):
+        from orchestration.ingest.context import IngestContext
+
+        return IngestContext.open(self.paths, now)
+
+    def landing_files(self, source: str, through: str | None = None) -> list[Path]:
+        """The source's files (sources.yml `files`, else <home>/landing/<source>/), up to day `through`."""
+        return [p for p in source_files(self.paths, source) if through is None or p.stem <= through]
+
+    def column_mapping(self, source: str) -> dict[str, str]:
+        """Their column name -> our column name, from `columns` in sources.yml."""
+        return column_mapping(self.paths, source)

@@ -1,0 +1,54 @@
+"""Where everything lives: one folder per installation (KLANTKLUIS_HOME), with keys apart.
+
+Layout under the home folder: landing/ (input files), truth/ (demo ground truth), warehouse.duckdb,
+published/ (read-only BI copies), state/ (audit log, request ledger), inbox/ and outbox/
+(data subject requests), register/ (the generated written policy), dagster/ (DAGSTER_HOME).
+Keys (master key, pseudonymisation key, the per-subject key store) live in KLANTKLUIS_KEY_DIR
+(default <home>/keys), never inside the warehouse file; point it elsewhere in production.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+DEFAULT_HOME = PROJECT_DIR / "data"
+
+
+@dataclass(frozen=True)
+class Paths:
+    home: Path
+    key_dir: Path
+
+    @classmethod
+    def from_home(cls, home: str | Path | None = None, key_dir: str | Path | None = None) -> "Paths":
+        """Paths for `home` (default: $KLANTKLUIS_HOME, else ./data of the project)."""
+        root = Path(home or os.environ.get("KLANTKLUIS_HOME") or DEFAULT_HOME).resolve()
+        keys = key_dir or os.environ.get("KLANTKLUIS_KEY_DIR") or root / "keys"
+        return cls(root, Path(keys).resolve())
+
+    landing = property(lambda self: self.home / "landing")
+    truth = property(lambda self: self.home / "truth")
+    warehouse = property(lambda self: self.home / "warehouse.duckdb")
+    published = property(lambda self: self.home / "published")
+    state = property(lambda self: self.home / "state")
+    keystore = property(lambda self: self.key_dir / "keystore.sqlite")
+    audit_log = property(lambda self: self.home / "state" / "audit.jsonl")
+    inbox = property(lambda self: self.home / "inbox")
+    outbox = property(lambda self: self.home / "outbox")
+    register = property(lambda self: self.home / "register")
+    dagster_home = property(lambda self: self.home / "dagster")
+    mapping = property(lambda self: self.home / "sources.yml")
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables for subprocesses (dbt, dagster dev) that must see the same home."""
+        return {"KLANTKLUIS_HOME": str(self.home), "KLANTKLUIS_KEY_DIR": str(self.key_dir),
+                "DAGSTER_HOME": str(self.dagster_home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+    def prepare_dagster_home(self) -> Path:
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        config = self.dagster_home / "dagster.yaml"
+        if not config.exists():
+            config.write_text("telemetry:\n  enabled: false\n")
+        return self.dagster_home

@@ -1,0 +1,64 @@
+"""The readable end-of-run summary: rows per layer, time per stage, where the files are."""
+
+from collections import defaultdict
+
+import duckdb
+
+from orchestration.settings import Paths
+
+LAYERS = {"raw": "raw (encrypted)", "snapshots": "snapshots", "staging": "staging", "intermediate": "intermediate",
+          "marts": "marts"}
+
+
+def layer_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Row count of every table and view per schema (no values are read)."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = con.execute("select table_schema, table_name from information_schema.tables "
+                       "where table_schema in ('raw','staging','snapshots','intermediate','marts') "
+                       "order by table_schema, table_name").fetchall()
+    for schema, name in rows:
+        out[schema][name] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+    return out
+
+
+def stage_of(step_key: str) -> str:
+    if step_key.startswith("raw__"):
+        return "ingest"
+    if "dbt" in step_key:
+        return "dbt (staging, snapshots, marts, tests)"
+    return step_key.split("__")[0]
+
+
+def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
+           reconciliation: list[tuple[str, int, int, int, int]]) -> str:
+    lines = ["", "klantkluis run summary", "=" * 22, "", "Rows per layer:"]
+    for schema in LAYERS:
+        for name, n in counts.get(schema, {}).items():
+            lines.append(f"  {LAYERS[schema]:<16} {name:<34} {n:>12,}")
+    lines += ["", "Ingest reconciliation (input = loaded + quarantined + suppressed):"]
+    for source, n_in, loaded, quarantined, suppressed in reconciliation:
+        ok = "ok" if n_in == loaded + quarantined + suppressed else "MISMATCH"
+        lines.append(f"  {source:<16} in {n_in:>10,}  loaded {loaded:>10,}  quarantined {quarantined:>7,}"
+                     f"  suppressed {suppressed:>5,}  {ok}")
+    lines += ["", "Time per stage:"]
+    lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]
+    lines += ["", "Files:",
+              f"  landing zone      {paths.landing}",
+              f"  warehouse         {paths.warehouse}",
+              f"  published for BI  {paths.published}",
+              f"  privacy register  {paths.register}",
+              f"  audit log         {paths.audit_log}",
+              f"  keys (0600)       {paths.key_dir}",
+              "", "Open the Dagster UI on this warehouse:  make ui   (http://127.0.0.1:3000)", ""]
+    return "\n".join(lines)
+
+
+def reconciliation(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int, int]]:
+    """Per source, over the latest load of each file."""
+    return con.execute("""
+        with latest as (
+            select *, row_number() over (partition by source, file order by loaded_at desc, batch_id) as rn
+            from raw._batches
+        )
+        select source, sum(input_rows), sum(loaded), sum(quarantined), sum(suppressed)
+        from latest where rn = 1 group by source order by source""").fetchall()

@@ -1,0 +1,45 @@
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from orchestration.demo.generate import generate
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_gives_same_bytes(tmp_path):
+    generate(tmp_path / "a", customers=200, seed=3)
+    generate(tmp_path / "b", customers=200, seed=3)
+    generate(tmp_path / "c", customers=200, seed=4)
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
+
+
+def test_every_source_on_two_days(tiny_landing):
+    landing = tiny_landing / "landing"
+    for source in ["crm_customers", "orders", "leads", "consent_events", "nps_responses", "interactions"]:
+        files = sorted(p.name for p in (landing / source).iterdir())
+        assert len(files) == (1 if source == "leads" else 2), source
+
+
+def test_second_day_changes_dynamic_attributes(tmp_path):
+    generate(tmp_path, customers=2000, seed=5)
+    day1 = pd.read_csv(tmp_path / "landing/crm_customers/2026-11-01.csv", dtype=str).set_index("customer_id")
+    day2 = pd.read_csv(tmp_path / "landing/crm_customers/2026-11-02.csv", dtype=str).set_index("customer_id")
+    known = day2.index.intersection(day1.index)
+    assert len(known) > 0 and len(day2) > len(known)  # changed and new customers
+    changed = day1.loc[known] != day2.loc[known]
+    assert changed["postcode"].any() and changed["phone"].any() and changed["status"].any()
+    assert not changed["birth_date"].any()  # static attributes stay
+
+
+def test_revenue_is_skewed(tmp_path):
+    generate(tmp_path, customers=3000, seed=6)
+    orders = pd.concat(pd.read_csv(p, dtype={"amount": float}) for p in (tmp_path / "landing/orders").iterdir())
+    revenue = orders.groupby("customer_id")["amount"].sum().sort_values(ascending=False)
+    top = revenue.head(max(1, len(revenue) // 5)).sum() / revenue.sum()
+    assert 0.5 < top < 0.95

@@ -1,0 +1,37 @@
+from dagster import AssetKey
+
+SOURCES = ["crm_customers", "orders", "leads", "consent_events", "nps_responses", "interactions"]
+
+
+def test_definitions_load_with_expected_assets_and_checks():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    for source in SOURCES:
+        assert f"raw/{source}" in keys
+    assert {"stg_crm__customers", "stg_shop__orders", "snap_crm__customers"} <= keys
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert ("stg_shop__orders", "unique_stg_shop__orders_order_id") in checks
+    assert defs.resolve_job_def("full_refresh") is not None
+    assert [s.cron_schedule for s in defs.schedules] == ["0 2 * * *"]
+
+
+def test_lineage_runs_from_ingest_through_staging_to_snapshot():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    assert AssetKey(["raw", "crm_customers"]) in graph.get(AssetKey("stg_crm__customers")).parent_keys
+    assert AssetKey("stg_crm__customers") in graph.get(AssetKey("snap_crm__customers")).parent_keys
+    assert AssetKey(["raw", "orders"]) in graph.get(AssetKey("stg_shop__orders")).parent_keys
+
+
+def test_assets_have_groups_descriptions_and_owners():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name in {"ingest", "transform", "marts", "privacy", "publish"}, key
+        assert node.description, key
+        assert node.owners, key
