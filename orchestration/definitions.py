@@ -5,6 +5,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.ingest import build_ingest_asset
+from orchestration.assets.publish import build_publish_asset
 from orchestration.project import dbt_project
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import DBT_PROJECT_DIR
@@ -18,7 +19,7 @@ full_refresh = define_asset_job(
     "full_refresh", selection="*", description="Ingest every source, build all dbt models and snapshots, publish.")
 
 defs = Definitions(
-    assets=[*ingest_assets, dbt_models],
+    assets=[*ingest_assets, dbt_models, build_publish_asset(dbt_models)],
     jobs=[full_refresh],
     schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam")],
     resources={

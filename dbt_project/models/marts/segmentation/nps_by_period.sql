@@ -1,0 +1,32 @@
+-- NPS per period (var nps_period): promoters score 9-10, passives 7-8, detractors 0-6;
+-- NPS = % promoters - % detractors, from -100 to +100.
+with
+
+responses as (
+
+    select * from {{ ref('stg_survey__nps_responses') }}
+    where responded_at <= cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
+
+),
+
+classified as (
+
+    select
+        cast({{ dbt.date_trunc(var('nps_period'), 'responded_at') }} as date) as period_start,
+        case when score >= 9 then 1 else 0 end as is_promoter,
+        case when score between 7 and 8 then 1 else 0 end as is_passive,
+        case when score <= 6 then 1 else 0 end as is_detractor
+    from responses
+
+)
+
+select
+    period_start,
+    '{{ var("nps_period") }}' as period,
+    count(*) as responses,
+    sum(is_promoter) as promoters,
+    sum(is_passive) as passives,
+    sum(is_detractor) as detractors,
+    {{ nps('sum(is_promoter)', 'sum(is_detractor)', 'count(*)') }} as nps
+from classified
+group by period_start

@@ -1,0 +1,33 @@
+"""The publish asset: read-only copies of the marts for BI tools (see orchestration/publish.py)."""
+
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
+
+from orchestration.publish import publish
+from orchestration.resources import KlantkluisResource, run_time
+
+
+def build_publish_asset(dbt_assets: AssetsDefinition) -> AssetsDefinition:
+    """The publish asset, downstream of every dbt model in the `marts` group."""
+    marts = [spec.key for spec in dbt_assets.specs if spec.group_name == "marts"]
+
+    @asset(
+        key=AssetKey(["published", "marts"]), group_name="publish", owners=["team:data-engineering"],
+        kinds={"duckdb", "parquet"}, deps=marts,
+        description="Read-only copy of every mart for BI tools: `published/marts.duckdb` and "
+                    "`published/parquet/current/<mart>.parquet`, swapped in atomically after each build.",
+    )
+    def published_marts(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
+        return _publish(context, klantkluis)
+
+    return published_marts
+
+
+def _publish(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
+    result = publish(klantkluis.paths.warehouse, klantkluis.paths.published, run_time(context))
+    context.log.info(f"Published {len(result.tables)} marts to {result.duckdb_file}")
+    table = "| mart | rows |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in result.tables.items())
+    return MaterializeResult(metadata={
+        "duckdb_file": MetadataValue.path(str(result.duckdb_file)),
+        "parquet_dir": MetadataValue.path(str(result.parquet_dir)),
+        "marts": MetadataValue.md(table),
+    })

@@ -1,0 +1,59 @@
+"""Publish the marts for BI tools: a read-only DuckDB file and Parquet files, swapped in atomically.
+
+A BI tool never opens the warehouse (DuckDB allows one writer, and a reader would block dbt);
+it reads `published/marts.duckdb` or `published/parquet/current/<mart>.parquet`. Each publication
+is written aside and swapped in with one rename, so a reader sees the old or the new version,
+never a half-written one. Older versions are deleted at once, so an erased subject leaves the
+published copies with the next publication (Art. 17).
+"""
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Publication:
+    duckdb_file: Path
+    parquet_dir: Path
+    tables: dict[str, int]
+
+
+def _swap_symlink(link: Path, target: Path) -> None:
+    tmp = link.with_name(f".{link.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target.name)
+    os.replace(tmp, link)
+
+
+def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") -> Publication:
+    """Copy every table of `schema` to a fresh DuckDB file and Parquet files, then swap them in."""
+    out.mkdir(parents=True, exist_ok=True)
+    version = now.strftime("%Y%m%dT%H%M%S%f")
+    parquet_root = out / "parquet"
+    parquet_dir = parquet_root / f"v{version}"
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+    staged_db = out / f".marts-{version}.duckdb"
+    staged_db.unlink(missing_ok=True)
+    tables: dict[str, int] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by table_name",
+            [schema]).fetchall()]
+        con.execute(f"attach '{staged_db}' as pub")
+        for name in names:
+            con.execute(f'create table pub."{name}" as select * from "{schema}"."{name}"')
+            con.execute(f"copy \"{schema}\".\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
+            tables[name] = con.execute(f'select count(*) from pub."{name}"').fetchone()[0]
+        con.execute("detach pub")
+    os.chmod(staged_db, 0o444)
+    os.replace(staged_db, out / "marts.duckdb")
+    _swap_symlink(parquet_root / "current", parquet_dir)
+    for old in parquet_root.glob("v*"):
+        if old != parquet_dir:
+            shutil.rmtree(old, ignore_errors=True)
+    return Publication(out / "marts.duckdb", parquet_root / "current", tables)
