@@ -42,6 +42,9 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None) -> int:
         print("The run failed:")
         for event in result.all_events:
             if event.event_type == DagsterEventType.STEP_FAILURE:
-                print(f"  {event.step_key}: {event.event_specific_data.error.message.strip()}")
+                error = event.event_specific_data.error
+                while error.cause is not None:
+                    error = error.cause
+                print(f"  {event.step_key}: {error.message.strip()}")
         return 1
     return 0

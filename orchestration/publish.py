@@ -40,16 +40,16 @@ def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") ->
     staged_db = out / f".marts-{version}.duckdb"
     staged_db.unlink(missing_ok=True)
     tables: dict[str, int] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(staged_db)) as con:
+        con.execute(f"attach '{warehouse}' as warehouse (read_only)")
         names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? order by table_name",
-            [schema]).fetchall()]
-        con.execute(f"attach '{staged_db}' as pub")
+            "select table_name from information_schema.tables where table_catalog = 'warehouse' "
+            "and table_schema = ? order by table_name", [schema]).fetchall()]
         for name in names:
-            con.execute(f'create table pub."{name}" as select * from "{schema}"."{name}"')
-            con.execute(f"copy \"{schema}\".\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
-            tables[name] = con.execute(f'select count(*) from pub."{name}"').fetchone()[0]
-        con.execute("detach pub")
+            con.execute(f'create table main."{name}" as select * from warehouse."{schema}"."{name}"')
+            con.execute(f"copy main.\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
+            tables[name] = con.execute(f'select count(*) from main."{name}"').fetchone()[0]
+        con.execute("detach warehouse")
     os.chmod(staged_db, 0o444)
     os.replace(staged_db, out / "marts.duckdb")
     _swap_symlink(parquet_root / "current", parquet_dir)

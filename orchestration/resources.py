@@ -15,13 +15,14 @@ THROUGH_TAG = "klantkluis/through_day"  # load only landing files named up to th
 
 
 def run_time(context: OpExecutionContext) -> datetime:
-    """The run's notion of now: the `klantkluis/as_of` tag (to simulate time), else when the run was created."""
+    """The run's notion of now (UTC): the `klantkluis/as_of` tag (to simulate time), else the run's creation."""
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:
-        return datetime.fromisoformat(tag).replace(tzinfo=None)
+        moment = datetime.fromisoformat(tag)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     record = context.instance.get_run_record_by_id(context.run_id)
     created = record.create_timestamp if record else datetime.now(timezone.utc)
-    return created.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return created.astimezone(timezone.utc).replace(microsecond=0)
 
 
 class KlantkluisResource(ConfigurableResource):

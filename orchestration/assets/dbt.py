@@ -37,6 +37,6 @@ class Translator(DagsterDbtTranslator):
 )
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     """Build staging, snapshots and marts, and run their tests (shown as asset checks)."""
-    as_of = run_time(context).isoformat(sep=" ", timespec="seconds")
+    as_of = run_time(context).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")  # UTC
     args = ["build", "--vars", json.dumps({"as_of": as_of})]
     yield from dbt.cli(args, context=context).stream()

@@ -29,14 +29,12 @@ def _metadata(results: list[BatchResult], raw_rows: int, quarantine_rows: int) -
 
 def build_ingest_asset(table) -> AssetsDefinition:
     """The ingest asset for one classified raw table (see the sources YAML of the dbt project)."""
-    fmt = table.landing_format
-
     @asset(
         name=table.name, key_prefix=["raw"], group_name="ingest", owners=OWNERS, kinds={"python", "duckdb"},
-        description=(f"{table.description.strip()}\n\nReads `<KLANTKLUIS_HOME>/landing/{table.name}/*.{fmt}` "
+        description=(f"{table.description.strip()}\n\nReads `<KLANTKLUIS_HOME>/landing/{table.name}/` "
                      "(or the files configured in `sources.yml`), validates, quarantines, pseudonymises "
                      f"and encrypts, and writes `raw.{table.name}`. Unchanged files are skipped."),
-        metadata={"landing_format": fmt, "subject_kind": table.subject_kind or "none"},
+        metadata={"subject_kind": table.subject.kind, "natural_key": table.subject.key},
     )
     def _ingest(context, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)

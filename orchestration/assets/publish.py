@@ -6,13 +6,13 @@ from orchestration.publish import publish
 from orchestration.resources import KlantkluisResource, run_time
 
 
-def build_publish_asset(dbt_assets: AssetsDefinition) -> AssetsDefinition:
-    """The publish asset, downstream of every dbt model in the `marts` group."""
+def build_publish_asset(dbt_assets: AssetsDefinition, gate: AssetKey) -> AssetsDefinition:
+    """The publish asset, downstream of every mart and of the classification gate `gate`."""
     marts = [spec.key for spec in dbt_assets.specs if spec.group_name == "marts"]
 
     @asset(
         key=AssetKey(["published", "marts"]), group_name="publish", owners=["team:data-engineering"],
-        kinds={"duckdb", "parquet"}, deps=marts,
+        kinds={"duckdb", "parquet"}, deps=[*marts, gate],
         description="Read-only copy of every mart for BI tools: `published/marts.duckdb` and "
                     "`published/parquet/current/<mart>.parquet`, swapped in atomically after each build.",
     )

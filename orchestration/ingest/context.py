@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from orchestration.settings import Paths
@@ -48,12 +47,6 @@ class IngestContext:
         from expectations import validate
 
         return validate(source, rows.drop(columns="_source_line"), self.now).failures
-
-    def is_suppressed(self, table, natural_keys: pd.Series) -> np.ndarray:
-        """Rows of subjects whose key was shredded on erasure (Art. 17): never loaded again."""
-        ids = self.pseudonymiser.subject_ids(table.subject_kind, natural_keys.tolist())
-        erased = self.keystore.shredded(i for i in set(ids) if i)
-        return np.fromiter((i in erased for i in ids), dtype=bool, count=len(ids))
 
     def redactor_for(self, table):
         """The free-text redactor, built once per run with the CRM's known persons (Art. 25)."""

@@ -22,8 +22,7 @@ def quarantine_frame(ctx, table, file: str, batch_id: str, read: FileRead, failu
     bad = read.rows.loc[rules.index]
     records = [json.dumps({k: v for k, v in row.items() if k != "_source_line"}, ensure_ascii=False)
                for row in bad.to_dict("records")]
-    key_column = table.subject_key
-    keys = bad[key_column].tolist() if len(bad) else []
+    keys = bad[table.subject.key].tolist() if len(bad) else []
     lines = bad["_source_line"].tolist()
     reasons = rules.tolist()
     for reject in read.rejects:
@@ -31,7 +30,7 @@ def quarantine_frame(ctx, table, file: str, batch_id: str, read: FileRead, failu
         keys.append(None)
         lines.append(reject.line)
         reasons.append(reject.reason)
-    subjects = [ctx.pseudonymiser.subject_id(table.subject_kind, k) if k else None for k in keys]
+    subjects = [ctx.pseudonymiser.subject_id(table.subject.kind, k) if k else None for k in keys]
     owners = [s or f"quarantine:{batch_id}" for s in subjects]
     ctx.keystore.ensure(sorted(set(owners)))
     encrypted = ctx.encrypt(records, owners, "_quarantine", "record")

@@ -15,12 +15,12 @@ _BATCHES = """
 create table if not exists raw._batches (
     batch_id varchar primary key, source varchar not null, file varchar not null, sha256 varchar not null,
     input_rows bigint not null, loaded bigint not null, quarantined bigint not null,
-    suppressed bigint not null, loaded_at timestamp not null
+    suppressed bigint not null, loaded_at timestamptz not null
 )"""
 _QUARANTINE = """
 create table if not exists raw._quarantine (
     source varchar not null, file varchar not null, line bigint not null, rule varchar not null,
-    subject_id varchar, record blob, batch_id varchar not null, loaded_at timestamp not null
+    subject_id varchar, record blob, batch_id varchar not null, loaded_at timestamptz not null
 )"""
 
 
@@ -28,7 +28,7 @@ def landing_columns(table: Table) -> list[str]:
     """The columns a landing file of this source must have, in declaration order."""
     out: list[str] = []
     for column in table.columns:
-        name = column.source or column.name
+        name = column.from_column or column.name
         if column.name in METADATA_COLUMNS or name in out:
             continue
         out.append(name)

@@ -18,7 +18,7 @@ import pyarrow as pa
 from orchestration.ingest.quarantine import quarantine_frame
 from orchestration.ingest.reader import read_landing_file
 from orchestration.ingest.schema import ensure_raw_tables, landing_columns
-from privacy.ingest import protect
+from privacy.ingest import erased_rows, protect
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     read = read_landing_file(path, landing_columns(table), mapping)
     failures = ctx.validate(table.name, read.rows)
     rows = read.rows.drop(index=failures["row_index"].unique())
-    suppressed = ctx.is_suppressed(table, rows[table.subject_key]) if table.subject_key else None
-    if suppressed is not None:
-        rows = rows[~suppressed]
+    erased = erased_rows(table, rows, keystore=ctx.keystore, pseudonymiser=ctx.pseudonymiser)
+    rows = rows[~erased]
     batch_id = ctx.new_batch_id()
     protected = protect(table, rows.drop(columns="_source_line"), keystore=ctx.keystore,
                         pseudonymiser=ctx.pseudonymiser, redactor=ctx.redactor_for(table), now=ctx.now)
@@ -78,7 +77,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     protected["_batch_id"] = batch_id
     quarantine = quarantine_frame(ctx, table, path.name, batch_id, read, failures, ctx.now)
     result = BatchResult(table.name, path.name, read.input_rows, len(protected), len(quarantine),
-                         0 if suppressed is None else int(suppressed.sum()),
+                         int(erased.sum()),
                          rule_counts=quarantine["rule"].value_counts().to_dict())
     con.execute("begin")
     try:
