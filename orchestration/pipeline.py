@@ -15,6 +15,8 @@ from orchestration.resources import AS_OF_TAG, THROUGH_TAG
 from orchestration.settings import Paths
 from orchestration.summary import layer_counts, reconciliation, render, stage_of
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
 
 def run_full_refresh(paths: Paths, as_of: datetime | None = None) -> int:
     """Materialise every asset (per pending landing day); print rows, time per stage, file locations."""
@@ -30,7 +32,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None) -> int:
             if day is not None and len(days) > 1:
                 tags[THROUGH_TAG] = day
                 print(f"Processing landing day {day} ...", flush=True)
-            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
             for event in result.all_events:
                 if event.event_type == DagsterEventType.STEP_SUCCESS:
                     stages[stage_of(event.step_key)] += event.event_specific_data.duration_ms / 1000

@@ -20,7 +20,7 @@ def run_time(context: OpExecutionContext) -> datetime:
     if tag:
         moment = datetime.fromisoformat(tag)
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record else datetime.now(timezone.utc)
     return created.astimezone(timezone.utc).replace(microsecond=0)
 

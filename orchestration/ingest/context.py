@@ -18,6 +18,8 @@ from privacy.keystore import KeyStore
 from privacy.masterkey import master_key_from_env
 from privacy.pseudonym import Pseudonymiser, pseudonymiser_from_env
 
+DUPLICATE_RULE = "exact_duplicate_of_an_earlier_row"
+
 
 @dataclass
 class IngestContext:
@@ -43,10 +45,14 @@ class IngestContext:
         return encrypt_values(values, subject_ids, table, column, self.keystore)
 
     def validate(self, source: str, rows: pd.DataFrame) -> pd.DataFrame:
-        """Row-level rule failures (row_index, rule) from the source's expectation suite (Art. 5(1)(d))."""
-        from expectations import validate
+        """Row-level rule failures (row_index, rule) from the source's expectation suite (Art. 5(1)(d)).
 
-        return validate(source, rows.drop(columns="_source_line"), self.now).failures
+        Exact copies of an earlier row are quarantined too (loading them would double-count)."""
+        from expectations.validate import validate
+
+        outcome = validate(source, rows.drop(columns="_source_line"), self.now)
+        duplicates = pd.DataFrame({"row_index": outcome.collapsed, "rule": DUPLICATE_RULE})
+        return pd.concat([outcome.failures, duplicates], ignore_index=True)
 
     def redactor_for(self, table):
         """The free-text redactor, built once per run with the CRM's known persons (Art. 25)."""

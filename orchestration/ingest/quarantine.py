@@ -5,6 +5,7 @@ subject's data key (erasure shreds it) or, when no subject can be read from the 
 for the batch. Art. 5(1)(d): inaccurate data is set aside for repair, not silently dropped.
 """
 
+import hashlib
 import json
 from datetime import datetime
 
@@ -31,7 +32,8 @@ def quarantine_frame(ctx, table, file: str, batch_id: str, read: FileRead, failu
         lines.append(reject.line)
         reasons.append(reject.reason)
     subjects = [ctx.pseudonymiser.subject_id(table.subject.kind, k) if k else None for k in keys]
-    owners = [s or f"quarantine:{batch_id}" for s in subjects]
+    batch_key = hashlib.sha256(f"quarantine:{batch_id}".encode()).hexdigest()  # rows without a readable subject
+    owners = [s or batch_key for s in subjects]
     ctx.keystore.ensure(sorted(set(owners)))
     encrypted = ctx.encrypt(records, owners, "_quarantine", "record")
     return pd.DataFrame({

@@ -76,7 +76,7 @@ def _read_csv(path: Path, expected: list[str], mapping: dict[str, str]) -> FileR
     records, lines, rejects = [], [], []
     i = 1
     while i < len(physical):
-        line_no, chunk = i, physical[i]
+        line_no, chunk = i + 1, physical[i]  # physical line numbers, the header is line 1
         i += 1
         if not chunk.strip():
             continue
@@ -93,17 +93,19 @@ def _read_csv(path: Path, expected: list[str], mapping: dict[str, str]) -> FileR
         while text.count('"') % 2 and joined < _MAX_RECORD_LINES and i < len(physical):
             text += "\n" + physical[i].decode("utf-8", "replace")
             i, joined = i + 1, joined + 1
-        if text.count('"') % 2:
-            rejects.append(Reject(line_no, "unterminated quoted field", text.split("\n", 1)[0]))
-            i = line_no + 1
-            continue
-        try:
-            fields = next(csv.reader([text.rstrip("\r")], strict=True))
-        except csv.Error as exc:
-            rejects.append(Reject(line_no, f"malformed CSV ({exc})", text))
-            continue
-        if len(fields) != width:
-            rejects.append(Reject(line_no, f"expected {width} fields, found {len(fields)}", text))
+        reason = "unterminated quoted field" if text.count('"') % 2 else None
+        fields: list[str] = []
+        if reason is None:
+            try:
+                fields = next(csv.reader([text.rstrip("\r")], strict=True))
+            except csv.Error as exc:
+                reason = f"malformed CSV ({exc})"
+        if reason is None and len(fields) != width:
+            reason = f"expected {width} fields, found {len(fields)}"
+        if reason is not None:
+            if joined > 1:  # the quote did not close a multi-line record: reject this line alone
+                text, i = text.split("\n", 1)[0], line_no
+            rejects.append(Reject(line_no, reason, text))
             continue
         records.append(fields)
         lines.append(line_no)

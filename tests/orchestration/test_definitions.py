@@ -10,9 +10,11 @@ def test_definitions_load_with_expected_assets_and_checks():
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for source in SOURCES:
         assert f"raw/{source}" in keys
-    assert {"stg_crm__customers", "stg_shop__orders", "snap_crm__customers"} <= keys
+    assert {"staging/stg_crm__customers", "staging/stg_shop__orders", "snapshots/snap_crm__customers",
+            "marts/customer_pyramid", "marts/customer_clv", "privacy/register", "published/marts"} <= keys
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert ("stg_shop__orders", "unique_stg_shop__orders_order_id") in checks
+    assert ("staging/stg_shop__orders", "unique_stg_shop__orders_order_id") in checks
+    assert ("privacy/register", "classification_complete") in checks
     assert defs.resolve_job_def("full_refresh") is not None
     assert [s.cron_schedule for s in defs.schedules] == ["0 2 * * *"]
 
@@ -21,9 +23,10 @@ def test_lineage_runs_from_ingest_through_staging_to_snapshot():
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    assert AssetKey(["raw", "crm_customers"]) in graph.get(AssetKey("stg_crm__customers")).parent_keys
-    assert AssetKey("stg_crm__customers") in graph.get(AssetKey("snap_crm__customers")).parent_keys
-    assert AssetKey(["raw", "orders"]) in graph.get(AssetKey("stg_shop__orders")).parent_keys
+    assert AssetKey(["raw", "crm_customers"]) in graph.get(AssetKey(["staging", "stg_crm__customers"])).parent_keys
+    assert AssetKey(["staging", "stg_crm__customers"]) in graph.get(AssetKey(["snapshots", "snap_crm__customers"])).parent_keys
+    assert AssetKey(["raw", "orders"]) in graph.get(AssetKey(["staging", "stg_shop__orders"])).parent_keys
+    assert AssetKey(["marts", "customer_pyramid"]) in graph.get(AssetKey(["published", "marts"])).parent_keys
 
 
 def test_assets_have_groups_descriptions_and_owners():

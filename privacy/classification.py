@@ -1,0 +1,121 @@
+"""Column classification, read from the dbt YAML files where it is declared (``meta.privacy``).
+
+Every column of every source, model and snapshot carries its category, purposes, legal basis
+and retention rule in one place. The checks here let the build fail on an unclassified column
+(Art. 5(1)(b), (c), (e); Art. 30(1)(c)) or a direct identifier reaching the marts (Art. 25(1)).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from privacy.policy import Policy, load_policy, valid_legal_basis
+from privacy.tables import CATEGORIES, LOAD_COLUMNS, TRANSFORMS, Classification, Column, Finding, Subject, Table
+
+__all__ = ["CATEGORIES", "LOAD_COLUMNS", "TRANSFORMS", "Classification", "Column", "Finding", "Subject", "Table",
+           "load_classification", "load_policy", "unclassified_columns", "direct_identifiers_exposed",
+           "unprotected_direct_identifiers", "undeclared_columns"]
+
+_LAYERS = {"sources": "source", "models": "model", "snapshots": "snapshot"}
+
+
+def load_classification(dbt_project_dir: str | os.PathLike[str]) -> Classification:
+    """Every table and column declared in the YAML under ``models/`` and ``snapshots/`` (Art. 30)."""
+    root = Path(dbt_project_dir)
+    tables, code = [], {}
+    for folder in ("models", "snapshots"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in (".sql", ".py"):
+                code[path.stem] = path
+            elif path.suffix in (".yml", ".yaml"):
+                tables += _tables(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, path, root)
+    declared = {t.name for t in tables if t.layer != "source"}
+    tables = [replace(t, path=code[t.name].relative_to(root)) if t.layer != "source" and t.name in code
+              else t for t in tables]
+    return Classification(root, tuple(tables), tuple(p.relative_to(root) for n, p in code.items() if n not in declared))
+
+
+def unclassified_columns(classification: Classification, policy: Policy | None = None) -> list[Finding]:
+    """Columns lacking a valid category, purposes, legal basis or retention rule (Art. 5, 6, 30),
+    tables without columns, and models or snapshots declared in no YAML file."""
+    policy = policy or load_policy()
+    found = [Finding(p.stem, "*", f"{p} is declared in no YAML file") for p in classification.undeclared]
+    for t in classification:
+        if not t.columns:
+            found.append(Finding(t.name, "*", "no columns declared"))
+        if t.subject and t.subject.kind not in policy.subject_categories:
+            found.append(Finding(t.name, "*", f"subject kind {t.subject.kind!r} is not in the policy"))
+        names = [c.name for c in t.columns]
+        found += [Finding(t.name, n, "declared twice") for n in sorted(set(names)) if names.count(n) > 1]
+        found += [Finding(t.name, c.name, why) for c in t.columns for why in _problems(c, policy)]
+    return found
+
+
+def direct_identifiers_exposed(classification: Classification, folders: Sequence[str] = ("marts",)) -> list[Finding]:
+    """Direct identifiers in models under ``models/<folder>/`` (Art. 25(1), 32(1)(a))."""
+    prefixes = tuple(f"models/{f.strip('/')}/" for f in folders)
+    return [Finding(t.name, c.name, f"direct identifier in {t.path}") for t in classification
+            if t.layer == "model" and str(t.path).startswith(prefixes)
+            for c in t.columns if c.category == "direct_identifier"]
+
+
+def unprotected_direct_identifiers(classification: Classification) -> list[Finding]:
+    """Raw-layer direct identifiers the ingest would store in the clear (Art. 32(1)(a))."""
+    return [Finding(t.name, c.name, f"direct identifier stored with transform {c.transform!r}")
+            for t in classification if t.layer == "source"
+            for c in t.columns if c.category == "direct_identifier" and c.transform != "encrypt"]
+
+
+def undeclared_columns(table: Table, actual: Iterable[str]) -> list[Finding]:
+    """Warehouse columns missing from the YAML, and declared columns missing from the warehouse."""
+    actual, declared = list(actual), {c.name for c in table.columns}
+    return ([Finding(table.name, a, "in the warehouse but not classified") for a in actual if a not in declared]
+            + [Finding(table.name, d, "classified but not in the warehouse") for d in sorted(declared - set(actual))])
+
+
+def _problems(c: Column, policy: Policy) -> Iterator[str]:
+    if c.category not in CATEGORIES:
+        yield f"category {c.category!r} is not one of {CATEGORIES}"
+    if not c.purposes:
+        yield "no purposes"
+    for p in c.purposes:
+        if not isinstance(p, str) or p not in policy.purposes:
+            yield f"purpose {p!r} is not defined in the policy"
+    if not valid_legal_basis(c.legal_basis, special=c.category == "special_category"):
+        yield f"legal basis {c.legal_basis!r} is not a valid Art. 6(1) (and for special categories 9(2)) ground"
+    if not isinstance(c.retention, str) or c.retention not in policy.retention:
+        yield f"retention rule {c.retention!r} is not defined in the policy"
+    if c.transform not in TRANSFORMS:
+        yield f"ingest transform {c.transform!r} is not one of {TRANSFORMS}"
+
+
+def _tables(doc: dict, path: Path, root: Path) -> list[Table]:
+    out = []
+    for key, layer in _LAYERS.items():
+        for entry in doc.get(key) or []:
+            for t in (entry.get("tables") or []) if layer == "source" else [entry]:
+                subject = _meta(t).get("subject") or {}
+                out.append(Table(t["name"], layer, tuple(_column(c) for c in t.get("columns") or []),
+                                 Subject(subject["kind"], subject["key"]) if subject else None,
+                                 entry["name"] if layer == "source" else None, path.relative_to(root),
+                                 (t.get("description") or "").strip()))
+    return out
+
+
+def _column(c: dict) -> Column:
+    meta = _meta(c)
+    privacy, ingest = meta.get("privacy") or {}, meta.get("ingest") or {}
+    purposes = privacy.get("purposes") or ()
+    return Column(c["name"], privacy.get("category"), (purposes,) if isinstance(purposes, str) else tuple(purposes),
+                  privacy.get("legal_basis"), privacy.get("retention"), ingest.get("transform", "keep"),
+                  ingest.get("from", c["name"]), (c.get("description") or "").strip())
+
+
+def _meta(node: dict) -> dict:
+    # dbt >= 1.10 prefers meta under config; both spellings are honoured, config winning.
+    return {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}

@@ -1,0 +1,111 @@
+"""Master keys (key-encryption keys) that wrap the per-subject data keys.
+
+The master key never touches the warehouse: it lives in a 0600 file, an environment variable,
+or (behind the same three-member protocol) a cloud KMS or Vault transit engine. Serves GDPR
+Art. 32(1)(a) (encryption) and Art. 25(1) (data protection by design).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy import _keys
+from privacy.exceptions import KeyFileError, WrongMasterKey
+from privacy.paths import key_dir
+
+MASTER_KEY_VAR = "KLANTKLUIS_MASTER_KEY"
+MASTER_KEY_FILE = "master.key"
+
+
+@runtime_checkable
+class MasterKey(Protocol):
+    """What the key store needs from a key-encryption key (a KMS client can implement this)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def wrap(self, data_key: bytes, aad: bytes) -> bytes: ...
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes: ...
+
+
+class _LocalMasterKey:
+    """AES-256-GCM key wrapping with a locally held key."""
+
+    @property
+    def _key(self) -> bytes:
+        raise NotImplementedError
+
+    @cached_property
+    def _aead(self) -> AESGCM:
+        return AESGCM(self._key)
+
+    @property
+    def key_id(self) -> str:
+        """Public fingerprint; the same key gives the same id whether read from a file or the env."""
+        return _keys.fingerprint(self._key)
+
+    def wrap(self, data_key: bytes, aad: bytes) -> bytes:
+        """Encrypt a data key, bound to ``aad`` (the subject id), Art. 32(1)(a)."""
+        return _keys.seal(self._aead, data_key, aad)
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes:
+        """Decrypt a wrapped data key; ``WrongMasterKey`` if this key (or ``aad``) does not fit."""
+        try:
+            return _keys.unseal(self._aead, blob, aad)
+        except InvalidTag:
+            raise WrongMasterKey(
+                f"master key {self.key_id} cannot unwrap this data key (other master key, "
+                "or the wrapped key was moved to another subject)"
+            ) from None
+
+
+class FileMasterKey(_LocalMasterKey):
+    """Master key in a raw 32-byte file, created with mode 0600 on first use (Art. 32(1)(a)).
+
+    An existing file that group or others can read is refused rather than silently used.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+
+    @cached_property
+    def _key(self) -> bytes:
+        return _keys.load_or_create_key_file(self.path)
+
+    def __repr__(self) -> str:
+        return f"FileMasterKey({str(self.path)!r})"
+
+
+class EnvMasterKey(_LocalMasterKey):
+    """Master key given base64-encoded in an environment variable (e.g. injected by a vault)."""
+
+    def __init__(self, var: str = MASTER_KEY_VAR, *, environ: Mapping[str, str] | None = None):
+        env = os.environ if environ is None else environ
+        if not env.get(var):
+            raise KeyFileError(f"environment variable {var} is not set")
+        self.var = var
+        self.__key = _keys.decode_key(env[var], f"environment variable {var}")
+
+    @property
+    def _key(self) -> bytes:
+        return self.__key
+
+    def __repr__(self) -> str:
+        return f"EnvMasterKey({self.var!r})"
+
+
+def master_key_from_env(environ: Mapping[str, str] | None = None) -> MasterKey:
+    """The configured master key (Art. 32): ``$KLANTKLUIS_MASTER_KEY`` if set, else the file
+    ``$KLANTKLUIS_KEY_DIR/master.key`` (default ``<project>/.keys/master.key``)."""
+    env = os.environ if environ is None else environ
+    if env.get(MASTER_KEY_VAR):
+        return EnvMasterKey(MASTER_KEY_VAR, environ=env)
+    return FileMasterKey(key_dir(env) / MASTER_KEY_FILE)

@@ -1,0 +1,91 @@
+"""The written privacy policy (``privacy/policy.yml``) as typed, read-only data.
+
+One place for the controller, the purposes with their legal basis, the retention rules, the
+recipients and the security measures: the register of processing activities (GDPR Art. 30)
+and the retention sweep (Art. 5(1)(e)) both read it, so policy and code cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+DEFAULT_POLICY = Path(__file__).with_name("policy.yml")
+
+# One or more Art. 6(1) / Art. 9(2) grounds, e.g. "6(1)(b)" or "6(1)(a) + 9(2)(a)".
+_BASIS = re.compile(r"^(6\(1\)\([a-f]\)|9\(2\)\([a-j]\))(\s*\+\s*(6\(1\)\([a-f]\)|9\(2\)\([a-j]\)))*$")
+
+
+def valid_legal_basis(basis: object, *, special: bool = False) -> bool:
+    """Whether ``basis`` names Art. 6(1) grounds; special categories also need Art. 9(2)."""
+    if not isinstance(basis, str) or not _BASIS.match(basis.strip()):
+        return False
+    return "9(2)" in basis if special else "6(1)" in basis
+
+
+@dataclass(frozen=True)
+class Purpose:
+    name: str
+    description: str
+    legal_basis: str
+    consent_based: bool = False
+    consent_purposes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    name: str
+    description: str
+    duration_days: int
+    anchor: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    controller: dict
+    dpo: dict
+    supervisory_authority: str
+    subject_categories: dict[str, str]
+    purposes: dict[str, Purpose]
+    consent_purposes: dict[str, str]
+    retention: dict[str, RetentionRule]
+    recipients: list[dict]
+    transfers_outside_eea: str
+    security_measures: list[str]
+    path: Path | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+
+def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    """Read the policy file (default ``privacy/policy.yml``) that documents Art. 5, 6, 30 and 32."""
+    path = Path(path) if path is not None else DEFAULT_POLICY
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    purposes = {
+        name: Purpose(name, p.get("description", ""), str(p.get("legal_basis", "")),
+                      bool(p.get("consent_based", False)), tuple(p.get("consent_purposes") or ()))
+        for name, p in (raw.get("purposes") or {}).items()
+    }
+    retention = {
+        name: RetentionRule(name, r.get("description", ""), int(r.get("duration_days", 0)),
+                            str(r.get("anchor", "")), str(r.get("action", "")))
+        for name, r in (raw.get("retention") or {}).items()
+    }
+    return Policy(
+        controller=raw.get("controller") or {},
+        dpo=raw.get("dpo") or {},
+        supervisory_authority=raw.get("supervisory_authority", ""),
+        subject_categories=raw.get("subject_categories") or {},
+        purposes=purposes,
+        consent_purposes=raw.get("consent_purposes") or {},
+        retention=retention,
+        recipients=list(raw.get("recipients") or []),
+        transfers_outside_eea=raw.get("transfers_outside_eea", ""),
+        security_measures=list(raw.get("security_measures") or []),
+        path=path,
+        raw=raw,
+    )

@@ -1,0 +1,235 @@
+"""Presidio recognizers for Dutch and English customer texts (Art. 25 data protection by design).
+
+Presidio ships no Dutch recognizers, and its e-mail recognizer downloads the public-suffix list
+at run time. These work offline and without a spaCy model: every context word a recognizer needs
+is part of its own regex, so `spacy.blank` is enough. Found spans are redacted for minimisation
+(Art. 5(1)(c)) and to protect third persons in access exports (Art. 15(4)).
+"""
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import date
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import IbanRecognizer
+
+_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
+def elfproef(value: str) -> bool:
+    """True if value holds 9 digits whose weighted sum (9..2, -1) is divisible by 11 (BSN rule)."""
+    digits = [int(c) for c in value if c.isdigit()]
+    return len(digits) == 9 and digits[0] + digits[1] > 0 and sum(map(int.__mul__, digits, _WEIGHTS)) % 11 == 0
+
+
+def iban_ok(value: str) -> bool:
+    """ISO 13616 mod-97 check of an IBAN written with or without spaces."""
+    v = re.sub(r"[\s-]", "", value).upper()
+    return bool(re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", v)) and int("".join(
+        str(int(c, 36)) for c in v[4:] + v[:4])) % 97 == 1
+
+
+class RegexRecognizer(EntityRecognizer):
+    """One compiled regex; the span is group 'v' when present; `scorer(match, text)` scores or vetoes (0)."""
+
+    def __init__(self, entity: str, pattern: str, scorer: Callable[[re.Match, str], float], language: str):
+        self.regex, self.scorer = re.compile(pattern), scorer
+        super().__init__(supported_entities=[entity], supported_language=language, name=f"klantkluis_{entity}")
+
+    def load(self) -> None:  # nothing to load: no model, no download
+        pass
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        entity = self.supported_entities[0]
+        if entities and entity not in entities:
+            return []
+        out = []
+        for m in self.regex.finditer(text):
+            score = self.scorer(m, text)
+            if score > 0:
+                start, end = m.span("v") if "v" in self.regex.groupindex else m.span()
+                out.append(RecognizerResult(entity, start, end, score))
+        return out
+
+
+def _before(m: re.Match, text: str, width: int = 32) -> str:
+    """The lower-cased words before the match within its own sentence: context never crosses '. '."""
+    return re.split(r"[.!?\n]\s", text[max(0, m.start() - width):m.start()].lower())[-1]
+
+
+_NOT_BSN = re.compile(r"(order|factuur|invoice|ticket|referentie|reference|kenmerk|klantnummer|customer|artikel"
+                      r"|item|tracking|kvk|pakket|zending|bestel|contract|polis|dossier)\w*\W*(?:number|nummer)?\W*$")
+_BSN_WORDS = re.compile(r"bsn|burgerservice|sofi|citizen service|social security")
+
+
+def _bsn_score(m: re.Match, text: str) -> float:
+    # ~9 % of random 9-digit numbers pass the elfproef: a label like 'factuurnummer' right before
+    # the number outweighs the checksum, a BSN label confirms it.
+    if not elfproef(m.group()):
+        return 0.0
+    before = _before(m, text)
+    return 1.0 if _BSN_WORDS.search(before) else 0.0 if _NOT_BSN.search(before) else 0.75
+
+
+_ADDRESS_WORDS = re.compile(r"\b(?:postcode|adres|address|woon\w*|live[sd]? (?:at|in))\b")
+
+
+def _postcode_score(m: re.Match, text: str) -> float:
+    # A bare '1234 AB' also matches product codes ('de 2300 XT'); a postcode alone is not a person's
+    # address, so it only counts with a house number or an address word before it.
+    if m.group("hn") or m.group("street"):
+        return 0.85
+    return 0.7 if _ADDRESS_WORDS.search(_before(m, text, 24)) else 0.3
+
+
+ROLE_MAILBOXES = frozenset(
+    "info service support klantenservice customerservice noreply no-reply sales verkoop factuur facturen invoice "
+    "billing privacy admin contact team marketing administratie boekhouding orders retour returns helpdesk".split())
+
+
+def _email_score(m: re.Match, text: str) -> float:
+    # Role mailboxes (klantenservice@, noreply@) name a function, not a person: leaving them keeps
+    # texts readable. A known person's own address is still caught by the known-persons recognizer.
+    return 0.0 if m.group().split("@", 1)[0].lower() in ROLE_MAILBOXES else 0.9
+
+
+_LATEST_BIRTH_YEAR = date.today().year - 12
+
+
+def _dob_score(m: re.Match, text: str) -> float:
+    # 'geboortedatum gecontroleerd op 12-03-2025' names the check, not the birth: customers are adults.
+    return 0.85 if int(re.search(r"(?:19|20)\d\d(?!\d)", m.group("v")).group()) <= _LATEST_BIRTH_YEAR else 0.0
+
+
+_MONTH = (r"jan(?:uari|uary)?|feb(?:ruari|ruary)?|maart|mrt|march|mar|apr(?:il)?|mei|may|june?|juni|july?|juli"
+          r"|aug(?:ustus|ust)?|sep(?:t(?:ember)?)?|o[ck]t(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+_DATE = (rf"\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:19|20)\d\d|(?:19|20)\d\d-\d{{1,2}}-\d{{1,2}}"
+         rf"|\d{{1,2}}(?:st|nd|rd|th|e)? (?:{_MONTH})\.? (?:19|20)\d\d"
+         rf"|(?:{_MONTH})\.? \d{{1,2}}(?:st|nd|rd|th)?,? (?:19|20)\d\d")
+_S = r"(?: ?[-.] ?| )"  # one separator: '06-1234', '06 1234', '020 - 123'
+_PHONE_REST = (  # digit groups people actually write; a free-form run would also match '06-12-2024 14:30'
+    rf"(?:6\)?{_S}?(?:\d{{8}}|\d{{4}}{_S}\d{{4}}|\d\d{_S}\d\d{_S}\d\d{_S}\d\d|\d{{3}}{_S}\d{{3}}{_S}\d\d"
+    rf"|\d\d{_S}\d{{3}}{_S}\d{{3}})"
+    rf"|[1-57-9]\d\)?{_S}?(?:\d{{7}}|\d{{3}}{_S}\d{{4}}|\d{{3}}{_S}\d\d{_S}\d\d)"
+    rf"|[1-57-9]\d\d\)?{_S}?(?:\d{{6}}|\d{{3}}{_S}\d{{3}}|\d\d{_S}\d\d{_S}\d\d))")
+_STREET = (  # 'Burgemeester de Withstraat 4a, ' before a postcode: the address is street, number and postcode
+    r"(?P<street>(?:[A-Z][\w'’-]{0,2}\. |[A-Z][\w'’-]* |(?:de|den|der|van|het|'t) ){0,3}[A-Z][\w'’-]*"
+    r"(?:straat|laan|weg|plein|gracht|kade|dijk|singel|hof|pad|steeg|park|dreef|baan|markt|plantsoen|erf|wal|haven)"
+    r" \d{1,5}(?:[a-zA-Z]|-\d{1,3})?,? )?")
+PATTERNS = {
+    # Own e-mail regex instead of Presidio's EmailRecognizer: that one validates with tldextract,
+    # which fetches the public-suffix list over the network on first use.
+    "EMAIL_ADDRESS": (r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,24}(?![\w-])", _email_score),
+    "PHONE_NUMBER": (rf"(?<![\w+/.-])(?:(?:\+|00)31{_S}?(?:\(0\){_S}?)?|\(?0){_PHONE_REST}(?![\w-]|[ .-]\d)",
+                     lambda m, t: 0.8),
+    "NL_BSN": (r"(?<![\w.,-])(?:\d{9}|\d{4}([. ])\d\d\1\d{3}|\d{3} \d{3} \d{3})(?![\w-]|[.,]\d| \d)", _bsn_score),
+    # NL IBANs in any case and spacing ('nl91abna...', 'NL91 ABNA 0417164300'); Presidio's own
+    # IbanRecognizer (upper case only) stays for foreign IBANs.
+    "IBAN_CODE": (r"(?i)(?<![\w])NL\d\d ?[A-Z]{4}(?: ?\d){10}(?![\w])",
+                  lambda m, t: 1.0 if iban_ok(m.group()) else 0.0),
+    "NL_POSTCODE": (_STREET + r"(?<![\w-])(?:[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}|[1-9]\d{3}[a-z]{2})(?![\w-])"
+                    r"(?P<hn>(?:,? (?:huisnummer|huisnr\.?|nr\.?|no\.?|number|house number) ?|,? )"
+                    r"\d{1,5}(?:[A-Za-z]|-\d{1,3})?(?![\w-]|[.,]\d))?", _postcode_score),
+    "DATE_OF_BIRTH": (rf"(?i)\b(?:geboren|geboortedatum|geboorte datum|geb\.|date of birth|birth ?date|born|dob"
+                      rf"|d\.o\.b\.)(?:[\s:(-]+(?:[^\W\d_]+[\s:,(]+){{0,4}}?)?(?P<v>{_DATE})(?!\d)", _dob_score),
+}
+
+
+def pattern_recognizers(language: str) -> list[EntityRecognizer]:
+    """Our regex recognizers plus Presidio's IbanRecognizer (mod-97 checked, spaces allowed)."""
+    own = [RegexRecognizer(entity, pattern, scorer, language) for entity, (pattern, scorer) in PATTERNS.items()]
+    return own + [IbanRecognizer(supported_language=language)]
+
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+TITLES = frozenset("meneer mevrouw mevr mw dhr heer mr mrs ms miss mx dr".split())
+GREETINGS = frozenset("beste hoi hallo hey dag geachte goedemorgen goedemiddag goedenavond hi hello dear".split())
+
+
+def name_key(name: str) -> str:
+    """'Jan-Willem de Vries' -> 'jan willem de vries': the form names are looked up in."""
+    s = str(name).lower().strip()
+    if s.replace(" ", "").isalpha() and "  " not in s:  # fast path for 1 M plain names
+        return s
+    return " ".join(_TOKEN.findall(s))
+
+
+class PersonIndex:
+    """Sets of the CRM's known names: lookups are O(1) per text token, so 1 M persons cost only memory."""
+
+    def __init__(self, persons: Iterable[tuple[str, str, str | None]]):
+        self.full, self.last, self.first, self.emails = set(), set(), set(), set()
+        for first, last, email in persons:
+            f, s = name_key(first), name_key(last)
+            if f and s:
+                self.full.add(f"{f} {s}")
+                self.first.add(f.split(" ", 1)[0])
+                self.last.add(s)
+            if email:
+                self.emails.add(str(email).strip().lower())
+        self.max_full = max((k.count(" ") + 1 for k in self.full), default=0)
+        self.max_last = max((k.count(" ") + 1 for k in self.last), default=0)
+
+    def find(self, text: str) -> list[tuple[int, int, float]]:
+        """Spans of known full names (0.95), 'title Lastname' (0.85) and 'greeting Firstname' (0.7)."""
+        low = text.lower()
+        if len(low) == len(text):  # lower-casing once is cheaper; a few characters change length
+            toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(low)]
+        else:
+            toks = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
+        out, i = [], 0
+        while i < len(toks):
+            s, e, w = toks[i]
+            hit = None
+            if w in self.first:
+                hit = self._longest(text, toks, i, self.full, self.max_full, 0.95)
+                if hit is None and i and toks[i - 1][2] in GREETINGS and text[toks[i - 1][1]:s] == " ":
+                    hit = (s, e, 0.7, i)
+            if hit is None and i + 1 < len(toks) and text[e:toks[i + 1][0]] in (" ", ". "):
+                if w in TITLES:
+                    hit = self._longest(text, toks, i + 1, self.last, self.max_last, 0.85)
+                elif len(w) == 1 and text[s].isupper() and text[e] == ".":  # 'J. de Vries'
+                    hit = self._longest(text, toks, i + 1, self.last, self.max_last, 0.8)
+                    hit = hit and (s, *hit[1:])
+            if hit:
+                end, i = hit[1], hit[3]
+                while i + 1 < len(toks) and text[end:toks[i + 1][0]] == "-" and text[end + 1].isupper():
+                    end, i = toks[i + 1][1], i + 1  # 'Anna Bakker-Jansen': a known name inside a double name
+                out.append((hit[0], end, hit[2]))
+            i += 1
+        return out
+
+    @staticmethod
+    def _longest(text, toks, i, keys, max_len, score):
+        # Names are contiguous tokens joined by one space or hyphen: 'Jan de Vries', 'Jansen-de Vries'.
+        key, hit = toks[i][2], None
+        if key in keys:
+            hit = (toks[i][0], toks[i][1], score, i)
+        for k in range(i + 1, min(i + max_len, len(toks))):
+            if text[toks[k - 1][1]:toks[k][0]] not in (" ", "-"):
+                break
+            key += " " + toks[k][2]
+            if key in keys:
+                hit = (toks[i][0], toks[k][1], score, k)
+        return hit
+
+
+class KnownPersonsRecognizer(EntityRecognizer):
+    """PERSON spans of customers and leads the CRM knows, plus their exact e-mail addresses."""
+
+    def __init__(self, index: PersonIndex, language: str):
+        self.index = index
+        super().__init__(supported_entities=["PERSON", "EMAIL_ADDRESS"], supported_language=language,
+                         name="klantkluis_known_persons")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        out = [RecognizerResult("PERSON", s, e, score) for s, e, score in self.index.find(text)]
+        if "@" in text and self.index.emails:  # backstop for addresses the generic regex may miss
+            for m in re.finditer(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+", text):
+                value = m.group().rstrip(".")
+                if value.lower() in self.index.emails:
+                    out.append(RecognizerResult("EMAIL_ADDRESS", m.start(), m.start() + len(value), 1.0))
+        return [r for r in out if not entities or r.entity_type in entities]

@@ -1,0 +1,162 @@
+"""Redaction of personal data in free text: typed placeholders such as <PERSON> or <IBAN_CODE>.
+
+`Redactor.redact` serves minimisation (Art. 5(1)(c)): analytics never sees names, numbers or
+addresses from call notes and comments. `Redactor.redact_others` serves the access export
+(Art. 15(4)): the data subject gets their own values back, third persons stay hidden. Engines
+are built once per Redactor and reused for every text (Art. 25: cheap enough to always run).
+"""
+
+import re
+from collections.abc import Iterable
+
+import spacy
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NoOpNlpEngine, SpacyNlpEngine
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import OperatorConfig
+
+from privacy.recognizers import KnownPersonsRecognizer, PersonIndex, name_key, pattern_recognizers
+
+ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "NL_BSN", "NL_POSTCODE", "DATE_OF_BIRTH")
+
+
+class BlankSpacyNlpEngine(SpacyNlpEngine):
+    """spaCy's rule-based tokenizer only: no model to install or download, no NER to pay for."""
+
+    def load(self) -> None:
+        self.nlp = {model["lang_code"]: spacy.blank(model["lang_code"]) for model in self.models}
+
+
+def blank_nlp_engine(languages: Iterable[str]) -> BlankSpacyNlpEngine:
+    engine = BlankSpacyNlpEngine(models=[{"lang_code": lang, "model_name": f"blank_{lang}"} for lang in languages])
+    engine.load()
+    return engine
+
+
+class NoContextEnhancer(ContextAwareEnhancer):
+    """Our recognizers put their context words in the regex; Presidio's lemma pass would only cost time."""
+
+    def __init__(self):
+        super().__init__(context_similarity_factor=0, min_score_with_context_similarity=0, context_prefix_count=0,
+                         context_suffix_count=0)
+
+    def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):
+        return raw_results
+
+
+def resolve(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Non-overlapping results, highest score first, then longest: an IBAN beats a phone inside it."""
+    kept: list[RecognizerResult] = []
+    for r in sorted(results, key=lambda r: (-r.score, r.start - r.end, r.start)):
+        if all(r.end <= k.start or r.start >= k.end for k in kept):
+            kept.append(r)
+    return sorted(kept, key=lambda r: r.start)
+
+
+class Redactor:
+    """Finds and replaces personal data; known_persons are (first, last, email) of CRM customers and leads."""
+
+    def __init__(self, known_persons: Iterable[tuple[str, str, str | None]] | None = None,
+                 languages: Iterable[str] = ("nl", "en"), score_threshold: float = 0.4, tokenize: bool = False):
+        """tokenize=True runs spaCy's blank tokenizer and Presidio's lemma context step, needed only
+        by recognizers added later that rely on Presidio context words; ours do not (3-4x faster)."""
+        self.languages, self.threshold = tuple(languages), score_threshold
+        index = PersonIndex(known_persons or [])  # one index shared by all languages: 1 M names fit once
+        registry = RecognizerRegistry(supported_languages=list(self.languages))
+        for lang in self.languages:
+            for recognizer in pattern_recognizers(lang) + [KnownPersonsRecognizer(index, lang)]:
+                registry.add_recognizer(recognizer)
+        models = [{"lang_code": lang, "model_name": "none"} for lang in self.languages]
+        nlp = blank_nlp_engine(self.languages) if tokenize else NoOpNlpEngine(models=models)
+        nlp.load()
+        self.analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=list(self.languages),
+                                       context_aware_enhancer=None if tokenize else NoContextEnhancer())
+        self.anonymizer = AnonymizerEngine()
+        self.operators = {e: OperatorConfig("replace", {"new_value": f"<{e}>"}) for e in ENTITIES}
+
+    def _results(self, text: str, language: str | None) -> list[RecognizerResult]:
+        # Every recognizer carries its context words for both languages, so the language only picks
+        # the spaCy tokenizer; the first configured language is a safe default.
+        lang = language if language in self.languages else self.languages[0]
+        found = self.analyzer.analyze(text, language=lang, entities=list(ENTITIES), score_threshold=self.threshold)
+        return resolve(found)
+
+    def analyze(self, text: str, language: str | None = None) -> list[dict]:
+        """[{start, end, entity, score}] of the personal data found in text."""
+        return [{"start": r.start, "end": r.end, "entity": r.entity_type, "score": r.score}
+                for r in self._results(text, language)]
+
+    def _replace(self, text: str, results: list[RecognizerResult]) -> str:
+        if not results:
+            return text
+        return self.anonymizer.anonymize(text=text, analyzer_results=results, operators=self.operators).text
+
+    def redact(self, texts: Iterable[str | None], language: str | None = None) -> list[str | None]:
+        """Each text with every found value replaced by its placeholder; None and '' pass through."""
+        return [self._replace(t, self._results(t, language)) if t else t for t in texts]
+
+    def redact_others(self, texts: Iterable[str | None], keep: Iterable[str],
+                      language: str | None = None) -> list[str | None]:
+        """Redact everything except the data subject's own values (keep: raw values, see own_values)."""
+        own = {form for value in keep for form in _forms(value)}
+        out = []
+        for t in texts:
+            results = self._results(t, language) if t else []
+            out.append(self._replace(t, [r for r in results if canonical(r.entity_type, t[r.start:r.end]) not in own]))
+        return out
+
+
+def own_values(record: dict) -> set[str]:
+    """The data subject's values from a CRM row (first_name, last_name, email, phone, iban, postcode,
+    house_number, birth_date) as accepted by redact_others: name forms include 'Lastname' alone."""
+    def get(key: str) -> str:
+        value = record.get(key)
+        return "" if value is None or value != value else str(value).strip()  # value != value: NaN
+
+    first, last = get("first_name"), get("last_name")
+    values = {first, last, f"{first} {last}", get("email"), get("phone"), get("iban"),
+              f"{get('postcode')} {get('house_number')}", get("birth_date")}
+    return {v.strip() for v in values if v.strip()}
+
+
+_MONTHS = {m: i % 12 + 1 for i, m in enumerate(
+    "jan feb maa apr mei jun jul aug sep okt nov dec jan feb mar apr may jun jul aug sep oct nov dec".split())}
+_MONTHS["mrt"] = 3
+
+
+def _iso_date(text: str) -> str | None:
+    t = text.lower()
+    if m := re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", t):
+        y, mo, d = m.groups()
+    elif m := re.search(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", t):
+        d, mo, y = m.groups()  # day first, as written in the Netherlands and the UK
+    elif m := re.search(r"(\d{1,2})\w* ([a-z]{3})\w*\.? (\d{4})", t):
+        d, mo, y = m.group(1), _MONTHS.get(m.group(2)), m.group(3)
+    elif m := re.search(r"([a-z]{3})\w*\.? (\d{1,2})\w*,? (\d{4})", t):
+        mo, d, y = _MONTHS.get(m.group(1)), m.group(2), m.group(3)
+    else:
+        return None
+    return f"{int(y):04d}-{int(mo):02d}-{int(d):02d}" if mo else None
+
+
+def canonical(entity: str, value: str) -> str:
+    """One spelling per value, so '+31 6 1234 5678' in a text equals '0612345678' in the CRM."""
+    v = value.strip().lower()
+    if entity == "PERSON":
+        return name_key(v)
+    if entity == "PHONE_NUMBER":
+        d = re.sub(r"\D", "", v.replace("(0)", ""))
+        return "0" + d[4:] if d.startswith("0031") else "0" + d[2:] if d.startswith("31") else d
+    if entity == "NL_POSTCODE":
+        # house number after the postcode ('1234 AB 12') or before it ('Kerkstraat 12, 1234 AB')
+        number = r"(\d{1,5}(?:[a-z]|-\d{1,3})?)"
+        m = re.search(rf"(?:{number},? )?(\d{{4}}) ?([a-z]{{2}})(?!\w)(?:\D*{number})?", v)
+        return f"{m[2]}{m[3]}{m[4] or m[1] or ''}" if m else v
+    if entity == "DATE_OF_BIRTH":
+        return _iso_date(v) or v
+    return re.sub(r"[\s.-]", "", v) if entity in ("IBAN_CODE", "NL_BSN") else v
+
+
+def _forms(value: str) -> set[str]:
+    return {canonical(entity, value) for entity in ENTITIES} - {""}

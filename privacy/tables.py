@@ -1,0 +1,71 @@
+"""The classified tables and columns, as plain immutable data.
+
+Filled from the dbt YAML by :mod:`privacy.classification`; read by the ingest writer, the
+register of processing activities (GDPR Art. 30(1)(c)) and the retention sweep (Art. 5(1)(e)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+CATEGORIES = ("direct_identifier", "quasi_identifier", "special_category", "non_personal")
+TRANSFORMS = ("pseudonymise", "encrypt", "redact", "age_band", "postcode_area", "keep")
+LOAD_COLUMNS = ("_source_file", "_source_line", "_batch_id")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    category: str | None
+    purposes: tuple[str, ...]
+    legal_basis: str | None
+    retention: str | None
+    transform: str = "keep"
+    from_column: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    layer: str
+    columns: tuple[Column, ...]
+    subject: Subject | None = None
+    source: str | None = None
+    path: Path | None = None
+    description: str = ""
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Classification:
+    project_dir: Path
+    tables: tuple[Table, ...]
+    undeclared: tuple[Path, ...] = ()
+
+    def table(self, name: str, layer: str | None = None) -> Table:
+        """The table called ``name`` (in ``layer`` if given); ``KeyError`` if absent."""
+        for t in self.tables:
+            if t.name == name and layer in (None, t.layer):
+                return t
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[Table]:
+        return iter(self.tables)
+
+
+@dataclass(frozen=True)
+class Finding:
+    table: str
+    column: str
+    problem: str

@@ -1,0 +1,72 @@
+"""CDNOW fixtures for the CLV tests, read from the data files inside the lifetimes wheel.
+
+The files are read with importlib.resources: ``lifetimes.datasets`` itself imports
+pkg_resources, which is not installed here.
+"""
+from importlib.resources import files
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.clv import summarise
+
+CALIBRATION_END = "1997-09-30"  # 39 weeks after 1997-01-01 (Fader, Hardie & Lee 2005)
+
+
+@pytest.fixture(scope="session")
+def published() -> dict:
+    """Fader, Hardie & Lee (2005) BG/NBD and Fader & Hardie (2013) Gamma-Gamma CDNOW estimates."""
+    return {"bgnbd": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, "ll": -9582.4,
+            "gg": {"p": 6.25, "q": 3.74, "gamma": 15.44}}
+
+
+def dataset(name: str):
+    return files("lifetimes") / "datasets" / name
+
+
+@pytest.fixture(scope="session")
+def cdnow_summary() -> pd.DataFrame:
+    """The published 2,357-customer CDNOW summary (weeks) with z-bar, in our column names."""
+    with dataset("cdnow_customers_summary_with_transactions.csv").open() as fh:
+        df = pd.read_csv(fh)
+    return df.rename(columns={"ID": "subject_id", "x": "frequency", "t_x": "recency",
+                              "zbar": "monetary_value"})
+
+
+@pytest.fixture(scope="session")
+def cdnow_transactions() -> pd.DataFrame:
+    """CDNOW_sample.txt: master id, sample id (= summary ID), YYYYMMDD, CDs bought, dollars."""
+    with dataset("CDNOW_sample.txt").open() as fh:
+        raw = pd.read_csv(fh, sep=r"\s+", header=None, dtype={"date": str},
+                          names=["master_id", "subject_id", "date", "quantity", "amount"])
+    raw["order_date"] = pd.to_datetime(raw["date"], format="%Y%m%d").dt.date
+    return raw[["subject_id", "order_date", "quantity", "amount"]]
+
+
+@pytest.fixture(scope="session")
+def sql_summary(cdnow_transactions) -> pd.DataFrame:
+    """The summary built from the raw transactions with the DuckDB SQL of summary_sql."""
+    con = duckdb.connect()
+    try:
+        con.register("transactions_df", cdnow_transactions)
+        con.execute("create table transactions as select * from transactions_df")
+        return summarise(con, "transactions", CALIBRATION_END, days_per_period=7)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def lifetimes_bgf(cdnow_summary):
+    from lifetimes import BetaGeoFitter
+
+    s = cdnow_summary
+    return BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+
+
+@pytest.fixture(scope="session")
+def lifetimes_ggf(cdnow_summary):
+    from lifetimes import GammaGammaFitter
+
+    rep = cdnow_summary[cdnow_summary["frequency"] > 0]
+    return GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])

@@ -1,0 +1,62 @@
+"""The suites are real Great Expectations suites and read their value sets from the policy."""
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+import yaml
+
+from expectations import SOURCES, build_suite, rule_name
+from expectations.formats import POLICY_PATH, consent_purposes, iban_is_valid, years_before
+
+NOW = datetime(2026, 11, 23, 12, 0)
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_each_source_has_a_real_suite(source):
+    import great_expectations as gx
+
+    suite = build_suite(source, NOW)
+    assert isinstance(suite, gx.ExpectationSuite)
+    assert len(suite.expectations) > 5
+    names = [rule_name(e) for e in suite.expectations]
+    assert len(names) == len(set(names)), "two rules with one name would blur quarantine reasons"
+    assert "expect_table_columns_to_match_set" in names
+    assert any(n.startswith("expect_column_values_to_be_unique:") for n in names)
+
+
+def test_unknown_source_is_refused():
+    with pytest.raises(KeyError, match="unknown landing source"):
+        build_suite("payments", NOW)
+
+
+def test_consent_purposes_come_from_the_policy_file():
+    written = yaml.safe_load(POLICY_PATH.read_text(encoding="utf-8"))["consent_purposes"]
+    assert consent_purposes() == sorted(written)
+    purpose_rule = next(e for e in build_suite("consent_events", NOW).expectations
+                        if rule_name(e) == "expect_column_values_to_be_in_set:purpose")
+    assert sorted(purpose_rule.value_set) == sorted(written)
+
+
+def test_rule_names_use_the_landing_column_for_helper_columns():
+    names = {rule_name(e) for e in build_suite("orders", NOW).expectations}
+    assert "expect_column_values_to_be_between:amount" in names
+    assert not any("__" in n for n in names)
+
+
+def test_date_bounds_follow_now():
+    birth = next(e for e in build_suite("crm_customers", NOW).expectations
+                 if rule_name(e) == "expect_column_values_to_be_between:birth_date")
+    assert birth.max_value.date() == years_before(NOW, 16).date()
+    assert birth.min_value.year == 1900
+
+
+def test_iban_checksum():
+    values = pd.Series(["NL91ABNA0417164300", "NL91 ABNA 0417 1643 00", "NL92ABNA0417164300",
+                        "GB82WEST12345698765432", "NL91ABNA041716430", "iban?"])
+    assert iban_is_valid(values).tolist() == [True, True, False, True, False, False]
+
+
+def test_years_before_handles_leap_day():
+    assert years_before(datetime(2028, 2, 29), 16) == datetime(2012, 2, 29)
+    assert years_before(datetime(2028, 2, 29), 17) == datetime(2011, 2, 28)

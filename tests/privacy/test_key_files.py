@@ -1,0 +1,82 @@
+"""Master and pseudonymisation keys: file modes, refusal of readable files, env variables."""
+
+import base64
+import os
+import stat
+
+import pytest
+
+from privacy.exceptions import KeyFileError, WrongMasterKey
+from privacy.masterkey import EnvMasterKey, FileMasterKey, MasterKey, master_key_from_env
+from privacy.pseudonym import pseudonymiser_from_env
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_master_key_file_created_0600_on_first_use(key_dir):
+    master = FileMasterKey(key_dir / "master.key")
+    assert not (key_dir / "master.key").exists()
+    blob = master.wrap(b"k" * 32, b"aad")
+    assert _mode(key_dir / "master.key") == 0o600
+    assert _mode(key_dir) == 0o700
+    assert (key_dir / "master.key").stat().st_size == 32
+    assert (key_dir / ".gitignore").read_text().strip().endswith("*")
+    assert FileMasterKey(key_dir / "master.key").unwrap(blob, b"aad") == b"k" * 32
+    assert isinstance(master, MasterKey)
+
+
+def test_world_readable_key_file_is_refused(key_dir):
+    FileMasterKey(key_dir / "master.key").key_id
+    os.chmod(key_dir / "master.key", 0o644)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        FileMasterKey(key_dir / "master.key").key_id
+
+
+def test_unwrap_with_other_master_or_aad_fails(key_dir):
+    a, b = FileMasterKey(key_dir / "a.key"), FileMasterKey(key_dir / "b.key")
+    blob = a.wrap(b"k" * 32, b"subject-1")
+    with pytest.raises(WrongMasterKey):
+        b.unwrap(blob, b"subject-1")
+    with pytest.raises(WrongMasterKey):
+        a.unwrap(blob, b"subject-2")
+
+
+def test_env_master_key_matches_same_key_in_file(key_dir):
+    file_key = FileMasterKey(key_dir / "master.key")
+    file_key.key_id  # first use creates the file
+    env = {"KLANTKLUIS_MASTER_KEY": base64.b64encode((key_dir / "master.key").read_bytes()).decode()}
+    env_key = EnvMasterKey(environ=env)
+    assert env_key.key_id == file_key.key_id
+    assert env_key.unwrap(file_key.wrap(b"x" * 32, b"s"), b"s") == b"x" * 32
+    assert env["KLANTKLUIS_MASTER_KEY"] not in repr(env_key)
+
+
+def test_env_master_key_rejects_bad_values():
+    with pytest.raises(KeyFileError, match="not set"):
+        EnvMasterKey(environ={})
+    with pytest.raises(KeyFileError, match="32-byte"):
+        EnvMasterKey(environ={"KLANTKLUIS_MASTER_KEY": base64.b64encode(b"short").decode()})
+
+
+def test_master_key_from_env_prefers_variable(tmp_path):
+    key = base64.b64encode(os.urandom(32)).decode()
+    assert isinstance(master_key_from_env({"KLANTKLUIS_MASTER_KEY": key}), EnvMasterKey)
+    chosen = master_key_from_env({"KLANTKLUIS_KEY_DIR": str(tmp_path / "k")})
+    assert isinstance(chosen, FileMasterKey) and chosen.path == tmp_path / "k" / "master.key"
+
+
+def test_pseudonym_key_is_a_separate_0600_file(tmp_path):
+    env = {"KLANTKLUIS_KEY_DIR": str(tmp_path / "k")}
+    p = pseudonymiser_from_env(env)
+    master = master_key_from_env(env)
+    assert _mode(tmp_path / "k" / "pseudonym.key") == 0o600
+    assert master.key_id != p.key_id
+    assert pseudonymiser_from_env(env).subject_id("customer", "C1") == p.subject_id("customer", "C1")
+
+
+def test_pseudonym_key_must_differ_from_master_key():
+    key = base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(KeyFileError, match="differ"):
+        pseudonymiser_from_env({"KLANTKLUIS_PSEUDONYM_KEY": key, "KLANTKLUIS_MASTER_KEY": key})

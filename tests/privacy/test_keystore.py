@@ -1,0 +1,98 @@
+"""Per-subject data keys: creation, crypto-shredding, master-key rotation."""
+
+import os
+import stat
+
+import pytest
+
+from privacy.crypto import decrypt_values, encrypt_values
+from privacy.exceptions import KeyShredded, WrongMasterKey
+from privacy.keystore import KeyStore
+from privacy.masterkey import FileMasterKey
+
+
+def test_ensure_creates_each_key_once(keystore, subjects):
+    assert keystore.ensure(subjects) == len(subjects)
+    assert keystore.ensure(subjects + subjects) == 0
+    assert all(keystore.has(s) for s in subjects)
+    assert stat.S_IMODE(os.stat(keystore.path).st_mode) == 0o600
+
+
+def test_data_keys_are_random_not_derived(key_dir, master, subjects):
+    # Two stores under one master key give the same subject different keys: nothing is derived.
+    a = KeyStore(key_dir / "a.sqlite", master)
+    b = KeyStore(key_dir / "b.sqlite", master)
+    a.ensure(subjects[:1])
+    b.ensure(subjects[:1])
+    blob = encrypt_values(["x"], subjects[:1], "t", "c", a)
+    with pytest.raises(Exception):
+        decrypt_values(blob, subjects[:1], "t", "c", b, purpose="test")
+
+
+def test_only_pseudonymous_ids_accepted(keystore):
+    with pytest.raises(ValueError, match="64 lower-case hex"):
+        keystore.ensure(["jan@example.nl"])
+    with pytest.raises(ValueError):
+        keystore.ensure(["AB" * 32])
+
+
+def test_shredding_one_subject_leaves_only_its_values_unreadable(keystore, subjects, audit, now):
+    keystore.ensure(subjects)
+    rows = [s for s in subjects for _ in range(3)]
+    values = [f"value-{i}" for i in range(len(rows))]
+    blobs = encrypt_values(values, rows, "crm_customers", "email", keystore)
+    victim = subjects[2]
+
+    assert keystore.shred(victim, now=now) is True
+    assert keystore.shred(victim, now=now) is False
+    assert not keystore.has(victim)
+    assert keystore.shredded(subjects) == {victim}
+
+    with pytest.raises(KeyShredded, match="shredded"):
+        decrypt_values(blobs, rows, "crm_customers", "email", keystore, purpose="test")
+    mine = [i for i, s in enumerate(rows) if s == victim]
+    with pytest.raises(KeyShredded):
+        decrypt_values([blobs[i] for i in mine], [victim] * 3, "crm_customers", "email", keystore, purpose="t")
+    out = decrypt_values(blobs, rows, "crm_customers", "email", keystore, purpose="test", on_shredded="none")
+    assert out == [None if s == victim else v for s, v in zip(rows, values)]
+    assert [e["event"] for e in audit.entries()][-2:] == ["key_shredded", "key_shredded"]
+
+
+def test_shredded_subject_is_not_rekeyed(keystore, subjects):
+    keystore.ensure(subjects)
+    keystore.shred(subjects[0])
+    assert keystore.ensure(subjects) == 0
+    with pytest.raises(KeyShredded):
+        encrypt_values(["new"], subjects[:1], "crm_customers", "email", keystore)
+
+
+def test_shredded_key_bytes_are_gone_from_the_file(keystore, subjects):
+    keystore.ensure(subjects)
+    victim = subjects[0]
+    wrapped = keystore._db.execute("select wrapped from data_keys where subject_id = ?",
+                                   (bytes.fromhex(victim),)).fetchone()[0]
+    keystore.shred(victim)
+    files = [p for p in keystore.path.parent.iterdir() if p.name.startswith(keystore.path.name)]
+    assert all(wrapped not in p.read_bytes() for p in files)
+
+
+def test_rotation_rewraps_and_old_master_stops_working(keystore, key_dir, subjects, audit, now):
+    keystore.ensure(subjects)
+    blobs = encrypt_values(["a", "b", "c", "d", "e"], subjects, "crm_customers", "email", keystore)
+    old_id = keystore._master.key_id
+    new = FileMasterKey(key_dir / "master-2.key")
+
+    assert keystore.rotate_master(new, now=now) == len(subjects)
+    assert decrypt_values(blobs, subjects, "crm_customers", "email", keystore, purpose="t") == list("abcde")
+    keystore.close()
+
+    with KeyStore(keystore.path, new) as reopened:
+        assert decrypt_values(blobs, subjects, "crm_customers", "email", reopened, purpose="t") == list("abcde")
+    with pytest.raises(WrongMasterKey, match=old_id):
+        KeyStore(keystore.path, FileMasterKey(key_dir / "master.key"))
+    assert any(e["event"] == "master_key_rotated" and e["details"]["count"] == 5 for e in audit.entries())
+
+
+def test_rotation_to_same_master_is_refused(keystore, master):
+    with pytest.raises(ValueError):
+        keystore.rotate_master(master)

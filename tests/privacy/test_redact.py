@@ -1,0 +1,104 @@
+"""Free-text redaction: validators, recognizers, placeholders, and the Art. 15(4) access-export variant."""
+
+import re
+import socket
+
+import numpy as np
+import pytest
+
+from orchestration.demo.texts import bsn, iban, make_texts
+from orchestration.redaction_eval import people
+from privacy.recognizers import elfproef, iban_ok
+from privacy.redact import ENTITIES, Redactor, own_values
+
+KNOWN = [("Jan", "de Vries", "jan.devries@gmail.com"), ("Anna", "Bakker", "a.bakker@ziggo.nl"),
+         ("Piet", "Jansen", None)]
+
+
+@pytest.fixture(scope="module")
+def redactor():
+    return Redactor(KNOWN)
+
+
+def found(redactor, text):
+    return {(text[s["start"]:s["end"]], s["entity"]) for s in redactor.analyze(text)}
+
+
+def test_elfproef_accepts_valid_and_rejects_invalid_bsn():
+    assert elfproef("111222333") and elfproef("123456782") and elfproef("1112.22.333")
+    assert not elfproef("123456789") and not elfproef("111222334") and not elfproef("12345678")
+    assert all(elfproef(v) for v in bsn(np.random.default_rng(1), 2000))
+
+
+def test_iban_checksum_with_and_without_spaces():
+    assert iban_ok("NL91ABNA0417164300") and iban_ok("NL91 ABNA 0417 1643 00") and iban_ok("nl91abna0417164300")
+    assert not iban_ok("NL91ABNA0417164301") and not iban_ok("NL19ABNA0417164300")
+    assert all(iban_ok(v) for v in iban(np.random.default_rng(1), 2000, spaced=True))
+
+
+def test_bsn_needs_checksum_and_yields_to_an_invoice_label(redactor):
+    assert ("111222333", "NL_BSN") in found(redactor, "BSN 111222333 genoteerd.")
+    assert ("1112.22.333", "NL_BSN") in found(redactor, "Mijn burgerservicenummer: 1112.22.333")
+    assert not found(redactor, "BSN 123456789 klopt niet.")
+    assert not found(redactor, "Factuurnummer 111222333, ordernummer 111222333.")
+
+
+@pytest.mark.parametrize("phone", ["06-12345678", "0612345678", "+31 6 12345678", "+31 (0)6 1234 5678",
+                                   "020-1234567", "0201234567", "(020) 1234567", "0111 123 456", "020 - 123 45 67"])
+def test_dutch_phone_formats(redactor, phone):
+    assert (phone, "PHONE_NUMBER") in found(redactor, f"Bel {phone} na 17:00.")
+
+
+def test_lookalikes_are_not_personal_data(redactor):
+    text = ("Order O000123456 van 06-12-2024 14:30, bedrag € 1.234,56, SKU-4821-XL, KvK 12345678, ticket #482913, "
+            "betalingskenmerk 1234 5678 9012 3456. De 2300 XT is uitverkocht. Mail klantenservice@voorbeeld.nl.")
+    assert found(redactor, text) == set()
+
+
+def test_postcode_with_house_number_and_dates_of_birth_in_context(redactor):
+    spans = found(redactor, "Woont op 1234 AB 12, is geboren op 3 maart 1985; levering op 12-03-2024. "
+                            "Geboortedatum gecontroleerd op 12-05-2025.")
+    assert spans == {("1234 AB 12", "NL_POSTCODE"), ("3 maart 1985", "DATE_OF_BIRTH")}
+
+
+def test_known_person_in_another_customers_note_is_found(redactor):
+    text = "Klant Jan de Vries belde. Pakket afgegeven bij de buren, Anna Bakker. Mevrouw Bakker was niet thuis."
+    assert found(redactor, text) == {("Jan de Vries", "PERSON"), ("Anna Bakker", "PERSON"), ("Bakker", "PERSON")}
+    assert found(redactor, "Beste Piet, J. de Vries en dhr. Jansen") == {
+        ("Piet", "PERSON"), ("J. de Vries", "PERSON"), ("Jansen", "PERSON")}
+    assert found(redactor, "Geachte heer/mevrouw, de bakker is dicht.") == set()
+
+
+def test_no_network_access(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    assert Redactor(KNOWN).redact(["Mail jan@example.co.uk of piet@sub.example.museum"]) == [
+        "Mail <EMAIL_ADDRESS> of <EMAIL_ADDRESS>"]
+
+
+def test_no_planted_value_survives_on_a_generated_corpus():
+    rng = np.random.default_rng(7)
+    crm = people(rng, 300, "c")
+    docs = make_texts(rng, crm, crm, 400, "interaction") + make_texts(rng, crm, crm, 100, "nps")
+    redacted = Redactor(zip(crm["first_name"], crm["last_name"], crm["email"])).redact([d["text"] for d in docs])
+    for doc, out in zip(docs, redacted):
+        for span in doc["spans"]:
+            value = doc["text"][span["start"]:span["end"]]
+            assert not re.search(rf"(?<!\w){re.escape(value)}(?!\w)", out), (value, out)
+            assert f"<{span['entity']}>" in out
+    assert set(re.findall(r"<([A-Z_]+)>", " ".join(redacted))) == set(ENTITIES)
+
+
+def test_redact_others_keeps_own_values_and_hides_the_third_person(redactor):
+    me = {"first_name": "Jan", "last_name": "de Vries", "email": "jan.devries@gmail.com", "phone": "06-12345678",
+          "postcode": "1234 AB", "house_number": "12", "birth_date": "1985-03-03", "iban": "NL91ABNA0417164300"}
+    text = ("Meneer De Vries (jan.devries@gmail.com, +31 6 1234 5678, NL91 ABNA 0417 1643 00, geboren op 3 maart 1985) "
+            "woont op 1234AB, huisnummer 12. Buurvrouw Anna Bakker (a.bakker@ziggo.nl, 06-87654321) woont op 4321 ZZ 8.")
+    out = redactor.redact_others([text, None], own_values(me))
+    assert out[1] is None
+    for own in ("De Vries", "jan.devries@gmail.com", "+31 6 1234 5678", "NL91 ABNA 0417 1643 00", "3 maart 1985",
+                "1234AB, huisnummer 12"):
+        assert own in out[0]
+    assert "Anna" not in out[0] and "Bakker" not in out[0] and "a.bakker" not in out[0] and "4321" not in out[0]
+    assert out[0].count("<PERSON>") == 1 and "<EMAIL_ADDRESS>" in out[0] and "<PHONE_NUMBER>" in out[0]

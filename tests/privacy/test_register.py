@@ -1,0 +1,59 @@
+"""The generated register of processing activities covers everything the classification uses."""
+
+import html
+from pathlib import Path
+
+import pytest
+
+from privacy.classification import load_classification, load_policy
+from privacy.register import write_register
+
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    classification, policy = load_classification(DBT_PROJECT), load_policy()
+    from datetime import datetime, timezone
+
+    md, page = write_register(tmp_path_factory.mktemp("register"), classification, policy,
+                              now=datetime(2025, 6, 30, tzinfo=timezone.utc))
+    return classification, policy, md.read_text(), html.unescape(page.read_text())
+
+
+def test_lists_every_purpose_legal_basis_and_retention_rule(written):
+    classification, policy, md, page = written
+    columns = [c for t in classification for c in t.columns]
+    purposes = {p for c in columns for p in c.purposes} | set(policy.purposes)
+    bases = {c.legal_basis for c in columns} | {p.legal_basis for p in policy.purposes.values()}
+    rules = {c.retention for c in columns} | set(policy.retention)
+    for text in (md, page):
+        for term in purposes | bases | rules:
+            assert f"{term}" in text, term
+
+
+def test_has_the_art_30_sections_and_contacts(written):
+    _, policy, md, page = written
+    for text in (md, page):
+        for article in ("30(1)(a)", "30(1)(b)", "30(1)(c)", "30(1)(d)", "30(1)(e)", "30(1)(f)", "30(1)(g)"):
+            assert article in text
+        assert policy.controller["contact"] in text and policy.dpo["contact"] in text
+        assert all(m in text for m in policy.security_measures)
+
+
+def test_retention_rule_lists_the_columns_it_covers(written):
+    _, _, md, _ = written
+    line = next(line for line in md.splitlines() if line.startswith("| contact_data |"))
+    assert "crm_customers: " in line and "email" in line and "730 days" in line
+
+
+def test_html_is_escaped(tmp_path):
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from privacy.tables import Classification
+
+    policy = load_policy()
+    policy = replace(policy, controller={**policy.controller, "name": "<script>x</script>"})
+    _, page = write_register(tmp_path, Classification(tmp_path, ()), policy, now=datetime.now(timezone.utc))
+    assert "<script>" not in page.read_text()
