@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from orchestration.demo.names import EMAIL_DOMAINS, FIRST_NAMES_F, FIRST_NAMES_M, LAST_NAMES
-from orchestration.demo.texts import bsn, iban, make_texts, phone
+from orchestration.demo.identifiers import bsn, iban, phone
+from orchestration.demo.texts import make_texts
 from privacy.redact import ENTITIES, Redactor, blank_nlp_engine
 
 BASELINE_MAP = {"DATE_TIME": "DATE_OF_BIRTH"}

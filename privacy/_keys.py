@@ -18,7 +18,6 @@ import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.exceptions import KeyFileError

@@ -17,16 +17,17 @@ from cryptography.exceptions import InvalidTag
 from privacy._keys import NONCE_SIZE, nonce_pool
 from privacy.audit import AuditLog
 from privacy.exceptions import InvalidCiphertext, KeyShredded, MissingKey
+from privacy.keystore import KeyStore
 
 
 def encrypt_values(values: Sequence[str | None], subject_ids: Sequence[str | None],
-                   table: str, column: str, keystore) -> list[bytes | None]:
+                   table: str, column: str, keystore: KeyStore) -> list[bytes | None]:
     """Encrypt one column (Art. 32(1)(a)); ``None`` stays ``None``. Keys must already exist."""
     return encrypt_columns({column: values}, subject_ids, table, keystore)[column]
 
 
 def decrypt_values(blobs: Sequence[bytes | None], subject_ids: Sequence[str | None], table: str,
-                   column: str, keystore, *, purpose: str, audit: AuditLog | None = None,
+                   column: str, keystore: KeyStore, *, purpose: str, audit: AuditLog | None = None,
                    actor: str = "system", now: datetime | None = None,
                    on_shredded: str = "raise") -> list[str | None]:
     """Decrypt one column for a stated ``purpose`` (Art. 5(1)(b)); see ``decrypt_columns``."""
@@ -35,7 +36,7 @@ def decrypt_values(blobs: Sequence[bytes | None], subject_ids: Sequence[str | No
 
 
 def encrypt_columns(columns: Mapping[str, Sequence[str | None]], subject_ids: Sequence[str | None],
-                    table: str, keystore, *, create_keys: bool = False) -> dict[str, list[bytes | None]]:
+                    table: str, keystore: KeyStore, *, create_keys: bool = False) -> dict[str, list[bytes | None]]:
     """Encrypt several columns of one table row-aligned with ``subject_ids`` (Art. 32(1)(a)).
 
     Raises ``MissingKey`` for a subject without a key (unless ``create_keys``, which makes them
@@ -60,7 +61,7 @@ def encrypt_columns(columns: Mapping[str, Sequence[str | None]], subject_ids: Se
 
 
 def decrypt_columns(columns: Mapping[str, Sequence[bytes | None]], subject_ids: Sequence[str | None],
-                    table: str, keystore, *, purpose: str, audit: AuditLog | None = None,
+                    table: str, keystore: KeyStore, *, purpose: str, audit: AuditLog | None = None,
                     actor: str = "system", now: datetime | None = None,
                     on_shredded: str = "raise") -> dict[str, list[str | None]]:
     """Decrypt several columns for a stated ``purpose`` (Art. 5(1)(b), 15, 20).
@@ -124,7 +125,7 @@ def _aad_tail(table: str, column: str) -> bytes:
     return f"|{table}|{column}".encode()
 
 
-def _ciphers(keystore, groups, cols, *, allow_shredded: bool, create: bool = False):
+def _ciphers(keystore: KeyStore, groups, cols, *, allow_shredded: bool, create: bool = False):
     ciphers = keystore.ciphers(groups, create=True) if create else keystore.ciphers(groups)
     # Only subjects that actually have a value need a key; checked for the few without one.
     missing = [s for s in groups.keys() - ciphers.keys()

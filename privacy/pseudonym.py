@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from privacy import _keys
 from privacy.exceptions import KeyFileError
 from privacy.masterkey import MASTER_KEY_VAR
-from privacy.paths import key_dir
+from privacy.paths import key_dir, keystore_path
 
 PSEUDONYM_KEY_VAR = "KLANTKLUIS_PSEUDONYM_KEY"
 PSEUDONYM_KEY_FILE = "pseudonym.key"
@@ -90,7 +90,12 @@ def pseudonymiser_from_env(environ: Mapping[str, str] | None = None) -> Pseudony
         if env[PSEUDONYM_KEY_VAR].strip() == env.get(MASTER_KEY_VAR, "").strip():
             raise KeyFileError(f"{PSEUDONYM_KEY_VAR} must differ from {MASTER_KEY_VAR}")
         return Pseudonymiser(_keys.decode_key(env[PSEUDONYM_KEY_VAR], f"environment variable {PSEUDONYM_KEY_VAR}"))
-    return Pseudonymiser(_keys.load_or_create_key_file(key_dir(env) / PSEUDONYM_KEY_FILE))
+    path = key_dir(env) / PSEUDONYM_KEY_FILE
+    if not path.exists() and keystore_path(env).exists():
+        # A fresh key would silently give every known subject a new id: stop instead.
+        raise KeyFileError(f"{path} is missing but a key store exists: restore it from the key "
+                           "backup (a new key would give every subject a new id)")
+    return Pseudonymiser(_keys.load_or_create_key_file(path))
 
 
 def raw_subject_ids(subject_ids: Iterable[str]) -> list[bytes]:

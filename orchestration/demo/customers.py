@@ -35,7 +35,7 @@ def people(rng: np.random.Generator, n: int, id_prefix: str, id_offset: int = 0)
     email = local + "." + pd.Series(last).str.replace(" ", "", regex=False).str.lower() + number.astype(str) + "@" + domain
     return pd.DataFrame({
         "id": [f"{id_prefix}{i:07d}" for i in number], "first_name": first, "last_name": last,
-        "email": email.to_numpy(), "phone": ids.phone(rng, n), "gender": gender,
+        "email": email.to_numpy(), "phone": ids.written_phone(rng, n), "gender": gender,
     })
 
 
@@ -126,7 +126,7 @@ def moved(rng: np.random.Generator, crm: pd.DataFrame, exported: datetime) -> pd
                                                           np.array([CITIES[c][2] for c in city[move]])))
     changed.loc[move, "city"] = np.array([CITIES[c][0] for c in city[move]])
     new_phone = rng.random(n) < 0.02
-    changed.loc[new_phone, "phone"] = ids.phone(rng, int(new_phone.sum()))
+    changed.loc[new_phone, "phone"] = ids.written_phone(rng, int(new_phone.sum()))
     new_iban = rng.random(n) < 0.01
     changed.loc[new_iban, "iban"] = ids.iban(rng, int(new_iban.sum()))
     end = (rng.random(n) < 0.01) & (crm["status"] == "active").to_numpy()

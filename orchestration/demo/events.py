@@ -93,8 +93,8 @@ def interactions(rng, crm, others, window, first_id, truth: list) -> pd.DataFram
     truth.extend({"id": i, "source": "interactions", "spans": t["spans"]} for i, t in zip(ids, texts))
     return pd.DataFrame({
         "interaction_id": ids, "customer_id": crm["customer_id"].to_numpy()[who],
-        "channel": rng.choice(np.array(["call", "email", "chat"]), size=m),
-        "direction": rng.choice(np.array(["inbound", "outbound"]), size=m, p=[.7, .3]),
+        "channel": [t["channel"] for t in texts],
+        "direction": [t["direction"] for t in texts],
         "language": [t["language"] for t in texts],
         "occurred_at": _timestamps(rng, day), "text": [t["text"] for t in texts],
     })

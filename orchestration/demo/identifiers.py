@@ -4,55 +4,71 @@ Valid checksums matter: the expectation suites reject invalid IBANs and BSNs, so
 pass them unless a defect is injected on purpose.
 """
 
+import re
+
 import numpy as np
 
-from orchestration.demo.names import BANK_CODES
-
 _LETTERS = np.array(list("ABCEGHJKLMNPRTVWXZ"))
+BANKS = ("ABNA", "INGB", "RABO", "SNSB", "TRIO", "ASNB", "KNAB", "BUNQ", "RBRB")
+AREA2 = ("10", "13", "15", "20", "23", "24", "26", "30", "33", "35", "38", "40", "43", "45", "46",
+         "50", "53", "55", "58", "70", "71", "72", "73", "74", "75", "76", "77", "78", "79")
+AREA3 = ("111", "113", "164", "172", "180", "222", "251", "294", "313", "341", "413", "475",
+         "492", "511", "522", "543", "570", "591", "599")
+def bsn(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n nine-digit BSNs passing the elfproef: 9*d1 + ... + 2*d8 - d9 divisible by 11."""
+    head = rng.integers(0, 10, size=(n, 8))
+    head[:, 0] = rng.integers(1, 10, size=n)
+    last = head @ np.arange(9, 1, -1) % 11
+    while (bad := last == 10).any():  # no check digit exists for these; redraw the 8th digit
+        head[bad, 7] = rng.integers(0, 10, size=int(bad.sum()))
+        last = head @ np.arange(9, 1, -1) % 11
+    return (head @ 10 ** np.arange(8, 0, -1) + last).astype(str)
 
 
-def _digits(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
-    return rng.integers(0, 10, size=(n, width))
+def iban(rng: np.random.Generator, n: int, spaced: bool = False) -> np.ndarray:
+    """n Dutch IBANs 'NLkkBBBB0123456789' whose mod-97 check digits are correct (ISO 13616)."""
+    bank = rng.integers(0, len(BANKS), size=n)
+    account = rng.integers(0, 10**10, size=n)
+    bank_num = np.array([int("".join(str(int(c, 36)) for c in b)) for b in BANKS], dtype=np.int64)
+    rest = (bank_num[bank] % 97 * 10**10 + account) % 97  # stays within int64 by reducing per chunk
+    check = 98 - (rest * 10**6 + 232100) % 97             # 'NL00' -> 2321 00 moved to the end
+    plain = [f"NL{c:02d}{BANKS[b]}{a:010d}" for c, b, a in zip(check.tolist(), bank.tolist(), account.tolist())]
+    return np.array([" ".join(p[i:i + 4] for i in range(0, 18, 4)) for p in plain] if spaced else plain)
 
 
-def iban(rng: np.random.Generator, n: int, spaced: bool = False) -> list[str]:
-    """Dutch IBANs (NLkk BBBB 0123456789) with a correct ISO 13616 mod-97 check."""
-    banks = rng.choice(np.array(BANK_CODES), size=n)
-    accounts = ["".join(map(str, row)) for row in _digits(rng, n, 10)]
-    out = []
-    for bank, account in zip(banks, accounts):
-        numeric = "".join(str(int(c, 36)) for c in bank) + account + "232100"  # "NL00" moved to the end
-        check = 98 - int(numeric) % 97
-        value = f"NL{check:02d}{bank}{account}"
-        out.append(" ".join(value[i:i + 4] for i in range(0, 18, 4)) if spaced else value)
-    return out
+def phone(rng: np.random.Generator, n: int, mobile_share: float = 0.6) -> np.ndarray:
+    """n Dutch phone numbers in national digits ('0612345678', '0201234567'); format with render_phone."""
+    mobile = rng.random(n) < mobile_share
+    area = np.where(rng.random(n) < 0.7, np.array(AREA2)[rng.integers(0, len(AREA2), n)],
+                    np.array(AREA3)[rng.integers(0, len(AREA3), n)])
+    body = rng.integers(0, 10**8, size=n)
+    return np.array([f"06{b:08d}" if m else ("0" + a + f"{b:08d}")[:10]
+                     for m, a, b in zip(mobile.tolist(), area.tolist(), body.tolist())])
 
 
-def bsn(rng: np.random.Generator, n: int) -> list[str]:
-    """Nine-digit BSNs that pass the elfproef (sum of d_i * w_i, w = 9..2 and -1, divisible by 11)."""
-    weights = np.array([9, 8, 7, 6, 5, 4, 3, 2])
-    out: list[str] = []
-    while len(out) < n:
-        head = _digits(rng, 2 * (n - len(out)) + 10, 8)
-        head[:, 0] = rng.integers(1, 10, size=len(head))
-        last = (head @ weights) % 11
-        ok = last <= 9
-        out.extend("".join(map(str, h)) + str(d) for h, d in zip(head[ok], last[ok]))
-    return out[:n]
+def national(value) -> str | None:
+    """Any written Dutch number ('+31 6 1234 5678', '020-1234567') as ten national digits, or None."""
+    digits = re.sub(r"\D", "", value.replace("(0)", "")) if isinstance(value, str) else ""
+    digits = "0" + digits[4:] if digits.startswith("0031") else "0" + digits[2:] if digits.startswith("31") else digits
+    return digits if len(digits) == 10 and digits[0] == "0" and digits[1] != "0" else None
 
 
-def phone(rng: np.random.Generator, n: int) -> list[str]:
-    """Dutch phone numbers in the formats people actually type (mobile and landline)."""
-    digits = _digits(rng, n, 8)
-    style = rng.integers(0, 5, size=n)
-    area = rng.choice(np.array(["20", "10", "30", "40", "50", "70", "71", "43"]), size=n)
-    out = []
-    for d, s, a in zip(digits, style, area):
-        body = "".join(map(str, d))
-        out.append((
-            f"06-{body}", f"06{body}", f"+31 6 {body}", f"0{a}-{body[:7]}", f"+31{a}{body[:7]}",
-        )[s])
-    return out
+def render_phone(nat: str, style: int) -> str:
+    """Write national digits the way people type them; styles cycle mod 10."""
+    if nat[1] == "6":
+        s = nat[2:]
+        return (f"06-{s}", f"06{s}", f"+31 6 {s}", f"06 {s[:4]} {s[4:]}", f"+316{s}", f"06 {s}", f"+31 (0)6 {s}",
+                f"06-{s[:2]} {s[2:4]} {s[4:6]} {s[6:]}", f"06 {s[:3]} {s[3:6]} {s[6:]}", f"+31-6-{s}")[style % 10]
+    a = nat[1:3] if nat[1:3] in AREA2 else nat[1:4]
+    s = nat[1 + len(a):]
+    grouped = f"{s[:3]} {s[3:5]} {s[5:]}" if len(a) == 2 else f"{s[:2]} {s[2:4]} {s[4:]}"
+    return (f"0{a}-{s}", f"0{a}{s}", f"+31 {a} {s}", f"0{a} {s[:3]} {s[3:]}", f"(0{a}) {s}",
+            f"0{a} {s}", f"+31{a}{s}", f"0031 {a} {s}", f"0{a} - {grouped}", f"0{a} {grouped}")[style % 10]
+
+
+def written_phone(rng: np.random.Generator, n: int) -> list[str]:
+    """n phone numbers written in the styles people type (see render_phone)."""
+    return [render_phone(p, s) for p, s in zip(phone(rng, n).tolist(), rng.integers(0, 10, size=n).tolist())]
 
 
 def postcode(rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -> list[str]:

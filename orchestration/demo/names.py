@@ -43,4 +43,3 @@ COMPANIES = (
     "IT Diensten Delta|Schildersbedrijf Kleur|Kapsalon Knip|Accountantskantoor Balans"
 ).split("|")
 PRODUCT_CATEGORIES = ("office", "furniture", "software", "hardware", "service", "training", "supplies")
-BANK_CODES = ("ABNA", "INGB", "RABO", "SNSB", "TRIO", "ASNB", "KNAB", "BUNQ")

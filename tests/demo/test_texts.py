@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.demo.texts import bsn, iban, make_texts, national, phone, render_phone
+from orchestration.demo.identifiers import bsn, iban, national, phone, render_phone
+from orchestration.demo.texts import make_texts
 from orchestration.redaction_eval import people
 from privacy.recognizers import elfproef, iban_ok, name_key
 

@@ -80,3 +80,12 @@ def test_pseudonym_key_must_differ_from_master_key():
     key = base64.b64encode(os.urandom(32)).decode()
     with pytest.raises(KeyFileError, match="differ"):
         pseudonymiser_from_env({"KLANTKLUIS_PSEUDONYM_KEY": key, "KLANTKLUIS_MASTER_KEY": key})
+
+
+def test_lost_pseudonym_key_is_not_silently_replaced(tmp_path):
+    env = {"KLANTKLUIS_KEY_DIR": str(tmp_path / "k")}
+    pseudonymiser_from_env(env)
+    (tmp_path / "k" / "keystore.sqlite").touch()
+    (tmp_path / "k" / "pseudonym.key").unlink()
+    with pytest.raises(KeyFileError, match="restore"):
+        pseudonymiser_from_env(env)

@@ -6,7 +6,8 @@ import socket
 import numpy as np
 import pytest
 
-from orchestration.demo.texts import bsn, iban, make_texts
+from orchestration.demo.identifiers import bsn, iban
+from orchestration.demo.texts import make_texts
 from orchestration.redaction_eval import people
 from privacy.recognizers import elfproef, iban_ok
 from privacy.redact import ENTITIES, Redactor, own_values
