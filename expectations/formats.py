@@ -25,7 +25,8 @@ ACCOUNT_MANAGER = r"^AM\d{2}\Z"
 EMAIL = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z"
 # +31 / 0031 / 0, then nine digits of which the first is not 0, single spaces or dashes between:
 # covers "06-12345678", "0612345678", "+31 6 12345678", "020-1234567", "+31201234567".
-PHONE_NL = r"^(?:\+31|0031|0)[ -]?[1-9](?:[ -]?\d){8}\Z"
+# +31 / 0031 / 0, an optional "(0)" or "(0xx)" area in brackets, nine digits with spaces or dashes.
+PHONE_NL = r"^(?:(?:\+31|0031)[ -]?(?:\(0\)[ -]?)?|\(?0)[1-9](?:[ -]{0,3}\)?[ -]{0,3}\d){8}\Z"
 # PostNL never issues SA, SD or SS as letter pairs, and the first digit is never 0.
 POSTCODE_NL = r"^[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}\Z"
 # Two decimals at most: amounts are euros with cents; anything else was mangled by an export.

@@ -20,6 +20,11 @@ def _demo(args, paths: Paths) -> int:
     result = generate(paths.home, customers=args.customers, seed=args.seed)
     for source, n in result.rows.items():
         print(f"  {source:<16} {n:>12,} rows")
+    if args.defect_rate:
+        from orchestration.demo.defects import inject_defects
+
+        planted = inject_defects(paths.landing, args.defect_rate, args.seed)
+        print(f"  injected {len(planted):,} defects (kinds and lines in {paths.truth / 'defects.jsonl'})")
     print(f"  done in {result.seconds:.1f} s")
     return 0
 
@@ -48,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=10_000)
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--force", action="store_true", help="regenerate even if landing files exist")
+    demo.add_argument("--defect-rate", type=float, default=0.0,
+                      help="share of rows to damage with documented defects (see orchestration/demo/defects.py)")
     demo.set_defaults(func=_demo)
     run = sub.add_parser("run", help="materialise every asset (the full_refresh job) and print a summary")
     run.add_argument("--as-of", type=datetime.fromisoformat, default=None, help="simulate the run's time")

@@ -1,6 +1,6 @@
 """The one Dagster `Definitions` of klantkluis: ingest, transform (dbt), privacy and publish."""
 
-from dagster import AssetSelection, Definitions, EnvVar, ScheduleDefinition, define_asset_job
+from dagster import AssetSelection, Definitions, EnvVar, ScheduleDefinition, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_models
@@ -24,6 +24,7 @@ defs = Definitions(
     assets=[*ingest_assets, dbt_models, register_asset, build_publish_asset(dbt_models, register_asset.key)],
     jobs=[full_refresh],
     schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam")],
+    executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another
     resources={
         "klantkluis": KlantkluisResource(home=EnvVar("KLANTKLUIS_HOME")),
         "dbt": DbtCliResource(project_dir=dbt_project),

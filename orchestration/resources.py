@@ -30,6 +30,7 @@ class KlantkluisResource(ConfigurableResource):
 
     home: str
     key_dir: str = ""
+    max_quarantine_share: float = 0.5  # above this share a systematic fault (format, mapping) is likely: stop
 
     @property
     def paths(self) -> Paths:

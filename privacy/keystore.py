@@ -19,7 +19,7 @@ from privacy import _keys
 from privacy._keys import Ciphers
 from privacy.audit import AuditLog, timestamp
 from privacy.exceptions import WrongMasterKey
-from privacy.masterkey import MasterKey
+from privacy.masterkey import MasterKey, wrap_all
 from privacy.paths import private_dir
 from privacy.pseudonym import raw_subject_ids
 
@@ -70,15 +70,11 @@ class KeyStore:
     def _fetch(self, subject_ids: Iterable[str], *, create: bool, now: datetime | None = None):
         keys, made = raw_subject_ids(subject_ids), []
         with self._tx(write=create):
-            live = dict(self._in("select subject_id, wrapped from data_keys", keys))
+            live = self._lookup("data_keys", keys)
             if create and (new := [k for k in keys if k not in live]):
-                # Tombstones are few: reading them all beats probing for a million new ids.
-                few = self._db.execute("select count(*) from shredded").fetchone()[0] < len(new)
-                tombs = self._db.execute("select subject_id from shredded") if few else self._in(
-                    "select subject_id from shredded", new)
-                gone = {r[0] for r in tombs}
-                wrap, new = self._master.wrap, [k for k in new if k not in gone]
-                made = [(k, wrap(dk, k.hex().encode())) for k, dk in zip(new, _keys.new_keys(len(new)))]
+                gone = self._lookup("shredded", new)
+                new = [k for k in new if k not in gone]
+                made = list(zip(new, wrap_all(self._master, _keys.new_keys(len(new)), [k.hex().encode() for k in new])))
                 self._db.executemany("insert into data_keys values (?, ?)", made)
         if made and self._audit is not None:
             self._audit.append("keys_created", now=now, count=len(made))
@@ -88,7 +84,7 @@ class KeyStore:
     def shredded(self, subject_ids: Iterable[str]) -> set[str]:
         """Which of ``subject_ids`` were erased by shredding their key (Art. 17)."""
         with self._tx(write=False):
-            return {r[0].hex() for r in self._in("select subject_id from shredded", raw_subject_ids(subject_ids))}
+            return {k.hex() for k in self._lookup("shredded", raw_subject_ids(subject_ids))}
 
     def has(self, subject_id: str) -> bool:
         """Whether the subject has a live data key."""
@@ -119,7 +115,8 @@ class KeyStore:
             while rows := self._db.execute("select subject_id, wrapped from data_keys where subject_id > ? "
                                            "order by subject_id limit 20000", (last,)).fetchall():
                 aads = [k.hex().encode() for k, _ in rows]
-                rewrapped = [(new_master.wrap(old.unwrap(w, a), a), k) for (k, w), a in zip(rows, aads)]
+                plain = [old.unwrap(w, a) for (_, w), a in zip(rows, aads)]
+                rewrapped = list(zip(wrap_all(new_master, plain, aads), (k for k, _ in rows)))
                 self._db.executemany("update data_keys set wrapped = ? where subject_id = ?", rewrapped)
                 done, last = done + len(rows), rows[-1][0]
             self._db.execute("update meta set value = ? where name = 'master_key_id'", (new_master.key_id,))
@@ -139,6 +136,15 @@ class KeyStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _lookup(self, table: str, keys: list[bytes]) -> dict[bytes, object]:
+        sql = f"select subject_id, {'wrapped' if table == 'data_keys' else 'shredded_at'} from {table}"
+        # Asking for more ids than the table holds (a first load, the few tombstones): one scan
+        # beats a probe per id.
+        if self._db.execute(f"select count(*) from {table}").fetchone()[0] <= len(keys):
+            wanted = set(keys)
+            return {k: v for k, v in self._db.execute(sql) if k in wanted}
+        return dict(self._in(sql, keys))
 
     def _in(self, sql: str, keys: list[bytes]) -> Iterator[tuple]:
         # Sorted keys in chunks walk the B-tree in order: a million ids take seconds, not minutes.

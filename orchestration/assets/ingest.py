@@ -1,6 +1,14 @@
-"""One ingest asset per landing source, all writing through the single raw-layer writer."""
+"""One ingest asset per landing source, all writing through the single raw-layer writer.
 
-from dagster import AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
+Each asset carries a blocking `expectations` check: the source's expectation suite (Art. 5(1)(d))
+reported as rule names and row counts, never values. It fails on a table-level rule (such as a
+missing column) or when more than `max_quarantine_share` of the input is quarantined.
+"""
+
+from collections import Counter
+
+from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinition, Failure, MaterializeResult,
+                     MetadataValue, asset)
 
 from orchestration.ingest.reader import LandingFileError
 from orchestration.ingest.writer import BatchResult, load_file
@@ -9,32 +17,45 @@ from orchestration.resources import THROUGH_TAG, KlantkluisResource, run_time
 OWNERS = ["team:data-engineering"]
 
 
-def _metadata(results: list[BatchResult], raw_rows: int, quarantine_rows: int) -> dict:
-    loaded = [r for r in results if not r.skipped]
-    rules: dict[str, int] = {}
-    for r in loaded:
-        for rule, n in r.rule_counts.items():
-            rules[rule] = rules.get(rule, 0) + n
+def _rules_table(rules: Counter) -> MetadataValue:
     table = "| rule | rows |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in sorted(rules.items()))
-    return {
-        "files_loaded": len(loaded), "files_unchanged": len(results) - len(loaded),
-        "input_rows": sum(r.input_rows for r in loaded), "loaded": sum(r.loaded for r in loaded),
-        "quarantined": sum(r.quarantined for r in loaded), "suppressed": sum(r.suppressed for r in loaded),
-        "reconciles": all(r.reconciles() for r in loaded),
-        "raw_rows_total": raw_rows, "quarantine_rows_total": quarantine_rows,
-        "quarantine_rules": MetadataValue.md(table if rules else "No rows quarantined."),
-        "dagster/row_count": raw_rows,
-    }
+    return MetadataValue.md(table if rules else "No rule broken.")
+
+
+def _summary(results: list[BatchResult]) -> tuple[dict, Counter, list[str]]:
+    loaded = [r for r in results if not r.skipped]
+    rules: Counter = Counter()
+    for r in loaded:
+        rules.update(r.rule_counts)
+    counts = {"files_loaded": len(loaded), "files_unchanged": len(results) - len(loaded),
+              "input_rows": sum(r.input_rows for r in loaded), "loaded": sum(r.loaded for r in loaded),
+              "quarantined": sum(r.quarantined for r in loaded), "suppressed": sum(r.suppressed for r in loaded),
+              "reconciles": all(r.reconciles() for r in loaded)}
+    return counts, rules, sorted({f for r in loaded for f in r.table_failures})
+
+
+def _check(key: AssetKey, counts: dict, rules: Counter, table_failures: list[str], max_share: float) -> AssetCheckResult:
+    share = counts["quarantined"] / counts["input_rows"] if counts["input_rows"] else 0.0
+    return AssetCheckResult(
+        asset_key=key, check_name="expectations", passed=not table_failures and share <= max_share,
+        metadata={"quarantined_share": round(share, 6), "max_quarantine_share": max_share,
+                  "failed_rules": MetadataValue.md(_rules_table(rules).value),
+                  "table_level_failures": MetadataValue.md("\n".join(f"- {f}" for f in table_failures) or "none")})
 
 
 def build_ingest_asset(table) -> AssetsDefinition:
     """The ingest asset for one classified raw table (see the sources YAML of the dbt project)."""
+    key = AssetKey(["raw", table.name])
+
     @asset(
-        name=table.name, key_prefix=["raw"], group_name="ingest", owners=OWNERS, kinds={"python", "duckdb"},
+        key=key, group_name="ingest", owners=OWNERS, kinds={"python", "duckdb"},
         description=(f"{table.description.strip()}\n\nReads `<KLANTKLUIS_HOME>/landing/{table.name}/` "
                      "(or the files configured in `sources.yml`), validates, quarantines, pseudonymises "
                      f"and encrypts, and writes `raw.{table.name}`. Unchanged files are skipped."),
         metadata={"subject_kind": table.subject.kind, "natural_key": table.subject.key},
+        check_specs=[AssetCheckSpec("expectations", asset=key, blocking=True,
+                                    description=f"The {table.name} expectation suite: rules broken and rows "
+                                                "quarantined per rule (never values).")],
     )
     def _ingest(context, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
@@ -59,9 +80,12 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     f"{result.suppressed} suppressed"))
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             quarantined = con.execute("select count(*) from raw._quarantine where source = ?", [table.name]).fetchone()[0]
-        metadata = _metadata(results, raw_rows, quarantined)
+        counts, rules, table_failures = _summary(results)
+        metadata = {**counts, "raw_rows_total": raw_rows, "quarantine_rows_total": quarantined,
+                    "quarantine_rules": _rules_table(rules)}
         if errors:
-            raise Failure(description="\n".join(errors), metadata={k: v for k, v in metadata.items() if k != "dagster/row_count"})
-        return MaterializeResult(metadata=metadata)
+            raise Failure(description="\n".join(errors), metadata=metadata)
+        return MaterializeResult(metadata={**metadata, "dagster/row_count": raw_rows}, check_results=[
+            _check(key, counts, rules, table_failures, klantkluis.max_quarantine_share)])
 
     return _ingest

@@ -34,8 +34,9 @@ class IngestContext:
     def open(cls, paths: Paths, now: datetime) -> "IngestContext":
         env = {**os.environ, **paths.environment()}
         audit = AuditLog(paths.audit_log)
+        pseudonymiser = pseudonymiser_from_env(env)  # before the key store: it refuses a new key beside old data
         keystore = KeyStore(paths.keystore, master_key_from_env(env), audit=audit)
-        return cls(paths, now, keystore, pseudonymiser_from_env(env), audit)
+        return cls(paths, now, keystore, pseudonymiser, audit)
 
     @staticmethod
     def new_batch_id() -> str:
@@ -44,15 +45,16 @@ class IngestContext:
     def encrypt(self, values: list, subject_ids: list, table: str, column: str) -> list:
         return encrypt_values(values, subject_ids, table, column, self.keystore)
 
-    def validate(self, source: str, rows: pd.DataFrame) -> pd.DataFrame:
+    def validate(self, source: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         """Row-level rule failures (row_index, rule) from the source's expectation suite (Art. 5(1)(d)).
 
-        Exact copies of an earlier row are quarantined too (loading them would double-count)."""
+        Exact copies of an earlier row are quarantined too (loading them would double-count).
+        Also returns the table-level rules that failed (such as a missing column)."""
         from expectations.validate import validate
 
         outcome = validate(source, rows.drop(columns="_source_line"), self.now)
         duplicates = pd.DataFrame({"row_index": outcome.collapsed, "rule": DUPLICATE_RULE})
-        return pd.concat([outcome.failures, duplicates], ignore_index=True)
+        return pd.concat([outcome.failures, duplicates], ignore_index=True), outcome.table_failures
 
     def redactor_for(self, table):
         """The free-text redactor, built once per run with the CRM's known persons (Art. 25)."""

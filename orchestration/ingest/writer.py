@@ -30,7 +30,8 @@ class BatchResult:
     quarantined: int = 0
     suppressed: int = 0
     skipped: bool = False
-    rule_counts: dict[str, int] = field(default_factory=dict)
+    rule_counts: dict[str, int] = field(default_factory=dict)  # rows per broken rule or parse problem
+    table_failures: list[str] = field(default_factory=list)
 
     def reconciles(self) -> bool:
         return self.input_rows == self.loaded + self.quarantined + self.suppressed
@@ -57,6 +58,13 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None
         con.unregister("_incoming")
 
 
+def _rule_counts(failures: pd.DataFrame, read) -> dict[str, int]:
+    counts = failures.groupby("rule")["row_index"].nunique().to_dict()
+    for reject in read.rejects:
+        counts[reject.reason] = counts.get(reject.reason, 0) + 1
+    return {str(k): int(v) for k, v in sorted(counts.items())}
+
+
 def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_refresh: bool = False,
               mapping: dict[str, str] | None = None) -> BatchResult:
     """Load one landing file into raw.<table>: every input row ends up loaded, quarantined or suppressed."""
@@ -65,7 +73,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     if not full_refresh and _unchanged(con, table.name, path.name, sha):
         return BatchResult(table.name, path.name, skipped=True)
     read = read_landing_file(path, landing_columns(table), mapping)
-    failures = ctx.validate(table.name, read.rows)
+    failures, table_failures = ctx.validate(table.name, read.rows)
     rows = read.rows.drop(index=failures["row_index"].unique())
     erased = erased_rows(table, rows, keystore=ctx.keystore, pseudonymiser=ctx.pseudonymiser)
     rows = rows[~erased]
@@ -78,7 +86,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     quarantine = quarantine_frame(ctx, table, path.name, batch_id, read, failures, ctx.now)
     result = BatchResult(table.name, path.name, read.input_rows, len(protected), len(quarantine),
                          int(erased.sum()),
-                         rule_counts=quarantine["rule"].value_counts().to_dict())
+                         rule_counts=_rule_counts(failures, read), table_failures=table_failures)
     con.execute("begin")
     try:
         con.execute(f'delete from raw."{table.name}" where _source_file = ?', [path.name])
@@ -93,5 +101,5 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         con.execute("rollback")
         raise
     ctx.audit.append("ingest_batch", now=ctx.now, batch_id=batch_id,
-                     **{k: v for k, v in asdict(result).items() if k not in ("rule_counts", "skipped")})
+                     **{k: v for k, v in asdict(result).items() if k not in ("rule_counts", "table_failures", "skipped")})
     return result

@@ -47,6 +47,7 @@ def test_counts_reconcile_from_landing_to_raw_to_staging(built):
                 "select sum(input_rows), sum(loaded), sum(quarantined), sum(suppressed) from raw._batches "
                 "where source = ?", [table.name]).fetchone()
             assert landed == n_in == loaded + quarantined + suppressed, table.name
+            assert quarantined == 0, f"clean demo data broke a rule in {table.name}"
             assert counts[f"raw.{table.name}"] == loaded
     assert counts["staging.stg_crm__customers"] == counts["snapshots.snap_crm__customers"] - _changed(home)
     assert counts["staging.stg_shop__orders"] == counts["raw.orders"]

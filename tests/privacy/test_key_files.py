@@ -89,3 +89,10 @@ def test_lost_pseudonym_key_is_not_silently_replaced(tmp_path):
     (tmp_path / "k" / "pseudonym.key").unlink()
     with pytest.raises(KeyFileError, match="restore"):
         pseudonymiser_from_env(env)
+
+
+def test_wrap_many_matches_wrap(key_dir):
+    master = FileMasterKey(key_dir / "master.key")
+    blobs = master.wrap_many([b"a" * 32, b"b" * 32], [b"s1", b"s2"])
+    assert [master.unwrap(b, a) for b, a in zip(blobs, [b"s1", b"s2"])] == [b"a" * 32, b"b" * 32]
+    assert blobs[0][:12] != blobs[1][:12]
