@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from orchestration.cli_privacy import add_privacy_commands
 from orchestration.settings import PROJECT_DIR, Paths
 
 
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=_ui)
+    add_privacy_commands(sub)
     return parser
 
 

@@ -41,12 +41,13 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
     cols = [(t, c) for t in classification for c in t.columns]
     by_purpose, by_rule, bases = defaultdict(list), defaultdict(list), defaultdict(set)
     for t, c in cols:
-        for p in c.purposes:
+        # str(): a malformed value (flagged by unclassified_columns) still shows up, unhashable or not.
+        for p in map(str, c.purposes):
             by_purpose[p].append((t, c))
-            bases[c.legal_basis].add(p)
-        by_rule[c.retention].append((t, c))
+            bases[str(c.legal_basis)].add(p)
+        by_rule[str(c.retention)].append((t, c))
     purposes = list(policy.purposes) + sorted(set(by_purpose) - set(policy.purposes))
-    rules = list(policy.retention) + sorted(set(by_rule) - set(policy.retention), key=str)
+    rules = list(policy.retention) + sorted(set(by_rule) - set(policy.retention))
     c_, d_ = policy.controller, policy.dpo
     return [
         ("Controller and data protection officer (Art. 30(1)(a))", ["Role", "Name", "Contact"], [
@@ -56,10 +57,11 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
         ("Purposes of the processing and legal basis (Art. 30(1)(b), Art. 6)",
          ["Purpose", "Description", "Legal basis (policy)", "Legal basis of its columns", "Consent-based",
           "Data subjects", "Personal data"],
-         [[p, _desc(policy.purposes, p), _basis(policy, p), ", ".join(sorted({c.legal_basis or "?" for _, c in by_purpose[p]})),
+         [[p, _desc(policy.purposes, p), _basis(policy, p),
+           ", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})),
            _consent(policy, p), _subjects(policy, by_purpose[p]), _data(by_purpose[p])] for p in purposes]),
         ("Legal bases in use (Art. 6(1), Art. 9(2))", ["Legal basis", "Purposes"],
-         [[b or "?", ", ".join(sorted(ps))] for b, ps in sorted(bases.items(), key=lambda i: str(i[0]))]),
+         [[b, ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
         ("Categories of data subjects (Art. 30(1)(c))", ["Category", "Description", "Tables"],
          [[k, d, ", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)}))]
           for k, d in policy.subject_categories.items()]),
@@ -71,7 +73,8 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
         ("Time limits for erasure (Art. 30(1)(f), Art. 5(1)(e))",
          ["Rule", "Description", "Retention", "Counted from", "Then", "Applies to"],
          [_rule(policy, r, by_rule[r]) for r in rules]),
-        ("Consent purposes (Art. 7)", ["Consent purpose", "Description"], [[k, v] for k, v in policy.consent_purposes.items()]),
+        ("Consent purposes (Art. 7)", ["Consent purpose", "Description"],
+         [[k, v] for k, v in policy.consent_purposes.items()]),
         ("Technical and organisational security measures (Art. 30(1)(g), Art. 32(1))", ["Measure"],
          [[m] for m in policy.security_measures]),
     ]
@@ -120,7 +123,8 @@ def _rule(policy: Policy, name: str, cols: list[tuple[Table, Column]]) -> list[s
     r = policy.retention.get(name)
     if r is None:
         return [str(name), _UNDEFINED, "", "", "", _cols(cols)]
-    span = f"{r.duration_days} days" + (f" (about {r.duration_days / 365.25:.1f} years)" if r.duration_days >= 365 else "")
+    years = f" (about {r.duration_days / 365.25:.1f} years)" if r.duration_days >= 365 else ""
+    span = f"{r.duration_days} days{years}"
     return [name, r.description, span, r.anchor, r.action, _cols(cols) or "no classified columns"]
 
 

@@ -48,7 +48,8 @@ def main(n: int) -> None:
 
     m = max(n // 10, 1)
     table = load_classification(DBT_PROJECT).table("crm_customers", "source")
-    landing = pd.DataFrame({c.from_column: [f"v{i}" for i in range(m)] for c in table.columns if not c.name.startswith("_")})
+    landing = pd.DataFrame({c.from_column: [f"v{i}" for i in range(m)]
+                            for c in table.columns if not c.name.startswith("_")})
     landing["customer_id"] = [f"N{i:07d}" for i in range(m)]
     landing["birth_date"], landing["postcode"] = "1980-01-01", "1234 AB"
     timed(f"protect {m:,} new crm_customers rows (11 encrypted columns)", m,

@@ -57,3 +57,15 @@ def test_html_is_escaped(tmp_path):
     policy = replace(policy, controller={**policy.controller, "name": "<script>x</script>"})
     _, page = write_register(tmp_path, Classification(tmp_path, ()), policy, now=datetime.now(timezone.utc))
     assert "<script>" not in page.read_text()
+
+
+def test_undefined_purpose_and_rule_still_appear(tmp_path):
+    from datetime import datetime, timezone
+
+    from privacy.tables import Classification, Column, Table
+
+    odd = Column("x", "quasi_identifier", ("lottery",), "6(1)(f)", "forever")
+    classification = Classification(tmp_path, (Table("t", "model", (odd,)),))
+    md, _ = write_register(tmp_path, classification, load_policy(), now=datetime.now(timezone.utc))
+    text = md.read_text()
+    assert "| lottery | (not defined in the policy)" in text and "| forever | (not defined in the policy)" in text

@@ -1,0 +1,110 @@
+"""The retention sweep (GDPR Art. 5(1)(e), 17(1)(a)): after ingest, before dbt staging, every day.
+
+The sweep deletes or anonymises what `privacy/policy.yml` says is due, in the raw layer and the
+snapshot history (see `privacy.retention`); dbt then rebuilds the marts and the publish asset
+replaces the BI copies, so the daily job selects all of them. `no_row_past_retention` proves the
+result twice: on the sweep (raw and snapshots) and on the published marts (marts and copies hold
+no subject that the swept source layer no longer holds).
+"""
+
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
+                     AssetSelection, MaterializeResult, MetadataValue, ScheduleDefinition, asset, asset_check,
+                     define_asset_job)
+
+from orchestration.resources import KlantkluisResource, run_time
+from orchestration.settings import DBT_PROJECT_DIR
+from privacy import retention
+from privacy.audit import AuditLog
+from privacy.classification import load_classification
+from privacy.policy import load_policy
+
+SWEEP_KEY = AssetKey(["privacy", "retention_sweep"])
+PUBLISHED_KEY = AssetKey(["published", "marts"])
+CHECK = "no_row_past_retention"
+OWNERS = ["team:privacy-office"]
+
+
+def _name(relation: str) -> str:
+    return relation.replace('"', "")
+
+
+def _table(counts: dict[str, int], header: str) -> MetadataValue:
+    rows = "".join(f"| {k} | {v} |\n" for k, v in counts.items())
+    return MetadataValue.md(f"| {header} | rows |\n|---|---|\n{rows}" if counts else "No tables.")
+
+
+def _overdue(con, now) -> dict[str, int]:
+    steps = retention.plan(con, now, load_classification(DBT_PROJECT_DIR), load_policy()).steps
+    return {_name(s.relation): s.rows for s in steps}
+
+
+def build_retention_sweep(ingest_keys: list[AssetKey]):
+    """The sweep asset, downstream of the ingest assets; dbt staging models depend on it."""
+    @asset(
+        key=SWEEP_KEY, group_name="privacy", owners=OWNERS, kinds={"python", "duckdb"}, deps=ingest_keys,
+        description="Storage limitation (Art. 5(1)(e), 17(1)(a)): deletes or anonymises the rows of the raw "
+                    "layer and the snapshot history that are past their retention rule (privacy/policy.yml: "
+                    "duration after an anchor date) at the run's time, in one transaction, and writes one audit "
+                    "entry per table (counts only). Runs after ingest and before dbt staging.",
+        check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
+                                    description="After the sweep no row of the raw layer or a snapshot is past "
+                                                "its retention rule at the run's time.")],
+    )
+    def retention_sweep(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
+        now = run_time(context)
+        policy, classification = load_policy(), load_classification(DBT_PROJECT_DIR)
+        with klantkluis.connect() as con:
+            due = retention.plan(con, now, classification, policy)
+            done = retention.apply(con, due)
+            con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
+            left = {_name(s.relation): s.rows for s in retention.plan(con, now, classification, policy).steps}
+        audit = AuditLog(klantkluis.paths.audit_log)
+        for step in due.steps:
+            rule = policy.retention[step.rule]
+            audit.append("retention_sweep", now=now, table=_name(step.relation), rule=step.rule,
+                         action=step.action, rows=done[step.relation], subjects=step.subjects,
+                         duration_days=rule.duration_days, anchor=rule.anchor)
+        swept = {f"{_name(s.relation)} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
+        context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised")
+        check = AssetCheckResult(
+            check_name=CHECK, passed=not any(left.values()), severity=AssetCheckSeverity.ERROR,
+            metadata={"rows_past_retention": sum(left.values()), "per_table": _table(left, "table")})
+        return MaterializeResult(check_results=[check], metadata={
+            "as_of": now.isoformat(), "rows_swept": sum(done.values()), "per_table": _table(swept, "table (rule, action)"),
+            **{f"rows/{name}": n for name, n in swept.items()}})
+
+    return retention_sweep
+
+
+@asset_check(asset=PUBLISHED_KEY, name=CHECK, blocking=True,
+             description="No row past retention in the raw layer or snapshots, and no subject in the marts or "
+                         "the published copies (DuckDB file and Parquet) that the swept staging layer lacks.")
+def published_retention_check(context, klantkluis: KlantkluisResource) -> AssetCheckResult:
+    published = klantkluis.paths.published
+    current = published / "parquet" / "current"
+    with klantkluis.connect(read_only=True) as con:
+        counts = _overdue(con, run_time(context))
+        marts = [t for (t,) in con.execute("select distinct table_name from information_schema.columns "
+                                           "where table_schema = 'marts' and column_name = 'subject_id'").fetchall()]
+        labels = {f"marts.{t}": f'marts."{t}"' for t in marts}
+        labels |= {f"published/parquet/{t}.parquet": f"read_parquet('{current / t}.parquet')"
+                   for t in marts if (current / f"{t}.parquet").exists()}
+        if (published / "marts.duckdb").exists():
+            con.execute(f"attach '{published / 'marts.duckdb'}' as published (read_only)")
+            labels |= {f"published/marts.duckdb:{t}": f'published.main."{t}"' for (t,) in con.execute(
+                "select distinct table_name from information_schema.columns where table_catalog = 'published' "
+                "and column_name = 'subject_id'").fetchall()}
+        unknown = retention.unknown_subjects(con, list(labels.values()))
+        counts |= {label: unknown[relation] for label, relation in labels.items()}
+    return AssetCheckResult(passed=not any(counts.values()), severity=AssetCheckSeverity.ERROR,
+                            metadata={"rows_past_retention": sum(counts.values()), "per_table": _table(counts, "table")})
+
+
+def build_retention_job(dbt_assets, *other_keys: AssetKey):
+    """The daily retention job (sweep, all dbt assets, `other_keys`) and its schedule, 03:00 Amsterdam time."""
+    job = define_asset_job(
+        "retention_sweep", selection=AssetSelection.assets(SWEEP_KEY, *other_keys) | AssetSelection.assets(dbt_assets),
+        description="Sweep what is past retention, rebuild the dbt models and snapshots, the register and the "
+                    "published copies, so the sweep reaches every layer (Art. 5(1)(e)).")
+    return job, ScheduleDefinition(name="retention_sweep_daily", job=job, cron_schedule="0 3 * * *",
+                                   execution_timezone="Europe/Amsterdam")

@@ -1,0 +1,70 @@
+"""`klantkluis` subcommands for the privacy officer: register, audit verification, key rotation."""
+
+import os
+from datetime import datetime, timezone
+
+from orchestration.settings import DBT_PROJECT_DIR, Paths
+
+
+def _register(args, paths: Paths) -> int:
+    from privacy.classification import load_classification
+    from privacy.policy import load_policy
+    from privacy.register import write_register
+
+    md, html = write_register(paths.register, load_classification(DBT_PROJECT_DIR), load_policy(),
+                              now=datetime.now(timezone.utc))
+    print(f"Register of processing activities (Art. 30):\n  {md}\n  {html}")
+    return 0
+
+
+def _audit_verify(args, paths: Paths) -> int:
+    from privacy.audit import AuditLog
+
+    result = AuditLog(paths.audit_log).verify()
+    if result.ok:
+        print(f"Audit log {paths.audit_log}: intact, {result.entries} entries, hash chain verified.")
+        return 0
+    print(f"Audit log {paths.audit_log}: TAMPERED after {result.entries} valid entries: {result.problem}")
+    return 1
+
+
+def _rotate(args, paths: Paths) -> int:
+    """New master key: every data key is rewrapped; the warehouse is not touched (Art. 32)."""
+    from privacy.audit import AuditLog
+    from privacy.keystore import KeyStore
+    from privacy.masterkey import FileMasterKey, master_key_from_env
+
+    env = {**os.environ, **paths.environment()}
+    old = master_key_from_env(env)
+    if not isinstance(old, FileMasterKey):
+        print("The master key comes from KLANTKLUIS_MASTER_KEY (or a KMS): rotate it there, then run "
+              "with the old and new key per your KMS procedure.")
+        return 2
+    staged = old.path.with_name("master.key.new")
+    staged.unlink(missing_ok=True)
+    new = FileMasterKey(staged)
+    with KeyStore(paths.keystore, old, audit=AuditLog(paths.audit_log)) as store:
+        count = store.rotate_master(new, now=datetime.now(timezone.utc))
+    os.replace(staged, old.path)
+    print(f"Master key rotated: {count:,} data keys rewrapped; new key id {new.key_id}; warehouse untouched.")
+    return 0
+
+
+def _redaction_eval(args, paths: Paths) -> int:
+    from orchestration.redaction_eval import main
+
+    main(["--texts", str(args.texts), "--seed", str(args.seed)])
+    return 0
+
+
+def add_privacy_commands(sub) -> None:
+    register = sub.add_parser("register", help="generate the register of processing activities (Art. 30)")
+    register.set_defaults(func=_register)
+    audit = sub.add_parser("audit-verify", help="verify the hash chain of the audit log")
+    audit.set_defaults(func=_audit_verify)
+    rotate = sub.add_parser("rotate-master-key", help="new master key; rewraps every data key")
+    rotate.set_defaults(func=_rotate)
+    evaluate = sub.add_parser("redaction-eval", help="precision and recall of free-text redaction")
+    evaluate.add_argument("--texts", type=int, default=5000)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(func=_redaction_eval)
