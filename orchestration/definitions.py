@@ -7,6 +7,7 @@ from orchestration.assets.dbt import dbt_models
 from orchestration.assets.ingest import build_ingest_asset
 from orchestration.assets.privacy import build_register_asset
 from orchestration.assets.publish import build_publish_asset
+from orchestration.assets.retention import PUBLISHED_KEY, build_retention_job, build_retention_sweep, published_retention_check
 from orchestration.project import dbt_project
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import DBT_PROJECT_DIR
@@ -16,14 +17,18 @@ SOURCES = [t for t in load_classification(DBT_PROJECT_DIR).tables if t.layer == 
 
 ingest_assets = [build_ingest_asset(t) for t in SOURCES]
 register_asset = build_register_asset(list(dbt_models.keys))
+retention_job, retention_schedule = build_retention_job(dbt_models, register_asset.key, PUBLISHED_KEY)
 
 full_refresh = define_asset_job(
     "full_refresh", selection=AssetSelection.all(), description="Ingest every source, build all dbt models and snapshots, publish.")
 
 defs = Definitions(
-    assets=[*ingest_assets, dbt_models, register_asset, build_publish_asset(dbt_models, register_asset.key)],
-    jobs=[full_refresh],
-    schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam")],
+    assets=[*ingest_assets, build_retention_sweep([a.key for a in ingest_assets]), dbt_models, register_asset,
+            build_publish_asset(dbt_models, register_asset.key)],
+    asset_checks=[published_retention_check],
+    jobs=[full_refresh, retention_job],
+    schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam"),
+               retention_schedule],
     executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another
     resources={
         "klantkluis": KlantkluisResource(home=EnvVar("KLANTKLUIS_HOME")),

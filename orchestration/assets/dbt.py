@@ -8,9 +8,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.assets.retention import SWEEP_KEY
 from orchestration.project import dbt_project
 from orchestration.resources import run_time
 
@@ -28,6 +29,14 @@ class Translator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        """Staging models also wait for the retention sweep, so they never read rows past retention."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "model" and "staging" in props.get("fqn", []):
+            return spec.merge_attributes(deps=[SWEEP_KEY])
+        return spec
 
 
 @dbt_assets(

@@ -1,13 +1,17 @@
 """Privacy assets: the generated written policy (Art. 30 register) and the classification gate."""
 
+import json
+
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
                      AssetsDefinition, MaterializeResult, MetadataValue, asset)
 
+from orchestration.project import dbt_project
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy.classification import (direct_identifiers_exposed, load_classification, unclassified_columns,
                                     undeclared_columns, unprotected_direct_identifiers)
 from privacy.policy import load_policy
+from privacy.purpose import purpose_violations
 from privacy.register import write_register
 
 REGISTER_KEY = AssetKey(["privacy", "register"])
@@ -43,7 +47,8 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
         check_specs=[AssetCheckSpec("classification_complete", asset=REGISTER_KEY, blocking=True,
                                     description="Every warehouse column is classified (category, purposes, "
                                     "legal basis, retention); no mart exposes a direct identifier; the raw "
-                                    "layer encrypts every direct identifier.")],
+                                    "layer encrypts every direct identifier; every mart keeps to its purpose "
+                                    "and, when consent-based, to effective consent.")],
     )
     def register(context: AssetExecutionContext, klantkluis: KlantkluisResource):
         policy = load_policy()
@@ -52,7 +57,8 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
         with klantkluis.connect(read_only=True) as con:
             findings = [f"{f.table}.{f.column}: {f.problem}" for f in (
                 unclassified_columns(classification, policy) + direct_identifiers_exposed(classification)
-                + unprotected_direct_identifiers(classification))]
+                + unprotected_direct_identifiers(classification)
+                + purpose_violations(json.loads(dbt_project.manifest_path.read_text()), policy))]
             findings += _warehouse_findings(con, classification)
         check = AssetCheckResult(
             check_name="classification_complete", passed=not findings, severity=AssetCheckSeverity.ERROR,
