@@ -16,10 +16,11 @@ import yaml
 
 POLICY_PATH = Path(__file__).resolve().parent.parent / "privacy" / "policy.yml"
 
-CUSTOMER_ID = r"^C\d{7,}\Z"
-ORDER_ID = r"^O\d{9,}\Z"
-LEAD_ID = r"^L\d{7,}\Z"
-ACCOUNT_MANAGER = r"^AM\d{2}\Z"
+# Keys come from the user's own systems: any short code of letters, digits and . _ : / - (no
+# spaces, quotes or control characters, which point at a shifted or damaged line).
+KEY = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}\Z"
+CUSTOMER_ID = ORDER_ID = LEAD_ID = KEY
+ACCOUNT_MANAGER = r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,31}\Z"
 # Deliberately loose: one @, no spaces, a dot in the domain, a 2+ letter top-level domain.
 # Stricter RFC 5322 patterns reject real addresses and still cannot prove deliverability.
 EMAIL = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z"

@@ -11,6 +11,7 @@ from orchestration.ingest.sources import column_mapping, source_files
 from orchestration.settings import Paths
 
 AS_OF_TAG = "klantkluis/as_of"
+DBT_VARS_TAG = "klantkluis/dbt_vars"  # JSON object of dbt vars for the run (cut-offs, CLV horizon, ...)
 THROUGH_TAG = "klantkluis/through_day"  # load only landing files named up to this day (catch-up runs)
 
 

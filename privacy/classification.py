@@ -113,7 +113,8 @@ def _column(c: dict) -> Column:
     purposes = privacy.get("purposes") or ()
     return Column(c["name"], privacy.get("category"), (purposes,) if isinstance(purposes, str) else tuple(purposes),
                   privacy.get("legal_basis"), privacy.get("retention"), ingest.get("transform", "keep"),
-                  ingest.get("from", c["name"]), (c.get("description") or "").strip())
+                  ingest.get("from", c["name"]), (c.get("description") or "").strip(),
+                  bool(ingest.get("optional", False)))
 
 
 def _meta(node: dict) -> dict:

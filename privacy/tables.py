@@ -25,6 +25,7 @@ class Column:
     transform: str = "keep"
     from_column: str = ""
     description: str = ""
+    optional: bool = False  # a landing file may lack it (meta.ingest.optional); loaded as null
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.assets.retention import SWEEP_KEY
 from orchestration.project import dbt_project
-from orchestration.resources import run_time
+from orchestration.resources import DBT_VARS_TAG, run_time
 
 OWNERS = ["team:data-engineering"]
 
@@ -47,5 +47,6 @@ class Translator(DagsterDbtTranslator):
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     """Build staging, snapshots and marts, and run their tests (shown as asset checks)."""
     as_of = run_time(context).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")  # UTC
-    args = ["build", "--vars", json.dumps({"as_of": as_of})]
+    extra = json.loads(context.run.tags.get(DBT_VARS_TAG, "{}"))
+    args = ["build", "--vars", json.dumps({"as_of": as_of, **extra})]
     yield from dbt.cli(args, context=context).stream()

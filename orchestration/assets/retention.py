@@ -34,8 +34,7 @@ def _table(counts: dict[str, int], header: str) -> MetadataValue:
 
 
 def _overdue(con, now) -> dict[str, int]:
-    steps = retention.plan(con, now, load_classification(DBT_PROJECT_DIR), load_policy()).steps
-    return {_name(s.relation): s.rows for s in steps}
+    return retention.plan(con, load_classification(DBT_PROJECT_DIR), load_policy(), now=now).counts()
 
 
 def build_retention_sweep(ingest_keys: list[AssetKey]):
@@ -54,10 +53,10 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         now = run_time(context)
         policy, classification = load_policy(), load_classification(DBT_PROJECT_DIR)
         with klantkluis.connect() as con:
-            due = retention.plan(con, now, classification, policy)
+            due = retention.plan(con, classification, policy, now=now)
             done = retention.apply(con, due)
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
-            left = {_name(s.relation): s.rows for s in retention.plan(con, now, classification, policy).steps}
+            left = retention.plan(con, classification, policy, now=now).counts()
         audit = AuditLog(klantkluis.paths.audit_log)
         for step in due.steps:
             rule = policy.retention[step.rule]
@@ -65,13 +64,14 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                          action=step.action, rows=done[step.relation], subjects=step.subjects,
                          duration_days=rule.duration_days, anchor=rule.anchor)
         swept = {f"{_name(s.relation)} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
+        per_table = {f"rows/{_name(s.relation)}": done[s.relation] for s in due.steps}
         context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised")
         check = AssetCheckResult(
             check_name=CHECK, passed=not any(left.values()), severity=AssetCheckSeverity.ERROR,
             metadata={"rows_past_retention": sum(left.values()), "per_table": _table(left, "table")})
         return MaterializeResult(check_results=[check], metadata={
             "as_of": now.isoformat(), "rows_swept": sum(done.values()), "per_table": _table(swept, "table (rule, action)"),
-            **{f"rows/{name}": n for name, n in swept.items()}})
+            **per_table})
 
     return retention_sweep
 

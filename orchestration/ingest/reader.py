@@ -40,9 +40,10 @@ class FileRead:
         return len(self.rows) + len(self.rejects)
 
 
-def _check_header(path: Path, header: list[str], expected: list[str], mapping: dict[str, str]) -> list[str]:
+def _check_header(path: Path, header: list[str], expected: list[str], mapping: dict[str, str],
+                  optional: frozenset[str] = frozenset()) -> list[str]:
     renamed = [mapping.get(h.strip(), h.strip()) for h in header]
-    missing = [c for c in expected if c not in renamed]
+    missing = [c for c in expected if c not in renamed and c not in optional]
     if missing:
         raise LandingFileError(
             f"{path}: missing column(s) {', '.join(missing)}. Expected columns: {', '.join(expected)}. "
@@ -52,13 +53,13 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
 
 
 def _frame(records: list[list[str | None]], lines: list[int], columns: list[str], expected: list[str]) -> pd.DataFrame:
-    df = pd.DataFrame(records, columns=columns, dtype=object)[expected]
-    df = df.replace({"": None})
+    df = pd.DataFrame(records, columns=columns, dtype=object).reindex(columns=expected)
+    df = df.replace({"": None}).astype(object).where(df.notna(), None)
     df["_source_line"] = lines
     return df
 
 
-def _read_csv(path: Path, expected: list[str], mapping: dict[str, str]) -> FileRead:
+def _read_csv(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> FileRead:
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -71,7 +72,7 @@ def _read_csv(path: Path, expected: list[str], mapping: dict[str, str]) -> FileR
         header = next(csv.reader([physical[0].decode("utf-8").rstrip("\r")]))
     except UnicodeDecodeError:
         raise LandingFileError(f"{path}: the header is not UTF-8; re-export the file as UTF-8.") from None
-    columns = _check_header(path, header, expected, mapping)
+    columns = _check_header(path, header, expected, mapping, optional)
     width = len(columns)
     records, lines, rejects = [], [], []
     i = 1
@@ -113,7 +114,7 @@ def _read_csv(path: Path, expected: list[str], mapping: dict[str, str]) -> FileR
     return FileRead(_frame(records, lines, columns, expected), rejects, ignored)
 
 
-def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str]) -> FileRead:
+def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> FileRead:
     records, lines, rejects, seen = [], [], [], set()
     with path.open("rb") as f:
         for line_no, chunk in enumerate(f, start=1):
@@ -132,17 +133,18 @@ def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str]) -> Fil
             records.append([None if obj.get(c) is None else str(obj[c]) for c in expected])
             lines.append(line_no)
     if records:
-        _check_header(path, sorted(seen), expected, {})
+        _check_header(path, sorted(seen), expected, {}, optional)
     return FileRead(_frame(records, lines, expected, expected), rejects, sorted(seen - set(expected)))
 
 
-def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str]) -> FileRead:
+def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> FileRead:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise LandingFileError(f"{path}: not a readable Parquet file ({type(exc).__name__}); re-export it.") from None
-    columns = _check_header(path, table.column_names, expected, mapping)
-    df = table.rename_columns(columns).select(expected).to_pandas().astype(object)
+    columns = _check_header(path, table.column_names, expected, mapping, optional)
+    df = table.rename_columns(columns).select([c for c in expected if c in columns]).to_pandas()
+    df = df.reindex(columns=expected).astype(object)
     df = df.where(df.notna(), None).map(lambda v: v if v is None else str(v)).replace({"": None})
     df["_source_line"] = range(1, len(df) + 1)
     return FileRead(df, [], [c for c in columns if c not in expected])
@@ -151,11 +153,13 @@ def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str]) -> F
 READERS = {".csv": _read_csv, ".jsonl": _read_jsonl, ".parquet": _read_parquet}
 
 
-def read_landing_file(path: Path, expected: list[str], mapping: dict[str, str] | None = None) -> FileRead:
-    """Read `path` (CSV, JSON Lines or Parquet) into the `expected` columns, renamed by `mapping`."""
+def read_landing_file(path: Path, expected: list[str], mapping: dict[str, str] | None = None,
+                      optional: frozenset[str] = frozenset()) -> FileRead:
+    """Read `path` (CSV, JSON Lines or Parquet) into the `expected` columns, renamed by `mapping`;
+    `optional` columns may be absent from the file and then read as null."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise LandingFileError(f"{path}: unsupported file type; use .csv, .jsonl or .parquet.")
     if not path.is_file():
         raise LandingFileError(f"{path}: file not found; check the landing folder setting.")
-    return reader(path, expected, mapping or {})
+    return reader(path, expected, mapping or {}, frozenset(optional))

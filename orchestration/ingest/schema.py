@@ -35,6 +35,11 @@ def landing_columns(table: Table) -> list[str]:
     return out
 
 
+def optional_columns(table: Table) -> set[str]:
+    """Landing columns a file may lack (they load as null)."""
+    return {c.from_column or c.name for c in table.columns if c.optional}
+
+
 def _type(column) -> str:
     if column.name == "_source_line":
         return "bigint"

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from orchestration.ingest.quarantine import quarantine_frame
 from orchestration.ingest.reader import read_landing_file
-from orchestration.ingest.schema import ensure_raw_tables, landing_columns
+from orchestration.ingest.schema import ensure_raw_tables, landing_columns, optional_columns
 from privacy.ingest import erased_rows, protect
 
 
@@ -72,7 +72,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     sha = _sha256(path)
     if not full_refresh and _unchanged(con, table.name, path.name, sha):
         return BatchResult(table.name, path.name, skipped=True)
-    read = read_landing_file(path, landing_columns(table), mapping)
+    read = read_landing_file(path, landing_columns(table), mapping, optional_columns(table))
     failures, table_failures = ctx.validate(table.name, read.rows)
     rows = read.rows.drop(index=failures["row_index"].unique())
     erased = erased_rows(table, rows, keystore=ctx.keystore, pseudonymiser=ctx.pseudonymiser)

@@ -16,7 +16,7 @@ def test_definitions_load_with_expected_assets_and_checks():
     assert ("staging/stg_shop__orders", "unique_stg_shop__orders_order_id") in checks
     assert ("privacy/register", "classification_complete") in checks
     assert defs.resolve_job_def("full_refresh") is not None
-    assert [s.cron_schedule for s in defs.schedules] == ["0 2 * * *"]
+    assert "0 2 * * *" in {s.cron_schedule for s in defs.schedules}
 
 
 def test_lineage_runs_from_ingest_through_staging_to_snapshot():

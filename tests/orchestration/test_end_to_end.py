@@ -1,7 +1,9 @@
 """The whole graph materialised on a tiny generated installation, twice."""
 
 import os
+import re
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -18,7 +20,8 @@ def _materialise(home):
 
     os.environ["KLANTKLUIS_HOME"] = str(home)
     os.environ.pop("KLANTKLUIS_KEY_DIR", None)
-    with DagsterInstance.ephemeral() as instance:
+    (home / "dagster").mkdir(exist_ok=True)
+    with DagsterInstance.local_temp(str(home / "dagster")) as instance:
         result = defs.resolve_job_def("full_refresh").execute_in_process(instance=instance, raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
@@ -61,3 +64,39 @@ def _changed(home) -> int:
 def test_materialising_again_changes_no_counts(built):
     home, first = built
     assert _materialise(home) == first
+
+
+def _landing_personal_values(home: Path) -> list[str]:
+    values = set()
+    for source in ("crm_customers", "leads"):
+        for path in sorted((home / "landing" / source).iterdir()):
+            rows = read_landing_file(path, ["first_name", "last_name", "email", "phone"]
+                                     + (["iban"] if source == "crm_customers" else [])).rows
+            values.update(rows["email"].dropna())
+            values.update(rows["phone"].dropna())
+            values.update((rows["first_name"] + " " + rows["last_name"]).dropna())
+            if "iban" in rows:
+                values.update(rows["iban"].dropna())
+    return sorted(values, key=len, reverse=True)
+
+
+def test_no_personal_data_in_any_duckdb_file_or_the_dagster_storage(built):
+    home, _ = built
+    pattern = re.compile("|".join(re.escape(v) for v in _landing_personal_values(home)))
+    files = sorted(home.rglob("*.duckdb"))
+    assert {p.name for p in files} >= {"warehouse.duckdb", "marts.duckdb"}
+    for path in files:
+        with duckdb.connect(str(path), read_only=True) as con:
+            columns = con.execute("select table_schema, table_name, column_name from information_schema.columns "
+                                  "where data_type = 'VARCHAR'").fetchall()
+            for schema, table, column in columns:
+                texts = con.execute(f'select distinct "{column}" from "{schema}"."{table}" '
+                                    f'where "{column}" is not null').fetchall()
+                leaked = [t for (t,) in texts if pattern.search(t)]
+                assert not leaked, f"{path.name}: {schema}.{table}.{column} holds personal data ({len(leaked)} values)"
+    storage = [p for p in (home / "dagster").rglob("*") if p.is_file()]
+    assert storage
+    blob = pattern.pattern.encode()
+    byte_pattern = re.compile(blob)
+    for path in storage:
+        assert not byte_pattern.search(path.read_bytes()), f"personal data in Dagster storage file {path.name}"

@@ -1,6 +1,6 @@
 -- The (frequency, recency, T, monetary value) summary of Fader, Hardie & Lee (2005):
 -- purchases on one day are one transaction; frequency = repeat purchase days; recency = last
--- minus first purchase; T = calibration end (as_of) minus first purchase, in periods of
+-- minus first purchase; T = calibration end (clv_calibration_end, default as_of) minus first purchase, in periods of
 -- clv_days_per_period days; monetary value = mean of the repeat transactions (0 without repeats).
 with
 
@@ -11,7 +11,7 @@ daily as (
         order_date,
         sum(amount) as amount
     from {{ ref('stg_shop__orders') }}
-    where order_date <= cast('{{ var("as_of") }}' as date)
+    where order_date <= cast('{{ clv_calibration_end() }}' as date)
     group by subject_id, order_date
 
 ),
@@ -31,7 +31,7 @@ summarised as (
         subject_id,
         count(*) - 1 as frequency,
         {{ dbt.datediff("min(order_date)", "max(order_date)", "day") }} / {{ var('clv_days_per_period') }}.0 as recency,
-        {{ dbt.datediff("min(order_date)", "cast('" ~ var('as_of') ~ "' as date)", "day") }}
+        {{ dbt.datediff("min(order_date)", "cast('" ~ clv_calibration_end() ~ "' as date)", "day") }}
             / {{ var('clv_days_per_period') }}.0 as t,
         coalesce(
             sum(case when purchase_number > 1 then amount end) / nullif(count(*) - 1, 0), 0

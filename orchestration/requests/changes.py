@@ -1,0 +1,132 @@
+"""Requests that change data: rectification (Art. 16), objection (Art. 21) and withdrawal of
+consent (Art. 7(3)).
+
+A corrected value must pass the same expectation suite as at ingest (Art. 5(1)(d)); a broken rule
+refuses the request with the rule's name. Withdrawals are written as consent events through the
+single raw-layer writer (validation, pseudonymisation, load ledger, audit), from a private
+temporary file that is deleted at once; the marketing audience and its published copy drop the
+subject immediately, and the next build derives the same from the events.
+"""
+
+import csv
+import os
+from datetime import datetime
+
+from orchestration.ingest.schema import landing_columns
+from orchestration.ingest.writer import load_file
+from orchestration.requests.common import Refused, receipt, republish, write_receipt
+from orchestration.requests.erasure import erase_now, purge
+from orchestration.requests.service import MASTER_TABLES
+from privacy.crypto import decrypt_columns
+from privacy.paths import private_dir
+from privacy.rights.consent import purposes_for, withdrawal_events
+from privacy.rights.rectify import rectify
+from privacy.rights.requests import Request
+
+AUDIENCE = "marts.marketing_audience"
+FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the audience's consent columns
+
+
+def latest_row(service, con, table, subject_id: str, purpose: str, actor: str, now: datetime) -> dict | None:
+    """The subject's latest raw row of ``table`` in landing form (decrypted, audited)."""
+    cur = con.execute(f'select * from raw."{table.name}" where subject_id = ? order by _source_file desc, '
+                      "_source_line desc limit 1", [subject_id])
+    row = cur.fetchone()
+    if row is None:
+        return None
+    record = dict(zip([d[0] for d in cur.description], row))
+    secret = [c.name for c in table.columns if c.transform == "encrypt"]
+    clear = decrypt_columns({c: [record[c]] for c in secret}, [subject_id], table.name, service.keystore,
+                            purpose=purpose, audit=service.audit, actor=actor, now=now)
+    record.update({c: v[0] for c, v in clear.items()})
+    return {c: record.get(c) for c in landing_columns(table)}
+
+
+def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
+    import pandas as pd
+    from expectations.validate import validate
+
+    actor, changed, ids = f"request:{request.request_id}", {}, []
+    with service.warehouse() as con:
+        for kind, sid in service.subjects(request):
+            table = service.classification.table(MASTER_TABLES[kind], "source")
+            row = latest_row(service, con, table, sid, "rectification (Art. 16)", actor, now)
+            if row is None or request.field not in row:
+                continue
+            row[request.field] = request.value
+            failures = validate(table.name, pd.DataFrame([row], dtype=object), now).failures
+            broken = sorted({r for r in failures["rule"] if r.endswith(f":{request.field}")})
+            if broken:
+                raise Refused(f"the corrected {request.field} breaks the rule(s) {', '.join(broken)}")
+            changed.update(rectify(con, table, sid, row[table.subject.key], request.field, request.value,
+                                   keystore=service.keystore, pseudonymiser=service.pseudonymiser,
+                                   audit=service.audit, actor=actor, now=now))
+            ids.append(sid)
+    if request.field == "email" and ids:
+        entries = [(service.pseudonymiser.lookup_hmac(request.value), k, s) for k, s in service.subjects(request)]
+        service.ledger.index_file("rectification", request.request_id, request.request_id, entries)
+    document = receipt(request, now, "Art. 16 GDPR", found=bool(ids), field=request.field, rows_corrected=changed,
+                       effect="the corrected value replaced the old one in every stored version; the marts "
+                              "follow on their next build")
+    return write_receipt(service.paths.outbox, document), {"subject_ids": ids, "rows": changed}
+
+
+def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
+    subjects = service.subjects(request)
+    customers, leads = [s for k, s in subjects if k == "customer"], [s for k, s in subjects if k == "lead"]
+    purposes, actor, events = purposes_for(request.type, request.purpose, service.policy), f"request:{request.request_id}", 0
+    lead_erasure = None
+    if request.type == "objection" and leads:  # a lead is kept only to approach them: Art. 17(1)(c)
+        lead_erasure = erase_now(service, request, leads, now)
+    if customers and purposes and service.paths.warehouse.exists():
+        with service.warehouse() as con:
+            events = _withdraw(service, con, request, customers, purposes, actor, now)
+    if lead_erasure:
+        purge(service)
+    published = republish(service.paths) if events or lead_erasure else None
+    document = receipt(request, now, "Art. 21 GDPR" if request.type == "objection" else "Art. 7(3) GDPR",
+                       found=bool(subjects), consent_purposes_withdrawn=purposes if events else [], events=events,
+                       lead_records_erased=bool(lead_erasure), published_copies_updated=bool(published),
+                       effect="you are no longer selected for direct marketing from now on; the marts "
+                              "confirm this on their next build")
+    service.audit.append("consent_withdrawn", now=now, request_id=request.request_id, events=events,
+                         purposes=purposes, leads_erased=len(leads) if lead_erasure else 0)
+    return write_receipt(service.paths.outbox, document), {"subject_ids": customers + leads, "events": events,
+                                                           "purposes": purposes}
+
+
+def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
+    table = service.classification.table("consent_events", "source")
+    crm = service.classification.table(MASTER_TABLES["customer"], "source")
+    rows = []
+    for sid in customers:
+        key = request.identifier if request.identifier_kind == "customer_id" else \
+            (latest_row(service, con, crm, sid, "recording a withdrawal (Art. 7(3), 21)", actor, now) or {}).get("customer_id")
+        notice = con.execute("select max(notice_version) from raw.consent_events where subject_id = ?", [sid]).fetchone()
+        if key:
+            rows += withdrawal_events(request.request_id, key, purposes, min(request.received_at, now),
+                                      (notice and notice[0]) or "unknown")
+    if not rows:
+        return 0
+    path = private_dir(service.paths.state / "tmp") / f"{request.request_id}.csv"
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=landing_columns(table), quoting=csv.QUOTE_ALL)
+        writer.writeheader()
+        writer.writerows(rows)
+    ctx = service.ingest_context(now)
+    try:
+        result = load_file(con, table, path, ctx)
+    finally:
+        service.discard(path)
+    if not result.skipped and result.loaded != len(rows):  # skipped: loaded by an earlier attempt
+        raise RuntimeError(f"{result.quarantined} withdrawal event(s) did not pass the consent_events suite")
+    columns = [FLAGS[p] for p in purposes if p in FLAGS]
+    schema, name = AUDIENCE.split(".")
+    if columns and con.execute("select count(*) from information_schema.tables where table_schema = ? and "
+                               "table_name = ?", [schema, name]).fetchone()[0]:
+        marks = ", ".join("?" * len(customers))
+        con.execute(f"update {AUDIENCE} set {', '.join(f'{c} = false' for c in columns)} "
+                    f"where subject_id in ({marks})", customers)
+        con.execute(f"delete from {AUDIENCE} where subject_id in ({marks}) and not ({' or '.join(FLAGS.values())})",
+                    customers)
+    return len(rows)

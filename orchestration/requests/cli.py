@@ -1,0 +1,105 @@
+"""CLI commands for data subject requests; wired into `klantkluis` by `add_request_commands`.
+
+    klantkluis request access   --email a@b.nl --verified-by portal_login
+    klantkluis request erasure  --customer C0000123 --verified-by id_document
+    klantkluis request rectify  --customer C0000123 --field email --value new@b.nl --verified-by idin
+    klantkluis request object   --email a@b.nl --verified-by email_confirmation
+    klantkluis request withdraw --customer C0000123 --purpose marketing_email --verified-by portal_login
+    klantkluis requests [--status received]     # the ledger: status and due date (Art. 12(3))
+    klantkluis process-requests                  # answer the inbox without the Dagster UI
+
+Output names request ids, never the identifier (the terminal scrollback is a log too).
+"""
+
+from datetime import datetime, timezone
+
+from privacy.rights.requests import LANGUAGES, VERIFICATION_METHODS
+
+COMMANDS = {"access": "access", "erasure": "erasure", "rectify": "rectification", "object": "objection",
+            "withdraw": "withdraw_consent"}
+HELP = {"access": "a copy of all data about the subject (Art. 15, 20)", "erasure": "erase the subject (Art. 17)",
+        "rectify": "correct one field (Art. 16)", "object": "object to direct marketing (Art. 21)",
+        "withdraw": "withdraw consent for a purpose (Art. 7(3))"}
+
+
+def add_request_commands(subparsers) -> None:
+    """Add `request`, `requests` and `process-requests` to the `klantkluis` parser."""
+    request = subparsers.add_parser("request", help="file a data subject request (writes it to the inbox)")
+    kinds = request.add_subparsers(dest="request_type", required=True)
+    for name, kind in COMMANDS.items():
+        p = kinds.add_parser(name, help=HELP[name])
+        who = p.add_mutually_exclusive_group(required=True)
+        who.add_argument("--email", help="the subject's e-mail address")
+        who.add_argument("--customer", help="customer number (C...)")
+        who.add_argument("--lead", help="lead number (L...)")
+        p.add_argument("--verified-by", required=True, choices=VERIFICATION_METHODS,
+                       help="how the requester's identity was verified (Art. 12(6))")
+        p.add_argument("--received", help="time of receipt, ISO 8601 (default: now)")
+        p.add_argument("--language", choices=LANGUAGES, default="nl", help="language of the answer")
+        if kind == "rectification":
+            p.add_argument("--field", required=True)
+            p.add_argument("--value", required=True)
+        if kind == "withdraw_consent":
+            p.add_argument("--purpose", required=True, help="consent purpose, or 'all'")
+        p.set_defaults(func=_request, kind=kind)
+    listing = subparsers.add_parser("requests", help="list the request ledger (status, due date)")
+    listing.add_argument("--status", help="only this status (received, processing, completed, refused, ...)")
+    listing.set_defaults(func=_list)
+    process = subparsers.add_parser("process-requests", help="answer every request in the inbox now")
+    process.set_defaults(func=_process)
+
+
+def _request(args, paths) -> int:
+    from orchestration.requests.inbox import write_request
+    from orchestration.requests.service import parse_rules
+    from privacy.rights.requests import InvalidRequest, parse_request
+
+    document = {"type": args.kind, "email": args.email, "customer_id": args.customer, "lead_id": args.lead,
+                "verification": args.verified_by, "received_at": args.received, "language": args.language,
+                "field": getattr(args, "field", None), "value": getattr(args, "value", None),
+                "purpose": getattr(args, "purpose", None)}
+    try:
+        parse_request({k: v for k, v in document.items() if v is not None} |
+                      {"received_at": args.received or datetime.now(timezone.utc).isoformat()}, **parse_rules())
+    except InvalidRequest as exc:
+        print(f"Not a valid request: {exc}")
+        return 2
+    request_id, path = write_request(paths.inbox, document)
+    print(f"Request {request_id} ({args.kind}) written to {path}.")
+    print("The Dagster sensor picks it up, or run `klantkluis process-requests`.")
+    return 0
+
+
+def _list(args, paths) -> int:
+    from privacy.rights.ledger import Ledger
+
+    if not (paths.state / "requests.sqlite").exists():
+        print("No requests yet.")
+        return 0
+    now = datetime.now(timezone.utc).isoformat()
+    with Ledger(paths.state / "requests.sqlite") as ledger:
+        rows = ledger.rows(args.status)
+    print(f"{'request':<25} {'type':<17} {'status':<11} {'received':<20} {'due':<20} {'completed':<20} result")
+    for r in rows:
+        late = " OVERDUE" if r["status"] not in ("completed", "refused", "rejected") and r["due_at"] < now else ""
+        print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "
+              f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {r['result_path'] or ''}{late}")
+    print(f"{len(rows)} request(s).")
+    return 0
+
+
+def _process(args, paths) -> int:
+    from orchestration.requests.service import RequestService, WarehouseBusy
+
+    with RequestService(paths) as service:
+        pending = service.intake()
+        if not pending:
+            print("No pending requests in the inbox.")
+        for request in pending:
+            try:
+                outcome = service.process(request.request_id)
+            except WarehouseBusy:
+                print(f"{request.request_id}: the warehouse is in use (a build is running); try again later.")
+                return 75
+            print(f"{outcome.request_id} ({outcome.type}): {outcome.status} -> {outcome.result_path or '-'}")
+    return 0

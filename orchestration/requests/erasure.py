@@ -1,0 +1,91 @@
+"""The erasure request (Art. 17): immediate part, physical purge, re-publication, receipt.
+
+The immediate part (key shredded, rows deleted or anonymised, blind index and earlier exports
+removed) is recorded in the ledger before the purge starts, so a purge that has to wait for a
+running build resumes without repeating it and the receipt still lists what was removed.
+The purge runs at once, in the same job: the receipt states when it finished and how long it took.
+"""
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.requests.common import WarehouseBusy, receipt, republish, write_receipt
+from privacy.audit import timestamp
+from privacy.rights.erasure import erase
+from privacy.rights.purge import compact
+from privacy.rights.requests import Request
+
+SOURCES_NOTE = {
+    "nl": "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; een blokkade-"
+          "registratie (uw pseudoniem bij de vernietigde sleutel) zorgt dat uw rijen nooit opnieuw worden geladen. "
+          "Wissen in de bronsystemen zelf volgt via hun eigen procedure (art. 19 AVG).",
+    "en": "The export files of our source systems (landing/) are outside the data warehouse; a suppression entry "
+          "(your pseudonym beside the destroyed key) makes sure your rows are never loaded again. Erasure in the "
+          "source systems themselves follows their own procedure (Art. 19 GDPR)."}
+
+
+def erase_now(service, request: Request, subject_ids: list[str], now: datetime) -> dict:
+    """The immediate part, once per request: shred, delete/anonymise, forget, drop old exports."""
+    done = json.loads(service.ledger.get(request.request_id)["detail"]).get("erasure")
+    if done is not None:
+        return done
+    started, actor = time.perf_counter(), f"request:{request.request_id}"
+    if service.paths.warehouse.exists():
+        with service.warehouse() as con:
+            result = erase(con, subject_ids, keystore=service.keystore, classification=service.classification,
+                           policy=service.policy, audit=service.audit, actor=actor, now=now)
+        removed, kept, shredded = result.removed, result.kept, result.keys_shredded
+    else:
+        removed, kept, shredded = [], [], sum(service.keystore.shred(s, now=now) for s in subject_ids)
+    service.ledger.forget_subjects(subject_ids)
+    exports = [r["request_id"] for r in service.ledger.results_for(subject_ids, "access") if r["result_path"]]
+    for r in service.ledger.results_for(subject_ids, "access"):
+        service.discard(Path(r["result_path"]))
+    done = {"subject_ids": list(subject_ids), "keys_shredded": shredded, "removed": removed, "kept": kept, "earlier_exports_deleted": exports,
+            "immediate_seconds": round(time.perf_counter() - started, 3), "shredded_at": timestamp(now)}
+    service.ledger.update_detail(request.request_id, {"erasure": done})
+    return done
+
+
+def purge(service) -> dict | None:
+    """Rewrite the warehouse without the deleted bytes (WarehouseBusy while a build holds it)."""
+    if not service.paths.warehouse.exists():
+        return None
+    try:
+        return {**compact(service.paths.warehouse), "completed_at": timestamp(datetime.now().astimezone()),
+                "method": "COPY FROM DATABASE into a new file, atomic rename, old bytes overwritten"}
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy("the warehouse is in use by another process") from None
+        raise
+
+
+def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
+    earlier = json.loads(service.ledger.get(request.request_id)["detail"]).get("erasure")
+    ids = earlier["subject_ids"] if earlier else [s for _, s in service.subjects(request)]
+    done = erase_now(service, request, ids, now)
+    purged = purge(service)
+    published = republish(service.paths)
+    document = receipt(request, now, "Art. 17 GDPR", found=bool(done["removed"] or done["kept"]),
+                       subjects=len(ids), key_shredded={
+                           "keys": done["keys_shredded"], "at": done["shredded_at"],
+                           "effect": "every encrypted copy of your data, backups included, is unreadable"},
+                       removed=done["removed"], kept=done["kept"],
+                       published_copies=published and {"republished": True, **published},
+                       suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
+                       earlier_exports_deleted=len(done["earlier_exports_deleted"]),
+                       physical_purge=purged, source_systems=SOURCES_NOTE,
+                       timing={"immediate_seconds": done["immediate_seconds"],
+                               "purge_seconds": purged and purged["seconds"],
+                               "publish_seconds": published and published["seconds"]})
+    path = write_receipt(service.paths.outbox, document)
+    service.audit.append("erasure_completed", now=now, request_id=request.request_id,
+                         purge_seconds=purged and purged["seconds"], republished=bool(published))
+    return path, {"subject_ids": ids, "removed": {r["table"]: r["rows"] for r in done["removed"]},
+                  "kept": {k["table"]: k["rows"] for k in done["kept"]}, "keys_shredded": done["keys_shredded"],
+                  "immediate_seconds": done["immediate_seconds"], "purge_seconds": purged and purged["seconds"],
+                  "publish_seconds": published and published["seconds"]}

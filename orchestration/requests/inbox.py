@@ -1,0 +1,67 @@
+"""The inbox: request documents as files in ``<home>/inbox/``, dropped by hand or by the CLI.
+
+A file's request id is the hash of its JSON content, so the same document dropped twice is one
+request. Documents that are not valid requests move to ``inbox/rejected/`` (the operator answers
+those by hand, Art. 12(4)); answered requests' files are removed by the service.
+"""
+
+import hashlib
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from privacy.audit import timestamp
+from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for
+
+REJECTED = "rejected"
+
+
+def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
+    """Request id -> (file, content) for every ``*.json`` file directly in the inbox."""
+    out = {}
+    for path in sorted(inbox.glob("*.json")) if inbox.is_dir() else []:
+        raw = path.read_bytes()
+        try:
+            out[request_id_for(json.loads(raw))] = (path, raw)
+        except (ValueError, UnicodeDecodeError):
+            out["req-" + hashlib.sha256(raw).hexdigest()[:20]] = (path, raw)
+    return out
+
+
+def intake(service, now: datetime) -> list:
+    """Register new inbox files in the ledger (the Art. 12(3) clock runs from receipt); returns the
+    requests still to be answered, oldest first."""
+    pending = []
+    for request_id, (path, raw) in inbox_files(service.paths.inbox).items():
+        try:
+            request = service.parse(raw)
+        except InvalidRequest as exc:
+            service.ledger.reject(request_id, str(exc), now=now)
+            service.audit.append("request_rejected", now=now, request_id=request_id, reason=str(exc))
+            folder = service.paths.inbox / REJECTED
+            folder.mkdir(mode=0o700, exist_ok=True)
+            os.replace(path, folder / f"{request_id}.json")
+            continue
+        if service.ledger.register(request, service.identifier_hmac(request), now=now):
+            service.audit.append("request_received", now=now, request_id=request_id, type=request.type,
+                                 identifier_kind=request.identifier_kind, due_at=timestamp(request.due_at))
+        if service.ledger.get(request_id)["status"] in ("completed", "refused"):
+            service.discard(path)  # the same document again: answered already
+        else:
+            pending.append(request)
+    return sorted(pending, key=lambda r: (r.received_at, r.request_id))
+
+
+def write_request(inbox: Path, document: dict) -> tuple[str, Path]:
+    """Drop a request document into the inbox (mode 0600); returns its id and file."""
+    document = {k: v for k, v in document.items() if v not in (None, "")}
+    document.setdefault("received_at", datetime.now(LOCAL_TIME).isoformat(timespec="seconds"))
+    request_id = request_id_for(document)
+    inbox.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = inbox / f"{request_id}.json"
+    tmp = inbox / f".{request_id}.tmp"
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+        json.dump(document, f, ensure_ascii=False, indent=1)
+    os.replace(tmp, path)  # the sensor never sees a half-written file
+    return request_id, path

@@ -1,0 +1,165 @@
+"""The request service: ledger, keys and audit of one installation; dispatch to a handler.
+
+Idempotent by request id: a completed request is never processed again and returns its earlier
+result. The inbox file is the only place the identifier lives in plain text; it is deleted once
+the request is answered (Art. 5(1)(c), (e)). Log lines, Dagster metadata and exception messages
+carry request ids, counts and class names only (Art. 5(1)(f)).
+"""
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from orchestration.ingest.context import IngestContext
+from orchestration.requests.common import Refused, WarehouseBusy, receipt, write_receipt
+from orchestration.requests.inbox import inbox_files, intake
+from orchestration.settings import DBT_PROJECT_DIR, Paths
+from privacy.audit import AuditLog
+from privacy.classification import load_classification
+from privacy.keystore import KeyStore
+from privacy.masterkey import master_key_from_env
+from privacy.policy import load_policy
+from privacy.pseudonym import pseudonymiser_from_env
+from privacy.rights.ledger import Ledger
+from privacy.rights.purge import overwritten_when_replaced
+from privacy.rights.rectify import rectifiable_fields
+from privacy.rights.requests import Request, parse_request
+
+JOBS = {"access": "access_request", "erasure": "erasure_request", "rectification": "rectification_request",
+        "objection": "consent_request", "withdraw_consent": "consent_request"}
+MASTER_TABLES = {"customer": "crm_customers", "lead": "leads"}  # where a subject's own details are
+__all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestService", "WarehouseBusy", "parse_rules"]
+
+
+def parse_rules(classification=None, policy=None) -> dict:
+    """What a request may name: the consent purposes (policy) and the rectifiable fields (classification)."""
+    classification = classification or load_classification(DBT_PROJECT_DIR)
+    fields = {f for t in classification if t.layer == "source" and t.name in MASTER_TABLES.values()
+              for f in rectifiable_fields(t)}
+    return {"consent_purposes": list((policy or load_policy()).consent_purposes), "fields": fields}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    request_id: str
+    type: str
+    status: str
+    result_path: str | None = None
+    detail: dict = field(default_factory=dict)
+
+
+class RequestService:
+    """Request handling for one installation (``Paths``); use as a context manager."""
+
+    def __init__(self, paths: Paths):
+        env = {**os.environ, **paths.environment()}
+        self.paths, self.audit = paths, AuditLog(paths.audit_log)
+        self.pseudonymiser = pseudonymiser_from_env(env)
+        self.keystore = KeyStore(paths.keystore, master_key_from_env(env), audit=self.audit)
+        self.ledger = Ledger(paths.state / "requests.sqlite")
+        self.policy, self.classification = load_policy(), load_classification(DBT_PROJECT_DIR)
+        self.rules = parse_rules(self.classification, self.policy)
+
+    def close(self) -> None:
+        self.keystore.close()
+        self.ledger.close()
+
+    def __enter__(self) -> "RequestService":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def parse(self, raw: bytes) -> Request:
+        return parse_request(raw, **self.rules)
+
+    def intake(self, now: datetime | None = None) -> list[Request]:
+        """Register new inbox files; the requests still to be answered (see ``inbox.intake``)."""
+        return intake(self, now or datetime.now(timezone.utc))
+
+    def identifier_hmac(self, request: Request) -> str:
+        """The keyed HMAC stored instead of the identifier (Art. 4(5), 25(1))."""
+        if request.identifier_kind == "email":
+            return self.pseudonymiser.lookup_hmac(request.identifier)
+        return self.pseudonymiser.subject_id(request.subject_kind, request.identifier)
+
+    def process(self, request_id: str, now: datetime | None = None) -> Outcome:
+        """Answer one request; a completed one returns its earlier result (idempotent)."""
+        from orchestration.requests.handlers import HANDLERS
+
+        now = now or datetime.now(timezone.utc)
+        self.intake(now)
+        row = self.ledger.get(request_id)
+        if row is None:
+            raise KeyError(f"unknown request {request_id}")
+        if row["status"] in ("completed", "refused", "rejected") or not self.ledger.claim(request_id, now=now):
+            return Outcome(request_id, row["type"], row["status"], row["result_path"], json.loads(row["detail"]))
+        found = inbox_files(self.paths.inbox).get(request_id)
+        if found is None:
+            self.ledger.fail(request_id, "the request file is no longer in the inbox", now=now)
+            return Outcome(request_id, row["type"], "failed")
+        (path, raw), started, status = found, time.perf_counter(), "completed"
+        request = self.parse(raw)
+        try:
+            result_path, detail = HANDLERS[request.type](self, request, now)
+        except WarehouseBusy:
+            self.ledger.release(request_id)
+            raise
+        except Refused as exc:
+            status, detail = "refused", {"reason": str(exc)}
+            result_path = write_receipt(self.paths.outbox, receipt(request, now, "Art. 12(4) GDPR", refused=str(exc)))
+        except Exception as exc:
+            self.ledger.fail(request_id, type(exc).__name__, now=now)
+            self.audit.append("request_failed", now=now, request_id=request_id, error=type(exc).__name__)
+            raise
+        detail["seconds"] = round(time.perf_counter() - started, 3)
+        subjects = detail.pop("subject_ids", [])
+        self.ledger.complete(request_id, subjects=subjects, result_path=result_path, detail=detail, now=now, status=status)
+        self.audit.append("request_completed", now=now, request_id=request_id, type=request.type, status=status,
+                          subjects=len(subjects), seconds=detail["seconds"])
+        self.discard(path)
+        return Outcome(request_id, request.type, status, result_path, detail)
+
+    def process_inbox(self, now: datetime | None = None) -> list[Outcome]:
+        """Answer every pending request in the inbox (the CLI path, without the Dagster UI)."""
+        return [self.process(r.request_id, now) for r in self.intake(now)]
+
+    def subjects(self, request: Request) -> list[tuple[str, str]]:
+        """(kind, subject_id) of the requester: by number at once, by e-mail through the blind index."""
+        if request.subject_kind:
+            return [(request.subject_kind, self.pseudonymiser.subject_id(request.subject_kind, request.identifier))]
+        from orchestration.requests.email_index import refresh
+
+        refresh(self)
+        found = self.ledger.subjects_for_email(self.pseudonymiser.lookup_hmac(request.identifier))
+        gone = self.keystore.shredded([s for _, s in found])
+        return [(k, s) for k, s in found if s not in gone]
+
+    def ingest_context(self, now: datetime) -> IngestContext:
+        """The raw-layer writer's context, sharing this service's keys and audit log."""
+        return IngestContext(self.paths, now, self.keystore, self.pseudonymiser, self.audit)
+
+    @contextmanager
+    def warehouse(self, read_only: bool = False):
+        """A warehouse connection, or WarehouseBusy while another process holds it."""
+        try:
+            con = duckdb.connect(str(self.paths.warehouse), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WarehouseBusy("the warehouse is in use by another process") from None
+            raise
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def discard(self, path: Path) -> None:
+        """Remove a file holding plain personal data, overwriting its bytes first."""
+        with overwritten_when_replaced([path]):
+            path.unlink(missing_ok=True)

@@ -1,0 +1,91 @@
+"""Everything the warehouse holds about a data subject, decrypted, for the access export.
+
+GDPR Art. 15(1) and (3) (a copy of the personal data) and Art. 20 (structured, machine-readable):
+every row with the subject's pseudonymous id in any relation: raw layer, quarantine, snapshot
+history, intermediate and marts (profiling results). Encrypted columns are decrypted through
+:func:`privacy.crypto.decrypt_columns`, which writes one audit entry per table (Art. 5(2)).
+Free text is given back with the subject's own values but third persons redacted (Art. 15(4)).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from privacy.crypto import decrypt_columns
+from privacy.redact import own_values
+from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, fetch, subject_relations
+from privacy.tables import Classification, Table
+
+PURPOSE = "data subject access request (Art. 15)"
+QUARANTINE = "_quarantine"
+RedactOthers = Callable[[list[str], set[str]], list[str]]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The rows of one relation about the subject, as plain JSON-able values."""
+
+    relation: Relation
+    table: Table | None
+    columns: list[str]
+    rows: list[dict]
+
+    @property
+    def name(self) -> str:
+        return self.relation.dataset
+
+
+def collect(con, subject_ids: Sequence[str], *, classification: Classification, keystore, audit,
+            redact_others: RedactOthers, actor: str, now: datetime, views: bool = True) -> list[Dataset]:
+    """The subject's rows in every relation with a subject_id (Art. 15(1), 15(3), 20)."""
+    datasets = []
+    for relation in subject_relations(con, views=views):
+        columns, rows = fetch(con, relation, subject_ids)
+        if not rows:
+            continue
+        table = relation.classified(classification)
+        records = [dict(zip(columns, row)) for row in rows]
+        if table is not None and table.layer == "source":
+            _decrypt(records, table, keystore, audit=audit, actor=actor, now=now)
+        datasets.append(Dataset(relation, table, columns, records))
+    own = {v for d in datasets if d.relation.schema == "raw" for r in d.rows for v in own_values(_flat(r))}
+    texts = free_text_columns(classification)
+    for d in datasets:
+        if d.table is not None and d.table.layer == "source":
+            for record in d.rows:
+                target = record["record"] if d.table.name == QUARANTINE else record
+                source = record.get("source") if d.table.name == QUARANTINE else d.table.name
+                for column in texts.get(source, ()):
+                    if isinstance(target, dict) and target.get(column):
+                        target[column] = redact_others([target[column]], own)[0]
+    return datasets
+
+
+def free_text_columns(classification: Classification) -> dict[str, list[str]]:
+    """Per raw table, the free-text columns: those with a redacted twin (``meta.ingest.transform: redact``)."""
+    return {t.name: sorted({c.from_column for c in t.columns if c.transform == "redact"})
+            for t in classification if t.layer == "source"}
+
+
+def _decrypt(records: list[dict], table: Table, keystore, *, audit, actor: str, now: datetime) -> None:
+    secret = [c.name for c in table.columns if c.transform == "encrypt" and records and c.name in records[0]]
+    if not secret:
+        return
+    clear = decrypt_columns({c: [r[c] for r in records] for c in secret},
+                            [r[SUBJECT_COLUMN] for r in records], table.name, keystore, purpose=PURPOSE,
+                            audit=audit, actor=actor, now=now, on_shredded="none")
+    for column, values in clear.items():
+        for record, value in zip(records, values):
+            record[column] = value
+    if table.name == QUARANTINE:
+        for record in records:
+            record["record"] = json.loads(record["record"]) if record["record"] else None
+
+
+def _flat(record: dict) -> dict:
+    # A quarantined landing row carries the subject's own values inside its JSON record.
+    inner = record.get("record")
+    return {**record, **inner} if isinstance(inner, dict) else record

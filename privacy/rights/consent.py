@@ -1,0 +1,43 @@
+"""Objection to direct marketing (GDPR Art. 21(2)-(3)) and withdrawal of consent (Art. 7(3)) as
+consent events, the one record of consent that the marts read (Art. 7(1)).
+
+An objection withdraws every consent purpose that serves direct marketing, profiling for it
+included (Art. 21(2)); a withdrawal names one purpose or ``all``. Events are rows in the landing
+format of ``consent_events``, so they pass the same ingest gate as every other event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from privacy.policy import Policy
+
+CHANNEL = "privacy_request"
+MARKETING = "direct_marketing"
+PROFILING = "profiling"
+
+
+def objection_purposes(policy: Policy) -> list[str]:
+    """Consent purposes an objection to direct marketing ends: those of the consent-based
+    direct-marketing purpose, plus profiling (Art. 21(2): "including profiling")."""
+    purposes = list(policy.purposes[MARKETING].consent_purposes) if MARKETING in policy.purposes else []
+    if PROFILING in policy.consent_purposes and PROFILING not in purposes:
+        purposes.append(PROFILING)
+    return [p for p in purposes if p in policy.consent_purposes]
+
+
+def purposes_for(request_type: str, purpose: str | None, policy: Policy) -> list[str]:
+    """The consent purposes a request withdraws (Art. 7(3), 21(3))."""
+    if request_type == "objection":
+        return objection_purposes(policy)
+    if purpose == "all":
+        return list(policy.consent_purposes)
+    return [purpose] if purpose in policy.consent_purposes else []
+
+
+def withdrawal_events(request_id: str, customer_id: str, purposes: list[str], occurred_at: datetime,
+                      notice_version: str) -> list[dict[str, str]]:
+    """One ``withdrawn`` consent event per purpose, in the landing format of consent_events."""
+    when = occurred_at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+    return [{"event_id": f"{request_id}-{p}", "customer_id": customer_id, "purpose": p, "action": "withdrawn",
+             "occurred_at": when, "notice_version": notice_version, "channel": CHANNEL} for p in purposes]

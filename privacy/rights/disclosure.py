@@ -1,0 +1,102 @@
+"""The information of GDPR Art. 15(1)(a)-(h) and 15(2), derived from the classification and policy.
+
+Nothing here is written by hand per request: purposes, categories, retention and sources come
+from the columns the subject actually has rows in (the dbt YAML ``meta.privacy``), recipients,
+rights and the authority from ``privacy/policy.yml``, and the logic of the profiling from the
+marts' own dbt descriptions, so the answer cannot drift from what the code does (Art. 5(2)).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from privacy.audit import timestamp
+from privacy.policy import Policy
+from privacy.rights import texts
+from privacy.rights.access import Dataset
+from privacy.rights.warehouse import SUBJECT_COLUMN
+from privacy.tables import Classification
+
+FIELDS = ("confirmation", "purposes", "categories", "recipients", "retention", "rights", "complaint",
+          "sources", "profiling", "transfers")
+_ARTICLES = dict(zip(FIELDS, ("15(1)", "15(1)(a)", "15(1)(b)", "15(1)(c)", "15(1)(d)", "15(1)(e)", "15(1)(f)",
+                              "15(1)(g)", "15(1)(h)", "15(2)")))
+
+
+def art15_information(datasets: list[Dataset], classification: Classification, policy: Policy, *,
+                      request_id: str, now: datetime) -> dict:
+    """``metadata.json`` of the access export: every Art. 15(1)-(2) field, each naming its article."""
+    cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns]
+    by_purpose, by_rule, by_category = defaultdict(set), defaultdict(set), defaultdict(list)
+    for d, c in cols:
+        for p in c.purposes:
+            by_purpose[p].add(d.name)
+        by_rule[c.retention].add(d.name)
+        by_category[c.category].append(f"{d.name}.{c.name}")
+    rows = sum(len(d.rows) for d in datasets)
+    info = {
+        "confirmation": {"personal_data_processed": bool(datasets), "datasets": len(datasets), "rows": rows,
+                         "statement": texts.both(texts.FOUND if datasets else texts.NOT_FOUND)},
+        "purposes": [{"purpose": p, "description": policy.purposes[p].description if p in policy.purposes else p,
+                      "legal_basis": f"Art. {policy.purposes[p].legal_basis if p in policy.purposes else '?'} GDPR",
+                      "consent_based": p in policy.purposes and policy.purposes[p].consent_based,
+                      "datasets": sorted(by_purpose[p])} for p in sorted(by_purpose)],
+        "categories": [{"category": k, "description": texts.both(texts.CATEGORIES.get(k, (k, k))),
+                        "columns": sorted(v)} for k, v in sorted(by_category.items())],
+        "recipients": [{"name": r["name"], "purposes": sorted(set(r.get("purposes", [])) & set(by_purpose))}
+                       for r in policy.recipients if set(r.get("purposes", [])) & set(by_purpose)],
+        "retention": [_retention(policy, rule, sorted(names)) for rule, names in sorted(by_rule.items())],
+        "rights": {name: {"article": f"Art. {art} GDPR", **texts.both((nl, en)),
+                          "how": f"{policy.controller.get('contact', '')} / {policy.dpo.get('contact', '')}"}
+                   for name, (art, nl, en) in texts.RIGHTS.items()},
+        "complaint": {"authority": policy.supervisory_authority, "article": "Art. 77 GDPR", **texts.both(texts.COMPLAINT)},
+        "sources": [_source(d) for d in datasets],
+        "profiling": profiling(classification, {d.name for d in datasets}),
+        "transfers": {"outside_eea": policy.transfers_outside_eea, "article": "Art. 15(2), 46 GDPR"},
+    }
+    if not datasets:
+        none = texts.both(texts.NOT_FOUND)
+        info.update({k: [{"not_applicable": none}] for k in ("purposes", "categories", "recipients", "retention", "sources")})
+    return {"request_id": request_id, "generated_at": timestamp(now), "controller": policy.controller,
+            "data_protection_officer": policy.dpo,
+            "art15": {k: {"article": _ARTICLES[k], "content": v} for k, v in info.items()},
+            "datasets": [_dataset(d) for d in datasets]}
+
+
+def profiling(classification: Classification, present: set[str]) -> dict:
+    """Art. 15(1)(h): every mart with a result per subject, its logic in its own dbt description."""
+    models = [t for t in classification if t.layer == "model" and str(t.path or "").startswith("models/marts/")
+              and any(c.name == SUBJECT_COLUMN for c in t.columns)]
+    return {"solely_automated_decisions": False, "statement": texts.both(texts.NO_SOLELY_AUTOMATED),
+            "models": [{"model": t.name, "logic": t.description, "applies_to_you": f"marts.{t.name}" in present,
+                        "purposes": list(t.column(SUBJECT_COLUMN).purposes),
+                        "legal_basis": f"Art. {t.column(SUBJECT_COLUMN).legal_basis} GDPR",
+                        "significance": [texts.both(texts.SIGNIFICANCE[p]) for p in t.column(SUBJECT_COLUMN).purposes
+                                         if p in texts.SIGNIFICANCE]} for t in models]}
+
+
+def _retention(policy: Policy, rule: str, datasets: list[str]) -> dict:
+    r = policy.retention.get(rule)
+    if r is None:
+        return {"rule": rule, "datasets": datasets}
+    return {"rule": rule, "description": r.description, "duration_days": r.duration_days,
+            "after": r.anchor, "then": r.action, "datasets": datasets}
+
+
+def _source(d: Dataset) -> dict:
+    t = d.table
+    if t is not None and t.layer == "source":
+        origin = texts.SOURCES.get(t.source or "", (t.source or "", t.source or ""))
+        return {"dataset": d.name, "source_system": t.source, "origin": texts.both(origin), "description": t.description}
+    where = str(t.path) if t is not None and t.path else d.relation.schema
+    return {"dataset": d.name, "source_system": "klantkluis", "origin": texts.both(texts.DERIVED), "model": where}
+
+
+def _dataset(d: Dataset) -> dict:
+    cols = {c.name: c for c in (d.table.columns if d.table else ())}
+    return {"name": d.name, "layer": d.relation.schema, "view": d.relation.is_view, "rows": len(d.rows),
+            "description": d.table.description if d.table else "",
+            "columns": [{"name": n, **({"category": cols[n].category, "purposes": list(cols[n].purposes),
+                                        "legal_basis": cols[n].legal_basis, "retention": cols[n].retention,
+                                        "description": cols[n].description} if n in cols else {})} for n in d.columns]}

@@ -1,0 +1,151 @@
+"""The request ledger and the e-mail blind index: SQLite beside (never inside) the warehouse.
+
+The warehouse is locked while dbt runs, yet a request must be registered and its status shown
+at any time, so the ledger lives in its own file (``<home>/state/requests.sqlite``). It holds
+keyed HMACs and pseudonymous ids, never an e-mail address or customer number (Art. 5(1)(c)),
+and serves as the record of requests and their deadlines (Art. 5(2), 12(3)). The blind index
+maps ``Pseudonymiser.lookup_hmac(email)`` to subject ids, so a requester can be found by e-mail
+without decrypting anyone's address (Art. 12(6), 25(1)).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from privacy.audit import timestamp
+from privacy.paths import private_dir
+from privacy.rights.requests import Request
+
+_SCHEMA = """
+pragma secure_delete = on; pragma journal_mode = wal;
+create table if not exists requests (
+    request_id text primary key, type text not null, status text not null, identifier_kind text,
+    identifier_hmac text, subjects text not null default '[]', verification text, received_at text not null,
+    due_at text not null, started_at text, completed_at text, result_path text, detail text not null default '{}');
+create table if not exists email_index (email_hmac text not null, kind text not null, subject_id text not null,
+    source text not null, file text not null);
+create index if not exists email_index_hmac on email_index (email_hmac);
+create table if not exists indexed_files (source text not null, file text not null, stamp text not null,
+    primary key (source, file));
+"""
+STALE = timedelta(minutes=30)  # a request "processing" this long was interrupted: it may be claimed again
+
+
+class Ledger:
+    """Requests with status, due date and result (Art. 12(3), 5(2)); the e-mail blind index."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        if not self.path.exists():
+            private_dir(self.path.parent)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.executescript(_SCHEMA)
+
+    def register(self, request: Request, identifier_hmac: str, *, now: datetime) -> bool:
+        """Record a new request as ``received``; False if its id is known already (idempotent)."""
+        return self._db.execute(
+            "insert or ignore into requests (request_id, type, status, identifier_kind, identifier_hmac, "
+            "verification, received_at, due_at, detail) values (?, ?, 'received', ?, ?, ?, ?, ?, ?)",
+            (request.request_id, request.type, request.identifier_kind, identifier_hmac, request.verification,
+             timestamp(request.received_at), timestamp(request.due_at),
+             json.dumps({k: v for k, v in (("field", request.field), ("purpose", request.purpose)) if v}))
+        ).rowcount == 1
+
+    def reject(self, request_id: str, reason: str, *, now: datetime) -> None:
+        """Record a document that is not a valid request (reason: field names only, no values)."""
+        self._db.execute("insert or ignore into requests (request_id, type, status, received_at, due_at, completed_at, "
+                         "detail) values (?, 'invalid', 'rejected', ?, ?, ?, ?)",
+                         (request_id, timestamp(now), timestamp(now), timestamp(now), json.dumps({"reason": reason})))
+
+    def claim(self, request_id: str, *, now: datetime) -> bool:
+        """Mark a request ``processing``; False if it is done or another process is on it."""
+        stale = timestamp(now - STALE)
+        return self._db.execute(
+            "update requests set status = 'processing', started_at = ? where request_id = ? and "
+            "(status in ('received', 'failed') or (status = 'processing' and started_at < ?))",
+            (timestamp(now), request_id, stale)).rowcount == 1
+
+    def complete(self, request_id: str, *, subjects: list[str], result_path: str | None, detail: dict,
+                 now: datetime, status: str = "completed") -> None:
+        row = self.get(request_id)
+        merged = {**json.loads(row["detail"] if row else "{}"), **detail}
+        self._db.execute("update requests set status = ?, subjects = ?, result_path = ?, detail = ?, completed_at = ? "
+                         "where request_id = ?", (status, json.dumps(sorted(subjects)), result_path,
+                                                  json.dumps(merged, default=str), timestamp(now), request_id))
+
+    def release(self, request_id: str) -> None:
+        """Hand a claimed request back (e.g. the warehouse was busy): it will be picked up again."""
+        self._db.execute("update requests set status = 'received', started_at = null where request_id = ? "
+                         "and status = 'processing'", (request_id,))
+
+    def update_detail(self, request_id: str, detail: dict) -> None:
+        """Merge ``detail`` into the request's detail, e.g. an erasure's first phase before its purge."""
+        row = self.get(request_id)
+        merged = {**json.loads(row["detail"] if row else "{}"), **detail}
+        self._db.execute("update requests set detail = ? where request_id = ?", (json.dumps(merged, default=str), request_id))
+
+    def fail(self, request_id: str, error: str, *, now: datetime) -> None:
+        """Record a failed attempt; ``error`` is an exception class name or a value-free message."""
+        self._db.execute("update requests set status = 'failed', completed_at = ?, "
+                         "detail = json_set(detail, '$.error', ?) where request_id = ?", (timestamp(now), error, request_id))
+
+    def get(self, request_id: str) -> dict | None:
+        row = self._db.execute("select * from requests where request_id = ?", (request_id,)).fetchone()
+        return dict(row) if row else None
+
+    def rows(self, status: str | None = None) -> list[dict]:
+        sql, args = "select * from requests", ()
+        if status:
+            sql, args = sql + " where status = ?", (status,)
+        return [dict(r) for r in self._db.execute(sql + " order by received_at, request_id", args)]
+
+    def results_for(self, subject_ids: list[str], request_type: str) -> list[dict]:
+        """Completed requests of ``request_type`` about any of ``subject_ids`` (e.g. earlier exports)."""
+        wanted = set(subject_ids)
+        return [r for r in self.rows("completed") if r["type"] == request_type and wanted & set(json.loads(r["subjects"]))]
+
+    def file_stamp(self, source: str, file: str) -> str | None:
+        row = self._db.execute("select stamp from indexed_files where source = ? and file = ?", (source, file)).fetchone()
+        return row[0] if row else None
+
+    def index_file(self, source: str, file: str, stamp: str, entries: list[tuple[str, str, str]]) -> None:
+        """Replace the blind-index entries (email_hmac, kind, subject_id) read from one file."""
+        self._db.execute("begin immediate")
+        try:
+            self._db.execute("delete from email_index where source = ? and file = ?", (source, file))
+            self._db.executemany("insert into email_index values (?, ?, ?, ?, ?)",
+                                 [(h, k, s, source, file) for h, k, s in entries if h and s])
+            self._db.execute("insert or replace into indexed_files values (?, ?, ?)", (source, file, stamp))
+            self._db.execute("commit")
+        except BaseException:
+            self._db.execute("rollback")
+            raise
+
+    def subjects_for_email(self, email_hmac: str) -> list[tuple[str, str]]:
+        """(kind, subject_id) of every subject that ever had this address."""
+        return sorted(set(self._db.execute("select kind, subject_id from email_index where email_hmac = ?",
+                                           (email_hmac,)).fetchall()))
+
+    def forget_subjects(self, subject_ids: list[str]) -> int:
+        """Drop an erased subject from the blind index (Art. 17); returns the entries removed."""
+        if not subject_ids:
+            return 0
+        marks = ",".join("?" * len(subject_ids))
+        gone = self._db.execute(f"delete from email_index where subject_id in ({marks})", subject_ids).rowcount
+        self._db.execute("pragma wal_checkpoint(truncate)")  # secure_delete zeroes the pages; WAL too
+        return gone
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,95 @@
+"""The access package (one zip per request) and the receipts, written privately and atomically.
+
+Art. 15(3) (a copy of the data) and Art. 20(1) (structured, commonly used, machine-readable):
+JSON per dataset plus a CSV copy, the Art. 15 information as ``metadata.json``, the HTML summary
+in Dutch and English, and ``manifest.json`` / ``SHA256SUMS`` with the SHA-256 of every file so
+the subject can check that nothing was altered. Files are created with mode 0600 and swapped in
+with one rename, so a half-written export never exists under its final name.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from privacy.rights import summary
+from privacy.rights.access import Dataset
+
+
+def to_json(value) -> str:
+    """JSON text for export data: dates as ISO 8601, decimals exact, bytes as base64."""
+    return json.dumps(value, default=_plain, ensure_ascii=False, indent=1, sort_keys=False)
+
+
+def access_files(datasets: list[Dataset], metadata: dict) -> dict[str, bytes]:
+    """Every file of the package (Art. 15(3), 20(1)), the manifest included."""
+    files: dict[str, bytes] = {}
+    for d in datasets:
+        files[f"json/{d.name}.json"] = to_json(d.rows).encode()
+        buf = io.StringIO(newline="")
+        writer = csv.writer(buf)
+        writer.writerow(d.columns)
+        writer.writerows([summary.cell(_plain_or_self(r.get(c))) for c in d.columns] for r in d.rows)
+        files[f"csv/{d.name}.csv"] = buf.getvalue().encode()
+    files["metadata.json"] = to_json(metadata).encode()
+    for lang, name in summary.FILES.items():
+        files[name] = summary.render(metadata, datasets, lang).encode()
+    sums = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    files["manifest.json"] = to_json({"algorithm": "sha256", "request_id": metadata["request_id"], "files": sums}).encode()
+    files["SHA256SUMS"] = "".join(f"{h}  {n}\n" for n, h in sums.items()).encode()
+    return files
+
+
+def write_zip(path: Path, files: dict[str, bytes], *, now: datetime) -> str:
+    """Write ``files`` as a zip (mode 0600, atomic); returns the SHA-256 of the zip."""
+    stamp = now.timetuple()[:6]
+    tmp = _private_tmp(path)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw:
+        with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            for name, data in files.items():
+                info = zipfile.ZipInfo(name, date_time=stamp)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o600 << 16
+                z.writestr(info, data)
+        raw.flush()
+        os.fsync(raw.fileno())
+    os.replace(tmp, path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_json(path: Path, document: dict) -> Path:
+    """A receipt or other JSON document, mode 0600, swapped in atomically."""
+    tmp = _private_tmp(path)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+        f.write(to_json(document))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def _private_tmp(path: Path) -> Path:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "base64:" + base64.b64encode(bytes(value)).decode()
+    return str(value)
+
+
+def _plain_or_self(value):
+    return value if value is None or isinstance(value, (str, int, float, bool, dict, list)) else _plain(value)

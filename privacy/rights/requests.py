@@ -1,0 +1,130 @@
+"""A data subject request as validated data: who asks what, when, and how we know it is them.
+
+A request arrives as a JSON document (a file in the inbox, or written by the CLI). Its id is
+derived from its content, so the same document dropped twice is one request (idempotent). The
+answer is due one calendar month after receipt (GDPR Art. 12(3)); identity must have been
+verified before anything is disclosed or changed (Art. 12(2), 12(6)). Error messages name the
+field, never its value: they end up in logs (Art. 5(1)(f)).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from dataclasses import field as _field
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from privacy.exceptions import PrivacyError
+
+TYPES = ("access", "erasure", "rectification", "objection", "withdraw_consent")
+IDENTIFIERS = {"email": None, "customer_id": "customer", "lead_id": "lead"}
+VERIFICATION_METHODS = ("portal_login", "email_confirmation", "id_document", "phone_callback", "in_person",
+                        "idin", "other")
+LANGUAGES = ("nl", "en")
+LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_KEYS = {"customer_id": re.compile(r"^C\d{7,}$"), "lead_id": re.compile(r"^L\d{7,}$")}
+
+
+class InvalidRequest(PrivacyError):
+    """A request document that cannot be processed; the message names fields, never values."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One validated request. Identifier and corrected value are kept out of ``repr``."""
+
+    request_id: str
+    type: str
+    identifier_kind: str
+    received_at: datetime
+    verification: str
+    identifier: str = _field(repr=False)
+    field: str | None = None
+    value: str | None = _field(default=None, repr=False)
+    purpose: str | None = None
+    language: str = "nl"
+
+    @property
+    def due_at(self) -> datetime:
+        """One calendar month after receipt (Art. 12(3))."""
+        return one_month_after(self.received_at)
+
+    @property
+    def subject_kind(self) -> str | None:
+        """``customer`` or ``lead`` when identified by number; ``None`` for an e-mail address."""
+        return IDENTIFIERS[self.identifier_kind]
+
+
+def one_month_after(moment: datetime) -> datetime:
+    """The same day next month, or its last day when shorter (31 January -> 28/29 February)."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def request_id_for(document: dict) -> str:
+    """A stable id from the document's content (key order and spacing do not matter)."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "req-" + hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) -> Request:
+    """Validate a request document (Art. 12); ``InvalidRequest`` names what is wrong.
+
+    ``consent_purposes``: purposes a withdrawal may name (besides ``all``); ``fields``: the
+    fields a rectification may correct (None: any)."""
+    try:
+        doc = raw if isinstance(raw, dict) else json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("the request is not a JSON document") from None
+    if not isinstance(doc, dict):
+        raise InvalidRequest("the request must be a JSON object")
+    kind = _text(doc, "type")
+    if kind not in TYPES:
+        raise InvalidRequest(f"type must be one of {', '.join(TYPES)}")
+    given = [k for k in IDENTIFIERS if doc.get(k) not in (None, "")]
+    if len(given) != 1:
+        raise InvalidRequest(f"give exactly one subject identifier: {', '.join(IDENTIFIERS)}")
+    id_kind, identifier = given[0], _text(doc, given[0])
+    if not (_EMAIL.match(identifier) if id_kind == "email" else _KEYS[id_kind].match(identifier)):
+        raise InvalidRequest(f"{id_kind} is not well-formed")
+    verification = _text(doc, "verification")
+    if verification not in VERIFICATION_METHODS:
+        raise InvalidRequest(f"verification (how identity was verified, Art. 12(6)) must be one of "
+                             f"{', '.join(VERIFICATION_METHODS)}")
+    language = _text(doc, "language", "nl")
+    if language not in LANGUAGES:
+        raise InvalidRequest(f"language must be one of {', '.join(LANGUAGES)}")
+    extra = {}
+    if kind == "rectification":
+        extra = {"field": _text(doc, "field"), "value": _text(doc, "value")}
+        if not extra["value"] or (fields is not None and extra["field"] not in fields):
+            raise InvalidRequest(f"a rectification needs field (one of {', '.join(sorted(fields or []))}) and value")
+    if kind == "withdraw_consent":
+        extra = {"purpose": _text(doc, "purpose")}
+        if extra["purpose"] not in (*consent_purposes, "all"):
+            raise InvalidRequest(f"purpose must be one of {', '.join((*consent_purposes, 'all'))}")
+    return Request(request_id_for(doc), kind, id_kind, _received(doc), verification, identifier,
+                   language=language, **extra)
+
+
+def _text(doc: dict, key: str, default: str = "") -> str:
+    value = doc.get(key, default)
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{key} must be a string")
+    return value.strip()
+
+
+def _received(doc: dict) -> datetime:
+    try:
+        moment = datetime.fromisoformat(_text(doc, "received_at").replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest("received_at must be an ISO 8601 time, e.g. 2026-11-23T10:15:00+01:00") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TIME)
+    if moment > datetime.now(timezone.utc) + timedelta(days=1):
+        raise InvalidRequest("received_at lies in the future")
+    return moment.astimezone(timezone.utc)

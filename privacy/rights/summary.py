@@ -1,0 +1,86 @@
+"""The readable HTML summary of an access export, in Dutch (default) and English.
+
+Art. 12(1) asks for concise, intelligible information in clear language; Art. 15(1) for the
+data itself and what we do with it. Every value is HTML-escaped: the data is the subject's own
+free text and must never become markup.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from privacy.rights.access import Dataset
+
+LABELS = {
+    "nl": {"title": "Uw persoonsgegevens bij", "request": "Verzoek", "generated": "Opgesteld op",
+           "other": ("In English", "summary.en.html"), "confirmation": "Verwerken wij uw gegevens?",
+           "purposes": "Doelen en grondslagen", "categories": "Soorten gegevens", "recipients": "Ontvangers",
+           "retention": "Bewaartermijnen", "sources": "Herkomst", "profiling": "Profilering en de logica ervan",
+           "rights": "Uw rechten", "complaint": "Klacht", "transfers": "Doorgifte buiten de EER",
+           "datasets": "Uw gegevens per dataset", "rows": "rijen", "days": "dagen na", "files":
+           "De map json/ en csv/ bevatten dezelfde gegevens machineleesbaar; metadata.json deze uitleg; "
+           "manifest.json de SHA-256-controlegetallen van elk bestand.", "applies": "geldt voor u"},
+    "en": {"title": "Your personal data held by", "request": "Request", "generated": "Prepared on",
+           "other": ("In het Nederlands", "overzicht.nl.html"), "confirmation": "Do we process your data?",
+           "purposes": "Purposes and legal bases", "categories": "Categories of data", "recipients": "Recipients",
+           "retention": "Retention periods", "sources": "Sources", "profiling": "Profiling and its logic",
+           "rights": "Your rights", "complaint": "Complaint", "transfers": "Transfers outside the EEA",
+           "datasets": "Your data per dataset", "rows": "rows", "days": "days after", "files":
+           "The folders json/ and csv/ hold the same data, machine-readable; metadata.json this information; "
+           "manifest.json the SHA-256 checksum of every file.", "applies": "applies to you"},
+}
+FILES = {"nl": "overzicht.nl.html", "en": "summary.en.html"}
+_CSS = ("body{font-family:sans-serif;max-width:70em;margin:2em auto;line-height:1.4}"
+        "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #bbb;padding:2px 6px;vertical-align:top}")
+
+
+def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
+    """One self-contained HTML page in ``lang`` ("nl" or "en")."""
+    L, a = LABELS[lang], {k: v["content"] for k, v in metadata["art15"].items()}
+    e = html.escape
+    out = [f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{e(L['title'])}</title>"
+           f"<style>{_CSS}</style></head><body>",
+           f"<p><a href='{L['other'][1]}' hreflang='{'en' if lang == 'nl' else 'nl'}'>{e(L['other'][0])}</a></p>",
+           f"<h1>{e(L['title'])} {e(metadata['controller'].get('name', ''))}</h1>",
+           f"<p>{e(L['request'])}: {e(metadata['request_id'])}. {e(L['generated'])}: {e(metadata['generated_at'])}.</p>",
+           f"<h2>{e(L['confirmation'])}</h2><p>{e(a['confirmation']['statement'][lang])}</p><p>{e(L['files'])}</p>"]
+    if datasets:
+        out += [_list(L["purposes"], [f"{p['description']} ({p['legal_basis']})" for p in a["purposes"]]),
+                _list(L["categories"], [c["description"][lang] for c in a["categories"]]),
+                _list(L["recipients"], [r["name"] for r in a["recipients"]]),
+                _list(L["retention"], [f"{r.get('description', r['rule'])}: {r.get('duration_days', '?')} "
+                                       f"{L['days']} {r.get('after', '?')} ({', '.join(r['datasets'])})" for r in a["retention"]]),
+                _list(L["sources"], [f"{s['dataset']}: {s['origin'][lang]}" for s in a["sources"]])]
+    prof = a["profiling"]
+    out.append(_list(L["profiling"], [f"{m['model']}{' (' + L['applies'] + ')' if m['applies_to_you'] else ''}: "
+                                      f"{m['logic']} {' '.join(s[lang] for s in m['significance'])}"
+                                      for m in prof["models"]] + [prof["statement"][lang]]))
+    out.append(_list(L["rights"], [f"{r[lang]} ({r['article']}; {r['how']})" for r in a["rights"].values()]))
+    out.append(_list(L["complaint"], [f"{a['complaint'][lang]} {a['complaint']['authority']}"]))
+    out.append(_list(L["transfers"], [a["transfers"]["outside_eea"]]))
+    out.append(f"<h2>{e(L['datasets'])}</h2>")
+    for d in datasets:
+        out.append(f"<h3>{e(d.name)} ({len(d.rows)} {e(L['rows'])})</h3>{_table(d)}")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _list(title: str, items: list[str]) -> str:
+    return f"<h2>{html.escape(title)}</h2><ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>"
+
+
+def _table(d: Dataset) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in d.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(r.get(c)))}</td>" for c in d.columns) + "</tr>"
+                   for r in d.rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def cell(value) -> str:
+    """One value as text for HTML and CSV: JSON for nested records, empty for null."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)

@@ -1,0 +1,66 @@
+"""Fixed wording, in Dutch and English, for the access export and the receipts (Art. 12(1):
+concise, transparent, intelligible, in clear and plain language)."""
+
+RIGHTS = {
+    "rectification": ("16", "U kunt onjuiste gegevens laten verbeteren en onvolledige laten aanvullen.",
+                      "You can have inaccurate data corrected and incomplete data completed."),
+    "erasure": ("17", "U kunt ons vragen uw gegevens te wissen; wat de wet ons verplicht te bewaren "
+                      "(zoals facturen, 7 jaar) bewaren we zonder gegevens die u identificeren.",
+                "You can ask us to erase your data; what the law obliges us to keep (such as invoices, "
+                "7 years) we keep without data that identifies you."),
+    "restriction": ("18", "U kunt vragen de verwerking tijdelijk te beperken, bijvoorbeeld terwijl wij "
+                          "een verzoek om verbetering beoordelen.",
+                    "You can ask us to restrict processing for a time, for example while we assess "
+                    "a request for rectification."),
+    "objection": ("21", "U kunt altijd bezwaar maken tegen direct marketing (inclusief profilering daarvoor) en "
+                        "tegen verwerking op grond van ons gerechtvaardigd belang, zoals segmentatie.",
+                  "You can always object to direct marketing (including profiling for it) and to "
+                  "processing based on our legitimate interest, such as segmentation."),
+    "data_portability": ("20", "U ontvangt uw gegevens in JSON en CSV, zodat u ze kunt meenemen.",
+                         "You receive your data as JSON and CSV, so that you can take it elsewhere."),
+    "withdraw_consent": ("7(3)", "U kunt gegeven toestemming altijd intrekken; dat geldt vanaf dat moment.",
+                         "You can withdraw consent at any time; this applies from that moment on."),
+}
+COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens.",
+             "You have the right to lodge a complaint with the Dutch supervisory authority, the "
+             "Autoriteit Persoonsgegevens.")
+SOURCES = {
+    "crm": ("ons CRM-systeem: wat u ons als klant of lead gaf en onze contacten met u",
+            "our CRM system: what you gave us as a customer or lead, and our contacts with you"),
+    "shop": ("ons ordersysteem: uw bestellingen", "our order system: your orders"),
+    "survey": ("ons enquêtesysteem: uw antwoorden", "our survey tool: your answers"),
+    "warehouse": ("onze laadadministratie: regels die wij niet konden verwerken",
+                  "our load records: rows we could not load"),
+}
+DERIVED = ("door ons berekend uit de gegevens hierboven", "computed by us from the data above")
+CATEGORIES = {
+    "direct_identifier": ("Direct identificerend (naam, contactgegevens, adres, IBAN, geboortedatum, vrije tekst); "
+                          "versleuteld opgeslagen", "Directly identifying (name, contact details, address, IBAN, "
+                          "birth date, free text); stored encrypted"),
+    "quasi_identifier": ("Indirect identificerend (klantcode, leeftijdsklasse, postcodegebied, woonplaats, data)",
+                         "Indirectly identifying (pseudonymous id, age band, postcode area, city, dates)"),
+    "special_category": ("Bijzondere persoonsgegevens", "Special categories of personal data"),
+    "non_personal": ("Overige gegevens over u (bestellingen, scores, toestemmingen, segmenten)",
+                     "Other data about you (orders, scores, consents, segments)"),
+}
+SIGNIFICANCE = {
+    "analytics": ("Helpt ons onze klanten te begrijpen; er worden geen individuele besluiten op gebaseerd.",
+                  "Helps us understand our customers; no individual decisions are based on it."),
+    "account_management": ("Kan betekenen dat een accountmanager contact met u opneemt.",
+                           "May mean that an account manager contacts you."),
+    "direct_marketing": ("Bepaalt welke aanbiedingen u krijgt, alleen met uw toestemming.",
+                         "Determines which offers you receive, only with your consent."),
+}
+NO_SOLELY_AUTOMATED = ("Er vinden geen besluiten plaats die uitsluitend op geautomatiseerde verwerking berusten en "
+                       "die rechtsgevolgen of vergelijkbare gevolgen voor u hebben (art. 22 AVG).",
+                       "No decision based solely on automated processing that has legal or similarly significant "
+                       "effects on you is taken (Art. 22 GDPR).")
+NOT_FOUND = ("Wij verwerken geen persoonsgegevens over u in het datawarehouse.",
+             "We do not process personal data about you in the data warehouse.")
+FOUND = ("Ja, wij verwerken persoonsgegevens over u. Hieronder staat welke, waarom en hoe lang.",
+         "Yes, we process personal data about you. Below is which data, why, and for how long.")
+
+
+def both(pair: tuple[str, str]) -> dict[str, str]:
+    """A (Dutch, English) pair as {"nl": ..., "en": ...}."""
+    return {"nl": pair[0], "en": pair[1]}

@@ -1,0 +1,59 @@
+"""Where a data subject's rows are: every warehouse relation with a ``subject_id`` column.
+
+Found from the catalogue at run time rather than from a list, so a mart added later is part of
+every access export (Art. 15) and every erasure (Art. 17) without a code change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from privacy.tables import Classification, Table
+
+SUBJECT_COLUMN = "subject_id"
+LAYERS = {"raw": "source", "snapshots": "snapshot", "staging": "model", "intermediate": "model", "marts": "model"}
+_ORDER = list(LAYERS)
+
+
+@dataclass(frozen=True)
+class Relation:
+    schema: str
+    name: str
+    is_view: bool
+    columns: tuple[str, ...]
+
+    @property
+    def dataset(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def sql(self) -> str:
+        return f'"{self.schema}"."{self.name}"'
+
+    def classified(self, classification: Classification) -> Table | None:
+        """The table's classification (Art. 30(1)(c)), or None if it is not declared."""
+        try:
+            return classification.table(self.name, LAYERS.get(self.schema))
+        except KeyError:
+            return None
+
+
+def subject_relations(con, *, views: bool = True) -> list[Relation]:
+    """Every table (and, with ``views``, view) of the open database with a subject_id column."""
+    found = con.execute(
+        "select t.table_schema, t.table_name, t.table_type = 'VIEW', list(c.column_name order by c.ordinal_position) "
+        "from information_schema.tables t join information_schema.columns c using (table_catalog, table_schema, table_name) "
+        "where t.table_catalog = current_database() and t.table_schema not in ('information_schema', 'pg_catalog') "
+        "group by all having list_contains(list(c.column_name), ?) order by all", [SUBJECT_COLUMN]).fetchall()
+    relations = [Relation(s, n, bool(v), tuple(cols)) for s, n, v, cols in found if views or not v]
+    return sorted(relations, key=lambda r: (_ORDER.index(r.schema) if r.schema in _ORDER else len(_ORDER), r.schema, r.name))
+
+
+def fetch(con, relation: Relation, subject_ids: Sequence[str]) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of ``relation`` about ``subject_ids``."""
+    if not subject_ids:
+        return list(relation.columns), []
+    marks = ", ".join("?" * len(subject_ids))
+    cur = con.execute(f"select * from {relation.sql} where {SUBJECT_COLUMN} in ({marks})", list(subject_ids))
+    return [d[0] for d in cur.description], cur.fetchall()

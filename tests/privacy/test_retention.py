@@ -1,0 +1,170 @@
+"""The retention planner and sweep on a small hand-made warehouse built from the real classification."""
+
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pytest
+
+from orchestration.ingest.schema import ensure_raw_tables
+from orchestration.settings import DBT_PROJECT_DIR
+from privacy import retention
+from privacy.classification import load_classification
+from privacy.policy import load_policy
+
+NOW = datetime(2030, 6, 1, 12, 0, tzinfo=timezone.utc)
+CLASSIFICATION = load_classification(DBT_PROJECT_DIR)
+POLICY = load_policy()
+
+
+def ago(days: float, fmt: str = "%Y-%m-%dT%H:%M:%S") -> str:
+    return (NOW - timedelta(days=days)).strftime(fmt)
+
+
+def day(days: float) -> str:
+    return ago(days, "%Y-%m-%d")
+
+
+def insert(con, table: str, **values) -> None:
+    con.execute(f"insert into {table} by name select {', '.join(f'${k} as {k}' for k in values)}", values)
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    ensure_raw_tables(con, [t for t in CLASSIFICATION if t.layer == "source" and t.subject])
+    snap = CLASSIFICATION.table("snap_crm__customers", "snapshot")
+    con.execute("create schema snapshots")
+    con.execute(f"create table snapshots.snap_crm__customers ({', '.join(f'{c.name} varchar' for c in snap.columns)})")
+    yield con
+    con.close()
+
+
+def customer(con, subject, end, exported, line=1, snapshot=True, file=None):
+    insert(con, "raw.crm_customers", subject_id=subject, relationship_end=end, status="ended" if end else "active",
+           exported_at=exported, _source_file=file or f"{exported[:10]}.csv", _source_line=line)
+    if snapshot:
+        insert(con, "snapshots.snap_crm__customers", subject_id=subject, relationship_end=end, dbt_valid_from=exported)
+
+
+def plan(con, now=NOW):
+    return retention.plan(con, CLASSIFICATION, POLICY, now=now)
+
+
+def count(con, sql):
+    return con.execute(sql).fetchone()[0]
+
+
+def test_each_table_takes_the_rule_of_its_subject_id_or_the_rule_its_columns_share():
+    rule = {t.name: retention.table_rule(t, POLICY).name for t in CLASSIFICATION if t.layer in ("source", "snapshot")}
+    assert rule == {"crm_customers": "contact_data", "leads": "leads", "consent_events": "consent_records",
+                    "interactions": "interactions", "orders": "orders", "nps_responses": "nps_responses",
+                    "_batches": "metadata", "_quarantine": "quarantine", "snap_crm__customers": "contact_data"}
+
+
+def test_now_must_be_timezone_aware(con):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        retention.plan(con, CLASSIFICATION, POLICY, now=NOW.replace(tzinfo=None))
+
+
+def test_contact_data_is_decided_per_subject_on_the_latest_export_row_with_its_snapshot_history(con):
+    customer(con, "gone", None, ago(1200))                   # active then, ended 800 days ago since
+    customer(con, "gone", day(800), ago(790), line=2)
+    customer(con, "back", day(1000), ago(990), line=2, file="b.csv")  # ended long ago, came back: kept whole
+    customer(con, "back", None, ago(10), file="a.csv")                 # the export time decides, as in staging
+    customer(con, "recent", day(700), ago(690))              # ended less than two years ago
+    insert(con, "snapshots.snap_crm__customers", subject_id="orphan", relationship_end=day(100))
+    due = plan(con)
+    assert due.counts()["raw.crm_customers"] == 2 and due.counts()["snapshots.snap_crm__customers"] == 3
+    done = retention.apply(con, due)
+    assert done == {s.relation: s.rows for s in due.steps}
+    assert {r[0] for r in con.execute("select distinct subject_id from raw.crm_customers").fetchall()} == {"back", "recent"}
+    assert {r[0] for r in con.execute("select distinct subject_id from snapshots.snap_crm__customers").fetchall()} \
+        == {"back", "recent"}
+    assert count(con, "select count(*) from raw.crm_customers where subject_id = 'back'") == 2
+    assert plan(con).rows == 0
+
+
+def test_the_anchor_day_plus_duration_is_the_last_moment_kept(con):
+    customer(con, "edge", "2024-03-01", "2024-03-01 06:00:00")
+    end = datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(days=730)
+    assert plan(con, now=end).rows == 0
+    assert plan(con, now=end + timedelta(seconds=1)).counts()["raw.crm_customers"] == 1
+    assert plan(con, now=(end + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=2)))).rows == 2
+
+
+def test_orders_past_the_fiscal_duty_are_anonymised_with_amounts_kept(con):
+    for i, (age, amount) in enumerate([(2558, "10.00"), (2600, "20.50"), (2556, "30.00"), (30, "40.00")]):
+        insert(con, "raw.orders", subject_id="buyer", order_id=f"O{i}", order_date=day(age), amount=amount,
+               margin="1.00", _source_file="f.csv", _source_line=i + 1)
+    due = plan(con)
+    assert [(s.action, s.rows, s.subjects) for s in due.steps if s.relation == 'raw."orders"'] == [("anonymise", 2, 1)]
+    retention.apply(con, due)
+    rows = con.execute("select order_id, subject_id, amount, _source_line from raw.orders order by order_id").fetchall()
+    assert [r[2] for r in rows] == ["10.00", "20.50", "30.00", "40.00"]
+    assert [r[1] for r in rows[2:]] == ["buyer", "buyer"] and [r[3] for r in rows[2:]] == [3, 4]
+    tokens = [r[1] for r in rows[:2]]
+    assert all(t.startswith(retention.ANONYMOUS_PREFIX) and len(t) == 37 for t in tokens) and tokens[0] != tokens[1]
+    assert [r[3] for r in rows[:2]] == [None, None]
+    assert plan(con).rows == 0
+    retention.apply(con, plan(con))
+    assert [r[1] for r in con.execute("select order_id, subject_id from raw.orders order by order_id").fetchall()[:2]] == tokens
+
+
+def test_leads_expire_a_year_after_last_contact_or_after_creation_when_never_contacted(con):
+    for subject, created, contact in [("suspect_old", day(400), None), ("suspect_new", day(100), None),
+                                      ("prospect_recent", day(900), day(200)), ("prospect_old", day(900), day(366))]:
+        insert(con, "raw.leads", subject_id=subject, created_at=created, last_contact_at=contact,
+               _source_file="l.csv", _source_line=1)
+    retention.apply(con, plan(con))
+    kept = {r[0] for r in con.execute("select subject_id from raw.leads").fetchall()}
+    assert kept == {"suspect_new", "prospect_recent"}
+
+
+@pytest.mark.parametrize("table, column, days, rule_days", [
+    ("interactions", "occurred_at", 365, 365), ("nps_responses", "responded_at", 730, 730),
+    ("consent_events", "occurred_at", 1825, 1825)])
+def test_event_tables_are_swept_row_by_row(con, table, column, days, rule_days):
+    assert POLICY.retention[retention.table_rule(CLASSIFICATION.table(table, "source"), POLICY).name].duration_days == rule_days
+    for i, age in enumerate([days + 1, days - 1, days + 400]):
+        insert(con, f"raw.{table}", subject_id="s", **{column: ago(age)}, _source_file="e", _source_line=i)
+    assert retention.apply(con, plan(con))[f'raw."{table}"'] == 2
+    assert count(con, f"select count(*) from raw.{table}") == 1
+
+
+def test_quarantine_after_30_days_and_load_metadata_after_7_years_on_timestamptz(con):
+    for age in (31, 29):
+        con.execute("insert into raw._quarantine values ('orders', 'f', 1, 'rule', 's', null, 'b', ?)",
+                    [NOW - timedelta(days=age)])
+    for batch, age in (("old", 2558), ("new", 2556)):
+        con.execute("insert into raw._batches values (?, 'orders', 'f', 'x', 1, 1, 0, 0, ?)", [batch, NOW - timedelta(days=age)])
+    con.execute("set TimeZone = 'America/New_York'")  # the session zone must not shift the cut-off
+    counts = plan(con).counts()
+    assert (counts["raw._quarantine"], counts["raw._batches"]) == (1, 1)
+
+
+def test_planning_changes_nothing_and_apply_is_all_or_nothing(con):
+    customer(con, "gone", day(800), ago(790))
+    insert(con, "raw.interactions", subject_id="s", occurred_at=ago(400), _source_file="e", _source_line=1)
+    due = plan(con)
+    assert due.rows == 3 and count(con, "select count(*) from raw.crm_customers") == 1
+    broken = retention.Plan(NOW, due.steps + (retention.Step("raw.missing", "x", "delete", "true", 1, 1),))
+    with pytest.raises(duckdb.Error):
+        retention.apply(con, broken)
+    assert plan(con).rows == 3
+
+
+def test_unknown_subjects_finds_mart_rows_of_subjects_gone_from_staging(con):
+    customer(con, "kept", None, ago(1))
+    con.execute("create schema staging")
+    con.execute("create view staging.stg_crm__customers as select subject_id from raw.crm_customers")
+    con.execute("create schema marts")
+    con.execute("create table marts.customer_rfm as select * from (values ('kept'), ('swept'), (null)) t(subject_id)")
+    assert retention.unknown_subjects(con, ['marts."customer_rfm"']) == {'marts."customer_rfm"': 1}
+
+
+def test_a_missing_table_is_skipped_and_a_misconfigured_anchor_is_an_error(con):
+    con.execute("drop table raw.orders")
+    assert 'raw."orders"' not in {s.relation for s in plan(con).steps}
+    con.execute("alter table raw.leads drop column last_contact_at")
+    with pytest.raises(ValueError, match="anchor 'last_contact_at'"):
+        plan(con)
