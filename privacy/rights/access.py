@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from privacy.crypto import decrypt_columns
-from privacy.redact import own_values
 from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, fetch, subject_relations
 from privacy.tables import Classification, Table
 
@@ -51,6 +50,8 @@ def collect(con, subject_ids: Sequence[str], *, classification: Classification, 
         if table is not None and table.layer == "source":
             _decrypt(records, table, keystore, audit=audit, actor=actor, now=now)
         datasets.append(Dataset(relation, table, columns, records))
+    from privacy.redact import own_values  # presidio and spaCy take seconds to import: only here
+
     own = {v for d in datasets if d.relation.schema == "raw" for r in d.rows for v in own_values(_flat(r))}
     texts = free_text_columns(classification)
     for d in datasets:

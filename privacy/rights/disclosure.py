@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from privacy.audit import timestamp
 from privacy.policy import Policy
 from privacy.rights import texts
-from privacy.rights.access import Dataset
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import Classification
+
+if TYPE_CHECKING:
+    from privacy.rights.access import Dataset
 
 FIELDS = ("confirmation", "purposes", "categories", "recipients", "retention", "rights", "complaint",
           "sources", "profiling", "transfers")

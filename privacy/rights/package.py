@@ -19,9 +19,12 @@ import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from privacy.rights import summary
-from privacy.rights.access import Dataset
+
+if TYPE_CHECKING:
+    from privacy.rights.access import Dataset
 
 
 def to_json(value) -> str:

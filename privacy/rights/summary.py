@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import html
 import json
+from typing import TYPE_CHECKING
 
-from privacy.rights.access import Dataset
+if TYPE_CHECKING:
+    from privacy.rights.access import Dataset
+
 
 LABELS = {
     "nl": {"title": "Uw persoonsgegevens bij", "request": "Verzoek", "generated": "Opgesteld op",

@@ -100,3 +100,32 @@ def test_no_personal_data_in_any_duckdb_file_or_the_dagster_storage(built):
     byte_pattern = re.compile(blob)
     for path in storage:
         assert not byte_pattern.search(path.read_bytes()), f"personal data in Dagster storage file {path.name}"
+
+
+READER = """
+import sys, time, duckdb, pyarrow.parquet as pq
+home, deadline, seen, errors = sys.argv[1], time.time() + float(sys.argv[2]), 0, []
+while time.time() < deadline:
+    try:
+        with duckdb.connect(home + "/published/marts.duckdb", read_only=True) as con:
+            tiers = con.execute("select sum(subjects) from customer_pyramid_summary").fetchone()[0]
+            rows = con.execute("select count(*) from customer_pyramid").fetchone()[0]
+        assert tiers == rows, (tiers, rows)  # a whole mart, never half written
+        pq.read_table(home + "/published/parquet/current/customer_pyramid.parquet")
+        seen += 1
+    except Exception as exc:
+        errors.append(repr(exc))
+print(seen, len(errors), errors[:3])
+"""
+
+
+def test_bi_reads_the_published_copy_while_a_run_writes(built):
+    import subprocess
+    import sys
+
+    home, _ = built
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(home), "40"], stdout=subprocess.PIPE, text=True)
+    _materialise(home)  # writes the warehouse and publishes again while the reader reads
+    seen, errors, sample = reader.communicate(timeout=120)[0].split(" ", 2)
+    assert int(errors) == 0, sample
+    assert int(seen) > 0

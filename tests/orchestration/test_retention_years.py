@@ -23,9 +23,9 @@ PAST = {  # (days, query): rows past retention when {cut} is now minus days
     "raw.crm_customers": (730, """select count(*) from (select subject_id, relationship_end, row_number() over (
         partition by subject_id order by exported_at desc, _source_file desc, _source_line desc) as n
         from raw.crm_customers) where n = 1 and cast(relationship_end as date) < {cut}"""),
-    "raw.leads": (365, """select count(*) from (select subject_id, coalesce(last_contact_at, created_at) as at,
+    "raw.leads": (365, """select count(*) from (select subject_id, coalesce(last_contact_at, created_at) as anchor_at,
         row_number() over (partition by subject_id order by _source_file desc, _source_line desc) as n
-        from raw.leads) where n = 1 and cast(at as date) < {cut}"""),
+        from raw.leads) where n = 1 and cast(anchor_at as date) < {cut}"""),
     "raw.interactions": (365, "select count(*) from raw.interactions where cast(occurred_at as timestamp) < {cut}"),
     "raw.nps_responses": (730, "select count(*) from raw.nps_responses where cast(responded_at as timestamp) < {cut}"),
     "raw.consent_events": (1825, "select count(*) from raw.consent_events where cast(occurred_at as timestamp) < {cut}"),

@@ -1,0 +1,68 @@
+"""Data subject requests in Dagster: a sensor on the inbox and one job per request type.
+
+The sensor registers new inbox files in the request ledger and starts the matching job with the
+request id as run key, so one request gives one run. Runs carry the request id and type only:
+identifiers stay in the inbox file and never reach Dagster's storage (Art. 5(1)(f)). A request
+that finds the warehouse locked by a build is retried; one that failed is re-run from the UI or
+with `klantkluis process-requests`.
+"""
+
+from dagster import (Config, DefaultSensorStatus, OpExecutionContext, Output, RetryRequested, RunRequest,
+                     SensorEvaluationContext, SkipReason, job, op, sensor)
+
+from orchestration.requests.service import JOBS, RequestService, WarehouseBusy
+from orchestration.resources import KlantkluisResource, run_time
+
+REQUEST_TAG, TYPE_TAG = "klantkluis/request_id", "klantkluis/request_type"
+DESCRIPTIONS = {
+    "access_request": "Access export (Art. 15, 20): one zip with the subject's data, the Art. 15 information "
+                      "and checksums, in <home>/outbox/.",
+    "erasure_request": "Erasure (Art. 17): key shredded, rows removed (orders kept anonymised for the fiscal duty), "
+                       "warehouse compacted, BI copies republished; receipt in <home>/outbox/.",
+    "rectification_request": "Rectification (Art. 16): the corrected value in every stored version; receipt.",
+    "consent_request": "Objection to direct marketing (Art. 21) or withdrawal of consent (Art. 7(3)), recorded as "
+                       "consent events; the subject leaves the marketing audience; receipt.",
+}
+
+
+class RequestConfig(Config):
+    request_id: str
+
+
+@op(description="Answer one data subject request from the inbox (see orchestration/requests/).")
+def answer_request(context: OpExecutionContext, config: RequestConfig, klantkluis: KlantkluisResource):
+    with RequestService(klantkluis.paths) as service:
+        try:
+            outcome = service.process(config.request_id, now=run_time(context))
+        except WarehouseBusy:
+            raise RetryRequested(max_retries=30, seconds_to_wait=60) from None
+    context.log.info(f"Request {outcome.request_id} ({outcome.type}): {outcome.status}")
+    numbers = {k: v for k, v in outcome.detail.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return Output(None, metadata={"request_id": outcome.request_id, "type": outcome.type, "status": outcome.status,
+                                  "result": outcome.result_path or "", **numbers})
+
+
+def _request_job(name: str):
+    @job(name=name, description=DESCRIPTIONS[name], tags={"klantkluis/kind": "data_subject_request"})
+    def _job():
+        answer_request()
+
+    return _job
+
+
+request_jobs = [_request_job(name) for name in DESCRIPTIONS]
+
+
+@sensor(name="request_sensor", jobs=request_jobs, minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Watches <home>/inbox/ for data subject requests (JSON files, see `klantkluis request`), "
+                    "registers them in the request ledger (due date: one month, Art. 12(3)) and runs the "
+                    "matching job once per request.")
+def request_sensor(context: SensorEvaluationContext, klantkluis: KlantkluisResource):
+    with RequestService(klantkluis.paths) as service:
+        pending = service.intake()
+    if not pending:
+        return SkipReason("No new requests in the inbox.")
+    return [RunRequest(run_key=r.request_id, job_name=JOBS[r.type],
+                       run_config={"ops": {"answer_request": {"config": {"request_id": r.request_id}}}},
+                       tags={REQUEST_TAG: r.request_id, TYPE_TAG: r.type}) for r in pending]
