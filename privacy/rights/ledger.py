@@ -129,8 +129,8 @@ class Ledger:
 
     def subjects_for_email(self, email_hmac: str) -> list[tuple[str, str]]:
         """(kind, subject_id) of every subject that ever had this address."""
-        return sorted(set(self._db.execute("select kind, subject_id from email_index where email_hmac = ?",
-                                           (email_hmac,)).fetchall()))
+        rows = self._db.execute("select kind, subject_id from email_index where email_hmac = ?", (email_hmac,))
+        return sorted({(kind, subject_id) for kind, subject_id in rows})
 
     def forget_subjects(self, subject_ids: list[str]) -> int:
         """Drop an erased subject from the blind index (Art. 17); returns the entries removed."""

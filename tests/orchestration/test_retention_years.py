@@ -10,13 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 import pytest
-from dagster import DagsterEventType, DagsterInstance
+from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from orchestration.demo.generate import DEFAULT_AS_OF, generate
 from orchestration.resources import AS_OF_TAG, THROUGH_TAG
 from privacy.audit import AuditLog
-
-pytestmark = pytest.mark.slow
 
 BASE = datetime.combine(DEFAULT_AS_OF + timedelta(days=1), datetime.min.time(), timezone.utc).replace(hour=12)
 PAST = {  # (days, query): rows past retention when {cut} is now minus days
@@ -83,6 +81,28 @@ def _orders(home):
             "select order_id, subject_id, order_date, amount, margin from staging.stg_shop__orders").fetchall()}
 
 
+def test_the_sweep_runs_after_ingest_and_before_staging_daily_with_blocking_checks():
+    from orchestration.assets.retention import SWEEP_KEY
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    assert {AssetKey(["raw", "orders"]), AssetKey(["raw", "crm_customers"])} <= graph.get(SWEEP_KEY).parent_keys
+    staging = {k for k in graph.get_all_asset_keys() if k.path[0] == "staging"}
+    assert staging and all(SWEEP_KEY in graph.get(k).parent_keys for k in staging)
+    assert SWEEP_KEY not in graph.get(AssetKey(["marts", "customer_rfm"])).parent_keys
+    job = defs.resolve_job_def("retention_sweep")
+    selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert {"privacy/retention_sweep", "privacy/register", "published/marts", "snapshots/snap_crm__customers",
+            "marts/customer_rfm"} <= selected and not any(k.startswith("raw/") for k in selected)
+    schedule = next(s for s in defs.schedules if s.name == "retention_sweep_daily")
+    assert schedule.job_name == "retention_sweep"
+    checks = {(c.asset_key.to_user_string(), c.name): c for c in graph.asset_check_keys}
+    assert ("privacy/retention_sweep", "no_row_past_retention") in checks
+    assert ("published/marts", "no_row_past_retention") in checks
+    assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys if k.name == "no_row_past_retention")
+
+
+@pytest.mark.slow
 def test_three_years_of_sweeps_leave_nothing_past_retention_and_keep_the_fiscal_records(installation):
     home = installation
     before = _orders(home)

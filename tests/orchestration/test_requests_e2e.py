@@ -1,0 +1,345 @@
+"""Data subject requests end to end, on a tiny installation with a canary subject.
+
+Built once for the module: about 200 generated customers plus a canary with unique values
+everywhere (CRM row, orders, consents, an NPS comment, a quarantined NPS row, a call note, and a
+mention in someone else's call note). Access and erasure run through the Dagster sensor and jobs,
+rectification and objection through the service the CLI uses; then the full_refresh job rebuilds.
+"""
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import time
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, Definitions, RunRequest, build_sensor_context
+
+from orchestration.assets.requests import request_jobs, request_sensor
+from orchestration.requests.cli import add_request_commands
+from orchestration.requests.inbox import write_request
+from orchestration.requests.service import RequestService
+from orchestration.resources import KlantkluisResource
+from orchestration.settings import Paths
+from privacy.rights.disclosure import FIELDS
+
+pytestmark = pytest.mark.slow
+CANARY = {"customer_id": "C0999901", "first_name": "Zebulon", "last_name": "Kwikstaartje",
+          "email": "zebulon.kwikstaartje.k9@example.org", "phone": "+31 6 13572468", "gender": "X",
+          "birth_date": "1977-07-17", "street": "Kanarieweg", "house_number": "77", "postcode": "9999 KQ",
+          "city": "Kwikstaartdorp", "iban": "", "status": "active", "customer_since": "2020-02-02",
+          "relationship_end": "", "account_manager": "AM05", "exported_at": "2026-11-01 06:00:00"}
+NEW_EMAIL = "rectified.address.k9@example.org"
+
+
+def _iban(bank: str, account: str) -> str:
+    digits = "".join(str(int(c, 36)) for c in f"{bank}{account}NL00")
+    return f"NL{98 - int(digits) % 97:02d}{bank}{account}"
+
+
+CANARY["iban"] = _iban("KNAB", "0987654321")
+NEEDLES = [CANARY[k] for k in ("customer_id", "first_name", "last_name", "email", "iban", "street", "city")] + ["13572468"]
+
+
+def _append(path: Path, rows: list[dict]) -> None:
+    if path.suffix == ".jsonl":
+        with path.open("a", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        return
+    header = next(csv.reader(path.open(encoding="utf-8")))
+    with path.open("a", encoding="utf-8", newline="") as f:
+        csv.DictWriter(f, header, quoting=csv.QUOTE_ALL).writerows(rows)
+
+
+def _plant_canary(landing: Path) -> tuple[str, str]:
+    other = next(csv.DictReader((landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
+    third = f"{other['first_name']} {other['last_name']}"
+    c, me = CANARY["customer_id"], f"{CANARY['first_name']} {CANARY['last_name']}"
+    _append(landing / "crm_customers" / "2026-11-01.csv", [CANARY])
+    _append(landing / "orders" / "2026-11-01.csv", [
+        {"order_id": "O099999901", "customer_id": c, "order_date": "2025-05-05", "amount": "120.00", "margin": "30.00",
+         "product_category": "hardware", "channel": "web", "payment_method": "ideal"},
+        {"order_id": "O099999902", "customer_id": c, "order_date": "2026-06-06", "amount": "80.00", "margin": "20.00",
+         "product_category": "software", "channel": "phone", "payment_method": "invoice"}])
+    _append(landing / "consent_events" / "2026-11-01.csv", [
+        {"event_id": f"E09999990{i}", "customer_id": c, "purpose": p, "action": "granted",
+         "occurred_at": "2024-01-01T10:00:00", "notice_version": "2024.2", "channel": "web"}
+        for i, p in enumerate(("marketing_email", "telemarketing"), 1)])
+    _append(landing / "nps_responses" / "2026-11-01.csv", [
+        {"response_id": "R099999901", "customer_id": c, "responded_at": "2026-03-03T12:00:00", "score": "9",
+         "comment": f"Top! Groet, {me}. Mijn buurman {third} raadde jullie aan."},
+        {"response_id": "R099999902", "customer_id": c, "responded_at": "2026-03-04T12:00:00", "score": "11",
+         "comment": f"Mail me op {CANARY['email']}"}])  # score 11: quarantined, with the subject
+    _append(landing / "interactions" / "2026-11-01.jsonl", [
+        {"interaction_id": "I099999901", "customer_id": c, "channel": "call", "direction": "inbound", "language": "nl",
+         "occurred_at": "2026-04-04T09:00:00", "text": f"Gesprek met {me} ({CANARY['email']}, {CANARY['phone']}) over "
+                                                      f"{CANARY['iban']}. Collega {third} belt terug."},
+        {"interaction_id": "I099999902", "customer_id": other["customer_id"], "channel": "call", "direction": "inbound",
+         "language": "nl", "occurred_at": "2026-04-05T09:00:00", "text": f"Klant zegt dat {me} ons heeft aangeraden."}])
+    return third, other["customer_id"]
+
+
+def _full_refresh(instance) -> None:
+    from orchestration.definitions import defs
+
+    result = defs.resolve_job_def("full_refresh").execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+
+def _via_dagster(instance, home: Path) -> list:
+    """One sensor tick, then every run it asks for, as the daemon would launch them."""
+    resource = KlantkluisResource(home=str(home))
+    ticks = request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource}))
+    runs = [r for r in (ticks if isinstance(ticks, list) else []) if isinstance(r, RunRequest)]
+    defs = Definitions(jobs=request_jobs, resources={"klantkluis": resource})
+    for run in runs:
+        result = defs.resolve_job_def(run.job_name).execute_in_process(run_config=run.run_config, tags=run.tags,
+                                                                       instance=instance)
+        assert result.success
+    return runs
+
+
+def scan(con, needles: list[str]) -> dict[str, int]:
+    """Rows per relation (tables and views) in which any column contains any needle."""
+    hits = {}
+    for schema, name in con.execute("select table_schema, table_name from information_schema.tables "
+                                    "where table_catalog = current_database()").fetchall():
+        cols = [r[0] for r in con.execute("select column_name from information_schema.columns where "
+                                          "table_catalog = current_database() and table_schema = ? and table_name = ?",
+                                          [schema, name]).fetchall()]
+        cond = " or ".join(f'contains(lower(cast("{c}" as varchar)), ?)' for c in cols for _ in needles)
+        n = con.execute(f'select count(*) from "{schema}"."{name}" where {cond}',
+                        [x.lower() for _ in cols for x in needles]).fetchone()[0]
+        if n:
+            hits[f"{schema}.{name}"] = n
+    return hits
+
+
+def _subject_ids(con) -> set[str]:
+    return {r[0] for schema, name in con.execute(
+        "select table_schema, table_name from information_schema.columns where column_name = 'subject_id' "
+        "and table_catalog = current_database()").fetchall()
+        for r in con.execute(f'select distinct subject_id from "{schema}"."{name}"').fetchall() if r[0]}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from orchestration.demo.generate import generate
+    from privacy.pseudonym import pseudonymiser_from_env
+
+    home = tmp_path_factory.mktemp("rights")
+    generate(home, customers=200, seed=11)
+    shutil.rmtree(home / "truth", ignore_errors=True)
+    third, other_customer = _plant_canary(home / "landing")
+    saved = {k: os.environ.get(k) for k in ("KLANTKLUIS_HOME", "KLANTKLUIS_KEY_DIR", "DAGSTER_HOME")}
+    paths = Paths.from_home(home, home / "keys")
+    os.environ.update(paths.environment())
+    os.environ.pop("KLANTKLUIS_KEY_DIR")
+    pseudonymiser = pseudonymiser_from_env(paths.environment())
+    w = {"home": home, "paths": paths, "third": third, "sid": pseudonymiser.subject_id("customer", CANARY["customer_id"]),
+         "timings": {}}
+    try:
+        with DagsterInstance.from_config(str(paths.prepare_dagster_home())) as instance:
+            _full_refresh(instance)
+            _scenario(w, instance, pseudonymiser)
+            yield w
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def _scenario(w, instance, pseudonymiser):
+    home, paths, sid = w["home"], w["paths"], w["sid"]
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        w["before"] = scan(con, [sid])
+        w["others"] = _subject_ids(con) - {sid}
+        audience = {r[0] for r in con.execute("select subject_id from marts.marketing_audience").fetchall()}
+    customers = list(csv.DictReader((paths.landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
+    w["objector"] = next(c for c in customers[5:] if pseudonymiser.subject_id("customer", c["customer_id"]) in audience)
+    w["objector_sid"] = pseudonymiser.subject_id("customer", w["objector"]["customer_id"])
+    w["rectified"] = customers[1]
+    w["rectified_sid"] = pseudonymiser.subject_id("customer", customers[1]["customer_id"])
+    w["others_values"] = [c[k] for c in customers if c["customer_id"] != CANARY["customer_id"] for k in ("email", "iban")]
+
+    access = {"type": "access", "email": CANARY["email"].upper(), "verification": "portal_login", "language": "en"}
+    w["access_id"], access_file = write_request(paths.inbox, access)
+    original = access_file.read_bytes()
+    started = time.perf_counter()
+    w["access_runs"] = _via_dagster(instance, home)
+    w["timings"]["access_via_dagster"] = time.perf_counter() - started
+    with RequestService(paths) as service:
+        w["access_outcome"] = service.process(w["access_id"])  # again: the earlier result, nothing new
+        w["access_bytes"] = Path(w["access_outcome"].result_path).read_bytes()
+        shutil.copy(w["access_outcome"].result_path, home / "export-copy.zip")
+        (paths.inbox / "the-same-request-again.json").write_bytes(original)
+        w["again_pending"] = [r.request_id for r in service.intake()]
+        w["again_runs"] = _via_dagster(instance, home)
+
+    parser = argparse.ArgumentParser()
+    add_request_commands(parser.add_subparsers(dest="command"))
+    for argv in (["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "email", "--value",
+                  NEW_EMAIL, "--verified-by", "idin"],
+                 ["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "postcode", "--value",
+                  "9898 ZX", "--verified-by", "idin"],
+                 ["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "iban", "--value",
+                  "NL00BANK0000000000", "--verified-by", "idin"],
+                 ["request", "object", "--email", w["objector"]["email"], "--verified-by", "email_confirmation"],
+                 ["process-requests"]):
+        args = parser.parse_args(argv)
+        assert args.func(args, paths) == 0
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        w["audience_at_once"] = {r[0] for r in con.execute("select subject_id from marts.marketing_audience").fetchall()}
+
+    w["erasure_id"], _ = write_request(paths.inbox, {"type": "erasure", "customer_id": CANARY["customer_id"],
+                                                    "verification": "id_document"})
+    _via_dagster(instance, home)
+    with RequestService(paths) as service:
+        w["erasure_row"] = service.ledger.get(w["erasure_id"])
+        w["ledger"] = service.ledger.rows()
+    w["receipt"] = json.loads(Path(w["erasure_row"]["result_path"]).read_text())
+    _full_refresh(instance)
+
+
+def test_access_export_holds_every_row_an_independent_scan_finds(world):
+    assert [r.job_name for r in world["access_runs"]] == ["access_request"]
+    with zipfile.ZipFile(world["home"] / "export-copy.zip") as z:
+        exported = {n[5:-5]: len(json.loads(z.read(n))) for n in z.namelist() if n.startswith("json/")}
+        crm = json.loads(z.read("json/raw.crm_customers.json"))
+        texts = " ".join(json.dumps(json.loads(z.read(n)), ensure_ascii=False) for n in z.namelist() if n.startswith("json/"))
+    assert world["before"] and exported == world["before"]
+    assert {k: crm[0][k] for k in CANARY if CANARY[k]} == {k: v for k, v in CANARY.items() if v}
+    assert "raw._quarantine" in exported and "snapshots.snap_crm__customers" in exported and "marts.customer_clv" in exported
+    assert CANARY["email"] in texts and CANARY["phone"] in texts and CANARY["iban"] in texts
+
+
+def test_access_export_holds_nothing_about_other_people(world):
+    with zipfile.ZipFile(world["home"] / "export-copy.zip") as z:
+        blob = "\n".join(z.read(n).decode() for n in z.namelist() if n not in ("manifest.json", "SHA256SUMS"))
+    assert set(re.findall(r"[0-9a-f]{64}", blob)) & world["others"] == set()
+    assert [v for v in world["others_values"] if v and v in blob] == []
+    assert world["third"] not in blob and "<PERSON>" in blob  # the neighbour and the colleague are redacted
+
+
+def test_every_art15_field_is_present_and_filled(world):
+    with zipfile.ZipFile(world["home"] / "export-copy.zip") as z:
+        metadata = json.loads(z.read("metadata.json"))
+        names = set(z.namelist())
+    assert {"overzicht.nl.html", "summary.en.html", "manifest.json", "metadata.json"} <= names
+    for field in FIELDS:
+        content = metadata["art15"][field]["content"]
+        assert content and all(v not in (None, "", [], {}) for v in (content.values() if isinstance(content, dict) else content)), field
+    assert metadata["art15"]["confirmation"]["content"]["personal_data_processed"] is True
+    assert metadata["request"]["identity_verified_by"] == "portal_login"
+
+
+def test_the_same_request_twice_gives_one_result(world):
+    assert world["access_outcome"].status == "completed"
+    assert world["again_pending"] == [] and world["again_runs"] == []
+    assert [r["request_id"] for r in world["ledger"]].count(world["access_id"]) == 1
+    assert not any(world["paths"].inbox.glob("*.json"))
+
+
+def test_erased_canary_is_gone_from_every_duckdb_file_parquet_file_and_dagster_storage(world):
+    home, sid = world["home"], world["sid"]
+    databases = sorted(home.rglob("*.duckdb"))
+    assert {p.name for p in databases} >= {"warehouse.duckdb", "marts.duckdb"}
+    for db in databases:
+        with duckdb.connect(str(db), read_only=True) as con:
+            assert scan(con, NEEDLES + [sid]) == {}, db
+    parquet = sorted((home / "published").rglob("*.parquet"))
+    assert parquet
+    with duckdb.connect() as con:
+        for p in parquet:
+            cols = [r[0] for r in con.execute(f"describe select * from read_parquet('{p}')").fetchall()]
+            cond = " or ".join(f'contains(cast("{c}" as varchar), ?)' for c in cols for _ in NEEDLES + [sid])
+            assert con.execute(f"select count(*) from read_parquet('{p}') where {cond}",
+                               [n for _ in cols for n in NEEDLES + [sid]]).fetchone()[0] == 0, p
+    files = databases + parquet + [p for p in (home / "dagster").rglob("*") if p.is_file()]
+    files += [p for p in (home / "outbox").rglob("*") if p.is_file()] + [p for p in home.glob("*.wal")]
+    for path in files:
+        data = path.read_bytes()
+        assert not [n for n in NEEDLES if n.encode() in data], path
+        assert path.suffix not in (".duckdb", ".parquet") or sid.encode() not in data, path
+
+
+def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
+    receipt, row = world["receipt"], world["erasure_row"]
+    assert row["status"] == "completed" and receipt["key_shredded"]["keys"] == 1
+    removed = {r["table"] for r in receipt["removed"]}
+    assert {"raw.crm_customers", "raw._quarantine", "raw.nps_responses", "raw.interactions", "raw.consent_events",
+            "snapshots.snap_crm__customers", "marts.customer_clv"} <= removed
+    [kept] = receipt["kept"]
+    assert kept["table"] == "raw.orders" and kept["rows"] == 2 and "6(1)(c)" in kept["legal_basis"]
+    assert receipt["physical_purge"]["seconds"] >= 0 and receipt["published_copies"]["republished"]
+    assert receipt["earlier_exports_deleted"] == 1
+    assert not [n for n in NEEDLES if n in json.dumps(receipt)]
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
+        tokens = con.execute("select subject_id from raw.orders where order_id in ('O099999901', 'O099999902')").fetchall()
+    assert len({t for t, in tokens}) == 2 and all(t.startswith("erased-") for t, in tokens)
+    print("\ntimings:", {**world["timings"], **receipt["timing"]})
+
+
+def test_audit_log_and_ledger_hold_no_plaintext(world):
+    from privacy.audit import AuditLog
+
+    paths = world["paths"]
+    assert AuditLog(paths.audit_log).verify().ok
+    events = {e["event"] for e in AuditLog(paths.audit_log).entries()}
+    assert {"request_received", "access_export", "decrypt", "key_shredded", "erasure", "rectification",
+            "consent_withdrawn", "request_completed"} <= events
+    for path in (paths.audit_log, paths.state / "requests.sqlite"):
+        data = path.read_bytes()
+        assert not [n for n in NEEDLES + [NEW_EMAIL, world["objector"]["email"]] if n.encode() in data], path
+
+
+def test_rectification_replaces_every_version_and_reaches_the_snapshot(world):
+    from privacy.crypto import decrypt_values
+    from privacy.keystore import KeyStore
+    from privacy.masterkey import master_key_from_env
+
+    paths, sid = world["paths"], world["rectified_sid"]
+    statuses = {r["detail"] and json.loads(r["detail"]).get("field"): r["status"] for r in world["ledger"]
+                if r["type"] == "rectification"}
+    assert statuses == {"email": "completed", "postcode": "completed", "iban": "refused"}  # invalid IBAN: refused
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        emails = [r[0] for r in con.execute("select email from raw.crm_customers where subject_id = ?", [sid]).fetchall()]
+        areas = con.execute("select distinct postcode_area from snapshots.snap_crm__customers where subject_id = ?",
+                            [sid]).fetchall()
+        staged = con.execute("select postcode_area from staging.stg_crm__customers where subject_id = ?", [sid]).fetchall()
+    with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as keystore:
+        assert set(decrypt_values(emails, [sid] * len(emails), "crm_customers", "email", keystore, purpose="test")) == {NEW_EMAIL}
+    assert areas == [("9898",)] and staged == [("9898",)]
+
+
+def test_objection_removes_the_subject_from_the_marketing_audience(world):
+    sid = world["objector_sid"]
+    assert sid not in world["audience_at_once"]
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from marts.marketing_audience where subject_id = ?", [sid]).fetchone()[0] == 0
+        withdrawn = con.execute("select purpose from raw.consent_events where subject_id = ? and channel = "
+                                "'privacy_request' and action = 'withdrawn' order by purpose", [sid]).fetchall()
+    assert [p for p, in withdrawn] == ["marketing_email", "profiling", "telemarketing"]
+    with duckdb.connect() as con:
+        audience = world["home"] / "published" / "parquet" / "current" / "marketing_audience.parquet"
+        assert con.execute(f"select count(*) from read_parquet('{audience}') where subject_id = ?", [sid]).fetchone()[0] == 0
+
+
+def test_reingesting_every_landing_file_does_not_bring_the_canary_back(world):
+    from orchestration.definitions import SOURCES
+    from orchestration.ingest.writer import load_file
+
+    paths, sid = world["paths"], world["sid"]
+    suppressed = 0
+    with RequestService(paths) as service, duckdb.connect(str(paths.warehouse)) as con:
+        ctx = service.ingest_context(datetime.now(timezone.utc))
+        for table in SOURCES:
+            for path in sorted((paths.landing / table.name).iterdir()):
+                suppressed += load_file(con, table, path, ctx, full_refresh=True).suppressed
+        assert scan(con, NEEDLES + [sid]) == {}
+    assert suppressed >= 7  # CRM row, 2 consents, 2 NPS responses (one invalid), 1 call note; orders are kept anonymised

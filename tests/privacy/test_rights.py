@@ -1,0 +1,223 @@
+"""Data subject rights (privacy.rights): requests, ledger, erasure, rectification, purge, export.
+
+Fast tests on small hand-made databases; the whole flow on a generated installation is in
+tests/orchestration/test_requests_e2e.py.
+"""
+
+import ast
+import hashlib
+import io
+import json
+import stat
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.ingest.schema import ensure_raw_tables
+from orchestration.settings import DBT_PROJECT_DIR
+from privacy.classification import load_classification
+from privacy.crypto import decrypt_values
+from privacy.ingest import protect
+from privacy.policy import load_policy
+from privacy.rights import consent, disclosure, package, purge
+from privacy.rights.access import Dataset
+from privacy.rights.erasure import TOKEN_PREFIX, erase
+from privacy.rights.ledger import Ledger
+from privacy.rights.rectify import rectifiable_fields, rectify
+from privacy.rights.requests import InvalidRequest, one_month_after, parse_request, request_id_for
+from privacy.rights.warehouse import Relation, subject_relations
+
+RIGHTS = Path(__file__).resolve().parents[2] / "privacy" / "rights"
+CLASSIFICATION = load_classification(DBT_PROJECT_DIR)
+POLICY = load_policy()
+SECRET = "jan.secret@example.nl"
+BASE = {"type": "access", "email": SECRET, "received_at": "2026-01-31T10:00:00+01:00", "verification": "portal_login"}
+
+
+def test_privacy_rights_never_imports_dagster_dbt_or_orchestration():
+    for path in RIGHTS.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.split(".")[0] in ("dagster", "dagster_dbt", "dbt", "orchestration")], path
+
+
+def test_request_is_parsed_with_due_date_one_calendar_month_later_and_hides_the_identifier():
+    request = parse_request(json.dumps(BASE))
+    assert request.received_at == datetime(2026, 1, 31, 9, 0, tzinfo=timezone.utc)
+    assert request.due_at == datetime(2026, 2, 28, 9, 0, tzinfo=timezone.utc)  # Art. 12(3), shorter month
+    assert request.identifier_kind == "email" and SECRET not in repr(request)
+    assert one_month_after(datetime(2026, 12, 15)) == datetime(2027, 1, 15)
+    assert one_month_after(datetime(2028, 1, 30)) == datetime(2028, 2, 29)
+    assert request.request_id == request_id_for(dict(reversed(list(BASE.items()))))  # order-independent id
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"type": "delete_everything"}, "type"), ({"customer_id": "C0000001"}, "exactly one"),
+    ({"email": "not-an-address"}, "email"), ({"verification": ""}, "verification"),
+    ({"received_at": "yesterday"}, "received_at"), ({"type": "withdraw_consent", "purpose": "x"}, "purpose"),
+    ({"type": "rectification", "field": "email"}, "rectification")])
+def test_invalid_requests_name_the_field_never_the_value(change, field):
+    with pytest.raises(InvalidRequest) as err:
+        parse_request({**BASE, **change}, consent_purposes=["marketing_email"], fields={"email"})
+    assert field in str(err.value) and SECRET not in str(err.value) and "not-an-address" not in str(err.value)
+
+
+def test_ledger_registers_once_claims_once_and_stores_no_identifier(tmp_path):
+    request, now = parse_request(BASE), datetime(2026, 2, 1, tzinfo=timezone.utc)
+    with Ledger(tmp_path / "state" / "requests.sqlite") as ledger:
+        assert ledger.register(request, "hmac-of-address", now=now)
+        assert not ledger.register(request, "hmac-of-address", now=now)
+        assert ledger.claim(request.request_id, now=now) and not ledger.claim(request.request_id, now=now)
+        ledger.complete(request.request_id, subjects=["a" * 64], result_path="x.zip", detail={"rows": 3}, now=now)
+        assert ledger.get(request.request_id)["status"] == "completed"
+        assert [r["request_id"] for r in ledger.results_for(["a" * 64], "access")] == [request.request_id]
+        ledger.index_file("crm_customers", "day1.csv", "1:1", [("h1", "customer", "a" * 64), ("h2", "customer", "b" * 64)])
+        ledger.index_file("crm_customers", "day1.csv", "2:2", [("h1", "customer", "a" * 64)])  # a changed file
+        assert ledger.subjects_for_email("h1") == [("customer", "a" * 64)] and ledger.subjects_for_email("h2") == []
+        assert ledger.forget_subjects(["a" * 64]) == 1 and ledger.subjects_for_email("h1") == []
+    path = tmp_path / "state" / "requests.sqlite"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and SECRET.encode() not in path.read_bytes()
+
+
+def test_compact_removes_deleted_bytes_and_keeps_tables_and_views(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("set force_compression = 'uncompressed'")  # as plain ids often are: findable in the bytes
+        con.execute("create schema raw; create table raw.t as select md5(i::varchar) as v from range(5000) r(i)")
+        con.execute("insert into raw.t values ('canary-value-4711')")
+        con.execute("create view raw.v as select * from raw.t")
+        con.execute("checkpoint")
+        con.execute("delete from raw.t where v = 'canary-value-4711'")
+    assert b"canary-value-4711" in db.read_bytes()  # the trap: deleted is not gone
+    result = purge.compact(db)
+    assert b"canary-value-4711" not in db.read_bytes() and result["bytes_after"] <= result["bytes_before"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from raw.v").fetchone()[0] == 5000
+
+
+def _warehouse(con, keystore, pseudonymiser, now, customers=("C0000001", "C0000002")):
+    crm, orders = CLASSIFICATION.table("crm_customers", "source"), CLASSIFICATION.table("orders", "source")
+    ensure_raw_tables(con, [crm, orders])
+    people = pd.DataFrame({"customer_id": list(customers), "first_name": ["Jan", "Anna"], "last_name": ["Smit", "Bos"],
+                           "email": [SECRET, "anna@example.nl"], "phone": ["0612345678"] * 2, "birth_date": ["1980-05-05"] * 2,
+                           "gender": ["M", "F"], "street": ["Dorpsstraat"] * 2, "house_number": ["1", "2"],
+                           "postcode": ["1234 AB", "5678 CD"], "city": ["Utrecht"] * 2, "iban": ["NL91ABNA0417164300"] * 2,
+                           "status": ["active"] * 2, "customer_since": ["2020-01-01"] * 2, "relationship_end": [None] * 2,
+                           "account_manager": ["AM01"] * 2, "exported_at": ["2026-01-01 06:00:00"] * 2}, dtype=object)
+    for day in ("a", "b"):  # two exports: two versions of every customer
+        rows = protect(crm, people, keystore=keystore, pseudonymiser=pseudonymiser, now=now)
+        rows["_source_file"], rows["_source_line"], rows["_batch_id"] = f"{day}.csv", range(1, 3), f"batch-{day}"
+        con.register("incoming", rows)
+        con.execute("insert into raw.crm_customers by name select * from incoming")
+    ids = pseudonymiser.subject_ids("customer", list(customers))
+    con.execute("insert into raw.orders by name select * from (values (?, 'O000000001', '2024-03-01', '10.00', '1.00', "
+                "'hardware', 'web', 'ideal', 'o.csv', 1, 'batch-o'), (?, 'O000000002', '2025-03-01', '5.00', '1.00', "
+                "'hardware', 'web', 'ideal', 'o.csv', 2, 'batch-o')) v(subject_id, order_id, order_date, amount, margin, "
+                "product_category, channel, payment_method, _source_file, _source_line, _batch_id)", [ids[0], ids[0]])
+    con.execute("insert into raw._batches values ('batch-a', 'crm_customers', 'a.csv', '', 2, 2, 0, 0, now()), "
+                "('batch-b', 'crm_customers', 'b.csv', '', 2, 2, 0, 0, now())")
+    con.execute("create schema snapshots; create table snapshots.snap_crm__customers as select subject_id, postcode_area, "
+                "city from raw.crm_customers")
+    con.execute("create schema marts; create table marts.customer_rfm as select distinct subject_id, 'Loyal' as segment "
+                "from raw.crm_customers")
+    return ids
+
+
+def test_erasure_shreds_deletes_everywhere_and_keeps_orders_unlinkable(keystore, pseudonymiser, audit, now):
+    with duckdb.connect() as con:
+        jan, anna = _warehouse(con, keystore, pseudonymiser, now)
+        result = erase(con, [jan], keystore=keystore, classification=CLASSIFICATION, policy=POLICY, audit=audit,
+                       actor="test", now=now)
+        assert keystore.shredded([jan]) == {jan} and result.keys_shredded == 1
+        assert {r["table"]: r["rows"] for r in result.removed} == {
+            "raw.crm_customers": 2, "snapshots.snap_crm__customers": 2, "marts.customer_rfm": 1}
+        [kept] = result.kept
+        assert kept["table"] == "raw.orders" and kept["rows"] == 2 and "6(1)(c)" in kept["legal_basis"]
+        assert kept["delete_by"] == "2032-03-01"  # 7 years (2,557 days) after the last order
+        for rel in subject_relations(con):
+            assert con.execute(f"select count(*) from {rel.sql} where subject_id = ?", [jan]).fetchone()[0] == 0
+        tokens = [r[0] for r in con.execute("select subject_id from raw.orders").fetchall()]
+        assert len(set(tokens)) == 2 and all(t.startswith(TOKEN_PREFIX) for t in tokens)
+        assert con.execute("select sum(loaded), sum(suppressed) from raw._batches").fetchone() == (2, 2)
+        assert con.execute("select count(*) from raw.crm_customers where subject_id = ?", [anna]).fetchone()[0] == 2
+    entry = list(audit.entries())[-1]
+    assert entry["event"] == "erasure" and SECRET not in json.dumps(entry)
+
+
+def test_rectification_rewrites_every_version_and_the_snapshot(keystore, pseudonymiser, audit, now):
+    crm = CLASSIFICATION.table("crm_customers", "source")
+    assert {"email", "postcode", "iban", "city"} <= set(rectifiable_fields(crm)) and "customer_id" not in rectifiable_fields(crm)
+    with duckdb.connect() as con:
+        jan, _ = _warehouse(con, keystore, pseudonymiser, now)
+        changed = rectify(con, crm, jan, "C0000001", "postcode", "9999 ZZ", keystore=keystore, pseudonymiser=pseudonymiser,
+                          audit=audit, actor="test", now=now)
+        assert changed == {"raw.crm_customers": 2, "snapshots.snap_crm__customers": 2}
+        blobs = [r[0] for r in con.execute("select postcode from raw.crm_customers where subject_id = ?", [jan]).fetchall()]
+        assert decrypt_values(blobs, [jan] * 2, "crm_customers", "postcode", keystore, purpose="test") == ["9999 ZZ"] * 2
+        assert con.execute("select distinct postcode_area from snapshots.snap_crm__customers where subject_id = ?",
+                           [jan]).fetchall() == [("9999",)]
+        with pytest.raises(ValueError):
+            rectify(con, crm, jan, "C0000002", "email", "x@y.nl", keystore=keystore, pseudonymiser=pseudonymiser,
+                    audit=audit, actor="test", now=now)
+
+
+def test_objection_withdraws_marketing_and_profiling_consent():
+    assert consent.objection_purposes(POLICY) == ["marketing_email", "telemarketing", "profiling"]
+    assert consent.purposes_for("withdraw_consent", "all", POLICY) == list(POLICY.consent_purposes)
+    [event] = consent.withdrawal_events("req-1", "C0000001", ["telemarketing"],
+                                        datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc), "2025.1")
+    assert event == {"event_id": "req-1-telemarketing", "customer_id": "C0000001", "purpose": "telemarketing",
+                     "action": "withdrawn", "occurred_at": "2026-03-01T12:00:00", "notice_version": "2025.1",
+                     "channel": "privacy_request"}
+
+
+def _datasets():
+    crm = CLASSIFICATION.table("crm_customers", "source")
+    rfm = CLASSIFICATION.table("customer_rfm", "model")
+    return [Dataset(Relation("raw", "crm_customers", False, ("subject_id", "first_name")), crm, ["subject_id", "first_name"],
+                    [{"subject_id": "a" * 64, "first_name": "<script>alert(1)</script>"}]),
+            Dataset(Relation("marts", "customer_rfm", False, ("subject_id", "segment")), rfm, ["subject_id", "segment"],
+                    [{"subject_id": "a" * 64, "segment": "Loyal"}])]
+
+
+def _filled(value) -> bool:
+    if isinstance(value, dict):
+        return bool(value) and all(_filled(v) for k, v in value.items() if k not in ("applies_to_you", "consent_based",
+                                                                                     "solely_automated_decisions", "view"))
+    if isinstance(value, list):
+        return bool(value) and all(_filled(v) for v in value)
+    return value not in (None, "")
+
+
+def test_art15_information_fills_every_field_from_classification_and_policy(now):
+    metadata = disclosure.art15_information(_datasets(), CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    assert list(metadata["art15"]) == list(disclosure.FIELDS)
+    for name, entry in metadata["art15"].items():
+        assert entry["article"].startswith("15(") and _filled(entry["content"]), name
+    art = {k: v["content"] for k, v in metadata["art15"].items()}
+    assert "Autoriteit Persoonsgegevens" in art["complaint"]["authority"]
+    assert {"rectification", "erasure", "restriction", "objection"} <= set(art["rights"])
+    assert any(m["model"] == "customer_clv" and "BG/NBD" in m["logic"] for m in art["profiling"]["models"])
+    empty = disclosure.art15_information([], CLASSIFICATION, POLICY, request_id="req-2", now=now)
+    assert empty["art15"]["confirmation"]["content"]["personal_data_processed"] is False
+
+
+def test_access_package_has_checksums_for_every_file_and_escapes_html(tmp_path, now):
+    metadata = disclosure.art15_information(_datasets(), CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    files = package.access_files(_datasets(), metadata)
+    sha = package.write_zip(tmp_path / "out" / "req-1.zip", files, now=now)
+    assert sha == hashlib.sha256((tmp_path / "out" / "req-1.zip").read_bytes()).hexdigest()
+    with zipfile.ZipFile(tmp_path / "out" / "req-1.zip") as z:
+        manifest = json.loads(z.read("manifest.json"))["files"]
+        assert set(manifest) == set(z.namelist()) - {"manifest.json", "SHA256SUMS"}
+        assert all(hashlib.sha256(z.read(n)).hexdigest() == h for n, h in manifest.items())
+        page = z.read("overzicht.nl.html").decode()
+        assert "<script>alert" not in page and "&lt;script&gt;" in page and "lang='nl'" in page
+        assert "Autoriteit Persoonsgegevens" in z.read("summary.en.html").decode()
+        assert list(pd.read_csv(io.BytesIO(z.read("csv/raw.crm_customers.csv"))).columns) == ["subject_id", "first_name"]
+    assert stat.S_IMODE((tmp_path / "out" / "req-1.zip").stat().st_mode) == 0o600
