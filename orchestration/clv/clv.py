@@ -42,7 +42,7 @@ def predict(summary_df: pd.DataFrame, *, horizon_periods: float, discount_rate_p
     """Discounted CLV per customer over ``horizon_periods`` model periods.
 
     ``summary_df`` has the columns of SUMMARY_COLUMNS, in the time unit of the model (see
-    summary_sql).  The BG/NBD model is fitted on all rows and the Gamma-Gamma model on the rows
+    int_orders_summarised_for_clv).  The BG/NBD model is fitted on all rows and the Gamma-Gamma model on the rows
     with frequency > 0, unless fitted parameters are passed in.  Returns subject_id,
     expected_purchases (undiscounted, over the horizon), p_alive (at the calibration end),
     expected_avg_spend and clv; the parameters used are in ``result.attrs`` (as dicts).
