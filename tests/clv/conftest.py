@@ -9,7 +9,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.clv import summarise
 
 CALIBRATION_END = "1997-09-30"  # 39 weeks after 1997-01-01 (Fader, Hardie & Lee 2005)
 
@@ -32,28 +31,6 @@ def cdnow_summary() -> pd.DataFrame:
         df = pd.read_csv(fh)
     return df.rename(columns={"ID": "subject_id", "x": "frequency", "t_x": "recency",
                               "zbar": "monetary_value"})
-
-
-@pytest.fixture(scope="session")
-def cdnow_transactions() -> pd.DataFrame:
-    """CDNOW_sample.txt: master id, sample id (= summary ID), YYYYMMDD, CDs bought, dollars."""
-    with dataset("CDNOW_sample.txt").open() as fh:
-        raw = pd.read_csv(fh, sep=r"\s+", header=None, dtype={"date": str},
-                          names=["master_id", "subject_id", "date", "quantity", "amount"])
-    raw["order_date"] = pd.to_datetime(raw["date"], format="%Y%m%d").dt.date
-    return raw[["subject_id", "order_date", "quantity", "amount"]]
-
-
-@pytest.fixture(scope="session")
-def sql_summary(cdnow_transactions) -> pd.DataFrame:
-    """The summary built from the raw transactions with the DuckDB SQL of summary_sql."""
-    con = duckdb.connect()
-    try:
-        con.register("transactions_df", cdnow_transactions)
-        con.execute("create table transactions as select * from transactions_df")
-        return summarise(con, "transactions", CALIBRATION_END, days_per_period=7)
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="session")
