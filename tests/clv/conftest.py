@@ -5,12 +5,10 @@ pkg_resources, which is not installed here.
 """
 from importlib.resources import files
 
-import duckdb
 import pandas as pd
 import pytest
 
 
-CALIBRATION_END = "1997-09-30"  # 39 weeks after 1997-01-01 (Fader, Hardie & Lee 2005)
 
 
 @pytest.fixture(scope="session")
