@@ -7,7 +7,8 @@ from orchestration.assets.dbt import dbt_models
 from orchestration.assets.ingest import build_ingest_asset
 from orchestration.assets.privacy import build_register_asset
 from orchestration.assets.publish import build_publish_asset
-from orchestration.assets.retention import PUBLISHED_KEY, build_retention_job, build_retention_sweep, published_retention_check
+from orchestration.assets.retention import (PUBLISHED_KEY, build_retention_job, build_retention_sweep,
+                                           published_retention_check)
 from orchestration.project import dbt_project
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import DBT_PROJECT_DIR

@@ -48,7 +48,7 @@ class Paths:
 
     def prepare_dagster_home(self) -> Path:
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        config = self.dagster_home / "dagster.yaml"
-        if not config.exists():
-            config.write_text("telemetry:\n  enabled: false\n")
+        # One run at a time: DuckDB allows one writing process (schedules must queue, not collide).
+        (self.dagster_home / "dagster.yaml").write_text(
+            "telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n")
         return self.dagster_home

@@ -13,8 +13,6 @@ categories; subject_id becomes a random token per row (``anon-...``: one person'
 longer linkable, not-null tests hold) and the landing line is cleared.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -115,15 +113,17 @@ def unknown_subjects(con, relations: list[str], reference_schema: str = "staging
     """Per relation, rows whose subject_id appears in no ``reference_schema`` relation: data of a
     swept or erased subject that survived in a mart or a published copy (Art. 5(1)(e), 17)."""
     known = " union ".join(f'select subject_id from {s}."{t}" where subject_id is not null' for s, t in con.execute(
-        "select distinct table_schema, table_name from information_schema.columns "
-        "where table_schema = ? and column_name = 'subject_id'", [reference_schema]).fetchall()) or "select null where false"
-    return {r: con.execute(f"select count(*) from {r} where subject_id not in ({known})").fetchone()[0] for r in relations}
+        "select distinct table_schema, table_name from information_schema.columns where table_schema = ? "
+        "and column_name = 'subject_id'", [reference_schema]).fetchall()) or "select null where false"
+    return {r: con.execute(f"select count(*) from {r} where subject_id not in ({known})").fetchone()[0]
+            for r in relations}
 
 
 def _step(con, table: Table, relation: str, cols: dict[str, str], rule: RetentionRule, predicate: str) -> Step:
     sets = ""
     if rule.action == "anonymise":
-        predicate = f"({predicate}) and not starts_with(coalesce(subject_id, '{ANONYMOUS_PREFIX}'), '{ANONYMOUS_PREFIX}')"
+        done = f"starts_with(coalesce(subject_id, '{ANONYMOUS_PREFIX}'), '{ANONYMOUS_PREFIX}')"
+        predicate = f"({predicate}) and not {done}"
         nulls = [c.name for c in table.columns if c.name != "subject_id" and c.name in cols
                  and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")]
         sets = ", ".join([f"subject_id = '{ANONYMOUS_PREFIX}' || replace(cast(uuid() as varchar), '-', '')"]

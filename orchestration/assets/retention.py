@@ -70,8 +70,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             check_name=CHECK, passed=not any(left.values()), severity=AssetCheckSeverity.ERROR,
             metadata={"rows_past_retention": sum(left.values()), "per_table": _table(left, "table")})
         return MaterializeResult(check_results=[check], metadata={
-            "as_of": now.isoformat(), "rows_swept": sum(done.values()), "per_table": _table(swept, "table (rule, action)"),
-            **per_table})
+            "as_of": now.isoformat(), "rows_swept": sum(done.values()),
+            "per_table": _table(swept, "table (rule, action)"), **per_table})
 
     return retention_sweep
 
@@ -96,8 +96,9 @@ def published_retention_check(context, klantkluis: KlantkluisResource) -> AssetC
                 "and column_name = 'subject_id'").fetchall()}
         unknown = retention.unknown_subjects(con, list(labels.values()))
         counts |= {label: unknown[relation] for label, relation in labels.items()}
-    return AssetCheckResult(passed=not any(counts.values()), severity=AssetCheckSeverity.ERROR,
-                            metadata={"rows_past_retention": sum(counts.values()), "per_table": _table(counts, "table")})
+    return AssetCheckResult(
+        passed=not any(counts.values()), severity=AssetCheckSeverity.ERROR,
+        metadata={"rows_past_retention": sum(counts.values()), "per_table": _table(counts, "table")})
 
 
 def build_retention_job(dbt_assets, *other_keys: AssetKey):

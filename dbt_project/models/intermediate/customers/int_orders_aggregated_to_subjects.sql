@@ -5,6 +5,7 @@ orders as (
 
     select * from {{ ref('stg_shop__orders') }}
     where order_date <= cast('{{ var("as_of") }}' as date)
+      and subject_id not like '{{ var("anonymised_prefix") }}%'  -- orders kept only for the fiscal duty
 
 ),
 

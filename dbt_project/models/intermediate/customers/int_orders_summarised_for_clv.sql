@@ -12,6 +12,7 @@ daily as (
         sum(amount) as amount
     from {{ ref('stg_shop__orders') }}
     where order_date <= cast('{{ clv_calibration_end() }}' as date)
+      and subject_id not like '{{ var("anonymised_prefix") }}%'  -- orders kept only for the fiscal duty
     group by subject_id, order_date
 
 ),
