@@ -11,7 +11,7 @@ from orchestration.assets.retention import (PUBLISHED_KEY, build_retention_job, 
                                            published_retention_check)
 from orchestration.project import dbt_project
 from orchestration.resources import KlantkluisResource
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from privacy.classification import load_classification
 
 SOURCES = [t for t in load_classification(DBT_PROJECT_DIR).tables if t.layer == "source" and t.subject]
@@ -33,6 +33,6 @@ defs = Definitions(
     executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another
     resources={
         "klantkluis": KlantkluisResource(home=EnvVar("KLANTKLUIS_HOME")),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     },
 )

@@ -8,12 +8,17 @@ Keys (master key, pseudonymisation key, the per-subject key store) live in KLANT
 """
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 DEFAULT_HOME = PROJECT_DIR / "data"
+# dbt from the same environment as this interpreter, so an unactivated venv works too.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() \
+    else shutil.which("dbt") or "dbt"
 
 
 @dataclass(frozen=True)
