@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from orchestration.cli_privacy import add_privacy_commands
+from orchestration.requests.cli import add_request_commands
 from orchestration.settings import PROJECT_DIR, Paths
 
 
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=_ui)
     add_privacy_commands(sub)
+    add_request_commands(sub)
     return parser
 
 

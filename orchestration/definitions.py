@@ -7,6 +7,7 @@ from orchestration.assets.dbt import dbt_models
 from orchestration.assets.ingest import build_ingest_asset
 from orchestration.assets.privacy import build_register_asset
 from orchestration.assets.publish import build_publish_asset
+from orchestration.assets.requests import request_indexes, request_jobs, request_sensor
 from orchestration.assets.retention import (PUBLISHED_KEY, build_retention_job, build_retention_sweep,
                                            published_retention_check)
 from orchestration.project import dbt_project
@@ -25,9 +26,10 @@ full_refresh = define_asset_job(
 
 defs = Definitions(
     assets=[*ingest_assets, build_retention_sweep([a.key for a in ingest_assets]), dbt_models, register_asset,
-            build_publish_asset(dbt_models, register_asset.key)],
+            build_publish_asset(dbt_models, register_asset.key), request_indexes],
     asset_checks=[published_retention_check],
-    jobs=[full_refresh, retention_job],
+    jobs=[full_refresh, retention_job, *request_jobs],
+    sensors=[request_sensor],
     schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam"),
                retention_schedule],
     executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another

@@ -7,13 +7,22 @@ that finds the warehouse locked by a build is retried; one that failed is re-run
 with `klantkluis process-requests`.
 """
 
-from dagster import (Config, DefaultSensorStatus, OpExecutionContext, Output, RetryRequested, RunRequest,
-                     SensorEvaluationContext, SkipReason, job, op, sensor)
+import time
 
+from dagster import (AssetKey, Config, DefaultSensorStatus, MaterializeResult, OpExecutionContext, Output,
+                     RetryRequested, RunRequest, SensorEvaluationContext, SkipReason, asset, job, op, sensor)
+
+from orchestration.ingest.schema import landing_columns
+from orchestration.requests.indexes import EMAIL, refresh
 from orchestration.requests.service import JOBS, RequestService, WarehouseBusy
 from orchestration.resources import KlantkluisResource, run_time
+from orchestration.settings import DBT_PROJECT_DIR
+from privacy.classification import load_classification
 
 REQUEST_TAG, TYPE_TAG = "klantkluis/request_id", "klantkluis/request_type"
+# DuckDB has one writer: a run-queue limit of 1 on this tag (dagster.yaml) keeps these runs and
+# the builds apart; without it a request that finds the warehouse locked waits and retries.
+WAREHOUSE_TAG = {"klantkluis/warehouse": "write"}
 DESCRIPTIONS = {
     "access_request": "Access export (Art. 15, 20): one zip with the subject's data, the Art. 15 information "
                       "and checksums, in <home>/outbox/.",
@@ -23,6 +32,24 @@ DESCRIPTIONS = {
     "consent_request": "Objection to direct marketing (Art. 21) or withdrawal of consent (Art. 7(3)), recorded as "
                        "consent events; the subject leaves the marketing audience; receipt.",
 }
+
+
+_INDEXED = [AssetKey(["raw", t.name]) for t in load_classification(DBT_PROJECT_DIR)
+            if t.layer == "source" and t.subject and EMAIL in landing_columns(t)]
+
+
+@asset(key=AssetKey(["privacy", "request_indexes"]), group_name="privacy", owners=["team:privacy-office"],
+       kinds={"python", "sqlite"}, deps=_INDEXED,
+       description="Blind indexes for data subject requests (Art. 12(6), 15(4), 25(1)): keyed HMACs of every "
+                   "e-mail address (with the pseudonymous subject id) and every name in the CRM and lead landing "
+                   "files, in <home>/state/requests.sqlite. Lets a request find its subject by e-mail, and an "
+                   "access export find the third persons in the subject's texts, without decrypting anyone's data. "
+                   "Only new or changed files are read.")
+def request_indexes(klantkluis: KlantkluisResource) -> MaterializeResult:
+    started = time.perf_counter()
+    with RequestService(klantkluis.paths) as service:
+        files = refresh(service)
+    return MaterializeResult(metadata={"files_indexed": files, "seconds": round(time.perf_counter() - started, 3)})
 
 
 class RequestConfig(Config):
@@ -43,7 +70,7 @@ def answer_request(context: OpExecutionContext, config: RequestConfig, klantklui
 
 
 def _request_job(name: str):
-    @job(name=name, description=DESCRIPTIONS[name], tags={"klantkluis/kind": "data_subject_request"})
+    @job(name=name, description=DESCRIPTIONS[name], tags={"klantkluis/kind": "data_subject_request", **WAREHOUSE_TAG})
     def _job():
         answer_request()
 
@@ -59,6 +86,8 @@ request_jobs = [_request_job(name) for name in DESCRIPTIONS]
                     "registers them in the request ledger (due date: one month, Art. 12(3)) and runs the "
                     "matching job once per request.")
 def request_sensor(context: SensorEvaluationContext, klantkluis: KlantkluisResource):
+    if not any(klantkluis.paths.inbox.glob("*.json")):
+        return SkipReason("No new requests in the inbox.")
     with RequestService(klantkluis.paths) as service:
         pending = service.intake()
     if not pending:

@@ -14,9 +14,8 @@ from datetime import datetime
 
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.writer import load_file
-from orchestration.requests.common import Refused, receipt, republish, write_receipt
+from orchestration.requests.common import MASTER_TABLES, Refused, receipt, republish, write_receipt
 from orchestration.requests.erasure import erase_now, purge
-from orchestration.requests.service import MASTER_TABLES
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights.consent import purposes_for, withdrawal_events
@@ -46,9 +45,9 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
     import pandas as pd
     from expectations.validate import validate
 
-    actor, changed, ids = f"request:{request.request_id}", {}, []
+    actor, changed, ids, subjects = f"request:{request.request_id}", {}, [], service.subjects(request)
     with service.warehouse() as con:
-        for kind, sid in service.subjects(request):
+        for kind, sid in subjects:
             table = service.classification.table(MASTER_TABLES[kind], "source")
             row = latest_row(service, con, table, sid, "rectification (Art. 16)", actor, now)
             if row is None or request.field not in row:
@@ -63,8 +62,8 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
                                    audit=service.audit, actor=actor, now=now))
             ids.append(sid)
     if request.field == "email" and ids:
-        entries = [(service.pseudonymiser.lookup_hmac(request.value), k, s) for k, s in service.subjects(request)]
-        service.ledger.index_file("rectification", request.request_id, request.request_id, entries)
+        entries = [(service.pseudonymiser.lookup_hmac(request.value), k, s) for k, s in subjects if s in ids]
+        service.ledger.index.index_file("rectification", request.request_id, request.request_id, entries)
     document = receipt(request, now, "Art. 16 GDPR", found=bool(ids), field=request.field, rows_corrected=changed,
                        effect="the corrected value replaced the old one in every stored version; the marts "
                               "follow on their next build")

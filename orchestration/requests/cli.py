@@ -12,6 +12,7 @@ Output names request ids, never the identifier (the terminal scrollback is a log
 """
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 from privacy.rights.requests import LANGUAGES, VERIFICATION_METHODS
 
@@ -51,7 +52,7 @@ def add_request_commands(subparsers) -> None:
 
 def _request(args, paths) -> int:
     from orchestration.requests.inbox import write_request
-    from orchestration.requests.service import parse_rules
+    from orchestration.requests.common import parse_rules
     from privacy.rights.requests import InvalidRequest, parse_request
 
     document = {"type": args.kind, "email": args.email, "customer_id": args.customer, "lead_id": args.lead,
@@ -82,6 +83,7 @@ def _list(args, paths) -> int:
     print(f"{'request':<25} {'type':<17} {'status':<11} {'received':<20} {'due':<20} {'completed':<20} result")
     for r in rows:
         late = " OVERDUE" if r["status"] not in ("completed", "refused", "rejected") and r["due_at"] < now else ""
+        late += " (deleted)" if r["result_path"] and not Path(r["result_path"]).exists() else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "
               f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {r['result_path'] or ''}{late}")
     print(f"{len(rows)} request(s).")
@@ -89,8 +91,9 @@ def _list(args, paths) -> int:
 
 
 def _process(args, paths) -> int:
-    from orchestration.requests.service import RequestService, WarehouseBusy
+    from orchestration.requests.service import RequestFailed, RequestService, WarehouseBusy
 
+    code = 0
     with RequestService(paths) as service:
         pending = service.intake()
         if not pending:
@@ -101,5 +104,9 @@ def _process(args, paths) -> int:
             except WarehouseBusy:
                 print(f"{request.request_id}: the warehouse is in use (a build is running); try again later.")
                 return 75
+            except RequestFailed as exc:
+                print(f"{exc} (the request stays in the inbox; see `klantkluis requests`)")
+                code = 1
+                continue
             print(f"{outcome.request_id} ({outcome.type}): {outcome.status} -> {outcome.result_path or '-'}")
-    return 0
+    return code

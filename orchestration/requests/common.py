@@ -1,15 +1,41 @@
-"""What every request handler shares: the outcome errors, the receipt, the re-publication."""
+"""What the request service and its handlers share: outcomes, errors, receipts, re-publication."""
 
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestration.publish import publish
+from orchestration.settings import DBT_PROJECT_DIR
 from privacy.audit import timestamp
+from privacy.classification import load_classification
+from privacy.policy import load_policy
 from privacy.rights import texts
 from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
+from privacy.rights.rectify import rectifiable_fields
 from privacy.rights.requests import Request
+
+JOBS = {"access": "access_request", "erasure": "erasure_request", "rectification": "rectification_request",
+        "objection": "consent_request", "withdraw_consent": "consent_request"}
+MASTER_TABLES = {"customer": "crm_customers", "lead": "leads"}  # where a subject's own details are
+
+
+@dataclass(frozen=True)
+class Outcome:
+    request_id: str
+    type: str
+    status: str
+    result_path: str | None = None
+    detail: dict = field(default_factory=dict)
+
+
+def parse_rules(classification=None, policy=None) -> dict:
+    """What a request may name: the consent purposes (policy) and the rectifiable fields (classification)."""
+    classification = classification or load_classification(DBT_PROJECT_DIR)
+    fields = {f for t in classification if t.layer == "source" and t.name in MASTER_TABLES.values()
+              for f in rectifiable_fields(t)}
+    return {"consent_purposes": list((policy or load_policy()).consent_purposes), "fields": fields}
 
 
 class WarehouseBusy(Exception):

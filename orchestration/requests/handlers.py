@@ -8,43 +8,58 @@ ledger's own column), never values.
 import time
 from datetime import datetime
 
-from orchestration.ingest.known_persons import known_persons
 from orchestration.requests.changes import consent, rectification
 from orchestration.requests.erasure import erasure
+from orchestration.requests.indexes import name_hmacs, refresh
 from privacy.audit import timestamp
-from privacy.rights.access import collect
+from privacy.rights.access import collect, derived_views
 from privacy.rights.disclosure import art15_information
+from privacy.rights.names import persons_in
 from privacy.rights.package import access_files, write_zip
 from privacy.rights.requests import Request
 
 
-class LazyRedactor:
-    """``Redactor.redact_others`` built on first use: most exports of a subject without free text
-    never pay for loading every known person (Art. 15(4): third persons are redacted)."""
+class ThirdPersons:
+    """``Redactor.redact_others`` given only the known persons that occur in the texts, found via
+    the blind name index (Art. 15(4)): no list of every customer's name is loaded."""
 
-    def __init__(self, paths):
-        self.paths, self._redactor = paths, None
+    def __init__(self, service):
+        self.service, self._fresh = service, False
 
     def __call__(self, texts: list[str], keep: set[str]) -> list[str]:
-        if self._redactor is None:
-            from privacy.redact import Redactor
+        from privacy.redact import Redactor  # spaCy and Presidio load only for a subject with free text
 
-            self._redactor = Redactor(known_persons(self.paths))
-        return self._redactor.redact_others(texts, keep)
+        if not self._fresh:
+            refresh(self.service)
+            self._fresh = True
+        return Redactor(persons_in(texts, self._names, self._emails)).redact_others(texts, keep)
+
+    def _names(self, kind: str, keys: set[str]) -> set[str]:
+        keys = sorted(keys)
+        hmacs = name_hmacs(self.service.pseudonymiser, [(kind, k) for k in keys])
+        found = self.service.ledger.index.known("name_index", set(hmacs))
+        return {k for k, h in zip(keys, hmacs) if h in found}
+
+    def _emails(self, addresses: set[str]) -> set[str]:
+        addresses = sorted(addresses)
+        hmacs = self.service.pseudonymiser.lookup_hmacs(addresses)
+        found = self.service.ledger.index.known("email_index", set(hmacs))
+        return {a for a, h in zip(addresses, hmacs) if h in found}
 
 
 def access(service, request: Request, now: datetime) -> tuple[str, dict]:
     """The Art. 15 / Art. 20 export: one zip in the outbox with data, information and checksums."""
     started = time.perf_counter()
     ids = [s for _, s in service.subjects(request)]
-    datasets = []
+    datasets, views = [], []
     if ids and service.paths.warehouse.exists():
         with service.warehouse(read_only=True) as con:
             datasets = collect(con, ids, classification=service.classification, keystore=service.keystore,
-                               audit=service.audit, redact_others=LazyRedactor(service.paths),
+                               audit=service.audit, redact_others=ThirdPersons(service),
                                actor=f"request:{request.request_id}", now=now)
+            views = derived_views(con)
     metadata = art15_information(datasets, service.classification, service.policy,
-                                 request_id=request.request_id, now=now)
+                                 request_id=request.request_id, now=now, views=views)
     metadata["request"] = {"type": request.type, "received_at": timestamp(request.received_at),
                            "due_at": timestamp(request.due_at), "language": request.language,
                            "identity_verified_by": request.verification}

@@ -9,15 +9,16 @@ carry request ids, counts and class names only (Art. 5(1)(f)).
 import json
 import os
 import time
+import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
 from orchestration.ingest.context import IngestContext
-from orchestration.requests.common import Refused, WarehouseBusy, receipt, write_receipt
+from orchestration.requests.common import (JOBS, MASTER_TABLES, Outcome, Refused, WarehouseBusy, parse_rules,
+                                           receipt, write_receipt)
 from orchestration.requests.inbox import inbox_files, intake
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 from privacy.audit import AuditLog
@@ -28,30 +29,14 @@ from privacy.policy import load_policy
 from privacy.pseudonym import pseudonymiser_from_env
 from privacy.rights.ledger import Ledger
 from privacy.rights.purge import overwritten_when_replaced
-from privacy.rights.rectify import rectifiable_fields
 from privacy.rights.requests import Request, parse_request
 
-JOBS = {"access": "access_request", "erasure": "erasure_request", "rectification": "rectification_request",
-        "objection": "consent_request", "withdraw_consent": "consent_request"}
-MASTER_TABLES = {"customer": "crm_customers", "lead": "leads"}  # where a subject's own details are
-__all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestService", "WarehouseBusy", "parse_rules"]
+__all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestFailed", "RequestService", "WarehouseBusy",
+           "parse_rules"]
 
 
-def parse_rules(classification=None, policy=None) -> dict:
-    """What a request may name: the consent purposes (policy) and the rectifiable fields (classification)."""
-    classification = classification or load_classification(DBT_PROJECT_DIR)
-    fields = {f for t in classification if t.layer == "source" and t.name in MASTER_TABLES.values()
-              for f in rectifiable_fields(t)}
-    return {"consent_purposes": list((policy or load_policy()).consent_purposes), "fields": fields}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    request_id: str
-    type: str
-    status: str
-    result_path: str | None = None
-    detail: dict = field(default_factory=dict)
+class RequestFailed(Exception):
+    """A request could not be answered; the message names the error class and place, no values."""
 
 
 class RequestService:
@@ -115,9 +100,13 @@ class RequestService:
             status, detail = "refused", {"reason": str(exc)}
             result_path = write_receipt(self.paths.outbox, receipt(request, now, "Art. 12(4) GDPR", refused=str(exc)))
         except Exception as exc:
-            self.ledger.fail(request_id, type(exc).__name__, now=now)
-            self.audit.append("request_failed", now=now, request_id=request_id, error=type(exc).__name__)
-            raise
+            # A message may quote a value (a database error about a bad value, say): only the
+            # class and the place go to the ledger, the audit log and, raised, to Dagster's logs.
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            error = f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}"
+            self.ledger.fail(request_id, error, now=now)
+            self.audit.append("request_failed", now=now, request_id=request_id, error=error)
+            raise RequestFailed(f"request {request_id} failed: {error}") from None
         detail["seconds"] = round(time.perf_counter() - started, 3)
         subjects = detail.pop("subject_ids", [])
         self.ledger.complete(request_id, subjects=subjects, result_path=result_path, detail=detail, now=now, status=status)
@@ -134,10 +123,10 @@ class RequestService:
         """(kind, subject_id) of the requester: by number at once, by e-mail through the blind index."""
         if request.subject_kind:
             return [(request.subject_kind, self.pseudonymiser.subject_id(request.subject_kind, request.identifier))]
-        from orchestration.requests.email_index import refresh
+        from orchestration.requests.indexes import refresh
 
         refresh(self)
-        found = self.ledger.subjects_for_email(self.pseudonymiser.lookup_hmac(request.identifier))
+        found = self.ledger.index.subjects_for_email(self.pseudonymiser.lookup_hmac(request.identifier))
         gone = self.keystore.shredded([s for _, s in found])
         return [(k, s) for k, s in found if s not in gone]
 

@@ -1,7 +1,7 @@
 """Everything the warehouse holds about a data subject, decrypted, for the access export.
 
 GDPR Art. 15(1) and (3) (a copy of the personal data) and Art. 20 (structured, machine-readable):
-every row with the subject's pseudonymous id in any relation: raw layer, quarantine, snapshot
+every row with the subject's pseudonymous id in any table: raw layer, quarantine, snapshot
 history, intermediate and marts (profiling results). Encrypted columns are decrypted through
 :func:`privacy.crypto.decrypt_columns`, which writes one audit entry per table (Art. 5(2)).
 Free text is given back with the subject's own values but third persons redacted (Art. 15(4)).
@@ -38,8 +38,11 @@ class Dataset:
 
 
 def collect(con, subject_ids: Sequence[str], *, classification: Classification, keystore, audit,
-            redact_others: RedactOthers, actor: str, now: datetime, views: bool = True) -> list[Dataset]:
-    """The subject's rows in every relation with a subject_id (Art. 15(1), 15(3), 20)."""
+            redact_others: RedactOthers, actor: str, now: datetime, views: bool = False) -> list[Dataset]:
+    """The subject's rows in every table with a subject_id (Art. 15(1), 15(3), 20).
+
+    Views store nothing (staging views show raw rows deduplicated and typed) and cost a scan of
+    their whole source each: they are left out unless ``views``; see ``derived_views``."""
     datasets = []
     for relation in subject_relations(con, views=views):
         columns, rows = fetch(con, relation, subject_ids)
@@ -50,10 +53,12 @@ def collect(con, subject_ids: Sequence[str], *, classification: Classification, 
         if table is not None and table.layer == "source":
             _decrypt(records, table, keystore, audit=audit, actor=actor, now=now)
         datasets.append(Dataset(relation, table, columns, records))
-    from privacy.redact import own_values  # presidio and spaCy take seconds to import: only here
+    texts = free_text_columns(classification)
+    if not any(_texts_in(d, texts) for d in datasets):
+        return datasets
+    from privacy.redact import own_values  # Presidio and spaCy take seconds to load: only for free text
 
     own = {v for d in datasets if d.relation.schema == "raw" for r in d.rows for v in own_values(_flat(r))}
-    texts = free_text_columns(classification)
     for d in datasets:
         if d.table is not None and d.table.layer == "source":
             for record in d.rows:
@@ -65,10 +70,24 @@ def collect(con, subject_ids: Sequence[str], *, classification: Classification, 
     return datasets
 
 
+def derived_views(con) -> list[str]:
+    """The views with a subject_id: computed from the tables in the export, stored nowhere."""
+    return [r.dataset for r in subject_relations(con, views=True) if r.is_view]
+
+
 def free_text_columns(classification: Classification) -> dict[str, list[str]]:
     """Per raw table, the free-text columns: those with a redacted twin (``meta.ingest.transform: redact``)."""
     return {t.name: sorted({c.from_column for c in t.columns if c.transform == "redact"})
             for t in classification if t.layer == "source"}
+
+
+def _texts_in(d: Dataset, texts: dict[str, list[str]]) -> bool:
+    if d.table is None or d.table.layer != "source":
+        return False
+    if d.table.name == QUARANTINE:
+        return any(isinstance(r["record"], dict) and any(r["record"].get(c) for c in texts.get(r.get("source"), ()))
+                   for r in d.rows)
+    return any(r.get(c) for r in d.rows for c in texts.get(d.table.name, ()))
 
 
 def _decrypt(records: list[dict], table: Table, keystore, *, audit, actor: str, now: datetime) -> None:

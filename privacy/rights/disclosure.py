@@ -28,7 +28,7 @@ _ARTICLES = dict(zip(FIELDS, ("15(1)", "15(1)(a)", "15(1)(b)", "15(1)(c)", "15(1
 
 
 def art15_information(datasets: list[Dataset], classification: Classification, policy: Policy, *,
-                      request_id: str, now: datetime) -> dict:
+                      request_id: str, now: datetime, views: list[str] = ()) -> dict:
     """``metadata.json`` of the access export: every Art. 15(1)-(2) field, each naming its article."""
     cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns]
     by_purpose, by_rule, by_category = defaultdict(set), defaultdict(set), defaultdict(list)
@@ -64,7 +64,8 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
     return {"request_id": request_id, "generated_at": timestamp(now), "controller": policy.controller,
             "data_protection_officer": policy.dpo,
             "art15": {k: {"article": _ARTICLES[k], "content": v} for k, v in info.items()},
-            "datasets": [_dataset(d) for d in datasets]}
+            "datasets": [_dataset(d) for d in datasets],
+            "derived_views": {"views": list(views), **texts.both(texts.VIEWS)}}
 
 
 def profiling(classification: Classification, present: set[str]) -> dict:

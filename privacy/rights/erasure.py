@@ -6,29 +6,33 @@ makes the ingest writer suppress their rows when a landing file is read again. T
 transaction, their rows leave every table with a ``subject_id`` (raw, quarantine, snapshots,
 intermediate, marts). What a legal duty keeps (a raw table whose retention rule says
 ``anonymise``, i.e. orders under the 7-year fiscal duty, Art. 17(3)(b) with 6(1)(c)) stays with
-its ``subject_id`` replaced by a random token per row, so the kept rows can no longer be linked
-to the person or to each other. Deleted bytes stay in the DuckDB file until it is rewritten:
+its ``subject_id`` replaced by a random token per row (the ``anon-`` tokens of the retention sweep)
+and its other identifying columns and landing line cleared, so the kept rows can no longer be
+linked to the person or to each other. Deleted bytes stay in the DuckDB file until it is rewritten:
 see :mod:`privacy.rights.purge`.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from privacy.policy import Policy, RetentionRule
+from privacy.retention import ANONYMOUS_PREFIX
 from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, subject_relations
 from privacy.tables import LOAD_COLUMNS, Classification
 
-TOKEN_PREFIX = "erased-"
+TOKEN_PREFIX = ANONYMOUS_PREFIX
 DETACHED = "erased:"  # prefix of _source_file: a reload of the landing file must not drop the kept row
 
 
 @dataclass(frozen=True)
 class Erasure:
     keys_shredded: int
+    shred_seconds: float = 0.0  # from the start until every key is gone: the data is unreadable from here
     removed: list[dict] = field(default_factory=list)
     kept: list[dict] = field(default_factory=list)
 
@@ -47,24 +51,28 @@ def kept_tables(classification: Classification, policy: Policy) -> dict[str, Ret
 def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classification, policy: Policy,
           audit, actor: str, now: datetime) -> Erasure:
     """Erase the subjects (Art. 17(1)); returns what was removed and what was kept and why."""
+    started = time.perf_counter()
     shredded = sum(keystore.shred(s, now=now) for s in subject_ids)
     keep, ids = kept_tables(classification, policy), list(subject_ids)
-    result = Erasure(shredded)
+    result = Erasure(shredded, round(time.perf_counter() - started, 4))
     marks = ", ".join("?" * len(ids))
+    batches = bool(con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                               "and table_name = '_batches'").fetchone()[0])
     con.execute("begin")
     try:
         for rel in subject_relations(con, views=False) if ids else []:
             where = f"where {SUBJECT_COLUMN} in ({marks})"
-            n = con.execute(f"select count(*) from {rel.sql} {where}", ids).fetchone()[0]
-            if not n:
-                continue
             if rel.schema == "raw" and rel.name in keep:
-                result.kept.append(_anonymise(con, rel, ids, keep[rel.name], classification, policy))
+                kept = _anonymise(con, rel, ids, keep[rel.name], classification, policy)
+                result.kept.extend([kept] if kept["rows"] else [])
                 continue
-            if rel.schema == "raw":
-                _rebook(con, rel, where, ids)
-            con.execute(f"delete from {rel.sql} {where}", ids)
-            result.removed.append({"table": rel.dataset, "rows": n})
+            if rel.schema == "raw" and batches:
+                n = _rebook(con, rel, where, ids)
+                n = n and con.execute(f"delete from {rel.sql} {where}", ids).fetchone()[0]
+            else:  # one scan per table: the delete reports its own count
+                n = con.execute(f"delete from {rel.sql} {where}", ids).fetchone()[0]
+            if n:
+                result.removed.append({"table": rel.dataset, "rows": n})
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -75,40 +83,41 @@ def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classifi
     return result
 
 
-def _rebook(con, rel: Relation, where: str, ids: list[str]) -> None:
+def _rebook(con, rel: Relation, where: str, ids: list[str]) -> int:
     # Keep the load ledger honest (input = loaded + quarantined + suppressed): the erased rows
     # now count as suppressed, as they will on every later load of the same file.
-    if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                       "and table_name = '_batches'").fetchone()[0]:
-        return
     column, batch = ("quarantined", "batch_id") if rel.name == "_quarantine" else ("loaded", "_batch_id")
     if batch not in rel.columns:
-        return
-    con.execute(f"update raw._batches set {column} = {column} - d.n, suppressed = suppressed + d.n "
-                f"from (select {batch} as b, count(*) as n from {rel.sql} {where} group by 1) d "
-                "where raw._batches.batch_id = d.b", ids)
+        return con.execute(f"select count(*) from {rel.sql} {where}", ids).fetchone()[0]
+    counts = con.execute(f"select {batch}, count(*) from {rel.sql} {where} group by 1", ids).fetchall()
+    if counts:
+        con.executemany(f"update raw._batches set {column} = {column} - ?, suppressed = suppressed + ? "
+                        "where batch_id = ?", [[n, n, b] for b, n in counts])
+    return sum(n for _, n in counts)
 
 
 def _anonymise(con, rel: Relation, ids: list[str], rule: RetentionRule, classification: Classification,
                policy: Policy) -> dict:
-    marks = ", ".join("?" * len(ids))
-    rowids = [r[0] for r in con.execute(f"select rowid from {rel.sql} where {SUBJECT_COLUMN} in ({marks})", ids).fetchall()]
-    detach = ", _source_file = ? || _source_file" if "_source_file" in rel.columns else ""
-    con.executemany(f"update {rel.sql} set {SUBJECT_COLUMN} = ?{detach} where rowid = ?",
-                    [[TOKEN_PREFIX + secrets.token_hex(16), *([DETACHED] if detach else []), r] for r in rowids])
+    marks, anchor = ", ".join("?" * len(ids)), f'try_cast("{rule.anchor}" as date)' if rule.anchor in rel.columns else "null"
+    found = con.execute(f"select rowid, {anchor} from {rel.sql} where {SUBJECT_COLUMN} in ({marks})", ids).fetchall()
+    if not found:
+        return {"table": rel.dataset, "rows": 0}
+    rowids, last = [r[0] for r in found], max((r[1] for r in found if r[1] is not None), default=None)
     table = classification.table(rel.name, "source")
+    cleared = [c.name for c in table.columns if c.name in rel.columns and c.name != SUBJECT_COLUMN
+               and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")]
+    detach = ", _source_file = ? || _source_file" if "_source_file" in rel.columns else ""
+    sets = "".join(f', "{c}" = null' for c in cleared) + detach
+    con.executemany(f"update {rel.sql} set {SUBJECT_COLUMN} = ?{sets} where rowid = ?",
+                    [[TOKEN_PREFIX + secrets.token_hex(16), *([DETACHED] if detach else []), r] for r in rowids])
     duty = sorted({p for c in table.columns for p in c.purposes
                    if p in policy.purposes and policy.purposes[p].legal_basis.startswith("6(1)(c)")} - {"privacy_compliance"})
-    last = None
-    if rule.anchor in rel.columns:
-        placeholders = ", ".join("?" * len(rowids))
-        last = con.execute(f"select max(try_cast({rule.anchor} as date)) from {rel.sql} where rowid in ({placeholders})",
-                           rowids).fetchone()[0]
     return {"table": rel.dataset, "rows": len(rowids),
-            "kept_columns": [c for c in rel.columns if c not in (SUBJECT_COLUMN, *LOAD_COLUMNS)],
+            "kept_columns": [c for c in rel.columns if c not in (SUBJECT_COLUMN, *LOAD_COLUMNS, *cleared)],
             "identifying_data_removed": f"{SUBJECT_COLUMN} replaced by a random token per row; the link to the "
                                         "landing file line is cut; no direct identifier is kept",
             "legal_basis": "Art. 17(3)(b) with Art. 6(1)(c) GDPR",
             "legal_duty": [policy.purposes[p].description for p in duty] or [rule.description],
             "retention_rule": rule.name, "retention": rule.description, "retention_days": rule.duration_days,
-            "delete_by": (last + timedelta(days=rule.duration_days)).isoformat() if last else None}
+            "legal_duty_ends": (last + timedelta(days=rule.duration_days)).isoformat() if last else None,
+            "then": f"retention action '{rule.action}': the rows already hold no identifying data"}

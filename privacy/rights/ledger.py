@@ -1,11 +1,10 @@
-"""The request ledger and the e-mail blind index: SQLite beside (never inside) the warehouse.
+"""The request ledger: SQLite beside (never inside) the warehouse.
 
 The warehouse is locked while dbt runs, yet a request must be registered and its status shown
 at any time, so the ledger lives in its own file (``<home>/state/requests.sqlite``). It holds
 keyed HMACs and pseudonymous ids, never an e-mail address or customer number (Art. 5(1)(c)),
-and serves as the record of requests and their deadlines (Art. 5(2), 12(3)). The blind index
-maps ``Pseudonymiser.lookup_hmac(email)`` to subject ids, so a requester can be found by e-mail
-without decrypting anyone's address (Art. 12(6), 25(1)).
+and serves as the record of requests and their deadlines (Art. 5(2), 12(3)). The same file
+holds the blind indexes (:mod:`privacy.rights.blind_index`).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from privacy.audit import timestamp
 from privacy.paths import private_dir
+from privacy.rights.blind_index import BlindIndex
 from privacy.rights.requests import Request
 
 _SCHEMA = """
@@ -26,17 +26,12 @@ create table if not exists requests (
     request_id text primary key, type text not null, status text not null, identifier_kind text,
     identifier_hmac text, subjects text not null default '[]', verification text, received_at text not null,
     due_at text not null, started_at text, completed_at text, result_path text, detail text not null default '{}');
-create table if not exists email_index (email_hmac text not null, kind text not null, subject_id text not null,
-    source text not null, file text not null);
-create index if not exists email_index_hmac on email_index (email_hmac);
-create table if not exists indexed_files (source text not null, file text not null, stamp text not null,
-    primary key (source, file));
 """
 STALE = timedelta(minutes=30)  # a request "processing" this long was interrupted: it may be claimed again
 
 
 class Ledger:
-    """Requests with status, due date and result (Art. 12(3), 5(2)); the e-mail blind index."""
+    """Requests with status, due date and result (Art. 12(3), 5(2)); ``index``: the blind indexes."""
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
@@ -46,6 +41,7 @@ class Ledger:
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
+        self.index = BlindIndex(self._db)
 
     def register(self, request: Request, identifier_hmac: str, *, now: datetime) -> bool:
         """Record a new request as ``received``; False if its id is known already (idempotent)."""
@@ -109,37 +105,6 @@ class Ledger:
         """Completed requests of ``request_type`` about any of ``subject_ids`` (e.g. earlier exports)."""
         wanted = set(subject_ids)
         return [r for r in self.rows("completed") if r["type"] == request_type and wanted & set(json.loads(r["subjects"]))]
-
-    def file_stamp(self, source: str, file: str) -> str | None:
-        row = self._db.execute("select stamp from indexed_files where source = ? and file = ?", (source, file)).fetchone()
-        return row[0] if row else None
-
-    def index_file(self, source: str, file: str, stamp: str, entries: list[tuple[str, str, str]]) -> None:
-        """Replace the blind-index entries (email_hmac, kind, subject_id) read from one file."""
-        self._db.execute("begin immediate")
-        try:
-            self._db.execute("delete from email_index where source = ? and file = ?", (source, file))
-            self._db.executemany("insert into email_index values (?, ?, ?, ?, ?)",
-                                 [(h, k, s, source, file) for h, k, s in entries if h and s])
-            self._db.execute("insert or replace into indexed_files values (?, ?, ?)", (source, file, stamp))
-            self._db.execute("commit")
-        except BaseException:
-            self._db.execute("rollback")
-            raise
-
-    def subjects_for_email(self, email_hmac: str) -> list[tuple[str, str]]:
-        """(kind, subject_id) of every subject that ever had this address."""
-        rows = self._db.execute("select kind, subject_id from email_index where email_hmac = ?", (email_hmac,))
-        return sorted({(kind, subject_id) for kind, subject_id in rows})
-
-    def forget_subjects(self, subject_ids: list[str]) -> int:
-        """Drop an erased subject from the blind index (Art. 17); returns the entries removed."""
-        if not subject_ids:
-            return 0
-        marks = ",".join("?" * len(subject_ids))
-        gone = self._db.execute(f"delete from email_index where subject_id in ({marks})", subject_ids).rowcount
-        self._db.execute("pragma wal_checkpoint(truncate)")  # secure_delete zeroes the pages; WAL too
-        return gone
 
     def close(self) -> None:
         self._db.close()

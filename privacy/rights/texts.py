@@ -55,6 +55,10 @@ NO_SOLELY_AUTOMATED = ("Er vinden geen besluiten plaats die uitsluitend op geaut
                        "die rechtsgevolgen of vergelijkbare gevolgen voor u hebben (art. 22 AVG).",
                        "No decision based solely on automated processing that has legal or similarly significant "
                        "effects on you is taken (Art. 22 GDPR).")
+VIEWS = ("Deze weergaven (views) slaan zelf niets op: ze tonen de gegevens uit de datasets in dit pakket, "
+         "ontdubbeld en met vaste kolomtypen.",
+         "These views store nothing themselves: they show the data of the datasets in this package, "
+         "deduplicated and typed.")
 NOT_FOUND = ("Wij verwerken geen persoonsgegevens over u in het datawarehouse.",
              "We do not process personal data about you in the data warehouse.")
 FOUND = ("Ja, wij verwerken persoonsgegevens over u. Hieronder staat welke, waarom en hoe lang.",

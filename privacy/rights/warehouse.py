@@ -41,10 +41,13 @@ class Relation:
 
 def subject_relations(con, *, views: bool = True) -> list[Relation]:
     """Every table (and, with ``views``, view) of the open database with a subject_id column."""
+    # duckdb_columns() rather than information_schema: the same answer, without a cold start of
+    # most of a second on a large file.
     found = con.execute(
-        "select t.table_schema, t.table_name, t.table_type = 'VIEW', list(c.column_name order by c.ordinal_position) "
-        "from information_schema.tables t join information_schema.columns c using (table_catalog, table_schema, table_name) "
-        "where t.table_catalog = current_database() and t.table_schema not in ('information_schema', 'pg_catalog') "
+        "select c.schema_name, c.table_name, v.view_name is not null, list(c.column_name order by c.column_index) "
+        "from duckdb_columns() c left join duckdb_views() v on v.database_name = c.database_name "
+        "and v.schema_name = c.schema_name and v.view_name = c.table_name "
+        "where c.database_name = current_database() and not c.internal "
         "group by all having list_contains(list(c.column_name), ?) order by all", [SUBJECT_COLUMN]).fetchall()
     relations = [Relation(s, n, bool(v), tuple(cols)) for s, n, v, cols in found if views or not v]
     return sorted(relations, key=lambda r: (_ORDER.index(r.schema) if r.schema in _ORDER else len(_ORDER), r.schema, r.name))

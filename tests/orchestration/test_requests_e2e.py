@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, Definitions, RunRequest, build_sensor_context
+from dagster import DagsterInstance, RunRequest, build_sensor_context
 
-from orchestration.assets.requests import request_jobs, request_sensor
+from orchestration.assets.requests import request_sensor
 from orchestration.requests.cli import add_request_commands
 from orchestration.requests.inbox import write_request
 from orchestration.requests.service import RequestService
@@ -97,7 +97,8 @@ def _via_dagster(instance, home: Path) -> list:
     resource = KlantkluisResource(home=str(home))
     ticks = request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource}))
     runs = [r for r in (ticks if isinstance(ticks, list) else []) if isinstance(r, RunRequest)]
-    defs = Definitions(jobs=request_jobs, resources={"klantkluis": resource})
+    from orchestration.definitions import defs
+
     for run in runs:
         result = defs.resolve_job_def(run.job_name).execute_in_process(run_config=run.run_config, tags=run.tags,
                                                                        instance=instance)
@@ -158,11 +159,20 @@ def _scenario(w, instance, pseudonymiser):
     home, paths, sid = w["home"], w["paths"], w["sid"]
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         w["before"] = scan(con, [sid])
+        w["views"] = {f"{s}.{n}" for s, n in con.execute("select table_schema, table_name from information_schema.tables "
+                                                          "where table_type = 'VIEW'").fetchall()}
         w["others"] = _subject_ids(con) - {sid}
         audience = {r[0] for r in con.execute("select subject_id from marts.marketing_audience").fetchall()}
+        both = {r[0] for r in con.execute("select subject_id from marts.marketing_audience where may_email and may_call")
+                .fetchall()}
     customers = list(csv.DictReader((paths.landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
     w["objector"] = next(c for c in customers[5:] if pseudonymiser.subject_id("customer", c["customer_id"]) in audience)
     w["objector_sid"] = pseudonymiser.subject_id("customer", w["objector"]["customer_id"])
+    w["withdrawer"] = next(c["customer_id"] for c in customers if pseudonymiser.subject_id("customer", c["customer_id"])
+                           in both - {w["objector_sid"]})
+    w["withdrawer_sid"] = pseudonymiser.subject_id("customer", w["withdrawer"])
+    w["lead"] = next(csv.DictReader((paths.landing / "leads" / "2026-11-01.csv").open(encoding="utf-8")))["lead_id"]
+    w["lead_sid"] = pseudonymiser.subject_id("lead", w["lead"])
     w["rectified"] = customers[1]
     w["rectified_sid"] = pseudonymiser.subject_id("customer", customers[1]["customer_id"])
     w["others_values"] = [c[k] for c in customers if c["customer_id"] != CANARY["customer_id"] for k in ("email", "iban")]
@@ -190,11 +200,15 @@ def _scenario(w, instance, pseudonymiser):
                  ["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "iban", "--value",
                   "NL00BANK0000000000", "--verified-by", "idin"],
                  ["request", "object", "--email", w["objector"]["email"], "--verified-by", "email_confirmation"],
+                 ["request", "object", "--lead", w["lead"], "--verified-by", "phone_callback"],
+                 ["request", "withdraw", "--customer", w["withdrawer"], "--purpose", "marketing_email",
+                  "--verified-by", "portal_login"],
                  ["process-requests"]):
         args = parser.parse_args(argv)
         assert args.func(args, paths) == 0
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        w["audience_at_once"] = {r[0] for r in con.execute("select subject_id from marts.marketing_audience").fetchall()}
+        w["audience_at_once"] = {r[0]: r[1:] for r in con.execute(
+            "select subject_id, may_email, may_call from marts.marketing_audience").fetchall()}
 
     w["erasure_id"], _ = write_request(paths.inbox, {"type": "erasure", "customer_id": CANARY["customer_id"],
                                                     "verification": "id_document"})
@@ -211,8 +225,11 @@ def test_access_export_holds_every_row_an_independent_scan_finds(world):
     with zipfile.ZipFile(world["home"] / "export-copy.zip") as z:
         exported = {n[5:-5]: len(json.loads(z.read(n))) for n in z.namelist() if n.startswith("json/")}
         crm = json.loads(z.read("json/raw.crm_customers.json"))
+        views = json.loads(z.read("metadata.json"))["derived_views"]["views"]
         texts = " ".join(json.dumps(json.loads(z.read(n)), ensure_ascii=False) for n in z.namelist() if n.startswith("json/"))
-    assert world["before"] and exported == world["before"]
+    tables = {k: v for k, v in world["before"].items() if k not in world["views"]}
+    assert tables and exported == tables  # every table row; views (stored nowhere) are named in metadata
+    assert set(world["before"]) - set(tables) <= set(views)
     assert {k: crm[0][k] for k in CANARY if CANARY[k]} == {k: v for k, v in CANARY.items() if v}
     assert "raw._quarantine" in exported and "snapshots.snap_crm__customers" in exported and "marts.customer_clv" in exported
     assert CANARY["email"] in texts and CANARY["phone"] in texts and CANARY["iban"] in texts
@@ -281,7 +298,7 @@ def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
     assert not [n for n in NEEDLES if n in json.dumps(receipt)]
     with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
         tokens = con.execute("select subject_id from raw.orders where order_id in ('O099999901', 'O099999902')").fetchall()
-    assert len({t for t, in tokens}) == 2 and all(t.startswith("erased-") for t, in tokens)
+    assert len({t for t, in tokens}) == 2 and all(t.startswith("anon-") for t, in tokens)
     print("\ntimings:", {**world["timings"], **receipt["timing"]})
 
 
@@ -328,6 +345,23 @@ def test_objection_removes_the_subject_from_the_marketing_audience(world):
     with duckdb.connect() as con:
         audience = world["home"] / "published" / "parquet" / "current" / "marketing_audience.parquet"
         assert con.execute(f"select count(*) from read_parquet('{audience}') where subject_id = ?", [sid]).fetchone()[0] == 0
+
+
+def test_withdrawal_of_one_purpose_keeps_the_other(world):
+    sid = world["withdrawer_sid"]
+    assert world["audience_at_once"][sid] == (False, True)
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
+        assert con.execute("select may_email, may_call from marts.marketing_audience where subject_id = ?",
+                           [sid]).fetchall() == [(False, True)]
+
+
+def test_objection_by_a_lead_erases_the_lead(world):
+    sid = world["lead_sid"]
+    receipts = [json.loads(Path(r["result_path"]).read_text()) for r in world["ledger"]
+                if r["type"] == "objection" and r["result_path"]]
+    assert any(r["lead_records_erased"] for r in receipts)
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
+        assert scan(con, [sid]) == {}
 
 
 def test_reingesting_every_landing_file_does_not_bring_the_canary_back(world):

@@ -76,10 +76,10 @@ def test_ledger_registers_once_claims_once_and_stores_no_identifier(tmp_path):
         ledger.complete(request.request_id, subjects=["a" * 64], result_path="x.zip", detail={"rows": 3}, now=now)
         assert ledger.get(request.request_id)["status"] == "completed"
         assert [r["request_id"] for r in ledger.results_for(["a" * 64], "access")] == [request.request_id]
-        ledger.index_file("crm_customers", "day1.csv", "1:1", [("h1", "customer", "a" * 64), ("h2", "customer", "b" * 64)])
-        ledger.index_file("crm_customers", "day1.csv", "2:2", [("h1", "customer", "a" * 64)])  # a changed file
-        assert ledger.subjects_for_email("h1") == [("customer", "a" * 64)] and ledger.subjects_for_email("h2") == []
-        assert ledger.forget_subjects(["a" * 64]) == 1 and ledger.subjects_for_email("h1") == []
+        ledger.index.index_file("crm_customers", "day1.csv", "1:1", [("h1", "customer", "a" * 64), ("h2", "customer", "b" * 64)])
+        ledger.index.index_file("crm_customers", "day1.csv", "2:2", [("h1", "customer", "a" * 64)])  # a changed file
+        assert ledger.index.subjects_for_email("h1") == [("customer", "a" * 64)] and ledger.index.subjects_for_email("h2") == []
+        assert ledger.index.forget_subjects(["a" * 64]) == 1 and ledger.index.subjects_for_email("h1") == []
     path = tmp_path / "state" / "requests.sqlite"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and SECRET.encode() not in path.read_bytes()
 
@@ -138,11 +138,13 @@ def test_erasure_shreds_deletes_everywhere_and_keeps_orders_unlinkable(keystore,
             "raw.crm_customers": 2, "snapshots.snap_crm__customers": 2, "marts.customer_rfm": 1}
         [kept] = result.kept
         assert kept["table"] == "raw.orders" and kept["rows"] == 2 and "6(1)(c)" in kept["legal_basis"]
-        assert kept["delete_by"] == "2032-03-01"  # 7 years (2,557 days) after the last order
+        assert kept["legal_duty_ends"] == "2032-03-01"  # 7 years (2,557 days) after the last order
         for rel in subject_relations(con):
             assert con.execute(f"select count(*) from {rel.sql} where subject_id = ?", [jan]).fetchone()[0] == 0
         tokens = [r[0] for r in con.execute("select subject_id from raw.orders").fetchall()]
-        assert len(set(tokens)) == 2 and all(t.startswith(TOKEN_PREFIX) for t in tokens)
+        assert len(set(tokens)) == 2 and all(t.startswith(TOKEN_PREFIX) and len(t) == 37 for t in tokens)
+        assert con.execute("select count(*) from raw.orders where _source_line is null and "
+                           "_source_file like 'erased:%'").fetchone()[0] == 2
         assert con.execute("select sum(loaded), sum(suppressed) from raw._batches").fetchone() == (2, 2)
         assert con.execute("select count(*) from raw.crm_customers where subject_id = ?", [anna]).fetchone()[0] == 2
     entry = list(audit.entries())[-1]
@@ -221,3 +223,19 @@ def test_access_package_has_checksums_for_every_file_and_escapes_html(tmp_path, 
         assert "Autoriteit Persoonsgegevens" in z.read("summary.en.html").decode()
         assert list(pd.read_csv(io.BytesIO(z.read("csv/raw.crm_customers.csv"))).columns) == ["subject_id", "first_name"]
     assert stat.S_IMODE((tmp_path / "out" / "req-1.zip").stat().st_mode) == 0o600
+
+
+def test_third_persons_found_through_the_blind_name_index_are_those_of_the_full_list():
+    from privacy.recognizers import name_key
+    from privacy.redact import Redactor
+    from privacy.rights import names
+
+    people = [("Fenna", "Smits", "f.smits@example.nl"), ("Jan-Willem", "de Vries", None), ("Anna", "Bakker", None),
+              ("Piet", "Jansen", None)]
+    assert all(names.name_key(n) == name_key(n) for p in people for n in p[:2])
+    index = {(kind, key) for f, s, _ in people for kind, key in names.person_keys(f, s)}
+    emails = {e for *_, e in people if e}
+    texts = ["Buurvrouw Fenna Smits (f.smits@example.nl) belde; mevr. Bakker ook. Hoi Anna! Jan-Willem de Vries "
+             "en J. Jansen niet.", "Geen namen hier, wel 0612345678."]
+    found = names.persons_in(texts, lambda kind, keys: {k for k in keys if (kind, k) in index}, lambda a: a & emails)
+    assert len(found) < 4 * len(people) and Redactor(found).redact(texts) == Redactor(people).redact(texts)

@@ -1,0 +1,97 @@
+"""Request intake without a warehouse: CLI, inbox, ledger, sensor (fast; the flow is in test_requests_e2e)."""
+
+import argparse
+import json
+import zipfile
+
+import pytest
+from dagster import DagsterInstance, Definitions, RunRequest, SkipReason, build_sensor_context
+
+from orchestration.assets.requests import request_jobs, request_sensor
+from orchestration.requests.cli import add_request_commands
+from orchestration.requests.inbox import write_request
+from orchestration.requests.service import RequestService
+from orchestration.resources import KlantkluisResource
+from orchestration.settings import Paths
+
+EMAIL = "secret.person@example.nl"
+
+
+@pytest.fixture
+def paths(tmp_path, monkeypatch):
+    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
+    monkeypatch.delenv("KLANTKLUIS_MASTER_KEY", raising=False)
+    monkeypatch.delenv("KLANTKLUIS_PSEUDONYM_KEY", raising=False)
+    return Paths.from_home(tmp_path / "home", tmp_path / "home" / "keys")
+
+
+def _cli(paths, *argv) -> int:
+    parser = argparse.ArgumentParser()
+    add_request_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(list(argv))
+    return args.func(args, paths)
+
+
+def test_cli_writes_a_valid_request_and_refuses_an_invalid_one(paths, capsys):
+    assert _cli(paths, "request", "access", "--email", EMAIL, "--verified-by", "portal_login") == 0
+    [path] = paths.inbox.glob("*.json")
+    assert json.loads(path.read_text())["email"] == EMAIL and oct(path.stat().st_mode)[-3:] == "600"
+    assert _cli(paths, "request", "withdraw", "--customer", "C0000001", "--purpose", "astrology",
+                "--verified-by", "idin") == 2
+    assert _cli(paths, "request", "rectify", "--customer", "C0000001", "--field", "subject_id", "--value", "x",
+                "--verified-by", "idin") == 2
+    assert EMAIL not in capsys.readouterr().out and len(list(paths.inbox.glob("*.json"))) == 1
+
+
+def test_sensor_starts_one_run_per_request_without_the_identifier(paths):
+    resource = KlantkluisResource(home=str(paths.home))
+    with DagsterInstance.ephemeral() as instance:
+        assert isinstance(request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource})),
+                          SkipReason)
+        request_id, _ = write_request(paths.inbox, {"type": "objection", "email": EMAIL, "verification": "idin"})
+        (paths.inbox / "garbage.json").write_text("{not json")
+        [run] = request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource}))
+    assert isinstance(run, RunRequest) and run.run_key == request_id and run.job_name == "consent_request"
+    assert EMAIL not in json.dumps(run.run_config) + json.dumps(run.tags)
+    assert (paths.inbox / "rejected").is_dir() and not (paths.inbox / "garbage.json").exists()
+    with RequestService(paths) as service:
+        statuses = {r["request_id"]: r["status"] for r in service.ledger.rows()}
+    assert statuses[request_id] == "received" and sorted(statuses.values()) == ["received", "rejected"]
+    assert EMAIL.encode() not in (paths.state / "requests.sqlite").read_bytes()
+    assert EMAIL.encode() not in paths.audit_log.read_bytes()
+    defs = Definitions(jobs=request_jobs, sensors=[request_sensor], resources={"klantkluis": resource})
+    assert {j.name for j in request_jobs} == {"access_request", "erasure_request", "rectification_request",
+                                               "consent_request"}
+    assert defs.resolve_sensor_def("request_sensor") is not None
+
+
+def test_access_without_any_data_confirms_that_nothing_is_processed(paths, capsys):
+    write_request(paths.inbox, {"type": "access", "customer_id": "C0000042", "verification": "in_person"})
+    assert _cli(paths, "process-requests") == 0
+    assert _cli(paths, "requests") == 0
+    out = capsys.readouterr().out
+    assert "completed" in out and "C0000042" not in out
+    [export] = paths.outbox.glob("*.zip")
+    with zipfile.ZipFile(export) as z:
+        metadata = json.loads(z.read("metadata.json"))
+    assert metadata["art15"]["confirmation"]["content"]["personal_data_processed"] is False
+    assert not any(paths.inbox.glob("*.json"))
+
+
+def test_a_failing_request_reports_class_and_place_never_the_value(paths, monkeypatch):
+    from orchestration.requests import handlers
+    from orchestration.requests.service import RequestFailed
+
+    def broken(service, request, now):
+        raise ValueError(f"cannot handle {request.identifier}")
+
+    monkeypatch.setitem(handlers.HANDLERS, "access", broken)
+    request_id, _ = write_request(paths.inbox, {"type": "access", "email": EMAIL, "verification": "idin"})
+    with RequestService(paths) as service:
+        with pytest.raises(RequestFailed) as err:
+            service.process(request_id)
+        row = service.ledger.get(request_id)
+    assert EMAIL not in str(err.value) and err.value.__cause__ is None and err.value.__suppress_context__
+    assert row["status"] == "failed" and "ValueError at test_requests.py" in row["detail"]
+    assert EMAIL.encode() not in paths.audit_log.read_bytes()
+    assert any(paths.inbox.glob("*.json"))  # kept for a retry
