@@ -37,6 +37,7 @@ def _materialise(home):
 def built(tiny_landing, tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e")
     shutil.copytree(tiny_landing / "landing", home / "landing")
+    shutil.copytree(tiny_landing / "truth", home / "truth")
     first = _materialise(home)
     return home, first
 
@@ -84,10 +85,26 @@ def _landing_personal_values(home: Path) -> list[str]:
             values.update((rows["first_name"] + " " + rows["last_name"]).dropna())
             if "iban" in rows:
                 values.update(rows["iban"].dropna())
-    return sorted(values, key=len, reverse=True)
+    return sorted(values | _planted_text_values(home), key=len, reverse=True)
+
+
+def _planted_text_values(home: Path) -> set[str]:
+    """Every personal value the generator planted in free text (ground truth spans)."""
+    texts = {}
+    for path in (home / "landing" / "interactions").iterdir():
+        texts.update((r["interaction_id"], r["text"]) for r in map(json.loads, path.read_text().splitlines()))
+    for path in (home / "landing" / "nps_responses").iterdir():
+        rows = read_landing_file(path, ["response_id", "comment"]).rows.dropna()
+        texts.update(zip(rows["response_id"], rows["comment"]))
+    planted = set()
+    for item in map(json.loads, (home / "truth" / "text_spans.jsonl").read_text().splitlines()):
+        planted.update(texts[item["id"]][s["start"]:s["end"]] for s in item["spans"] if item["id"] in texts)
+    return {v for v in planted if len(v) >= 6}  # short fragments (a first name) also occur in ordinary words
 
 
 def test_no_personal_data_in_any_duckdb_file_or_the_dagster_storage(built):
+    """Issue 3 and 7: no e-mail, phone, IBAN, full name, or value planted in free text (BSN, birth
+    date, postcode, ...) appears in plain text in any DuckDB file or in the Dagster storage."""
     home, _ = built
     pattern = re.compile("|".join(re.escape(v) for v in _landing_personal_values(home)))
     files = sorted(home.rglob("*.duckdb"))
