@@ -5,8 +5,15 @@ row-level rule it breaks, so the writer can quarantine exactly those rows with t
 load the rest. Only row positions and rule names leave this module, never the failing values:
 GE's own result holds them (unexpected_list) and must not reach Dagster metadata or logs.
 
-Large files are validated in chunks (GE copies and hashes each batch). Uniqueness needs the
-whole file, so it is checked here with pandas instead of per chunk:
+GE evaluates each row-level rule on the *distinct values* of the columns the rule reads, not
+on every row: a column-map rule's verdict on a row depends only on that row's values in those
+columns, so a value that breaks the rule is reported for every row holding it, exactly as a
+row-by-row run would report it. Landing files repeat most values (dates, categories, the
+customer of an order), so this is a large saving; for columns of distinct values (ids) it costs
+one factorisation. GE stays the engine of every rule: the suite in `expectations.suites` is the
+one definition; what GE's result counts (element_count, unexpected_percent) is distinct values,
+which this module never reads. Distinct values are validated in chunks (GE copies and hashes
+each batch). Uniqueness needs the whole file, so it is checked here with pandas instead:
 - rows that share an id but differ in any landing column all fail
   "expect_column_values_to_be_unique:<id>" (we cannot tell which copy is right);
 - exact copies of an earlier row are collapsed: listed in `collapsed`, left out of the checks,
@@ -17,7 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from expectations import formats as f
 from expectations.suites import ID_COLUMNS, SOURCES, build_suite, rule_name
@@ -103,53 +113,116 @@ def _run(suite_name: str, expectations: list, frame: pd.DataFrame) -> list:
     return validator.validate_expectation_suite(suite).results
 
 
-def validate(source: str, df: pd.DataFrame, now: datetime, chunk_rows: int = CHUNK_ROWS) -> ValidationOutcome:
+def _codes(frame, base: list[str], keep: np.ndarray | None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per row, the number of its distinct combination of the `base` columns (-1 for rows not
+    kept), and those combinations as a frame (object columns, None for missing)."""
+    codes, uniques = None, {}
+    for name in base:
+        column = frame[name]
+        if isinstance(column, pa.ChunkedArray):
+            encoded = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0),
+                                           null_encoding="encode")
+            part = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            values = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        else:
+            part, values = pd.factorize(column, use_na_sentinel=False)
+            part, values = part.astype(np.int64), np.asarray(values, dtype=object)
+        uniques[name] = values
+        codes = part if codes is None else codes * len(values) + part
+    if len(base) == 1:  # codes are already 0..k-1: every distinct value is checked once
+        present, inverse = np.arange(len(uniques[base[0]])), codes
+    else:
+        present, inverse = np.unique(codes, return_inverse=True)
+    if keep is not None:  # collapsed copies: their values may be checked, but no row of theirs is hit
+        inverse = np.where(keep, inverse, -1)
+    distinct = {}
+    rest = present
+    for name in reversed(base):
+        size = len(uniques[name])
+        distinct[name] = uniques[name][rest % size] if size else uniques[name][:0]
+        rest = rest // size if size else rest
+    values = pd.DataFrame({name: distinct[name] for name in base}, dtype=object)
+    return inverse.reshape(-1), values.where(values.notna(), None)
+
+
+def validate(source: str, df, now: datetime, chunk_rows: int = CHUNK_ROWS) -> ValidationOutcome:
     """Check a landing frame against its source's suite (Art. 5(1)(d)); see the module docstring.
 
-    `df` holds the landing columns as str or None ("" counts as missing); columns whose name
-    starts with "_" (load metadata such as _source_line) are ignored. `now` bounds every date;
-    a naive `now` is taken as UTC, like naive timestamps in the data. Failures name rows by
-    the labels of `df.index`.
+    `df` is a pandas DataFrame or a pyarrow Table holding the landing columns as str or None
+    ("" counts as missing); columns whose name starts with "_" (load metadata such as
+    _source_line) are ignored. `now` bounds every date; a naive `now` is taken as UTC, like naive
+    timestamps in the data. Failures name rows by the labels of `df.index` (for a Table: by
+    position).
     """
-    if not df.index.is_unique:
+    is_arrow = isinstance(df, pa.Table)
+    index = pd.RangeIndex(df.num_rows) if is_arrow else df.index
+    if not index.is_unique:
         raise ValueError("validate needs a unique index: failures refer to rows by index label")
+    columns = df.column_names if is_arrow else list(df.columns)
     suite = build_suite(source, now)
-    landing = [c for c in df.columns if not str(c).startswith("_")]
+    landing = [c for c in columns if not str(c).startswith("_")]
     table, unique, rows, table_failures = [], [], [], []
     for exp in suite.expectations:
         cols = _columns_of(exp)
         if not cols:
             table.append(exp)
-        elif any(c.partition("__")[0] not in df.columns for c in cols):
+        elif any(c.partition("__")[0] not in columns for c in cols):
             table_failures.append(f"{rule_name(exp)} (column missing)")
         else:
             (unique if (exp.meta or {}).get("scope") == "file" else rows).append(exp)
-    for result in _run(f"{source}.table", table, df[landing].iloc[:0]):
+    for result in _run(f"{source}.table", table, pd.DataFrame(columns=landing, dtype=object)):
         if not result.success:
             table_failures.append(rule_name(result.expectation_config))
     conflicts, collapsed = [], []
     if unique:
-        compare = [c for c in SOURCES[source] if c in df.columns]
-        conflicts, collapsed = duplicate_ids(df, ID_COLUMNS[source], compare)
+        compare = [c for c in SOURCES[source] if c in columns]
+        conflicts, collapsed = duplicate_ids(_repeated_ids(df, ID_COLUMNS[source], compare, index),
+                                             ID_COLUMNS[source], compare)
     parts = [pd.DataFrame({"row_index": conflicts, "rule": rule_name(e)}) for e in unique]
-    needed = {c for exp in rows for c in _columns_of(exp)}
     formats = {e.configuration.kwargs["column"]: e.configuration.kwargs["datetime_format"]
                for e in rows if "datetime_format" in e.configuration.kwargs}
-    skip = pd.Index(collapsed)
-    for start in range(0, len(df), chunk_rows):
-        chunk = df.iloc[start:start + chunk_rows]
-        # Filtered per chunk: dropping from the whole frame would copy all of it at once.
-        frame = prepare(chunk[~chunk.index.isin(skip)] if len(skip) else chunk, needed, formats)
-        for result in _run(f"{source}.rows", rows, frame):
-            rule = rule_name(result.expectation_config)
-            if _raised(result):
-                table_failures.append(f"{rule} (error)")
-            elif not result.success:
-                parts.append(pd.DataFrame({"row_index": result.result.get("unexpected_index_list") or [],
-                                           "rule": rule}))
+    keep = ~index.isin(pd.Index(collapsed)) if collapsed else None
+    groups: dict[tuple[str, ...], list] = {}
+    for exp in rows:  # rules that read the same landing columns share one set of distinct values
+        groups.setdefault(tuple(sorted({c.partition("__")[0] for c in _columns_of(exp)})), []).append(exp)
+    labels = index.to_numpy()
+    for base, expectations in groups.items():
+        codes, distinct = _codes(df, list(base), keep)
+        needed = {c for exp in expectations for c in _columns_of(exp)}
+        bad: dict[str, list[np.ndarray]] = {}
+        for start in range(0, len(distinct), chunk_rows):
+            frame = prepare(distinct.iloc[start:start + chunk_rows], needed, formats)
+            for result in _run(f"{source}.rows", expectations, frame):
+                rule = rule_name(result.expectation_config)
+                if _raised(result):
+                    table_failures.append(f"{rule} (error)")
+                elif not result.success:
+                    bad.setdefault(rule, []).append(np.asarray(result.result.get("unexpected_index_list") or [],
+                                                               dtype=np.int64))
+        for rule, found in bad.items():
+            hit = np.isin(codes, np.concatenate(found))
+            parts.append(pd.DataFrame({"row_index": labels[hit], "rule": rule}))
     failures = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"row_index": [], "rule": []})
     failures = failures.sort_values(["row_index", "rule"], kind="stable").reset_index(drop=True)
     counts = failures["rule"].value_counts().sort_index()
-    return ValidationOutcome(source=source, rows=len(df), failures=failures,
+    return ValidationOutcome(source=source, rows=len(index), failures=failures,
                              rule_counts={k: int(v) for k, v in counts.items()},
                              table_failures=sorted(set(table_failures)), collapsed=list(collapsed))
+
+
+def _repeated_ids(df, id_column: str, compare: list[str], index: pd.Index) -> pd.DataFrame:
+    """The rows whose id occurs more than once (what `duplicate_ids` compares), with their labels;
+    for an Arrow table only those rows are converted to pandas."""
+    if not isinstance(df, pa.Table):
+        return df
+    ids = df[id_column]
+    ids = pc.if_else(pc.equal(ids, ""), pa.scalar(None, ids.type), ids)
+    counts = pc.value_counts(ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0))
+    repeated = counts.field("values").filter(pc.and_(pc.greater(counts.field("counts"), 1),
+                                                     pc.is_valid(counts.field("values"))))
+    if len(repeated) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in compare})
+    where = np.flatnonzero(pc.is_in(ids, value_set=repeated).to_numpy(zero_copy_only=False))
+    small = df.select(compare).take(pa.array(where)).to_pandas()
+    small.index = index[where]
+    return small.astype(object).where(small.notna(), None)

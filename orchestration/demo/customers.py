@@ -8,6 +8,8 @@ from datetime import date, datetime, time
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.demo import identifiers as ids
 from orchestration.demo.names import (
@@ -70,8 +72,12 @@ def customers(rng: np.random.Generator, n: int, as_of: date, id_offset: int = 0)
 
 
 def orders(rng: np.random.Generator, crm: pd.DataFrame, first_order_id: int = 1,
-           window: tuple[int, int] | None = None) -> pd.DataFrame:
-    """Orders of each customer within its active period (or `window`, in days since EPOCH)."""
+           window: tuple[int, int] | None = None) -> pa.Table:
+    """Orders of each customer within its active period (or `window`, in days since EPOCH).
+
+    Built as Arrow strings (ten million orders would not fit comfortably in Python objects); the
+    random draws are the same as for a DataFrame built value by value, so are the bytes written.
+    """
     start = crm["_since"].to_numpy() if window is None else np.full(len(crm), window[0])
     stop = crm["_end"].to_numpy() if window is None else np.full(len(crm), window[1])
     alive = stop > start
@@ -84,16 +90,43 @@ def orders(rng: np.random.Generator, crm: pd.DataFrame, first_order_id: int = 1,
     who, day = who[order], day[order]
     amount = np.round(crm["_spend"].to_numpy()[who] * rng.gamma(6, 1 / 6, size=len(who)) + 5, 2)
     n = len(who)
-    return pd.DataFrame({
-        "order_id": [f"O{i:09d}" for i in range(first_order_id, first_order_id + n)],
-        "customer_id": crm["customer_id"].to_numpy()[who],
-        "order_date": _dates(day),
-        "amount": np.char.mod("%.2f", amount),
-        "margin": np.char.mod("%.2f", np.round(amount * rng.uniform(0.12, 0.45, size=n), 2)),
-        "product_category": rng.choice(np.array(PRODUCT_CATEGORIES), size=n),
-        "channel": rng.choice(np.array(["web", "phone", "store", "field"]), size=n, p=[.55, .2, .15, .1]),
-        "payment_method": rng.choice(np.array(["ideal", "creditcard", "direct_debit", "invoice"]), size=n),
+    margin = np.round(amount * rng.uniform(0.12, 0.45, size=n), 2)
+    # rng.choice(array, size, p) draws exactly what rng.choice(len(array), size, p) draws.
+    category = rng.choice(len(PRODUCT_CATEGORIES), size=n)
+    channel = rng.choice(4, size=n, p=[.55, .2, .15, .1])
+    payment = rng.choice(4, size=n)
+    return pa.table({
+        "order_id": numbered("O", first_order_id, n, 9),
+        "customer_id": pa.array(crm["customer_id"].to_numpy()[who], pa.string()),
+        "order_date": arrow_dates(day),
+        "amount": two_decimals(amount),
+        "margin": two_decimals(margin),
+        "product_category": pa.array(PRODUCT_CATEGORIES, pa.string()).take(category),
+        "channel": pa.array(["web", "phone", "store", "field"]).take(channel),
+        "payment_method": pa.array(["ideal", "creditcard", "direct_debit", "invoice"]).take(payment),
     })
+
+
+def numbered(prefix: str, first: int, n: int, width: int) -> pa.Array:
+    """f"{prefix}{i:0{width}d}" for i in first .. first + n - 1, as Arrow strings."""
+    digits = pa.array(np.arange(first, first + n, dtype=np.int64)).cast(pa.string())
+    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(digits, width, "0"), "")
+
+
+def arrow_dates(days: np.ndarray) -> pa.Array:
+    """ISO dates (YYYY-MM-DD) of `days` after EPOCH, as Arrow strings (what `_dates` gives)."""
+    epoch = (EPOCH - date(1970, 1, 1)).days
+    return pa.array(np.asarray(days, dtype=np.int64) + epoch).cast(pa.int32()).cast(pa.date32()).cast(pa.string())
+
+
+def two_decimals(values: np.ndarray) -> pa.Array:
+    """"%.2f" % v for values already rounded to cents, as Arrow strings, without a Python loop."""
+    cents = np.abs(np.rint(values * 100)).astype(np.int64)
+    whole = pa.array(cents // 100).cast(pa.string())
+    frac = pc.utf8_lpad(pa.array(cents % 100).cast(pa.string()), 2, "0")
+    text = pc.binary_join_element_wise(whole, frac, ".")
+    sign = np.signbit(values)
+    return pc.if_else(pa.array(sign), pc.binary_join_element_wise("-", text, ""), text) if sign.any() else text
 
 
 def leads(rng: np.random.Generator, n: int, as_of: date) -> pd.DataFrame:

@@ -18,6 +18,8 @@ import pyarrow.csv as pacsv
 from orchestration.demo import customers as cu
 from orchestration.demo import events as ev
 
+_encode = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) does to a str
+
 DEFAULT_AS_OF = date(2026, 11, 1)
 
 
@@ -33,18 +35,34 @@ def _public(df: pd.DataFrame) -> pd.DataFrame:
     return df[[c for c in df.columns if not c.startswith("_")]]
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
+def _arrow(df: pd.DataFrame | pa.Table) -> pa.Table:
+    """The public columns as Arrow strings (null for None/NaN), column by column."""
+    if isinstance(df, pa.Table):
+        return df.select([c for c in df.column_names if not c.startswith("_")])
+    columns = {}
+    for name in _public(df).columns:
+        values = df[name].to_numpy()
+        array = pa.array(values, from_pandas=True) if values.dtype.kind in "OUSifb" else pa.array(df[name])
+        columns[name] = array if array.type == pa.string() else array.cast(pa.string())
+    return pa.table(columns)
+
+
+def _write_csv(df: pd.DataFrame | pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(_public(df).astype(object).where(df.notna(), None), preserve_index=False)
-    table = table.cast(pa.schema([(name, pa.string()) for name in table.column_names]))
-    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    pacsv.write_csv(_arrow(df), path, pacsv.WriteOptions(quoting_style="needed"))
 
 
 def _write_jsonl(df: pd.DataFrame, path: Path) -> None:
+    # What json.dumps(row, ensure_ascii=False) writes for a row of strings and None, built per column.
     path.parent.mkdir(parents=True, exist_ok=True)
+    table = _arrow(df)
+    parts = []
+    for k, name in enumerate(table.column_names):
+        values = table.column(name).to_pylist()
+        key = ("{" if k == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ": "
+        parts.append([key + ("null" if v is None else _encode(v)) for v in values])
     with path.open("w", encoding="utf-8") as out:
-        for row in _public(df).to_dict("records"):
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.writelines("".join(row) + "}\n" for row in zip(*parts))
 
 
 def _day(rng, crm, people_pool, as_of: date, window, counters: dict, truth: list) -> dict[str, pd.DataFrame]:
@@ -59,6 +77,15 @@ def _day(rng, crm, people_pool, as_of: date, window, counters: dict, truth: list
     return frames
 
 
+def _write_day(landing: Path, day: date, frames: dict, rows: dict[str, int]) -> None:
+    for source, df in frames.items():
+        if source == "interactions":
+            _write_jsonl(df, landing / source / f"{day.isoformat()}.jsonl")
+        else:
+            _write_csv(df, landing / source / f"{day.isoformat()}.csv")
+        rows[source] = rows.get(source, 0) + len(df)
+
+
 def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = DEFAULT_AS_OF) -> Generated:
     """Write `<out>/landing/<source>/<day>.<ext>` and `<out>/truth/*_spans.jsonl`."""
     started = datetime.now()
@@ -71,24 +98,18 @@ def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = D
                       lead_table[lead_table.columns.intersection(crm.columns)]], ignore_index=True)
     counters = dict.fromkeys(["orders", "consent_events", "nps_responses", "interactions"], 1)
     truth: list[dict] = []
-    days = {as_of: {"crm_customers": crm, "leads": lead_table,
-                    **_day(rng, crm, pool, as_of, None, counters, truth)}}
+    rows: dict[str, int] = {}
+    # Each day is written as soon as it is drawn, so only one day's frames are held at a time.
+    _write_day(landing, as_of, {"crm_customers": crm, "leads": lead_table,
+                                **_day(rng, crm, pool, as_of, None, counters, truth)}, rows)
     newcomers = cu.customers(rng, max(customers // 100, 1), day2, id_offset=customers)
     newcomers["exported_at"] = datetime.combine(day2, time(6, 0)).isoformat(sep=" ")
     changed = cu.moved(rng, crm, datetime.combine(day2, time(6, 0)))
     everyone = pd.concat([crm, newcomers], ignore_index=True)
     today = cu.day_number(day2)
-    days[day2] = {"crm_customers": pd.concat([changed, newcomers], ignore_index=True),
-                  **_day(rng, everyone[everyone["status"] == "active"], pool, day2, (today - 1, today),
-                         counters, truth)}
-    rows: dict[str, int] = {}
-    for day, frames in days.items():
-        for source, df in frames.items():
-            if source == "interactions":
-                _write_jsonl(df, landing / source / f"{day.isoformat()}.jsonl")
-            else:
-                _write_csv(df, landing / source / f"{day.isoformat()}.csv")
-            rows[source] = rows.get(source, 0) + len(df)
+    _write_day(landing, day2, {"crm_customers": pd.concat([changed, newcomers], ignore_index=True),
+                               **_day(rng, everyone[everyone["status"] == "active"], pool, day2, (today - 1, today),
+                                      counters, truth)}, rows)
     truth_dir.mkdir(parents=True, exist_ok=True)
     with (truth_dir / "text_spans.jsonl").open("w", encoding="utf-8") as f:
         for item in truth:

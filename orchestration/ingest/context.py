@@ -6,10 +6,12 @@ Built once per run from the installation's paths; the privacy services come from
 
 import os
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.settings import Paths
 from privacy.audit import AuditLog
@@ -28,7 +30,11 @@ class IngestContext:
     keystore: KeyStore
     pseudonymiser: Pseudonymiser
     audit: AuditLog
+    # Benchmark only (orchestration.bench): False drops the direct identifiers instead of
+    # encrypting them (null in the raw layer) and makes no keys; nothing is written in plain text.
+    encryption: bool = True
     _redactor: object = field(default=None, repr=False)
+    _helper: object = field(default=None, repr=False)
 
     @classmethod
     def open(cls, paths: Paths, now: datetime) -> "IngestContext":
@@ -43,18 +49,37 @@ class IngestContext:
         return uuid.uuid4().hex
 
     def encrypt(self, values: list, subject_ids: list, table: str, column: str) -> list:
+        if not self.encryption:
+            return [None] * len(values)
         return encrypt_values(values, subject_ids, table, column, self.keystore)
 
-    def validate(self, source: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    def validate(self, source: str, rows: pd.DataFrame | pa.Table) -> tuple[pd.DataFrame, list[str]]:
         """Row-level rule failures (row_index, rule) from the source's expectation suite (Art. 5(1)(d)).
 
         Exact copies of an earlier row are quarantined too (loading them would double-count).
         Also returns the table-level rules that failed (such as a missing column)."""
         from expectations.validate import validate
 
-        outcome = validate(source, rows.drop(columns="_source_line"), self.now)
+        # Arrow tables keep their _source_line column: validate ignores columns named "_...".
+        outcome = validate(source, rows if isinstance(rows, pa.Table) else rows.drop(columns="_source_line"), self.now)
         duplicates = pd.DataFrame({"row_index": outcome.collapsed, "rule": DUPLICATE_RULE})
         return pd.concat([outcome.failures, duplicates], ignore_index=True), outcome.table_failures
+
+    def helper(self):
+        """The helper process that protects half of each large chunk (see `parallel`); None on one core."""
+        from orchestration.ingest import parallel
+
+        if self._helper is None and parallel.available():
+            self._helper = parallel.Helper(self.paths)
+            weakref.finalize(self, self._helper.close)
+        return self._helper or None
+
+    def close(self, broken: bool = False) -> None:
+        """Stop the helper process, if one was started (also done when the context is collected);
+        `broken`: it failed, so do not start another one for this context."""
+        if self._helper:
+            self._helper.close()
+        self._helper = False if broken else None
 
     def redactor_for(self, table):
         """The free-text redactor, built once per run with the CRM's known persons (Art. 25)."""

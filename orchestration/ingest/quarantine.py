@@ -34,7 +34,8 @@ def quarantine_frame(ctx, table, file: str, batch_id: str, read: FileRead, failu
     subjects = [ctx.pseudonymiser.subject_id(table.subject.kind, k) if k else None for k in keys]
     batch_key = hashlib.sha256(f"quarantine:{batch_id}".encode()).hexdigest()  # rows without a readable subject
     owners = [s or batch_key for s in subjects]
-    ctx.keystore.ensure(sorted(set(owners)))
+    if ctx.encryption:
+        ctx.keystore.ensure(sorted(set(owners)))
     encrypted = ctx.encrypt(records, owners, "_quarantine", "record")
     return pd.DataFrame({
         "source": table.name, "file": file, "line": pd.array(lines, dtype="int64"), "rule": reasons,

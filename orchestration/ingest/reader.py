@@ -11,7 +11,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 # Multi-line quoted CSV fields are joined up to this many physical lines before giving up.
@@ -52,47 +55,126 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
     return renamed
 
 
-def _frame(records: list[list[str | None]], lines: list[int], columns: list[str], expected: list[str]) -> pd.DataFrame:
-    df = pd.DataFrame(records, columns=columns, dtype=object).reindex(columns=expected)
-    df = df.replace({"": None}).astype(object).where(df.notna(), None)
-    df["_source_line"] = lines
-    return df
+def _arrow(records: list[list[str | None]], lines: list[int], positions: list[int | None],
+           expected: list[str]) -> pa.Table:
+    """String columns (null for "" or absent) in `expected` order plus _source_line, from parsed records."""
+    columns = list(zip(*records)) if records else [()] * (max((p for p in positions if p is not None), default=-1) + 1)
+    arrays = [pa.array([v or None for v in columns[p]] if p is not None else [None] * len(lines), pa.string())
+              for p in positions]
+    return pa.Table.from_arrays([*arrays, pa.array(lines, pa.int64())], names=[*expected, "_source_line"])
 
 
-def _read_csv(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> FileRead:
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    physical = raw.split(b"\n")
-    if physical and physical[-1] == b"":
-        physical.pop()
-    if not physical:
-        raise LandingFileError(f"{path}: the file is empty; a landing file needs a header row.")
+# ---------------------------------------------------------------------------------------------
+# CSV: a vectorised fast path for plain lines, the line-by-line parser for everything else.
+#
+# A line is *plain* when it is valid UTF-8 without NUL bytes, has no carriage return except one
+# just before its newline, holds exactly width-1 commas outside quotes, and every quote either
+# opens a field (first character of the field) or closes it (last character): no quote inside
+# an unquoted field and no doubled quote. On a plain line Python's csv module (strict) and
+# pyarrow's CSV parser (newlines_in_values off) give the same fields, and the line-by-line
+# parser below would take it as one record without joining, so plain runs are parsed by pyarrow
+# and every other line goes through `_LineParser`, which may join it with the lines after it.
+# Which path a line takes never changes what is read: the same records, rejects and physical
+# line numbers as the line-by-line parser on the whole file.
+# ---------------------------------------------------------------------------------------------
+
+_BLOCK_BYTES = 32 << 20
+_QUOTE, _COMMA, _NL, _CR = 34, 44, 10, 13
+
+
+def _plain_lines(block: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, maybe_plain) per physical line of `block` (complete lines; the last may lack its newline).
+
+    False means the line is not plain. True means every quote on it is in place and its comma
+    count allows `width` fields; lines whose quoted values hold commas are confirmed by pyarrow
+    itself, which refuses a row with another number of fields.
+    """
+    arr = np.frombuffer(block, dtype=np.uint8)
+    size = len(arr)
+    ends = np.flatnonzero(arr == _NL)
+    if size and arr[-1] != _NL:
+        ends = np.append(ends, size)
+    n = len(ends)
+    starts = np.empty(n, dtype=np.int64)
+    if n:
+        starts[0], starts[1:] = 0, ends[:-1] + 1
+    plain = np.ones(n, dtype=bool)
+    if not n:
+        return starts, plain
+    bounds = np.append(starts, size)
+    commas = np.diff(np.searchsorted(np.flatnonzero(arr == _COMMA), bounds))
+    quotes = np.flatnonzero(arr == _QUOTE)
+    per_line = np.diff(np.searchsorted(quotes, bounds))
+    plain &= (commas == width - 1) | ((commas > width - 1) & (per_line > 0))
+    odd = (per_line & 1).astype(bool)
+    plain &= ~odd
+    if len(quotes):
+        # On a plain line quotes alternate: opening (after a comma or the line start), closing
+        # (before a comma or the line end). A quote's turn follows from its place in the block,
+        # shifted by each line with an odd number of quotes before it (not plain anyway).
+        if odd.any():
+            turn = (np.arange(len(quotes)) + np.searchsorted(starts[odd], quotes, side="right")) & 1
+            opening, closing = quotes[turn == 0], quotes[turn == 1]
+        else:
+            opening, closing = quotes[0::2], quotes[1::2]
+        prev = arr[np.maximum(opening - 1, 0)]
+        wrong_open = opening[(opening != 0) & (prev != _COMMA) & (prev != _NL)]
+        nxt = arr[np.minimum(closing + 1, size - 1)]
+        suspect = (closing != size - 1) & (nxt != _COMMA) & (nxt != _NL)
+        if suspect.any():  # a closing quote before "\r\n" (or a final "\r") is in place too
+            maybe = closing[suspect]
+            crlf = (arr[np.minimum(maybe + 1, size - 1)] == _CR) & (
+                (arr[np.minimum(maybe + 2, size - 1)] == _NL) | (maybe + 2 == size))
+            wrong_close = maybe[~crlf]
+        else:
+            wrong_close = closing[:0]
+        for wrong in (wrong_open, wrong_close):
+            if len(wrong):
+                plain[np.searchsorted(ends, wrong)] = False
+    if b"\x00" in block:
+        plain[np.searchsorted(ends, np.flatnonzero(arr == 0))] = False
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n") + block.endswith(b"\r"):
+        cr = np.flatnonzero(arr == _CR)
+        line_of = np.searchsorted(ends, cr)
+        plain[line_of[cr + 1 != ends[line_of]]] = False
     try:
-        header = next(csv.reader([physical[0].decode("utf-8").rstrip("\r")]))
+        block.decode("utf-8")
     except UnicodeDecodeError:
-        raise LandingFileError(f"{path}: the header is not UTF-8; re-export the file as UTF-8.") from None
-    columns = _check_header(path, header, expected, mapping, optional)
-    width = len(columns)
-    records, lines, rejects = [], [], []
-    i = 1
-    while i < len(physical):
-        line_no, chunk = i + 1, physical[i]  # physical line numbers, the header is line 1
-        i += 1
+        for i in np.flatnonzero(plain):
+            try:
+                block[starts[i]:ends[i]].decode("utf-8")
+            except UnicodeDecodeError:
+                plain[i] = False
+    return starts, plain
+
+
+class _LineParser:
+    """The line-by-line reader: one record (or reject, or skipped blank line) from a physical line.
+
+    A line with an odd number of quotes is joined with the lines after it (a quoted field may
+    hold newlines), up to `_MAX_RECORD_LINES` physical lines; if that still does not parse, only
+    the first line is rejected and reading resumes at the line after it.
+    """
+
+    def __init__(self, width: int):
+        self.width = width
+
+    def record(self, line_at, i: int, line_no: int):
+        """(fields | None, Reject | None, next line index) for the record starting at line `i`."""
+        chunk = line_at(i)
+        start, i = i, i + 1
         if not chunk.strip():
-            continue
+            return None, None, i
         if b"\x00" in chunk:
-            rejects.append(Reject(line_no, "line contains a NUL byte", chunk.decode("utf-8", "replace")))
-            continue
+            return None, Reject(line_no, "line contains a NUL byte", chunk.decode("utf-8", "replace")), i
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError:
-            rejects.append(Reject(line_no, "line is not valid UTF-8 (re-export the file as UTF-8)",
-                                  chunk.decode("latin-1")))
-            continue
+            return None, Reject(line_no, "line is not valid UTF-8 (re-export the file as UTF-8)",
+                                chunk.decode("latin-1")), i
         joined = 1
-        while text.count('"') % 2 and joined < _MAX_RECORD_LINES and i < len(physical):
-            text += "\n" + physical[i].decode("utf-8", "replace")
+        while text.count('"') % 2 and joined < _MAX_RECORD_LINES and (more := line_at(i)) is not None:
+            text += "\n" + more.decode("utf-8", "replace")
             i, joined = i + 1, joined + 1
         reason = "unterminated quoted field" if text.count('"') % 2 else None
         fields: list[str] = []
@@ -101,20 +183,167 @@ def _read_csv(path: Path, expected: list[str], mapping: dict[str, str], optional
                 fields = next(csv.reader([text.rstrip("\r")], strict=True))
             except csv.Error as exc:
                 reason = f"malformed CSV ({exc})"
-        if reason is None and len(fields) != width:
-            reason = f"expected {width} fields, found {len(fields)}"
+        if reason is None and len(fields) != self.width:
+            reason = f"expected {self.width} fields, found {len(fields)}"
         if reason is not None:
             if joined > 1:  # the quote did not close a multi-line record: reject this line alone
-                text, i = text.split("\n", 1)[0], line_no
-            rejects.append(Reject(line_no, reason, text))
-            continue
-        records.append(fields)
-        lines.append(line_no)
+                text, i = text.split("\n", 1)[0], start + 1
+            return None, Reject(line_no, reason, text), i
+        return fields, None, i
+
+
+class _Lines:
+    """The physical lines of a file after its header, read block by block.
+
+    `block()` returns the next run of complete lines; lines the line-by-line parser needs beyond
+    it (a record joined across the block end) are taken from what follows with `take()`.
+    """
+
+    def __init__(self, f, block_bytes: int = _BLOCK_BYTES):
+        self.f, self.size, self.rest, self.eof = f, block_bytes, b"", False
+
+    def _fill(self, need_newline: bool = True) -> None:
+        while not self.eof and (len(self.rest) < self.size or (need_newline and b"\n" not in self.rest)):
+            data = self.f.read(self.size)
+            if not data:
+                self.eof = True
+            self.rest += data
+
+    def block(self) -> bytes | None:
+        self._fill()
+        if not self.rest:
+            return None
+        cut = self.rest.rfind(b"\n")
+        if self.eof and cut != len(self.rest) - 1:
+            cut = len(self.rest) - 1  # the last line has no newline
+        block, self.rest = self.rest[:cut + 1], self.rest[cut + 1:]
+        return block
+
+    def take(self) -> bytes | None:
+        """The next physical line after the current block (without its newline), or None at the end."""
+        self._fill()
+        if not self.rest:
+            return None
+        cut = self.rest.find(b"\n")
+        if cut < 0:
+            line, self.rest = self.rest, b""
+        else:
+            line, self.rest = self.rest[:cut], self.rest[cut + 1:]
+        return line
+
+
+def _pyarrow_run(data: memoryview, width: int, positions: list[int | None], expected: list[str],
+                 first_line: int, n: int) -> pa.Table | None:
+    names = [f"f{k}" for k in range(width)]
+    wanted = sorted({p for p in positions if p is not None})
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, escape_char=False,
+                                             newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={names[k]: pa.string() for k in wanted},
+                                                 include_columns=[names[k] for k in wanted], null_values=[""],
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                                 check_utf8=False))
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    if table.num_rows != n:
+        return None
+    arrays = [table.column(names[p]) if p is not None else pa.nulls(n, pa.string()) for p in positions]
+    lines = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
+    return pa.Table.from_arrays([*arrays, lines], names=[*expected, "_source_line"])
+
+
+def _read_csv_table(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str],
+                    block_bytes: int = _BLOCK_BYTES) -> "TableRead":
+    with path.open("rb") as f:
+        first = f.readline()
+        if first.startswith(b"\xef\xbb\xbf"):
+            first = first[3:]
+        if not first:
+            raise LandingFileError(f"{path}: the file is empty; a landing file needs a header row.")
+        try:
+            header = next(csv.reader([first.removesuffix(b"\n").decode("utf-8").rstrip("\r")]))
+        except UnicodeDecodeError:
+            raise LandingFileError(f"{path}: the header is not UTF-8; re-export the file as UTF-8.") from None
+        columns = _check_header(path, header, expected, mapping, optional)
+        if len(set(columns)) != len(columns):
+            raise LandingFileError(f"{path}: the header names a column twice ({', '.join(columns)}); fix the export.")
+        width = len(columns)
+        positions = [columns.index(c) if c in columns else None for c in expected]
+        parser, reader = _LineParser(width), _Lines(f, block_bytes)
+        parts: list[pa.Table] = []
+        records, lines, rejects = [], [], []
+        line_no = 2  # physical line number of the block's first line; the header is line 1
+
+        def flush():
+            if lines:
+                parts.append(_arrow(records, lines, positions, expected))
+                records.clear()
+                lines.clear()
+
+        while (block := reader.block()) is not None:
+            starts, plain = _plain_lines(block, width) if width > 1 else (None, None)
+            if starts is None:
+                physical = block.split(b"\n")
+                if block.endswith(b"\n"):
+                    physical.pop()
+                starts, plain = None, np.zeros(len(physical), dtype=bool)
+            else:
+                physical = None
+            n = len(plain)
+            extra: list[bytes] = []
+
+            def line_at(i, _starts=starts, _physical=physical, _n=n, _extra=extra, _block=block):
+                if i < _n:
+                    if _physical is not None:
+                        return _physical[i]
+                    end = _starts[i + 1] - 1 if i + 1 < _n else len(_block) - (1 if _block.endswith(b"\n") else 0)
+                    return _block[_starts[i]:end]
+                while len(_extra) <= i - _n:
+                    more = reader.take()
+                    if more is None:
+                        return None
+                    _extra.append(more)
+                return _extra[i - _n]
+
+            bad = np.flatnonzero(~plain)
+            i, view = 0, memoryview(block)
+            while i < n + len(extra):  # lines taken past the block by a join are read one by one
+                if i < n and plain[i]:
+                    j = int(bad[np.searchsorted(bad, i)]) if len(bad) and bad[-1] > i else n
+                    end = int(starts[j]) if j < n else len(block)
+                    table = _pyarrow_run(view[int(starts[i]):end], width, positions, expected, line_no + i, j - i)
+                    if table is not None:
+                        flush()
+                        parts.append(table)
+                        i = j
+                        continue
+                    # pyarrow refused the run (a quoted comma hid a wrong field count): halve it
+                    # until the lines at fault are found; they are read one by one.
+                    if j - i <= 8:
+                        plain[i:j] = False
+                    else:
+                        plain[i + (j - i) // 2] = False
+                    bad = np.flatnonzero(~plain)
+                    if plain[i]:
+                        continue
+                fields, reject, i_next = parser.record(line_at, i, line_no + i)
+                if fields is not None:
+                    records.append(fields)
+                    lines.append(line_no + i)
+                elif reject is not None:
+                    rejects.append(reject)
+                i = i_next
+            line_no += n + len(extra)
+        flush()
+    table = pa.concat_tables(parts) if parts else _arrow([], [], positions, expected)
     ignored = [c for c in columns if c not in expected]
-    return FileRead(_frame(records, lines, columns, expected), rejects, ignored)
+    return TableRead(table, rejects, ignored)
 
 
-def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> FileRead:
+def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> "TableRead":
     records, lines, rejects, seen = [], [], [], set()
     with path.open("rb") as f:
         for line_no, chunk in enumerate(f, start=1):
@@ -134,10 +363,11 @@ def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], option
             lines.append(line_no)
     if records:
         _check_header(path, sorted(seen), expected, {}, optional)
-    return FileRead(_frame(records, lines, expected, expected), rejects, sorted(seen - set(expected)))
+    table = _arrow(records, lines, list(range(len(expected))), expected)
+    return TableRead(table, rejects, sorted(seen - set(expected)))
 
 
-def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> FileRead:
+def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> "TableRead":
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
@@ -146,20 +376,48 @@ def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str], opti
     df = table.rename_columns(columns).select([c for c in expected if c in columns]).to_pandas()
     df = df.reindex(columns=expected).astype(object)
     df = df.where(df.notna(), None).map(lambda v: v if v is None else str(v)).replace({"": None})
-    df["_source_line"] = range(1, len(df) + 1)
-    return FileRead(df, [], [c for c in columns if c not in expected])
+    arrays = [pa.array(df[c].tolist(), pa.string()) for c in expected]
+    lines = pa.array(np.arange(1, len(df) + 1, dtype=np.int64))
+    return TableRead(pa.Table.from_arrays([*arrays, lines], names=[*expected, "_source_line"]), [],
+                     [c for c in columns if c not in expected])
 
 
-READERS = {".csv": _read_csv, ".jsonl": _read_jsonl, ".parquet": _read_parquet}
+@dataclass
+class TableRead:
+    """A landing file as Arrow: the `expected` columns as strings (null for empty) plus _source_line."""
+
+    rows: pa.Table
+    rejects: list[Reject] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def input_rows(self) -> int:
+        return self.rows.num_rows + len(self.rejects)
+
+    def to_file_read(self) -> FileRead:
+        df = self.rows.to_pandas()
+        data = [c for c in df.columns if c != "_source_line"]
+        df[data] = df[data].astype(object)
+        return FileRead(df, self.rejects, self.ignored_columns)
 
 
-def read_landing_file(path: Path, expected: list[str], mapping: dict[str, str] | None = None,
-                      optional: frozenset[str] = frozenset()) -> FileRead:
-    """Read `path` (CSV, JSON Lines or Parquet) into the `expected` columns, renamed by `mapping`;
-    `optional` columns may be absent from the file and then read as null."""
+READERS = {".csv": _read_csv_table, ".jsonl": _read_jsonl, ".parquet": _read_parquet}
+
+
+def read_landing_table(path: Path, expected: list[str], mapping: dict[str, str] | None = None,
+                       optional: frozenset[str] = frozenset()) -> TableRead:
+    """Read `path` (CSV, JSON Lines or Parquet) into the `expected` columns as an Arrow table,
+    renamed by `mapping`; `optional` columns may be absent from the file and then read as null.
+    Every line is parsed or rejected with its physical line number (see the module docstring)."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise LandingFileError(f"{path}: unsupported file type; use .csv, .jsonl or .parquet.")
     if not path.is_file():
         raise LandingFileError(f"{path}: file not found; check the landing folder setting.")
     return reader(path, expected, mapping or {}, frozenset(optional))
+
+
+def read_landing_file(path: Path, expected: list[str], mapping: dict[str, str] | None = None,
+                      optional: frozenset[str] = frozenset()) -> FileRead:
+    """`read_landing_table` as a pandas frame: object columns (str or None) plus _source_line."""
+    return read_landing_table(path, expected, mapping, optional).to_file_read()

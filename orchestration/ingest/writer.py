@@ -1,24 +1,30 @@
 """The single choke point that writes the raw layer (design.md section 3).
 
 Every landing row passes here: read, validated (rows breaking a rule go to quarantine with the
-rule), pseudonymised, encrypted and redacted by `privacy.ingest.protect`, then written to
+rule), pseudonymised, encrypted and redacted by `privacy.ingest.protect_table`, then written to
 `raw.<table>` in one transaction per file. Loading the same file again replaces its rows
 (idempotent); an unchanged file is skipped unless a full refresh is asked for. Rows of erased
 subjects are suppressed (Art. 17), so re-ingesting old files cannot bring them back.
 """
 
 import hashlib
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.ingest.quarantine import quarantine_frame
-from orchestration.ingest.reader import read_landing_file
+from orchestration.ingest.reader import FileRead, read_landing_table
 from orchestration.ingest.schema import ensure_raw_tables, landing_columns, optional_columns
-from privacy.ingest import erased_rows, protect
+from privacy.ingest import protect_table
+
+CHUNK_ROWS = 200_000  # rows protected and inserted at a time
+PARALLEL_MIN_ROWS = 20_000  # below this a chunk is protected in this process only
 
 
 @dataclass(frozen=True)
@@ -51,11 +57,24 @@ def _unchanged(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str)
     return row is not None and row[0] == sha
 
 
-def _insert(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
-    if len(df):
-        con.register("_incoming", pa.Table.from_pandas(df, preserve_index=False))
+def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table | pd.DataFrame) -> None:
+    if len(rows):
+        incoming = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
+        con.register("_incoming", incoming)
         con.execute(f'insert into raw."{name}" by name select * from _incoming')
         con.unregister("_incoming")
+
+
+def _subject_ids(table, rows: pa.Table, pseudonymiser) -> np.ndarray:
+    """The pseudonym of every row's subject (None where the key is missing), each distinct key
+    hashed once: an orders file names each customer many times."""
+    keys = rows[table.subject.key]
+    keys = pc.if_else(pc.equal(keys, ""), pa.scalar(None, pa.string()), keys)
+    encoded = pc.dictionary_encode(keys.combine_chunks() if keys.num_chunks != 1 else keys.chunk(0))
+    ids = np.asarray([*pseudonymiser.subject_ids(table.subject.kind, encoded.dictionary.to_pylist()), None],
+                     dtype=object)
+    codes = encoded.indices.fill_null(len(ids) - 1).to_numpy(zero_copy_only=False)
+    return ids[codes]
 
 
 def _rule_counts(failures: pd.DataFrame, read) -> dict[str, int]:
@@ -65,33 +84,73 @@ def _rule_counts(failures: pd.DataFrame, read) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
+def _protect(ctx, table, rows: pa.Table, subject_ids: np.ndarray, redactor) -> pa.Table:
+    """`protect_table` on one chunk; a large chunk of a table with per-value work (encryption,
+    redaction) is split in two halves, the first protected by the helper process meanwhile."""
+    heavy = any(c.transform == "redact" or (c.transform == "encrypt" and ctx.encryption) for c in table.columns)
+    helper = ctx.helper() if heavy and rows.num_rows >= PARALLEL_MIN_ROWS else None
+    local = {"keystore": ctx.keystore, "pseudonymiser": ctx.pseudonymiser, "redactor": redactor, "now": ctx.now,
+             "encryption": ctx.encryption}
+    if helper is None:
+        return protect_table(table, rows, subject_ids=subject_ids, **local)
+    if ctx.encryption and any(c.transform == "encrypt" for c in table.columns):
+        ctx.keystore.ensure({s for s in subject_ids.tolist()})  # only this process writes keys
+    half = rows.num_rows // 2
+    first = helper.protect(table, rows.slice(0, half), subject_ids[:half], ctx.now, ctx.encryption)
+    second = protect_table(table, rows.slice(half), subject_ids=subject_ids[half:], **local)
+    try:
+        done = first.result()
+    except BrokenProcessPool:  # the helper could not start or died: do its half here, and go on alone
+        ctx.close(broken=True)
+        done = protect_table(table, rows.slice(0, half), subject_ids=subject_ids[:half], **local)
+    return pa.concat_tables([done, second])
+
+
 def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_refresh: bool = False,
-              mapping: dict[str, str] | None = None) -> BatchResult:
-    """Load one landing file into raw.<table>: every input row ends up loaded, quarantined or suppressed."""
+              mapping: dict[str, str] | None = None, chunk_rows: int = CHUNK_ROWS) -> BatchResult:
+    """Load one landing file into raw.<table>: every input row ends up loaded, quarantined or suppressed.
+
+    The file is read and validated whole (ids must be unique across it), then protected and
+    written `chunk_rows` rows at a time, in one transaction, so memory holds the file as Arrow
+    strings plus one chunk in Python objects, never the whole file.
+    """
     ensure_raw_tables(con, [table])
     sha = _sha256(path)
     if not full_refresh and _unchanged(con, table.name, path.name, sha):
         return BatchResult(table.name, path.name, skipped=True)
-    read = read_landing_file(path, landing_columns(table), mapping, optional_columns(table))
-    failures, table_failures = ctx.validate(table.name, read.rows)
-    rows = read.rows.drop(index=failures["row_index"].unique())
-    erased = erased_rows(table, rows, keystore=ctx.keystore, pseudonymiser=ctx.pseudonymiser)
-    rows = rows[~erased]
+    read = read_landing_table(path, landing_columns(table), mapping, optional_columns(table))
+    rows, n = read.rows, read.rows.num_rows
+    failures, table_failures = ctx.validate(table.name, rows)
+    # An erased subject's row is suppressed even when it breaks a rule: quarantining it would need
+    # the shredded key and would keep what the erasure removed (Art. 17).
+    subject_ids = _subject_ids(table, rows, ctx.pseudonymiser)
+    gone = ctx.keystore.shredded({s for s in set(subject_ids.tolist()) if s is not None})
+    erased = np.fromiter((s in gone for s in subject_ids), dtype=bool, count=n) if gone else np.zeros(n, dtype=bool)
+    failures = failures[~erased[failures["row_index"].to_numpy(dtype=np.int64)]] if len(failures) else failures
+    load = ~erased
+    load[failures["row_index"].to_numpy(dtype=np.int64)] = False
     batch_id = ctx.new_batch_id()
-    protected = protect(table, rows.drop(columns="_source_line"), keystore=ctx.keystore,
-                        pseudonymiser=ctx.pseudonymiser, redactor=ctx.redactor_for(table), now=ctx.now)
-    protected["_source_file"] = path.name
-    protected["_source_line"] = rows["_source_line"].to_numpy()
-    protected["_batch_id"] = batch_id
-    quarantine = quarantine_frame(ctx, table, path.name, batch_id, read, failures, ctx.now)
-    result = BatchResult(table.name, path.name, read.input_rows, len(protected), len(quarantine),
-                         int(erased.sum()),
+    bad = np.unique(failures["row_index"].to_numpy(dtype=np.int64))
+    bad_rows = rows.take(pa.array(bad, pa.int64())).to_pandas()
+    bad_rows.index = bad
+    quarantine = quarantine_frame(ctx, table, path.name, batch_id, FileRead(bad_rows, read.rejects), failures, ctx.now)
+    result = BatchResult(table.name, path.name, read.input_rows, int(load.sum()), len(quarantine), int(erased.sum()),
                          rule_counts=_rule_counts(failures, read), table_failures=table_failures)
+    redactor = ctx.redactor_for(table)
     con.execute("begin")
     try:
         con.execute(f'delete from raw."{table.name}" where _source_file = ?', [path.name])
         con.execute("delete from raw._quarantine where source = ? and file = ?", [table.name, path.name])
-        _insert(con, table.name, protected)
+        for start in range(0, n, chunk_rows):
+            positions = np.flatnonzero(load[start:start + chunk_rows]) + start
+            if not len(positions):
+                continue
+            chunk = rows.take(pa.array(positions, pa.int64()))
+            protected = _protect(ctx, table, chunk.drop_columns(["_source_line"]), subject_ids[positions], redactor)
+            protected = (protected.append_column("_source_file", pa.array([path.name] * len(positions), pa.string()))
+                         .append_column("_source_line", chunk["_source_line"])
+                         .append_column("_batch_id", pa.array([batch_id] * len(positions), pa.string())))
+            _insert(con, table.name, protected)
         _insert(con, "_quarantine", quarantine)
         con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,

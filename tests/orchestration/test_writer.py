@@ -1,0 +1,86 @@
+"""The raw-layer writer gives the same raw rows however a file is cut into chunks or split between
+this process and the helper process, and validation gives the same verdicts on Arrow and pandas."""
+
+import base64
+import shutil
+from datetime import datetime, timezone
+
+import duckdb
+import pandas as pd
+import pytest
+
+from expectations import SOURCES, validate
+from orchestration.demo.defects import inject_defects
+from orchestration.ingest import parallel, writer
+from orchestration.ingest.context import IngestContext
+from orchestration.ingest.reader import read_landing_table
+from orchestration.ingest.sources import source_files
+from orchestration.settings import DBT_PROJECT_DIR, Paths
+from privacy.classification import load_classification
+from privacy.crypto import decrypt_columns
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
+TABLES = [t for t in load_classification(DBT_PROJECT_DIR).tables if t.layer == "source" and t.subject]
+
+
+@pytest.fixture(scope="module")
+def landing(tiny_landing, tmp_path_factory):
+    home = tmp_path_factory.mktemp("writer")
+    shutil.copytree(tiny_landing / "landing", home / "landing")
+    inject_defects(home / "landing", 0.02, seed=9)
+    return home
+
+
+def _load(home, name, monkeypatch, *, chunk_rows, parallel_min_rows):
+    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
+    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", parallel_min_rows)
+    paths = Paths.from_home(home, home / f"keys-{name}")
+    ctx = IngestContext.open(paths, NOW)
+    ctx.keystore.shred(ctx.pseudonymiser.subject_id("customer", "C0000005"))  # suppressed, not loaded
+    out = {}
+    with duckdb.connect(str(home / f"{name}.duckdb")) as con:
+        for table in TABLES:
+            for path in source_files(paths, table.name):
+                result = writer.load_file(con, table, path, ctx, chunk_rows=chunk_rows)
+                assert result.reconciles()
+            out[table.name] = _decrypted(con, table, ctx)
+        out["_quarantine"] = con.execute("select source, file, line, rule, subject_id from raw._quarantine "
+                                         "order by source, file, line").df()
+    ctx.close()
+    return out
+
+
+def _decrypted(con, table, ctx) -> pd.DataFrame:
+    df = con.execute(f'select * exclude (_batch_id) from raw."{table.name}" order by _source_file, _source_line').df()
+    secret = [c.name for c in table.columns if c.transform == "encrypt"]
+    plain = decrypt_columns({c: [bytes(v) if isinstance(v, (bytes, bytearray, memoryview)) else None for v in df[c]] for c in secret},
+                            df["subject_id"].tolist(), table.name, ctx.keystore, purpose="test")
+    return df.assign(**plain)
+
+
+def test_chunks_and_the_helper_process_change_nothing(landing, monkeypatch):
+    whole = _load(landing, "whole", monkeypatch, chunk_rows=1_000_000, parallel_min_rows=10**9)
+    sent = []
+    original = parallel.Helper.protect
+    monkeypatch.setattr(parallel.Helper, "protect", lambda self, table, rows, *a: sent.append(table.name)
+                        or original(self, table, rows, *a))
+    split = _load(landing, "split", monkeypatch, chunk_rows=97, parallel_min_rows=20)
+    if parallel.available():
+        assert {"crm_customers", "interactions"} <= set(sent)
+    assert whole.keys() == split.keys()
+    for name in whole:
+        pd.testing.assert_frame_equal(whole[name], split[name], obj=name)
+    assert len(whole["_quarantine"]) > 0 and len(whole["orders"]) > 0
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_arrow_and_pandas_frames_get_the_same_verdicts(landing, source):
+    for path in sorted((landing / "landing" / source).iterdir()):
+        read = read_landing_table(path, SOURCES[source])
+        frame = read.to_file_read().rows.drop(columns="_source_line")
+        on_arrow, on_pandas = validate(source, read.rows, NOW), validate(source, frame, NOW)
+        pd.testing.assert_frame_equal(on_arrow.failures.astype({"row_index": "int64"}),
+                                      on_pandas.failures.astype({"row_index": "int64"}))
+        assert on_arrow.collapsed == on_pandas.collapsed
+        assert on_arrow.table_failures == on_pandas.table_failures
