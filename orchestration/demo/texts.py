@@ -124,8 +124,8 @@ for _sections in PARSED.values():
 ROLES = {"nl": ("Klant: ", "Medewerker: "), "en": ("Customer: ", "Agent: ")}
 TITLES = {"nl": (("mevrouw", "mw.", "mevr."), ("meneer", "dhr.", "de heer")),  # (female, male) forms
           "en": (("Mrs", "Ms", "Mrs."), ("Mr", "Mr.", "Mr"))}
-CORP = ("klantenservice@voorbeeldverkoop.nl", "noreply@voorbeeldverkoop.nl", "facturen@voorbeeldverkoop.nl",
-        "privacy@voorbeeldverkoop.nl", "info@bakkerijcentrum.nl", "support@voorbeeldverkoop.nl")
+CORP = ("klantenservice@verkoop.example.nl", "noreply@verkoop.example.nl", "facturen@verkoop.example.nl",
+        "privacy@verkoop.example.nl", "info@bakkerij.example.nl", "support@verkoop.example.nl")
 PII = ("email", "phone", "iban", "bsn", "pc", "dob", "other", "oemail")
 RATES = {"interaction": (.3, .3, .2, .07, .2, .15, .25, .1), "nps": (.1, .12, .05, .02, .06, .04, .12, .04)}
 COLUMNS = ("first_name", "last_name", "email", "phone", "iban", "postcode", "house_number", "birth_date", "gender",

@@ -1,9 +1,9 @@
 """CLI commands for data subject requests; wired into `klantkluis` by `add_request_commands`.
 
-    klantkluis request access   --email a@b.nl --verified-by portal_login
+    klantkluis request access   --email jan@example.nl --verified-by portal_login
     klantkluis request erasure  --customer C0000123 --verified-by id_document
-    klantkluis request rectify  --customer C0000123 --field email --value new@b.nl --verified-by idin
-    klantkluis request object   --email a@b.nl --verified-by email_confirmation
+    klantkluis request rectify  --customer C0000123 --field email --value jan.new@example.nl --verified-by idin
+    klantkluis request object   --email jan@example.nl --verified-by email_confirmation
     klantkluis request withdraw --customer C0000123 --purpose marketing_email --verified-by portal_login
     klantkluis requests [--status received]     # the ledger: status and due date (Art. 12(3))
     klantkluis process-requests                  # answer the inbox without the Dagster UI

