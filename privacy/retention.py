@@ -115,8 +115,13 @@ def unknown_subjects(con, relations: list[str], reference_schema: str = "staging
     known = " union ".join(f'select subject_id from {s}."{t}" where subject_id is not null' for s, t in con.execute(
         "select distinct table_schema, table_name from information_schema.columns where table_schema = ? "
         "and column_name = 'subject_id'", [reference_schema]).fetchall()) or "select null where false"
-    return {r: con.execute(f"select count(*) from {r} where subject_id not in ({known})").fetchone()[0]
-            for r in relations}
+    if not relations:
+        return {}
+    # One statement: the known subjects are computed once (the staging views rescan raw).
+    counts = " union all ".join(f"select {i} as i, count(*) as n from {r} where subject_id not in "
+                                "(select subject_id from known)" for i, r in enumerate(relations))
+    found = dict(con.execute(f"with known as materialized ({known}) {counts}").fetchall())
+    return {r: found[i] for i, r in enumerate(relations)}
 
 
 def _step(con, table: Table, relation: str, cols: dict[str, str], rule: RetentionRule, predicate: str) -> Step:
