@@ -20,6 +20,7 @@ each batch). Uniqueness needs the whole file, so it is checked here with pandas 
   never quarantined. Loading them would double-count; dropping them loses nothing.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -63,6 +64,12 @@ class ValidationOutcome:
 def _batch_definition():
     import great_expectations as gx
 
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    # GE fingerprints every batch below this many bytes with an MD5 of its hashed contents, for
+    # batch metadata we never read; on distinct values of a large file that costs more than some
+    # rules. Rules are evaluated as before.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     asset = context.data_sources.add_pandas("landing").add_dataframe_asset("landing_frame")
@@ -113,36 +120,67 @@ def _run(suite_name: str, expectations: list, frame: pd.DataFrame) -> list:
     return validator.validate_expectation_suite(suite).results
 
 
-def _codes(frame, base: list[str], keep: np.ndarray | None) -> tuple[np.ndarray, pd.DataFrame]:
+class _Distinct:
+    """The distinct combinations of some columns, turned into Python objects one slice at a time
+    (the distinct ids of a ten-million-row file would take gigabytes as one frame)."""
+
+    def __init__(self, columns: dict):
+        self.columns = columns  # name -> numpy object array, or an Arrow array (a dictionary)
+        self.size = len(next(iter(columns.values())))
+
+    def frame(self, start: int, stop: int) -> pd.DataFrame:
+        out = {}
+        for name, values in self.columns.items():
+            if isinstance(values, pa.Array):  # str or None already
+                part = values.slice(start, stop - start).to_numpy(zero_copy_only=False)
+            else:
+                part = values[start:stop]
+                part = np.where(pd.isna(part), None, part) if len(part) else part
+            out[name] = pd.Series(part, index=pd.RangeIndex(start, start + len(part)), dtype=object)
+        return pd.DataFrame(out)
+
+
+def _encode(column) -> tuple[np.ndarray, object]:
+    """(codes 0..k-1 per row, the k distinct values) of one column, missing values included."""
+    if isinstance(column, pa.ChunkedArray):
+        encoded = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0),
+                                       null_encoding="encode")
+        return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+    codes, values = pd.factorize(column, use_na_sentinel=False)
+    return codes, np.asarray(values, dtype=object)
+
+
+def _encode_all(df, names: list[str]) -> dict[str, tuple[np.ndarray, object]]:
+    """`_encode` of each column; Arrow's kernels release the GIL, so two columns run at once."""
+    if not isinstance(df, pa.Table) or len(names) < 2 or df.num_rows < 100_000:
+        return {name: _encode(df[name]) for name in names}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(names, pool.map(lambda name: _encode(df[name]), names)))
+
+
+def _codes(encoded: dict, base: list[str], keep: np.ndarray | None) -> tuple[np.ndarray, _Distinct]:
     """Per row, the number of its distinct combination of the `base` columns (-1 for rows not
-    kept), and those combinations as a frame (object columns, None for missing)."""
-    codes, uniques = None, {}
-    for name in base:
-        column = frame[name]
-        if isinstance(column, pa.ChunkedArray):
-            encoded = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0),
-                                           null_encoding="encode")
-            part = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-            values = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-        else:
-            part, values = pd.factorize(column, use_na_sentinel=False)
-            part, values = part.astype(np.int64), np.asarray(values, dtype=object)
-        uniques[name] = values
-        codes = part if codes is None else codes * len(values) + part
-    if len(base) == 1:  # codes are already 0..k-1: every distinct value is checked once
-        present, inverse = np.arange(len(uniques[base[0]])), codes
+    kept), and those combinations (object values, None for missing)."""
+    if len(base) == 1:  # codes are already 0..k-1: every distinct value is checked once, lazily
+        inverse, values = encoded[base[0]]
+        distinct = _Distinct({base[0]: values})
     else:
+        codes = None
+        for name in base:
+            part, values = encoded[name]
+            codes = part.astype(np.int64) if codes is None else codes * len(values) + part
         present, inverse = np.unique(codes, return_inverse=True)
+        columns, rest = {}, present
+        for name in reversed(base):
+            values = encoded[name][1]
+            values = np.asarray(values.to_pylist(), dtype=object) if isinstance(values, pa.Array) else values
+            size = len(values)
+            columns[name] = values[rest % size] if size else values[:0]
+            rest = rest // size if size else rest
+        distinct = _Distinct({name: columns[name] for name in base})
     if keep is not None:  # collapsed copies: their values may be checked, but no row of theirs is hit
         inverse = np.where(keep, inverse, -1)
-    distinct = {}
-    rest = present
-    for name in reversed(base):
-        size = len(uniques[name])
-        distinct[name] = uniques[name][rest % size] if size else uniques[name][:0]
-        rest = rest // size if size else rest
-    values = pd.DataFrame({name: distinct[name] for name in base}, dtype=object)
-    return inverse.reshape(-1), values.where(values.notna(), None)
+    return np.asarray(inverse).reshape(-1), distinct
 
 
 def validate(source: str, df, now: datetime, chunk_rows: int = CHUNK_ROWS) -> ValidationOutcome:
@@ -173,25 +211,27 @@ def validate(source: str, df, now: datetime, chunk_rows: int = CHUNK_ROWS) -> Va
     for result in _run(f"{source}.table", table, pd.DataFrame(columns=landing, dtype=object)):
         if not result.success:
             table_failures.append(rule_name(result.expectation_config))
+    groups: dict[tuple[str, ...], list] = {}
+    for exp in rows:  # rules that read the same landing columns share one set of distinct values
+        groups.setdefault(tuple(sorted({c.partition("__")[0] for c in _columns_of(exp)})), []).append(exp)
+    id_column = ID_COLUMNS[source] if unique else None
+    encoded = _encode_all(df, sorted({c for base in groups for c in base} | ({id_column} if is_arrow and unique else set())))
     conflicts, collapsed = [], []
     if unique:
         compare = [c for c in SOURCES[source] if c in columns]
-        conflicts, collapsed = duplicate_ids(_repeated_ids(df, ID_COLUMNS[source], compare, index),
-                                             ID_COLUMNS[source], compare)
+        candidates = _repeated_ids(df, id_column, compare, index, encoded.get(id_column))
+        conflicts, collapsed = duplicate_ids(candidates, id_column, compare)
     parts = [pd.DataFrame({"row_index": conflicts, "rule": rule_name(e)}) for e in unique]
     formats = {e.configuration.kwargs["column"]: e.configuration.kwargs["datetime_format"]
                for e in rows if "datetime_format" in e.configuration.kwargs}
     keep = ~index.isin(pd.Index(collapsed)) if collapsed else None
-    groups: dict[tuple[str, ...], list] = {}
-    for exp in rows:  # rules that read the same landing columns share one set of distinct values
-        groups.setdefault(tuple(sorted({c.partition("__")[0] for c in _columns_of(exp)})), []).append(exp)
     labels = index.to_numpy()
     for base, expectations in groups.items():
-        codes, distinct = _codes(df, list(base), keep)
+        codes, distinct = _codes(encoded, list(base), keep)
         needed = {c for exp in expectations for c in _columns_of(exp)}
         bad: dict[str, list[np.ndarray]] = {}
-        for start in range(0, len(distinct), chunk_rows):
-            frame = prepare(distinct.iloc[start:start + chunk_rows], needed, formats)
+        for start in range(0, distinct.size, chunk_rows):
+            frame = prepare(distinct.frame(start, min(start + chunk_rows, distinct.size)), needed, formats)
             for result in _run(f"{source}.rows", expectations, frame):
                 rule = rule_name(result.expectation_config)
                 if _raised(result):
@@ -210,19 +250,18 @@ def validate(source: str, df, now: datetime, chunk_rows: int = CHUNK_ROWS) -> Va
                              table_failures=sorted(set(table_failures)), collapsed=list(collapsed))
 
 
-def _repeated_ids(df, id_column: str, compare: list[str], index: pd.Index) -> pd.DataFrame:
+def _repeated_ids(df, id_column: str, compare: list[str], index: pd.Index, encoded=None) -> pd.DataFrame:
     """The rows whose id occurs more than once (what `duplicate_ids` compares), with their labels;
-    for an Arrow table only those rows are converted to pandas."""
+    for an Arrow table (with the id column's `_encode`) only those rows are converted to pandas."""
     if not isinstance(df, pa.Table):
         return df
-    ids = df[id_column]
-    ids = pc.if_else(pc.equal(ids, ""), pa.scalar(None, ids.type), ids)
-    counts = pc.value_counts(ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0))
-    repeated = counts.field("values").filter(pc.and_(pc.greater(counts.field("counts"), 1),
-                                                     pc.is_valid(counts.field("values"))))
-    if len(repeated) == 0:
+    codes, values = encoded
+    counts = np.bincount(codes, minlength=len(values))
+    missing = np.flatnonzero(pc.fill_null(pc.equal(values, ""), True).to_numpy(zero_copy_only=False))
+    counts[missing] = 0  # "" and null are missing ids: the not-null rule reports them
+    where = np.flatnonzero(counts[codes] > 1)
+    if not len(where):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in compare})
-    where = np.flatnonzero(pc.is_in(ids, value_set=repeated).to_numpy(zero_copy_only=False))
     small = df.select(compare).take(pa.array(where)).to_pandas()
     small.index = index[where]
     return small.astype(object).where(small.notna(), None)

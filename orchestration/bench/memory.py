@@ -1,5 +1,7 @@
-"""Peak memory of the process tree (this process and every child, such as dbt), sampled in a thread."""
+"""Peak memory and CPU time of the process tree (this process and every child, such as dbt and the
+ingest helper), sampled in a thread."""
 
+import os
 import threading
 import time
 
@@ -16,28 +18,46 @@ class MemorySampler:
     def __init__(self, interval: float = 0.2):
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
+        self.cpu: list[tuple[float, float]] = []  # (time, CPU seconds used by the tree so far)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-memory", daemon=True)
         self._me = psutil.Process()
 
-    def _tree_rss(self) -> int:
-        total = 0
-        procs = [self._me]
+    def _tree(self) -> tuple[int, float]:
+        """(summed RSS, CPU seconds): finished children count through os.times(), live ones directly."""
+        total, t = 0, os.times()
+        cpu = t.user + t.system + t.children_user + t.children_system
         try:
-            procs += self._me.children(recursive=True)
+            children = self._me.children(recursive=True)
         except psutil.Error:
-            pass
-        for p in procs:
+            children = []
+        for p in [self._me, *children]:
             try:
                 total += p.memory_info().rss
+                if p is not self._me:
+                    times = p.cpu_times()
+                    cpu += times.user + times.system
             except psutil.Error:
                 continue
-        return total
+        return total, cpu
+
+    def _tree_rss(self) -> int:
+        return self._tree()[0]
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), self._tree_rss()))
+            now, (rss, cpu) = time.time(), self._tree()
+            self.samples.append((now, rss))
+            self.cpu.append((now, cpu))
             self._stop.wait(self.interval)
+
+    def cpu_seconds(self, start: float, end: float) -> float | None:
+        """CPU seconds the tree used between two wall-clock moments (nearest samples)."""
+        if len(self.cpu) < 2:
+            return None
+        before = [c for t, c in self.cpu if t <= start] or [self.cpu[0][1]]
+        after = [c for t, c in self.cpu if t >= end] or [self.cpu[-1][1]]
+        return max(after[0] - before[-1], 0.0)
 
     def start(self) -> "MemorySampler":
         self._thread.start()

@@ -105,11 +105,13 @@ def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = D
     newcomers = cu.customers(rng, max(customers // 100, 1), day2, id_offset=customers)
     newcomers["exported_at"] = datetime.combine(day2, time(6, 0)).isoformat(sep=" ")
     changed = cu.moved(rng, crm, datetime.combine(day2, time(6, 0)))
-    everyone = pd.concat([crm, newcomers], ignore_index=True)
+    # The active customers of day 2, old and new (filtered before concatenating: one copy less).
+    active = pd.concat([crm[crm["status"] == "active"], newcomers[newcomers["status"] == "active"]])
+    active.index = pd.RangeIndex(len(crm) + len(newcomers))[np.concatenate(
+        [np.flatnonzero(crm["status"] == "active"), len(crm) + np.flatnonzero(newcomers["status"] == "active")])]
     today = cu.day_number(day2)
     _write_day(landing, day2, {"crm_customers": pd.concat([changed, newcomers], ignore_index=True),
-                               **_day(rng, everyone[everyone["status"] == "active"], pool, day2, (today - 1, today),
-                                      counters, truth)}, rows)
+                               **_day(rng, active, pool, day2, (today - 1, today), counters, truth)}, rows)
     truth_dir.mkdir(parents=True, exist_ok=True)
     with (truth_dir / "text_spans.jsonl").open("w", encoding="utf-8") as f:
         for item in truth:

@@ -264,15 +264,17 @@ def make_texts(rng: np.random.Generator, owners: pd.DataFrame, others: pd.DataFr
         return []
     if owners.empty:
         raise ValueError("owners must hold at least one row: every text is about a customer")
-    R = rng.integers(0, 2**31 - 1, size=(n, 24 + len(PII))).tolist()
-    use = (rng.random((n, len(PII))) < np.array(RATES[kind])).tolist()
+    # Drawn at once (the same stream as ever), turned into Python lists one text at a time: as a
+    # list of lists a million texts' integers alone would take about 1.3 GB.
+    R = rng.integers(0, 2**31 - 1, size=(n, 24 + len(PII)))
+    use = rng.random((n, len(PII))) < np.array(RATES[kind])
     lang = np.where(rng.random(n) < 0.7, "nl", "en").tolist()
     gen = list(zip(phone(rng, n).tolist(), iban(rng, n).tolist(), bsn(rng, n).tolist()))
     own, oth, n_own, n_oth = _cols(owners), _cols(others), len(owners), len(others)
     render, out = _slot_renderers(own, oth), []
     with _no_gc():
         for i in range(n):
-            out.append(_one(i, R[i], use[i], lang[i], gen[i], own, oth, n_own, n_oth, render, kind))
+            out.append(_one(i, R[i].tolist(), use[i].tolist(), lang[i], gen[i], own, oth, n_own, n_oth, render, kind))
     return out
 
 

@@ -5,7 +5,7 @@ needs no decryption (and no audit entry for bulk decryption). Art. 15(4), 25: a 
 in another customer's note is found and redacted.
 """
 
-from orchestration.ingest.reader import LandingFileError, read_landing_file
+from orchestration.ingest.reader import LandingFileError, read_landing_table
 from orchestration.ingest.sources import column_mapping, source_files
 from orchestration.settings import Paths
 
@@ -13,13 +13,14 @@ PERSON_COLUMNS = ["first_name", "last_name", "email"]
 
 
 def known_persons(paths: Paths) -> list[tuple[str, str, str]]:
-    """(first name, last name, e-mail) of every customer and lead in the landing files."""
+    """(first name, last name, e-mail) of every customer and lead in the landing files, each once,
+    in no particular order (the redactor keeps them in sets)."""
     seen: set[tuple[str, str, str]] = set()
     for source in ("crm_customers", "leads"):
         for path in source_files(paths, source):
             try:
-                rows = read_landing_file(path, PERSON_COLUMNS, column_mapping(paths, source)).rows
+                rows = read_landing_table(path, PERSON_COLUMNS, column_mapping(paths, source)).rows
             except LandingFileError:
                 continue  # the source's own ingest asset reports the unreadable file
-            seen.update(zip(rows["first_name"].fillna(""), rows["last_name"].fillna(""), rows["email"].fillna("")))
-    return sorted(seen)
+            seen.update(zip(*(rows[c].fill_null("").to_pylist() for c in PERSON_COLUMNS)))
+    return list(seen)

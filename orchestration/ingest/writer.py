@@ -25,6 +25,7 @@ from privacy.ingest import protect_table
 
 CHUNK_ROWS = 200_000  # rows protected and inserted at a time
 PARALLEL_MIN_ROWS = 20_000  # below this a chunk is protected in this process only
+STAGE_ROWS = 1_000_000  # from this many rows on a file is staged before its transaction (see load_file)
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ def _unchanged(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str)
     return row is not None and row[0] == sha
 
 
-def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table | pd.DataFrame) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table | pd.DataFrame, schema: str = "raw") -> None:
     if len(rows):
         incoming = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
         con.register("_incoming", incoming)
-        con.execute(f'insert into raw."{name}" by name select * from _incoming')
+        con.execute(f'insert into {schema}."{name}" by name select * from _incoming')
         con.unregister("_incoming")
 
 
@@ -111,8 +112,9 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     """Load one landing file into raw.<table>: every input row ends up loaded, quarantined or suppressed.
 
     The file is read and validated whole (ids must be unique across it), then protected and
-    written `chunk_rows` rows at a time, in one transaction, so memory holds the file as Arrow
-    strings plus one chunk in Python objects, never the whole file.
+    written `chunk_rows` rows at a time, so memory holds the file as Arrow strings plus one chunk
+    in Python objects, never the whole file. Its rows replace the file's earlier rows in one
+    transaction: readers see all of the file or none of it.
     """
     ensure_raw_tables(con, [table])
     sha = _sha256(path)
@@ -137,28 +139,48 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     result = BatchResult(table.name, path.name, read.input_rows, int(load.sum()), len(quarantine), int(erased.sum()),
                          rule_counts=_rule_counts(failures, read), table_failures=table_failures)
     redactor = ctx.redactor_for(table)
-    con.execute("begin")
-    try:
-        con.execute(f'delete from raw."{table.name}" where _source_file = ?', [path.name])
-        con.execute("delete from raw._quarantine where source = ? and file = ?", [table.name, path.name])
+
+    def protected_chunks():
         for start in range(0, n, chunk_rows):
             positions = np.flatnonzero(load[start:start + chunk_rows]) + start
             if not len(positions):
                 continue
             chunk = rows.take(pa.array(positions, pa.int64()))
             protected = _protect(ctx, table, chunk.drop_columns(["_source_line"]), subject_ids[positions], redactor)
-            protected = (protected.append_column("_source_file", pa.array([path.name] * len(positions), pa.string()))
-                         .append_column("_source_line", chunk["_source_line"])
-                         .append_column("_batch_id", pa.array([batch_id] * len(positions), pa.string())))
-            _insert(con, table.name, protected)
-        _insert(con, "_quarantine", quarantine)
-        con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,
-                     result.quarantined, result.suppressed, ctx.now])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+            yield (protected.append_column("_source_file", pa.array([path.name] * len(positions), pa.string()))
+                   .append_column("_source_line", chunk["_source_line"])
+                   .append_column("_batch_id", pa.array([batch_id] * len(positions), pa.string())))
+
+    # DuckDB holds what a transaction inserts in memory until it commits (about 150 MB per million
+    # rows here), so a large file is first written to a staging table chunk by chunk, then moved
+    # into raw.<table> in the one transaction that also replaces its earlier rows.
+    staging = f"_incoming_{batch_id}" if result.loaded >= STAGE_ROWS else None
+    try:
+        if staging:
+            con.execute(f'create table main."{staging}" as select * from raw."{table.name}" limit 0')
+            for protected in protected_chunks():
+                _insert(con, staging, protected, schema="main")
+        con.execute("begin")
+        try:
+            con.execute(f'delete from raw."{table.name}" where _source_file = ?', [path.name])
+            con.execute("delete from raw._quarantine where source = ? and file = ?", [table.name, path.name])
+            if staging:
+                con.execute(f'insert into raw."{table.name}" by name select * from main."{staging}"')
+                con.execute(f'drop table main."{staging}"')
+            else:
+                for protected in protected_chunks():
+                    _insert(con, table.name, protected)
+            _insert(con, "_quarantine", quarantine)
+            con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,
+                         result.quarantined, result.suppressed, ctx.now])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    finally:
+        if staging:
+            con.execute(f'drop table if exists main."{staging}"')
     ctx.audit.append("ingest_batch", now=ctx.now, batch_id=batch_id,
                      **{k: v for k, v in asdict(result).items() if k not in ("rule_counts", "table_failures", "skipped")})
     return result

@@ -35,6 +35,7 @@ def _load(home, name, monkeypatch, *, chunk_rows, parallel_min_rows):
     monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
     monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
     monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", parallel_min_rows)
+    monkeypatch.setattr(writer, "STAGE_ROWS", 500 if name == "split" else 10**9)
     paths = Paths.from_home(home, home / f"keys-{name}")
     ctx = IngestContext.open(paths, NOW)
     ctx.keystore.shred(ctx.pseudonymiser.subject_id("customer", "C0000005"))  # suppressed, not loaded

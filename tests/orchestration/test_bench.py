@@ -1,0 +1,30 @@
+"""`python -m orchestration.bench` runs end to end at a tiny scale and writes its JSON results."""
+
+import json
+import os
+
+import pytest
+
+from orchestration.bench.__main__ import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_runs_every_part_and_writes_json(tmp_path, monkeypatch, capsys):
+    for var in ("KLANTKLUIS_HOME", "KLANTKLUIS_KEY_DIR", "DAGSTER_HOME", "DBT_SEND_ANONYMOUS_USAGE_STATS", "PATH"):
+        monkeypatch.setenv(var, os.environ.get(var, ""))  # the bench sets them; restored afterwards
+    out = tmp_path / "bench.json"
+    assert main(["--customers", "300", "--probe", "0", "--home", str(tmp_path / "bench"), "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [r["label"] for r in result["pipeline"]["runs"]] == ["day 1 (full load)", "day 2 (incremental)"]
+    assert all(r["success"] for r in result["pipeline"]["runs"])
+    assert result["floor"]["raw_rows"]["orders"] > 0
+    assert set(result["ingest_direct"]) == {"encrypting", "not encrypting"}
+    assert result["clv"]["ours"]["bgnbd"]["r"] > 0
+    assert result["rights"]["access"]["status"] == result["rights"]["erasure"]["status"] == "completed"
+    targets = result["targets"]
+    assert {"pipeline_vs_floor", "encryption_overhead", "access_export_s", "erasure_immediate_s",
+            "peak_memory_gib", "generate_s"} <= set(targets)
+    printed = capsys.readouterr().out
+    assert "floor (plain DuckDB)" in printed and "Targets (issue 8)" in printed
+    assert not (tmp_path / "bench" / "floor").exists() and not (tmp_path / "bench" / "bench-direct").exists()
