@@ -25,8 +25,8 @@ renamed as (
         order_id,
         subject_id,
         cast(order_date as date) as order_date,
-        cast(amount as {{ dbt.type_numeric() }}) as amount,
-        cast(margin as {{ dbt.type_numeric() }}) as margin,
+        cast(amount as {{ type_money() }}) as amount,
+        cast(margin as {{ type_money() }}) as margin,
         product_category,
         channel,
         payment_method
