@@ -8,7 +8,7 @@ import duckdb
 from dagster import ConfigurableResource, OpExecutionContext
 
 from orchestration.ingest.sources import column_mapping, source_files
-from orchestration.settings import Paths
+from orchestration.settings import DUCKDB_MEMORY_LIMIT, Paths
 
 AS_OF_TAG = "klantkluis/as_of"
 DBT_VARS_TAG = "klantkluis/dbt_vars"  # JSON object of dbt vars for the run (cut-offs, CLV horizon, ...)
@@ -42,6 +42,7 @@ class KlantkluisResource(ConfigurableResource):
         """A warehouse connection, closed on exit: dbt cannot run while any connection is open."""
         self.paths.home.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(self.paths.warehouse), read_only=read_only)
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         try:
             yield con
         finally:

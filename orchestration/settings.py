@@ -19,6 +19,9 @@ DEFAULT_HOME = PROJECT_DIR / "data"
 # dbt from the same environment as this interpreter, so an unactivated venv works too.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() \
     else shutil.which("dbt") or "dbt"
+# DuckDB's memory budget per process (beyond it, joins, sorts and windows spill to <warehouse>.tmp);
+# its own default is 80 % of RAM. dbt reads it through profiles.yml, ingest through `connect`.
+DUCKDB_MEMORY_LIMIT = os.environ.get("KLANTKLUIS_DUCKDB_MEMORY_LIMIT", "2GB")
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ class Paths:
     def environment(self) -> dict[str, str]:
         """Environment variables for subprocesses (dbt, dagster dev) that must see the same home."""
         return {"KLANTKLUIS_HOME": str(self.home), "KLANTKLUIS_KEY_DIR": str(self.key_dir),
-                "DAGSTER_HOME": str(self.dagster_home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+                "DAGSTER_HOME": str(self.dagster_home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "KLANTKLUIS_DUCKDB_MEMORY_LIMIT": DUCKDB_MEMORY_LIMIT}
 
     def prepare_dagster_home(self) -> Path:
         self.dagster_home.mkdir(parents=True, exist_ok=True)

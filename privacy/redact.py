@@ -100,11 +100,11 @@ class Redactor:
 
     def _analyze_direct(self, text: str, lang: str) -> list[RecognizerResult]:
         """What `AnalyzerEngine.analyze` returns here (no context enhancement, an explicit score
-        threshold, no allow list), found by the same recognizers."""
-        artifacts = self.analyzer.nlp_engine.process_text(text, lang)
+        threshold, no allow list), found by the same recognizers. None of them reads spaCy's tokens
+        (context words are inside their regexes), so the text is not tokenized."""
         found: list[RecognizerResult] = []
         for recognizer in self._direct[lang]:
-            results = recognizer.analyze(text=text, entities=list(ENTITIES), nlp_artifacts=artifacts)
+            results = recognizer.analyze(text=text, entities=list(ENTITIES), nlp_artifacts=None)
             if results:
                 found.extend(results)
         return EntityRecognizer.remove_duplicates([r for r in found if r.score >= self.threshold])

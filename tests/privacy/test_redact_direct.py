@@ -10,7 +10,8 @@ EDGE = ["Bel 06-12345678 0612345678 of mail jan@example.nl piet@x.nl.",
         "Jan Jansen  Piet de Vries en Anna Bakker\nPiet de Vries", "06-12345678 \n0612345678",
         "06-12345678\t0612345678", "Jan Jansen \n Piet de Vries", "NL91ABNA0417164300 NL91ABNA0417164300",
         "1234 AB 1234 AB, 2000-01-01 geboren 01-01-1980", "BSN 111222333  123456782",
-        "mevrouw Bakker  meneer Jansen", "", "geen persoonsgegevens"]
+        "mevrouw Bakker  meneer Jansen", "", "geen persoonsgegevens",
+        "Betaald van DE89 3704 0044 0532 0130 00 en GB82WEST12345698765432.", "de89370400440532013000"]
 
 
 @pytest.fixture(scope="module")
