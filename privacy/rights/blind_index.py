@@ -16,6 +16,7 @@ create table if not exists email_index (email_hmac text not null, kind text not 
     source text not null, file text not null);
 create index if not exists email_index_hmac on email_index (email_hmac);
 create index if not exists email_index_file on email_index (source, file);
+create index if not exists email_index_subject on email_index (subject_id);
 create table if not exists name_index (hmac text not null, source text not null, file text not null);
 create index if not exists name_index_hmac on name_index (hmac);
 create index if not exists name_index_file on name_index (source, file);

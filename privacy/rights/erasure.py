@@ -106,10 +106,13 @@ def _anonymise(con, rel: Relation, ids: list[str], rule: RetentionRule, classifi
     table = classification.table(rel.name, "source")
     cleared = [c.name for c in table.columns if c.name in rel.columns and c.name != SUBJECT_COLUMN
                and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")]
-    detach = ", _source_file = ? || _source_file" if "_source_file" in rel.columns else ""
+    detach = f", _source_file = '{DETACHED}' || _source_file" if "_source_file" in rel.columns else ""
     sets = "".join(f', "{c}" = null' for c in cleared) + detach
-    con.executemany(f"update {rel.sql} set {SUBJECT_COLUMN} = ?{sets} where rowid = ?",
-                    [[TOKEN_PREFIX + secrets.token_hex(16), *([DETACHED] if detach else []), r] for r in rowids])
+    # One statement (one scan of the table), a fresh random token per row.
+    rows = ", ".join(["(?, ?)"] * len(rowids))
+    con.execute(f"update {rel.sql} set {SUBJECT_COLUMN} = erased.token{sets} from (values {rows}) erased(rid, token) "
+                f"where {rel.sql}.rowid = erased.rid",
+                [v for r in rowids for v in (r, TOKEN_PREFIX + secrets.token_hex(16))])
     duty = sorted({p for c in table.columns for p in c.purposes
                    if p in policy.purposes and policy.purposes[p].legal_basis.startswith("6(1)(c)")} - {"privacy_compliance"})
     return {"table": rel.dataset, "rows": len(rowids),
