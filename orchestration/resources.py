@@ -4,11 +4,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 from dagster import ConfigurableResource, OpExecutionContext
 
 from orchestration.ingest.sources import column_mapping, source_files
-from orchestration.settings import DUCKDB_MEMORY_LIMIT, Paths
+from orchestration.settings import Paths, connect_duckdb
 
 AS_OF_TAG = "klantkluis/as_of"
 DBT_VARS_TAG = "klantkluis/dbt_vars"  # JSON object of dbt vars for the run (cut-offs, CLV horizon, ...)
@@ -41,8 +40,7 @@ class KlantkluisResource(ConfigurableResource):
     def connect(self, read_only: bool = False):
         """A warehouse connection, closed on exit: dbt cannot run while any connection is open."""
         self.paths.home.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.paths.warehouse), read_only=read_only)
-        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        con = connect_duckdb(self.paths.warehouse, read_only=read_only)
         try:
             yield con
         finally:

@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 DEFAULT_HOME = PROJECT_DIR / "data"
@@ -22,6 +24,13 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executabl
 # DuckDB's memory budget per process (beyond it, joins, sorts and windows spill to <warehouse>.tmp);
 # its own default is 80 % of RAM. dbt reads it through profiles.yml, ingest through `connect`.
 DUCKDB_MEMORY_LIMIT = os.environ.get("KLANTKLUIS_DUCKDB_MEMORY_LIMIT", "2GB")
+
+
+def connect_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that keeps to DUCKDB_MEMORY_LIMIT."""
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    return con
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.bench.memory import MemorySampler
-from orchestration.settings import DUCKDB_MEMORY_LIMIT, PROJECT_DIR, Paths
+from orchestration.settings import PROJECT_DIR, Paths, connect_duckdb
 
 MARKER = ".klantkluis-bench"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -232,8 +232,7 @@ class Bench:
                             pseudonymiser_from_env(env), AuditLog(scratch / "audit.jsonl"), encryption=encryption)
         out, group = {}, f"writer, {label}"
         total, w_all = 0.0, time.time()
-        with duckdb.connect(str(scratch / "warehouse.duckdb")) as con:
-            con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")  # as in the pipeline
+        with connect_duckdb(scratch / "warehouse.duckdb") as con:  # the pipeline's memory budget
             for table in SOURCES:
                 files = [p for p in sorted((self.paths.landing / table.name).glob("*")) if p.stem == self.days[0]]
                 w0, t0, n = time.time(), time.perf_counter(), 0
