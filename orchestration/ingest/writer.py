@@ -157,6 +157,9 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     staging = f"_incoming_{batch_id}" if result.loaded >= STAGE_ROWS else None
     try:
         if staging:
+            for (left,) in con.execute("select table_name from duckdb_tables() where schema_name = 'main' "
+                                       "and starts_with(table_name, '_incoming_')").fetchall():
+                con.execute(f'drop table main."{left}"')  # a killed earlier load's; its file is loaded again
             con.execute(f'create table main."{staging}" as select * from raw."{table.name}" limit 0')
             for protected in protected_chunks():
                 _insert(con, staging, protected, schema="main")

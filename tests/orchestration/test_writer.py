@@ -85,3 +85,18 @@ def test_arrow_and_pandas_frames_get_the_same_verdicts(landing, source):
                                       on_pandas.failures.astype({"row_index": "int64"}))
         assert on_arrow.collapsed == on_pandas.collapsed
         assert on_arrow.table_failures == on_pandas.table_failures
+
+
+def test_a_killed_loads_staging_table_is_dropped_by_the_next_staged_load(landing, monkeypatch, tmp_path):
+    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
+    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    monkeypatch.setattr(writer, "STAGE_ROWS", 1)
+    ctx = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), NOW)
+    table = next(t for t in TABLES if t.name == "orders")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create table main._incoming_dead (subject_id varchar)")
+        result = writer.load_file(con, table, source_files(ctx.paths, "orders")[0], ctx)
+        left = con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()
+        assert result.loaded and result.reconciles()
+        assert left == []
+    ctx.close()
