@@ -41,7 +41,9 @@ class KeyStore:
         if not self.path.exists():
             private_dir(self.path.parent)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        # Any thread may use the store, one at a time: the raw-layer writer's rows are protected
+        # in a DuckDB thread that reads them while the thread that opened the store waits.
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         # secure_delete zeroes a shredded key's bytes at once; WAL plus a checkpoint after each
         # shred keeps the old page out of a rollback journal that would be unlinked, not wiped.
         self._db.executescript(_SCHEMA)

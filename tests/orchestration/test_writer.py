@@ -35,7 +35,6 @@ def _load(home, name, monkeypatch, *, chunk_rows, parallel_min_rows):
     monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
     monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
     monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", parallel_min_rows)
-    monkeypatch.setattr(writer, "STAGE_ROWS", 500 if name == "split" else 10**9)
     paths = Paths.from_home(home, home / f"keys-{name}")
     ctx = IngestContext.open(paths, NOW)
     ctx.keystore.shred(ctx.pseudonymiser.subject_id("customer", "C0000005"))  # suppressed, not loaded
@@ -87,16 +86,38 @@ def test_arrow_and_pandas_frames_get_the_same_verdicts(landing, source):
         assert on_arrow.table_failures == on_pandas.table_failures
 
 
-def test_a_killed_loads_staging_table_is_dropped_by_the_next_staged_load(landing, monkeypatch, tmp_path):
+def _orders(home, monkeypatch, tmp_path):
     monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
     monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
-    monkeypatch.setattr(writer, "STAGE_ROWS", 1)
-    ctx = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), NOW)
-    table = next(t for t in TABLES if t.name == "orders")
+    ctx = IngestContext.open(Paths.from_home(home, tmp_path / "keys"), NOW)
+    return ctx, next(t for t in TABLES if t.name == "orders"), source_files(ctx.paths, "orders")[0]
+
+
+def test_rows_are_stored_by_subject_and_in_file_order_within_one(landing, monkeypatch, tmp_path):
+    ctx, table, path = _orders(landing, monkeypatch, tmp_path)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        con.execute("create table main._incoming_dead (subject_id varchar)")
-        result = writer.load_file(con, table, source_files(ctx.paths, "orders")[0], ctx)
-        left = con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()
-        assert result.loaded and result.reconciles()
-        assert left == []
+        result = writer.load_file(con, table, path, ctx, chunk_rows=50)
+        stored = con.execute('select subject_id, _source_line from raw.orders').fetchall()  # storage order
     ctx.close()
+    assert result.loaded == len(stored) > 100
+    assert stored == sorted(stored)
+
+
+def test_an_error_while_protecting_rows_is_raised_as_it_is_and_nothing_is_loaded(landing, monkeypatch, tmp_path):
+    ctx, table, path = _orders(landing, monkeypatch, tmp_path)
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # a later chunk, while DuckDB is already inserting the first ones
+            raise RuntimeError("protection failed")
+        return original(*args, **kwargs)
+
+    original = writer.protect_table
+    monkeypatch.setattr(writer, "protect_table", failing)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        with pytest.raises(RuntimeError, match="protection failed"):
+            writer.load_file(con, table, path, ctx, chunk_rows=50)
+        counts = con.execute("select (select count(*) from raw.orders), (select count(*) from raw._batches)").fetchone()
+    ctx.close()
+    assert counts == (0, 0)
