@@ -181,8 +181,10 @@ class PersonIndex:
 
     def __init__(self, persons: Iterable[tuple[str, str, str | None]]):
         self.full, self.last, self.first, self.emails = set(), set(), set(), set()
+        keys: dict = {}  # names repeat: each distinct one is normalised once
         for first, last, email in persons:
-            f, s = name_key(first), name_key(last)
+            f = keys[first] if first in keys else keys.setdefault(first, name_key(first))
+            s = keys[last] if last in keys else keys.setdefault(last, name_key(last))
             if f and s:
                 self.full.add(f"{f} {s}")
                 self.first.add(f.split(" ", 1)[0])
