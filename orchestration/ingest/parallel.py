@@ -39,17 +39,21 @@ def _init(env: dict[str, str], home: str, key_dir: str) -> None:
                   keystore=KeyStore(paths.keystore, master_key_from_env(environ)), redactor=None)
 
 
+def _redactor(table):
+    if not any(c.transform == "redact" for c in table.columns):
+        return None
+    if _STATE["redactor"] is None:
+        from orchestration.ingest.known_persons import known_persons
+        from privacy.redact import Redactor
+
+        _STATE["redactor"] = Redactor(known_persons(_STATE["paths"])).redact
+    return _STATE["redactor"]
+
+
 def _protect(table, rows, subject_ids: list, now: datetime, encryption: bool):
     from privacy.ingest import protect_table
 
-    redactor = None
-    if any(c.transform == "redact" for c in table.columns):
-        if _STATE["redactor"] is None:
-            from orchestration.ingest.known_persons import known_persons
-            from privacy.redact import Redactor
-
-            _STATE["redactor"] = Redactor(known_persons(_STATE["paths"])).redact
-        redactor = _STATE["redactor"]
+    redactor = _redactor(table)
     return protect_table(table, rows, keystore=_STATE["keystore"], pseudonymiser=_STATE["pseudonymiser"],
                          redactor=redactor, now=now, subject_ids=subject_ids, encryption=encryption)
 
@@ -61,6 +65,11 @@ class Helper:
         env = {k: v for k, v in os.environ.items() if k.startswith(("KLANTKLUIS_", "DAGSTER_", "DBT_"))}
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_init, initargs=(env, str(paths.home), str(paths.key_dir)))
+
+    def warm(self, table) -> None:
+        """Start the process and build what protecting `table` needs (the redactor's known persons:
+        seconds at a million persons) while this process reads and validates the file."""
+        self._pool.submit(_redactor, table)
 
     def protect(self, table, rows, subject_ids, now: datetime, encryption: bool) -> Future:
         return self._pool.submit(_protect, table, rows, list(subject_ids), now, encryption)

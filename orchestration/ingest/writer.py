@@ -114,11 +114,17 @@ def _rule_counts(failures: pd.DataFrame, read) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
-def _protect(ctx, table, rows: pa.Table, subject_ids: np.ndarray, redactor) -> pa.Table:
-    """`protect_table` on one chunk; a large chunk of a table with per-value work (encryption,
-    redaction) is split in two halves, the first protected by the helper process meanwhile."""
+def _helper(ctx, table, rows: int):
+    """The helper process for `rows` rows of a table with per-value work (encryption, redaction),
+    or None: too few rows, or only vectorised work."""
     heavy = any(c.transform == "redact" or (c.transform == "encrypt" and ctx.encryption) for c in table.columns)
-    helper = ctx.helper() if heavy and rows.num_rows >= PARALLEL_MIN_ROWS else None
+    return ctx.helper() if heavy and rows >= PARALLEL_MIN_ROWS else None
+
+
+def _protect(ctx, table, rows: pa.Table, subject_ids: np.ndarray, redactor) -> pa.Table:
+    """`protect_table` on one chunk; a large chunk is split in two halves, the first protected by
+    the helper process meanwhile."""
+    helper = _helper(ctx, table, rows.num_rows)
     local = {"keystore": ctx.keystore, "pseudonymiser": ctx.pseudonymiser, "redactor": redactor, "now": ctx.now,
              "encryption": ctx.encryption}
     if helper is None:
@@ -151,6 +157,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         return BatchResult(table.name, path.name, skipped=True)
     read = read_landing_table(path, landing_columns(table), mapping, optional_columns(table))
     rows, n = read.rows, read.rows.num_rows
+    if helper := _helper(ctx, table, n):
+        helper.warm(table)
     failures, table_failures = ctx.validate(table.name, rows)
     # An erased subject's row is suppressed even when it breaks a rule: quarantining it would need
     # the shredded key and would keep what the erasure removed (Art. 17).

@@ -8,7 +8,7 @@ subject's pseudonymous id (Art. 12(6)) and of each name (Art. 15(4)). A file is 
 when its size or modification time changes.
 """
 
-from orchestration.ingest.reader import LandingFileError, read_landing_file
+from orchestration.ingest.reader import LandingFileError, read_landing_table
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.sources import column_mapping, source_files
 from privacy.rights.names import person_keys
@@ -34,12 +34,12 @@ def refresh(service) -> int:
             stamp = f"v{VERSION}:{info.st_size}:{info.st_mtime_ns}"
             if service.ledger.index.file_stamp(table.name, path.name) == stamp:
                 continue
+            columns = [table.subject.key, EMAIL, *names]
             try:
-                rows = read_landing_file(path, [table.subject.key, EMAIL, *names],
-                                         column_mapping(service.paths, table.name)).rows
+                rows = read_landing_table(path, columns, column_mapping(service.paths, table.name)).rows
             except LandingFileError:
                 continue  # the source's ingest asset reports the unreadable file
-            text = {c: [v if isinstance(v, str) else None for v in rows[c].tolist()] for c in rows.columns}
+            text = {c: rows[c].to_pylist() for c in columns}  # str, or None for empty
             ids = service.pseudonymiser.subject_ids(table.subject.kind, text[table.subject.key])
             gone = service.keystore.shredded({i for i in ids if i})
             hmacs = service.pseudonymiser.lookup_hmacs(text[EMAIL])
