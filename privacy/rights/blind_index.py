@@ -11,22 +11,30 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA = """
+TABLES = """
 create table if not exists email_index (email_hmac text not null, kind text not null, subject_id text not null,
     source text not null, file text not null);
-create index if not exists email_index_hmac on email_index (email_hmac);
-create index if not exists email_index_file on email_index (source, file);
 create table if not exists name_index (hmac text not null, source text not null, file text not null);
-create index if not exists name_index_hmac on name_index (hmac);
-create index if not exists name_index_file on name_index (source, file);
 create table if not exists indexed_files (source text not null, file text not null, stamp text not null,
     primary key (source, file));
 """
-
-
-# Erasure finds a subject's entries by subject id (Art. 17). A file this large rebuilds the index.
-SUBJECT_INDEX = "create index if not exists email_index_subject on email_index (subject_id)"
+# Look-ups by address, by name, by file (a changed file replaces its entries) and by subject
+# (erasure finds a subject's entries, Art. 17).
+INDEXES = {
+    "email_index_hmac": "email_index (email_hmac)",
+    "email_index_file": "email_index (source, file)",
+    "email_index_subject": "email_index (subject_id)",
+    "name_index_hmac": "name_index (hmac)",
+    "name_index_file": "name_index (source, file)",
+}
+# A file with this many entries drops the indexes and builds them again after inserting: one
+# sort per index beats a million inserts into each (1 M addresses, 2 M names: 18.5 s -> 16.3 s).
 REBUILD_ROWS = 50_000
+
+
+def _create_indexes(db: sqlite3.Connection) -> None:
+    for name, on in INDEXES.items():
+        db.execute(f"create index if not exists {name} on {on}")
 
 
 class BlindIndex:
@@ -34,8 +42,8 @@ class BlindIndex:
 
     def __init__(self, db: sqlite3.Connection):
         self._db = db
-        self._db.executescript(SCHEMA)
-        self._db.execute(SUBJECT_INDEX)
+        self._db.executescript(TABLES)
+        _create_indexes(self._db)
 
     def file_stamp(self, source: str, file: str) -> str | None:
         row = self._db.execute("select stamp from indexed_files where source = ? and file = ?", (source, file)).fetchone()
@@ -50,13 +58,14 @@ class BlindIndex:
             self._db.execute("delete from name_index where source = ? and file = ?", (source, file))
             # Sorted keys fill the B-tree in order: several times faster for a million entries.
             rows = sorted((h, k, s, source, file) for h, k, s in entries if h and s)
-            rebuild = len(rows) >= REBUILD_ROWS
-            if rebuild:  # one sort beats a million random inserts into the subject index
-                self._db.execute("drop index if exists email_index_subject")
-            self._db.executemany("insert into email_index values (?, ?, ?, ?, ?)", rows)
+            rebuild = len(rows) + len(names) >= REBUILD_ROWS
             if rebuild:
-                self._db.execute(SUBJECT_INDEX)
+                for name in INDEXES:
+                    self._db.execute(f"drop index if exists {name}")
+            self._db.executemany("insert into email_index values (?, ?, ?, ?, ?)", rows)
             self._db.executemany("insert into name_index values (?, ?, ?)", [(h, source, file) for h in sorted(names)])
+            if rebuild:
+                _create_indexes(self._db)
             self._db.execute("insert or replace into indexed_files values (?, ?, ?)", (source, file, stamp))
             self._db.execute("commit")
         except BaseException:
