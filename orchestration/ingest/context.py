@@ -33,7 +33,6 @@ class IngestContext:
     # Benchmark only (orchestration.bench): False drops the direct identifiers instead of
     # encrypting them (null in the raw layer) and makes no keys; nothing is written in plain text.
     encryption: bool = True
-    _redactor: object = field(default=None, repr=False)
     _helper: object = field(default=None, repr=False)
 
     @classmethod
@@ -82,12 +81,9 @@ class IngestContext:
         self._helper = False if broken else None
 
     def redactor_for(self, table):
-        """The free-text redactor, built once per run with the CRM's known persons (Art. 25)."""
+        """The free-text redactor with the CRM's known persons (Art. 25), None for a table without free text."""
         if not any(c.transform == "redact" for c in table.columns):
             return None
-        if self._redactor is None:
-            from orchestration.ingest.known_persons import known_persons
-            from privacy.redact import Redactor
+        from orchestration.ingest.known_persons import redactor
 
-            self._redactor = Redactor(known_persons(self.paths)).redact
-        return self._redactor
+        return redactor(self.paths)

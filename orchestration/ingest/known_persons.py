@@ -5,6 +5,8 @@ needs no decryption (and no audit entry for bulk decryption). Art. 15(4), 25: a 
 in another customer's note is found and redacted.
 """
 
+from functools import lru_cache
+
 from orchestration.ingest.reader import LandingFileError, read_landing_table
 from orchestration.ingest.sources import column_mapping, source_files
 from orchestration.settings import Paths
@@ -24,3 +26,19 @@ def known_persons(paths: Paths) -> list[tuple[str, str, str]]:
                 continue  # the source's own ingest asset reports the unreadable file
             seen.update(zip(*(rows[c].fill_null("").to_pylist() for c in PERSON_COLUMNS)))
     return list(seen)
+
+
+def redactor(paths: Paths):
+    """The free-text redactor (Art. 25) with the known persons, built once per process for each
+    state of the customer and lead files: every redacting source of a run shares it (seconds at a
+    million persons). It lives in memory only, like the landing rows it is made from."""
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns)
+                  for source in ("crm_customers", "leads") for p in source_files(paths, source))
+    return _redactor(paths, stamp)
+
+
+@lru_cache(maxsize=1)
+def _redactor(paths: Paths, stamp: tuple):
+    from privacy.redact import Redactor
+
+    return Redactor(known_persons(paths)).redact

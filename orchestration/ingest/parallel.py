@@ -36,18 +36,15 @@ def _init(env: dict[str, str], home: str, key_dir: str) -> None:
     paths = Paths.from_home(home, key_dir)
     environ = {**os.environ, **paths.environment()}
     _STATE.update(paths=paths, pseudonymiser=pseudonymiser_from_env(environ),
-                  keystore=KeyStore(paths.keystore, master_key_from_env(environ)), redactor=None)
+                  keystore=KeyStore(paths.keystore, master_key_from_env(environ)))
 
 
 def _redactor(table):
     if not any(c.transform == "redact" for c in table.columns):
         return None
-    if _STATE["redactor"] is None:
-        from orchestration.ingest.known_persons import known_persons
-        from privacy.redact import Redactor
+    from orchestration.ingest.known_persons import redactor
 
-        _STATE["redactor"] = Redactor(known_persons(_STATE["paths"])).redact
-    return _STATE["redactor"]
+    return redactor(_STATE["paths"])
 
 
 def _protect(table, rows, subject_ids: list, now: datetime, encryption: bool):
