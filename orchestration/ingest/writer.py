@@ -9,6 +9,7 @@ subjects are suppressed (Art. 17), so re-ingesting old files cannot bring them b
 
 import hashlib
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -81,6 +82,16 @@ def _subject_ids(table, rows: pa.Table, pseudonymiser) -> tuple[np.ndarray, np.n
     return ids[codes], rank[codes]
 
 
+def _ahead(items):
+    """`items`, each made in a worker thread while the previous one is consumed: the next chunk
+    is protected while DuckDB writes this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        coming = pool.submit(next, items, None)
+        while (item := coming.result()) is not None:
+            coming = pool.submit(next, items, None)
+            yield item
+
+
 def _insert_stream(con: duckdb.DuckDBPyConnection, name: str, first: pa.Table, rest) -> None:
     """Insert `first` and the tables `rest` yields into raw.<name> as one statement. DuckDB writes
     a statement's rows to the file as they stream in, while separate inserts in one transaction
@@ -90,7 +101,7 @@ def _insert_stream(con: duckdb.DuckDBPyConnection, name: str, first: pa.Table, r
 
     def batches():
         try:
-            for part in itertools.chain([first], rest):
+            for part in itertools.chain([first], _ahead(rest)):
                 yield from part.cast(schema).to_batches()
         except BaseException as exc:
             failed.append(exc)
