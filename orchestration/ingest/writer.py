@@ -103,7 +103,7 @@ def _insert_stream(con: duckdb.DuckDBPyConnection, name: str, first: pa.Table, r
         try:
             for part in itertools.chain([first], _ahead(rest)):
                 yield from part.cast(schema).to_batches()
-        except BaseException as exc:
+        except Exception as exc:
             failed.append(exc)
             raise
 
