@@ -82,8 +82,6 @@ class IngestContext:
 
     def redactor_for(self, table):
         """The free-text redactor with the CRM's known persons (Art. 25), None for a table without free text."""
-        if not any(c.transform == "redact" for c in table.columns):
-            return None
-        from orchestration.ingest.known_persons import redactor
+        from orchestration.ingest.known_persons import redactor_for
 
-        return redactor(self.paths)
+        return redactor_for(self.paths, table)

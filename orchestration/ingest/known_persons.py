@@ -28,10 +28,13 @@ def known_persons(paths: Paths) -> list[tuple[str, str, str]]:
     return list(seen)
 
 
-def redactor(paths: Paths):
-    """The free-text redactor (Art. 25) with the known persons, built once per process for each
-    state of the customer and lead files: every redacting source of a run shares it (seconds at a
-    million persons). It lives in memory only, like the landing rows it is made from."""
+def redactor_for(paths: Paths, table):
+    """The free-text redactor (Art. 25) with the known persons, None for a table without free
+    text. Built once per process for each state of the customer and lead files: every redacting
+    source of a run shares it (seconds at a million persons). It lives in memory only, like the
+    landing rows it is made from."""
+    if not any(c.transform == "redact" for c in table.columns):
+        return None
     stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns)
                   for source in ("crm_customers", "leads") for p in source_files(paths, source))
     return _redactor(paths, stamp)

@@ -40,11 +40,9 @@ def _init(env: dict[str, str], home: str, key_dir: str) -> None:
 
 
 def _redactor(table):
-    if not any(c.transform == "redact" for c in table.columns):
-        return None
-    from orchestration.ingest.known_persons import redactor
+    from orchestration.ingest.known_persons import redactor_for
 
-    return redactor(_STATE["paths"])
+    return redactor_for(_STATE["paths"], table)
 
 
 def _protect(table, rows, subject_ids: list, now: datetime, encryption: bool):
