@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from privacy import _keys
 from privacy.exceptions import KeyFileError
@@ -104,10 +104,18 @@ def raw_subject_ids(subject_ids: Iterable[str]) -> list[bytes]:
     try:
         # Sorting the hex text gives byte order too, and sorts ten times faster than bytes do.
         ids = sorted(set(subject_ids))
+    except TypeError:
+        ids = [""]
+    raw = bytes.fromhex(check_subject_ids(ids))
+    return [raw[i : i + 32] for i in range(0, len(raw), 32)]
+
+
+def check_subject_ids(ids: Collection[str]) -> str:
+    """The ids joined, or ``ValueError`` if one is not a pseudonym (64 lower-case hex digits)."""
+    try:
         joined = "".join(ids)
     except TypeError:
-        ids, joined = [""], ""
-    if any(len(s) != 64 for s in ids) or joined.translate(_HEX_DIGITS):
+        joined = None
+    if joined is None or (ids and set(map(len, ids)) != {64}) or joined.translate(_HEX_DIGITS):
         raise ValueError("subject ids must be pseudonyms of 64 lower-case hex digits (see Pseudonymiser.subject_id)")
-    raw = bytes.fromhex(joined)
-    return [raw[i : i + 32] for i in range(0, len(raw), 32)]
+    return joined

@@ -66,10 +66,10 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame) -> No
         con.unregister("_incoming")
 
 
-def _subject_ids(table, rows: pa.Table, pseudonymiser) -> tuple[np.ndarray, np.ndarray]:
+def _subject_ids(table, rows: pa.Table, pseudonymiser) -> tuple[np.ndarray, np.ndarray, set[str]]:
     """The pseudonym of every row's subject (None where the key is missing), each distinct key
-    hashed once (an orders file names each customer many times), and every row's rank in
-    pseudonym order (missing keys last)."""
+    hashed once (an orders file names each customer many times), every row's rank in pseudonym
+    order (missing keys last), and the distinct pseudonyms."""
     keys = rows[table.subject.key]
     keys = pc.if_else(pc.equal(keys, ""), pa.scalar(None, pa.string()), keys)
     encoded = pc.dictionary_encode(keys.combine_chunks() if keys.num_chunks != 1 else keys.chunk(0))
@@ -79,7 +79,7 @@ def _subject_ids(table, rows: pa.Table, pseudonymiser) -> tuple[np.ndarray, np.n
     rank[pc.sort_indices(pa.array(distinct, pa.string())).to_numpy()] = np.arange(len(distinct))
     rank[-1] = len(distinct)
     codes = encoded.indices.fill_null(len(ids) - 1).to_numpy(zero_copy_only=False)
-    return ids[codes], rank[codes]
+    return ids[codes], rank[codes], set(distinct)
 
 
 def _ahead(items):
@@ -177,8 +177,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     failures, table_failures = ctx.validate(table.name, rows)
     # An erased subject's row is suppressed even when it breaks a rule: quarantining it would need
     # the shredded key and would keep what the erasure removed (Art. 17).
-    subject_ids, rank = _subject_ids(table, rows, ctx.pseudonymiser)
-    gone = ctx.keystore.shredded({s for s in set(subject_ids.tolist()) if s is not None})
+    subject_ids, rank, subjects = _subject_ids(table, rows, ctx.pseudonymiser)
+    gone = ctx.keystore.shredded(subjects)
     erased = np.fromiter((s in gone for s in subject_ids), dtype=bool, count=n) if gone else np.zeros(n, dtype=bool)
     failures = failures[~erased[failures["row_index"].to_numpy(dtype=np.int64)]] if len(failures) else failures
     load = ~erased
