@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.requests.common import WarehouseBusy, receipt, republish, write_receipt
+from orchestration.settings import connect_duckdb
 from privacy.audit import timestamp
 from privacy.rights.erasure import erase
 from privacy.rights.purge import compact
@@ -61,7 +62,7 @@ def purge(service) -> dict | None:
     if not service.paths.warehouse.exists():
         return None
     try:
-        return {**compact(service.paths.warehouse), "completed_at": timestamp(datetime.now().astimezone()),
+        return {**compact(service.paths.warehouse, connect_duckdb), "completed_at": timestamp(datetime.now().astimezone()),
                 "method": "COPY FROM DATABASE into a new file, atomic rename, old bytes overwritten"}
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,16 +20,17 @@ import duckdb
 _CHUNK = 1 << 20
 
 
-def compact(path: str | os.PathLike[str]) -> dict:
+def compact(path: str | os.PathLike[str], connect: Callable[[str], duckdb.DuckDBPyConnection] = duckdb.connect) -> dict:
     """Rewrite the DuckDB file at ``path`` without its deleted rows (Art. 17); returns sizes and time.
 
     Needs exclusive access (no other connection may be open); the swap is atomic, so readers
-    that open the file afterwards see the new file, never a half-written one."""
+    that open the file afterwards see the new file, never a half-written one. ``connect`` opens
+    the file (the caller's settings, such as a memory budget)."""
     path, started = Path(path), time.perf_counter()
     before, fresh = path.stat().st_size, path.with_name(f".{path.stem}.compact-{os.getpid()}{path.suffix}")
     for leftover in (fresh, Path(f"{fresh}.wal")):
         leftover.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
+    con = connect(str(path))
     try:
         con.execute("checkpoint")
         catalog = con.execute("select current_database()").fetchone()[0]
