@@ -34,7 +34,7 @@ def _demo(args, paths: Paths) -> int:
 def _run(args, paths: Paths) -> int:
     from orchestration.pipeline import run_full_refresh
 
-    return run_full_refresh(paths, as_of=args.as_of)
+    return run_full_refresh(paths, as_of=args.as_of, reload=args.reload)
 
 
 def _ui(args, paths: Paths) -> int:
@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
     run = sub.add_parser("run", help="materialise every asset (the full_refresh job) and print a summary")
     run.add_argument("--as-of", type=datetime.fromisoformat, default=None, help="simulate the run's time")
+    run.add_argument("--reload", action="store_true",
+                     help="load every landing file again, unchanged ones too (after fixing a rule or a column mapping)")
     run.set_defaults(func=_run)
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

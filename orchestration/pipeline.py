@@ -11,24 +11,28 @@ import duckdb
 from dagster import DagsterEventType, DagsterInstance
 
 from orchestration.ingest.sources import pending_days
-from orchestration.resources import AS_OF_TAG, THROUGH_TAG
+from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths
 from orchestration.summary import layer_counts, reconciliation, render, stage_of
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
-def run_full_refresh(paths: Paths, as_of: datetime | None = None) -> int:
-    """Materialise every asset (per pending landing day); print rows, time per stage, file locations."""
+def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool = False) -> int:
+    """Materialise every asset (per pending landing day); print rows, time per stage, file locations.
+
+    `reload`: one run that loads every landing file again, unchanged ones too."""
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
 
     job = defs.resolve_job_def("full_refresh")
     stages: dict[str, float] = defaultdict(float)
-    days = pending_days(paths) or [None]
+    days = [None] if reload else pending_days(paths) or [None]
     with DagsterInstance.get() as instance:
         for day in days:
             tags = {AS_OF_TAG: as_of.isoformat()} if as_of else {}
+            if reload:
+                tags[RELOAD_TAG] = "all"
             if day is not None and len(days) > 1:
                 tags[THROUGH_TAG] = day
                 print(f"Processing landing day {day} ...", flush=True)

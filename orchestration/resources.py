@@ -12,6 +12,8 @@ from orchestration.settings import Paths, connect_duckdb
 AS_OF_TAG = "klantkluis/as_of"
 DBT_VARS_TAG = "klantkluis/dbt_vars"  # JSON object of dbt vars for the run (cut-offs, CLV horizon, ...)
 THROUGH_TAG = "klantkluis/through_day"  # load only landing files named up to this day (catch-up runs)
+RELOAD_TAG = "klantkluis/reload"  # "all": load every landing file again, unchanged ones too (after a fix to a
+# rule or a column mapping; each file's rows are replaced, so counts do not double)
 
 
 def run_time(context: OpExecutionContext) -> datetime:

@@ -12,7 +12,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
 
 from orchestration.ingest.reader import LandingFileError
 from orchestration.ingest.writer import BatchResult, load_file
-from orchestration.resources import THROUGH_TAG, KlantkluisResource, run_time
+from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 
 OWNERS = ["team:data-engineering"]
 
@@ -51,7 +51,8 @@ def build_ingest_asset(table) -> AssetsDefinition:
         key=key, group_name="ingest", owners=OWNERS, kinds={"python", "duckdb"},
         description=(f"{table.description.strip()}\n\nReads `<KLANTKLUIS_HOME>/landing/{table.name}/` "
                      "(or the files configured in `sources.yml`), validates, quarantines, pseudonymises "
-                     f"and encrypts, and writes `raw.{table.name}`. Unchanged files are skipped."),
+                     f"and encrypts, and writes `raw.{table.name}`. Unchanged files are skipped, unless the run "
+                     f"has the tag `{RELOAD_TAG}: all`."),
         metadata={"subject_kind": table.subject.kind, "natural_key": table.subject.key},
         check_specs=[AssetCheckSpec("expectations", asset=key, blocking=True,
                                     description=f"The {table.name} expectation suite: rules broken and rows "
@@ -64,11 +65,13 @@ def build_ingest_asset(table) -> AssetsDefinition:
             raise Failure(f"No landing files for {table.name} in {klantkluis.paths.landing / table.name}. "
                           "Run `klantkluis demo` for demo data, or place your export there (see README).")
         ctx = klantkluis.ingest_context(now)
+        reload = context.run.tags.get(RELOAD_TAG) == "all"
         results, errors = [], []
         with klantkluis.connect() as con:
             for i, path in enumerate(files, start=1):
                 try:
-                    result = load_file(con, table, path, ctx, mapping=klantkluis.column_mapping(table.name))
+                    result = load_file(con, table, path, ctx, full_refresh=reload,
+                                       mapping=klantkluis.column_mapping(table.name))
                 except LandingFileError as exc:
                     errors.append(str(exc))
                     context.log.error(str(exc))

@@ -16,15 +16,18 @@ def test_bench_runs_every_part_and_writes_json(tmp_path, monkeypatch, capsys):
     out = tmp_path / "bench.json"
     assert main(["--customers", "300", "--probe", "0", "--home", str(tmp_path / "bench"), "--out", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert [r["label"] for r in result["pipeline"]["runs"]] == ["day 1 (full load)", "day 2 (incremental)"]
-    assert all(r["success"] for r in result["pipeline"]["runs"])
+    runs = result["pipeline"]["runs"]
+    assert [r["label"] for r in runs] == ["day 1 (full load)", "day 2 (incremental)", "day 2 (full reload)"]
+    assert all(r["success"] for r in runs)
+    ingested = [sum(s["rows"] or 0 for s in r["steps"] if s["stage"].startswith("ingest ")) for r in runs]
+    assert 0 < ingested[1] < ingested[0] < ingested[2]  # the reload loads day 1's files again, and day 2's
     assert result["floor"]["raw_rows"]["orders"] > 0
     assert set(result["ingest_direct"]) == {"encrypting", "not encrypting"}
     assert result["clv"]["ours"]["bgnbd"]["r"] > 0
     assert result["rights"]["access"]["status"] == result["rights"]["erasure"]["status"] == "completed"
     targets = result["targets"]
     assert {"pipeline_vs_floor", "encryption_overhead", "access_export_s", "erasure_immediate_s",
-            "peak_memory_gib", "generate_s"} <= set(targets)
+            "peak_memory_gib", "generate_s", "day_2_incremental_vs_full_reload"} <= set(targets)
     printed = capsys.readouterr().out
     assert "floor (plain DuckDB)" in printed and "Targets (issue 8)" in printed
     assert not (tmp_path / "bench" / "floor").exists() and not (tmp_path / "bench" / "bench-direct").exists()
