@@ -111,7 +111,8 @@ def raw_subject_ids(subject_ids: Iterable[str]) -> list[bytes]:
 
 
 def check_subject_ids(ids: Collection[str]) -> str:
-    """The ids joined, or ``ValueError`` if one is not a pseudonym (64 lower-case hex digits)."""
+    """The ids joined, or ``ValueError`` if one is not a pseudonym (64 lower-case hex digits): a
+    natural key or an e-mail address never reaches the key store (Art. 25(1))."""
     try:
         joined = "".join(ids)
     except TypeError:
