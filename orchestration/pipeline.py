@@ -21,17 +21,17 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool = False) -> int:
     """Materialise every asset (per pending landing day); print rows, time per stage, file locations.
 
-    `reload`: one run that loads every landing file again, unchanged ones too."""
+    `reload`: the first run also loads every earlier landing file again, unchanged ones too."""
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
 
     job = defs.resolve_job_def("full_refresh")
     stages: dict[str, float] = defaultdict(float)
-    days = [None] if reload else pending_days(paths) or [None]
+    days = pending_days(paths) or [None]
     with DagsterInstance.get() as instance:
         for day in days:
             tags = {AS_OF_TAG: as_of.isoformat()} if as_of else {}
-            if reload:
+            if reload and day == days[0]:  # later days stay one run each, so snapshots keep every day
                 tags[RELOAD_TAG] = "all"
             if day is not None and len(days) > 1:
                 tags[THROUGH_TAG] = day

@@ -85,7 +85,10 @@ class KeyStore:
 
     def shredded(self, subject_ids: Iterable[str]) -> set[str]:
         """Which of ``subject_ids`` were erased by shredding their key (Art. 17)."""
-        ids = subject_ids if isinstance(subject_ids, (set, frozenset)) else set(subject_ids)
+        try:
+            ids = subject_ids if isinstance(subject_ids, (set, frozenset)) else set(subject_ids)
+        except TypeError:
+            ids = {None}  # not an iterable of strings: check_subject_ids says what is expected
         check_subject_ids(ids)
         with self._tx(write=False):
             # Usually there are far fewer tombstones than ids asked about (a load asks about

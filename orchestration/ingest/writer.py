@@ -66,6 +66,13 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame) -> No
         con.unregister("_incoming")
 
 
+def _first_loaded(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str):
+    """When this content of `file` was first loaded, or None. A file loaded again unchanged keeps
+    that time for its quarantined rows, so reloading does not restart their retention (Art. 5(1)(e))."""
+    return con.execute("select min(loaded_at) from raw._batches where source = ? and file = ? and sha256 = ?",
+                       [source, file, sha]).fetchone()[0]
+
+
 def _subject_ids(table, rows: pa.Table, pseudonymiser) -> tuple[np.ndarray, np.ndarray, set[str]]:
     """The pseudonym of every row's subject (None where the key is missing), each distinct key
     hashed once (an orders file names each customer many times), every row's rank in pseudonym
@@ -187,7 +194,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     bad = np.unique(failures["row_index"].to_numpy(dtype=np.int64))
     bad_rows = rows.take(pa.array(bad, pa.int64())).to_pandas()
     bad_rows.index = bad
-    quarantine = quarantine_frame(ctx, table, path.name, batch_id, FileRead(bad_rows, read.rejects), failures, ctx.now)
+    quarantine = quarantine_frame(ctx, table, path.name, batch_id, FileRead(bad_rows, read.rejects), failures,
+                                  _first_loaded(con, table.name, path.name, sha) or ctx.now)
     result = BatchResult(table.name, path.name, read.input_rows, int(load.sum()), len(quarantine), int(erased.sum()),
                          rule_counts=_rule_counts(failures, read), table_failures=table_failures)
     redactor = ctx.redactor_for(table)

@@ -121,3 +121,29 @@ def test_an_error_while_protecting_rows_is_raised_as_it_is_and_nothing_is_loaded
         counts = con.execute("select (select count(*) from raw.orders), (select count(*) from raw._batches)").fetchone()
     ctx.close()
     assert counts == (0, 0)
+
+
+def test_loading_a_file_again_replaces_its_rows_and_keeps_when_they_were_first_quarantined(
+        landing, monkeypatch, tmp_path):
+    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
+    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    table = next(t for t in TABLES if t.name == "orders")
+    path = tmp_path / "orders.csv"
+    shutil.copy(source_files(Paths.from_home(landing), "orders")[0], path)
+    later = NOW.replace(month=12, day=30)
+    quarantined = "select count(*), min(loaded_at), max(loaded_at) from raw._quarantine"
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        for now in (NOW, later):  # the same content again, 37 days later (past the quarantine's 30 days)
+            ctx = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), now)
+            result = writer.load_file(con, table, path, ctx, full_refresh=True)
+            ctx.close()
+            assert result.reconciles() and result.quarantined > 0
+            assert con.execute(quarantined).fetchone() == (result.quarantined, NOW, NOW)
+            assert con.execute("select count(*) from raw.orders").fetchone()[0] == result.loaded
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(lines[:-1]))  # changed content: its rows are new, and so is their quarantine
+        ctx = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), later)
+        result = writer.load_file(con, table, path, ctx)
+        ctx.close()
+        assert con.execute(quarantined).fetchone()[1:] == (later, later)
+        assert con.execute("select count(*) from raw._batches").fetchone()[0] == 3
