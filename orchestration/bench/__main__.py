@@ -327,7 +327,9 @@ class Bench:
     # ---------------------------------------------------------------- verdict
     def targets(self) -> dict:
         r, out = {k: v for k, v in self.result.items() if not isinstance(v, str)}, {}
-        day1 = next((x for x in r.get("pipeline", {}).get("runs", []) if x["label"].startswith("day 1")), None)
+        runs = r.get("pipeline", {}).get("runs", [])
+        by_label = {x["label"]: x for x in runs}
+        day1 = by_label.get("day 1 (full load)")
         floor = r.get("floor", {}).get("seconds", {}).get("total")
         if day1 and floor:
             work = sum(s["seconds"] for s in day1["steps"])
@@ -348,25 +350,21 @@ class Bench:
             without = sum(v["seconds"] for v in direct["not encrypting"].values())
             cpu_with = sum(v["cpu_seconds"] or 0 for v in direct["encrypting"].values())
             cpu_without = sum(v["cpu_seconds"] or 0 for v in direct["not encrypting"].values())
-            pipeline = sum(s["seconds"] for s in (day1 or {}).get("steps", []) if s["stage"].startswith("ingest "))
+            pipeline = _ingest_seconds(day1)
             out["encryption_overhead"] = {"with_s": with_enc, "without_s": without,
                                           "overhead": with_enc / without - 1,
                                           "cpu_with_s": cpu_with, "cpu_without_s": cpu_without,
                                           "cpu_overhead": cpu_with / cpu_without - 1 if cpu_without else None,
                                           "target": 0.5, "pipeline_ingest_steps_s": pipeline}
-        by_label = {x["label"]: x for x in r.get("pipeline", {}).get("runs", [])}
-        if "day 2 (incremental)" in by_label and "day 2 (full reload)" in by_label:
-            ingest = {label: sum(s["seconds"] for s in by_label[label]["steps"] if s["stage"].startswith("ingest "))
-                      for label in ("day 2 (incremental)", "day 2 (full reload)")}
+        incremental, reload = by_label.get("day 2 (incremental)"), by_label.get("day 2 (full reload)")
+        if incremental and reload:
             out["day_2_incremental_vs_full_reload"] = {
-                "incremental_wall_s": by_label["day 2 (incremental)"]["wall_seconds"],
-                "full_reload_wall_s": by_label["day 2 (full reload)"]["wall_seconds"],
-                "incremental_ingest_s": ingest["day 2 (incremental)"], "full_reload_ingest_s": ingest["day 2 (full reload)"]}
+                "incremental_wall_s": incremental["wall_seconds"], "full_reload_wall_s": reload["wall_seconds"],
+                "incremental_ingest_s": _ingest_seconds(incremental), "full_reload_ingest_s": _ingest_seconds(reload)}
         rights = r.get("rights")
         if isinstance(rights, dict):
             out["access_export_s"] = {"value": rights["access"].get("export_seconds"), "target": 2.0}
             out["erasure_immediate_s"] = {"value": rights["erasure"].get("immediate_seconds"), "target": 1.0}
-        runs = r.get("pipeline", {}).get("runs", [])
         out["peak_memory_gib"] = {"whole_benchmark": max(s for _, s in self.memory.samples) / GIB,
                                   "pipeline_runs": max((x["peak_rss"] for x in runs), default=0) / GIB,
                                   "ingest_steps": max((s["peak_rss"] for x in runs for s in x["steps"]
@@ -418,6 +416,11 @@ class Bench:
 def _run_as_of(instance, run_id: str) -> datetime:
     record = instance.get_run_record_by_id(run_id)
     return record.create_timestamp.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _ingest_seconds(run: dict | None) -> float:
+    """The seconds of a run's ingest steps (0 without the run)."""
+    return sum(s["seconds"] for s in (run or {}).get("steps", []) if s["stage"].startswith("ingest "))
 
 
 def _stage(step_key: str) -> str:

@@ -62,7 +62,8 @@ def purge(service) -> dict | None:
     if not service.paths.warehouse.exists():
         return None
     try:
-        return {**compact(service.paths.warehouse, connect_duckdb), "completed_at": timestamp(datetime.now().astimezone()),
+        return {**compact(service.paths.warehouse, connect_duckdb),
+                "completed_at": timestamp(datetime.now().astimezone()),
                 "method": "COPY FROM DATABASE into a new file, atomic rename, old bytes overwritten"}
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():

@@ -52,8 +52,8 @@ def test_counts_reconcile_from_landing_to_raw_to_staging(built):
             landed = sum(read_landing_file(p, landing_columns(table)).input_rows
                          for p in sorted((home / "landing" / table.name).iterdir()))
             n_in, loaded, quarantined, suppressed = con.execute(
-                "select sum(input_rows), sum(loaded), sum(quarantined), sum(suppressed) from (select * from "
-                "raw._batches where source = ? qualify row_number() over (partition by file order by loaded_at desc) = 1)",
+                "select sum(input_rows), sum(loaded), sum(quarantined), sum(suppressed) from (select * from raw._batches "
+                "where source = ? qualify row_number() over (partition by file order by loaded_at desc) = 1)",
                 [table.name]).fetchone()  # each file's latest load
             assert landed == n_in == loaded + quarantined + suppressed, table.name
             assert quarantined == 0, f"clean demo data broke a rule in {table.name}"
