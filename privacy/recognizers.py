@@ -193,6 +193,7 @@ class PersonIndex:
                 self.emails.add(str(email).strip().lower())
         self.max_full = max((k.count(" ") + 1 for k in self.full), default=0)
         self.max_last = max((k.count(" ") + 1 for k in self.last), default=0)
+        self._starters = self.first | TITLES
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
         """Spans of known full names (0.95), 'title Lastname' (0.85) and 'greeting Firstname' (0.7)."""
@@ -201,26 +202,29 @@ class PersonIndex:
             toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(low)]
         else:
             toks = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
-        out, i = [], 0
-        while i < len(toks):
+        # Only a known first name, a title or an initial can start a name: the rest are skipped.
+        first, starters = self.first, self._starters
+        out, done, n = [], -1, len(toks)
+        for i in [i for i, t in enumerate(toks) if t[2] in starters or len(t[2]) == 1]:
+            if i <= done:
+                continue  # inside the name found last
             s, e, w = toks[i]
             hit = None
-            if w in self.first:
+            if w in first:
                 hit = self._longest(text, toks, i, self.full, self.max_full, 0.95)
                 if hit is None and i and toks[i - 1][2] in GREETINGS and text[toks[i - 1][1]:s] == " ":
                     hit = (s, e, 0.7, i)
-            if hit is None and i + 1 < len(toks) and text[e:toks[i + 1][0]] in (" ", ". "):
+            if hit is None and (w in TITLES or len(w) == 1) and i + 1 < n and text[e:toks[i + 1][0]] in (" ", ". "):
                 if w in TITLES:
                     hit = self._longest(text, toks, i + 1, self.last, self.max_last, 0.85)
-                elif len(w) == 1 and text[s].isupper() and text[e] == ".":  # 'J. de Vries'
+                elif text[s].isupper() and text[e] == ".":  # 'J. de Vries'
                     hit = self._longest(text, toks, i + 1, self.last, self.max_last, 0.8)
                     hit = hit and (s, *hit[1:])
             if hit:
-                end, i = hit[1], hit[3]
-                while i + 1 < len(toks) and text[end:toks[i + 1][0]] == "-" and text[end + 1].isupper():
-                    end, i = toks[i + 1][1], i + 1  # 'Anna Bakker-Jansen': a known name inside a double name
+                end, done = hit[1], hit[3]
+                while done + 1 < n and text[end:toks[done + 1][0]] == "-" and text[end + 1].isupper():
+                    end, done = toks[done + 1][1], done + 1  # 'Anna Bakker-Jansen': a known name inside a double name
                 out.append((hit[0], end, hit[2]))
-            i += 1
         return out
 
     @staticmethod

@@ -11,7 +11,7 @@ import hashlib
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -178,6 +178,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     if not full_refresh and _unchanged(con, table.name, path.name, sha):
         return BatchResult(table.name, path.name, skipped=True)
     read = read_landing_table(path, landing_columns(table), mapping, optional_columns(table))
+    # One chunk per column: taking each chunk's rows from many chunks gathers them again per take.
+    read = replace(read, rows=read.rows.combine_chunks())
     rows, n = read.rows, read.rows.num_rows
     if helper := _helper(ctx, table, n):
         helper.warm(table)
