@@ -8,6 +8,8 @@ subject's pseudonymous id (Art. 12(6)) and of each name (Art. 15(4)). A file is 
 when its size or modification time changes.
 """
 
+import pyarrow as pa
+
 from orchestration.ingest.reader import LandingFileError, read_landing_table
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.sources import column_mapping, source_files
@@ -48,4 +50,6 @@ def refresh(service) -> int:
                 (h, table.subject.kind, i) for h, i in zip(hmacs, ids) if h and i and i not in gone],
                 set(name_hmacs(service.pseudonymiser, people)))
             read += 1
+            del rows, text
+            pa.default_memory_pool().release_unused()  # see orchestration/assets/ingest.py
     return read

@@ -27,8 +27,10 @@ INDEXES = {
     "name_index_hmac": "name_index (hmac)",
     "name_index_file": "name_index (source, file)",
 }
-# A file with this many entries drops the indexes and builds them again after inserting: one
-# sort per index beats a million inserts into each (1 M addresses, 2 M names: 18.5 s -> 16.3 s).
+# A file with this many entries, and more than the indexes already hold, drops the indexes and
+# builds them again after inserting: one sort per index beats a million inserts into each (1 M
+# addresses, 2 M names: 18.5 s -> 16.3 s). Into a larger index, inserting costs less than
+# sorting everything again (a day-2 CRM file of 76 k rows after 1.3 M persons: 5.6 s -> 2.4 s).
 REBUILD_ROWS = 50_000
 
 
@@ -43,6 +45,7 @@ class BlindIndex:
     def __init__(self, db: sqlite3.Connection):
         self._db = db
         self._db.executescript(TABLES)
+        self._db.execute("pragma cache_size = -262144")  # 256 MiB for index builds over millions of rows (day 1 at 1 M customers: 21.4 s -> 19.1 s)
         _create_indexes(self._db)
 
     def file_stamp(self, source: str, file: str) -> str | None:
@@ -58,7 +61,7 @@ class BlindIndex:
             self._db.execute("delete from name_index where source = ? and file = ?", (source, file))
             # Sorted keys fill the B-tree in order: several times faster for a million entries.
             rows = sorted((h, k, s, source, file) for h, k, s in entries if h and s)
-            rebuild = len(rows) + len(names) >= REBUILD_ROWS
+            rebuild = len(rows) + len(names) >= max(REBUILD_ROWS, self._entries())
             if rebuild:
                 for name in INDEXES:
                     self._db.execute(f"drop index if exists {name}")
@@ -71,6 +74,9 @@ class BlindIndex:
         except BaseException:
             self._db.execute("rollback")
             raise
+
+    def _entries(self) -> int:
+        return sum(self._db.execute(f"select count(*) from {t}").fetchone()[0] for t in ("email_index", "name_index"))
 
     def subjects_for_email(self, email_hmac: str) -> list[tuple[str, str]]:
         """(kind, subject_id) of every subject that ever had this address."""

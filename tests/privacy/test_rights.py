@@ -23,7 +23,7 @@ from privacy.classification import load_classification
 from privacy.crypto import decrypt_values
 from privacy.ingest import protect
 from privacy.policy import load_policy
-from privacy.rights import consent, disclosure, package, purge
+from privacy.rights import blind_index, consent, disclosure, package, purge
 from privacy.rights.access import Dataset
 from privacy.rights.erasure import TOKEN_PREFIX, erase
 from privacy.rights.ledger import Ledger
@@ -82,6 +82,24 @@ def test_ledger_registers_once_claims_once_and_stores_no_identifier(tmp_path):
         assert ledger.index.forget_subjects(["a" * 64]) == 1 and ledger.index.subjects_for_email("h1") == []
     path = tmp_path / "state" / "requests.sqlite"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and SECRET.encode() not in path.read_bytes()
+
+
+def test_blind_index_rebuilds_its_indexes_only_for_a_file_larger_than_what_it_holds(tmp_path, monkeypatch):
+    monkeypatch.setattr(blind_index, "REBUILD_ROWS", 3)
+    entries = lambda n, tag: [(f"{tag}{i}", "customer", f"{i:064x}") for i in range(n)]  # noqa: E731
+    with Ledger(tmp_path / "requests.sqlite") as ledger:
+        dropped = []
+        ledger.index._db.set_trace_callback(lambda sql: dropped.append(sql) if sql.startswith("drop index") else None)
+        ledger.index.index_file("crm_customers", "day1.csv", "1", entries(10, "a"), {"n1", "n2"})
+        rebuilt = len(dropped)
+        ledger.index.index_file("crm_customers", "day2.csv", "2", entries(4, "b"))  # 4 >= 3, but 4 < 12 held
+        ledger.index._db.set_trace_callback(None)
+        names = {r[0] for r in ledger.index._db.execute("select name from sqlite_master where type = 'index'")}
+        assert rebuilt == len(blind_index.INDEXES) and len(dropped) == rebuilt
+        assert set(blind_index.INDEXES) <= names
+        assert ledger.index.subjects_for_email("a9") == [("customer", f"{9:064x}")]
+        assert ledger.index.subjects_for_email("b3") == [("customer", f"{3:064x}")]
+        assert ledger.index.known("name_index", {"n1", "n3"}) == {"n1"}
 
 
 def test_compact_removes_deleted_bytes_and_keeps_tables_and_views(tmp_path):
