@@ -45,7 +45,9 @@ class BlindIndex:
     def __init__(self, db: sqlite3.Connection):
         self._db = db
         self._db.executescript(TABLES)
-        self._db.execute("pragma cache_size = -262144")  # 256 MiB for index builds over millions of rows (day 1 at 1 M customers: 21.4 s -> 19.1 s)
+        # 256 MiB of page cache for index builds over millions of rows (the default is 2 MiB):
+        # day 1 at 1 M customers 21.4 s -> 19.1 s.
+        self._db.execute("pragma cache_size = -262144")
         _create_indexes(self._db)
 
     def file_stamp(self, source: str, file: str) -> str | None:
