@@ -7,11 +7,10 @@ missing column) or when more than `max_quarantine_share` of the input is quarant
 
 from collections import Counter
 
-import pyarrow as pa
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinition, Failure, MaterializeResult,
                      MetadataValue, asset)
 
-from orchestration.ingest.reader import LandingFileError
+from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.writer import BatchResult, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 
@@ -78,9 +77,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     context.log.error(str(exc))
                     continue
                 finally:
-                    # Arrow's allocator keeps freed buffers for reuse: a file's rows would stay
-                    # in the run's memory through dbt (about 1 GiB after 10 M orders).
-                    pa.default_memory_pool().release_unused()
+                    release_read_memory()
                 results.append(result)
                 context.log.info(
                     f"{table.name} file {i}/{len(files)} {path.name}: " + ("unchanged, skipped" if result.skipped else

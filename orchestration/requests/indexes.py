@@ -8,9 +8,7 @@ subject's pseudonymous id (Art. 12(6)) and of each name (Art. 15(4)). A file is 
 when its size or modification time changes.
 """
 
-import pyarrow as pa
-
-from orchestration.ingest.reader import LandingFileError, read_landing_table
+from orchestration.ingest.reader import LandingFileError, read_landing_table, release_read_memory
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.sources import column_mapping, source_files
 from privacy.rights.names import person_keys
@@ -51,5 +49,5 @@ def refresh(service) -> int:
                 set(name_hmacs(service.pseudonymiser, people)))
             read += 1
             del rows, text
-            pa.default_memory_pool().release_unused()  # see orchestration/assets/ingest.py
+            release_read_memory()
     return read
