@@ -8,24 +8,15 @@ exports do carry newlines inside quoted fields.
 
 from datetime import datetime, timezone
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-POLICY_PATH = Path(__file__).resolve().parent.parent / "privacy" / "policy.yml"
+from privacy.identifiers import EMAIL, IBAN, KEY, iban_ok  # noqa: F401 (EMAIL: used by the suites)
+from privacy.policy import load_policy
 
-# Keys come from the user's own systems: any short code of letters, digits and . _ : / - (no
-# spaces, quotes or control characters, which point at a shifted or damaged line).
-KEY = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}\Z"
 CUSTOMER_ID = ORDER_ID = LEAD_ID = KEY
 ACCOUNT_MANAGER = r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,31}\Z"
-# Deliberately loose: one @, no spaces, a dot in the domain, a 2+ letter top-level domain.
-# Stricter RFC 5322 patterns reject real addresses and still cannot prove deliverability.
-EMAIL = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z"
-# +31 / 0031 / 0, then nine digits of which the first is not 0, single spaces or dashes between:
-# covers "06-12345678", "0612345678", "+31 6 12345678", "020-1234567", "+31201234567".
 # +31 / 0031 / 0, an optional "(0)" or "(0xx)" area in brackets, nine digits with spaces or dashes.
 PHONE_NL = r"^(?:(?:\+31|0031)[ -]?(?:\(0\)[ -]?)?|\(?0)[1-9](?:[ -]{0,3}\)?[ -]{0,3}\d){8}\Z"
 # PostNL never issues SA, SD or SS as letter pairs, and the first digit is never 0.
@@ -53,11 +44,10 @@ DIRECTIONS = ["inbound", "outbound"]
 LANGUAGES = ["nl", "en"]
 
 
-@lru_cache(maxsize=4)
-def consent_purposes(policy_path: Path = POLICY_PATH) -> list[str]:
+@lru_cache(maxsize=1)
+def consent_purposes() -> list[str]:
     """Consent purposes a subject can grant or withdraw, from the written policy (Art. 7(1))."""
-    with Path(policy_path).open(encoding="utf-8") as f:
-        return sorted(yaml.safe_load(f)["consent_purposes"])
+    return sorted(load_policy().consent_purposes)
 
 
 def utc(moment: datetime) -> datetime:
@@ -83,21 +73,15 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
-_IBAN_DIGITS = str.maketrans({c: str(int(c, 36)) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
-
-
 def iban_is_valid(values: pd.Series) -> pd.Series:
-    """ISO 13616 structure and mod-97 check per value (spaces allowed); True/False, NaN kept out.
-
-    The checksum catches every single-character typo and most transpositions, which a regex
-    cannot: a wrong account number would send refunds and direct debits to someone else.
-    """
+    """`privacy.identifiers.iban_ok` per value (spaces allowed); True/False, NaN kept out. A wrong
+    account number would send refunds and direct debits to someone else."""
     compact = values.str.replace(" ", "", regex=False).str.upper()
-    shaped = compact.str.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", na=False).to_numpy(dtype=bool)
+    shaped = compact.str.fullmatch(IBAN, na=False).to_numpy(dtype=bool)
     out = np.zeros(len(values), dtype=bool)
     if shaped.any():
         # Distinct values only: the same IBAN recurs in every delta export of a customer.
         candidates = compact[shaped]
-        ok = {v: int((v[4:] + v[:4]).translate(_IBAN_DIGITS)) % 97 == 1 for v in candidates.unique()}
+        ok = {v: iban_ok(v) for v in candidates.unique()}
         out[shaped] = candidates.map(ok).to_numpy(dtype=bool)
     return pd.Series(out, index=values.index)

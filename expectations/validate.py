@@ -16,8 +16,9 @@ which this module never reads. Distinct values are validated in chunks (GE copie
 each batch). Uniqueness needs the whole file, so it is checked here with pandas instead:
 - rows that share an id but differ in any landing column all fail
   "expect_column_values_to_be_unique:<id>" (we cannot tell which copy is right);
-- exact copies of an earlier row are collapsed: listed in `collapsed`, left out of the checks,
-  never quarantined. Loading them would double-count; dropping them loses nothing.
+- exact copies of an earlier row are collapsed: listed in `collapsed` and left out of the
+  checks, so they fail no rule; loading them would double-count, so the writer quarantines them
+  as exact duplicates (the first copy loads).
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -219,7 +220,7 @@ def validate(source: str, df, now: datetime, chunk_rows: int = CHUNK_ROWS) -> Va
     conflicts, collapsed = [], []
     if unique:
         compare = [c for c in SOURCES[source] if c in columns]
-        candidates = _repeated_ids(df, id_column, compare, index, encoded.get(id_column))
+        candidates = _repeated_ids(df, compare, index, encoded.get(id_column))
         conflicts, collapsed = duplicate_ids(candidates, id_column, compare)
     parts = [pd.DataFrame({"row_index": conflicts, "rule": rule_name(e)}) for e in unique]
     formats = {e.configuration.kwargs["column"]: e.configuration.kwargs["datetime_format"]
@@ -250,7 +251,7 @@ def validate(source: str, df, now: datetime, chunk_rows: int = CHUNK_ROWS) -> Va
                              table_failures=sorted(set(table_failures)), collapsed=list(collapsed))
 
 
-def _repeated_ids(df, id_column: str, compare: list[str], index: pd.Index, encoded=None) -> pd.DataFrame:
+def _repeated_ids(df, compare: list[str], index: pd.Index, encoded=None) -> pd.DataFrame:
     """The rows whose id occurs more than once (what `duplicate_ids` compares), with their labels;
     for an Arrow table (with the id column's `_encode`) only those rows are converted to pandas."""
     if not isinstance(df, pa.Table):

@@ -8,8 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 from orchestration.cli_privacy import add_privacy_commands
+from orchestration.ingest.reader import LandingFileError
 from orchestration.requests.cli import add_request_commands
 from orchestration.settings import PROJECT_DIR, Paths
+from privacy.exceptions import PrivacyError
 
 
 def _demo(args, paths: Paths) -> int:
@@ -80,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, paths) or 0
     except KeyboardInterrupt:
         return 130
+    except (LandingFileError, PrivacyError) as exc:  # a user's fix, named in the message (never values)
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if args.command != "ui":
             print(f"({args.command} took {time.perf_counter() - started:.1f} s)")

@@ -42,8 +42,9 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
                     stages[stage_of(event.step_key)] += event.event_specific_data.duration_ms / 1000
             if not result.success:
                 break
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        print(render(paths, layer_counts(con), dict(stages), reconciliation(con)))
+    if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            print(render(paths, layer_counts(con), dict(stages), reconciliation(con)))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:
@@ -51,6 +52,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
                 error = event.event_specific_data.error
                 while error.cause is not None:
                     error = error.cause
-                print(f"  {event.step_key}: {error.message.strip()}")
+                cause, _, text = error.message.strip().partition(": ")  # "package.module.Class: message"
+                print(f"  {event.step_key}: {text if text and cause.endswith(error.cls_name or '?') else error.message.strip()}")
         return 1
     return 0

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import duckdb
 
+from privacy import paths as privacy_paths
+from privacy.paths import HOME_VAR
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
-DEFAULT_HOME = PROJECT_DIR / "data"
 # dbt from the same environment as this interpreter, so an unactivated venv works too.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() \
     else shutil.which("dbt") or "dbt"
@@ -40,18 +42,20 @@ class Paths:
 
     @classmethod
     def from_home(cls, home: str | Path | None = None, key_dir: str | Path | None = None) -> "Paths":
-        """Paths for `home` (default: $KLANTKLUIS_HOME, else ./data of the project)."""
-        root = Path(home or os.environ.get("KLANTKLUIS_HOME") or DEFAULT_HOME).resolve()
-        keys = key_dir or os.environ.get("KLANTKLUIS_KEY_DIR") or root / "keys"
-        return cls(root, Path(keys).resolve())
+        """Paths for `home` and `key_dir`; the defaults are `privacy.paths`' ($KLANTKLUIS_HOME, else
+        ./data of the project; $KLANTKLUIS_KEY_DIR, else <home>/keys)."""
+        env = {**os.environ, **({HOME_VAR: str(home)} if home else {})}
+        root = privacy_paths.home_dir(env).resolve()
+        keys = Path(key_dir) if key_dir else privacy_paths.key_dir({**env, HOME_VAR: str(root)})
+        return cls(root, keys.resolve())
 
     landing = property(lambda self: self.home / "landing")
     truth = property(lambda self: self.home / "truth")
     warehouse = property(lambda self: self.home / "warehouse.duckdb")
     published = property(lambda self: self.home / "published")
-    state = property(lambda self: self.home / "state")
+    state = property(lambda self: privacy_paths.state_dir({HOME_VAR: str(self.home)}))
     keystore = property(lambda self: self.key_dir / "keystore.sqlite")
-    audit_log = property(lambda self: self.home / "state" / "audit.jsonl")
+    audit_log = property(lambda self: self.state / "audit.jsonl")
     inbox = property(lambda self: self.home / "inbox")
     outbox = property(lambda self: self.home / "outbox")
     register = property(lambda self: self.home / "register")

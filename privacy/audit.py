@@ -36,7 +36,7 @@ def timestamp(now: datetime | None = None) -> str:
 
 
 def default_audit_path(environ: Mapping[str, str] | None = None) -> Path:
-    """``$KLANTKLUIS_STATE_DIR/audit.jsonl`` (default ``<project>/.state``), Art. 5(2)."""
+    """``<home>/state/audit.jsonl`` (see ``privacy.paths``), Art. 5(2)."""
     return state_dir(environ) / "audit.jsonl"
 
 

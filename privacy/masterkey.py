@@ -118,7 +118,7 @@ def wrap_all(master: MasterKey, data_keys: list[bytes], aads: list[bytes]) -> li
 
 def master_key_from_env(environ: Mapping[str, str] | None = None) -> MasterKey:
     """The configured master key (Art. 32): ``$KLANTKLUIS_MASTER_KEY`` if set, else the file
-    ``$KLANTKLUIS_KEY_DIR/master.key`` (default ``<project>/.keys/master.key``)."""
+    ``master.key`` in the key folder (``privacy.paths.key_dir``: ``$KLANTKLUIS_KEY_DIR`` or ``<home>/keys``)."""
     env = os.environ if environ is None else environ
     if env.get(MASTER_KEY_VAR):
         return EnvMasterKey(MASTER_KEY_VAR, environ=env)

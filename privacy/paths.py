@@ -1,9 +1,12 @@
 """Where the privacy state lives: always outside any warehouse file.
 
-Keys and the audit trail sit beside the warehouse, never inside it, so that a copy of the
-warehouse (backup, BI extract) holds no key material (GDPR Art. 32(1)(a)). Environment variables
-are read when a function is called, not at import, so tests and orchestration can point them
-elsewhere.
+One installation folder (``$KLANTKLUIS_HOME``, default ``<project>/data``) holds the warehouse and
+the privacy state (``<home>/state``: audit log, request ledger); the keys live in
+``$KLANTKLUIS_KEY_DIR`` (default ``<home>/keys``). Keys and the audit trail sit beside the
+warehouse, never inside it, so that a copy of the warehouse (backup, BI extract) holds no key
+material (GDPR Art. 32(1)(a)). These are the only defaults: the orchestration's ``Paths`` uses
+them too. Environment variables are read when a function is called, not at import, so tests and
+orchestration can point them elsewhere.
 """
 
 from __future__ import annotations
@@ -12,34 +15,31 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-PROJECT_DIR_VAR = "KLANTKLUIS_PROJECT_DIR"
+HOME_VAR = "KLANTKLUIS_HOME"
 KEY_DIR_VAR = "KLANTKLUIS_KEY_DIR"
-STATE_DIR_VAR = "KLANTKLUIS_STATE_DIR"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def project_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The project root: ``$KLANTKLUIS_PROJECT_DIR`` or the folder holding the package."""
+def home_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The installation folder: ``$KLANTKLUIS_HOME`` or ``<project>/data``."""
     env = os.environ if environ is None else environ
-    if env.get(PROJECT_DIR_VAR):
-        return Path(env[PROJECT_DIR_VAR])
-    return Path(__file__).resolve().parent.parent
+    return Path(env[HOME_VAR]) if env.get(HOME_VAR) else PROJECT_DIR / "data"
 
 
 def key_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Folder of the key files and key store (Art. 32): ``$KLANTKLUIS_KEY_DIR`` or ``<project>/.keys``."""
+    """Folder of the key files and key store (Art. 32): ``$KLANTKLUIS_KEY_DIR`` or ``<home>/keys``."""
     env = os.environ if environ is None else environ
-    return Path(env[KEY_DIR_VAR]) if env.get(KEY_DIR_VAR) else project_dir(env) / ".keys"
+    return Path(env[KEY_DIR_VAR]) if env.get(KEY_DIR_VAR) else home_dir(env) / "keys"
 
 
 def keystore_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The per-subject key store (Art. 17, 32): ``$KLANTKLUIS_KEY_DIR/keystore.sqlite``."""
+    """The per-subject key store (Art. 17, 32): ``keystore.sqlite`` in the key folder."""
     return key_dir(environ) / "keystore.sqlite"
 
 
 def state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Folder of the audit log (Art. 5(2)): ``$KLANTKLUIS_STATE_DIR`` or ``<project>/.state``."""
-    env = os.environ if environ is None else environ
-    return Path(env[STATE_DIR_VAR]) if env.get(STATE_DIR_VAR) else project_dir(env) / ".state"
+    """Folder of the audit log (Art. 5(2)) and the request ledger: ``<home>/state``."""
+    return home_dir(environ) / "state"
 
 
 def private_dir(path: Path) -> Path:

@@ -24,6 +24,10 @@ SCHEMAS = {"source": "raw", "snapshot": "snapshots"}
 _FALLBACK = {"last_contact_at": ("created_at",)}
 _STATE_ANCHORS = {"relationship_end", "last_contact_at"}
 _LATEST_FIRST = ("exported_at", "_source_file", "_source_line")
+# A landing time (ISO 8601 text) in UTC, read as dbt staging reads it (dbt_project/macros/
+# utc_timestamp.sql): a written offset is applied, a time without one is UTC already.
+_UTC_TEXT = ("case when regexp_matches({c}, '[T ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)? ?(Z|[+-]\\d\\d(:?\\d\\d)?)$') "
+             "then timezone('UTC', try_cast({c} as timestamptz)) else try_cast({c} as timestamp) end")
 
 
 @dataclass(frozen=True)
@@ -124,13 +128,20 @@ def unknown_subjects(con, relations: list[str], reference_schema: str = "staging
     return {r: found[i] for i, r in enumerate(relations)}
 
 
+def anonymised_columns(table: Table, present) -> list[str]:
+    """The columns anonymisation clears (retention, Art. 5(1)(e); erasure under a legal duty to
+    keep, Art. 17(3)(b)): every direct and quasi-identifier of `table` among `present`, and the
+    landing line, which would lead back to the landing file. The subject id gets a random token."""
+    return [c.name for c in table.columns if c.name != "subject_id" and c.name in present
+            and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")]
+
+
 def _step(con, table: Table, relation: str, cols: dict[str, str], rule: RetentionRule, predicate: str) -> Step:
     sets = ""
     if rule.action == "anonymise":
         done = f"starts_with(coalesce(subject_id, '{ANONYMOUS_PREFIX}'), '{ANONYMOUS_PREFIX}')"
         predicate = f"({predicate}) and not {done}"
-        nulls = [c.name for c in table.columns if c.name != "subject_id" and c.name in cols
-                 and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")]
+        nulls = anonymised_columns(table, cols)
         sets = ", ".join([f"subject_id = '{ANONYMOUS_PREFIX}' || replace(cast(uuid() as varchar), '-', '')"]
                          + [f'"{c}" = null' for c in nulls])
     rows, subjects = con.execute(f"select count(*), count(distinct {'subject_id' if 'subject_id' in cols else 'null'}) "
@@ -138,18 +149,25 @@ def _step(con, table: Table, relation: str, cols: dict[str, str], rule: Retentio
     return Step(relation, rule.name, rule.action, predicate, rows, subjects, sets)
 
 
+def _utc(column: str, cols: dict[str, str]) -> str:
+    """`column` as a UTC timestamp: a timestamptz converted, a timestamp as it is, text parsed."""
+    if cols[column].startswith("TIMESTAMP WITH"):
+        return f'timezone(\'UTC\', "{column}")'
+    return f'"{column}"' if cols[column].startswith(("TIMESTAMP", "DATE")) else _UTC_TEXT.format(c=f'"{column}"')
+
+
 def _expired(relation: str, cols: dict[str, str], rule: RetentionRule, now: datetime) -> str:
     anchor = next((a for a in (rule.anchor, rule.anchor.lstrip("_")) if a in cols), None)
     if anchor is None:
         raise ValueError(f"retention rule {rule.name!r}: anchor {rule.anchor!r} is not a column of {relation}")
     # Naive text times are UTC, as dbt staging casts them; timestamptz is converted to UTC.
-    moments = [f'timezone(\'UTC\', "{c}")' if cols[c].startswith("TIMESTAMP WITH") else f'try_cast("{c}" as timestamp)'
-               for c in (anchor, *_FALLBACK.get(anchor, ())) if c in cols]
+    moments = [_utc(c, cols) for c in (anchor, *_FALLBACK.get(anchor, ())) if c in cols]
     cutoff = (now - timedelta(days=rule.duration_days)).astimezone(timezone.utc).replace(tzinfo=None)
     test = f"coalesce({', '.join(moments)}) < timestamp '{cutoff.isoformat(sep=' ')}'"
     if anchor not in _STATE_ANCHORS:
         return test
-    order = ", ".join(f'"{c}" desc' for c in _LATEST_FIRST if c in cols)
+    keys = [_utc(c, cols) if c == "exported_at" else f'"{c}"' for c in _LATEST_FIRST if c in cols]
+    order = ", ".join(f"{k} desc" for k in keys)
     return (f"subject_id in (select subject_id from (select subject_id, {test} as past, row_number() over "
             f"(partition by subject_id order by {order}) as n from {relation}) where n = 1 and past)")
 

@@ -8,8 +8,9 @@ with `klantkluis process-requests`.
 """
 
 import time
+import warnings
 
-from dagster import (AssetKey, Config, DefaultSensorStatus, MaterializeResult, OpExecutionContext, Output,
+from dagster import (AssetKey, BetaWarning, Config, DefaultSensorStatus, MaterializeResult, OpExecutionContext, Output,
                      RetryRequested, RunRequest, SensorEvaluationContext, SkipReason, asset, job, op, sensor)
 
 from orchestration.ingest.schema import landing_columns
@@ -20,9 +21,9 @@ from orchestration.settings import DBT_PROJECT_DIR
 from privacy.classification import load_classification
 
 REQUEST_TAG, TYPE_TAG = "klantkluis/request_id", "klantkluis/request_type"
-# DuckDB has one writer: a run-queue limit of 1 on this tag (dagster.yaml) keeps these runs and
-# the builds apart; without it a request that finds the warehouse locked waits and retries.
-WAREHOUSE_TAG = {"klantkluis/warehouse": "write"}
+# DuckDB has one writer: the run queue runs one run at a time (dagster.yaml, Paths.prepare_dagster_home),
+# which keeps request runs and builds apart; a request that still finds the warehouse locked (a CLI
+# run beside the UI) waits and retries.
 DESCRIPTIONS = {
     "access_request": "Access export (Art. 15, 20): one zip with the subject's data, the Art. 15 information "
                       "and checksums, in <home>/outbox/.",
@@ -70,7 +71,7 @@ def answer_request(context: OpExecutionContext, config: RequestConfig, klantklui
 
 
 def _request_job(name: str):
-    @job(name=name, description=DESCRIPTIONS[name], tags={"klantkluis/kind": "data_subject_request", **WAREHOUSE_TAG})
+    @job(name=name, description=DESCRIPTIONS[name], tags={"klantkluis/kind": "data_subject_request"})
     def _job():
         answer_request()
 
@@ -78,6 +79,10 @@ def _request_job(name: str):
 
 
 request_jobs = [_request_job(name) for name in DESCRIPTIONS]
+
+
+# Dagster 1.13 warns on import about the `owners` argument its own @sensor passes (we pass none).
+warnings.filterwarnings("ignore", message="Parameter `owners` of initializer `SensorDefinition", category=BetaWarning)
 
 
 @sensor(name="request_sensor", jobs=request_jobs, minimum_interval_seconds=30,

@@ -1,4 +1,4 @@
-"""Deterministic demo landing zone: two CRM landing days of every source (design.md section 2).
+"""Deterministic demo landing zone: two CRM landing days of every source.
 
 Day 1 is a full export; day 2 holds what changed: customers who moved, changed phone or bank
 account or ended the relationship, new customers, and the day's orders, consent events, NPS

@@ -1,4 +1,5 @@
-"""Everything the raw-layer writer needs for one run: keys, pseudonyms, audit, rules, redaction.
+"""Everything the raw-layer writer needs for one run: keys and pseudonyms (Art. 32), the audit log
+(Art. 5(2)), validation rules (Art. 5(1)(d)) and redaction (Art. 25).
 
 Built once per run from the installation's paths; the privacy services come from `privacy`
 (a plain library), validation rules from `expectations`.

@@ -1,5 +1,6 @@
 """A helper process for the raw-layer writer: it protects half of every large chunk, so ingest
-uses both cores where the work is per value in Python (encryption, redaction of free text).
+uses both cores where the work is per value in Python (encryption, Art. 32; redaction of free
+text, Art. 25).
 
 The helper is a fresh interpreter (multiprocessing "spawn": no fork of a process that runs
 DuckDB and Dagster threads). It opens its own key store and master key from the same

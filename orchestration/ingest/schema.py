@@ -1,4 +1,5 @@
-"""DDL of the raw layer, derived from the classification (the sources YAML), never written twice.
+"""DDL of the raw layer, derived from the classification (the sources YAML), never written twice:
+an encrypted column can only be BLOB (Art. 32(1)(a)).
 
 Raw columns hold the landing values as text, encrypted values as BLOB; typing happens in the
 dbt staging models, so a raw row is always what arrived.

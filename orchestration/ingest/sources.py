@@ -25,8 +25,15 @@ def _config(paths: Paths) -> dict:
         config = yaml.safe_load(paths.mapping.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise LandingFileError(f"{paths.mapping}: not valid YAML ({exc.__class__.__name__}); fix the file.") from None
+    shape = "`<source>: {files: <glob>, columns: {<our column>: <your column>}}` per source"
     if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
-        raise LandingFileError(f"{paths.mapping}: expected `<source>: {{files: ..., columns: {{...}}}}` per source.")
+        raise LandingFileError(f"{paths.mapping}: expected {shape}.")
+    for source, entry in config.items():
+        wrong = sorted(set(entry) - {"files", "columns"})
+        files, columns = entry.get("files"), entry.get("columns")
+        if wrong or not isinstance(files, (str, type(None))) or not isinstance(columns, (dict, type(None))):
+            what = f"unknown key(s) {', '.join(map(str, wrong))}" if wrong else "files must be one glob, columns a mapping"
+            raise LandingFileError(f"{paths.mapping}, source {source}: {what}; expected {shape}.")
     return config
 
 

@@ -1,4 +1,4 @@
-"""The single choke point that writes the raw layer (design.md section 3).
+"""The single choke point that writes the raw layer (GDPR Art. 5(1)(d), 17, 25, 32).
 
 Every landing row passes here: read, validated (rows breaking a rule go to quarantine with the
 rule), pseudonymised, encrypted and redacted by `privacy.ingest.protect_table`, then written to

@@ -1,4 +1,5 @@
-"""What the request service and its handlers share: outcomes, errors, receipts, re-publication."""
+"""What the request service and its handlers share: outcomes, errors, receipts (Art. 12(3)-(4)),
+re-publication of the BI copies after a change (Art. 17, 19)."""
 
 import time
 from dataclasses import dataclass, field

@@ -1,6 +1,6 @@
 """One handler per request type: (service, request, now) -> (result path, detail for the ledger).
 
-The access export is here; erasure, rectification and consent live in their own modules. The
+The access export (Art. 15, 20) is here; erasure, rectification and consent live in their own modules. The
 detail returned holds counts, times and pseudonymous ids (under ``subject_ids``, moved to the
 ledger's own column), never values.
 """

@@ -43,7 +43,7 @@ def intake(service, now: datetime) -> list:
             folder.mkdir(mode=0o700, exist_ok=True)
             os.replace(path, folder / f"{request_id}.json")
             continue
-        if service.ledger.register(request, service.identifier_hmac(request), now=now):
+        if service.ledger.register(request, service.identifier_hmac(request)):
             service.audit.append("request_received", now=now, request_id=request_id, type=request.type,
                                  identifier_kind=request.identifier_kind, due_at=timestamp(request.due_at))
         if service.ledger.get(request_id)["status"] in ("completed", "refused"):

@@ -115,10 +115,6 @@ class RequestService:
         self.discard(path)
         return Outcome(request_id, request.type, status, result_path, detail)
 
-    def process_inbox(self, now: datetime | None = None) -> list[Outcome]:
-        """Answer every pending request in the inbox (the CLI path, without the Dagster UI)."""
-        return [self.process(r.request_id, now) for r in self.intake(now)]
-
     def subjects(self, request: Request) -> list[tuple[str, str]]:
         """(kind, subject_id) of the requester: by number at once, by e-mail through the blind index."""
         if request.subject_kind:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from privacy.policy import Policy, RetentionRule
-from privacy.retention import ANONYMOUS_PREFIX
+from privacy.retention import ANONYMOUS_PREFIX, anonymised_columns
 from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, subject_relations
 from privacy.tables import LOAD_COLUMNS, Classification
 
@@ -104,8 +104,7 @@ def _anonymise(con, rel: Relation, ids: list[str], rule: RetentionRule, classifi
         return {"table": rel.dataset, "rows": 0}
     rowids, last = [r[0] for r in found], max((r[1] for r in found if r[1] is not None), default=None)
     table = classification.table(rel.name, "source")
-    cleared = [c.name for c in table.columns if c.name in rel.columns and c.name != SUBJECT_COLUMN
-               and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")]
+    cleared = anonymised_columns(table, rel.columns)
     detach = f", _source_file = '{DETACHED}' || _source_file" if "_source_file" in rel.columns else ""
     sets = "".join(f', "{c}" = null' for c in cleared) + detach
     # One statement (one scan of the table), a fresh random token per row.

@@ -43,7 +43,7 @@ class Ledger:
         self._db.executescript(_SCHEMA)
         self.index = BlindIndex(self._db)
 
-    def register(self, request: Request, identifier_hmac: str, *, now: datetime) -> bool:
+    def register(self, request: Request, identifier_hmac: str) -> bool:
         """Record a new request as ``received``; False if its id is known already (idempotent)."""
         return self._db.execute(
             "insert or ignore into requests (request_id, type, status, identifier_kind, identifier_hmac, "

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from privacy.exceptions import PrivacyError
+from privacy.identifiers import EMAIL, KEY
 
 TYPES = ("access", "erasure", "rectification", "objection", "withdraw_consent")
 IDENTIFIERS = {"email": None, "customer_id": "customer", "lead_id": "lead"}
@@ -26,8 +27,7 @@ VERIFICATION_METHODS = ("portal_login", "email_confirmation", "id_document", "ph
                         "idin", "other")
 LANGUAGES = ("nl", "en")
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-_KEYS = {"customer_id": re.compile(r"^C\d{7,}$"), "lead_id": re.compile(r"^L\d{7,}$")}
+_FORMS = {"email": re.compile(EMAIL), "customer_id": re.compile(KEY), "lead_id": re.compile(KEY)}
 
 
 class InvalidRequest(PrivacyError):
@@ -90,8 +90,8 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
     if len(given) != 1:
         raise InvalidRequest(f"give exactly one subject identifier: {', '.join(IDENTIFIERS)}")
     id_kind, identifier = given[0], _text(doc, given[0])
-    if not (_EMAIL.match(identifier) if id_kind == "email" else _KEYS[id_kind].match(identifier)):
-        raise InvalidRequest(f"{id_kind} is not well-formed")
+    if not _FORMS[id_kind].match(identifier):
+        raise InvalidRequest(f"{id_kind} is not well-formed (the form the landing files use; see privacy/identifiers.py)")
     verification = _text(doc, "verification")
     if verification not in VERIFICATION_METHODS:
         raise InvalidRequest(f"verification (how identity was verified, Art. 12(6)) must be one of "

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from expectations import SOURCES, build_suite, rule_name
-from expectations.formats import POLICY_PATH, consent_purposes, iban_is_valid, years_before
+from expectations.formats import consent_purposes, iban_is_valid, years_before
+from privacy.policy import DEFAULT_POLICY
 
 NOW = datetime(2026, 11, 23, 12, 0)
 
@@ -31,7 +32,7 @@ def test_unknown_source_is_refused():
 
 
 def test_consent_purposes_come_from_the_policy_file():
-    written = yaml.safe_load(POLICY_PATH.read_text(encoding="utf-8"))["consent_purposes"]
+    written = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))["consent_purposes"]
     assert consent_purposes() == sorted(written)
     purpose_rule = next(e for e in build_suite("consent_events", NOW).expectations
                         if rule_name(e) == "expect_column_values_to_be_in_set:purpose")

@@ -84,6 +84,18 @@ def test_contact_data_is_decided_per_subject_on_the_latest_export_row_with_its_s
     assert plan(con).rows == 0
 
 
+def test_the_latest_export_is_decided_in_utc_when_exports_carry_offsets(con):
+    # 10:00+02:00 is 08:00 UTC: the 09:00Z export (active again) is the latest, though its text
+    # sorts lower and its file name too; staging decides the same (stg_crm__customers unit test).
+    customer(con, "s", day(800), ago(790, "%Y-%m-%dT10:00:00+02:00"), file="b.csv", snapshot=False)
+    customer(con, "s", None, ago(790, "%Y-%m-%dT09:00:00Z"), file="a.csv", snapshot=False)
+    assert plan(con).rows == 0
+    con.execute("delete from raw.crm_customers")
+    customer(con, "s", None, ago(790, "%Y-%m-%dT10:00:00+02:00"), file="a.csv", snapshot=False)
+    customer(con, "s", day(800), ago(790, "%Y-%m-%dT09:00:00Z"), file="b.csv", snapshot=False)
+    assert plan(con).counts()["raw.crm_customers"] == 2
+
+
 def test_the_anchor_day_plus_duration_is_the_last_moment_kept(con):
     customer(con, "edge", "2024-03-01", "2024-03-01 06:00:00")
     end = datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(days=730)

@@ -67,11 +67,26 @@ def test_invalid_requests_name_the_field_never_the_value(change, field):
     assert field in str(err.value) and SECRET not in str(err.value) and "not-an-address" not in str(err.value)
 
 
+def test_a_request_accepts_every_key_the_landing_rules_accept():
+    """One definition of the key form (privacy.identifiers): a customer whose own system's key
+    loads can also file a request with it."""
+    import re
+
+    from expectations.formats import CUSTOMER_ID
+    doc = {k: v for k, v in BASE.items() if k != "email"}
+    for key in ("C0000001", "CUST-2024/17", "k.1:a_b"):
+        assert re.match(CUSTOMER_ID, key) and parse_request({**doc, "customer_id": key}).identifier_kind == "customer_id"
+    for key in ("C 0000001", "'C1'", ""):
+        assert not re.match(CUSTOMER_ID, key)
+        with pytest.raises(InvalidRequest):
+            parse_request({**doc, "customer_id": key})
+
+
 def test_ledger_registers_once_claims_once_and_stores_no_identifier(tmp_path):
     request, now = parse_request(BASE), datetime(2026, 2, 1, tzinfo=timezone.utc)
     with Ledger(tmp_path / "state" / "requests.sqlite") as ledger:
-        assert ledger.register(request, "hmac-of-address", now=now)
-        assert not ledger.register(request, "hmac-of-address", now=now)
+        assert ledger.register(request, "hmac-of-address")
+        assert not ledger.register(request, "hmac-of-address")
         assert ledger.claim(request.request_id, now=now) and not ledger.claim(request.request_id, now=now)
         ledger.complete(request.request_id, subjects=["a" * 64], result_path="x.zip", detail={"rows": 3}, now=now)
         assert ledger.get(request.request_id)["status"] == "completed"

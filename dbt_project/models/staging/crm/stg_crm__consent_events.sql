@@ -26,7 +26,7 @@ renamed as (
         subject_id,
         purpose,
         action,
-        cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
         notice_version,
         channel
     from ranked

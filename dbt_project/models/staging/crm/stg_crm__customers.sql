@@ -13,7 +13,7 @@ ranked as (
         *,
         row_number() over (
             partition by subject_id
-            order by exported_at desc, _source_file desc, _source_line desc
+            order by {{ utc_timestamp('exported_at') }} desc, _source_file desc, _source_line desc
         ) as export_rank
     from source
 
@@ -31,7 +31,7 @@ renamed as (
         cast(customer_since as date) as customer_since,
         cast(relationship_end as date) as relationship_end,
         account_manager,
-        cast(exported_at as {{ dbt.type_timestamp() }}) as exported_at
+        {{ utc_timestamp('exported_at') }} as exported_at
     from ranked
     where export_rank = 1
 

@@ -27,7 +27,7 @@ renamed as (
         channel,
         direction,
         language,
-        cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
         text_redacted
     from ranked
     where interaction_rank = 1

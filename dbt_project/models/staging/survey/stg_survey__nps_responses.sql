@@ -24,7 +24,7 @@ renamed as (
     select
         response_id,
         subject_id,
-        cast(responded_at as {{ dbt.type_timestamp() }}) as responded_at,
+        {{ utc_timestamp('responded_at') }} as responded_at,
         cast(score as {{ dbt.type_int() }}) as score,
         comment_redacted
     from ranked

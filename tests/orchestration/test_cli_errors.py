@@ -1,0 +1,44 @@
+"""A user's mistake on the command line gets one message naming the fix, never a traceback."""
+
+import pytest
+
+from orchestration.cli import main
+from orchestration.ingest.reader import LandingFileError
+from orchestration.ingest.sources import source_files
+from orchestration.settings import Paths
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    for name, value in Paths.from_home(tmp_path).environment().items():
+        monkeypatch.setenv(name, value)  # main() exports them; the fixture restores them
+    return tmp_path
+
+
+@pytest.mark.parametrize("entry, said", [
+    ("orders:\n  columns: [CustomerNo]\n", "columns a mapping"),
+    ("orders:\n  files: 5\n", "files must be one glob"),
+    ("orders:\n  colums: {customer_id: CustomerNo}\n", "unknown key(s) colums"),
+    ("orders: [a, b]\n", "per source"),
+])
+def test_a_malformed_sources_yml_names_the_source_and_the_expected_shape(home, entry, said):
+    (home / "sources.yml").write_text(entry)
+    with pytest.raises(LandingFileError) as err:
+        source_files(Paths.from_home(home), "orders")
+    assert said in str(err.value) and "sources.yml" in str(err.value)
+
+
+def test_the_cli_reports_a_malformed_sources_yml_in_one_line(home, capsys):
+    (home / "landing" / "orders").mkdir(parents=True)
+    (home / "sources.yml").write_text("orders:\n  colums: {customer_id: CustomerNo}\n")
+    assert main(["--home", str(home), "run"]) == 2
+    out = capsys.readouterr()
+    assert "Error:" in out.err and "unknown key(s) colums" in out.err and "Traceback" not in out.out + out.err
+
+
+@pytest.mark.slow
+def test_a_first_run_without_landing_files_says_how_to_get_them(home, capsys):
+    assert main(["--home", str(home), "run"]) == 1
+    out = capsys.readouterr().out
+    assert "The run failed:" in out and "raw__orders: No landing files for orders" in out
+    assert "klantkluis demo" in out and "Traceback" not in out and "dagster._core" not in out
