@@ -54,5 +54,8 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
                     error = error.cause
                 cause, _, text = error.message.strip().partition(": ")  # "package.module.Class: message"
                 print(f"  {event.step_key}: {text if text and cause.endswith(error.cls_name or '?') else error.message.strip()}")
+            elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
+                check = event.event_specific_data
+                print(f"  check {check.asset_key.to_user_string()}:{check.check_name}: {check.description or 'failed'}")
         return 1
     return 0

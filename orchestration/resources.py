@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource, OpExecutionContext
 
-from orchestration.ingest.sources import column_mapping, source_files
+from orchestration.ingest.sources import column_mapping, landing_day, source_files
 from orchestration.settings import Paths, connect_duckdb
 
 AS_OF_TAG = "klantkluis/as_of"
@@ -54,8 +54,10 @@ class KlantkluisResource(ConfigurableResource):
         return IngestContext.open(self.paths, now)
 
     def landing_files(self, source: str, through: str | None = None) -> list[Path]:
-        """The source's files (sources.yml `files`, else <home>/landing/<source>/), up to day `through`."""
-        return [p for p in source_files(self.paths, source) if through is None or p.stem <= through]
+        """The source's files (sources.yml `files`, else <home>/landing/<source>/): the date-named
+        ones up to day `through`, and every file named otherwise."""
+        return [p for p in source_files(self.paths, source)
+                if through is None or (day := landing_day(p)) is None or day <= through]
 
     def column_mapping(self, source: str) -> dict[str, str]:
         """Their column name -> our column name, from `columns` in sources.yml."""

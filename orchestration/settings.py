@@ -8,6 +8,7 @@ Keys (master key, pseudonymisation key, the per-subject key store) live in KLANT
 """
 
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -26,6 +27,14 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executabl
 # DuckDB's memory budget per process (beyond it, joins, sorts and windows spill to <warehouse>.tmp);
 # its own default is 80 % of RAM. dbt reads it through profiles.yml, ingest through `connect`.
 DUCKDB_MEMORY_LIMIT = os.environ.get("KLANTKLUIS_DUCKDB_MEMORY_LIMIT", "2GB")
+
+
+def settings_problem() -> str | None:
+    """What is wrong with the settings from the environment, named with its fix; None if nothing."""
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", DUCKDB_MEMORY_LIMIT, re.IGNORECASE):
+        return (f"KLANTKLUIS_DUCKDB_MEMORY_LIMIT={DUCKDB_MEMORY_LIMIT!r} is not a size; "
+                "set a number and a unit, such as 2GB or 512MB, or unset it (default 2GB)")
+    return None
 
 
 def connect_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy import _keys
 from privacy.exceptions import KeyFileError, WrongMasterKey
-from privacy.paths import key_dir
+from privacy.paths import key_dir, keystore_path
 
 MASTER_KEY_VAR = "KLANTKLUIS_MASTER_KEY"
 MASTER_KEY_FILE = "master.key"
@@ -122,4 +122,9 @@ def master_key_from_env(environ: Mapping[str, str] | None = None) -> MasterKey:
     env = os.environ if environ is None else environ
     if env.get(MASTER_KEY_VAR):
         return EnvMasterKey(MASTER_KEY_VAR, environ=env)
-    return FileMasterKey(key_dir(env) / MASTER_KEY_FILE)
+    path = key_dir(env) / MASTER_KEY_FILE
+    if not path.exists() and keystore_path(env).exists():
+        # A fresh master key cannot unwrap the stored data keys: stop instead of writing one.
+        raise KeyFileError(f"{path} is missing but a key store exists: restore it from the key backup "
+                           f"(or set {MASTER_KEY_VAR}); a new master key could not read the data keys")
+    return FileMasterKey(path)

@@ -1,8 +1,9 @@
 """One ingest asset per landing source, all writing through the single raw-layer writer.
 
 Each asset carries a blocking `expectations` check: the source's expectation suite (Art. 5(1)(d))
-reported as rule names and row counts, never values. It fails on a table-level rule (such as a
-missing column) or when more than `max_quarantine_share` of the input is quarantined.
+reported as rule names and row counts, never values. It fails while a current landing
+file breaks a table-level rule (such as a missing column) or has more than `max_quarantine_share`
+of its rows quarantined, judged on each file's latest load, so re-running does not pass it.
 """
 
 from collections import Counter
@@ -11,6 +12,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
                      MetadataValue, asset)
 
 from orchestration.ingest.reader import LandingFileError, release_read_memory
+from orchestration.ingest.sources import source_location
 from orchestration.ingest.writer import BatchResult, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 
@@ -22,7 +24,7 @@ def _rules_table(rules: Counter) -> MetadataValue:
     return MetadataValue.md(table if rules else "No rule broken.")
 
 
-def _summary(results: list[BatchResult]) -> tuple[dict, Counter, list[str]]:
+def _summary(results: list[BatchResult]) -> tuple[dict, Counter]:
     loaded = [r for r in results if not r.skipped]
     rules: Counter = Counter()
     for r in loaded:
@@ -31,14 +33,37 @@ def _summary(results: list[BatchResult]) -> tuple[dict, Counter, list[str]]:
               "input_rows": sum(r.input_rows for r in loaded), "loaded": sum(r.loaded for r in loaded),
               "quarantined": sum(r.quarantined for r in loaded), "suppressed": sum(r.suppressed for r in loaded),
               "reconciles": all(r.reconciles() for r in loaded)}
-    return counts, rules, sorted({f for r in loaded for f in r.table_failures})
+    return counts, rules
 
 
-def _check(key: AssetKey, counts: dict, rules: Counter, table_failures: list[str], max_share: float) -> AssetCheckResult:
-    share = counts["quarantined"] / counts["input_rows"] if counts["input_rows"] else 0.0
+def _gate(con, source: str, files: list[str]) -> list[tuple[str, int, int, str | None]]:
+    """(file, input rows, quarantined, table-level failures) of the latest load of each current file:
+    the gate judges every file the raw layer holds rows of, so an unchanged file that failed it
+    fails it again in the next run (it is skipped, not read again), until it is fixed."""
+    if not files:
+        return []
+    return con.execute(
+        "select file, input_rows, quarantined, table_failures from raw._batches where source = ? and file in "
+        f"({', '.join('?' * len(files))}) qualify row_number() over (partition by file order by loaded_at desc, "
+        "batch_id desc) = 1 order by file", [source, *files]).fetchall()
+
+
+def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:
+    shares = {file: quarantined / rows if rows else 0.0 for file, rows, quarantined, _ in latest}
+    over = sorted(f for f, share in shares.items() if share > max_share)
+    table_failures = sorted({f"{file}: {rule}" for file, _, _, failed in latest if failed for rule in failed.split("\n")})
+    problems = []
+    if over:
+        problems.append(f"more than {max_share:.0%} of the rows of {', '.join(over)} quarantined "
+                        "(raw._quarantine holds the rule per row)")
+    if table_failures:
+        problems.append(f"table-level rules broken: {'; '.join(table_failures)}")
+    fix = "Fix the export and land it again, or correct the column mapping in sources.yml and run with --reload."
     return AssetCheckResult(
-        asset_key=key, check_name="expectations", passed=not table_failures and share <= max_share,
-        metadata={"quarantined_share": round(share, 6), "max_quarantine_share": max_share,
+        asset_key=key, check_name="expectations", passed=not problems,
+        description=f"{'; '.join(problems)}. {fix}" if problems else None,
+        metadata={"quarantined_share": round(max(shares.values(), default=0.0), 6), "max_quarantine_share": max_share,
+                  "files_over_max_share": MetadataValue.md("\n".join(f"- {f}: {shares[f]:.1%}" for f in over) or "none"),
                   "failed_rules": MetadataValue.md(_rules_table(rules).value),
                   "table_level_failures": MetadataValue.md("\n".join(f"- {f}" for f in table_failures) or "none")})
 
@@ -62,7 +87,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
         now = run_time(context)
         files = klantkluis.landing_files(table.name, context.run.tags.get(THROUGH_TAG))
         if not files:
-            raise Failure(f"No landing files for {table.name} in {klantkluis.paths.landing / table.name}. "
+            raise Failure(f"No landing files for {table.name} in {source_location(klantkluis.paths, table.name)}. "
                           "Run `klantkluis demo` for demo data, or place your export there (see README).")
         ctx = klantkluis.ingest_context(now)
         reload = context.run.tags.get(RELOAD_TAG) == "all"
@@ -83,14 +108,15 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     f"{table.name} file {i}/{len(files)} {path.name}: " + ("unchanged, skipped" if result.skipped else
                     f"{result.input_rows} rows in, {result.loaded} loaded, {result.quarantined} quarantined, "
                     f"{result.suppressed} suppressed"))
+            latest = _gate(con, table.name, [p.name for p in files])
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             quarantined = con.execute("select count(*) from raw._quarantine where source = ?", [table.name]).fetchone()[0]
-        counts, rules, table_failures = _summary(results)
+        counts, rules = _summary(results)
         metadata = {**counts, "raw_rows_total": raw_rows, "quarantine_rows_total": quarantined,
                     "quarantine_rules": _rules_table(rules)}
         if errors:
             raise Failure(description="\n".join(errors), metadata=metadata)
         return MaterializeResult(metadata={**metadata, "dagster/row_count": raw_rows}, check_results=[
-            _check(key, counts, rules, table_failures, klantkluis.max_quarantine_share)])
+            _check(key, latest, rules, klantkluis.max_quarantine_share)])
 
     return _ingest

@@ -6,6 +6,7 @@ Built once per run from the installation's paths; the privacy services come from
 """
 
 import os
+import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -46,7 +47,9 @@ class IngestContext:
 
     @staticmethod
     def new_batch_id() -> str:
-        return uuid.uuid4().hex
+        """32 hex digits that sort in creation order (nanosecond clock, then random): the latest load
+        of a file is found by (loaded_at, batch_id) even when runs share a simulated `now`."""
+        return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
 
     def encrypt(self, values: list, subject_ids: list, table: str, column: str) -> list:
         if not self.encryption:

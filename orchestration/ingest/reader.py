@@ -51,7 +51,7 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
         raise LandingFileError(
             f"{path}: missing column(s) {', '.join(missing)}. Expected columns: {', '.join(expected)}. "
             "Fix the export, or map your column names in the source's column mapping (see README, "
-            "'Bring your own data').")
+            "'Point it at your own files').")
     return renamed
 
 

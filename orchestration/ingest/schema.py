@@ -16,7 +16,7 @@ _BATCHES = """
 create table if not exists raw._batches (
     batch_id varchar primary key, source varchar not null, file varchar not null, sha256 varchar not null,
     input_rows bigint not null, loaded bigint not null, quarantined bigint not null,
-    suppressed bigint not null, loaded_at timestamptz not null
+    suppressed bigint not null, loaded_at timestamptz not null, table_failures varchar
 )"""
 _QUARANTINE = """
 create table if not exists raw._quarantine (
@@ -51,6 +51,9 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> No
     """Create the raw schema, the load ledger, the quarantine and each declared raw table."""
     con.execute("create schema if not exists raw")
     con.execute(_BATCHES)
+    # The table-level rules a file broke (rule names, "\n"-separated): an unchanged file is not read
+    # again, so its gate outcome must outlive the run that loaded it. Added to older warehouses here.
+    con.execute("alter table raw._batches add column if not exists table_failures varchar")
     con.execute(_QUARANTINE)
     for table in tables:
         columns = ", ".join(f'"{c.name}" {_type(c)}' for c in table.columns)

@@ -9,13 +9,16 @@
         order_date: Date
 """
 
+import re
 from pathlib import Path
 
 import duckdb
 import yaml
 
-from orchestration.ingest.reader import READERS, LandingFileError
+from orchestration.ingest.reader import LandingFileError
 from orchestration.settings import Paths
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _config(paths: Paths) -> dict:
@@ -38,12 +41,20 @@ def _config(paths: Paths) -> dict:
 
 
 def source_files(paths: Paths, source: str) -> list[Path]:
+    """The source's landing files in name order: every file of `<home>/landing/<source>/`, or of the
+    `files` glob in sources.yml, but hidden ones. A file of a type no reader knows is listed too, so
+    its load stops with a message naming the types, instead of the file being ignored in silence."""
+    where = source_location(paths, source)
+    return sorted(p for p in where.parent.glob(where.name) if p.is_file() and not p.name.startswith("."))
+
+
+def source_location(paths: Paths, source: str) -> Path:
+    """Where the source's files are looked for: the `files` glob of sources.yml (relative to the
+    home folder), else `<home>/landing/<source>/*`."""
     pattern = _config(paths).get(source, {}).get("files")
     if pattern is None:
-        folder = paths.landing / source
-        return sorted(p for p in folder.glob("*") if p.suffix in READERS) if folder.is_dir() else []
-    pattern_path = Path(pattern) if Path(pattern).is_absolute() else paths.home / pattern
-    return sorted(p for p in pattern_path.parent.glob(pattern_path.name) if p.suffix.lower() in READERS)
+        return paths.landing / source / "*"
+    return Path(pattern) if Path(pattern).is_absolute() else paths.home / pattern
 
 
 def column_mapping(paths: Paths, source: str) -> dict[str, str]:
@@ -51,9 +62,15 @@ def column_mapping(paths: Paths, source: str) -> dict[str, str]:
     return {str(theirs): str(ours) for ours, theirs in columns.items()}
 
 
+def landing_day(path: Path) -> str | None:
+    """The landing day a file is named after (`2026-11-01.csv`), or None for any other name."""
+    return path.stem if _DAY.fullmatch(path.stem) else None
+
+
 def pending_days(paths: Paths) -> list[str]:
-    """Landing days (file stems) with a file that has never been loaded, in order."""
-    stems = {(source.name, p.stem, p.name) for source in paths.landing.iterdir() if source.is_dir()
+    """Landing days (date-named files) with a file that has never been loaded, in order. Files named
+    otherwise have no day: every run takes them, in name order."""
+    stems = {(source.name, landing_day(p), p.name) for source in paths.landing.iterdir() if source.is_dir()
              for p in source_files(paths, source.name)} if paths.landing.is_dir() else set()
     loaded: set[tuple[str, str]] = set()
     if paths.warehouse.exists():
@@ -61,4 +78,4 @@ def pending_days(paths: Paths) -> list[str]:
             if con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
                            "and table_name = '_batches'").fetchone()[0]:
                 loaded = set(con.execute("select source, file from raw._batches").fetchall())
-    return sorted({stem for source, stem, name in stems if (source, name) not in loaded})
+    return sorted({day for source, day, name in stems if day and (source, name) not in loaded})

@@ -55,7 +55,7 @@ def _sha256(path: Path) -> str:
 
 def _unchanged(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str) -> bool:
     row = con.execute("select sha256 from raw._batches where source = ? and file = ? "
-                      "order by loaded_at desc, batch_id limit 1", [source, file]).fetchone()
+                      "order by loaded_at desc, batch_id desc limit 1", [source, file]).fetchone()
     return row is not None and row[0] == sha
 
 
@@ -222,9 +222,9 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         con.execute("delete from raw._quarantine where source = ? and file = ?", [table.name, path.name])
         _insert_stream(con, table.name, protected_chunks())
         _insert(con, "_quarantine", quarantine)
-        con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,
-                     result.quarantined, result.suppressed, ctx.now])
+                     result.quarantined, result.suppressed, ctx.now, "\n".join(table_failures) or None])
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -67,7 +67,7 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
     document = receipt(request, now, "Art. 16 GDPR", found=bool(ids), field=request.field, rows_corrected=changed,
                        effect="the corrected value replaced the old one in every stored version; the marts "
                               "follow on their next build")
-    return write_receipt(service.paths.outbox, document), {"subject_ids": ids, "rows": changed}
+    return write_receipt(service.paths.outbox, document), {"subject_ids": ids, "found": bool(ids), "rows": changed}
 
 
 def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
@@ -90,8 +90,8 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
                               "confirm this on their next build")
     service.audit.append("consent_withdrawn", now=now, request_id=request.request_id, events=events,
                          purposes=purposes, leads_erased=len(leads) if lead_erasure else 0)
-    return write_receipt(service.paths.outbox, document), {"subject_ids": customers + leads, "events": events,
-                                                           "purposes": purposes}
+    return write_receipt(service.paths.outbox, document), {"subject_ids": customers + leads, "found": bool(subjects),
+                                                           "events": events, "purposes": purposes}
 
 
 def _withdraw(service, con, request, customers, purposes, actor, now) -> int:

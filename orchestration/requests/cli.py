@@ -11,6 +11,7 @@
 Output names request ids, never the identifier (the terminal scrollback is a log too).
 """
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -80,10 +81,13 @@ def _list(args, paths) -> int:
     now = datetime.now(timezone.utc).isoformat()
     with Ledger(paths.state / "requests.sqlite") as ledger:
         rows = ledger.rows(args.status)
+    print("Times in UTC. Requests still in the inbox are registered when they are processed (the sensor, or "
+          "`klantkluis process-requests`).")
     print(f"{'request':<25} {'type':<17} {'status':<11} {'received':<20} {'due':<20} {'completed':<20} result")
     for r in rows:
         late = " OVERDUE" if r["status"] not in ("completed", "refused", "rejected") and r["due_at"] < now else ""
         late += " (deleted)" if r["result_path"] and not Path(r["result_path"]).exists() else ""
+        late += " (no data found)" if json.loads(r["detail"] or "{}").get("found") is False else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "
               f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {r['result_path'] or ''}{late}")
     print(f"{len(rows)} request(s).")
@@ -108,5 +112,6 @@ def _process(args, paths) -> int:
                 print(f"{exc} (the request stays in the inbox; see `klantkluis requests`)")
                 code = 1
                 continue
-            print(f"{outcome.request_id} ({outcome.type}): {outcome.status} -> {outcome.result_path or '-'}")
+            nobody = " (no data found for this identifier)" if outcome.detail.get("found") is False else ""
+            print(f"{outcome.request_id} ({outcome.type}): {outcome.status}{nobody} -> {outcome.result_path or '-'}")
     return code

@@ -77,10 +77,12 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     done = erase_now(service, request, ids, now)
     purged = purge(service)
     published = republish(service.paths)
-    document = receipt(request, now, "Art. 17 GDPR", found=bool(done["removed"] or done["kept"]),
+    found = bool(done["removed"] or done["kept"] or done["keys_shredded"])
+    document = receipt(request, now, "Art. 17 GDPR", found=found,
                        subjects=len(ids), key_shredded={
                            "keys": done["keys_shredded"], "at": done["shredded_at"],
-                           "effect": "every encrypted copy of your data, backups included, is unreadable"},
+                           "effect": "every encrypted copy of your data, backups included, is unreadable"
+                           if done["keys_shredded"] else "we hold no data key for you: no encrypted data of yours"},
                        removed=done["removed"], kept=done["kept"],
                        published_copies=published and {"republished": True, **published},
                        suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
@@ -93,7 +95,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     path = write_receipt(service.paths.outbox, document)
     service.audit.append("erasure_completed", now=now, request_id=request.request_id,
                          purge_seconds=purged and purged["seconds"], republished=bool(published))
-    return path, {"subject_ids": ids, "removed": {r["table"]: r["rows"] for r in done["removed"]},
+    return path, {"subject_ids": ids, "found": found, "removed": {r["table"]: r["rows"] for r in done["removed"]},
                   "kept": {k["table"]: k["rows"] for k in done["kept"]}, "keys_shredded": done["keys_shredded"],
                   "shred_seconds": done["shred_seconds"], "immediate_seconds": done["immediate_seconds"],
                   "purge_seconds": purged and purged["seconds"],

@@ -69,7 +69,8 @@ def access(service, request: Request, now: datetime) -> tuple[str, dict]:
     rows = {d.name: len(d.rows) for d in datasets}
     service.audit.append("access_export", now=now, request_id=request.request_id, subjects=len(ids),
                          datasets=len(datasets), rows=sum(rows.values()), files=len(files), sha256=sha)
-    return str(path), {"subject_ids": ids, "datasets": len(datasets), "rows": rows, "files": len(files),
+    return str(path), {"subject_ids": ids, "found": any(rows.values()), "datasets": len(datasets), "rows": rows,
+                       "files": len(files),
                        "sha256": sha, "export_seconds": round(time.perf_counter() - started, 3)}
 
 

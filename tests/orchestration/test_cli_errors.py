@@ -40,5 +40,19 @@ def test_the_cli_reports_a_malformed_sources_yml_in_one_line(home, capsys):
 def test_a_first_run_without_landing_files_says_how_to_get_them(home, capsys):
     assert main(["--home", str(home), "run"]) == 1
     out = capsys.readouterr().out
-    assert "The run failed:" in out and "raw__orders: No landing files for orders" in out
+    assert "The run failed:" in out and "raw__orders: No landing files for orders in " in out
     assert "klantkluis demo" in out and "Traceback" not in out and "dagster._core" not in out
+
+
+def test_a_malformed_memory_limit_and_bad_numbers_are_refused_before_any_work(home, monkeypatch, capsys):
+    from orchestration import settings
+
+    monkeypatch.setattr(settings, "DUCKDB_MEMORY_LIMIT", "lots")
+    assert main(["--home", str(home), "run"]) == 2
+    assert "KLANTKLUIS_DUCKDB_MEMORY_LIMIT='lots' is not a size" in capsys.readouterr().err
+    monkeypatch.setattr(settings, "DUCKDB_MEMORY_LIMIT", "1.5 GB")
+    assert settings.settings_problem() is None
+    for argv in (["demo", "--customers", "0"], ["demo", "--defect-rate", "5"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--home", str(home), *argv])
+        assert exit_.value.code == 2 and "error: argument" in capsys.readouterr().err

@@ -70,7 +70,8 @@ def test_access_without_any_data_confirms_that_nothing_is_processed(paths, capsy
     assert _cli(paths, "process-requests") == 0
     assert _cli(paths, "requests") == 0
     out = capsys.readouterr().out
-    assert "completed" in out and "C0000042" not in out
+    assert "completed (no data found for this identifier)" in out and out.rstrip().endswith(".zip (no data found)\n1 request(s).")
+    assert "Times in UTC" in out and "C0000042" not in out
     [export] = paths.outbox.glob("*.zip")
     with zipfile.ZipFile(export) as z:
         metadata = json.loads(z.read("metadata.json"))

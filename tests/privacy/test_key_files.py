@@ -7,6 +7,7 @@ import stat
 import pytest
 
 from privacy.exceptions import KeyFileError, WrongMasterKey
+from privacy.keystore import KeyStore
 from privacy.masterkey import EnvMasterKey, FileMasterKey, MasterKey, master_key_from_env
 from privacy.pseudonym import pseudonymiser_from_env
 
@@ -89,6 +90,16 @@ def test_lost_pseudonym_key_is_not_silently_replaced(tmp_path):
     (tmp_path / "k" / "pseudonym.key").unlink()
     with pytest.raises(KeyFileError, match="restore"):
         pseudonymiser_from_env(env)
+
+
+def test_lost_master_key_is_not_silently_replaced(tmp_path):
+    env = {"KLANTKLUIS_KEY_DIR": str(tmp_path / "k")}
+    with KeyStore(tmp_path / "k" / "keystore.sqlite", master_key_from_env(env)) as store:
+        store.ensure(["a" * 64])
+    (tmp_path / "k" / "master.key").unlink()
+    with pytest.raises(KeyFileError, match="restore it from the key backup"):
+        master_key_from_env(env)
+    assert not (tmp_path / "k" / "master.key").exists()
 
 
 def test_wrap_many_matches_wrap(key_dir):

@@ -148,7 +148,7 @@ def test_quarantine_after_30_days_and_load_metadata_after_7_years_on_timestamptz
         con.execute("insert into raw._quarantine values ('orders', 'f', 1, 'rule', 's', null, 'b', ?)",
                     [NOW - timedelta(days=age)])
     for batch, age in (("old", 2558), ("new", 2556)):
-        con.execute("insert into raw._batches values (?, 'orders', 'f', 'x', 1, 1, 0, 0, ?)",
+        con.execute("insert into raw._batches values (?, 'orders', 'f', 'x', 1, 1, 0, 0, ?, null)",
                     [batch, NOW - timedelta(days=age)])
     con.execute("set TimeZone = 'America/New_York'")  # the session zone must not shift the cut-off
     counts = plan(con).counts()

@@ -1,0 +1,30 @@
+"""Which landing files a source takes, and which landing days a run is split into."""
+
+from orchestration.ingest.sources import landing_day, pending_days, source_files
+from orchestration.resources import KlantkluisResource
+from orchestration.settings import Paths
+
+
+def _landing(tmp_path, source, *names):
+    folder = tmp_path / "landing" / source
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text("x\n")
+    return Paths.from_home(tmp_path)
+
+
+def test_every_visible_file_is_taken_so_an_unknown_type_is_reported_not_ignored(tmp_path):
+    paths = _landing(tmp_path, "orders", "2026-11-01.CSV", "2026-11-02.xlsx", ".2026-11-03.csv.swp")
+    assert [p.name for p in source_files(paths, "orders")] == ["2026-11-01.CSV", "2026-11-02.xlsx"]
+
+
+def test_only_date_named_files_split_a_run_into_landing_days(tmp_path):
+    paths = _landing(tmp_path, "orders", "orders_2026-11-01.csv", "orders_2026-11-02.csv")
+    _landing(tmp_path, "leads", "2026-11-01.csv", "2026-11-02.csv")
+    assert landing_day(tmp_path / "2026-11-01.csv") == "2026-11-01" and landing_day(tmp_path / "x_2026-11-01.csv") is None
+    assert pending_days(paths) == ["2026-11-01", "2026-11-02"]
+    resource = KlantkluisResource(home=str(tmp_path))
+    # Files named otherwise are taken by every day's run (loaded once, then unchanged and skipped).
+    assert [p.name for p in resource.landing_files("orders", "2026-11-01")] == ["orders_2026-11-01.csv",
+                                                                               "orders_2026-11-02.csv"]
+    assert [p.name for p in resource.landing_files("leads", "2026-11-01")] == ["2026-11-01.csv"]
