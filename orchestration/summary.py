@@ -35,11 +35,14 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
     for schema in LAYERS:
         for name, n in counts.get(schema, {}).items():
             lines.append(f"  {LAYERS[schema]:<16} {name:<34} {n:>12,}")
-    lines += ["", "Ingest reconciliation (input = loaded + quarantined + suppressed):"]
+    lines += ["", "Ingest reconciliation per source, over the latest load of each landing file",
+              "(input = loaded + quarantined + suppressed; 'in raw now' is lower once the retention sweep",
+              "or an erasure removed loaded rows):"]
     for source, n_in, loaded, quarantined, suppressed in reconciliation:
         ok = "ok" if n_in == loaded + quarantined + suppressed else "MISMATCH"
+        now = counts.get("raw", {}).get(source)
         lines.append(f"  {source:<16} in {n_in:>10,}  loaded {loaded:>10,}  quarantined {quarantined:>7,}"
-                     f"  suppressed {suppressed:>5,}  {ok}")
+                     f"  suppressed {suppressed:>5,}  {ok:<8}  in raw now {'-' if now is None else f'{now:,}':>10}")
     lines += ["", "Time per stage:"]
     lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]
     lines += ["", "Files:",
@@ -57,7 +60,7 @@ def reconciliation(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, 
     """Per source, over the latest load of each file."""
     return con.execute("""
         with latest as (
-            select *, row_number() over (partition by source, file order by loaded_at desc, batch_id) as rn
+            select *, row_number() over (partition by source, file order by loaded_at desc, batch_id desc) as rn
             from raw._batches
         )
         select source, sum(input_rows), sum(loaded), sum(quarantined), sum(suppressed)

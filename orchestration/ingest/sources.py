@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.ingest.reader import LandingFileError
 from orchestration.settings import Paths
 
@@ -31,6 +32,9 @@ def _config(paths: Paths) -> dict:
     shape = "`<source>: {files: <glob>, columns: {<our column>: <your column>}}` per source"
     if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
         raise LandingFileError(f"{paths.mapping}: expected {shape}.")
+    if unknown := sorted(set(map(str, config)) - set(LANDING_SOURCES)):
+        raise LandingFileError(f"{paths.mapping}: unknown source(s) {', '.join(unknown)}; the sources are "
+                               f"{', '.join(LANDING_SOURCES)}.")
     for source, entry in config.items():
         wrong = sorted(set(entry) - {"files", "columns"})
         files, columns = entry.get("files"), entry.get("columns")

@@ -20,6 +20,7 @@ def home(tmp_path, monkeypatch):
     ("orders:\n  files: 5\n", "files must be one glob"),
     ("orders:\n  colums: {customer_id: CustomerNo}\n", "unknown key(s) colums"),
     ("orders: [a, b]\n", "per source"),
+    ("order:\n  files: x/*.csv\n", "unknown source(s) order; the sources are crm_customers, orders,"),
 ])
 def test_a_malformed_sources_yml_names_the_source_and_the_expected_shape(home, entry, said):
     (home / "sources.yml").write_text(entry)
