@@ -4,6 +4,7 @@ from collections import defaultdict
 
 import duckdb
 
+from orchestration.ingest.schema import LATEST_LOAD_FIRST
 from orchestration.settings import Paths
 
 LAYERS = {"raw": "raw (encrypted)", "snapshots": "snapshots", "staging": "staging", "intermediate": "intermediate",
@@ -58,9 +59,9 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
 
 def reconciliation(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int, int]]:
     """Per source, over the latest load of each file."""
-    return con.execute("""
+    return con.execute(f"""
         with latest as (
-            select *, row_number() over (partition by source, file order by loaded_at desc, batch_id desc) as rn
+            select *, row_number() over (partition by source, file order by {LATEST_LOAD_FIRST}) as rn
             from raw._batches
         )
         select source, sum(input_rows), sum(loaded), sum(quarantined), sum(suppressed)

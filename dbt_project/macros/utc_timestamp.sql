@@ -2,7 +2,7 @@
     ("Z", "+02:00", "+0200", "-05") is applied; a time without one is UTC already (the landing
     contract, docs/contracts.md). A plain cast would drop the offset on DuckDB: "10:00+02:00"
     would become 10:00, not 08:00, and sort after "09:00Z". The retention sweep reads raw times
-    the same way (privacy/retention.py UTC_TIME). Dispatched, so another engine can use its own. -#}
+    the same way (privacy/retention.py, _UTC_TEXT). Dispatched, so another engine can use its own. -#}
 {% macro utc_timestamp(column) -%}
     {{ return(adapter.dispatch('utc_timestamp')(column)) }}
 {%- endmacro %}

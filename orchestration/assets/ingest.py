@@ -12,6 +12,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
                      MetadataValue, asset)
 
 from orchestration.ingest.reader import LandingFileError, release_read_memory
+from orchestration.ingest.schema import LATEST_LOAD_FIRST
 from orchestration.ingest.sources import source_location
 from orchestration.ingest.writer import BatchResult, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
@@ -44,8 +45,8 @@ def _gate(con, source: str, files: list[str]) -> list[tuple[str, int, int, str |
         return []
     return con.execute(
         "select file, input_rows, quarantined, table_failures from raw._batches where source = ? and file in "
-        f"({', '.join('?' * len(files))}) qualify row_number() over (partition by file order by loaded_at desc, "
-        "batch_id desc) = 1 order by file", [source, *files]).fetchall()
+        f"({', '.join('?' * len(files))}) qualify row_number() over (partition by file order by "
+        f"{LATEST_LOAD_FIRST}) = 1 order by file", [source, *files]).fetchall()
 
 
 def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:

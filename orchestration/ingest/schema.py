@@ -10,6 +10,9 @@ import duckdb
 from privacy.classification import Table
 
 METADATA_COLUMNS = ("_source_file", "_source_line", "_batch_id")
+# The order that puts a file's latest load first in raw._batches: batch ids sort in creation
+# order, so runs that share a simulated time still have one latest load.
+LATEST_LOAD_FIRST = "loaded_at desc, batch_id desc"
 DERIVED = {"pseudonymise", "age_band", "postcode_area", "redact"}
 
 _BATCHES = """

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from orchestration.ingest.quarantine import quarantine_frame
 from orchestration.ingest.reader import FileRead, read_landing_table
-from orchestration.ingest.schema import ensure_raw_tables, landing_columns, optional_columns
+from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables, landing_columns, optional_columns
 from privacy.ingest import protect_table
 
 CHUNK_ROWS = 200_000  # rows protected at a time
@@ -55,7 +55,7 @@ def _sha256(path: Path) -> str:
 
 def _unchanged(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str) -> bool:
     row = con.execute("select sha256 from raw._batches where source = ? and file = ? "
-                      "order by loaded_at desc, batch_id desc limit 1", [source, file]).fetchone()
+                      f"order by {LATEST_LOAD_FIRST} limit 1", [source, file]).fetchone()
     return row is not None and row[0] == sha
 
 
