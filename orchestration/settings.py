@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from privacy import paths as privacy_paths
 from privacy.paths import HOME_VAR
@@ -27,6 +28,23 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executabl
 # DuckDB's memory budget per process (beyond it, joins, sorts and windows spill to <warehouse>.tmp);
 # its own default is 80 % of RAM. dbt reads it through profiles.yml, ingest through `connect`.
 DUCKDB_MEMORY_LIMIT = os.environ.get("KLANTKLUIS_DUCKDB_MEMORY_LIMIT", "2GB")
+
+
+
+def return_freed_memory() -> None:
+    """Let Arrow give freed buffers back to the system at once. Its default allocator (mimalloc) keeps
+    them for reuse, but what a file's rows free is needed next by DuckDB and Python, which do not
+    reuse them: 10 M orders peaked at 3.2 GiB that way, 2.4 GiB with jemalloc returning pages at
+    once, at the same speed. Called on import, so every process of a run (helpers too) has it."""
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow build without jemalloc keeps its default
+        return
+    pa.set_memory_pool(pool)
+    pa.jemalloc_set_decay_ms(0)
+
+
+return_freed_memory()
 
 
 def settings_problem() -> str | None:
@@ -69,6 +87,7 @@ class Paths:
     outbox = property(lambda self: self.home / "outbox")
     register = property(lambda self: self.home / "register")
     dagster_home = property(lambda self: self.home / "dagster")
+    dbt_build = property(lambda self: self.home / "dbt")  # the last dbt build's log, run results, compiled SQL
     mapping = property(lambda self: self.home / "sources.yml")
 
     def environment(self) -> dict[str, str]:

@@ -52,6 +52,7 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
               f"  published for BI  {paths.published}",
               f"  privacy register  {paths.register}",
               f"  audit log         {paths.audit_log}",
+              f"  last dbt build    {paths.dbt_build}   (dbt.log, run_results.json)",
               f"  keys (0600)       {paths.key_dir}",
               "", "Open the Dagster UI on this warehouse:  make ui   (http://127.0.0.1:3000)", ""]
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.assets.retention import SWEEP_KEY
 from orchestration.project import dbt_project
-from orchestration.resources import DBT_VARS_TAG, run_time
+from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
 
 OWNERS = ["team:data-engineering"]
 
@@ -44,9 +44,12 @@ class Translator(DagsterDbtTranslator):
     project=dbt_project,
     dagster_dbt_translator=Translator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    """Build staging, snapshots and marts, and run their tests (shown as asset checks)."""
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: KlantkluisResource):
+    """Build staging, snapshots and marts, and run their tests (shown as asset checks).
+
+    The build's artifacts (dbt.log, run_results.json, compiled SQL) go to <home>/dbt, replaced by
+    the next build: dagster-dbt's default, a new folder in the project per build, grows 5 MB a run."""
     as_of = run_time(context).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")  # UTC
     extra = json.loads(context.run.tags.get(DBT_VARS_TAG, "{}"))
     args = ["build", "--vars", json.dumps({"as_of": as_of, **extra})]
-    yield from dbt.cli(args, context=context).stream()
+    yield from dbt.cli(args, context=context, target_path=klantkluis.paths.dbt_build).stream()

@@ -405,9 +405,10 @@ READERS = {".csv": _read_csv_table, ".jsonl": _read_jsonl, ".parquet": _read_par
 
 
 def release_read_memory() -> None:
-    """Give the buffers of landing rows already dropped back to the system. Arrow's allocator keeps
-    freed buffers for reuse, so a file's rows would stay in the run's memory through the later
-    steps (about 1 GiB after 10 M orders; the 4 GiB budget of a run includes dbt's)."""
+    """Give the buffers of landing rows already dropped back to the system. Where Arrow's allocator
+    keeps freed buffers for reuse (a pyarrow without jemalloc: see `settings.return_freed_memory`),
+    a file's rows would stay in the run's memory through the later steps (about 1 GiB after 10 M
+    orders; the 4 GiB budget of a run includes dbt's)."""
     pa.default_memory_pool().release_unused()
 
 

@@ -38,3 +38,12 @@ def test_assets_have_groups_descriptions_and_owners():
         assert node.group_name in {"ingest", "transform", "marts", "privacy", "publish"}, key
         assert node.description, key
         assert node.owners, key
+
+
+def test_arrow_gives_freed_memory_back_at_once():
+    import pyarrow as pa
+
+    import orchestration.settings  # noqa: F401 (sets the pool on import)
+
+    # jemalloc with decay 0: what a file's rows free is returned to the system, not kept by Arrow.
+    assert pa.default_memory_pool().backend_name == "jemalloc"

@@ -149,7 +149,11 @@ print(seen, len(errors), errors[:3])
 def test_a_second_run_changes_no_counts_while_bi_reads_the_published_copy(built):
     home, first = built
     reader = subprocess.Popen([sys.executable, "-c", READER, str(home), "40"], stdout=subprocess.PIPE, text=True)
+    builds_before = sorted((home / "dbt").iterdir())
     assert _materialise(home) == first  # idempotent; it also publishes again while the reader reads
+    # The dbt build's artifacts are replaced in <home>/dbt, not added to the project per run.
+    assert sorted((home / "dbt").iterdir()) == builds_before
+    assert json.loads((home / "dbt" / "run_results.json").read_text())["results"]
     seen, errors, sample = reader.communicate(timeout=120)[0].split(" ", 2)
     assert int(errors) == 0, sample
     assert int(seen) > 0
