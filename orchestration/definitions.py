@@ -8,6 +8,7 @@ from orchestration.assets.ingest import build_ingest_asset
 from orchestration.assets.privacy import build_register_asset
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.requests import request_indexes, request_jobs, request_sensor
+from orchestration.console import console_logger
 from orchestration.assets.retention import (PUBLISHED_KEY, build_retention_job, build_retention_sweep,
                                            published_retention_check)
 from orchestration.project import dbt_project
@@ -32,6 +33,7 @@ defs = Definitions(
     sensors=[request_sensor],
     schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam"),
                retention_schedule],
+    loggers={"console": console_logger},
     executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another
     resources={
         "klantkluis": KlantkluisResource(home=EnvVar("KLANTKLUIS_HOME")),

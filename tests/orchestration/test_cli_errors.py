@@ -40,9 +40,27 @@ def test_the_cli_reports_a_malformed_sources_yml_in_one_line(home, capsys):
 @pytest.mark.slow
 def test_a_first_run_without_landing_files_says_how_to_get_them(home, capsys):
     assert main(["--home", str(home), "run"]) == 1
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "The run failed:" in out and "raw__orders: No landing files for orders in " in out
     assert "klantkluis demo" in out and "Traceback" not in out and "dagster._core" not in out
+    # Dagster's own console log shows each failed step's message, without its stack trace.
+    assert "No landing files for orders" in captured.err and "Stack Trace" not in captured.err
+
+
+@pytest.mark.parametrize("cls_name, trace_kept", [("Failure", False), ("KeyError", True)])
+def test_the_console_log_drops_the_stack_trace_of_user_mistakes_only(cls_name, trace_kept):
+    import logging
+    from types import SimpleNamespace
+
+    from orchestration.console import _UserErrorsWithoutTrace
+
+    event = SimpleNamespace(event_specific_data=SimpleNamespace(error=SimpleNamespace(cls_name=cls_name)))
+    record = logging.LogRecord("dagster", logging.ERROR, __file__, 1, "failed.\n\nx: y\n\nStack Trace:\n  File a", None,
+                               None)
+    record.dagster_meta = {"dagster_event": event}
+    assert _UserErrorsWithoutTrace().filter(record)
+    assert ("Stack Trace" in record.msg) is trace_kept and record.msg.startswith("failed.\n\nx: y")
 
 
 def test_a_malformed_memory_limit_and_bad_numbers_are_refused_before_any_work(home, monkeypatch, capsys):
