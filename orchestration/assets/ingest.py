@@ -12,7 +12,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
                      MetadataValue, asset)
 
 from orchestration.ingest.reader import LandingFileError, release_read_memory
-from orchestration.ingest.schema import LATEST_LOAD_FIRST
+from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import source_location
 from orchestration.ingest.writer import BatchResult, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
@@ -47,6 +47,18 @@ def _gate(con, source: str, files: list[str]) -> list[tuple[str, int, int, str |
         "select file, input_rows, quarantined, table_failures from raw._batches where source = ? and file in "
         f"({', '.join('?' * len(files))}) qualify row_number() over (partition by file order by "
         f"{LATEST_LOAD_FIRST}) = 1 order by file", [source, *files]).fetchall()
+
+
+def _refuse_going_back_in_time(con, table, now) -> None:
+    """Stop a run whose time (`--as-of`, or the clock after a simulated later run) is before this
+    source's last load: the latest load of a file, consent order and the snapshots' history all
+    follow load time, so they would no longer be accurate (Art. 5(1)(d))."""
+    ensure_raw_tables(con, [table])
+    last = con.execute("select max(loaded_at) from raw._batches where source = ?", [table.name]).fetchone()[0]
+    if last is not None and now < last:
+        raise Failure(f"This run's time {now.isoformat()} is before the last load of {table.name} at "
+                      f"{last.isoformat()}: runs must move forward in time. Run with --as-of on or after "
+                      "that time, or use a new installation (--home).")
 
 
 def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:
@@ -94,6 +106,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
         reload = context.run.tags.get(RELOAD_TAG) == "all"
         results, errors = [], []
         with klantkluis.connect() as con:
+            _refuse_going_back_in_time(con, table, now)
             for i, path in enumerate(files, start=1):
                 try:
                     result = load_file(con, table, path, ctx, full_refresh=reload,

@@ -13,14 +13,17 @@ HEADER = "order_id,customer_id,order_date,amount,margin,product_category,channel
 GOOD = "O{n:07d},C{n:07d},2026-01-0{d},10.00,2.00,books,web,ideal\n"
 
 
-def _orders_gate(home) -> tuple[bool, dict]:
+def _ingest_orders(home, as_of: str = "2026-02-01T00:00:00+00:00"):
     from orchestration.definitions import SOURCES
 
     asset = build_ingest_asset(next(t for t in SOURCES if t.name == "orders"))
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([asset], resources={"klantkluis": KlantkluisResource(home=str(home))},
-                             instance=instance, raise_on_error=False,
-                             tags={"klantkluis/as_of": "2026-02-01T00:00:00+00:00"})
+        return materialize([asset], resources={"klantkluis": KlantkluisResource(home=str(home))},
+                           instance=instance, raise_on_error=False, tags={"klantkluis/as_of": as_of})
+
+
+def _orders_gate(home) -> tuple[bool, dict]:
+    result = _ingest_orders(home)
     [check] = [e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey(["raw", "orders"])]
     return check.passed, check.metadata
 
@@ -41,3 +44,17 @@ def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, monkey
     bad.write_text(HEADER + "".join(GOOD.format(n=n, d=2) for n in range(20, 24)))
     passed, metadata = _orders_gate(tmp_path)
     assert passed and metadata["quarantined_share"].value == 0.0
+
+
+def test_a_run_earlier_than_the_last_load_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
+    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
+    landing = tmp_path / "landing" / "orders"
+    landing.mkdir(parents=True)
+    (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
+    assert _ingest_orders(tmp_path).success
+    assert _ingest_orders(tmp_path).success  # the same time again is fine: batch ids order the loads
+    earlier = _ingest_orders(tmp_path, "2026-01-31T23:00:00+00:00")
+    [failure] = [e for e in earlier.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "before the last load of orders at 2026-02-01" in message and "--as-of" in message
