@@ -78,7 +78,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
 
 @asset_check(asset=PUBLISHED_KEY, name=CHECK, blocking=True,
              description="No row past retention in the raw layer or snapshots, and no subject in the marts or "
-                         "the published copies (DuckDB file and Parquet) that the swept staging layer lacks.")
+                         "the published copies (DuckDB file and Parquet) that the swept raw layer lacks.")
 def published_retention_check(context, klantkluis: KlantkluisResource) -> AssetCheckResult:
     published = klantkluis.paths.published
     current = published / "parquet" / "current"

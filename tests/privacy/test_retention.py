@@ -166,10 +166,10 @@ def test_planning_changes_nothing_and_apply_is_all_or_nothing(con):
     assert plan(con).rows == 3
 
 
-def test_unknown_subjects_finds_mart_rows_of_subjects_gone_from_staging(con):
+def test_unknown_subjects_finds_mart_rows_of_subjects_gone_from_the_raw_layer(con):
     customer(con, "kept", None, ago(1))
-    con.execute("create schema staging")
-    con.execute("create view staging.stg_crm__customers as select subject_id from raw.crm_customers")
+    # A quarantined row is load metadata: it does not make a swept subject known.
+    con.execute("insert into raw._quarantine values ('crm_customers', 'f', 2, 'rule', 'swept', null, 'b', ?)", [ago(1)])
     con.execute("create schema marts")
     con.execute("create table marts.customer_rfm as select * from (values ('kept'), ('swept'), (null)) t(subject_id)")
     assert retention.unknown_subjects(con, ['marts."customer_rfm"']) == {'marts."customer_rfm"': 1}
