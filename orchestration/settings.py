@@ -34,7 +34,7 @@ DUCKDB_MEMORY_LIMIT = os.environ.get("KLANTKLUIS_DUCKDB_MEMORY_LIMIT", "2GB")
 def return_freed_memory() -> None:
     """Let Arrow give freed buffers back to the system at once. Its default allocator (mimalloc) keeps
     them for reuse, but what a file's rows free is needed next by DuckDB and Python, which do not
-    reuse them: the writer alone peaked at 3.2 GiB on 10 M orders that way, 2.4 GiB with jemalloc
+    reuse them: the writer alone peaked at 3.2 GiB on 10 M orders that way, 2.6 GiB with jemalloc
     returning pages at once (about 2 s more system CPU time). Called on import, so every process of
     a run (helpers too) has it."""
     try:
