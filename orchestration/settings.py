@@ -30,7 +30,6 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executabl
 DUCKDB_MEMORY_LIMIT = os.environ.get("KLANTKLUIS_DUCKDB_MEMORY_LIMIT", "2GB")
 
 
-
 def return_freed_memory() -> None:
     """Let Arrow give freed buffers back to the system at once. Its default allocator (mimalloc) keeps
     them for reuse, but what a file's rows free is needed next by DuckDB and Python, which do not

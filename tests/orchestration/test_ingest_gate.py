@@ -22,17 +22,23 @@ def _ingest_orders(home, as_of: str = "2026-02-01T00:00:00+00:00"):
                            instance=instance, raise_on_error=False, tags={"klantkluis/as_of": as_of})
 
 
+@pytest.fixture
+def landing(tmp_path, monkeypatch):
+    """The orders landing folder of an installation in tmp_path."""
+    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
+    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
+    folder = tmp_path / "landing" / "orders"
+    folder.mkdir(parents=True)
+    return folder
+
+
 def _orders_gate(home) -> tuple[bool, dict]:
     result = _ingest_orders(home)
     [check] = [e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey(["raw", "orders"])]
     return check.passed, check.metadata
 
 
-def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, monkeypatch):
-    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
-    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
-    landing = tmp_path / "landing" / "orders"
-    landing.mkdir(parents=True)
+def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, landing):
     (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 9)))
     bad = landing / "2026-01-02.csv"  # 3 of 4 rows have an amount that is no amount: 75 % quarantined
     bad.write_text(HEADER + GOOD.format(n=20, d=2) + "".join(
@@ -46,11 +52,7 @@ def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, monkey
     assert passed and metadata["quarantined_share"].value == 0.0
 
 
-def test_a_run_earlier_than_the_last_load_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
-    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
-    landing = tmp_path / "landing" / "orders"
-    landing.mkdir(parents=True)
+def test_a_run_earlier_than_the_last_load_is_refused(tmp_path, landing):
     (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
     assert _ingest_orders(tmp_path).success
     assert _ingest_orders(tmp_path).success  # the same time again is fine: batch ids order the loads
