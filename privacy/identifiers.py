@@ -15,8 +15,10 @@ KEY = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}\Z"
 # Stricter RFC 5322 patterns reject real addresses and still cannot prove deliverability.
 EMAIL = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z"
 
-# An IBAN written without spaces, in upper case (ISO 13616): country, check digits, 11-30 more.
-IBAN = r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}"
+# An IBAN written without spaces, in upper case (ISO 13616): country, check digits, 11-30 more,
+# ASCII only (`\d` would also take other scripts' digits).
+IBAN = r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}"
+IBAN_MAX_LENGTH = 34
 _IBAN = re.compile(IBAN)
 _IBAN_DIGITS = str.maketrans({c: str(int(c, 36)) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 

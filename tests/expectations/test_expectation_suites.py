@@ -2,12 +2,15 @@
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from expectations import SOURCES, build_suite, rule_name
 from expectations.formats import consent_purposes, iban_is_valid, years_before
+from orchestration.demo.identifiers import iban
+from privacy.identifiers import iban_ok
 from privacy.policy import DEFAULT_POLICY
 
 NOW = datetime(2026, 11, 23, 12, 0)
@@ -56,6 +59,23 @@ def test_iban_checksum():
     values = pd.Series(["NL91" "ABNA" "0417164300", "NL91 ABNA 0417 1643 00", "NL92" "ABNA" "0417164300",
                         "GB82WEST12345698765432", "NL91ABNA041716430", "iban?"])
     assert iban_is_valid(values).tolist() == [True, True, False, True, False, False]
+
+
+def test_vectorised_iban_check_agrees_with_iban_ok_value_by_value():
+    """The landing rule and the redactor (privacy.identifiers.iban_ok) accept the same IBANs."""
+    rng = np.random.default_rng(7)
+    valid = iban(rng, 3000).tolist()
+    alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+    typos = [v[:i] + alphabet[rng.integers(36)] + v[i + 1:] for v in valid[:1000] for i in [rng.integers(len(v))]]
+    foreign = ["GB82WEST12345698765432", "DE89370400440532013000", "MT84MALT011000012345MTLCAST001S",
+               "LC55HEMM000100010012001200023015", "NO9386011117947", "NO9386011117948"]
+    other = ["", " ", "NL", "nl91 abna 0417 1643 00", "NL91ABNA041716430", "NL91ABNA04171643000000000000000000000",
+             "NL٩١ABNA0417164300", "NL91-ABNA-0417-1643-00", "iban?", "12NLABNA0417164300"]
+    random = ["".join(alphabet[rng.integers(36, size=rng.integers(10, 40))]) for _ in range(2000)]
+    values = valid + [v.lower() for v in valid[:200]] + typos + foreign + other + random
+    expected = [iban_ok(v.replace(" ", "").upper()) for v in values]
+    assert sum(expected) > 3000 and not all(expected)  # both outcomes are exercised
+    assert iban_is_valid(pd.Series(values, index=range(5, 5 + len(values)))).tolist() == expected
 
 
 def test_years_before_handles_leap_day():
