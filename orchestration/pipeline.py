@@ -5,12 +5,12 @@ each day's state (history) even when several days arrive at once.
 """
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 
 import duckdb
 from dagster import DagsterEventType, DagsterInstance
 
-from orchestration.ingest.sources import pending_days
+from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths
 from orchestration.summary import layer_counts, reconciliation, render, stage_of
@@ -22,6 +22,11 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     """Materialise every asset (per pending landing day); print rows, time per stage, file locations.
 
     `reload`: the first run also loads every earlier landing file again, unchanged ones too."""
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
+    if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer"):
+        print(problem)
+        return 1
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
 
@@ -44,7 +49,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
                 break
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-            print(render(paths, layer_counts(con), dict(stages), reconciliation(con)))
+            print(render(paths, layer_counts(con), dict(stages), reconciliation(con), failed=not result.success))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:

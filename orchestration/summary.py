@@ -31,11 +31,15 @@ def stage_of(step_key: str) -> str:
 
 
 def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
-           reconciliation: list[tuple[str, int, int, int, int]]) -> str:
-    lines = ["", "klantkluis run summary", "=" * 22, "", "Rows per layer:"]
-    for schema in LAYERS:
-        for name, n in counts.get(schema, {}).items():
-            lines.append(f"  {LAYERS[schema]:<16} {name:<34} {n:>12,}")
+           reconciliation: list[tuple[str, int, int, int, int]], failed: bool = False) -> str:
+    """The run summary. After a failed run the rows per layer are left out: they would show the
+    last successful build as if this run had made it."""
+    lines = ["", "klantkluis run summary", "=" * 22]
+    if not failed:
+        lines += ["", "Rows per layer:"]
+        for schema in LAYERS:
+            for name, n in counts.get(schema, {}).items():
+                lines.append(f"  {LAYERS[schema]:<16} {name:<34} {n:>12,}")
     lines += ["", "Ingest reconciliation per source, over the latest load of each landing file",
               "(input = loaded + quarantined + suppressed; 'in raw now' is lower once the retention sweep",
               "or an erasure removed loaded rows):"]
@@ -44,8 +48,9 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         now = counts.get("raw", {}).get(source)
         lines.append(f"  {source:<16} in {n_in:>10,}  loaded {loaded:>10,}  quarantined {quarantined:>7,}"
                      f"  suppressed {suppressed:>5,}  {ok:<8}  in raw now {'-' if now is None else f'{now:,}':>10}")
-    lines += ["", "Time per stage:"]
-    lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]
+    if stage_seconds:
+        lines += ["", "Time per stage:"]
+        lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]
     lines += ["", "Files:",
               f"  landing zone      {paths.landing}",
               f"  warehouse         {paths.warehouse}",

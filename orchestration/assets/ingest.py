@@ -13,7 +13,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
 
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
-from orchestration.ingest.sources import source_location
+from orchestration.ingest.sources import going_back_in_time, source_location
 from orchestration.ingest.writer import BatchResult, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 
@@ -51,14 +51,11 @@ def _gate(con, source: str, files: list[str]) -> list[tuple[str, int, int, str |
 
 def _refuse_going_back_in_time(con, table, now) -> None:
     """Stop a run whose time (`--as-of`, or the clock after a simulated later run) is before this
-    source's last load: the latest load of a file, consent order and the snapshots' history all
-    follow load time, so they would no longer be accurate (Art. 5(1)(d))."""
+    source's last load (`klantkluis run` refuses it before it starts; this covers runs from the UI)."""
     ensure_raw_tables(con, [table])
     last = con.execute("select max(loaded_at) from raw._batches where source = ?", [table.name]).fetchone()[0]
-    if last is not None and now < last:
-        raise Failure(f"This run's time {now.isoformat()} is before the last load of {table.name} at "
-                      f"{last.isoformat()}: runs must move forward in time. Run with --as-of on or after "
-                      "that time, or use a new installation (--home).")
+    if problem := going_back_in_time(now, last, table.name):
+        raise Failure(problem)
 
 
 def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:

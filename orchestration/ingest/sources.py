@@ -10,6 +10,7 @@
 """
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -71,15 +72,36 @@ def landing_day(path: Path) -> str | None:
     return path.stem if _DAY.fullmatch(path.stem) else None
 
 
+def _loads(paths: Paths, query: str) -> list[tuple]:
+    """`query` on the load ledger raw._batches; no rows before the first load."""
+    if not paths.warehouse.exists():
+        return []
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                           "and table_name = '_batches'").fetchone()[0]:
+            return []
+        return con.execute(query).fetchall()
+
+
 def pending_days(paths: Paths) -> list[str]:
     """Landing days (date-named files) with a file that has never been loaded, in order. Files named
     otherwise have no day: every run takes them, in name order."""
     stems = {(source.name, landing_day(p), p.name) for source in paths.landing.iterdir() if source.is_dir()
              for p in source_files(paths, source.name)} if paths.landing.is_dir() else set()
-    loaded: set[tuple[str, str]] = set()
-    if paths.warehouse.exists():
-        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-            if con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                           "and table_name = '_batches'").fetchone()[0]:
-                loaded = set(con.execute("select source, file from raw._batches").fetchall())
+    loaded = set(_loads(paths, "select source, file from raw._batches"))
     return sorted({day for source, day, name in stems if day and (source, name) not in loaded})
+
+
+def last_load(paths: Paths) -> datetime | None:
+    """When the raw layer was last loaded; None before the first load."""
+    return (_loads(paths, "select max(loaded_at) from raw._batches") or [(None,)])[0][0]
+
+
+def going_back_in_time(now: datetime, last: datetime | None, what: str) -> str | None:
+    """Why a run at `now` may not load after a load of `what` at `last`, or None: the latest load of
+    a file, the order of consent events and the snapshots' history all follow load time, so a run
+    that goes back in time would make them inaccurate (Art. 5(1)(d))."""
+    if last is None or now >= last:
+        return None
+    return (f"This run's time {now.isoformat()} is before the last load of {what} at {last.isoformat()}: runs "
+            "must move forward in time. Run with --as-of on or after that time, or use a new installation (--home).")

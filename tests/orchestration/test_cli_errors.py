@@ -75,3 +75,31 @@ def test_a_malformed_memory_limit_and_bad_numbers_are_refused_before_any_work(ho
         with pytest.raises(SystemExit) as exit_:
             main(["--home", str(home), *argv])
         assert exit_.value.code == 2 and "error: argument" in capsys.readouterr().err
+
+
+def test_a_run_earlier_than_the_last_load_is_refused_before_it_starts(home, capsys):
+    from orchestration.ingest.schema import ensure_raw_tables
+    from orchestration.settings import connect_duckdb
+
+    paths = Paths.from_home(home)
+    with connect_duckdb(paths.warehouse) as con:
+        ensure_raw_tables(con, [])
+        con.execute("insert into raw._batches values ('b1', 'orders', 'f.csv', 'x', 1, 1, 0, 0, "
+                    "'2026-02-01 00:00:00+00', null)")
+    assert main(["--home", str(home), "run", "--as-of", "2026-01-31T23:00:00"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("This run's time 2026-01-31T23:00:00+00:00 is before the last load of the raw "
+                                   "layer at 2026-02-01") and "--as-of" in captured.out
+    assert "klantkluis run summary" not in captured.out and "STEP_FAILURE" not in captured.err  # no run started
+    assert not (paths.dagster_home / "storage").exists()
+
+
+def test_the_summary_of_a_failed_run_leaves_out_the_rows_of_the_last_build(home):
+    from orchestration.summary import render
+
+    paths = Paths.from_home(home)
+    args = (paths, {"marts": {"customer_clv": 5}}, {}, [("orders", 3, 2, 1, 0)])
+    done, failed = render(*args), render(*args, failed=True)
+    assert "customer_clv" in done and "customer_clv" not in failed and "Rows per layer" not in failed
+    assert all("orders" in text and str(paths.warehouse) in text for text in (done, failed))
+    assert "Time per stage" not in done  # no steps timed: no empty heading
