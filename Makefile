@@ -25,6 +25,8 @@ bench: $(MANIFEST)
 	$(BIN)/python -m orchestration.bench --customers $(CUSTOMERS)
 
 $(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "klantkluis needs Python 3.11, and '$(PY)' is not: put python3.11 on PATH, or run make PY=/path/to/python3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)

@@ -17,6 +17,10 @@ from privacy.exceptions import PrivacyError
 def _demo(args, paths: Paths) -> int:
     from orchestration.demo.generate import generate
 
+    if paths.mapping.is_file() and not args.force:  # fake people beside real ones: never unasked
+        print(f"{paths.mapping} points this installation at your own files; no demo data written "
+              "(use another --home for the demo).")
+        return 0
     if paths.landing.is_dir() and any(paths.landing.iterdir()) and not args.force:
         print(f"Landing zone {paths.landing} already holds files; keeping them (use --force to regenerate).")
         return 0

@@ -1,6 +1,7 @@
 """The one Dagster `Definitions` of klantkluis: ingest, transform (dbt), privacy and publish."""
 
-from dagster import AssetSelection, Definitions, EnvVar, ScheduleDefinition, define_asset_job, in_process_executor
+from dagster import (AssetSelection, DefaultScheduleStatus, Definitions, EnvVar, ScheduleDefinition, define_asset_job,
+                     in_process_executor)
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_models
@@ -31,7 +32,8 @@ defs = Definitions(
     asset_checks=[published_retention_check],
     jobs=[full_refresh, retention_job, *request_jobs],
     sensors=[request_sensor],
-    schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam"),
+    schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam",
+                                  default_status=DefaultScheduleStatus.RUNNING),
                retention_schedule],
     loggers={"console": console_logger},
     executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another

@@ -49,7 +49,8 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
                 break
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-            print(render(paths, layer_counts(con), dict(stages), reconciliation(con), failed=not result.success))
+            print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
+                         failed=not result.success))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:

@@ -5,7 +5,7 @@ from collections import defaultdict
 import duckdb
 
 from orchestration.ingest.schema import LATEST_LOAD_FIRST
-from orchestration.settings import Paths
+from orchestration.settings import PROJECT_DIR, Paths
 
 LAYERS = {"raw": "raw (encrypted)", "snapshots": "snapshots", "staging": "staging", "intermediate": "intermediate",
           "marts": "marts"}
@@ -28,6 +28,12 @@ def stage_of(step_key: str) -> str:
     if "dbt" in step_key:
         return "dbt (staging, snapshots, marts, tests)"
     return step_key.split("__")[0]
+
+
+def _ui_command(paths: Paths) -> str:
+    """`make ui` serves <project>/data (or $KLANTKLUIS_HOME); any other installation needs its --home."""
+    default = (PROJECT_DIR / "data").resolve()
+    return "make ui" if paths.home == default else f".venv/bin/klantkluis --home {paths.home} ui"
 
 
 def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
@@ -59,7 +65,7 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
               f"  audit log         {paths.audit_log}",
               f"  last dbt build    {paths.dbt_build}   (dbt.log, run_results.json)",
               f"  keys (0600)       {paths.key_dir}",
-              "", "Open the Dagster UI on this warehouse:  make ui   (http://127.0.0.1:3000)", ""]
+              "", f"Open the Dagster UI on this warehouse:  {_ui_command(paths)}   (http://127.0.0.1:3000)", ""]
     return "\n".join(lines)
 
 

@@ -8,8 +8,8 @@ no subject that the swept source layer no longer holds).
 """
 
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
-                     AssetSelection, MaterializeResult, MetadataValue, ScheduleDefinition, asset, asset_check,
-                     define_asset_job)
+                     AssetSelection, DefaultScheduleStatus, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
+                     asset_check, define_asset_job)
 
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
@@ -107,5 +107,6 @@ def build_retention_job(dbt_assets, *other_keys: AssetKey):
         "retention_sweep", selection=AssetSelection.assets(SWEEP_KEY, *other_keys) | AssetSelection.assets(dbt_assets),
         description="Sweep what is past retention, rebuild the dbt models and snapshots, the register and the "
                     "published copies, so the sweep reaches every layer (Art. 5(1)(e)).")
+    # On from the start: storage limitation (Art. 5(1)(e)) must not wait for someone to switch it on.
     return job, ScheduleDefinition(name="retention_sweep_daily", job=job, cron_schedule="0 3 * * *",
-                                   execution_timezone="Europe/Amsterdam")
+                                   execution_timezone="Europe/Amsterdam", default_status=DefaultScheduleStatus.RUNNING)

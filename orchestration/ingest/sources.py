@@ -86,8 +86,7 @@ def _loads(paths: Paths, query: str) -> list[tuple]:
 def pending_days(paths: Paths) -> list[str]:
     """Landing days (date-named files) with a file that has never been loaded, in order. Files named
     otherwise have no day: every run takes them, in name order."""
-    stems = {(source.name, landing_day(p), p.name) for source in paths.landing.iterdir() if source.is_dir()
-             for p in source_files(paths, source.name)} if paths.landing.is_dir() else set()
+    stems = {(source, landing_day(p), p.name) for source in LANDING_SOURCES for p in source_files(paths, source)}
     loaded = set(_loads(paths, "select source, file from raw._batches"))
     return sorted({day for source, day, name in stems if day and (source, name) not in loaded})
 

@@ -103,3 +103,4 @@ def test_the_summary_of_a_failed_run_leaves_out_the_rows_of_the_last_build(home)
     assert "customer_clv" in done and "customer_clv" not in failed and "Rows per layer" not in failed
     assert all("orders" in text and str(paths.warehouse) in text for text in (done, failed))
     assert "Time per stage" not in done  # no steps timed: no empty heading
+    assert f"klantkluis --home {paths.home} ui" in done and "make ui" not in done  # make ui serves <project>/data

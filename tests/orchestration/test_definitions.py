@@ -16,7 +16,9 @@ def test_definitions_load_with_expected_assets_and_checks():
     assert ("staging/stg_shop__orders", "unique_stg_shop__orders_order_id") in checks
     assert ("privacy/register", "classification_complete") in checks
     assert defs.resolve_job_def("full_refresh") is not None
-    assert "0 2 * * *" in {s.cron_schedule for s in defs.schedules}
+    schedules = {s.cron_schedule: s.default_status.value for s in defs.schedules}
+    # Both on from the start (they run while the Dagster daemon runs): the retention sweep is Art. 5(1)(e).
+    assert schedules == {"0 2 * * *": "RUNNING", "0 3 * * *": "RUNNING"}
 
 
 def test_lineage_runs_from_ingest_through_staging_to_snapshot():

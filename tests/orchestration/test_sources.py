@@ -28,3 +28,22 @@ def test_only_date_named_files_split_a_run_into_landing_days(tmp_path):
     assert [p.name for p in resource.landing_files("orders", "2026-11-01")] == ["orders_2026-11-01.csv",
                                                                                "orders_2026-11-02.csv"]
     assert [p.name for p in resource.landing_files("leads", "2026-11-01")] == ["2026-11-01.csv"]
+
+
+def test_files_found_through_sources_yml_split_a_run_into_landing_days_too(tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in ("2026-11-01.csv", "2026-11-03.csv"):
+        (exports / name).write_text("x\n")
+    (tmp_path / "sources.yml").write_text("orders:\n  files: exports/*.csv\n")
+    assert pending_days(Paths.from_home(tmp_path)) == ["2026-11-01", "2026-11-03"]  # no landing/ folder at all
+
+
+def test_demo_writes_no_fake_people_into_an_installation_that_reads_your_own_files(tmp_path, monkeypatch, capsys):
+    from orchestration.cli import main
+
+    for name, value in Paths.from_home(tmp_path).environment().items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "sources.yml").write_text("orders:\n  files: exports/*.csv\n")
+    assert main(["--home", str(tmp_path), "demo", "--customers", "50"]) == 0
+    assert "no demo data written" in capsys.readouterr().out and not (tmp_path / "landing").exists()
