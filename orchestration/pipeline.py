@@ -4,6 +4,7 @@ Landing days not loaded yet are processed in order, one run per day, so the snap
 each day's state (history) even when several days arrive at once.
 """
 
+import sys
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -25,8 +26,8 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer"):
-        print(problem)
-        return 1
+        print(f"Error: {problem}", file=sys.stderr)
+        return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
 

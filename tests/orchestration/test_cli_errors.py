@@ -86,10 +86,10 @@ def test_a_run_earlier_than_the_last_load_is_refused_before_it_starts(home, caps
         ensure_raw_tables(con, [])
         con.execute("insert into raw._batches values ('b1', 'orders', 'f.csv', 'x', 1, 1, 0, 0, "
                     "'2026-02-01 00:00:00+00', null)")
-    assert main(["--home", str(home), "run", "--as-of", "2026-01-31T23:00:00"]) == 1
+    assert main(["--home", str(home), "run", "--as-of", "2026-01-31T23:00:00"]) == 2
     captured = capsys.readouterr()
-    assert captured.out.startswith("This run's time 2026-01-31T23:00:00+00:00 is before the last load of the raw "
-                                   "layer at 2026-02-01") and "--as-of" in captured.out
+    assert captured.err.startswith("Error: This run's time 2026-01-31T23:00:00+00:00 is before the last load of the "
+                                   "raw layer at 2026-02-01") and "--as-of" in captured.err
     assert "klantkluis run summary" not in captured.out and "STEP_FAILURE" not in captured.err  # no run started
     assert not (paths.dagster_home / "storage").exists()
 
