@@ -2,18 +2,15 @@
 
 import argparse
 import os
-import re
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from orchestration.cli_privacy import add_privacy_commands
 from orchestration.ingest.reader import LandingFileError
 from orchestration.requests.cli import add_request_commands
-from orchestration.settings import PROJECT_DIR, Paths, settings_problem
+from orchestration.settings import PROJECT_DIR, Paths, WarehouseBusy, settings_problem
 from privacy.exceptions import PrivacyError
 
 
@@ -108,16 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, paths) or 0
     except KeyboardInterrupt:
         return 130
-    except (LandingFileError, PrivacyError) as exc:  # a user's fix, named in the message (never values)
+    except (LandingFileError, PrivacyError, WarehouseBusy) as exc:  # the fix, named in the message (never values)
         print(f"Error: {exc}", file=sys.stderr)
-        return 2
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        holder = re.search(r"\(PID \d+\)", str(exc))  # DuckDB names the process that holds the file
-        print(f"Error: the warehouse {paths.warehouse} is in use by another process {holder[0] if holder else ''}: "
-              "a run from the Dagster UI or a schedule, or another klantkluis command (DuckDB has one writer). "
-              "Run again when it has finished.", file=sys.stderr)
         return 2
     finally:
         if args.command != "ui":

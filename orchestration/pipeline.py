@@ -8,12 +8,11 @@ import sys
 from collections import defaultdict
 from datetime import datetime, timezone
 
-import duckdb
 from dagster import DagsterEventType, DagsterInstance
 
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
-from orchestration.settings import Paths
+from orchestration.settings import Paths, connect_duckdb
 from orchestration.summary import layer_counts, reconciliation, render, stage_of
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -49,7 +48,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
             if not result.success:
                 break
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
-        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        with connect_duckdb(paths.warehouse, read_only=True) as con:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
                          failed=not result.success))
     if not result.success:

@@ -55,9 +55,21 @@ def settings_problem() -> str | None:
     return None
 
 
+class WarehouseBusy(Exception):
+    """Another process holds the warehouse file (DuckDB has one writer); the message names it."""
+
+
 def connect_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that keeps to DUCKDB_MEMORY_LIMIT."""
-    con = duckdb.connect(str(path), read_only=read_only)
+    """A DuckDB connection that keeps to DUCKDB_MEMORY_LIMIT; WarehouseBusy while another process holds the file."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        holder = re.search(r" \(PID \d+\)", str(exc))  # DuckDB names the process that holds the file
+        raise WarehouseBusy(f"the warehouse {path} is in use by another process{holder[0] if holder else ''}: a run "
+                            "from the Dagster UI or a schedule, or another klantkluis command (DuckDB has one "
+                            "writer). Run again when it has finished.") from None
     con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     return con
 

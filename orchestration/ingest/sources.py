@@ -13,12 +13,11 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import yaml
 
 from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.ingest.reader import LandingFileError
-from orchestration.settings import Paths
+from orchestration.settings import Paths, connect_duckdb
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -76,7 +75,7 @@ def _loads(paths: Paths, query: str) -> list[tuple]:
     """`query` on the load ledger raw._batches; no rows before the first load."""
     if not paths.warehouse.exists():
         return []
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect_duckdb(paths.warehouse, read_only=True) as con:
         if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
                            "and table_name = '_batches'").fetchone()[0]:
             return []

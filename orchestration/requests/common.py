@@ -39,10 +39,6 @@ def parse_rules(classification=None, policy=None) -> dict:
     return {"consent_purposes": list((policy or load_policy()).consent_purposes), "fields": fields}
 
 
-class WarehouseBusy(Exception):
-    """Another process (a dbt build) holds the warehouse; the request is tried again later."""
-
-
 class Refused(Exception):
     """The request cannot be carried out; the message (field and rule names, never values) is the
     reason given to the subject (Art. 12(4))."""

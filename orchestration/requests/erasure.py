@@ -11,9 +11,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
-from orchestration.requests.common import WarehouseBusy, receipt, republish, write_receipt
+from orchestration.requests.common import receipt, republish, write_receipt
 from orchestration.settings import connect_duckdb
 from privacy.audit import timestamp
 from privacy.rights.erasure import erase
@@ -61,14 +59,9 @@ def purge(service) -> dict | None:
     """Rewrite the warehouse without the deleted bytes (WarehouseBusy while a build holds it)."""
     if not service.paths.warehouse.exists():
         return None
-    try:
-        return {**compact(service.paths.warehouse, connect_duckdb),
-                "completed_at": timestamp(datetime.now().astimezone()),
-                "method": "COPY FROM DATABASE into a new file, atomic rename, old bytes overwritten"}
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusy("the warehouse is in use by another process") from None
-        raise
+    return {**compact(service.paths.warehouse, connect_duckdb),
+            "completed_at": timestamp(datetime.now().astimezone()),
+            "method": "COPY FROM DATABASE into a new file, atomic rename, old bytes overwritten"}
 
 
 def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:

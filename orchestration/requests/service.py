@@ -14,13 +14,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
-
 from orchestration.ingest.context import IngestContext
-from orchestration.requests.common import (JOBS, MASTER_TABLES, Outcome, Refused, WarehouseBusy, parse_rules,
-                                           receipt, write_receipt)
+from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused, parse_rules, receipt, write_receipt
 from orchestration.requests.inbox import inbox_files, intake
-from orchestration.settings import DBT_PROJECT_DIR, Paths, connect_duckdb
+from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from privacy.audit import AuditLog
 from privacy.classification import load_classification
 from privacy.keystore import KeyStore
@@ -133,12 +130,7 @@ class RequestService:
     @contextmanager
     def warehouse(self, read_only: bool = False):
         """A warehouse connection, or WarehouseBusy while another process holds it."""
-        try:
-            con = connect_duckdb(self.paths.warehouse, read_only=read_only)  # within the memory budget
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise WarehouseBusy("the warehouse is in use by another process") from None
-            raise
+        con = connect_duckdb(self.paths.warehouse, read_only=read_only)  # within the memory budget
         try:
             yield con
         finally:
