@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
+from orchestration.settings import connect_duckdb
 
 
 @dataclass(frozen=True)
@@ -40,16 +40,16 @@ def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") ->
     staged_db = out / f".marts-{version}.duckdb"
     staged_db.unlink(missing_ok=True)
     tables: dict[str, int] = {}
-    with duckdb.connect(str(staged_db)) as con:
-        con.execute(f"attach '{warehouse}' as warehouse (read_only)")
+    with connect_duckdb(warehouse, read_only=True) as con:  # WarehouseBusy while another process writes it
+        con.execute(f"attach '{staged_db}' as staged (read_write)")
         names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'warehouse' "
-            "and table_schema = ? order by table_name", [schema]).fetchall()]
+            "select table_name from duckdb_tables() where database_name = current_database() and schema_name = ? "
+            "order by table_name", [schema]).fetchall()]
         for name in names:
-            con.execute(f'create table main."{name}" as select * from warehouse."{schema}"."{name}"')
-            con.execute(f"copy main.\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
-            tables[name] = con.execute(f'select count(*) from main."{name}"').fetchone()[0]
-        con.execute("detach warehouse")
+            con.execute(f'create table staged.main."{name}" as select * from "{schema}"."{name}"')
+            con.execute(f"copy staged.main.\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
+            tables[name] = con.execute(f'select count(*) from staged.main."{name}"').fetchone()[0]
+        con.execute("detach staged")
     os.chmod(staged_db, 0o444)
     os.replace(staged_db, out / "marts.duckdb")
     _swap_symlink(parquet_root / "current", parquet_dir)

@@ -4,10 +4,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dagster import ConfigurableResource, OpExecutionContext
+from dagster import ConfigurableResource, OpExecutionContext, RetryRequested
 
 from orchestration.ingest.sources import column_mapping, landing_day, source_files
-from orchestration.settings import Paths, connect_duckdb
+from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
 
 AS_OF_TAG = "klantkluis/as_of"
 DBT_VARS_TAG = "klantkluis/dbt_vars"  # JSON object of dbt vars for the run (cut-offs, CLV horizon, ...)
@@ -33,16 +33,30 @@ class KlantkluisResource(ConfigurableResource):
     home: str
     key_dir: str = ""
     max_quarantine_share: float = 0.5  # above this share a systematic fault (format, mapping) is likely: stop
+    busy_wait_seconds: int = 60  # a step that finds the warehouse held by another process tries again after this,
+    busy_retries: int = 30  # at most this many times (half an hour at the default wait)
 
     @property
     def paths(self) -> Paths:
         return Paths.from_home(self.home, self.key_dir or None)
 
     @contextmanager
+    def waiting_while_busy(self):
+        """The step's work; while another process holds the warehouse (a `klantkluis` command, an
+        erasure compacting it), Dagster runs the step again later instead of failing the run. The
+        run queue keeps Dagster's own runs apart (dagster.yaml); this covers everything else."""
+        try:
+            yield
+        except WarehouseBusy as exc:
+            raise RetryRequested(max_retries=self.busy_retries, seconds_to_wait=self.busy_wait_seconds) from exc
+
+    @contextmanager
     def connect(self, read_only: bool = False):
-        """A warehouse connection, closed on exit: dbt cannot run while any connection is open."""
+        """A warehouse connection, closed on exit: dbt cannot run while any connection is open.
+        While another process holds the warehouse, the step is retried (`waiting_while_busy`)."""
         self.paths.home.mkdir(parents=True, exist_ok=True)
-        con = connect_duckdb(self.paths.warehouse, read_only=read_only)
+        with self.waiting_while_busy():
+            con = connect_duckdb(self.paths.warehouse, read_only=read_only)
         try:
             yield con
         finally:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,25 @@ def tiny_landing(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("demo")
     generate(home, customers=300, seed=7)
     return home
+
+
+@contextmanager
+def _held_elsewhere(path: Path, seconds: float | None = None):
+    hold = "sys.stdin.read()" if seconds is None else f"time.sleep({seconds})"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+                               f"{hold}", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        yield holder
+    finally:
+        holder.communicate("")
+
+
+@pytest.fixture
+def warehouse_held_elsewhere():
+    """`with warehouse_held_elsewhere(path[, seconds]) as process:` another process writes the DuckDB
+    file at `path` (a run from the UI, a schedule, a command) until the block ends or, given
+    `seconds`, until then."""
+    return _held_elsewhere

@@ -23,7 +23,8 @@ def build_publish_asset(dbt_assets: AssetsDefinition, gate: AssetKey) -> AssetsD
 
 
 def _publish(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
-    result = publish(klantkluis.paths.warehouse, klantkluis.paths.published, run_time(context))
+    with klantkluis.waiting_while_busy():
+        result = publish(klantkluis.paths.warehouse, klantkluis.paths.published, run_time(context))
     context.log.info(f"Published {len(result.tables)} marts to {result.duckdb_file}")
     table = "| mart | rows |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in result.tables.items())
     return MaterializeResult(metadata={

@@ -11,11 +11,11 @@ import time
 import warnings
 
 from dagster import (AssetKey, BetaWarning, Config, DefaultSensorStatus, MaterializeResult, OpExecutionContext, Output,
-                     RetryRequested, RunRequest, SensorEvaluationContext, SkipReason, asset, job, op, sensor)
+                     RunRequest, SensorEvaluationContext, SkipReason, asset, job, op, sensor)
 
 from orchestration.ingest.schema import landing_columns
 from orchestration.requests.indexes import EMAIL, refresh
-from orchestration.requests.service import JOBS, RequestService, WarehouseBusy
+from orchestration.requests.service import JOBS, RequestService
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy.classification import load_classification
@@ -48,7 +48,7 @@ _INDEXED = [AssetKey(["raw", t.name]) for t in load_classification(DBT_PROJECT_D
                    "Only new or changed files are read.")
 def request_indexes(klantkluis: KlantkluisResource) -> MaterializeResult:
     started = time.perf_counter()
-    with RequestService(klantkluis.paths) as service:
+    with klantkluis.waiting_while_busy(), RequestService(klantkluis.paths) as service:
         files = refresh(service)
     return MaterializeResult(metadata={"files_indexed": files, "seconds": round(time.perf_counter() - started, 3)})
 
@@ -59,11 +59,8 @@ class RequestConfig(Config):
 
 @op(description="Answer one data subject request from the inbox (see orchestration/requests/).")
 def answer_request(context: OpExecutionContext, config: RequestConfig, klantkluis: KlantkluisResource):
-    with RequestService(klantkluis.paths) as service:
-        try:
-            outcome = service.process(config.request_id, now=run_time(context))
-        except WarehouseBusy:
-            raise RetryRequested(max_retries=30, seconds_to_wait=60) from None
+    with klantkluis.waiting_while_busy(), RequestService(klantkluis.paths) as service:
+        outcome = service.process(config.request_id, now=run_time(context))
     context.log.info(f"Request {outcome.request_id} ({outcome.type}): {outcome.status}")
     numbers = {k: v for k, v in outcome.detail.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return Output(None, metadata={"request_id": outcome.request_id, "type": outcome.type, "status": outcome.status,

@@ -106,23 +106,13 @@ def test_the_summary_of_a_failed_run_leaves_out_the_rows_of_the_last_build(home)
     assert f"klantkluis --home {paths.home} ui" in done and "make ui" not in done  # make ui serves <project>/data
 
 
-def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(home, capsys):
-    import subprocess
-    import sys
-
+def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(home, capsys, warehouse_held_elsewhere):
     from orchestration.settings import connect_duckdb
 
     paths = Paths.from_home(home)
     connect_duckdb(paths.warehouse).close()
-    holder = subprocess.Popen(  # a writer elsewhere: a run from the UI, a schedule, another command
-        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-                               "sys.stdin.read()", str(paths.warehouse)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with warehouse_held_elsewhere(paths.warehouse) as holder:
         assert main(["--home", str(home), "run"]) == 2
-    finally:
-        holder.communicate("")
     err = capsys.readouterr().err
     assert err.startswith(f"Error: the warehouse {paths.warehouse} is in use by another process (PID {holder.pid})")
     assert "Traceback" not in err
