@@ -105,9 +105,11 @@ def build_ingest_asset(table) -> AssetsDefinition:
         with klantkluis.connect() as con:
             _refuse_going_back_in_time(con, table, now)
             for i, path in enumerate(files, start=1):
+                where = f"{table.name} file {i}/{len(files)} {path.name}"
                 try:
                     result = load_file(con, table, path, ctx, full_refresh=reload,
-                                       mapping=klantkluis.column_mapping(table.name))
+                                       mapping=klantkluis.column_mapping(table.name),
+                                       progress=lambda line: context.log.info(f"{where}: {line}"))
                 except LandingFileError as exc:
                     errors.append(str(exc))
                     context.log.error(str(exc))
@@ -116,7 +118,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     release_read_memory()
                 results.append(result)
                 context.log.info(
-                    f"{table.name} file {i}/{len(files)} {path.name}: " + ("unchanged, skipped" if result.skipped else
+                    f"{where}: " + ("unchanged, skipped" if result.skipped else
                     f"{result.input_rows} rows in, {result.loaded} loaded, {result.quarantined} quarantined, "
                     f"{result.suppressed} suppressed"))
             latest = _gate(con, table.name, [p.name for p in files])

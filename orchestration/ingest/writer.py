@@ -9,6 +9,8 @@ subjects are suppressed (Art. 17), so re-ingesting old files cannot bring them b
 
 import hashlib
 import itertools
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -27,6 +29,7 @@ from privacy.ingest import protect_table
 
 CHUNK_ROWS = 200_000  # rows protected at a time
 PARALLEL_MIN_ROWS = 20_000  # below this a chunk is protected in this process only
+PROGRESS_SECONDS = 15.0  # a long file load says how far it is at most this often; a quick one says nothing
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,19 @@ def _insert_stream(con: duckdb.DuckDBPyConnection, name: str, tables) -> None:
         con.unregister("_incoming")
 
 
+class _Progress:
+    """Passes a progress line (counts only, never values) to `say` when PROGRESS_SECONDS have gone
+    by since the load started or since the last line; `message` is made only then."""
+
+    def __init__(self, say: Callable[[str], None] | None):
+        self.say, self.last = say, time.monotonic()
+
+    def __call__(self, message: Callable[[], str]) -> None:
+        if self.say is not None and time.monotonic() - self.last >= PROGRESS_SECONDS:
+            self.say(message())
+            self.last = time.monotonic()
+
+
 def _rule_counts(failures: pd.DataFrame, rejects) -> dict[str, int]:
     counts = failures.groupby("rule")["row_index"].nunique().to_dict()
     for reject in rejects:
@@ -165,21 +181,25 @@ def _protect(ctx, table, rows: pa.Table, subject_ids: np.ndarray, redactor) -> p
 
 
 def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_refresh: bool = False,
-              mapping: dict[str, str] | None = None, chunk_rows: int = CHUNK_ROWS) -> BatchResult:
+              mapping: dict[str, str] | None = None, chunk_rows: int = CHUNK_ROWS,
+              progress: Callable[[str], None] | None = None) -> BatchResult:
     """Load one landing file into raw.<table>: every input row ends up loaded, quarantined or suppressed.
 
     The file is read and validated whole (ids must be unique across it), then protected and
     written `chunk_rows` rows at a time, so memory holds the file as Arrow strings plus one chunk
     in Python objects, never the whole file. Its rows replace the file's earlier rows in one
-    transaction: readers see all of the file or none of it.
+    transaction: readers see all of the file or none of it. `progress` gets a line now and then
+    while a large file loads (see PROGRESS_SECONDS).
     """
     ensure_raw_tables(con, [table])
+    tell = _Progress(progress)
     sha = _sha256(path)
     if not full_refresh and _unchanged(con, table.name, path.name, sha):
         return BatchResult(table.name, path.name, skipped=True)
     read = read_landing_table(path, landing_columns(table), mapping, optional_columns(table))
     names, columns, rejects, input_rows = read.rows.column_names, read.rows.columns, read.rejects, read.input_rows
     del read
+    tell(lambda: f"read {input_rows:,} rows; validating")
     # One chunk per column: taking each chunk's rows from many chunks gathers them again per take.
     # Combined a column at a time, each column's chunks dropped at once, so the file is never held
     # twice (10 M orders: 2.1 -> 1.5 GiB after the read).
@@ -207,6 +227,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
                                   _first_loaded(con, table.name, path.name, sha) or ctx.now)
     result = BatchResult(table.name, path.name, input_rows, int(load.sum()), len(quarantine), int(erased.sum()),
                          rule_counts=_rule_counts(failures, rejects), table_failures=table_failures)
+    tell(lambda: f"validated: {result.loaded:,} rows to load, {result.quarantined:,} to quarantine, "
+                 f"{result.suppressed:,} of erased subjects")
     redactor = ctx.redactor_for(table)
     # Rows go in sorted by subject, so DuckDB's per-row-group min/max skip nearly all of a large
     # table when one subject's rows are looked up (access export, erasure: Art. 15, 17): 0.4 s ->
@@ -216,6 +238,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
 
     def protected_chunks():
         for start in range(0, len(positions), chunk_rows):
+            if start:
+                tell(lambda: f"{start:,} of {len(positions):,} rows protected and written")
             at = positions[start:start + chunk_rows]
             chunk = rows.take(pa.array(at, pa.int64()))
             protected = _protect(ctx, table, chunk.drop_columns(["_source_line"]), subject_ids[at], redactor)

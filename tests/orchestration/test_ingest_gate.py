@@ -1,25 +1,35 @@
-"""The blocking `expectations` gate judges each current landing file on its latest load, so a file
-that failed it fails it again when the unchanged file is skipped, until the file is fixed."""
+"""The orders ingest step as Dagster runs it: the blocking `expectations` gate judges each current
+landing file on its latest load (a file that failed it fails it again when skipped unchanged, until
+it is fixed); a run earlier than the last load is refused; a long load logs its progress; a
+warehouse held by another process is waited for."""
 
 
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
 
 from orchestration.assets.ingest import build_ingest_asset
+from orchestration.ingest import writer
 from orchestration.resources import KlantkluisResource
+from orchestration.settings import connect_duckdb
 
 pytestmark = pytest.mark.slow
 HEADER = "order_id,customer_id,order_date,amount,margin,product_category,channel,payment_method\n"
 GOOD = "O{n:07d},C{n:07d},2026-01-0{d},10.00,2.00,books,web,ideal\n"
 
 
-def _ingest_orders(home, as_of: str = "2026-02-01T00:00:00+00:00"):
+def _run(home, as_of: str = "2026-02-01T00:00:00+00:00", **options):
+    """The orders ingest step's result and the lines it logged."""
     from orchestration.definitions import SOURCES
 
     asset = build_ingest_asset(next(t for t in SOURCES if t.name == "orders"))
     with DagsterInstance.ephemeral() as instance:
-        return materialize([asset], resources={"klantkluis": KlantkluisResource(home=str(home))},
-                           instance=instance, raise_on_error=False, tags={"klantkluis/as_of": as_of})
+        result = materialize([asset], resources={"klantkluis": KlantkluisResource(home=str(home), **options)},
+                             instance=instance, raise_on_error=False, tags={"klantkluis/as_of": as_of})
+        return result, [e.user_message for e in instance.all_logs(result.run_id)]
+
+
+def _ingest_orders(home, as_of: str = "2026-02-01T00:00:00+00:00"):
+    return _run(home, as_of)[0]
 
 
 @pytest.fixture
@@ -60,3 +70,26 @@ def test_a_run_earlier_than_the_last_load_is_refused(tmp_path, landing):
     [failure] = [e for e in earlier.all_events if e.is_step_failure]
     message = failure.step_failure_data.error.message
     assert "before the last load of orders at 2026-02-01" in message and "--as-of" in message
+
+
+def test_a_long_load_logs_its_progress_in_the_run(tmp_path, landing, monkeypatch):
+    (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
+    monkeypatch.setattr(writer, "PROGRESS_SECONDS", 0.0)
+    result, logged = _run(tmp_path)
+    assert result.success
+    assert "orders file 1/1 2026-01-01.csv: read 4 rows; validating" in logged
+    assert "orders file 1/1 2026-01-01.csv: validated: 4 rows to load, 0 to quarantine, 0 of erased subjects" in logged
+
+
+def test_a_step_waits_for_a_warehouse_held_by_another_process_and_then_loads(tmp_path, landing, warehouse_held_elsewhere):
+    (landing / "2026-01-31.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=n % 9 + 1) for n in range(50)))
+    warehouse = tmp_path / "warehouse.duckdb"
+    connect_duckdb(warehouse).close()
+    with warehouse_held_elsewhere(warehouse, seconds=3) as holder:
+        result, _ = _run(tmp_path, busy_wait_seconds=1)
+    retries = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    assert retries, "the step never found the warehouse busy: the test proves nothing"
+    assert all(f"in use by another process (PID {holder.pid})" in str(e.event_specific_data.error) for e in retries)
+    assert result.success
+    with connect_duckdb(warehouse, read_only=True) as con:
+        assert con.execute("select count(*) from raw.orders").fetchone()[0] == 50

@@ -103,6 +103,21 @@ def test_rows_are_stored_by_subject_and_in_file_order_within_one(landing, monkey
     assert stored == sorted(stored)
 
 
+def test_a_long_file_load_says_how_far_it_is_in_counts_and_a_quick_one_says_nothing(landing, monkeypatch, tmp_path):
+    ctx, table, path = _orders(landing, monkeypatch, tmp_path)
+    quick, slow = [], []
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        writer.load_file(con, table, path, ctx, chunk_rows=50, progress=quick.append)
+        monkeypatch.setattr(writer, "PROGRESS_SECONDS", 0.0)  # every step of the load is "long" now
+        result = writer.load_file(con, table, path, ctx, chunk_rows=50, progress=slow.append, full_refresh=True)
+    ctx.close()
+    assert quick == []
+    assert slow[0] == f"read {result.input_rows:,} rows; validating"
+    assert slow[1] == (f"validated: {result.loaded:,} rows to load, {result.quarantined:,} to quarantine, "
+                       f"{result.suppressed:,} of erased subjects") and result.quarantined > 0
+    assert slow[2:] == [f"{n:,} of {result.loaded:,} rows protected and written" for n in range(50, result.loaded, 50)]
+
+
 def test_an_error_while_protecting_rows_is_raised_as_it_is_and_nothing_is_loaded(landing, monkeypatch, tmp_path):
     ctx, table, path = _orders(landing, monkeypatch, tmp_path)
     calls = []
