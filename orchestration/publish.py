@@ -32,15 +32,14 @@ def _swap_symlink(link: Path, target: Path) -> None:
 
 def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") -> Publication:
     """Copy every table of `schema` to a fresh DuckDB file and Parquet files, then swap them in."""
-    out.mkdir(parents=True, exist_ok=True)
     version = now.strftime("%Y%m%dT%H%M%S%f")
     parquet_root = out / "parquet"
     parquet_dir = parquet_root / f"v{version}"
-    parquet_dir.mkdir(parents=True, exist_ok=True)
     staged_db = out / f".marts-{version}.duckdb"
-    staged_db.unlink(missing_ok=True)
     tables: dict[str, int] = {}
-    with connect_duckdb(warehouse, read_only=True) as con:  # WarehouseBusy while another process writes it
+    with connect_duckdb(warehouse, read_only=True) as con:  # WarehouseBusy (before anything is made) while busy
+        parquet_dir.mkdir(parents=True, exist_ok=True)
+        staged_db.unlink(missing_ok=True)
         con.execute(f"attach '{staged_db}' as staged (read_write)")
         names = [r[0] for r in con.execute(
             "select table_name from duckdb_tables() where database_name = current_database() and schema_name = ? "

@@ -4,7 +4,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dagster import ConfigurableResource, OpExecutionContext, RetryRequested
+from dagster import ConfigurableResource, OpExecutionContext, RetryRequested, get_dagster_logger
 
 from orchestration.ingest.sources import column_mapping, landing_day, source_files
 from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
@@ -48,6 +48,9 @@ class KlantkluisResource(ConfigurableResource):
         try:
             yield
         except WarehouseBusy as exc:
+            # Dagster reports the retry at DEBUG only: say it where `klantkluis run` and the UI show it.
+            get_dagster_logger().info(f"{str(exc).split(': ', 1)[0]}; this step tries again in "
+                                      f"{self.busy_wait_seconds} s (at most {self.busy_retries} times).")
             raise RetryRequested(max_retries=self.busy_retries, seconds_to_wait=self.busy_wait_seconds) from exc
 
     @contextmanager

@@ -52,6 +52,8 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     as_of = run_time(context).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")  # UTC
     extra = json.loads(context.run.tags.get(DBT_VARS_TAG, "{}"))
     args = ["build", "--vars", json.dumps({"as_of": as_of, **extra})]
-    with klantkluis.connect():  # dbt's own process would just fail on a warehouse held elsewhere: wait here first
+    # dbt's own process would just fail on a warehouse held elsewhere: wait for it here first. A
+    # process that takes the warehouse in the moment between this check and dbt's start fails the build.
+    with klantkluis.connect():
         pass
     yield from dbt.cli(args, context=context, target_path=klantkluis.paths.dbt_build).stream()

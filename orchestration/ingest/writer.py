@@ -239,7 +239,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     def protected_chunks():
         for start in range(0, len(positions), chunk_rows):
             if start:
-                tell(lambda: f"{start:,} of {len(positions):,} rows protected and written")
+                tell(lambda: f"{start:,} of {len(positions):,} rows protected")
             at = positions[start:start + chunk_rows]
             chunk = rows.take(pa.array(at, pa.int64()))
             protected = _protect(ctx, table, chunk.drop_columns(["_source_line"]), subject_ids[at], redactor)

@@ -4,9 +4,12 @@ it is fixed); a run earlier than the last load is refused; a long load logs its 
 warehouse held by another process is waited for."""
 
 
+import functools
+
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
 
+from orchestration.assets import ingest
 from orchestration.assets.ingest import build_ingest_asset
 from orchestration.ingest import writer
 from orchestration.resources import KlantkluisResource
@@ -75,10 +78,14 @@ def test_a_run_earlier_than_the_last_load_is_refused(tmp_path, landing):
 def test_a_long_load_logs_its_progress_in_the_run(tmp_path, landing, monkeypatch):
     (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
     monkeypatch.setattr(writer, "PROGRESS_SECONDS", 0.0)
+    # Chunks of 2 rows: the line about the second chunk is logged from the thread that protects it.
+    monkeypatch.setattr(ingest, "load_file", functools.partial(writer.load_file, chunk_rows=2))
     result, logged = _run(tmp_path)
     assert result.success
-    assert "orders file 1/1 2026-01-01.csv: read 4 rows; validating" in logged
-    assert "orders file 1/1 2026-01-01.csv: validated: 4 rows to load, 0 to quarantine, 0 of erased subjects" in logged
+    assert [line for line in logged if line.startswith("orders file 1/1 2026-01-01.csv: ")] == [
+        f"orders file 1/1 2026-01-01.csv: {line}" for line in (
+            "read 4 rows; validating", "validated: 4 rows to load, 0 to quarantine, 0 of erased subjects",
+            "2 of 4 rows protected", "4 rows in, 4 loaded, 0 quarantined, 0 suppressed")]
 
 
 def test_a_step_waits_for_a_warehouse_held_by_another_process_and_then_loads(tmp_path, landing, warehouse_held_elsewhere):
@@ -86,10 +93,12 @@ def test_a_step_waits_for_a_warehouse_held_by_another_process_and_then_loads(tmp
     warehouse = tmp_path / "warehouse.duckdb"
     connect_duckdb(warehouse).close()
     with warehouse_held_elsewhere(warehouse, seconds=3) as holder:
-        result, _ = _run(tmp_path, busy_wait_seconds=1)
+        result, logged = _run(tmp_path, busy_wait_seconds=1)
     retries = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
     assert retries, "the step never found the warehouse busy: the test proves nothing"
     assert all(f"in use by another process (PID {holder.pid})" in str(e.event_specific_data.error) for e in retries)
+    said = f"the warehouse {warehouse} is in use by another process (PID {holder.pid}); this step tries again in 1 s"
+    assert len([line for line in logged if line.startswith(said)]) == len(retries)  # where `klantkluis run` shows it
     assert result.success
     with connect_duckdb(warehouse, read_only=True) as con:
         assert con.execute("select count(*) from raw.orders").fetchone()[0] == 50
