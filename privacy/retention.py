@@ -64,8 +64,9 @@ def table_rule(table: Table, policy: Policy) -> RetentionRule | None:
 
 
 def plan(con, classification: Classification, policy: Policy | None = None, *, now: datetime,
-         schemas: dict[str, str] = SCHEMAS) -> Plan:
-    """The rows past retention at ``now`` in the raw layer and the snapshots (Art. 5(1)(e), 17(1)(a)).
+         schemas: dict[str, str] = SCHEMAS, tables: set[str] | None = None) -> Plan:
+    """The rows past retention at ``now`` in the raw layer and the snapshots (Art. 5(1)(e), 17(1)(a)),
+    or only in the raw or snapshot ``tables`` named.
 
     Read-only; a plan with zero rows is the proof that nothing is kept too long."""
     if now.tzinfo is None:
@@ -78,7 +79,8 @@ def plan(con, classification: Classification, policy: Policy | None = None, *, n
         types.setdefault(f'{schema}."{name}"', {})[column] = kind
     kept: dict[RetentionRule, list[str]] = {}
     steps = []
-    for table in sorted((t for t in classification if t.layer in schemas), key=lambda t: t.layer != "source"):
+    chosen = (t for t in classification if t.layer in schemas and (tables is None or t.name in tables))
+    for table in sorted(chosen, key=lambda t: t.layer != "source"):
         rule, relation = table_rule(table, policy), f'{schemas[table.layer]}."{table.name}"'
         if relation not in types or rule is None or rule.action not in ("delete", "anonymise"):
             continue
@@ -111,6 +113,20 @@ def apply(con, retention_plan: Plan) -> dict[str, int]:
         con.execute("rollback")
         raise
     return done
+
+
+def sweep(con, classification: Classification, policy: Policy, *, now: datetime, audit,
+          tables: set[str] | None = None) -> tuple[Plan, dict[str, int]]:
+    """Plan and apply (see ``tables`` of ``plan``), with one audit entry per table: counts, never
+    values (Art. 5(1)(e), 5(2)). Returns the plan and the rows changed per table."""
+    due = plan(con, classification, policy, now=now, tables=tables)
+    done = apply(con, due)
+    for step in due.steps:
+        rule = policy.retention[step.rule]
+        audit.append("retention_sweep", now=now, table=step.relation.replace('"', ""), rule=step.rule,
+                     action=step.action, rows=done[step.relation], subjects=step.subjects,
+                     duration_days=rule.duration_days, anchor=rule.anchor)
+    return due, done
 
 
 def unknown_subjects(con, relations: list[str]) -> dict[str, int]:

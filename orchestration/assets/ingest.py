@@ -16,6 +16,10 @@ from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import going_back_in_time, source_location
 from orchestration.ingest.writer import BatchResult, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
+from orchestration.settings import DBT_PROJECT_DIR
+from privacy import retention
+from privacy.classification import load_classification
+from privacy.policy import load_policy
 
 OWNERS = ["team:data-engineering"]
 
@@ -56,6 +60,15 @@ def _refuse_going_back_in_time(con, table, now) -> None:
     last = con.execute("select max(loaded_at) from raw._batches where source = ?", [table.name]).fetchone()[0]
     if problem := going_back_in_time(now, last, table.name):
         raise Failure(problem)
+
+
+def _sweep(con, table, now, audit) -> int:
+    """Delete or anonymise the rows of `table` past retention (Art. 5(1)(e)); returns how many.
+    Reloaded old files may hold such rows: they go before the ingest step ends, because the
+    retention sweep asset does not run in a run where another source failed."""
+    done = retention.sweep(con, load_classification(DBT_PROJECT_DIR), load_policy(), now=now, audit=audit,
+                           tables={table.name})[1]
+    return sum(done.values())
 
 
 def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:
@@ -121,11 +134,15 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     f"{where}: " + ("unchanged, skipped" if result.skipped else
                     f"{result.input_rows} rows in, {result.loaded} loaded, {result.quarantined} quarantined, "
                     f"{result.suppressed} suppressed"))
+            rows_swept = _sweep(con, table, now, ctx.audit) if any(not r.skipped for r in results) else 0
+            if rows_swept:
+                context.log.info(f"{table.name}: {rows_swept} rows past retention deleted or anonymised")
             latest = _gate(con, table.name, [p.name for p in files])
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             quarantined = con.execute("select count(*) from raw._quarantine where source = ?", [table.name]).fetchone()[0]
         counts, rules = _summary(results)
-        metadata = {**counts, "raw_rows_total": raw_rows, "quarantine_rows_total": quarantined,
+        metadata = {**counts, "past_retention_swept": rows_swept, "raw_rows_total": raw_rows,
+                    "quarantine_rows_total": quarantined,
                     "quarantine_rules": _rules_table(rules)}
         if errors:
             raise Failure(description="\n".join(errors), metadata=metadata)

@@ -53,16 +53,10 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         now = run_time(context)
         policy, classification = load_policy(), load_classification(DBT_PROJECT_DIR)
         with klantkluis.connect() as con:
-            due = retention.plan(con, classification, policy, now=now)
-            done = retention.apply(con, due)
+            due, done = retention.sweep(con, classification, policy, now=now,
+                                        audit=AuditLog(klantkluis.paths.audit_log))
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
             left = retention.plan(con, classification, policy, now=now).counts()
-        audit = AuditLog(klantkluis.paths.audit_log)
-        for step in due.steps:
-            rule = policy.retention[step.rule]
-            audit.append("retention_sweep", now=now, table=_name(step.relation), rule=step.rule,
-                         action=step.action, rows=done[step.relation], subjects=step.subjects,
-                         duration_days=rule.duration_days, anchor=rule.anchor)
         swept = {f"{_name(s.relation)} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
         per_table = {f"rows/{_name(s.relation)}": done[s.relation] for s in due.steps}
         context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised")

@@ -102,3 +102,19 @@ def test_a_step_waits_for_a_warehouse_held_by_another_process_and_then_loads(tmp
     assert result.success
     with connect_duckdb(warehouse, read_only=True) as con:
         assert con.execute("select count(*) from raw.orders").fetchone()[0] == 50
+
+
+def test_rows_already_past_retention_are_swept_by_the_ingest_step_itself(tmp_path, landing):
+    """A reload of old files brings back orders past their 7 years; they are anonymised before the
+    step ends, even in a run whose retention sweep never comes (another source failed)."""
+    old = "".join(GOOD.format(n=n, d=1).replace("2026-01-01", "2018-06-01") for n in range(1, 4))
+    (landing / "2026-01-01.csv").write_text(HEADER + old + "".join(GOOD.format(n=n, d=2) for n in range(4, 9)))
+    result, logged = _run(tmp_path)
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["past_retention_swept"].value == 3
+    assert "orders: 3 rows past retention deleted or anonymised" in logged
+    with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        kept = con.execute("select count(*) filter (where subject_id like 'anon-%'), "
+                           "count(*) filter (where subject_id not like 'anon-%') from raw.orders").fetchone()
+    assert kept == (3, 5)
