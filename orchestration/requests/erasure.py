@@ -74,7 +74,9 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     document = receipt(request, now, "Art. 17 GDPR", found=found,
                        subjects=len(ids), key_shredded={
                            "keys": done["keys_shredded"], "at": done["shredded_at"],
-                           "effect": "every encrypted copy of your data, backups included, is unreadable"
+                           "effect": "your data key is destroyed: the encrypted copies of your data can no longer be "
+                                     "decrypted with the keys in use; a backup of our key store made before the "
+                                     "erasure still holds your key, itself encrypted, until that backup expires"
                            if done["keys_shredded"] else "we hold no data key for you: no encrypted data of yours"},
                        removed=done["removed"], kept=done["kept"],
                        published_copies=published and {"republished": True, **published},
