@@ -44,9 +44,10 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
         # str(): a malformed value (flagged by unclassified_columns) still shows up, unhashable or not.
         for p in map(str, c.purposes):
             by_purpose[p].append((t, c))
-            bases[str(c.legal_basis)].add(p)
         by_rule[str(c.retention)].append((t, c))
     purposes = list(policy.purposes) + sorted(set(by_purpose) - set(policy.purposes))
+    for p in purposes:  # each purpose under the one basis the policy gives it (Art. 6(1))
+        bases[_basis(policy, p)].add(p)
     rules = list(policy.retention) + sorted(set(by_rule) - set(policy.retention))
     c_, d_ = policy.controller, policy.dpo
     return [
@@ -55,7 +56,8 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
             ["Data protection officer", d_.get("name", ""), d_.get("contact", "")],
             ["Supervisory authority", policy.supervisory_authority, ""]]),
         ("Purposes of the processing and legal basis (Art. 30(1)(b), Art. 6)",
-         ["Purpose", "Description", "Legal basis (policy)", "Legal basis of its columns", "Consent-based",
+         ["Purpose", "Description", "Legal basis (policy)", "Legal basis its columns were collected under",
+          "Consent-based",
           "Data subjects", "Personal data"],
          [[p, _desc(policy.purposes, p), _basis(policy, p),
            ", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})),

@@ -32,6 +32,16 @@ def test_lists_every_purpose_legal_basis_and_retention_rule(written):
             assert f"{term}" in text, term
 
 
+def test_legal_bases_in_use_puts_each_purpose_under_the_basis_the_policy_gives_it():
+    from privacy.register import register_sections
+
+    classification, policy = load_classification(DBT_PROJECT), load_policy()
+    [rows] = [rows for title, _, rows in register_sections(classification, policy) if title.startswith("Legal bases")]
+    listed = {purpose: basis for basis, purposes in rows for purpose in purposes.split(", ")}
+    assert listed == {name: purpose.legal_basis for name, purpose in policy.purposes.items()}
+    assert listed["direct_marketing"] == "6(1)(a)" and listed["fiscal"] == "6(1)(c)"  # consent; legal obligation
+
+
 def test_has_the_art_30_sections_and_contacts(written):
     _, policy, md, page = written
     for text in (md, page):
