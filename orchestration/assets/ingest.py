@@ -13,7 +13,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
 
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
-from orchestration.ingest.sources import going_back_in_time, source_location
+from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
 from orchestration.ingest.writer import BatchResult, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
@@ -109,9 +109,10 @@ def build_ingest_asset(table) -> AssetsDefinition:
     def _ingest(context, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
         files = klantkluis.landing_files(table.name, context.run.tags.get(THROUGH_TAG))
+        if not files and not absent(klantkluis.paths, table.name):
+            raise Failure(no_files_message(klantkluis.paths, table.name))
         if not files:
-            raise Failure(f"No landing files for {table.name} in {source_location(klantkluis.paths, table.name)}. "
-                          "Run `klantkluis demo` for demo data, or place your export there (see README).")
+            context.log.info(f"{table.name}: marked `absent: true` in sources.yml: nothing to load, its table stays empty")
         ctx = klantkluis.ingest_context(now)
         reload = context.run.tags.get(RELOAD_TAG) == "all"
         results, errors = [], []

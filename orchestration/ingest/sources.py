@@ -7,6 +7,8 @@
       columns:                                # our column: your column
         customer_id: CustomerNo
         order_date: Date
+    leads:
+      absent: true                            # no such export: its raw table stays empty
 """
 
 import re
@@ -28,26 +30,56 @@ def _config(paths: Paths) -> dict:
     try:
         config = yaml.safe_load(paths.mapping.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise LandingFileError(f"{paths.mapping}: not valid YAML ({exc.__class__.__name__}); fix the file.") from None
-    shape = "`<source>: {files: <glob>, columns: {<our column>: <your column>}}` per source"
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or type(exc).__name__
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise LandingFileError(f"{paths.mapping}: not valid YAML{where} ({problem}); fix the file.") from None
+    shape = "`<source>: {files: <glob>, columns: {<our column>: <your column>}}` (or `{absent: true}`) per source"
     if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
         raise LandingFileError(f"{paths.mapping}: expected {shape}.")
     if unknown := sorted(set(map(str, config)) - set(LANDING_SOURCES)):
         raise LandingFileError(f"{paths.mapping}: unknown source(s) {', '.join(unknown)}; the sources are "
                                f"{', '.join(LANDING_SOURCES)}.")
     for source, entry in config.items():
-        wrong = sorted(set(entry) - {"files", "columns"})
-        files, columns = entry.get("files"), entry.get("columns")
+        wrong = sorted(set(map(str, entry)) - {"files", "columns", "absent"})
+        files, columns, absent = entry.get("files"), entry.get("columns"), entry.get("absent", False)
         if wrong or not isinstance(files, (str, type(None))) or not isinstance(columns, (dict, type(None))):
-            what = f"unknown key(s) {', '.join(map(str, wrong))}" if wrong else "files must be one glob, columns a mapping"
+            what = f"unknown key(s) {', '.join(wrong)}" if wrong else "files must be one glob, columns a mapping"
             raise LandingFileError(f"{paths.mapping}, source {source}: {what}; expected {shape}.")
+        if not isinstance(absent, bool) or (absent and (files or columns)):
+            raise LandingFileError(f"{paths.mapping}, source {source}: `absent: true` stands alone (no files or "
+                                   "columns), for a source you have no export of.")
+        if unknown := sorted(set(map(str, columns or {})) - set(LANDING_SOURCES[source])):
+            raise LandingFileError(f"{paths.mapping}, source {source}: unknown column(s) {', '.join(unknown)} of ours "
+                                   f"under columns (`<our column>: <your column>`); ours are "
+                                   f"{', '.join(LANDING_SOURCES[source])}.")
     return config
+
+
+def absent(paths: Paths, source: str) -> bool:
+    """Whether sources.yml says this installation has no export of `source` (`absent: true`)."""
+    return bool(_config(paths).get(source, {}).get("absent"))
+
+
+def no_files_message(paths: Paths, source: str) -> str:
+    """What to do when `source` has no landing files: the fix depends on where they are looked for."""
+    where = source_location(paths, source)
+    if _config(paths).get(source, {}).get("files"):
+        return (f"No files of {source} match {where} (its `files` in {paths.mapping}): correct the glob, or "
+                "place the export there.")
+    if paths.mapping.is_file():
+        return (f"No landing files for {source} in {where}: place its export there, set `files` for it in "
+                f"{paths.mapping}, or mark it `absent: true` there if you have no such data.")
+    return (f"No landing files for {source} in {where}. Run `klantkluis demo` for demo data, or place your "
+            "export there (see README).")
 
 
 def source_files(paths: Paths, source: str) -> list[Path]:
     """The source's landing files in name order: every file of `<home>/landing/<source>/`, or of the
     `files` glob in sources.yml, but hidden ones. A file of a type no reader knows is listed too, so
-    its load stops with a message naming the types, instead of the file being ignored in silence."""
+    its load stops with a message naming the types, instead of the file being ignored in silence.
+    None for a source marked `absent: true`."""
+    if absent(paths, source):
+        return []
     where = source_location(paths, source)
     return sorted(p for p in where.parent.glob(where.name) if p.is_file() and not p.name.startswith("."))
 

@@ -21,6 +21,9 @@ def home(tmp_path, monkeypatch):
     ("orders:\n  colums: {customer_id: CustomerNo}\n", "unknown key(s) colums"),
     ("orders: [a, b]\n", "per source"),
     ("order:\n  files: x/*.csv\n", "unknown source(s) order; the sources are crm_customers, orders,"),
+    ("orders:\n  columns: {amout: Revenue}\n", "unknown column(s) amout of ours under columns"),
+    ("orders:\n  absent: true\n  files: x/*.csv\n", "`absent: true` stands alone"),
+    ("orders:\n  files: x/*.csv\n   columns: {}\n", "not valid YAML at line 3, column 11 (mapping values are not allowed here)"),
 ])
 def test_a_malformed_sources_yml_names_the_source_and_the_expected_shape(home, entry, said):
     (home / "sources.yml").write_text(entry)

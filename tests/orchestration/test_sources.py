@@ -1,6 +1,6 @@
 """Which landing files a source takes, and which landing days a run is split into."""
 
-from orchestration.ingest.sources import landing_day, pending_days, source_files
+from orchestration.ingest.sources import landing_day, no_files_message, pending_days, source_files
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
 
@@ -47,3 +47,14 @@ def test_demo_writes_no_fake_people_into_an_installation_that_reads_your_own_fil
     (tmp_path / "sources.yml").write_text("orders:\n  files: exports/*.csv\n")
     assert main(["--home", str(tmp_path), "demo", "--customers", "50"]) == 0
     assert "no demo data written" in capsys.readouterr().out and not (tmp_path / "landing").exists()
+
+
+def test_a_source_marked_absent_has_no_files_and_no_files_get_the_fix_for_where_they_were_looked_for(tmp_path):
+    paths = _landing(tmp_path, "leads", "2026-11-01.csv")
+    assert "Run `klantkluis demo`" in no_files_message(paths, "orders")  # a demo installation
+    (tmp_path / "sources.yml").write_text("leads:\n  absent: true\norders:\n  files: exports/*.csv\n")
+    assert source_files(paths, "leads") == []  # absent wins over files left in landing/leads/
+    assert no_files_message(paths, "orders").startswith(f"No files of orders match {tmp_path / 'exports/*.csv'} "
+                                                        "(its `files` in")
+    said = no_files_message(paths, "nps_responses")
+    assert "mark it `absent: true` there" in said and "klantkluis demo" not in said  # demo refuses here
