@@ -48,10 +48,17 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
     renamed = [mapping.get(h.strip(), h.strip()) for h in header]
     missing = [c for c in expected if c not in renamed and c not in optional]
     if missing:
+        # The header's own fields are not quoted: a file without a header row has data there.
+        theirs = {ours: t for t, ours in mapping.items()}
+        names = [f"{c} (mapped from {theirs[c]!r}, which the header lacks)" if c in theirs else c for c in missing]
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            hint = (" The header reads as one column holding ';', tab or '|': export the file with commas as "
+                    "separators.")
         raise LandingFileError(
-            f"{path}: missing column(s) {', '.join(missing)}. Expected columns: {', '.join(expected)}. "
-            "Fix the export, or map your column names in the source's column mapping (see README, "
-            "'Point it at your own files').")
+            f"{path}: missing column(s) {', '.join(names)}; the header has {len(header)} column(s).{hint} "
+            f"Expected columns: {', '.join(expected)}. Fix the export, or map your column names in the "
+            "source's column mapping (see README, 'Point it at your own files').")
     return renamed
 
 

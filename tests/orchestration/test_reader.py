@@ -137,6 +137,12 @@ def test_file_errors(tmp_path):
     path.write_bytes(b"id,name\n1,x\n")
     with pytest.raises(LandingFileError, match="missing column"):
         read_landing_file(path, EXPECTED)
+    with pytest.raises(LandingFileError, match=r"note \(mapped from 'Remark', which the header lacks\)"):
+        read_landing_file(path, EXPECTED, {"Remark": "note"})
+    path.write_bytes(b"id;name;note;amount\n1;x;y;z\n")  # the Dutch spreadsheet default
+    with pytest.raises(LandingFileError, match="one column holding ';'") as err:
+        read_landing_file(path, EXPECTED)
+    assert "id;name" not in str(err.value)  # a header's fields are never quoted: without one, they are data
     path.write_bytes(b"id,name,note,amount,name\n1,x,y,z,w\n")
     with pytest.raises(LandingFileError, match="twice"):
         read_landing_file(path, EXPECTED)
