@@ -77,8 +77,9 @@ def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> Ass
     table_failures = sorted({f"{file}: {rule}" for file, _, _, failed in latest if failed for rule in failed.split("\n")})
     problems = []
     if over:
-        problems.append(f"more than {max_share:.0%} of the rows of {', '.join(over)} quarantined "
-                        "(raw._quarantine holds the rule per row)")
+        common = ", ".join(f"{rule} ({rows} rows)" for rule, rows in rules.most_common(3))
+        problems.append(f"more than {max_share:.0%} of the rows of {', '.join(over)} quarantined"
+                        + (f"; most often {common}" if common else "") + " (raw._quarantine holds the rule per row)")
     if table_failures:
         problems.append(f"table-level rules broken: {'; '.join(table_failures)}")
     fix = "Fix the export and land it again, or correct the column mapping in sources.yml and run with --reload."

@@ -45,10 +45,10 @@ def landing(tmp_path, monkeypatch):
     return folder
 
 
-def _orders_gate(home) -> tuple[bool, dict]:
+def _orders_gate(home):
     result = _ingest_orders(home)
     [check] = [e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey(["raw", "orders"])]
-    return check.passed, check.metadata
+    return check.passed, check.metadata, check.description
 
 
 def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, landing):
@@ -56,12 +56,13 @@ def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, landin
     bad = landing / "2026-01-02.csv"  # 3 of 4 rows have an amount that is no amount: 75 % quarantined
     bad.write_text(HEADER + GOOD.format(n=20, d=2) + "".join(
         GOOD.format(n=n, d=2).replace("10.00", "ten") for n in range(21, 24)))
-    passed, metadata = _orders_gate(tmp_path)
+    passed, metadata, said = _orders_gate(tmp_path)
     assert not passed and "2026-01-02.csv: 75.0%" in metadata["files_over_max_share"].value
-    passed, _ = _orders_gate(tmp_path)  # nothing changed: both files skipped, the gate still fails
+    assert "most often expect_column_values_to_match_regex:amount (3 rows)" in said  # the fix starts here
+    passed, _, _ = _orders_gate(tmp_path)  # nothing changed: both files skipped, the gate still fails
     assert not passed
     bad.write_text(HEADER + "".join(GOOD.format(n=n, d=2) for n in range(20, 24)))
-    passed, metadata = _orders_gate(tmp_path)
+    passed, metadata, _ = _orders_gate(tmp_path)
     assert passed and metadata["quarantined_share"].value == 0.0
 
 
