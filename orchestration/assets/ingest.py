@@ -63,11 +63,12 @@ def _refuse_going_back_in_time(con, table, now) -> None:
 
 
 def _sweep(con, table, now, audit) -> int:
-    """Delete or anonymise the rows of `table` past retention (Art. 5(1)(e)); returns how many.
-    Reloaded old files may hold such rows: they go before the ingest step ends, because the
-    retention sweep asset does not run in a run where another source failed."""
+    """Delete or anonymise the rows of `table` and the quarantine past retention (Art. 5(1)(e));
+    returns how many. Reloaded old files may hold such rows (a reloaded file's quarantined rows
+    keep their first load time): they go before the ingest step ends, because the retention
+    sweep asset does not run in a run where another source failed."""
     done = retention.sweep(con, load_classification(DBT_PROJECT_DIR), load_policy(), now=now, audit=audit,
-                           tables={table.name})[1]
+                           tables={table.name, "_quarantine"})[1]
     return sum(done.values())
 
 

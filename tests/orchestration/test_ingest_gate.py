@@ -20,14 +20,14 @@ HEADER = "order_id,customer_id,order_date,amount,margin,product_category,channel
 GOOD = "O{n:07d},C{n:07d},2026-01-0{d},10.00,2.00,books,web,ideal\n"
 
 
-def _run(home, as_of: str = "2026-02-01T00:00:00+00:00", **options):
+def _run(home, as_of: str = "2026-02-01T00:00:00+00:00", tags: dict | None = None, **options):
     """The orders ingest step's result and the lines it logged."""
     from orchestration.definitions import SOURCES
 
     asset = build_ingest_asset(next(t for t in SOURCES if t.name == "orders"))
     with DagsterInstance.ephemeral() as instance:
         result = materialize([asset], resources={"klantkluis": KlantkluisResource(home=str(home), **options)},
-                             instance=instance, raise_on_error=False, tags={"klantkluis/as_of": as_of})
+                             instance=instance, raise_on_error=False, tags={"klantkluis/as_of": as_of, **(tags or {})})
         return result, [e.user_message for e in instance.all_logs(result.run_id)]
 
 
@@ -119,3 +119,15 @@ def test_rows_already_past_retention_are_swept_by_the_ingest_step_itself(tmp_pat
         kept = con.execute("select count(*) filter (where subject_id like 'anon-%'), "
                            "count(*) filter (where subject_id not like 'anon-%') from raw.orders").fetchone()
     assert kept == (3, 5)
+
+
+def test_a_reloaded_files_quarantined_rows_past_their_30_days_are_swept_by_the_ingest_step(tmp_path, landing):
+    (landing / "2026-01-01.csv").write_text(HEADER + GOOD.format(n=1, d=1) + GOOD.format(n=2, d=1).replace("10.00", "ten"))
+    assert _run(tmp_path)[0].success  # 2026-02-01: one row quarantined
+    quarantined = "select count(*) from raw._quarantine"
+    with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        assert con.execute(quarantined).fetchone()[0] == 1
+    result, logged = _run(tmp_path, "2026-03-15T00:00:00+00:00", tags={"klantkluis/reload": "all"})
+    assert result.success and "orders: 1 rows past retention deleted or anonymised" in logged
+    with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        assert con.execute(quarantined).fetchone()[0] == 0  # first quarantined on 2026-02-01: 30 days are over
