@@ -83,7 +83,7 @@ def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> Ass
                         + (f"; most often {common}" if common else "") + " (raw._quarantine holds the rule per row)")
     if table_failures:
         problems.append(f"table-level rules broken: {'; '.join(table_failures)}")
-    fix = "Fix the export and land it again, or correct the column mapping in sources.yml and run with --reload."
+    fix = "Fix the export and land it again, or correct the column mapping in sources.yml; then run again."
     return AssetCheckResult(
         asset_key=key, check_name="expectations", passed=not problems,
         description=f"{'; '.join(problems)}. {fix}" if problems else None,

@@ -9,6 +9,7 @@ subjects are suppressed (Art. 17), so re-ingesting old files cannot bring them b
 
 import hashlib
 import itertools
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,12 +49,17 @@ class BatchResult:
         return self.input_rows == self.loaded + self.quarantined + self.suppressed
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, mapping: dict[str, str] | None = None) -> str:
+    """The file's SHA-256; with a column mapping, of the file and the mapping together: the same
+    file read through a changed mapping is other data, so it is loaded again (and a mistake in
+    the new mapping shows at once, not at the next `--reload`)."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    if not mapping:
+        return digest.hexdigest()
+    return hashlib.sha256(f"{digest.hexdigest()}\n{json.dumps(mapping, sort_keys=True)}".encode()).hexdigest()
 
 
 def _unchanged(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str) -> bool:
@@ -193,7 +199,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     """
     ensure_raw_tables(con, [table])
     tell = _Progress(progress)
-    sha = _sha256(path)
+    sha = _sha256(path, mapping)
     if not full_refresh and _unchanged(con, table.name, path.name, sha):
         return BatchResult(table.name, path.name, skipped=True)
     read = read_landing_table(path, landing_columns(table), mapping, optional_columns(table))

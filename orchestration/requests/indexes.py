@@ -29,14 +29,15 @@ def refresh(service) -> int:
         if table.layer != "source" or table.subject is None or EMAIL not in landing_columns(table):
             continue
         names = [c for c in NAMES if c in landing_columns(table)]
+        mapping = column_mapping(service.paths, table.name)
         for path in source_files(service.paths, table.name):
             info = path.stat()
-            stamp = f"v{VERSION}:{info.st_size}:{info.st_mtime_ns}"
+            stamp = f"v{VERSION}:{info.st_size}:{info.st_mtime_ns}" + (f":{sorted(mapping.items())}" if mapping else "")
             if service.ledger.index.file_stamp(table.name, path.name) == stamp:
-                continue
+                continue  # read already, through the same column mapping
             columns = [table.subject.key, EMAIL, *names]
             try:
-                rows = read_landing_table(path, columns, column_mapping(service.paths, table.name)).rows
+                rows = read_landing_table(path, columns, mapping).rows
             except LandingFileError:
                 continue  # the source's ingest asset reports the unreadable file
             text = {c: rows[c].to_pylist() for c in columns}  # str, or None for empty

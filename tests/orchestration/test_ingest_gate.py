@@ -131,3 +131,17 @@ def test_a_reloaded_files_quarantined_rows_past_their_30_days_are_swept_by_the_i
     assert result.success and "orders: 1 rows past retention deleted or anonymised" in logged
     with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
         assert con.execute(quarantined).fetchone()[0] == 0  # first quarantined on 2026-02-01: 30 days are over
+
+
+def test_a_changed_column_mapping_loads_an_unchanged_file_again_so_a_mistake_in_it_shows_at_once(tmp_path, landing):
+    (landing / "2026-01-01.csv").write_text(HEADER.replace("amount", "Revenue")
+                                            + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
+    mapping = tmp_path / "sources.yml"
+    mapping.write_text("orders:\n  columns: {amount: Revenue}\n")
+    assert _run(tmp_path)[0].success
+    result, logged = _run(tmp_path)
+    assert result.success and "orders file 1/1 2026-01-01.csv: unchanged, skipped" in logged
+    mapping.write_text("orders:\n  columns: {amount: Revenu}\n")  # a typo in the mapping, the file unchanged
+    result, _ = _run(tmp_path)
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "amount (mapped from 'Revenu', which the header lacks)" in failure.step_failure_data.error.message
