@@ -50,7 +50,7 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
               "(input = loaded + quarantined + suppressed; 'in raw now' is lower once the retention sweep",
               "or an erasure removed loaded rows):"]
     for source, n_in, loaded, quarantined, suppressed in reconciliation:
-        ok = "ok" if n_in == loaded + quarantined + suppressed else "MISMATCH"
+        ok = "adds up" if n_in == loaded + quarantined + suppressed else "MISMATCH"
         now = counts.get("raw", {}).get(source)
         lines.append(f"  {source:<16} in {n_in:>10,}  loaded {loaded:>10,}  quarantined {quarantined:>7,}"
                      f"  suppressed {suppressed:>5,}  {ok:<8}  in raw now {'-' if now is None else f'{now:,}':>10}")

@@ -107,6 +107,7 @@ def test_the_summary_of_a_failed_run_leaves_out_the_rows_of_the_last_build(home)
     assert all("orders" in text and str(paths.warehouse) in text for text in (done, failed))
     assert "Time per stage" not in done  # no steps timed: no empty heading
     assert f"klantkluis --home {paths.home} ui" in done and "make ui" not in done  # make ui serves <project>/data
+    assert "adds up" in done and "MISMATCH" in render(paths, {}, {}, [("orders", 3, 2, 0, 0)])  # not 'ok': it is a sum
 
 
 def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(home, capsys, warehouse_held_elsewhere):
