@@ -11,6 +11,7 @@
       absent: true                            # no such export: its raw table stays empty
 """
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -96,6 +97,13 @@ def source_location(paths: Paths, source: str) -> Path:
 def column_mapping(paths: Paths, source: str) -> dict[str, str]:
     columns = _config(paths).get(source, {}).get("columns") or {}
     return {str(theirs): str(ours) for ours, theirs in columns.items()}
+
+
+def mapping_fingerprint(mapping: dict[str, str] | None) -> str:
+    """A column mapping as stable text ('' for none). Part of a file's identity wherever a file
+    counts as read (the load ledger, the blind index): the same file read through a changed
+    mapping is other data."""
+    return json.dumps(mapping, sort_keys=True) if mapping else ""
 
 
 def landing_day(path: Path) -> str | None:

@@ -9,7 +9,6 @@ subjects are suppressed (Art. 17), so re-ingesting old files cannot bring them b
 
 import hashlib
 import itertools
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ import pyarrow.compute as pc
 from orchestration.ingest.quarantine import quarantine_frame
 from orchestration.ingest.reader import FileRead, read_landing_table
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables, landing_columns, optional_columns
+from orchestration.ingest.sources import mapping_fingerprint
 from privacy.ingest import protect_table
 
 CHUNK_ROWS = 200_000  # rows protected at a time
@@ -50,16 +50,15 @@ class BatchResult:
 
 
 def _sha256(path: Path, mapping: dict[str, str] | None = None) -> str:
-    """The file's SHA-256; with a column mapping, of the file and the mapping together: the same
-    file read through a changed mapping is other data, so it is loaded again (and a mistake in
-    the new mapping shows at once, not at the next `--reload`)."""
+    """The file's SHA-256; with a column mapping, of the file and the mapping together, so a file
+    read through a changed mapping is loaded again (a mistake in it shows at once)."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    if not mapping:
+    if not (fingerprint := mapping_fingerprint(mapping)):
         return digest.hexdigest()
-    return hashlib.sha256(f"{digest.hexdigest()}\n{json.dumps(mapping, sort_keys=True)}".encode()).hexdigest()
+    return hashlib.sha256(f"{digest.hexdigest()}\n{fingerprint}".encode()).hexdigest()
 
 
 def _unchanged(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str) -> bool:
