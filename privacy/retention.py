@@ -41,6 +41,11 @@ class Step:
     subjects: int
     sets: str = ""
 
+    @property
+    def table(self) -> str:
+        """``schema.table`` as counts and the audit log name it (the relation without quotes)."""
+        return self.relation.replace('"', "")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -53,7 +58,7 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         """Rows past retention per table (``schema.table``): counts only, fit for the audit log."""
-        return {s.relation.replace('"', ""): s.rows for s in self.steps}
+        return {s.table: s.rows for s in self.steps}
 
 
 def table_rule(table: Table, policy: Policy) -> RetentionRule | None:
@@ -123,7 +128,7 @@ def sweep(con, classification: Classification, policy: Policy, *, now: datetime,
     done = apply(con, due)
     for step in due.steps:
         rule = policy.retention[step.rule]
-        audit.append("retention_sweep", now=now, table=step.relation.replace('"', ""), rule=step.rule,
+        audit.append("retention_sweep", now=now, table=step.table, rule=step.rule,
                      action=step.action, rows=done[step.relation], subjects=step.subjects,
                      duration_days=rule.duration_days, anchor=rule.anchor)
     return due, done

@@ -24,10 +24,6 @@ CHECK = "no_row_past_retention"
 OWNERS = ["team:privacy-office"]
 
 
-def _name(relation: str) -> str:
-    return relation.replace('"', "")
-
-
 def _table(counts: dict[str, int], header: str) -> MetadataValue:
     rows = "".join(f"| {k} | {v} |\n" for k, v in counts.items())
     return MetadataValue.md(f"| {header} | rows |\n|---|---|\n{rows}" if counts else "No tables.")
@@ -57,8 +53,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                                         audit=AuditLog(klantkluis.paths.audit_log))
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
             left = retention.plan(con, classification, policy, now=now).counts()
-        swept = {f"{_name(s.relation)} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
-        per_table = {f"rows/{_name(s.relation)}": done[s.relation] for s in due.steps}
+        swept = {f"{s.table} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
+        per_table = {f"rows/{s.table}": done[s.relation] for s in due.steps}
         context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised")
         check = AssetCheckResult(
             check_name=CHECK, passed=not any(left.values()), severity=AssetCheckSeverity.ERROR,
