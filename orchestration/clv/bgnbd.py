@@ -128,9 +128,20 @@ def fit(frequency, recency, T, weights=None, *, gtol: float = 1e-8,
 
 
 def expected_purchases(params, t, frequency, recency, T):
-    """E[Y(t) | x, t_x, T]: expected repeat purchases in (T, T + t], FHL 2005 eq. (10)."""
+    """E[Y(t) | x, t_x, T]: expected repeat purchases in (T, T + t], FHL 2005 eq. (10).
+
+    Eq. (10) is the expectation for a customer still alive at T times P(alive at T).
+    """
+    return expected_purchases_if_alive(params, t, frequency, T) * p_alive(params, frequency, recency, T)
+
+
+def expected_purchases_if_alive(params, t, frequency, T):
+    """E[Y(t) | alive at T, x, T], the numerator of FHL 2005 eq. (10); it does not depend on t_x.
+
+    So customers who share (x, T) share it: predict() computes it once per distinct pair.
+    """
     r, al, a, b = params.r, params.alpha, params.a, params.b
-    x, tx, T, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T, t))
+    x, T, t = (np.asarray(v, dtype=float) for v in (frequency, T, t))
     _a, _b, _c, z = np.broadcast_arrays(r + x, b + x, a + b + x - 1.0, t / (al + T + t))
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         ln_h = np.array(np.log(hyp2f1(_a, _b, _c, z)))
@@ -138,9 +149,7 @@ def expected_purchases(params, t, frequency, recency, T):
         if bad.any():
             ca, cb, c, zb = _c[bad] - _a[bad], _c[bad] - _b[bad], _c[bad], z[bad]
             ln_h[bad] = np.log(hyp2f1(ca, cb, c, zb)) + (ca + cb - c) * np.log1p(-zb)
-        num = (a + b + x - 1.0) / (a - 1.0) * -np.expm1(ln_h + _a * np.log((al + T) / (al + T + t)))
-    den = 1.0 + (x > 0) * (a / (b + np.maximum(x, 1.0) - 1.0)) * ((al + T) / (al + tx)) ** _a
-    return num / den
+        return (a + b + x - 1.0) / (a - 1.0) * -np.expm1(ln_h + _a * np.log((al + T) / (al + T + t)))
 
 
 def p_alive(params, frequency, recency, T):

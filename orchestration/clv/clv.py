@@ -61,19 +61,24 @@ def predict(summary_df: pd.DataFrame, *, horizon_periods: float, discount_rate_p
 
     n_steps = max(1, math.ceil(horizon_periods / periods_per_step - 1e-9))
     ends = np.minimum(np.arange(1, n_steps + 1) * periods_per_step, horizon_periods)
-    previous = np.zeros_like(x)
-    discounted = np.zeros_like(x)
+    # E[Y(t)] = E[Y(t) | alive] x P(alive), and the first factor depends on (x, T) only: computed once
+    # per distinct pair (about 1 in 8 customers at 1 M), it is the hypergeometric function's cost.
+    pair, distinct = pd.factorize(x + 1j * T)  # a hash of the pair, in O(customers)
+    dx, dT = distinct.real, distinct.imag
+    previous = np.zeros_like(dx)
+    discounted = np.zeros_like(dx)
     for tau in ends:  # one pass per step keeps memory at O(customers)
-        cumulative = bgnbd.expected_purchases(bg, tau, x, tx, T)
+        cumulative = bgnbd.expected_purchases_if_alive(bg, tau, dx, dT)
         discounted += (cumulative - previous) / (1.0 + discount_rate_per_period) ** tau
         previous = cumulative
+    alive = bgnbd.p_alive(bg, x, tx, T)
     spend = gamma_gamma.expected_avg_spend(gg, x, z)
     result = pd.DataFrame({
         "subject_id": summary_df["subject_id"].to_numpy(),
-        "expected_purchases": previous,
-        "p_alive": bgnbd.p_alive(bg, x, tx, T),
+        "expected_purchases": previous[pair] * alive,
+        "p_alive": alive,
         "expected_avg_spend": spend,
-        "clv": margin * spend * discounted,
+        "clv": margin * spend * discounted[pair] * alive,
     }, index=summary_df.index)
     result.attrs["bgnbd"] = dataclasses.asdict(bg)
     result.attrs["gamma_gamma"] = dataclasses.asdict(gg)
