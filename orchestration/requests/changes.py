@@ -18,12 +18,14 @@ from orchestration.requests.common import MASTER_TABLES, Refused, receipt, repub
 from orchestration.requests.erasure import erase_now, purge
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
-from privacy.rights.consent import purposes_for, withdrawal_events
+from privacy.rights import texts
+from privacy.rights.consent import PROFILING, purposes_for, withdrawal_events
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
 
 AUDIENCE = "marts.marketing_audience"
-FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the audience's consent columns
+FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the audience's channels: membership
+PROFILED = ("tier", "segment")  # the audience's columns shown only with consent for profiling
 
 
 def latest_row(service, con, table, subject_id: str, purpose: str, actor: str, now: datetime) -> dict | None:
@@ -65,8 +67,7 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
         entries = [(service.pseudonymiser.lookup_hmac(request.value), k, s) for k, s in subjects if s in ids]
         service.ledger.index.index_file("rectification", request.request_id, request.request_id, entries)
     document = receipt(request, now, "Art. 16 GDPR", found=bool(ids), field=request.field, rows_corrected=changed,
-                       effect="the corrected value replaced the old one in every stored version; the marts "
-                              "follow on their next build")
+                       effect=texts.both(texts.RECTIFIED if ids else texts.NOTHING_FOUND))
     return write_receipt(service.paths.outbox, document), {"subject_ids": ids, "found": bool(ids), "rows": changed}
 
 
@@ -77,21 +78,42 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     lead_erasure = None
     if request.type == "objection" and leads:  # a lead is kept only to approach them: Art. 17(1)(c)
         lead_erasure = erase_now(service, request, leads, now)
-    if customers and purposes and service.paths.warehouse.exists():
+    leads_erased = bool(lead_erasure and (lead_erasure["removed"] or lead_erasure["kept"]))
+    if customers and service.paths.warehouse.exists():
         with service.warehouse() as con:
-            events = _withdraw(service, con, request, customers, purposes, actor, now)
-    if lead_erasure:
+            customers = recorded(con, "customer", customers)  # not a number nobody has, nor an erased customer
+            if customers and purposes:
+                events = _withdraw(service, con, request, customers, purposes, actor, now)
+    else:
+        customers = []
+    if leads_erased:
         purge(service)
-    published = republish(service.paths) if events or lead_erasure else None
+    published = republish(service.paths) if events or leads_erased else None
+    effects = ([texts.OBJECTED if request.type == "objection" else _withdrawn(purposes, service.policy)]
+               if events else []) + ([texts.LEAD_ERASED] if leads_erased else [])
     document = receipt(request, now, "Art. 21 GDPR" if request.type == "objection" else "Art. 7(3) GDPR",
-                       found=bool(subjects), consent_purposes_withdrawn=purposes if events else [], events=events,
-                       lead_records_erased=bool(lead_erasure), published_copies_updated=bool(published),
-                       effect="you are no longer selected for direct marketing from now on; the marts "
-                              "confirm this on their next build")
+                       found=bool(customers) or leads_erased, consent_purposes_withdrawn=purposes if events else [],
+                       events=events, lead_records_erased=leads_erased, published_copies_updated=bool(published),
+                       effect=texts.both(tuple(" ".join(t) for t in zip(*effects)) if effects else texts.NOTHING_FOUND))
     service.audit.append("consent_withdrawn", now=now, request_id=request.request_id, events=events,
-                         purposes=purposes, leads_erased=len(leads) if lead_erasure else 0)
-    return write_receipt(service.paths.outbox, document), {"subject_ids": customers + leads, "found": bool(subjects),
+                         purposes=purposes, leads_erased=len(leads) if leads_erased else 0, subjects=customers)
+    return write_receipt(service.paths.outbox, document), {"subject_ids": customers + (leads if leads_erased else []),
+                                                           "found": bool(customers) or leads_erased,
                                                            "events": events, "purposes": purposes}
+
+
+def recorded(con, kind: str, subject_ids: list[str]) -> list[str]:
+    """The subjects among ``subject_ids`` with a row in their master table: a request by a number
+    nobody has, or by an erased subject, must not create data about them (Art. 5(1)(c))."""
+    marks = ", ".join("?" * len(subject_ids))
+    found = {r[0] for r in con.execute(f'select distinct subject_id from raw."{MASTER_TABLES[kind]}" '
+                                       f"where subject_id in ({marks})", subject_ids).fetchall()}
+    return [s for s in subject_ids if s in found]
+
+
+def _withdrawn(purposes: list[str], policy) -> tuple[str, str]:
+    named = ", ".join(f"{p} ({policy.consent_purposes.get(p, p)})" for p in purposes)
+    return tuple(t.format(purposes=named) for t in texts.WITHDRAWN)
 
 
 def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
@@ -118,14 +140,16 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
     finally:
         service.discard(path)
     if not result.skipped and result.loaded != len(rows):  # skipped: loaded by an earlier attempt
-        raise RuntimeError(f"{result.quarantined} withdrawal event(s) did not pass the consent_events suite")
-    columns = [FLAGS[p] for p in purposes if p in FLAGS]
+        raise RuntimeError(f"{len(rows) - result.loaded} of {len(rows)} withdrawal event(s) were not loaded "
+                           f"({result.quarantined} quarantined by the consent_events suite, {result.suppressed} "
+                           "suppressed as of an erased subject)")
+    sets = [f"{FLAGS[p]} = false" for p in purposes if p in FLAGS]
+    sets += ["may_profile = false", *(f"{c} = null" for c in PROFILED)] if PROFILING in purposes else []
     schema, name = AUDIENCE.split(".")
-    if columns and con.execute("select count(*) from information_schema.tables where table_schema = ? and "
-                               "table_name = ?", [schema, name]).fetchone()[0]:
+    if sets and con.execute("select count(*) from information_schema.tables where table_schema = ? and "
+                            "table_name = ?", [schema, name]).fetchone()[0]:
         marks = ", ".join("?" * len(customers))
-        con.execute(f"update {AUDIENCE} set {', '.join(f'{c} = false' for c in columns)} "
-                    f"where subject_id in ({marks})", customers)
+        con.execute(f"update {AUDIENCE} set {', '.join(sets)} where subject_id in ({marks})", customers)
         con.execute(f"delete from {AUDIENCE} where subject_id in ({marks}) and not ({' or '.join(FLAGS.values())})",
                     customers)
     return len(rows)

@@ -64,6 +64,22 @@ NOT_FOUND = ("Wij verwerken geen persoonsgegevens over u in het datawarehouse.",
 FOUND = ("Ja, wij verwerken persoonsgegevens over u. Hieronder staat welke, waarom en hoe lang.",
          "Yes, we process personal data about you. Below is which data, why, and for how long.")
 
+NOTHING_FOUND = ("Wij vonden bij dit kenmerk geen klant of lead in het datawarehouse; er is niets gewijzigd.",
+                 "We found no customer or lead with this identifier in the data warehouse; nothing was changed.")
+RECTIFIED = ("De juiste waarde vervangt de oude in elke opgeslagen versie; de afgeleide overzichten volgen bij "
+             "hun volgende verwerking.",
+             "The corrected value replaced the old one in every stored version; the derived overviews follow "
+             "on their next build.")
+OBJECTED = ("U wordt vanaf nu niet meer benaderd met aanbiedingen, en niet meer ingedeeld in segmenten om die "
+            "aanbiedingen te kiezen (art. 21 AVG).",
+            "From now on you are not approached with offers, nor placed in segments to choose those offers "
+            "(Art. 21 GDPR).")
+WITHDRAWN = ("Uw toestemming is vanaf nu ingetrokken voor: {purposes}. Andere toestemmingen blijven zoals ze waren.",
+             "Your consent is withdrawn from now on for: {purposes}. Other consents stay as they were.")
+LEAD_ERASED = ("Uw gegevens als lead zijn gewist: een lead bewaren wij alleen om u te benaderen (art. 17 lid 1 "
+               "onder c AVG).",
+               "Your details as a lead are erased: we keep a lead only to approach them (Art. 17(1)(c) GDPR).")
+
 
 def both(pair: tuple[str, str]) -> dict[str, str]:
     """A (Dutch, English) pair as {"nl": ..., "en": ...}."""

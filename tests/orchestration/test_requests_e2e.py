@@ -36,6 +36,7 @@ CANARY = {"customer_id": "C0999901", "first_name": "Zebulon", "last_name": "Kwik
           "city": "Kwikstaartdorp", "iban": "", "status": "active", "customer_since": "2020-02-02",
           "relationship_end": "", "account_manager": "AM05", "exported_at": "2026-11-01 06:00:00"}
 NEW_EMAIL = "rectified.address.k9@example.org"
+NOBODY = "C0999999"  # a customer number no landing file has
 
 
 def _iban(bank: str, account: str) -> str:
@@ -165,13 +166,21 @@ def _scenario(w, instance, pseudonymiser):
         audience = {r[0] for r in con.execute("select subject_id from marts.marketing_audience").fetchall()}
         both = {r[0] for r in con.execute("select subject_id from marts.marketing_audience where may_email and may_call")
                 .fetchall()}
+        loaded_leads = {r[0] for r in con.execute("select subject_id from raw.leads").fetchall()}
+        profiled = {r[0] for r in con.execute("select subject_id from marts.marketing_audience where may_profile "
+                                              "and tier is not null").fetchall()}
     customers = list(csv.DictReader((paths.landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
     w["objector"] = next(c for c in customers[5:] if pseudonymiser.subject_id("customer", c["customer_id"]) in audience)
     w["objector_sid"] = pseudonymiser.subject_id("customer", w["objector"]["customer_id"])
     w["withdrawer"] = next(c["customer_id"] for c in customers if pseudonymiser.subject_id("customer", c["customer_id"])
                            in both - {w["objector_sid"]})
     w["withdrawer_sid"] = pseudonymiser.subject_id("customer", w["withdrawer"])
-    w["lead"] = next(csv.DictReader((paths.landing / "leads" / "2026-11-01.csv").open(encoding="utf-8")))["lead_id"]
+    w["unprofiled"] = next(c["customer_id"] for c in customers if pseudonymiser.subject_id("customer", c["customer_id"])
+                           in profiled - {w["objector_sid"], w["withdrawer_sid"]})
+    w["unprofiled_sid"] = pseudonymiser.subject_id("customer", w["unprofiled"])
+    w["nobody_sid"] = pseudonymiser.subject_id("customer", NOBODY)
+    w["lead"] = next(r["lead_id"] for r in csv.DictReader((paths.landing / "leads" / "2026-11-01.csv").open(encoding="utf-8"))
+                     if pseudonymiser.subject_id("lead", r["lead_id"]) in loaded_leads)  # not one swept or quarantined
     w["lead_sid"] = pseudonymiser.subject_id("lead", w["lead"])
     w["rectified"] = customers[1]
     w["rectified_sid"] = pseudonymiser.subject_id("customer", customers[1]["customer_id"])
@@ -203,12 +212,20 @@ def _scenario(w, instance, pseudonymiser):
                  ["request", "object", "--lead", w["lead"], "--verified-by", "phone_callback"],
                  ["request", "withdraw", "--customer", w["withdrawer"], "--purpose", "marketing_email",
                   "--verified-by", "portal_login"],
+                 ["request", "withdraw", "--customer", w["unprofiled"], "--purpose", "profiling",
+                  "--verified-by", "portal_login"],
+                 ["request", "object", "--customer", NOBODY, "--verified-by", "portal_login"],
                  ["process-requests"]):
         args = parser.parse_args(argv)
         assert args.func(args, paths) == 0
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         w["audience_at_once"] = {r[0]: r[1:] for r in con.execute(
             "select subject_id, may_email, may_call from marts.marketing_audience").fetchall()}
+        w["profiles_at_once"] = {r[0]: r[1:] for r in con.execute(
+            "select subject_id, may_profile, tier, segment from marts.marketing_audience").fetchall()}
+    with RequestService(paths) as service:
+        w["consent_receipts"] = [json.loads(Path(r["result_path"]).read_text()) for r in service.ledger.rows()
+                                 if r["type"] in ("objection", "withdraw_consent") and r["result_path"]]
 
     w["erasure_id"], _ = write_request(paths.inbox, {"type": "erasure", "customer_id": CANARY["customer_id"],
                                                     "verification": "id_document"})
@@ -355,11 +372,32 @@ def test_withdrawal_of_one_purpose_keeps_the_other(world):
                            [sid]).fetchall() == [(False, True)]
 
 
+def test_withdrawing_profiling_keeps_the_subject_in_the_audience_without_its_segments(world):
+    sid = world["unprofiled_sid"]
+    assert world["profiles_at_once"][sid] == (False, None, None)
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:  # after the next build too
+        assert con.execute("select may_profile, tier, segment from marts.marketing_audience where subject_id = ?",
+                           [sid]).fetchall() == [(False, None, None)]
+        assert con.execute("select count(*) from marts.marketing_audience where not may_profile and "
+                           "(tier is not null or segment is not null)").fetchone()[0] == 0
+    [receipt] = [r for r in world["consent_receipts"] if r["consent_purposes_withdrawn"] == ["profiling"]]
+    assert receipt["found"] and "profiling" in receipt["effect"]["en"] and "profiling" in receipt["effect"]["nl"]
+
+
+def test_an_objection_for_a_customer_number_nobody_has_changes_nothing_and_says_so(world):
+    [receipt] = [r for r in world["consent_receipts"] if r["type"] == "objection" and not r["found"]]
+    assert receipt["events"] == 0 and receipt["consent_purposes_withdrawn"] == []
+    assert receipt["effect"]["en"].startswith("We found no customer or lead")
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.consent_events where subject_id = ?",
+                           [world["nobody_sid"]]).fetchone()[0] == 0
+
+
 def test_objection_by_a_lead_erases_the_lead(world):
     sid = world["lead_sid"]
     receipts = [json.loads(Path(r["result_path"]).read_text()) for r in world["ledger"]
                 if r["type"] == "objection" and r["result_path"]]
-    assert any(r["lead_records_erased"] for r in receipts)
+    assert [r["found"] for r in receipts if r["lead_records_erased"]] == [True]
     with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
         assert scan(con, [sid]) == {}
 

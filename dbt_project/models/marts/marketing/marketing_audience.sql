@@ -1,6 +1,7 @@
--- Who may be approached with personalised offers (direct marketing, Art. 6(1)(a)): only
--- subjects with effective consent at as_of for e-mail or telephone marketing; a withdrawal or an
--- objection (Art. 21(2)) removes the subject on the next build.
+-- Who may be approached with offers (direct marketing, Art. 6(1)(a)): only subjects with effective
+-- consent at as_of for e-mail or telephone marketing. Their pyramid tier and RFM segment, which
+-- personalise the offer, only with effective consent for profiling too (consent purpose
+-- 'profiling', Art. 21(2)); otherwise null. A withdrawal or an objection takes effect on the next build.
 with
 
 consents as (
@@ -15,9 +16,10 @@ permissions as (
     select
         subject_id,
         max(case when purpose = 'marketing_email' then 1 else 0 end) = 1 as may_email,
-        max(case when purpose = 'telemarketing' then 1 else 0 end) = 1 as may_call
+        max(case when purpose = 'telemarketing' then 1 else 0 end) = 1 as may_call,
+        max(case when purpose = 'profiling' then 1 else 0 end) = 1 as may_profile
     from consents
-    where purpose in ('marketing_email', 'telemarketing')
+    where purpose in ('marketing_email', 'telemarketing', 'profiling')
     group by subject_id
 
 ),
@@ -38,8 +40,10 @@ select
     permissions.subject_id,
     permissions.may_email,
     permissions.may_call,
-    pyramid.tier,
-    rfm.segment
+    permissions.may_profile,
+    case when permissions.may_profile then pyramid.tier end as tier,
+    case when permissions.may_profile then rfm.segment end as segment
 from permissions
 inner join pyramid on permissions.subject_id = pyramid.subject_id
 left join rfm on permissions.subject_id = rfm.subject_id
+where permissions.may_email or permissions.may_call
