@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from privacy.policy import Policy, load_policy, valid_legal_basis
-from privacy.tables import CATEGORIES, LOAD_COLUMNS, TRANSFORMS, Classification, Column, Finding, Subject, Table
+from privacy.tables import ANONYMISE, CATEGORIES, LOAD_COLUMNS, TRANSFORMS, Classification, Column, Finding, Subject, Table
 
 __all__ = ["CATEGORIES", "LOAD_COLUMNS", "TRANSFORMS", "Classification", "Column", "Finding", "Subject", "Table",
            "load_classification", "load_policy", "unclassified_columns", "direct_identifiers_exposed",
@@ -92,6 +92,8 @@ def _problems(c: Column, policy: Policy) -> Iterator[str]:
         yield f"retention rule {c.retention!r} is not defined in the policy"
     if c.transform not in TRANSFORMS:
         yield f"ingest transform {c.transform!r} is not one of {TRANSFORMS}"
+    if c.anonymise not in ANONYMISE:
+        yield f"anonymise {c.anonymise!r} is not one of {ANONYMISE}"
 
 
 def _tables(doc: dict, path: Path, root: Path) -> list[Table]:
@@ -114,7 +116,7 @@ def _column(c: dict) -> Column:
     return Column(c["name"], privacy.get("category"), (purposes,) if isinstance(purposes, str) else tuple(purposes),
                   privacy.get("legal_basis"), privacy.get("retention"), ingest.get("transform", "keep"),
                   ingest.get("from", c["name"]), (c.get("description") or "").strip(),
-                  bool(ingest.get("optional", False)))
+                  bool(ingest.get("optional", False)), privacy.get("anonymise", "clear"))
 
 
 def _meta(node: dict) -> dict:

@@ -13,6 +13,7 @@ categories; subject_id becomes a random token per row (``anon-...``: one person'
 longer linkable, not-null tests hold) and the landing line is cleared.
 """
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -155,9 +156,23 @@ def unknown_subjects(con, relations: list[str]) -> dict[str, int]:
 def anonymised_columns(table: Table, present) -> list[str]:
     """The columns anonymisation clears (retention, Art. 5(1)(e); erasure under a legal duty to
     keep, Art. 17(3)(b)): every direct and quasi-identifier of `table` among `present`, and the
-    landing line, which would lead back to the landing file. The subject id gets a random token."""
+    landing line, which would lead back to the landing file. The subject id gets a random token,
+    and a record id declared ``anonymise: token`` an unlinkable one (see ``tokens``)."""
     return [c.name for c in table.columns if c.name != "subject_id" and c.name in present
-            and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")]
+            and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")
+            and c.anonymise == "clear"]
+
+
+def tokens(table: Table, present) -> str:
+    """SQL assignments that replace each record id declared ``anonymise: token`` (an order id: the
+    source system's key, which leads back to the customer there) by ``anon-`` and a keyed hash
+    under a random salt that is never stored (Art. 5(1)(e), 17(3)(b)). Equal ids get equal
+    tokens within one statement, so two exports of one order still deduplicate to one (an order
+    exported again after its anonymisation gets another token; anonymised orders count in no
+    subject's mart). Once the salt is gone, no one can compute a token from an order id."""
+    salt = secrets.token_hex(16)  # inlined, hex only; never logged or stored
+    return ", ".join(f'"{c.name}" = \'{ANONYMOUS_PREFIX}\' || sha256(\'{salt}\' || "{c.name}")'
+                     for c in table.columns if c.anonymise == "token" and c.name in present)
 
 
 def _step(con, table: Table, relation: str, cols: dict[str, str], rule: RetentionRule, predicate: str) -> Step:
@@ -167,7 +182,7 @@ def _step(con, table: Table, relation: str, cols: dict[str, str], rule: Retentio
         predicate = f"({predicate}) and not {done}"
         nulls = anonymised_columns(table, cols)
         sets = ", ".join([f"subject_id = '{ANONYMOUS_PREFIX}' || replace(cast(uuid() as varchar), '-', '')"]
-                         + [f'"{c}" = null' for c in nulls])
+                         + [f'"{c}" = null' for c in nulls] + ([t] if (t := tokens(table, cols)) else []))
     rows, subjects = con.execute(f"select count(*), count(distinct {'subject_id' if 'subject_id' in cols else 'null'}) "
                                  f"from {relation} where {predicate}").fetchone()
     return Step(relation, rule.name, rule.action, predicate, rows, subjects, sets)

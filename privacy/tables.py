@@ -13,6 +13,9 @@ from pathlib import Path
 CATEGORIES = ("direct_identifier", "quasi_identifier", "special_category", "non_personal")
 TRANSFORMS = ("pseudonymise", "encrypt", "redact", "age_band", "postcode_area", "keep")
 LOAD_COLUMNS = ("_source_file", "_source_line", "_batch_id")
+# "clear": set to null. "token": replaced by an unlinkable token, for a record id that rows keep
+# needing to tell records apart (an order id: staging deduplicates orders by it).
+ANONYMISE = ("clear", "token")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Column:
     from_column: str = ""
     description: str = ""
     optional: bool = False  # a landing file may lack it (meta.ingest.optional); loaded as null
+    anonymise: str = "clear"  # what anonymisation does to an identifier (meta.privacy.anonymise): see ANONYMISE
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from privacy.policy import Policy, RetentionRule
-from privacy.retention import ANONYMOUS_PREFIX, anonymised_columns
+from privacy.retention import ANONYMOUS_PREFIX, anonymised_columns, tokens
 from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, subject_relations
 from privacy.tables import LOAD_COLUMNS, Classification
 
@@ -106,7 +106,9 @@ def _anonymise(con, rel: Relation, ids: list[str], rule: RetentionRule, classifi
     table = classification.table(rel.name, "source")
     cleared = anonymised_columns(table, rel.columns)
     detach = f", _source_file = '{DETACHED}' || _source_file" if "_source_file" in rel.columns else ""
-    sets = "".join(f', "{c}" = null' for c in cleared) + detach
+    tokened = tokens(table, rel.columns)
+    sets = "".join(f', "{c}" = null' for c in cleared) + detach + (f", {tokened}" if tokened else "")
+    tokenised = [c.name for c in table.columns if c.anonymise == "token" and c.name in rel.columns]
     # One statement (one scan of the table), a fresh random token per row.
     rows = ", ".join(["(?, ?)"] * len(rowids))
     con.execute(f"update {rel.sql} set {SUBJECT_COLUMN} = erased.token{sets} from (values {rows}) erased(rid, token) "
@@ -115,9 +117,11 @@ def _anonymise(con, rel: Relation, ids: list[str], rule: RetentionRule, classifi
     duty = sorted({p for c in table.columns for p in c.purposes
                    if p in policy.purposes and policy.purposes[p].legal_basis.startswith("6(1)(c)")} - {"privacy_compliance"})
     return {"table": rel.dataset, "rows": len(rowids),
-            "kept_columns": [c for c in rel.columns if c not in (SUBJECT_COLUMN, *LOAD_COLUMNS, *cleared)],
-            "identifying_data_removed": f"{SUBJECT_COLUMN} replaced by a random token per row; the link to the "
-                                        "landing file line is cut; no direct identifier is kept",
+            "kept_columns": [c for c in rel.columns if c not in (SUBJECT_COLUMN, *LOAD_COLUMNS, *cleared, *tokenised)],
+            "identifying_data_removed": f"{SUBJECT_COLUMN} replaced by a random token per row"
+                                        + "".join(f"; {c} replaced by a token that no longer matches the source "
+                                                  "system's" for c in tokenised)
+                                        + "; the link to the landing file line is cut; no direct identifier is kept",
             "legal_basis": "Art. 17(3)(b) with Art. 6(1)(c) GDPR",
             "legal_duty": [policy.purposes[p].description for p in duty] or [rule.description],
             "retention_rule": rule.name, "retention": rule.description, "retention_days": rule.duration_days,

@@ -108,18 +108,25 @@ def test_orders_past_the_fiscal_duty_are_anonymised_with_amounts_kept(con):
     for i, (age, amount) in enumerate([(2558, "10.00"), (2600, "20.50"), (2556, "30.00"), (30, "40.00")]):
         insert(con, "raw.orders", subject_id="buyer", order_id=f"O{i}", order_date=day(age), amount=amount,
                margin="1.00", _source_file="f.csv", _source_line=i + 1)
+    insert(con, "raw.orders", subject_id="buyer", order_id="O0", order_date=day(2558), amount="10.00",  # exported again
+           margin="1.00", _source_file="g.csv", _source_line=1)
     due = plan(con)
-    assert [(s.action, s.rows, s.subjects) for s in due.steps if s.relation == 'raw."orders"'] == [("anonymise", 2, 1)]
+    assert [(s.action, s.rows, s.subjects) for s in due.steps if s.relation == 'raw."orders"'] == [("anonymise", 3, 1)]
     retention.apply(con, due)
-    rows = con.execute("select order_id, subject_id, amount, _source_line from raw.orders order by order_id").fetchall()
-    assert [r[2] for r in rows] == ["10.00", "20.50", "30.00", "40.00"]
-    assert [r[1] for r in rows[2:]] == ["buyer", "buyer"] and [r[3] for r in rows[2:]] == [3, 4]
-    tokens = [r[1] for r in rows[:2]]
-    assert all(t.startswith(retention.ANONYMOUS_PREFIX) and len(t) == 37 for t in tokens) and tokens[0] != tokens[1]
-    assert [r[3] for r in rows[:2]] == [None, None]
+    rows = con.execute("select order_id, subject_id, amount, _source_line from raw.orders "
+                       "order by amount, _source_file").fetchall()
+    assert [r[2] for r in rows] == ["10.00", "10.00", "20.50", "30.00", "40.00"]
+    assert [r[:2] for r in rows[3:]] == [("O2", "buyer"), ("O3", "buyer")] and [r[3] for r in rows[3:]] == [3, 4]
+    tokens = [r[1] for r in rows[:3]]
+    assert all(t.startswith(retention.ANONYMOUS_PREFIX) and len(t) == 37 for t in tokens) and len(set(tokens)) == 3
+    orders = [r[0] for r in rows[:3]]  # the order system's key no longer leads back to the customer
+    assert all(o.startswith(retention.ANONYMOUS_PREFIX) and len(o) == 69 for o in orders)
+    assert orders[0] == orders[1] != orders[2]  # one order exported twice still deduplicates to one
+    assert [r[3] for r in rows[:3]] == [None, None, None]
     assert plan(con).rows == 0
     retention.apply(con, plan(con))
-    assert [r[0] for r in con.execute("select subject_id from raw.orders order by order_id").fetchall()[:2]] == tokens
+    assert [r[:2] for r in con.execute("select order_id, subject_id from raw.orders order by amount, _source_file")
+            .fetchall()[:3]] == list(zip(orders, tokens))
 
 
 def test_leads_expire_a_year_after_last_contact_or_after_creation_when_never_contacted(con):
