@@ -43,6 +43,7 @@ class RetentionRule:
     duration_days: int
     anchor: str
     action: str
+    applies_to: str = ""  # what a rule covers that no classified column names (files, say)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     }
     retention = {
         name: RetentionRule(name, r.get("description", ""), int(r.get("duration_days", 0)),
-                            str(r.get("anchor", "")), str(r.get("action", "")))
+                            str(r.get("anchor", "")), str(r.get("action", "")), str(r.get("applies_to", "")))
         for name, r in (raw.get("retention") or {}).items()
     }
     return Policy(

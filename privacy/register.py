@@ -127,7 +127,7 @@ def _rule(policy: Policy, name: str, cols: list[tuple[Table, Column]]) -> list[s
         return [str(name), _UNDEFINED, "", "", "", _cols(cols)]
     years = f" (about {r.duration_days / 365.25:.1f} years)" if r.duration_days >= 365 else ""
     span = f"{r.duration_days} days{years}"
-    return [name, r.description, span, r.anchor, r.action, _cols(cols) or "no classified columns"]
+    return [name, r.description, span, r.anchor, r.action, _cols(cols) or r.applies_to or "no classified columns"]
 
 
 def _markdown(title: str, note: str, sections) -> str:

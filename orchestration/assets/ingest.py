@@ -11,6 +11,7 @@ from collections import Counter
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinition, Failure, MaterializeResult,
                      MetadataValue, asset)
 
+from orchestration.ingest import landing_retention
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
@@ -72,6 +73,31 @@ def _sweep(con, table, now, audit) -> int:
     return sum(done.values())
 
 
+def _no_files(context, con, paths, source: str) -> None:
+    """No landing file: fine for a source marked absent, or whose files were all removed after
+    their retention period; otherwise more often a mistake than a choice, so the run stops."""
+    if absent(paths, source):
+        context.log.info(f"{source}: marked `absent: true` in sources.yml: nothing to load, its table stays empty")
+        return
+    earlier = con.execute("select count(distinct file) from raw._batches where source = ?", [source]).fetchone()[0]
+    if not earlier:
+        raise Failure(no_files_message(paths, source))
+    context.log.info(f"{source}: no landing files; the {earlier} loaded earlier were removed after their retention "
+                     f"period (policy rule {landing_retention.RULE}), so raw.{source} stays as it is")
+
+
+def _remove_expired(context, expired, source: str, audit, now) -> int:
+    removed, refused = landing_retention.remove(expired, source, audit, now)
+    if removed:
+        context.log.info(f"{source}: {len(removed)} landing file(s) past their retention removed "
+                         f"({', '.join(p.name for p in removed)}; policy rule {landing_retention.RULE})")
+    for path in refused:
+        context.log.warning(f"{source}: landing file {path.name} is past its retention period (policy rule "
+                            f"{landing_retention.RULE}) but may not be removed: give this service account write "
+                            f"access to {path.parent}, or remove the file yourself")
+    return len(removed)
+
+
 def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:
     shares = {file: quarantined / rows if rows else 0.0 for file, rows, quarantined, _ in latest}
     over = sorted(f for f, share in shares.items() if share > max_share)
@@ -111,15 +137,13 @@ def build_ingest_asset(table) -> AssetsDefinition:
     def _ingest(context, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
         files = klantkluis.landing_files(table.name, context.run.tags.get(THROUGH_TAG))
-        if not files:
-            if not absent(klantkluis.paths, table.name):
-                raise Failure(no_files_message(klantkluis.paths, table.name))
-            context.log.info(f"{table.name}: marked `absent: true` in sources.yml: nothing to load, its table stays empty")
         ctx = klantkluis.ingest_context(now)
         reload = context.run.tags.get(RELOAD_TAG) == "all"
         results, errors = [], []
         with klantkluis.connect() as con:
             _refuse_going_back_in_time(con, table, now)
+            if not files:
+                _no_files(context, con, klantkluis.paths, table.name)
             for i, path in enumerate(files, start=1):
                 where = f"{table.name} file {i}/{len(files)} {path.name}"
                 try:
@@ -140,11 +164,15 @@ def build_ingest_asset(table) -> AssetsDefinition:
             rows_swept = _sweep(con, table, now, ctx.audit) if any(not r.skipped for r in results) else 0
             if rows_swept:
                 context.log.info(f"{table.name}: {rows_swept} rows past retention deleted or anonymised")
+            read = {r.file for r in results}
+            expired = landing_retention.expired(con, table.name, [p for p in files if p.name in read], load_policy(), now)
             latest = _gate(con, table.name, [p.name for p in files])
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             quarantined = con.execute("select count(*) from raw._quarantine where source = ?", [table.name]).fetchone()[0]
+        removed = _remove_expired(context, expired, table.name, ctx.audit, now)
         counts, rules = _summary(results)
-        metadata = {**counts, "past_retention_swept": rows_swept, "raw_rows_total": raw_rows,
+        metadata = {**counts, "past_retention_swept": rows_swept, "landing_files_removed": removed,
+                    "raw_rows_total": raw_rows,
                     "quarantine_rows_total": quarantined,
                     "quarantine_rules": _rules_table(rules)}
         if errors:

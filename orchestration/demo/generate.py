@@ -48,13 +48,14 @@ def _arrow(df: pd.DataFrame | pa.Table) -> pa.Table:
 
 
 def _write_csv(df: pd.DataFrame | pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pacsv.write_csv(_arrow(df), path, pacsv.WriteOptions(quoting_style="needed"))
+    path.chmod(0o600)  # personal data in plain text, as a source system's export: this account only
 
 
 def _write_jsonl(df: pd.DataFrame, path: Path) -> None:
     # What json.dumps(row, ensure_ascii=False) writes for a row of strings and None, built per column.
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     table = _arrow(df)
     parts = []
     for k, name in enumerate(table.column_names):
@@ -63,6 +64,7 @@ def _write_jsonl(df: pd.DataFrame, path: Path) -> None:
         parts.append([key + ("null" if v is None else _encode(v)) for v in values])
     with path.open("w", encoding="utf-8") as out:
         out.writelines("".join(row) + "}\n" for row in zip(*parts))
+    path.chmod(0o600)
 
 
 def _day(rng, crm, people_pool, as_of: date, window, counters: dict, truth: list) -> dict[str, pd.DataFrame]:
@@ -91,6 +93,9 @@ def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = D
     started = datetime.now()
     rng = np.random.default_rng(seed)
     landing, truth_dir = out / "landing", out / "truth"
+    for folder in (landing, truth_dir):  # plain personal data: readable by this account only
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
     day2 = as_of + timedelta(days=1)
     crm = cu.customers(rng, customers, as_of)
     lead_table = cu.leads(rng, max(customers * 3 // 10, 1), as_of)
@@ -112,8 +117,8 @@ def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = D
     today = cu.day_number(day2)
     _write_day(landing, day2, {"crm_customers": pd.concat([changed, newcomers], ignore_index=True),
                                **_day(rng, active, pool, day2, (today - 1, today), counters, truth)}, rows)
-    truth_dir.mkdir(parents=True, exist_ok=True)
     with (truth_dir / "text_spans.jsonl").open("w", encoding="utf-8") as f:
         for item in truth:
             f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    (truth_dir / "text_spans.jsonl").chmod(0o600)
     return Generated(landing, truth_dir, rows, (datetime.now() - started).total_seconds())

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from orchestration.requests.common import receipt, republish, write_receipt
+from orchestration.ingest import landing_retention
 from orchestration.settings import connect_duckdb
 from privacy.audit import timestamp
 from privacy.rights.erasure import erase
@@ -19,12 +20,19 @@ from privacy.rights.purge import compact
 from privacy.rights.requests import Request
 
 SOURCES_NOTE = {
-    "nl": "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; een blokkade-"
+    "nl": "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; ze worden "
+          "{days} dagen nadat ze geladen zijn verwijderd, en tot dan blijven uw gegevens daarin staan. Een blokkade-"
           "registratie (uw pseudoniem bij de vernietigde sleutel) zorgt dat uw rijen nooit opnieuw worden geladen. "
           "Wissen in de bronsystemen zelf volgt via hun eigen procedure (art. 19 AVG).",
-    "en": "The export files of our source systems (landing/) are outside the data warehouse; a suppression entry "
+    "en": "The export files of our source systems (landing/) are outside the data warehouse; they are removed "
+          "{days} days after they were loaded, and until then your data stays in them. A suppression entry "
           "(your pseudonym beside the destroyed key) makes sure your rows are never loaded again. Erasure in the "
           "source systems themselves follows their own procedure (Art. 19 GDPR)."}
+
+
+def _sources_note(policy) -> dict[str, str]:
+    rule = policy.retention.get(landing_retention.RULE)
+    return {k: v.format(days=rule.duration_days if rule else "?") for k, v in SOURCES_NOTE.items()}
 
 
 def erase_now(service, request: Request, subject_ids: list[str], now: datetime) -> dict:
@@ -82,7 +90,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                        published_copies=published and {"republished": True, **published},
                        suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
-                       physical_purge=purged, source_systems=SOURCES_NOTE,
+                       physical_purge=purged, source_systems=_sources_note(service.policy),
                        timing={"key_shredded_after_seconds": done["shred_seconds"],
                                "immediate_seconds": done["immediate_seconds"],
                                "purge_seconds": purged and purged["seconds"],

@@ -43,3 +43,9 @@ def test_revenue_is_skewed(tmp_path):
     revenue = orders.groupby("customer_id")["amount"].sum().sort_values(ascending=False)
     top = revenue.head(max(1, len(revenue) // 5)).sum() / revenue.sum()
     assert 0.5 < top < 0.95
+
+
+def test_the_plain_personal_data_it_writes_is_readable_by_this_account_only(tmp_path):
+    generate(tmp_path, customers=50, seed=1)
+    written = [p for folder in ("landing", "truth") for p in [tmp_path / folder, *(tmp_path / folder).rglob("*")]]
+    assert written and all(p.stat().st_mode & 0o777 == (0o700 if p.is_dir() else 0o600) for p in written)

@@ -5,6 +5,7 @@ warehouse held by another process is waited for."""
 
 
 import functools
+import json
 
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
@@ -145,3 +146,26 @@ def test_a_changed_column_mapping_loads_an_unchanged_file_again_so_a_mistake_in_
     result, _ = _run(tmp_path)
     [failure] = [e for e in result.all_events if e.is_step_failure]
     assert "amount (mapped from 'Revenu', which the header lacks)" in failure.step_failure_data.error.message
+
+
+def test_a_landing_file_goes_30_days_after_its_content_was_first_loaded_and_a_corrected_one_counts_anew(tmp_path, landing):
+    """Policy rule landing_files (Art. 5(1)(e)): the plain export serves only a reload once loaded."""
+    first, corrected = landing / "2026-01-01.csv", landing / "2026-01-02.csv"
+    first.write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
+    corrected.write_text(HEADER + "".join(GOOD.format(n=n, d=2) for n in range(5, 9)))
+    assert _run(tmp_path)[0].success  # 2026-02-01: both loaded
+    corrected.write_text(HEADER + "".join(GOOD.format(n=n, d=2) for n in range(5, 10)))  # the same export, corrected
+    assert _run(tmp_path, "2026-02-20T00:00:00+00:00")[0].success
+    result, logged = _run(tmp_path, "2026-03-05T00:00:00+00:00")  # 32 days after the first load
+    assert result.success and not first.exists() and corrected.exists()
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["landing_files_removed"].value == 1
+    assert "orders: 1 landing file(s) past their retention removed (2026-01-01.csv; policy rule landing_files)" in logged
+    audit = [json.loads(line) for line in (tmp_path / "state" / "audit.jsonl").read_text().splitlines()]
+    assert [e["details"]["file"] for e in audit if e["event"] == "landing_file_removed"] == ["2026-01-01.csv"]
+    result, logged = _run(tmp_path, "2026-03-23T00:00:00+00:00")  # 31 days after the corrected content's load
+    assert result.success and not corrected.exists()
+    result, logged = _run(tmp_path, "2026-03-24T00:00:00+00:00")  # nothing left to read: not a mistake
+    assert result.success and any("no landing files; the 2 loaded earlier were removed" in line for line in logged)
+    with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        assert con.execute("select count(*) from raw.orders").fetchone()[0] == 9  # the raw layer keeps the rows

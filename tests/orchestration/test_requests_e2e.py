@@ -312,6 +312,7 @@ def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
     assert kept["table"] == "raw.orders" and kept["rows"] == 2 and "6(1)(c)" in kept["legal_basis"]
     assert receipt["physical_purge"]["seconds"] >= 0 and receipt["published_copies"]["republished"]
     assert receipt["earlier_exports_deleted"] == 1
+    assert "removed 30 days after they were loaded" in receipt["source_systems"]["en"]
     assert not [n for n in NEEDLES if n in json.dumps(receipt)]
     assert "order_id replaced by a token" in kept["identifying_data_removed"] and "order_id" not in kept["kept_columns"]
     with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
