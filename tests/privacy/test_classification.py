@@ -22,6 +22,12 @@ def test_every_column_of_the_real_project_is_classified(real):
     assert problems == [], "\n".join(f"{p.table}.{p.column}: {p.problem}" for p in problems)
 
 
+def test_every_mart_column_is_documented_for_the_bi_users_and_the_access_exports(real):
+    marts = [t for t in real if t.layer == "model" and t.path.parts[:2] == ("models", "marts")]
+    assert len(marts) >= 10
+    assert [f"{t.name}.{c.name}" for t in marts for c in t.columns if not c.description] == []
+
+
 def test_real_project_keeps_direct_identifiers_out_of_marts_and_encrypted(real):
     assert direct_identifiers_exposed(real) == []
     assert unprotected_direct_identifiers(real) == []
