@@ -1,5 +1,7 @@
 -- Customer lifetime value: historical (revenue and margin to date) and predictive (BG/NBD
 -- expected purchases and P(alive), Gamma-Gamma expected spend, discounted over the horizon).
+-- The models see only purchases; a relationship that has ended (CRM status 'ended', or a CRM
+-- record already deleted after its retention period) has no future purchases: prediction 0.
 with
 
 orders as (
@@ -12,6 +14,23 @@ predictions as (
 
     select * from {{ ref('int_clv_predictions') }}
 
+),
+
+customers as (
+
+    select * from {{ ref('stg_crm__customers') }}
+
+),
+
+relationships as (
+
+    select
+        orders.subject_id,
+        coalesce(customers.status, 'unknown') as relationship,
+        case when customers.status = 'active' then 1.0 else 0.0 end as ongoing
+    from orders
+    left join customers on orders.subject_id = customers.subject_id
+
 )
 
 select
@@ -22,11 +41,13 @@ select
     orders.revenue as historical_revenue,
     orders.margin as historical_margin,
     orders.margin / nullif(orders.revenue, 0) as margin_rate,
-    predictions.expected_purchases,
-    predictions.p_alive,
+    relationships.relationship,
+    predictions.expected_purchases * relationships.ongoing as expected_purchases,
+    predictions.p_alive * relationships.ongoing as p_alive,
     predictions.expected_avg_spend,
-    predictions.clv as predicted_revenue,
-    predictions.clv * orders.margin / nullif(orders.revenue, 0) as predicted_margin,
+    predictions.clv * relationships.ongoing as predicted_revenue,
+    predictions.clv * relationships.ongoing * orders.margin / nullif(orders.revenue, 0) as predicted_margin,
     {{ var('clv_horizon_periods') }} * {{ var('clv_days_per_period') }} as horizon_days
 from orders
+inner join relationships on orders.subject_id = relationships.subject_id
 left join predictions on orders.subject_id = predictions.subject_id
