@@ -28,6 +28,26 @@ def _audit_verify(args, paths: Paths) -> int:
     return 1
 
 
+def _audit(args, paths: Paths) -> int:
+    """Who did what, when (Art. 5(2)): the audit log's entries, filtered, one line each."""
+    import json
+
+    from privacy.audit import AuditLog
+
+    entries = list(AuditLog(paths.audit_log).matching(events=args.event or (), since=args.since, until=args.until,
+                                                      mentioning=args.id))
+    for e in entries[-args.last:] if args.last else entries:
+        if args.json:
+            print(json.dumps(e, ensure_ascii=False))
+            continue
+        written = f"  written {e['recorded_at']} by {e['by']}" if "by" in e else ""
+        details = json.dumps(e["details"], ensure_ascii=False, separators=(", ", ": "))
+        print(f"#{e['seq']} {e['ts']} {e['event']} ({e['actor']}){written}\n    {details}")
+    print(f"{len(entries)} of the entries in {paths.audit_log} match" + (f"; the last {args.last} shown"
+                                                                        if args.last and len(entries) > args.last else ""))
+    return 0
+
+
 def _rotate(args, paths: Paths) -> int:
     """New master key: every data key is rewrapped; the warehouse is not touched (Art. 32)."""
     from privacy.audit import AuditLog
@@ -62,6 +82,15 @@ def add_privacy_commands(sub) -> None:
     register.set_defaults(func=_register)
     audit = sub.add_parser("audit-verify", help="verify the hash chain of the audit log")
     audit.set_defaults(func=_audit_verify)
+    read = sub.add_parser("audit", help="read the audit log: who did what, when (filters combine)")
+    read.add_argument("--event", action="append", help="only this event, e.g. decrypt, erasure, landing_file_removed "
+                                                        "(repeat for more)")
+    read.add_argument("--since", help="from this time on (ISO 8601, a prefix such as 2026-12-05 will do)")
+    read.add_argument("--until", help="up to this time (ISO 8601 prefix, inclusive)")
+    read.add_argument("--id", help="naming this pseudonymous subject id, request id, table or file")
+    read.add_argument("--last", type=int, default=0, help="only the last N matching entries")
+    read.add_argument("--json", action="store_true", help="the entries as JSON Lines")
+    read.set_defaults(func=_audit)
     rotate = sub.add_parser("rotate-master-key", help="new master key; rewraps every data key")
     rotate.set_defaults(func=_rotate)
     evaluate = sub.add_parser("redaction-eval", help="precision and recall of free-text redaction")

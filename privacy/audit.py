@@ -12,10 +12,11 @@ who can rewrite both files, copy the head elsewhere (WORM storage, a ticket) fro
 from __future__ import annotations
 
 import fcntl
+import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,9 @@ from privacy.paths import private_dir, state_dir
 
 GENESIS = "0" * 64
 _FIELDS = {"seq", "ts", "event", "actor", "details", "prev_hash", "hash"}
+# Since 2026-12: when the entry was written (``ts`` is the time the operation is about, e.g. a
+# run's logical time) and the operating-system account that wrote it. Older entries lack both.
+_WRITTEN = {"recorded_at", "by"}
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -71,8 +75,8 @@ class AuditLog:
         with os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "r+b") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             seq, prev = self._chain_end(f)
-            entry = {"seq": seq + 1, "ts": timestamp(now), "event": event, "actor": actor,
-                     "details": details, "prev_hash": prev}
+            entry = {"seq": seq + 1, "ts": timestamp(now), "recorded_at": timestamp(), "by": _account(),
+                     "event": event, "actor": actor, "details": details, "prev_hash": prev}
             entry["hash"] = _digest(entry)
             f.write(_canonical(entry) + b"\n")
             f.flush()
@@ -84,6 +88,21 @@ class AuditLog:
         """The entries in order, for the DPO and for data subject request receipts."""
         return (json.loads(line) for line in self._lines())
 
+    def matching(self, *, events: Iterable[str] = (), since: str | None = None, until: str | None = None,
+                 mentioning: str | None = None) -> Iterator[dict]:
+        """The entries answering "who did what, when" (Art. 5(2)): of the given events, with ``ts``
+        from ``since`` up to ``until`` (ISO 8601 prefixes such as "2026-12-05"), naming
+        ``mentioning`` (a pseudonymous subject id, a request id, a table or file name)."""
+        wanted = set(events)
+        for entry in self.entries():
+            if wanted and entry["event"] not in wanted:
+                continue
+            if (since and entry["ts"] < since) or (until and entry["ts"][:len(until)] > until):
+                continue
+            if mentioning and mentioning not in _canonical([entry["actor"], entry["details"]]).decode():
+                continue
+            yield entry
+
     def verify(self) -> VerifyResult:
         """Check the whole chain and the head file (Art. 5(1)(f) integrity of the record)."""
         prev, n, last_prev = GENESIS, 0, None
@@ -92,7 +111,7 @@ class AuditLog:
                 entry = json.loads(line)
             except ValueError:
                 return VerifyResult(False, n, f"line {n_line}: not valid JSON")
-            if not isinstance(entry, dict) or set(entry) != _FIELDS:
+            if not isinstance(entry, dict) or set(entry) not in (_FIELDS, _FIELDS | _WRITTEN):
                 return VerifyResult(False, n, f"line {n_line}: not an audit entry")
             if entry["seq"] != n + 1 or entry["prev_hash"] != prev:
                 return VerifyResult(False, n, f"line {n_line}: chain broken at seq {entry['seq']} "
@@ -143,6 +162,15 @@ class AuditLog:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.head_path)
+
+
+def _account() -> str:
+    """The operating-system account writing the entry: the operator at a CLI, the service account
+    of the Dagster daemon otherwise."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container, say)
+        return f"uid {os.getuid()}"
 
 
 def _last_line(f) -> bytes | None:

@@ -123,3 +123,34 @@ def test_concurrent_appends_keep_the_chain(tmp_path):
         t.join()
     result = AuditLog(path).verify()
     assert result.ok and result.entries == 100
+
+
+def test_an_entry_says_when_it_was_written_and_by_which_account(log):
+    import getpass
+
+    first = next(log.entries())
+    assert first["ts"] == "2025-06-30T12:00:00.000000Z"  # the time the operation is about
+    assert first["recorded_at"] > "2026" and first["by"] == getpass.getuser()
+
+
+def test_an_older_entry_without_writer_fields_still_verifies(tmp_path, now):
+    old = {"seq": 1, "ts": "2025-06-30T12:00:00.000000Z", "event": "decrypt", "actor": "system",
+           "details": {"count": 1}, "prev_hash": "0" * 64}
+    old["hash"] = _digest(old)
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.path.write_text(json.dumps(old) + "\n")
+    log.head_path.write_text(json.dumps({"seq": 1, "hash": old["hash"]}))
+    log.append("erasure", now=now, subjects=1)
+    assert log.verify().ok and log.verify().entries == 2
+
+
+def test_matching_answers_who_did_what_when(audit, now):
+    audit.append("decrypt", now=now, table="crm_customers", count=1)
+    audit.append("erasure", actor="request:r-42", now=now + timedelta(days=1), subjects=1)
+    audit.append("key_shredded", now=now + timedelta(days=1), subject_id="ab12")
+    audit.append("decrypt", now=now + timedelta(days=2), table="leads", count=2)
+    seqs = lambda **kw: [e["seq"] for e in audit.matching(**kw)]  # noqa: E731
+    assert seqs(events=["decrypt"]) == [1, 4]
+    assert seqs(since="2025-07-01", until="2025-07-01") == [2, 3]
+    assert seqs(mentioning="r-42") == [2] and seqs(mentioning="ab12") == [3]
+    assert seqs(events=["decrypt", "erasure"], since="2025-07-01") == [2, 4]
