@@ -87,7 +87,9 @@ def _list(args, paths) -> int:
     for r in rows:
         late = " OVERDUE" if r["status"] not in ("completed", "refused", "rejected") and r["due_at"] < now else ""
         late += " (deleted)" if r["result_path"] and not Path(r["result_path"]).exists() else ""
-        late += " (no data found)" if json.loads(r["detail"] or "{}").get("found") is False else ""
+        detail = json.loads(r["detail"] or "{}")
+        late += " (no data found)" if detail.get("found") is False else ""
+        late += f" (reason: {detail['reason']})" if r["status"] in ("refused", "rejected") and detail.get("reason") else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "
               f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {r['result_path'] or ''}{late}")
     print(f"{len(rows)} request(s).")
@@ -95,11 +97,17 @@ def _list(args, paths) -> int:
 
 
 def _process(args, paths) -> int:
+    from orchestration.requests.inbox import REJECTED, inbox_files
     from orchestration.requests.service import RequestFailed, RequestService, WarehouseBusy
 
     code = 0
     with RequestService(paths) as service:
+        arrived = set(inbox_files(paths.inbox))
         pending = service.intake()
+        for r in service.ledger.rows("rejected"):
+            if r["request_id"] in arrived:  # not a valid request: the operator answers by hand (Art. 12(4))
+                print(f"{r['request_id']}: rejected, {json.loads(r['detail'])['reason']}; the document is in "
+                      f"{paths.inbox / REJECTED}: answer the requester yourself")
         if not pending:
             print("No pending requests in the inbox.")
         for request in pending:

@@ -43,6 +43,18 @@ def test_cli_writes_a_valid_request_and_refuses_an_invalid_one(paths, capsys):
     assert EMAIL not in capsys.readouterr().out and len(list(paths.inbox.glob("*.json"))) == 1
 
 
+def test_a_rejected_document_is_reported_with_its_reason_by_process_and_list(paths, capsys):
+    paths.inbox.mkdir(parents=True)
+    (paths.inbox / "note.json").write_text(json.dumps({"type": "access", "verification": "idin"}))
+    assert _cli(paths, "process-requests") == 0
+    said = capsys.readouterr().out
+    assert "rejected, give exactly one subject identifier" in said and "answer the requester yourself" in said
+    assert _cli(paths, "requests") == 0
+    assert "(reason: give exactly one subject identifier" in capsys.readouterr().out
+    assert _cli(paths, "process-requests") == 0  # reported once, when it arrives
+    assert "rejected" not in capsys.readouterr().out
+
+
 def test_sensor_starts_one_run_per_request_without_the_identifier(paths):
     resource = KlantkluisResource(home=str(paths.home))
     with DagsterInstance.ephemeral() as instance:
