@@ -105,7 +105,7 @@ def _tables(doc: dict, path: Path, root: Path) -> list[Table]:
                 out.append(Table(t["name"], layer, tuple(_column(c) for c in t.get("columns") or []),
                                  Subject(subject["kind"], subject["key"]) if subject else None,
                                  entry["name"] if layer == "source" else None, path.relative_to(root),
-                                 (t.get("description") or "").strip()))
+                                 (t.get("description") or "").strip(), dict(_meta(t).get("plain") or {})))
     return out
 
 

@@ -34,6 +34,7 @@ class Purpose:
     legal_basis: str
     consent_based: bool = False
     consent_purposes: tuple[str, ...] = ()
+    plain: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # {"nl": ..., "en": ...} for data subjects (Art. 12(1))
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class RetentionRule:
     anchor: str
     action: str
     applies_to: str = ""  # what a rule covers that no classified column names (files, say)
+    plain: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # {"nl": ..., "en": ...} for data subjects (Art. 12(1))
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,14 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     purposes = {
         name: Purpose(name, p.get("description", ""), str(p.get("legal_basis", "")),
-                      bool(p.get("consent_based", False)), tuple(p.get("consent_purposes") or ()))
+                      bool(p.get("consent_based", False)), tuple(p.get("consent_purposes") or ()),
+                      dict(p.get("plain") or {}))
         for name, p in (raw.get("purposes") or {}).items()
     }
     retention = {
         name: RetentionRule(name, r.get("description", ""), int(r.get("duration_days", 0)),
-                            str(r.get("anchor", "")), str(r.get("action", "")), str(r.get("applies_to", "")))
+                            str(r.get("anchor", "")), str(r.get("action", "")), str(r.get("applies_to", "")),
+                            dict(r.get("plain") or {}))
         for name, r in (raw.get("retention") or {}).items()
     }
     return Policy(

@@ -7,7 +7,7 @@ register of processing activities (GDPR Art. 30(1)(c)) and the retention sweep (
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CATEGORIES = ("direct_identifier", "quasi_identifier", "special_category", "non_personal")
@@ -47,6 +47,8 @@ class Table:
     source: str | None = None
     path: Path | None = None
     description: str = ""
+    # meta.plain of a mart: what it does, in clear language for data subjects (Art. 12(1), 15(1)(h))
+    plain: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

@@ -42,12 +42,14 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
         "confirmation": {"personal_data_processed": bool(datasets), "datasets": len(datasets), "rows": rows,
                          "statement": texts.both(texts.FOUND if datasets else texts.NOT_FOUND)},
         "purposes": [{"purpose": p, "description": policy.purposes[p].description if p in policy.purposes else p,
+                      "plain": _plain(policy.purposes[p].plain if p in policy.purposes else None, p),
                       "legal_basis": f"Art. {policy.purposes[p].legal_basis if p in policy.purposes else '?'} GDPR",
                       "consent_based": p in policy.purposes and policy.purposes[p].consent_based,
                       "datasets": sorted(by_purpose[p])} for p in sorted(by_purpose)],
         "categories": [{"category": k, "description": texts.both(texts.CATEGORIES.get(k, (k, k))),
                         "columns": sorted(v)} for k, v in sorted(by_category.items())],
-        "recipients": [{"name": r["name"], "purposes": sorted(set(r.get("purposes", [])) & set(by_purpose))}
+        "recipients": [{"name": r["name"], "plain": _plain(r.get("plain"), r["name"]),
+                        "purposes": sorted(set(r.get("purposes", [])) & set(by_purpose))}
                        for r in policy.recipients if set(r.get("purposes", [])) & set(by_purpose)],
         "retention": [_retention(policy, rule, sorted(names)) for rule, names in sorted(by_rule.items())],
         "rights": {name: {"article": f"Art. {art} GDPR", **texts.both((nl, en)),
@@ -56,7 +58,8 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
         "complaint": {"authority": policy.supervisory_authority, "article": "Art. 77 GDPR", **texts.both(texts.COMPLAINT)},
         "sources": [_source(d) for d in datasets],
         "profiling": profiling(classification, {d.name for d in datasets}),
-        "transfers": {"outside_eea": policy.transfers_outside_eea, "article": "Art. 15(2), 46 GDPR"},
+        "transfers": {"outside_eea": policy.transfers_outside_eea, "article": "Art. 15(2), 46 GDPR",
+                      "plain": _plain(policy.raw.get("transfers_outside_eea_plain"), policy.transfers_outside_eea)},
     }
     if not datasets:
         none = texts.both(texts.NOT_FOUND)
@@ -73,7 +76,8 @@ def profiling(classification: Classification, present: set[str]) -> dict:
     models = [t for t in classification if t.layer == "model" and str(t.path or "").startswith("models/marts/")
               and any(c.name == SUBJECT_COLUMN for c in t.columns)]
     return {"solely_automated_decisions": False, "statement": texts.both(texts.NO_SOLELY_AUTOMATED),
-            "models": [{"model": t.name, "logic": t.description, "applies_to_you": f"marts.{t.name}" in present,
+            "models": [{"model": t.name, "logic": t.description, "plain": _plain(t.plain, t.description),
+                        "applies_to_you": f"marts.{t.name}" in present,
                         "purposes": list(t.column(SUBJECT_COLUMN).purposes),
                         "legal_basis": f"Art. {t.column(SUBJECT_COLUMN).legal_basis} GDPR",
                         "significance": [texts.both(texts.SIGNIFICANCE[p]) for p in t.column(SUBJECT_COLUMN).purposes
@@ -84,8 +88,13 @@ def _retention(policy: Policy, rule: str, datasets: list[str]) -> dict:
     r = policy.retention.get(rule)
     if r is None:
         return {"rule": rule, "datasets": datasets}
-    return {"rule": rule, "description": r.description, "duration_days": r.duration_days,
-            "after": r.anchor, "then": r.action, "datasets": datasets}
+    return {"rule": rule, "description": r.description, "plain": _plain(r.plain, r.description),
+            "duration_days": r.duration_days, "after": r.anchor, "then": r.action, "datasets": datasets}
+
+
+def _plain(plain: dict | None, fallback: str) -> dict[str, str]:
+    """The clear-language text (``plain`` in the policy or a mart's meta, Art. 12(1)), else ``fallback``."""
+    return {lang: (plain or {}).get(lang) or fallback for lang in texts.LANGUAGES}
 
 
 def _source(d: Dataset) -> dict:

@@ -11,6 +11,8 @@ import html
 import json
 from typing import TYPE_CHECKING
 
+from privacy.rights import texts
+
 if TYPE_CHECKING:
     from privacy.rights.access import Dataset
 
@@ -21,7 +23,7 @@ LABELS = {
            "purposes": "Doelen en grondslagen", "categories": "Soorten gegevens", "recipients": "Ontvangers",
            "retention": "Bewaartermijnen", "sources": "Herkomst", "profiling": "Profilering en de logica ervan",
            "rights": "Uw rechten", "complaint": "Klacht", "transfers": "Doorgifte buiten de EER",
-           "datasets": "Uw gegevens per dataset", "rows": "rijen", "days": "dagen na", "files":
+           "datasets": "Uw gegevens per dataset", "rows": ("rij", "rijen"), "basis": "grondslag", "files":
            "De map json/ en csv/ bevatten dezelfde gegevens machineleesbaar; metadata.json deze uitleg; "
            "manifest.json de SHA-256-controlegetallen van elk bestand.", "applies": "geldt voor u"},
     "en": {"title": "Your personal data held by", "request": "Request", "generated": "Prepared on",
@@ -29,7 +31,7 @@ LABELS = {
            "purposes": "Purposes and legal bases", "categories": "Categories of data", "recipients": "Recipients",
            "retention": "Retention periods", "sources": "Sources", "profiling": "Profiling and its logic",
            "rights": "Your rights", "complaint": "Complaint", "transfers": "Transfers outside the EEA",
-           "datasets": "Your data per dataset", "rows": "rows", "days": "days after", "files":
+           "datasets": "Your data per dataset", "rows": ("row", "rows"), "basis": "legal basis", "files":
            "The folders json/ and csv/ hold the same data, machine-readable; metadata.json this information; "
            "manifest.json the SHA-256 checksum of every file.", "applies": "applies to you"},
 }
@@ -49,22 +51,24 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
            f"<p>{e(L['request'])}: {e(metadata['request_id'])}. {e(L['generated'])}: {e(metadata['generated_at'])}.</p>",
            f"<h2>{e(L['confirmation'])}</h2><p>{e(a['confirmation']['statement'][lang])}</p><p>{e(L['files'])}</p>"]
     if datasets:
-        out += [_list(L["purposes"], [f"{p['description']} ({p['legal_basis']})" for p in a["purposes"]]),
+        out += [_list(L["purposes"], [f"{p['plain'][lang]}; {L['basis']}: {texts.basis(p['legal_basis'], lang)}"
+                                      for p in a["purposes"]]),
                 _list(L["categories"], [c["description"][lang] for c in a["categories"]]),
-                _list(L["recipients"], [r["name"] for r in a["recipients"]]),
-                _list(L["retention"], [f"{r.get('description', r['rule'])}: {r.get('duration_days', '?')} "
-                                       f"{L['days']} {r.get('after', '?')} ({', '.join(r['datasets'])})" for r in a["retention"]]),
+                _list(L["recipients"], [r["plain"][lang] for r in a["recipients"]]),
+                _list(L["retention"], [f"{r['plain'][lang] if 'plain' in r else r['rule']} ({', '.join(r['datasets'])})"
+                                       for r in a["retention"]]),
                 _list(L["sources"], [f"{s['dataset']}: {s['origin'][lang]}" for s in a["sources"]])]
     prof = a["profiling"]
     out.append(_list(L["profiling"], [f"{m['model']}{' (' + L['applies'] + ')' if m['applies_to_you'] else ''}: "
-                                      f"{m['logic']} {' '.join(s[lang] for s in m['significance'])}"
+                                      f"{m['plain'][lang]} {' '.join(s[lang] for s in m['significance'])}"
                                       for m in prof["models"]] + [prof["statement"][lang]]))
-    out.append(_list(L["rights"], [f"{r[lang]} ({r['article']}; {r['how']})" for r in a["rights"].values()]))
+    out.append(_list(L["rights"], [f"{r[lang]} ({texts.cite(r['article'], lang)}; {r['how']})"
+                                   for r in a["rights"].values()]))
     out.append(_list(L["complaint"], [f"{a['complaint'][lang]} {a['complaint']['authority']}"]))
-    out.append(_list(L["transfers"], [a["transfers"]["outside_eea"]]))
+    out.append(_list(L["transfers"], [a["transfers"]["plain"][lang]]))
     out.append(f"<h2>{e(L['datasets'])}</h2>")
     for d in datasets:
-        out.append(f"<h3>{e(d.name)} ({len(d.rows)} {e(L['rows'])})</h3>{_table(d)}")
+        out.append(f"<h3>{e(d.name)} ({len(d.rows)} {e(L['rows'][len(d.rows) != 1])})</h3>{_table(d)}")
     out.append("</body></html>")
     return "\n".join(out)
 

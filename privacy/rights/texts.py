@@ -81,6 +81,32 @@ LEAD_ERASED = ("Uw gegevens als lead zijn gewist: een lead bewaren wij alleen om
                "Your details as a lead are erased: we keep a lead only to approach them (Art. 17(1)(c) GDPR).")
 
 
+LANGUAGES = ("nl", "en")
+# A legal basis of Art. 6(1) in clear language, and how the Dutch cite it (art. 6 lid 1 onder b AVG).
+BASES = {"a": ("uw toestemming", "your consent"),
+         "b": ("nodig voor de overeenkomst met u", "needed for our contract with you"),
+         "c": ("een wettelijke plicht", "a legal duty"),
+         "f": ("ons gerechtvaardigd belang; u kunt daartegen bezwaar maken", "our legitimate interest; you may object to it")}
+
+
+def basis(cited: str, lang: str) -> str:
+    """'Art. 6(1)(b) GDPR' as 'needed for our contract with you (Art. 6(1)(b) GDPR)', or in Dutch."""
+    import re
+
+    m = re.fullmatch(r"Art\. 6\(1\)\(([a-f])\) GDPR", cited)
+    if m is None:
+        return cited
+    letter = m.group(1)
+    reason = BASES.get(letter, ("", ""))[LANGUAGES.index(lang)]
+    law = f"art. 6 lid 1 onder {letter} AVG" if lang == "nl" else cited
+    return f"{reason} ({law})" if reason else law
+
+
+def cite(article: str, lang: str) -> str:
+    """'Art. 16 GDPR' as the Dutch cite it: 'art. 16 AVG'."""
+    return article.replace("Art. ", "art. ").replace("GDPR", "AVG") if lang == "nl" else article
+
+
 def both(pair: tuple[str, str]) -> dict[str, str]:
     """A (Dutch, English) pair as {"nl": ..., "en": ...}."""
     return {"nl": pair[0], "en": pair[1]}

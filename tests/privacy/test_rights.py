@@ -242,6 +242,22 @@ def test_art15_information_fills_every_field_from_classification_and_policy(now)
     assert empty["art15"]["confirmation"]["content"]["personal_data_processed"] is False
 
 
+def test_the_dutch_summary_is_in_clear_language_without_the_engineers_terms(now):
+    """Art. 12(1): purposes, retention, recipients and the profiling logic in plain Dutch."""
+    from privacy.rights import summary
+
+    metadata = disclosure.art15_information(_datasets(), CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    page = summary.render(metadata, _datasets(), "nl")
+    assert "grondslag: nodig voor de overeenkomst met u (art. 6 lid 1 onder b AVG)" in page
+    assert "tot 2 jaar na het einde van uw klantrelatie" in page and "(art. 17 AVG;" in page
+    for term in ("NTILE", "BG/NBD", "as_of", "dagen na build", "relationship_end", "GDPR", "Internal:"):
+        assert term not in page, term
+    models = {m["model"] for m in metadata["art15"]["profiling"]["content"]["models"]}
+    every = [*POLICY.purposes.values(), *POLICY.retention.values(), *(t for t in CLASSIFICATION if t.name in models)]
+    assert len(models) >= 6 and [x.name for x in every if set(x.plain) != {"nl", "en"}] == []
+    assert all(set(r.get("plain", {})) == {"nl", "en"} for r in POLICY.recipients)
+
+
 def test_access_package_has_checksums_for_every_file_and_escapes_html(tmp_path, now):
     metadata = disclosure.art15_information(_datasets(), CLASSIFICATION, POLICY, request_id="req-1", now=now)
     files = package.access_files(_datasets(), metadata)
