@@ -58,7 +58,8 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
             failures = validate(table.name, pd.DataFrame([row], dtype=object), now).failures
             broken = sorted({r for r in failures["rule"] if r.endswith(f":{request.field}")})
             if broken:
-                raise Refused(f"the corrected {request.field} breaks the rule(s) {', '.join(broken)}")
+                raise Refused(f"the corrected {request.field} breaks the rule(s) {', '.join(broken)}",
+                              tuple(t.format(field=request.field) for t in texts.NOT_ACCEPTED))
             changed.update(rectify(con, table, sid, row[table.subject.key], request.field, request.value,
                                    keystore=service.keystore, pseudonymiser=service.pseudonymiser,
                                    audit=service.audit, actor=actor, now=now))

@@ -40,8 +40,12 @@ def parse_rules(classification=None, policy=None) -> dict:
 
 
 class Refused(Exception):
-    """The request cannot be carried out; the message (field and rule names, never values) is the
-    reason given to the subject (Art. 12(4))."""
+    """The request cannot be carried out (Art. 12(4)): the message (field and rule names, never
+    values) is the reason for the operator, ``plain`` the (Dutch, English) one for the subject."""
+
+    def __init__(self, reason: str, plain: tuple[str, str] | None = None):
+        super().__init__(reason)
+        self.plain = plain or (reason, reason)
 
 
 def receipt(request: Request, now: datetime, article: str, **content) -> dict:

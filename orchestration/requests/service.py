@@ -24,6 +24,7 @@ from privacy.keystore import KeyStore
 from privacy.masterkey import master_key_from_env
 from privacy.policy import load_policy
 from privacy.pseudonym import pseudonymiser_from_env
+from privacy.rights import texts
 from privacy.rights.ledger import Ledger
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.requests import Request, parse_request
@@ -95,7 +96,8 @@ class RequestService:
             raise
         except Refused as exc:
             status, detail = "refused", {"reason": str(exc)}
-            result_path = write_receipt(self.paths.outbox, receipt(request, now, "Art. 12(4) GDPR", refused=str(exc)))
+            result_path = write_receipt(self.paths.outbox, receipt(request, now, "Art. 12(4) GDPR", refused=str(exc),
+                                                                   explanation=texts.both(exc.plain)))
         except Exception as exc:
             # A message may quote a value (a database error about a bad value, say): only the
             # class and the place go to the ledger, the audit log and, raised, to Dagster's logs.

@@ -70,6 +70,11 @@ RECTIFIED = ("De juiste waarde vervangt de oude in elke opgeslagen versie; de af
              "hun volgende verwerking.",
              "The corrected value replaced the old one in every stored version; the derived overviews follow "
              "on their next build.")
+NOT_ACCEPTED = ("De nieuwe waarde voor {field} heeft niet een vorm die wij kunnen opslaan (zoals een geldig IBAN, "
+                "of een postcode als 1234 AB); er is niets gewijzigd. Denkt u dat hij toch klopt, neem dan contact "
+                "met ons op.",
+                "The new value for {field} does not have a form we can store (such as a valid IBAN, or a postcode "
+                "like 1234 AB); nothing was changed. If you believe it is right, please contact us.")
 OBJECTED = ("U wordt vanaf nu niet meer benaderd met aanbiedingen, en niet meer ingedeeld in segmenten om die "
             "aanbiedingen te kiezen (art. 21 AVG).",
             "From now on you are not approached with offers, nor placed in segments to choose those offers "

@@ -347,6 +347,9 @@ def test_rectification_replaces_every_version_and_reaches_the_snapshot(world):
     statuses = {r["detail"] and json.loads(r["detail"]).get("field"): r["status"] for r in world["ledger"]
                 if r["type"] == "rectification"}
     assert statuses == {"email": "completed", "postcode": "completed", "iban": "refused"}  # invalid IBAN: refused
+    [refused] = [json.loads(Path(r["result_path"]).read_text()) for r in world["ledger"]
+                 if r["type"] == "rectification" and r["status"] == "refused"]
+    assert refused["refused"].endswith(":iban") and refused["explanation"]["en"].startswith("The new value for iban")
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         emails = [r[0] for r in con.execute("select email from raw.crm_customers where subject_id = ?", [sid]).fetchall()]
         areas = con.execute("select distinct postcode_area from snapshots.snap_crm__customers where subject_id = ?",
