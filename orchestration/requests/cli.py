@@ -39,8 +39,10 @@ def add_request_commands(subparsers) -> None:
         p.add_argument("--received", help="time of receipt, ISO 8601 (default: now)")
         p.add_argument("--language", choices=LANGUAGES, default="nl", help="language of the answer")
         if kind == "rectification":
-            p.add_argument("--field", required=True)
-            p.add_argument("--value", required=True)
+            p.add_argument("--field", required=True, help="the field to correct: an identifying field of the CRM or "
+                           "lead record as stored (name, e-mail, phone, address, IBAN, birth date, gender, customer "
+                           "since, relationship end); a name we do not know lists them all")
+            p.add_argument("--value", required=True, help="the corrected value, in the form the landing files use")
         if kind == "withdraw_consent":
             p.add_argument("--purpose", required=True, help="consent purpose, or 'all'")
         p.set_defaults(func=_request, kind=kind)
