@@ -34,8 +34,12 @@ def _audit(args, paths: Paths) -> int:
 
     from privacy.audit import AuditLog
 
-    entries = list(AuditLog(paths.audit_log).matching(events=args.event or (), since=args.since, until=args.until,
-                                                      mentioning=args.id))
+    try:
+        entries = list(AuditLog(paths.audit_log).matching(events=args.event or (), since=args.since,
+                                                          until=args.until, mentioning=args.id))
+    except ValueError:
+        print("--since and --until take ISO 8601: a date (2026-12-05) or a time (2026-12-05T10:00+01:00).")
+        return 2
     for e in entries[-args.last:] if args.last else entries:
         if args.json:
             print(json.dumps(e, ensure_ascii=False))

@@ -12,10 +12,10 @@ who can rewrite both files, copy the head elsewhere (WORM storage, a ticket) fro
 from __future__ import annotations
 
 import fcntl
-import getpass
 import hashlib
 import json
 import os
+import pwd
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -91,9 +91,10 @@ class AuditLog:
     def matching(self, *, events: Iterable[str] = (), since: str | None = None, until: str | None = None,
                  mentioning: str | None = None) -> Iterator[dict]:
         """The entries answering "who did what, when" (Art. 5(2)): of the given events, with ``ts``
-        from ``since`` up to ``until`` (ISO 8601 prefixes such as "2026-12-05"), naming
+        from ``since`` up to ``until`` (ISO 8601: a date such as "2026-12-05", inclusive, or a time,
+        UTC unless it has an offset; ValueError otherwise), naming
         ``mentioning`` (a pseudonymous subject id, a request id, a table or file name)."""
-        wanted = set(events)
+        wanted, since, until = set(events), _moment(since), _moment(until)
         for entry in self.entries():
             if wanted and entry["event"] not in wanted:
                 continue
@@ -166,11 +167,20 @@ class AuditLog:
 
 def _account() -> str:
     """The operating-system account writing the entry: the operator at a CLI, the service account
-    of the Dagster daemon otherwise."""
+    of the Dagster daemon otherwise. From the process's user id, not $USER, which anyone can set."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container, say)
-        return f"uid {os.getuid()}"
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # no name for this uid (a container, say)
+        return f"uid {os.geteuid()}"
+
+
+def _moment(text: str | None) -> str | None:
+    """A --since/--until bound as ``ts`` is written (UTC, "T", microseconds); a date alone, or
+    any shorter prefix such as "2026-12", stays a prefix."""
+    if not text or len(text) <= 10:
+        return text
+    moment = datetime.fromisoformat(text.replace(" ", "T"))
+    return timestamp(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
 
 
 def _last_line(f) -> bytes | None:

@@ -14,6 +14,7 @@ longer linkable, not-null tests hold) and the landing line is cleared.
 """
 
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -113,7 +114,8 @@ def apply(con, retention_plan: Plan) -> dict[str, int]:
         for step in retention_plan.steps:
             sql = (f"update {step.relation} set {step.sets} where {step.predicate}" if step.action == "anonymise"
                    else f"delete from {step.relation} where {step.predicate}")
-            done[step.relation] = con.execute(sql).fetchone()[0]
+            with token_salt(con):
+                done[step.relation] = con.execute(sql).fetchone()[0]
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -157,22 +159,40 @@ def anonymised_columns(table: Table, present) -> list[str]:
     """The columns anonymisation clears (retention, Art. 5(1)(e); erasure under a legal duty to
     keep, Art. 17(3)(b)): every direct and quasi-identifier of `table` among `present`, and the
     landing line, which would lead back to the landing file. The subject id gets a random token,
-    and a record id declared ``anonymise: token`` an unlinkable one (see ``tokens``)."""
+    and a record id declared ``anonymise: token`` an unlinkable one (see ``token_sets``)."""
     return [c.name for c in table.columns if c.name != "subject_id" and c.name in present
             and (c.category in ("direct_identifier", "quasi_identifier") or c.name == "_source_line")
             and c.anonymise == "clear"]
 
 
-def tokens(table: Table, present) -> str:
-    """SQL assignments that replace each record id declared ``anonymise: token`` (an order id: the
-    source system's key, which leads back to the customer there) by ``anon-`` and a keyed hash
-    under a random salt that is never stored (Art. 5(1)(e), 17(3)(b)). Equal ids get equal
-    tokens within one statement, so two exports of one order still deduplicate to one (an order
-    exported again after its anonymisation gets another token; anonymised orders count in no
-    subject's mart). Once the salt is gone, no one can compute a token from an order id."""
-    salt = secrets.token_hex(16)  # inlined, hex only; never logged or stored
-    return ", ".join(f'"{c.name}" = \'{ANONYMOUS_PREFIX}\' || sha256(\'{salt}\' || "{c.name}")'
-                     for c in table.columns if c.anonymise == "token" and c.name in present)
+def tokenised_columns(table: Table, present) -> list[str]:
+    """The record ids of `table` among `present` declared ``anonymise: token`` (see ``token_sets``)."""
+    return [c.name for c in table.columns if c.anonymise == "token" and c.name in present]
+
+
+_SALT = "klantkluis_token_salt"
+
+
+def token_sets(columns: list[str]) -> str:
+    """SQL assignments that replace each record id in ``columns`` (an order id: the source system's
+    key, which leads back to the customer there) by ``anon-`` and a hash under a random salt that
+    is never stored (Art. 5(1)(e), 17(3)(b)); run them inside ``token_salt``. Equal ids get equal
+    tokens under one salt, so two exports of one order still deduplicate to one. An order exported
+    again after its anonymisation, or a reloaded file re-anonymised, gets another token: such an
+    order counts twice in staging (anonymised orders count in no subject's mart). Once the salt is
+    gone, no one can compute a token from an order id."""
+    return ", ".join(f'"{c}" = \'{ANONYMOUS_PREFIX}\' || sha256(getvariable(\'{_SALT}\') || "{c}")' for c in columns)
+
+
+@contextmanager
+def token_salt(con):
+    """A fresh random salt for ``token_sets`` while the body runs: a session variable, never in the
+    SQL text (which error messages quote), forgotten afterwards."""
+    con.execute(f"set variable {_SALT} = ?", [secrets.token_hex(16)])
+    try:
+        yield
+    finally:
+        con.execute(f"reset variable {_SALT}")
 
 
 def _step(con, table: Table, relation: str, cols: dict[str, str], rule: RetentionRule, predicate: str) -> Step:
@@ -181,8 +201,9 @@ def _step(con, table: Table, relation: str, cols: dict[str, str], rule: Retentio
         done = f"starts_with(coalesce(subject_id, '{ANONYMOUS_PREFIX}'), '{ANONYMOUS_PREFIX}')"
         predicate = f"({predicate}) and not {done}"
         nulls = anonymised_columns(table, cols)
+        tokened = token_sets(tokenised_columns(table, cols))
         sets = ", ".join([f"subject_id = '{ANONYMOUS_PREFIX}' || replace(cast(uuid() as varchar), '-', '')"]
-                         + [f'"{c}" = null' for c in nulls] + ([t] if (t := tokens(table, cols)) else []))
+                         + [f'"{c}" = null' for c in nulls] + ([tokened] if tokened else []))
     rows, subjects = con.execute(f"select count(*), count(distinct {'subject_id' if 'subject_id' in cols else 'null'}) "
                                  f"from {relation} where {predicate}").fetchone()
     return Step(relation, rule.name, rule.action, predicate, rows, subjects, sets)

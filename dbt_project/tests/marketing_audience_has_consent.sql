@@ -9,10 +9,12 @@ with granted as (
 
 )
 
+{%- set checks = [("audience.may_email", "marketing_email"), ("audience.may_call", "telemarketing"),
+                  ("(audience.tier is not null or audience.segment is not null)", "profiling")] %}
 select audience.subject_id
 from {{ ref('marketing_audience') }} as audience
-where (audience.may_email and audience.subject_id not in (select subject_id from granted where purpose = 'marketing_email'))
-   or (audience.may_call and audience.subject_id not in (select subject_id from granted where purpose = 'telemarketing'))
-   or ((audience.tier is not null or audience.segment is not null)
-       and audience.subject_id not in (select subject_id from granted where purpose = 'profiling'))
-   or not (audience.may_email or audience.may_call)
+where not (audience.may_email or audience.may_call)
+{%- for flagged, purpose in checks %}
+   or ({{ flagged }} and not exists (
+        select 1 from granted where granted.subject_id = audience.subject_id and granted.purpose = '{{ purpose }}'))
+{%- endfor %}

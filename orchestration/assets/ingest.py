@@ -15,7 +15,7 @@ from orchestration.ingest import landing_retention
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
-from orchestration.ingest.writer import BatchResult, load_file
+from orchestration.ingest.writer import BatchResult, content_key, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
@@ -80,14 +80,17 @@ def _no_files(context, con, paths, source: str) -> None:
         context.log.info(f"{source}: marked `absent: true` in sources.yml: nothing to load, its table stays empty")
         return
     earlier = con.execute("select count(distinct file) from raw._batches where source = ?", [source]).fetchone()[0]
-    if not earlier:
+    if not earlier or landing_retention.expected_files(con, source):
         raise Failure(no_files_message(paths, source))
     context.log.info(f"{source}: no landing files; the {earlier} loaded earlier were removed after their retention "
                      f"period (policy rule {landing_retention.RULE}), so raw.{source} stays as it is")
 
 
-def _remove_expired(context, expired, source: str, audit, now) -> int:
-    removed, refused = landing_retention.remove(expired, source, audit, now)
+def _remove_expired(context, con, source: str, read: list, klantkluis, audit, now) -> int:
+    """Remove the landing files past their retention period (see landing_retention); returns how many."""
+    mapping = klantkluis.column_mapping(source)
+    expired = landing_retention.expired(con, source, read, load_policy(), now, klantkluis.max_quarantine_share)
+    removed, refused = landing_retention.remove(con, expired, source, lambda p: content_key(p, mapping), audit, now)
     if removed:
         context.log.info(f"{source}: {len(removed)} landing file(s) past their retention removed "
                          f"({', '.join(p.name for p in removed)}; policy rule {landing_retention.RULE})")
@@ -164,12 +167,11 @@ def build_ingest_asset(table) -> AssetsDefinition:
             rows_swept = _sweep(con, table, now, ctx.audit) if any(not r.skipped for r in results) else 0
             if rows_swept:
                 context.log.info(f"{table.name}: {rows_swept} rows past retention deleted or anonymised")
-            read = {r.file for r in results}
-            expired = landing_retention.expired(con, table.name, [p for p in files if p.name in read], load_policy(), now)
+            removed = _remove_expired(context, con, table.name, [p for p in files if p.name in {r.file for r in results}],
+                                      klantkluis, ctx.audit, now)
             latest = _gate(con, table.name, [p.name for p in files])
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             quarantined = con.execute("select count(*) from raw._quarantine where source = ?", [table.name]).fetchone()[0]
-        removed = _remove_expired(context, expired, table.name, ctx.audit, now)
         counts, rules = _summary(results)
         metadata = {**counts, "past_retention_swept": rows_swept, "landing_files_removed": removed,
                     "raw_rows_total": raw_rows,

@@ -63,7 +63,7 @@ def predict(summary_df: pd.DataFrame, *, horizon_periods: float, discount_rate_p
     ends = np.minimum(np.arange(1, n_steps + 1) * periods_per_step, horizon_periods)
     # E[Y(t)] = E[Y(t) | alive] x P(alive), and the first factor depends on (x, T) only: computed once
     # per distinct pair (about 1 in 8 customers at 1 M), it is the hypergeometric function's cost.
-    pair, distinct = pd.factorize(x + 1j * T)  # a hash of the pair, in O(customers)
+    pair, distinct = pd.factorize(x + 1j * T, use_na_sentinel=False)  # a hash of the pair, in O(customers)
     dx, dT = distinct.real, distinct.imag
     previous = np.zeros_like(dx)
     discounted = np.zeros_like(dx)

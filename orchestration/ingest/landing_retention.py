@@ -4,10 +4,13 @@ A landing file is a source system's export as delivered: plain text with names, 
 IBANs and free text. Once its content is in the raw layer (encrypted, pseudonymised, redacted)
 the plain copy serves only a reload, so it is kept ``duration_days`` after the first load of that
 content and then removed by the source's ingest step, its bytes overwritten first. A file whose
-content changed is loaded again first and counts from that load. The raw layer keeps its rows,
-and the load ledger (``raw._batches``) its counts.
+content changed is loaded again first and counts from that load; a file whose latest load failed
+the expectations gate stays until it is fixed, since its data never fully reached the raw layer.
+The raw layer keeps the rows; ``raw._landing_removed`` records each removal, so an empty landing
+folder is told apart from a wrong path.
 """
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,34 +21,60 @@ from privacy.rights.purge import overwritten_when_replaced
 RULE = "landing_files"
 
 
-def expired(con, source: str, files: list[Path], policy: Policy, now: datetime) -> list[Path]:
-    """The ``files`` whose current content was first loaded longer ago than the rule allows.
-
-    Pass only files loaded or found unchanged in this run: their latest batch is their content."""
+def expired(con, source: str, files: list[Path], policy: Policy, now: datetime,
+            max_quarantine_share: float) -> list[tuple[Path, str, datetime]]:
+    """(file, the SHA-256 it was loaded with, its first load) of the ``files`` whose current content was first
+    loaded longer ago than the rule allows and passed the gate. Pass only files loaded or found
+    unchanged in this run: their latest batch is their content."""
     rule = policy.retention.get(RULE)
     if rule is None or not files:
         return []
     marks = ", ".join("?" * len(files))
-    names = {r[0] for r in con.execute(
-        f"with latest as (select file, sha256 from raw._batches where source = ? and file in ({marks}) "
+    found = {file: (sha, first) for file, sha, first in con.execute(
+        f"with latest as (select file, sha256, input_rows, quarantined, table_failures from raw._batches "
+        f"where source = ? and file in ({marks}) "
         f"qualify row_number() over (partition by file order by {LATEST_LOAD_FIRST}) = 1) "
-        "select b.file from raw._batches b join latest on b.file = latest.file and b.sha256 = latest.sha256 "
-        "where b.source = ? group by b.file having min(b.loaded_at) < ?",
-        [source, *(p.name for p in files), source, now - timedelta(days=rule.duration_days)]).fetchall()}
-    return [p for p in files if p.name in names]
+        "select b.file, latest.sha256, min(b.loaded_at) from raw._batches b join latest on b.file = latest.file and b.sha256 = latest.sha256 "
+        "where b.source = ? and latest.table_failures is null and latest.quarantined <= ? * latest.input_rows "
+        "group by b.file, latest.sha256 having min(b.loaded_at) < ?",
+        [source, *(p.name for p in files), source, max_quarantine_share,
+         now - timedelta(days=rule.duration_days)]).fetchall()}
+    return [(p, *found[p.name]) for p in files if p.name in found]
 
 
-def remove(paths: list[Path], source: str, audit, now: datetime) -> tuple[list[Path], list[Path]]:
-    """Overwrite and delete ``paths``; returns (removed, not removable for lack of permission).
-    Each removal is in the audit log with the source and the file name, never its content."""
+def remove(con, expired_files: list[tuple[Path, str, datetime]], source: str, content_key, audit,
+           now: datetime) -> tuple[list[Path], list[Path]]:
+    """Overwrite and delete each file still holding the content it was loaded with (``content_key``
+    computes it, as the writer does); returns (removed, not removable). A file changed since it was
+    read is left for the next run to load. Each removal is in ``raw._landing_removed`` and the
+    audit log, with the source and the file name, never its content."""
     removed, refused = [], []
-    for path in paths:
+    for path, sha, first_loaded in expired_files:
         try:
-            with overwritten_when_replaced([path]):
+            if content_key(path) != sha:
+                continue  # written again since it was read: the next run loads it
+            if not os.access(path.parent, os.W_OK | os.X_OK):
+                raise PermissionError(path.parent)
+            info = path.stat()
+            # Zero the bytes only when this is the file's one name and we may write it.
+            overwritten = info.st_nlink == 1 and os.access(path, os.W_OK)
+            with overwritten_when_replaced([path] if overwritten else []):
                 path.unlink()
-        except PermissionError:
+        except FileNotFoundError:
+            continue
+        except OSError:
             refused.append(path)
             continue
         removed.append(path)
-        audit.append("landing_file_removed", now=now, source=source, file=path.name, rule=RULE)
+        con.execute("insert into raw._landing_removed values (?, ?, ?, ?, ?)",
+                    [source, path.name, first_loaded, now, overwritten])
+        audit.append("landing_file_removed", now=now, source=source, file=path.name, rule=RULE, overwritten=overwritten)
     return removed, refused
+
+
+def expected_files(con, source: str) -> int:
+    """Files of ``source`` the load ledger knows that were not removed after their latest load."""
+    return con.execute(
+        "select count(*) from (select file, max(loaded_at) as last from raw._batches where source = ? group by file) b "
+        "where not exists (select 1 from raw._landing_removed r where r.source = ? and r.file = b.file "
+        "and r.removed_at >= b.last)", [source, source]).fetchone()[0]

@@ -21,6 +21,12 @@ create table if not exists raw._batches (
     input_rows bigint not null, loaded bigint not null, quarantined bigint not null,
     suppressed bigint not null, loaded_at timestamptz not null, table_failures varchar
 )"""
+# Landing files removed after their retention period (orchestration/ingest/landing_retention.py).
+_LANDING_REMOVED = """
+create table if not exists raw._landing_removed (
+    source varchar not null, file varchar not null, loaded_at timestamptz not null, removed_at timestamptz not null,
+    overwritten boolean not null
+)"""
 _QUARANTINE = """
 create table if not exists raw._quarantine (
     source varchar not null, file varchar not null, line bigint not null, rule varchar not null,
@@ -58,6 +64,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> No
     # again, so its gate outcome must outlive the run that loaded it. Added to older warehouses here.
     con.execute("alter table raw._batches add column if not exists table_failures varchar")
     con.execute(_QUARANTINE)
+    con.execute(_LANDING_REMOVED)
     for table in tables:
         columns = ", ".join(f'"{c.name}" {_type(c)}' for c in table.columns)
         con.execute(f'create table if not exists raw."{table.name}" ({columns})')

@@ -49,7 +49,7 @@ class BatchResult:
         return self.input_rows == self.loaded + self.quarantined + self.suppressed
 
 
-def _sha256(path: Path, mapping: dict[str, str] | None = None) -> str:
+def content_key(path: Path, mapping: dict[str, str] | None = None) -> str:
     """The file's SHA-256; with a column mapping, of the file and the mapping together, so a file
     read through a changed mapping is loaded again (a mistake in it shows at once)."""
     digest = hashlib.sha256()
@@ -198,7 +198,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     """
     ensure_raw_tables(con, [table])
     tell = _Progress(progress)
-    sha = _sha256(path, mapping)
+    sha = content_key(path, mapping)
     if not full_refresh and _unchanged(con, table.name, path.name, sha):
         return BatchResult(table.name, path.name, skipped=True)
     read = read_landing_table(path, landing_columns(table), mapping, optional_columns(table))

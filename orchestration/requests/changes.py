@@ -82,7 +82,7 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     leads_erased = bool(lead_erasure and (lead_erasure["removed"] or lead_erasure["kept"]))
     if customers and service.paths.warehouse.exists():
         with service.warehouse() as con:
-            customers = recorded(con, "customer", customers)  # not a number nobody has, nor an erased customer
+            customers = recorded(con, customers)  # not a number nobody has, nor an erased customer
             if customers and purposes:
                 events = _withdraw(service, con, request, customers, purposes, actor, now)
     else:
@@ -103,12 +103,20 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
                                                            "events": events, "purposes": purposes}
 
 
-def recorded(con, kind: str, subject_ids: list[str]) -> list[str]:
-    """The subjects among ``subject_ids`` with a row in their master table: a request by a number
-    nobody has, or by an erased subject, must not create data about them (Art. 5(1)(c))."""
+def recorded(con, subject_ids: list[str]) -> list[str]:
+    """The subjects among ``subject_ids`` with a row in any raw table (their CRM record may be
+    quarantined, not exported yet, or past its retention while their consent events remain): a
+    request by a number nobody has, or by an erased subject, must not create data about them
+    (Art. 5(1)(c)). An erased subject has no row left: kept orders carry ``anon-`` ids."""
+    tables = [t for (t,) in con.execute(
+        "select distinct table_name from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = 'raw' and column_name = 'subject_id'").fetchall()]
+    if not tables or not subject_ids:
+        return []
     marks = ", ".join("?" * len(subject_ids))
-    found = {r[0] for r in con.execute(f'select distinct subject_id from raw."{MASTER_TABLES[kind]}" '
-                                       f"where subject_id in ({marks})", subject_ids).fetchall()}
+    found = {r[0] for r in con.execute(" union ".join(
+        f'select subject_id from raw."{t}" where subject_id in ({marks})' for t in tables),
+        subject_ids * len(tables)).fetchall()}
     return [s for s in subject_ids if s in found]
 
 
@@ -144,11 +152,13 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
         raise RuntimeError(f"{len(rows) - result.loaded} of {len(rows)} withdrawal event(s) were not loaded "
                            f"({result.quarantined} quarantined by the consent_events suite, {result.suppressed} "
                            "suppressed as of an erased subject)")
+    schema, name = AUDIENCE.split(".")
+    present = {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = ? "
+                                         "and table_name = ?", [schema, name]).fetchall()}  # none before a build
     sets = [f"{FLAGS[p]} = false" for p in purposes if p in FLAGS]
     sets += ["may_profile = false", *(f"{c} = null" for c in PROFILED)] if PROFILING in purposes else []
-    schema, name = AUDIENCE.split(".")
-    if sets and con.execute("select count(*) from information_schema.tables where table_schema = ? and "
-                            "table_name = ?", [schema, name]).fetchone()[0]:
+    sets = [s for s in sets if s.split(" = ")[0] in present]  # an audience built by an older version
+    if sets:
         marks = ", ".join("?" * len(customers))
         con.execute(f"update {AUDIENCE} set {', '.join(sets)} where subject_id in ({marks})", customers)
         con.execute(f"delete from {AUDIENCE} where subject_id in ({marks}) and not ({' or '.join(FLAGS.values())})",

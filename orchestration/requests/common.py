@@ -45,7 +45,9 @@ class Refused(Exception):
 
     def __init__(self, reason: str, plain: tuple[str, str] | None = None):
         super().__init__(reason)
-        self.plain = plain or (reason, reason)
+        self.plain = plain or (f"Wij kunnen dit verzoek niet uitvoeren ({reason}). Neem contact met ons op als u "
+                               "vragen hebt.", f"We cannot carry out this request ({reason}). Please contact us "
+                               "if you have questions.")
 
 
 def receipt(request: Request, now: datetime, article: str, **content) -> dict:

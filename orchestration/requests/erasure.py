@@ -21,11 +21,13 @@ from privacy.rights.requests import Request
 
 SOURCES_NOTE = {
     "nl": "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; ze worden "
-          "{days} dagen nadat ze geladen zijn verwijderd, en tot dan blijven uw gegevens daarin staan. Een blokkade-"
+          "{days} dagen nadat ze geladen zijn verwijderd (een bestand dat onze invoercontrole niet doorstaat pas "
+          "nadat het is hersteld), en tot dan blijven uw gegevens daarin staan. Een blokkade-"
           "registratie (uw pseudoniem bij de vernietigde sleutel) zorgt dat uw rijen nooit opnieuw worden geladen. "
           "Wissen in de bronsystemen zelf volgt via hun eigen procedure (art. 19 AVG).",
     "en": "The export files of our source systems (landing/) are outside the data warehouse; they are removed "
-          "{days} days after they were loaded, and until then your data stays in them. A suppression entry "
+          "{days} days after they were loaded (a file that fails our input checks only once it is fixed), and "
+          "until then your data stays in them. A suppression entry "
           "(your pseudonym beside the destroyed key) makes sure your rows are never loaded again. Erasure in the "
           "source systems themselves follows their own procedure (Art. 19 GDPR)."}
 

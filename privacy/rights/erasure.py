@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from privacy.policy import Policy, RetentionRule
-from privacy.retention import ANONYMOUS_PREFIX, anonymised_columns, tokens
+from privacy.retention import ANONYMOUS_PREFIX, anonymised_columns, token_salt, token_sets, tokenised_columns
 from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, subject_relations
 from privacy.tables import LOAD_COLUMNS, Classification
 
@@ -106,14 +106,15 @@ def _anonymise(con, rel: Relation, ids: list[str], rule: RetentionRule, classifi
     table = classification.table(rel.name, "source")
     cleared = anonymised_columns(table, rel.columns)
     detach = f", _source_file = '{DETACHED}' || _source_file" if "_source_file" in rel.columns else ""
-    tokened = tokens(table, rel.columns)
+    tokenised = tokenised_columns(table, rel.columns)
+    tokened = token_sets(tokenised)
     sets = "".join(f', "{c}" = null' for c in cleared) + detach + (f", {tokened}" if tokened else "")
-    tokenised = [c.name for c in table.columns if c.anonymise == "token" and c.name in rel.columns]
     # One statement (one scan of the table), a fresh random token per row.
     rows = ", ".join(["(?, ?)"] * len(rowids))
-    con.execute(f"update {rel.sql} set {SUBJECT_COLUMN} = erased.token{sets} from (values {rows}) erased(rid, token) "
-                f"where {rel.sql}.rowid = erased.rid",
-                [v for r in rowids for v in (r, TOKEN_PREFIX + secrets.token_hex(16))])
+    with token_salt(con):
+        con.execute(f"update {rel.sql} set {SUBJECT_COLUMN} = erased.token{sets} from (values {rows}) erased(rid, token) "
+                    f"where {rel.sql}.rowid = erased.rid",
+                    [v for r in rowids for v in (r, TOKEN_PREFIX + secrets.token_hex(16))])
     duty = sorted({p for c in table.columns for p in c.purposes
                    if p in policy.purposes and policy.purposes[p].legal_basis.startswith("6(1)(c)")} - {"privacy_compliance"})
     return {"table": rel.dataset, "rows": len(rowids),

@@ -6,6 +6,7 @@ warehouse held by another process is waited for."""
 
 import functools
 import json
+from datetime import datetime, timezone
 
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
@@ -169,3 +170,36 @@ def test_a_landing_file_goes_30_days_after_its_content_was_first_loaded_and_a_co
     assert result.success and any("no landing files; the 2 loaded earlier were removed" in line for line in logged)
     with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
         assert con.execute("select count(*) from raw.orders").fetchone()[0] == 9  # the raw layer keeps the rows
+
+
+def test_a_landing_file_failing_the_gate_stays_and_one_deleted_by_hand_is_still_missed(tmp_path, landing):
+    good, bad = landing / "2026-01-01.csv", landing / "2026-01-02.csv"
+    good.write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
+    bad.write_text(HEADER + "".join(GOOD.format(n=n, d=2).replace("10.00", "ten") for n in range(5, 9)))
+    _run(tmp_path)  # 2026-02-01: the second file fails the gate (all rows quarantined)
+    result, _ = _run(tmp_path, "2026-03-05T00:00:00+00:00")
+    assert not good.exists() and bad.exists()  # its data never reached the raw layer: kept until fixed
+    bad.unlink()  # removed by hand, not after its retention: an empty folder is a mistake again
+    result, _ = _run(tmp_path, "2026-03-06T00:00:00+00:00")
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "orders" in failure.step_failure_data.error.message and not result.success
+
+
+def test_a_landing_file_written_again_after_it_was_read_is_not_removed(tmp_path):
+    import duckdb
+
+    from orchestration.ingest import landing_retention
+    from orchestration.ingest.schema import ensure_raw_tables
+    from privacy.audit import AuditLog
+
+    path = tmp_path / "2026-01-01.csv"
+    path.write_text(HEADER + GOOD.format(n=1, d=1))
+    loaded_with = writer.content_key(path)
+    path.write_text(HEADER + GOOD.format(n=1, d=1) + GOOD.format(n=2, d=1))  # the source wrote it again
+    with duckdb.connect() as con:
+        ensure_raw_tables(con, [])
+        removed, refused = landing_retention.remove(con, [(path, loaded_with, datetime(2026, 2, 1, tzinfo=timezone.utc))],
+                                                    "orders", writer.content_key,
+                                                    AuditLog(tmp_path / "audit.jsonl"), datetime(2026, 3, 5, tzinfo=timezone.utc))
+        assert (removed, refused) == ([], []) and path.exists()
+        assert con.execute("select count(*) from raw._landing_removed").fetchone()[0] == 0

@@ -125,12 +125,15 @@ def test_concurrent_appends_keep_the_chain(tmp_path):
     assert result.ok and result.entries == 100
 
 
-def test_an_entry_says_when_it_was_written_and_by_which_account(log):
-    import getpass
+def test_an_entry_says_when_it_was_written_and_by_which_account(log, monkeypatch):
+    import pwd
 
-    first = next(log.entries())
+    monkeypatch.setenv("USER", "someone-else")  # the account comes from the process's user id
+    monkeypatch.setenv("LOGNAME", "someone-else")
+    log.append("decrypt", now=datetime(2025, 7, 1, tzinfo=timezone.utc), table="leads", count=1)
+    first, last = next(log.entries()), list(log.entries())[-1]
     assert first["ts"] == "2025-06-30T12:00:00.000000Z"  # the time the operation is about
-    assert first["recorded_at"] > "2026" and first["by"] == getpass.getuser()
+    assert first["recorded_at"] > "2026" and last["by"] == pwd.getpwuid(os.geteuid()).pw_name
 
 
 def test_an_older_entry_without_writer_fields_still_verifies(tmp_path, now):
@@ -154,3 +157,6 @@ def test_matching_answers_who_did_what_when(audit, now):
     assert seqs(since="2025-07-01", until="2025-07-01") == [2, 3]
     assert seqs(mentioning="r-42") == [2] and seqs(mentioning="ab12") == [3]
     assert seqs(events=["decrypt", "erasure"], since="2025-07-01") == [2, 4]
+    assert seqs(since="2025-07-01T14:00:00+02:00") == [2, 3, 4]  # 12:00 UTC, the time of entry 2
+    with pytest.raises(ValueError):
+        list(audit.matching(since="yesterday at noon"))

@@ -58,7 +58,8 @@ def test_each_table_takes_the_rule_of_its_subject_id_or_the_rule_its_columns_sha
     rule = {t.name: retention.table_rule(t, POLICY).name for t in CLASSIFICATION if t.layer in ("source", "snapshot")}
     assert rule == {"crm_customers": "contact_data", "leads": "leads", "consent_events": "consent_records",
                     "interactions": "interactions", "orders": "orders", "nps_responses": "nps_responses",
-                    "_batches": "metadata", "_quarantine": "quarantine", "snap_crm__customers": "contact_data"}
+                    "_batches": "metadata", "_landing_removed": "metadata", "_quarantine": "quarantine",
+                    "snap_crm__customers": "contact_data"}
 
 
 def test_now_must_be_timezone_aware(con):
