@@ -3,6 +3,7 @@
 import argparse
 import json
 import zipfile
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from dagster import DagsterInstance, Definitions, RunRequest, SkipReason, build_sensor_context
@@ -53,6 +54,14 @@ def test_a_rejected_document_is_reported_with_its_reason_by_process_and_list(pat
     assert "(reason: give exactly one subject identifier" in capsys.readouterr().out
     assert _cli(paths, "process-requests") == 0  # reported once, when it arrives
     assert "rejected" not in capsys.readouterr().out
+    [kept] = (paths.inbox / "rejected").glob("*.json")
+    with RequestService(paths) as service:  # its identifier may be in plain text: kept 30 days
+        service.intake(datetime.now(timezone.utc) + timedelta(days=29))
+        assert kept.exists()
+        service.intake(datetime.now(timezone.utc) + timedelta(days=31))
+        assert not kept.exists()
+        assert [e["details"]["request_id"] for e in service.audit.entries()
+                if e["event"] == "rejected_request_removed"] == [kept.stem]
 
 
 def test_sensor_starts_one_run_per_request_without_the_identifier(paths):
