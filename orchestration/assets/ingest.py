@@ -54,6 +54,12 @@ def _gate(con, source: str, files: list[str]) -> list[tuple[str, int, int, str |
         f"{LATEST_LOAD_FIRST}) = 1 order by file", [source, *files]).fetchall()
 
 
+def _passes(input_rows: int, quarantined: int, table_failures: str | None, max_share: float) -> bool:
+    """The gate's verdict on one file's latest load: no table-level rule broken, and at most
+    `max_share` of its rows quarantined."""
+    return not table_failures and (quarantined / input_rows if input_rows else 0.0) <= max_share
+
+
 def _refuse_going_back_in_time(con, table, now) -> None:
     """Stop a run whose time (`--as-of`, or the clock after a simulated later run) is before this
     source's last load (`klantkluis run` refuses it before it starts; this covers runs from the UI)."""
@@ -63,12 +69,12 @@ def _refuse_going_back_in_time(con, table, now) -> None:
         raise Failure(problem)
 
 
-def _sweep(con, table, now, audit) -> int:
+def _sweep(con, table, policy, now, audit) -> int:
     """Delete or anonymise the rows of `table` and the quarantine past retention (Art. 5(1)(e));
     returns how many. Reloaded old files may hold such rows (a reloaded file's quarantined rows
     keep their first load time): they go before the ingest step ends, because the retention
     sweep asset does not run in a run where another source failed."""
-    done = retention.sweep(con, load_classification(DBT_PROJECT_DIR), load_policy(), now=now, audit=audit,
+    done = retention.sweep(con, load_classification(DBT_PROJECT_DIR), policy, now=now, audit=audit,
                            tables={table.name, "_quarantine"})[1]
     return sum(done.values())
 
@@ -86,10 +92,11 @@ def _no_files(context, con, paths, source: str) -> None:
                      f"period (policy rule {landing_retention.RULE}), so raw.{source} stays as it is")
 
 
-def _remove_expired(context, con, source: str, read: list, klantkluis, audit, now) -> int:
-    """Remove the landing files past their retention period (see landing_retention); returns how many."""
+def _remove_expired(context, con, source: str, passed: list, klantkluis, policy, audit, now) -> int:
+    """Remove the landing files past their retention period among those read in this run that
+    passed the gate (see landing_retention); returns how many."""
     mapping = klantkluis.column_mapping(source)
-    expired = landing_retention.expired(con, source, read, load_policy(), now, klantkluis.max_quarantine_share)
+    expired = landing_retention.expired(con, source, passed, policy, now)
     removed, refused = landing_retention.remove(con, expired, source, lambda p: content_key(p, mapping), audit, now)
     if removed:
         context.log.info(f"{source}: {len(removed)} landing file(s) past their retention removed "
@@ -103,7 +110,7 @@ def _remove_expired(context, con, source: str, read: list, klantkluis, audit, no
 
 def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:
     shares = {file: quarantined / rows if rows else 0.0 for file, rows, quarantined, _ in latest}
-    over = sorted(f for f, share in shares.items() if share > max_share)
+    over = sorted(f for f, rows, quarantined, _ in latest if not _passes(rows, quarantined, None, max_share))
     table_failures = sorted({f"{file}: {rule}" for file, _, _, failed in latest if failed for rule in failed.split("\n")})
     problems = []
     if over:
@@ -164,12 +171,15 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     f"{where}: " + ("unchanged, skipped" if result.skipped else
                     f"{result.input_rows} rows in, {result.loaded} loaded, {result.quarantined} quarantined, "
                     f"{result.suppressed} suppressed"))
-            rows_swept = _sweep(con, table, now, ctx.audit) if any(not r.skipped for r in results) else 0
+            policy = load_policy()
+            rows_swept = _sweep(con, table, policy, now, ctx.audit) if any(not r.skipped for r in results) else 0
             if rows_swept:
                 context.log.info(f"{table.name}: {rows_swept} rows past retention deleted or anonymised")
-            removed = _remove_expired(context, con, table.name, [p for p in files if p.name in {r.file for r in results}],
-                                      klantkluis, ctx.audit, now)
             latest = _gate(con, table.name, [p.name for p in files])
+            passed = {f for f, *load in latest if _passes(*load, klantkluis.max_quarantine_share)}
+            read = {r.file for r in results}
+            removed = _remove_expired(context, con, table.name, [p for p in files if p.name in read & passed],
+                                      klantkluis, policy, ctx.audit, now)
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             quarantined = con.execute("select count(*) from raw._quarantine where source = ?", [table.name]).fetchone()[0]
         counts, rules = _summary(results)

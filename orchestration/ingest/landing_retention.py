@@ -21,24 +21,20 @@ from privacy.rights.purge import overwritten_when_replaced
 RULE = "landing_files"
 
 
-def expired(con, source: str, files: list[Path], policy: Policy, now: datetime,
-            max_quarantine_share: float) -> list[tuple[Path, str, datetime]]:
-    """(file, the SHA-256 it was loaded with, its first load) of the ``files`` whose current content was first
-    loaded longer ago than the rule allows and passed the gate. Pass only files loaded or found
-    unchanged in this run: their latest batch is their content."""
+def expired(con, source: str, files: list[Path], policy: Policy, now: datetime) -> list[tuple[Path, str, datetime]]:
+    """(file, the SHA-256 it was loaded with, its first load) of the ``files`` whose current content
+    was first loaded longer ago than the rule allows. Pass only files loaded or found unchanged in
+    this run (their latest batch is their content) whose latest load passed the gate."""
     rule = policy.retention.get(RULE)
     if rule is None or not files:
         return []
     marks = ", ".join("?" * len(files))
     found = {file: (sha, first) for file, sha, first in con.execute(
-        f"with latest as (select file, sha256, input_rows, quarantined, table_failures from raw._batches "
-        f"where source = ? and file in ({marks}) "
+        f"with latest as (select file, sha256 from raw._batches where source = ? and file in ({marks}) "
         f"qualify row_number() over (partition by file order by {LATEST_LOAD_FIRST}) = 1) "
         "select b.file, latest.sha256, min(b.loaded_at) from raw._batches b join latest on b.file = latest.file and b.sha256 = latest.sha256 "
-        "where b.source = ? and latest.table_failures is null and latest.quarantined <= ? * latest.input_rows "
-        "group by b.file, latest.sha256 having min(b.loaded_at) < ?",
-        [source, *(p.name for p in files), source, max_quarantine_share,
-         now - timedelta(days=rule.duration_days)]).fetchall()}
+        "where b.source = ? group by b.file, latest.sha256 having min(b.loaded_at) < ?",
+        [source, *(p.name for p in files), source, now - timedelta(days=rule.duration_days)]).fetchall()}
     return [(p, *found[p.name]) for p in files if p.name in found]
 
 

@@ -22,6 +22,7 @@ from privacy.rights import texts
 from privacy.rights.consent import PROFILING, purposes_for, withdrawal_events
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
+from privacy.rights.warehouse import subject_relations
 
 AUDIENCE = "marts.marketing_audience"
 FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the audience's channels: membership
@@ -108,14 +109,12 @@ def recorded(con, subject_ids: list[str]) -> list[str]:
     quarantined, not exported yet, or past its retention while their consent events remain): a
     request by a number nobody has, or by an erased subject, must not create data about them
     (Art. 5(1)(c)). An erased subject has no row left: kept orders carry ``anon-`` ids."""
-    tables = [t for (t,) in con.execute(
-        "select distinct table_name from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = 'raw' and column_name = 'subject_id'").fetchall()]
+    tables = [r for r in subject_relations(con, views=False) if r.schema == "raw"]
     if not tables or not subject_ids:
         return []
     marks = ", ".join("?" * len(subject_ids))
     found = {r[0] for r in con.execute(" union ".join(
-        f'select subject_id from raw."{t}" where subject_id in ({marks})' for t in tables),
+        f"select subject_id from {t.sql} where subject_id in ({marks})" for t in tables),
         subject_ids * len(tables)).fetchall()}
     return [s for s in subject_ids if s in found]
 
