@@ -154,12 +154,14 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
     schema, name = AUDIENCE.split(".")
     present = {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = ? "
                                          "and table_name = ?", [schema, name]).fetchall()}  # none before a build
-    sets = [f"{FLAGS[p]} = false" for p in purposes if p in FLAGS]
-    sets += ["may_profile = false", *(f"{c} = null" for c in PROFILED)] if PROFILING in purposes else []
-    sets = [s for s in sets if s.split(" = ")[0] in present]  # an audience built by an older version
+    sets = {FLAGS[p]: "false" for p in purposes if p in FLAGS}
+    if PROFILING in purposes:
+        sets |= {"may_profile": "false", **dict.fromkeys(PROFILED, "null")}
+    sets = {c: v for c, v in sets.items() if c in present}  # an audience built by an older version
     if sets:
         marks = ", ".join("?" * len(customers))
-        con.execute(f"update {AUDIENCE} set {', '.join(sets)} where subject_id in ({marks})", customers)
+        con.execute(f"update {AUDIENCE} set {', '.join(f'{c} = {v}' for c, v in sets.items())} "
+                    f"where subject_id in ({marks})", customers)
         con.execute(f"delete from {AUDIENCE} where subject_id in ({marks}) and not ({' or '.join(FLAGS.values())})",
                     customers)
     return len(rows)

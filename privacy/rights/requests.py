@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 
 from privacy.exceptions import PrivacyError
 from privacy.identifiers import EMAIL, KEY
+from privacy.rights.texts import LANGUAGES
 
 TYPES = ("access", "erasure", "rectification", "objection", "withdraw_consent")
 IDENTIFIERS = {"email": None, "customer_id": "customer", "lead_id": "lead"}
 VERIFICATION_METHODS = ("portal_login", "email_confirmation", "id_document", "phone_callback", "in_person",
                         "idin", "other")
-LANGUAGES = ("nl", "en")
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 _FORMS = {"email": re.compile(EMAIL), "customer_id": re.compile(KEY), "lead_id": re.compile(KEY)}
 

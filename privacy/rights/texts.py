@@ -1,6 +1,8 @@
 """Fixed wording, in Dutch and English, for the access export and the receipts (Art. 12(1):
 concise, transparent, intelligible, in clear and plain language)."""
 
+import re
+
 RIGHTS = {
     "rectification": ("16", "U kunt onjuiste gegevens laten verbeteren en onvolledige laten aanvullen.",
                       "You can have inaccurate data corrected and incomplete data completed."),
@@ -86,7 +88,7 @@ LEAD_ERASED = ("Uw gegevens als lead zijn gewist: een lead bewaren wij alleen om
                "Your details as a lead are erased: we keep a lead only to approach them (Art. 17(1)(c) GDPR).")
 
 
-LANGUAGES = ("nl", "en")
+LANGUAGES = ("nl", "en")  # of every text here, and so of requests and receipts
 # A legal basis of Art. 6(1) in clear language, and how the Dutch cite it (art. 6 lid 1 onder b AVG).
 BASES = {"a": ("uw toestemming", "your consent"),
          "b": ("nodig voor de overeenkomst met u", "needed for our contract with you"),
@@ -96,8 +98,6 @@ BASES = {"a": ("uw toestemming", "your consent"),
 
 def basis(cited: str, lang: str) -> str:
     """'Art. 6(1)(b) GDPR' as 'needed for our contract with you (Art. 6(1)(b) GDPR)', or in Dutch."""
-    import re
-
     m = re.fullmatch(r"Art\. 6\(1\)\(([a-f])\) GDPR", cited)
     if m is None:
         return cited
