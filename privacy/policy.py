@@ -55,9 +55,10 @@ class Policy:
     supervisory_authority: str
     subject_categories: dict[str, str]
     purposes: dict[str, Purpose]
-    consent_purposes: dict[str, str]
+    consent_purposes: dict[str, str]  # name -> description
     retention: dict[str, RetentionRule]
     recipients: list[dict]
+    consent_plain: dict[str, dict[str, str]]  # name -> {"nl": ..., "en": ...} for data subjects (Art. 12(1))
     transfers_outside_eea: str
     security_measures: list[str]
     path: Path | None = None
@@ -80,13 +81,15 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
                             dict(r.get("plain") or {}))
         for name, r in (raw.get("retention") or {}).items()
     }
+    consents = raw.get("consent_purposes") or {}  # name -> description, or {description, plain}
     return Policy(
         controller=raw.get("controller") or {},
         dpo=raw.get("dpo") or {},
         supervisory_authority=raw.get("supervisory_authority", ""),
         subject_categories=raw.get("subject_categories") or {},
         purposes=purposes,
-        consent_purposes=raw.get("consent_purposes") or {},
+        consent_purposes={k: v if isinstance(v, str) else v.get("description", "") for k, v in consents.items()},
+        consent_plain={k: {} if isinstance(v, str) else dict(v.get("plain") or {}) for k, v in consents.items()},
         retention=retention,
         recipients=list(raw.get("recipients") or []),
         transfers_outside_eea=raw.get("transfers_outside_eea", ""),

@@ -7,10 +7,13 @@ result twice: on the sweep (raw and snapshots) and on the published marts (marts
 no subject that the swept source layer no longer holds).
 """
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
-                     AssetSelection, DefaultScheduleStatus, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
-                     asset_check, define_asset_job)
+from datetime import datetime, timedelta
 
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
+                     AssetSelection, DefaultScheduleStatus, MaterializeResult, MetadataValue, RunRequest,
+                     ScheduleEvaluationContext, SkipReason, asset, asset_check, define_asset_job, schedule)
+
+from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
@@ -22,6 +25,7 @@ SWEEP_KEY = AssetKey(["privacy", "retention_sweep"])
 PUBLISHED_KEY = AssetKey(["published", "marts"])
 CHECK = "no_row_past_retention"
 OWNERS = ["team:privacy-office"]
+RECENT = timedelta(hours=12)  # a sweep this recent makes the daily retention job redundant
 
 
 def _table(counts: dict[str, int], header: str) -> MetadataValue:
@@ -40,7 +44,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         description="Storage limitation (Art. 5(1)(e), 17(1)(a)): deletes or anonymises the rows of the raw "
                     "layer and the snapshot history that are past their retention rule (privacy/policy.yml: "
                     "duration after an anchor date) at the run's time, in one transaction, and writes one audit "
-                    "entry per table (counts only). Runs after ingest and before dbt staging.",
+                    "entry per table (counts only); removes rejected request documents and access exports past "
+                    "their rules. Runs after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
                                     description="After the sweep no row of the raw layer or a snapshot is past "
                                                 "its retention rule at the run's time.")],
@@ -53,15 +58,19 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                                         audit=AuditLog(klantkluis.paths.audit_log))
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
             left = retention.plan(con, classification, policy, now=now).counts()
+        with RequestService(klantkluis.paths) as service:  # files go too when no request comes in
+            files = service.remove_expired(now)
         swept = {f"{s.table} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
         per_table = {f"rows/{s.table}": done[s.relation] for s in due.steps}
-        context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised")
+        context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised, "
+                         f"{sum(files.values())} request files removed")
         check = AssetCheckResult(
             check_name=CHECK, passed=not any(left.values()), severity=AssetCheckSeverity.ERROR,
             metadata={"rows_past_retention": sum(left.values()), "per_table": _table(left, "table")})
         return MaterializeResult(check_results=[check], metadata={
             "as_of": now.isoformat(), "rows_swept": sum(done.values()),
-            "per_table": _table(swept, "table (rule, action)"), **per_table})
+            "per_table": _table(swept, "table (rule, action)"), **per_table,
+            **{f"files/{rule}": n for rule, n in files.items()}})
 
     return retention_sweep
 
@@ -91,12 +100,31 @@ def published_retention_check(context, klantkluis: KlantkluisResource) -> AssetC
         metadata={"rows_past_retention": sum(counts.values()), "per_table": _table(counts, "table")})
 
 
+def swept_since(instance, since: datetime) -> bool:
+    """True when the sweep and a publish after it both materialised at or after ``since``: the sweep
+    then reached every layer already (the daily full refresh runs it, an hour before this job)."""
+    swept = instance.get_latest_materialization_event(SWEEP_KEY)
+    published = instance.get_latest_materialization_event(PUBLISHED_KEY)
+    return bool(swept and published and since.timestamp() <= swept.timestamp <= published.timestamp)
+
+
 def build_retention_job(dbt_assets, *other_keys: AssetKey):
     """The daily retention job (sweep, all dbt assets, `other_keys`) and its schedule, 03:00 Amsterdam time."""
     job = define_asset_job(
         "retention_sweep", selection=AssetSelection.assets(SWEEP_KEY, *other_keys) | AssetSelection.assets(dbt_assets),
         description="Sweep what is past retention, rebuild the dbt models and snapshots, the register and the "
                     "published copies, so the sweep reaches every layer (Art. 5(1)(e)).")
+
     # On from the start: storage limitation (Art. 5(1)(e)) must not wait for someone to switch it on.
-    return job, ScheduleDefinition(name="retention_sweep_daily", job=job, cron_schedule="0 3 * * *",
-                                   execution_timezone="Europe/Amsterdam", default_status=DefaultScheduleStatus.RUNNING)
+    @schedule(name="retention_sweep_daily", job=job, cron_schedule="0 3 * * *", execution_timezone="Europe/Amsterdam",
+              default_status=DefaultScheduleStatus.RUNNING,
+              description="Runs the retention job at 03:00 unless a run (normally full_refresh at 02:00) swept "
+                          "and published within the last 12 hours.")
+    def retention_sweep_daily(context: ScheduleEvaluationContext):
+        since = context.scheduled_execution_time - RECENT
+        if swept_since(context.instance, since):
+            return SkipReason(f"The retention sweep and a publish after it ran since {since.isoformat()}: "
+                              "every layer is swept for today.")
+        return RunRequest()
+
+    return job, retention_sweep_daily

@@ -119,9 +119,10 @@ def recorded(con, subject_ids: list[str]) -> list[str]:
     return [s for s in subject_ids if s in found]
 
 
-def _withdrawn(purposes: list[str], policy) -> tuple[str, str]:
-    named = ", ".join(f"{p} ({policy.consent_purposes.get(p, p)})" for p in purposes)
-    return tuple(t.format(purposes=named) for t in texts.WITHDRAWN)
+def _withdrawn(purposes: list[str], policy) -> tuple[str, ...]:
+    def named(lang: str) -> str:
+        return "; ".join(policy.consent_plain.get(p, {}).get(lang) or policy.consent_purposes.get(p, p) for p in purposes)
+    return tuple(t.format(purposes=named(lang)) for t, lang in zip(texts.WITHDRAWN, texts.LANGUAGES))
 
 
 def _withdraw(service, con, request, customers, purposes, actor, now) -> int:

@@ -88,8 +88,10 @@ def _list(args, paths) -> int:
     print(f"{'request':<25} {'type':<17} {'status':<11} {'received':<20} {'due':<20} {'completed':<20} result")
     for r in rows:
         late = " OVERDUE" if r["status"] not in ("completed", "refused", "rejected") and r["due_at"] < now else ""
-        late += " (deleted)" if r["result_path"] and not Path(r["result_path"]).exists() else ""
         detail = json.loads(r["detail"] or "{}")
+        if r["result_path"] and not Path(r["result_path"]).exists():
+            removed = detail.get("removed")
+            late += f" (deleted {removed['at'][:10]}, rule {removed['rule']})" if removed else " (deleted)"
         late += " (no data found)" if detail.get("found") is False else ""
         late += f" (reason: {detail['reason']})" if r["status"] in ("refused", "rejected") and detail.get("reason") else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "

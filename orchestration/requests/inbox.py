@@ -2,21 +2,19 @@
 
 A file's request id is the hash of its JSON content, so the same document dropped twice is one
 request. Documents that are not valid requests move to ``inbox/rejected/`` (the operator answers
-those by hand, Art. 12(4)) and are removed when the policy rule ``rejected_requests`` ends;
-answered requests' files are removed by the service.
+those by hand, Art. 12(4)) and are removed when the policy rule ``rejected_requests`` ends (see
+``file_retention``); answered requests' files are removed by the service.
 """
 
 import hashlib
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
+from orchestration.requests.file_retention import REJECTED
 from privacy.audit import timestamp
 from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for
-
-REJECTED = "rejected"
-REJECTED_RULE = "rejected_requests"
 
 
 def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
@@ -52,22 +50,8 @@ def intake(service, now: datetime) -> list:
             service.discard(path)  # the same document again: answered already
         else:
             pending.append(request)
-    _remove_expired_rejections(service, now)
+    service.remove_expired(now)
     return sorted(pending, key=lambda r: (r.received_at, r.request_id))
-
-
-def _remove_expired_rejections(service, now: datetime) -> None:
-    """Rejected documents (they may hold an identifier in plain text) are kept for the operator's
-    answer, then removed when the policy rule ``rejected_requests`` ends (Art. 5(1)(e))."""
-    rule, folder = service.policy.retention.get(REJECTED_RULE), service.paths.inbox / REJECTED
-    if rule is None or not folder.is_dir():
-        return
-    cutoff = now - timedelta(days=rule.duration_days)
-    for path in sorted(folder.glob("*.json")):
-        row = service.ledger.get(path.stem)
-        if row and row["completed_at"] and datetime.fromisoformat(row["completed_at"]) < cutoff:
-            service.discard(path)
-            service.audit.append("rejected_request_removed", now=now, request_id=path.stem, rule=REJECTED_RULE)
 
 
 def write_request(inbox: Path, document: dict) -> tuple[str, Path]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from orchestration.ingest.context import IngestContext
 from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused, parse_rules, receipt, write_receipt
+from orchestration.requests.file_retention import remove_expired
 from orchestration.requests.inbox import inbox_files, intake
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from privacy.audit import AuditLog
@@ -65,6 +66,10 @@ class RequestService:
     def intake(self, now: datetime | None = None) -> list[Request]:
         """Register new inbox files; the requests still to be answered (see ``inbox.intake``)."""
         return intake(self, now or datetime.now(timezone.utc))
+
+    def remove_expired(self, now: datetime | None = None) -> dict[str, int]:
+        """Remove rejected documents and access exports past their retention rule (``file_retention``)."""
+        return remove_expired(self, now or datetime.now(timezone.utc))
 
     def identifier_hmac(self, request: Request) -> str:
         """The keyed HMAC stored instead of the identifier (Art. 4(5), 25(1))."""

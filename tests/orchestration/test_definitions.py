@@ -49,3 +49,25 @@ def test_arrow_gives_freed_memory_back_at_once():
 
     # jemalloc with decay 0: what a file's rows free is returned to the system, not kept by Arrow.
     assert pa.default_memory_pool().backend_name == "jemalloc"
+
+
+def test_the_retention_schedule_skips_when_a_sweep_and_a_publish_after_it_ran_within_12_hours():
+    from datetime import datetime, timezone
+
+    from dagster import AssetMaterialization, RunRequest, SkipReason, build_schedule_context, instance_for_test
+
+    from orchestration.assets.retention import PUBLISHED_KEY, SWEEP_KEY
+    from orchestration.definitions import defs
+
+    schedule = defs.resolve_schedule_def("retention_sweep_daily")
+    with instance_for_test() as instance:
+        def tick(at: datetime):
+            return schedule(build_schedule_context(instance=instance, scheduled_execution_time=at))
+
+        now = datetime.now(timezone.utc)
+        assert isinstance(tick(now), RunRequest)  # never swept
+        instance.report_runless_asset_event(AssetMaterialization(SWEEP_KEY))
+        assert isinstance(tick(now), RunRequest)  # swept, but the marts were not published after it
+        instance.report_runless_asset_event(AssetMaterialization(PUBLISHED_KEY))
+        assert isinstance(tick(now), SkipReason)
+        assert isinstance(tick(now.replace(year=now.year + 1)), RunRequest)  # long ago: sweep again

@@ -98,6 +98,15 @@ def test_access_without_any_data_confirms_that_nothing_is_processed(paths, capsy
         metadata = json.loads(z.read("metadata.json"))
     assert metadata["art15"]["confirmation"]["content"]["personal_data_processed"] is False
     assert not any(paths.inbox.glob("*.json"))
+    with RequestService(paths) as service:  # an export is all of a subject's data: kept 30 days
+        assert service.remove_expired(datetime.now(timezone.utc) + timedelta(days=29))["access_exports"] == 0
+        assert export.exists()
+        assert service.remove_expired(datetime.now(timezone.utc) + timedelta(days=31))["access_exports"] == 1
+        assert not export.exists()
+        assert [e["details"]["request_id"] for e in service.audit.entries()
+                if e["event"] == "access_export_removed"] == [export.stem]
+    assert _cli(paths, "requests") == 0
+    assert ", rule access_exports)" in capsys.readouterr().out
 
 
 def test_a_failing_request_reports_class_and_place_never_the_value(paths, monkeypatch):

@@ -27,6 +27,7 @@ from orchestration.requests.inbox import write_request
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
+from privacy.policy import load_policy
 from privacy.rights.disclosure import FIELDS
 
 pytestmark = pytest.mark.slow
@@ -390,7 +391,9 @@ def test_withdrawing_profiling_keeps_the_subject_in_the_audience_without_its_seg
         assert con.execute("select count(*) from marts.marketing_audience where not may_profile and "
                            "(tier is not null or segment is not null)").fetchone()[0] == 0
     [receipt] = [r for r in world["consent_receipts"] if r["consent_purposes_withdrawn"] == ["profiling"]]
-    assert receipt["found"] and "profiling" in receipt["effect"]["en"] and "profiling" in receipt["effect"]["nl"]
+    plain = load_policy().consent_plain["profiling"]  # named for the subject, in their language (Art. 12(1))
+    assert receipt["found"] and all(plain[lang] in receipt["effect"][lang] for lang in ("nl", "en"))
+    assert "profiling" not in receipt["effect"]["nl"]
 
 
 def test_an_objection_for_a_customer_number_nobody_has_changes_nothing_and_says_so(world):

@@ -256,6 +256,8 @@ def test_the_dutch_summary_is_in_clear_language_without_the_engineers_terms(now)
     every = [*POLICY.purposes.values(), *POLICY.retention.values(), *(t for t in CLASSIFICATION if t.name in models)]
     assert len(models) >= 6 and [x.name for x in every if set(x.plain) != {"nl", "en"}] == []
     assert all(set(r.get("plain", {})) == {"nl", "en"} for r in POLICY.recipients)
+    assert set(POLICY.consent_plain) == set(POLICY.consent_purposes)
+    assert all(set(p) == {"nl", "en"} for p in POLICY.consent_plain.values())
 
 
 def test_access_package_has_checksums_for_every_file_and_escapes_html(tmp_path, now):
