@@ -7,20 +7,22 @@ of its rows quarantined, judged on each file's latest load, so re-running does n
 """
 
 from collections import Counter
+from contextlib import contextmanager
 
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinition, Failure, MaterializeResult,
                      MetadataValue, asset)
 
 from orchestration.ingest import landing_retention
 from orchestration.ingest.reader import LandingFileError, release_read_memory
-from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
+from orchestration.ingest.schema import LATEST_LOAD_FIRST, encrypt_plain_columns, ensure_raw_tables
 from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
 from orchestration.ingest.writer import BatchResult, content_key, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, connect_duckdb
 from privacy import retention
 from privacy.classification import load_classification
 from privacy.policy import load_policy
+from privacy.rights.purge import compact
 
 OWNERS = ["team:data-engineering"]
 
@@ -92,6 +94,23 @@ def _no_files(context, con, paths, source: str) -> None:
                      f"period (policy rule {landing_retention.RULE}), so raw.{source} stays as it is")
 
 
+@contextmanager
+def _encrypted_first(context, klantkluis, table, ctx):
+    """A warehouse connection on which the columns an older version stored as plain text and the
+    classification now encrypts are encrypted first; the file is then compacted once the
+    connection closes, so the plain values leave its free blocks too (Art. 32(1)(a))."""
+    encrypted = []
+    try:
+        with klantkluis.connect() as con:
+            encrypted = encrypt_plain_columns(con, table, ctx.keystore, ctx.audit, ctx.now)
+            yield con
+    finally:
+        if encrypted:
+            seconds = compact(klantkluis.paths.warehouse, connect_duckdb)["seconds"]
+            context.log.info(f"{table.name}: {', '.join(encrypted)} (plain text in older versions) now encrypted "
+                             f"under each subject's key; the warehouse was compacted in {seconds} s")
+
+
 def _remove_expired(context, con, source: str, passed: list, klantkluis, policy, audit, now) -> int:
     """Remove the landing files past their retention period among those read in this run that
     passed the gate (see landing_retention); returns how many."""
@@ -150,7 +169,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
         ctx = klantkluis.ingest_context(now)
         reload = context.run.tags.get(RELOAD_TAG) == "all"
         results, errors = [], []
-        with klantkluis.connect() as con:
+        with _encrypted_first(context, klantkluis, table, ctx) as con:
             _refuse_going_back_in_time(con, table, now)
             if not files:
                 _no_files(context, con, klantkluis.paths, table.name)

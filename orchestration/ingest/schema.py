@@ -2,12 +2,19 @@
 an encrypted column can only be BLOB (Art. 32(1)(a)).
 
 Raw columns hold the landing values as text, encrypted values as BLOB; typing happens in the
-dbt staging models, so a raw row is always what arrived.
+dbt staging models, so a raw row is always what arrived. A column declared `encrypt` after an
+older version stored it as text is encrypted in place (`encrypt_plain_columns`).
 """
 
-import duckdb
+from datetime import datetime
 
+import duckdb
+import pyarrow as pa
+
+from privacy.audit import AuditLog
 from privacy.classification import Table
+from privacy.crypto import encrypt_columns
+from privacy.keystore import KeyStore
 
 METADATA_COLUMNS = ("_source_file", "_source_line", "_batch_id")
 # The order that puts a file's latest load first in raw._batches: batch ids sort in creation
@@ -68,3 +75,39 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> No
     for table in tables:
         columns = ", ".join(f'"{c.name}" {_type(c)}' for c in table.columns)
         con.execute(f'create table if not exists raw."{table.name}" ({columns})')
+
+
+def encrypt_plain_columns(con: duckdb.DuckDBPyConnection, table: Table, keystore: KeyStore, audit: AuditLog,
+                          now: datetime) -> list[str]:
+    """Encrypt under each subject's key the columns declared ``transform: encrypt`` that an older
+    warehouse holds as plain text (Art. 32(1)(a), 25(1)); returns their names. A subject whose key
+    was shredded keeps no value (Art. 17). One transaction; the plain values are still in the
+    file's free blocks afterwards, so the caller compacts the file (``privacy.rights.purge``)."""
+    ensure_raw_tables(con, [table])
+    types = dict(con.execute(f"select name, type from pragma_table_info('raw.\"{table.name}\"')").fetchall())
+    plain = [c.name for c in table.columns if c.transform == "encrypt" and types.get(c.name) == "VARCHAR"]
+    if not plain:
+        return []
+    picked = ", ".join(f'"{name}"' for name in plain)
+    rows = con.execute(f'select rowid as _rid, subject_id, {picked} from raw."{table.name}"').to_arrow_table()
+    subject_ids = rows["subject_id"].to_pylist()
+    gone = keystore.shredded({s for s in subject_ids if s is not None})
+    values = {name: [None if sid in gone else v for sid, v in zip(subject_ids, rows[name].to_pylist())]
+              for name in plain}
+    encrypted = encrypt_columns(values, subject_ids, table.name, keystore, create_keys=True)
+    con.register("_encrypted", pa.table({"_rid": rows["_rid"],
+                                         **{name: pa.array(encrypted[name], pa.binary()) for name in plain}}))
+    replaced = ", ".join(f'e."{name}" as "{name}"' for name in plain)
+    con.execute("begin")
+    try:
+        con.execute(f'create or replace table raw."{table.name}" as select t.* replace ({replaced}) '
+                    f'from raw."{table.name}" t left join _encrypted e on t.rowid = e._rid order by t.rowid')
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_encrypted")
+    audit.append("plain_columns_encrypted", now=now, table=table.name, columns=plain, rows=rows.num_rows,
+                 subjects=len(set(subject_ids) - {None}))
+    return plain

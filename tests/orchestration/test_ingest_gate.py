@@ -1,7 +1,8 @@
-"""The orders ingest step as Dagster runs it: the blocking `expectations` gate judges each current
+"""The ingest step as Dagster runs it: the blocking `expectations` gate judges each current
 landing file on its latest load (a file that failed it fails it again when skipped unchanged, until
 it is fixed); a run earlier than the last load is refused; a long load logs its progress; a
-warehouse held by another process is waited for."""
+warehouse held by another process is waited for; a column an older version stored in plain text
+is encrypted."""
 
 
 import functools
@@ -22,11 +23,12 @@ HEADER = "order_id,customer_id,order_date,amount,margin,product_category,channel
 GOOD = "O{n:07d},C{n:07d},2026-01-0{d},10.00,2.00,books,web,ideal\n"
 
 
-def _run(home, as_of: str = "2026-02-01T00:00:00+00:00", tags: dict | None = None, **options):
-    """The orders ingest step's result and the lines it logged."""
+def _run(home, as_of: str = "2026-02-01T00:00:00+00:00", tags: dict | None = None, source: str = "orders",
+         **options):
+    """The ingest step's result and the lines it logged."""
     from orchestration.definitions import SOURCES
 
-    asset = build_ingest_asset(next(t for t in SOURCES if t.name == "orders"))
+    asset = build_ingest_asset(next(t for t in SOURCES if t.name == source))
     with DagsterInstance.ephemeral() as instance:
         result = materialize([asset], resources={"klantkluis": KlantkluisResource(home=str(home), **options)},
                              instance=instance, raise_on_error=False, tags={"klantkluis/as_of": as_of, **(tags or {})})
@@ -203,3 +205,37 @@ def test_a_landing_file_written_again_after_it_was_read_is_not_removed(tmp_path)
                                                     AuditLog(tmp_path / "audit.jsonl"), datetime(2026, 3, 5, tzinfo=timezone.utc))
         assert (removed, refused) == ([], []) and path.exists()
         assert con.execute("select count(*) from raw._landing_removed").fetchone()[0] == 0
+
+
+def test_a_column_an_older_version_stored_in_plain_text_is_encrypted_and_compacted_away(tmp_path, monkeypatch):
+    from orchestration.settings import Paths
+    from privacy.crypto import decrypt_values
+    from privacy.keystore import KeyStore
+    from privacy.masterkey import master_key_from_env
+
+    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
+    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
+    folder = tmp_path / "landing" / "leads"
+    folder.mkdir(parents=True)
+    (folder / "2026-01-01.csv").write_text(
+        "lead_id,first_name,last_name,email,phone,company,stage,lead_source,created_at,last_contact_at\n"
+        + "".join(f"L{n:07d},Anna,Visser,a{n}@example.nl,0612345678,{'Visser Advies' if n % 2 else ''},prospect,"
+                  "fair,2026-01-01,\n" for n in range(1, 5)))
+    assert _run(tmp_path, source="leads")[0].success
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connect_duckdb(warehouse) as con:  # the warehouse as an older version left it: company in plain text
+        con.execute("alter table raw.leads alter column company set data type varchar using "
+                    "case when company is not null then 'Schildersbedrijf Klaassen ' || _source_line end")
+        con.execute("checkpoint")
+    assert b"Schildersbedrijf Klaassen" in warehouse.read_bytes()
+    result, said = _run(tmp_path, source="leads")  # the file is unchanged: only the migration works
+    assert result.success and any("company (plain text in older versions) now encrypted" in line for line in said)
+    with connect_duckdb(warehouse, read_only=True) as con:
+        assert con.execute("select type from pragma_table_info('raw.leads') where name = 'company'").fetchone() == ("BLOB",)
+        rows = con.execute("select subject_id, company, _source_line from raw.leads order by _source_line").fetchall()
+    paths = Paths.from_home(tmp_path)
+    with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as keystore:
+        plain = decrypt_values([r[1] for r in rows], [r[0] for r in rows], "leads", "company", keystore, purpose="test")
+    assert plain == [f"Schildersbedrijf Klaassen {line}" if line % 2 == 0 else None for _, _, line in rows]
+    assert b"Schildersbedrijf Klaassen" not in warehouse.read_bytes()
+    assert not any("plain text" in line for line in _run(tmp_path, source="leads")[1])  # once only

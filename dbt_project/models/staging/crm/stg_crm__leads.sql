@@ -23,7 +23,6 @@ renamed as (
 
     select
         subject_id,
-        company,
         stage,
         lead_source,
         cast(created_at as date) as created_at,
