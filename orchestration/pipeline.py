@@ -6,10 +6,12 @@ each day's state (history) even when several days arrive at once.
 
 import sys
 from collections import defaultdict
+from contextlib import redirect_stdout
 from datetime import datetime, timezone
 
 from dagster import DagsterEventType, DagsterInstance
 
+from orchestration.console import DbtProgress
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths, connect_duckdb
@@ -41,7 +43,8 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
             if day is not None and len(days) > 1:
                 tags[THROUGH_TAG] = day
                 print(f"Processing landing day {day} ...", flush=True)
-            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
+            with DbtProgress(sys.stdout) as progress, redirect_stdout(progress):
+                result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
             for event in result.all_events:
                 if event.event_type == DagsterEventType.STEP_SUCCESS:
                     stages[stage_of(event.step_key)] += event.event_specific_data.duration_ms / 1000
