@@ -94,6 +94,8 @@ def _problems(c: Column, policy: Policy) -> Iterator[str]:
         yield f"ingest transform {c.transform!r} is not one of {TRANSFORMS}"
     if c.anonymise not in ANONYMISE:
         yield f"anonymise {c.anonymise!r} is not one of {ANONYMISE}"
+    if c.about is not None and c.about not in policy.subject_categories:
+        yield f"about {c.about!r} is not a subject category of the policy"
 
 
 def _tables(doc: dict, path: Path, root: Path) -> list[Table]:
@@ -116,7 +118,7 @@ def _column(c: dict) -> Column:
     return Column(c["name"], privacy.get("category"), (purposes,) if isinstance(purposes, str) else tuple(purposes),
                   privacy.get("legal_basis"), privacy.get("retention"), ingest.get("transform", "keep"),
                   ingest.get("from", c["name"]), (c.get("description") or "").strip(),
-                  bool(ingest.get("optional", False)), privacy.get("anonymise", "clear"))
+                  bool(ingest.get("optional", False)), privacy.get("anonymise", "clear"), privacy.get("about"))
 
 
 def _meta(node: dict) -> dict:

@@ -98,8 +98,10 @@ def _consent(policy: Policy, p: str) -> str:
 
 
 def _kinds(t: Table) -> set[str]:
-    # Free text that is redacted on ingest names third persons besides the subject.
+    # Free text that is redacted on ingest names third persons besides the subject; a column
+    # `about` another person (an employee code) names them.
     kinds = {t.subject.kind} if t.subject else set()
+    kinds |= {c.about for c in t.columns if c.about and c.category in _PERSONAL}
     return kinds | ({"third_party"} if any(c.transform == "redact" for c in t.columns) else set())
 
 

@@ -30,6 +30,9 @@ class Column:
     description: str = ""
     optional: bool = False  # a landing file may lack it (meta.ingest.optional); loaded as null
     anonymise: str = "clear"  # what anonymisation does to an identifier (meta.privacy.anonymise): see ANONYMISE
+    # Whom the value is about when that is not the row's subject (meta.privacy.about): a subject
+    # category of the policy, such as the employee an employee code names (Art. 30(1)(c)).
+    about: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def rectifiable_fields(table: Table) -> list[str]:
     key = table.subject.key if table.subject else None
     return [c.name for c in table.columns
             if c.category in ("direct_identifier", "quasi_identifier") and c.transform in EDITABLE
-            and c.name not in (key, SUBJECT_COLUMN, *LOAD_COLUMNS)]
+            and c.about is None and c.name not in (key, SUBJECT_COLUMN, *LOAD_COLUMNS)]
 
 
 def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, value: str, *, keystore,

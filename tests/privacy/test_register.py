@@ -79,3 +79,15 @@ def test_undefined_purpose_and_rule_still_appear(tmp_path):
     md, _ = write_register(tmp_path, classification, load_policy(), now=datetime.now(timezone.utc))
     text = md.read_text()
     assert "| lottery | (not defined in the policy)" in text and "| forever | (not defined in the policy)" in text
+
+
+def test_employees_named_by_a_code_are_a_category_of_data_subjects_but_not_the_customers_to_rectify():
+    from privacy.register import register_sections
+    from privacy.rights.rectify import rectifiable_fields
+
+    classification, policy = load_classification(DBT_PROJECT), load_policy()
+    [rows] = [rows for title, _, rows in register_sections(classification, policy) if title.startswith("Categories of data")]
+    tables = {category: tables.split(", ") for category, _, tables in rows}
+    assert {"crm_customers", "key_accounts", "snap_crm__customers"} <= set(tables["employee"])
+    assert "orders" not in tables["employee"]
+    assert "account_manager" not in rectifiable_fields(classification.table("crm_customers", "source"))
