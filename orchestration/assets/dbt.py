@@ -4,11 +4,13 @@ Sources map to the ingest assets through `meta.dagster.asset_key`, so the graph 
 from each landing source through staging and snapshots to the marts.
 """
 
+import itertools
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetSpec
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
@@ -37,6 +39,43 @@ class Translator(DagsterDbtTranslator):
         if props["resource_type"] == "model" and "staging" in props.get("fqn", []):
             return spec.merge_attributes(deps=[SWEEP_KEY])
         return spec
+
+    def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: Any) -> AssetCheckSpec | None:
+        """Every dbt test's asset check says what it proves (dagster-dbt reads only meta.description)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return AssetCheckSpec(spec.name, asset=spec.asset_key, additional_deps=spec.additional_deps,
+                              description=check_description(self.get_resource_props(manifest, unique_id)),
+                              blocking=spec.blocking, metadata=spec.metadata)
+
+
+def _ref_name(ref: str) -> str:
+    found = re.search(r"ref\(\s*['\"]([^'\"]+)['\"]", ref)
+    return found[1] if found else ref
+
+
+def check_description(test: Mapping[str, Any]) -> str | None:
+    """What a dbt test proves, for its asset check in the UI: its own description, a singular
+    test's leading comment, or a sentence for a generic test from its arguments."""
+    if test.get("description"):
+        return test["description"]
+    meta = test.get("test_metadata") or {}
+    if not meta:  # singular: the comment block it starts with
+        comment = itertools.takewhile(lambda line: line.startswith("--"), test.get("raw_code", "").splitlines())
+        return " ".join(line.lstrip("- ").strip() for line in comment) or None
+    args, column = meta.get("kwargs") or {}, test.get("column_name") or "the value"
+    low, high = args.get("min_value"), args.get("max_value")
+    sentences = {
+        "not_null": f"Every row has a value in {column}.",
+        "unique": f"No two rows have the same {column}.",
+        "accepted_values": f"Every {column} is one of: {', '.join(map(str, args.get('values') or []))}.",
+        "relationships": f"Every {column} is a {args.get('field')} of {_ref_name(args.get('to', ''))}.",
+        "values_between": f"Every {column} lies within [{low}, {high}]." if high is not None
+                          else f"Every {column} is at least {low}.",
+    }
+    return sentences.get(meta.get("name"))
 
 
 @dbt_assets(

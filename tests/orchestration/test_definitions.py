@@ -71,3 +71,15 @@ def test_the_retention_schedule_skips_when_a_sweep_and_a_publish_after_it_ran_wi
         instance.report_runless_asset_event(AssetMaterialization(PUBLISHED_KEY))
         assert isinstance(tick(now), SkipReason)
         assert isinstance(tick(now.replace(year=now.year + 1)), RunRequest)  # long ago: sweep again
+
+
+def test_every_dbt_check_says_what_it_proves():
+    from orchestration.assets.dbt import dbt_models
+
+    specs = {(s.asset_key.to_user_string(), s.name): s.description for s in dbt_models.check_specs}
+    assert all(specs.values()), [k for k, d in specs.items() if not d]
+    assert specs[("staging/stg_shop__orders", "unique_stg_shop__orders_order_id")] == "No two rows have the same order_id."
+    assert specs[("marts/customer_clv", "values_between_customer_clv_p_alive__1__0")] == "Every p_alive lies within [0, 1]."
+    assert specs[("marts/customer_pyramid", "relationships_customer_pyramid_tier__tier__ref_pyramid_tiers_")] == \
+        "Every tier is a tier of pyramid_tiers."
+    assert specs[("marts/marketing_audience", "marketing_audience_has_consent")].startswith("Everyone in the marketing")
