@@ -22,6 +22,7 @@ from privacy.paths import HOME_VAR
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+AS_OF_VAR = "KLANTKLUIS_AS_OF"  # the build time dbt reads (macro as_of), set per run
 # dbt from the same environment as this interpreter, so an unactivated venv works too.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() \
     else shutil.which("dbt") or "dbt"

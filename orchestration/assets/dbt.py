@@ -6,8 +6,10 @@ from each landing source through staging and snapshots to the marts.
 
 import itertools
 import json
+import os
 import re
 from collections.abc import Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec
@@ -16,6 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.assets.retention import SWEEP_KEY
 from orchestration.project import dbt_project
 from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
+from orchestration.settings import AS_OF_VAR
 
 OWNERS = ["team:data-engineering"]
 
@@ -90,9 +93,27 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     the next build: dagster-dbt's default, a new folder in the project per build, grows 5 MB a run."""
     as_of = run_time(context).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")  # UTC
     extra = json.loads(context.run.tags.get(DBT_VARS_TAG, "{}"))
-    args = ["build", "--vars", json.dumps({"as_of": as_of, **extra})]
+    args = ["build", *(["--vars", json.dumps(extra)] if extra else [])]
     # dbt's own process would just fail on a warehouse held elsewhere: wait for it here first. A
     # process that takes the warehouse in the moment between this check and dbt's start fails the build.
     with klantkluis.connect():
         pass
-    yield from dbt.cli(args, context=context, target_path=klantkluis.paths.dbt_build).stream()
+    # The time goes in the environment dbt's process starts with (macro as_of): unlike --vars, a new
+    # value keeps dbt's partial parsing (2-3 s a build).
+    with _environment(AS_OF_VAR, as_of):
+        invocation = dbt.cli(args, context=context, target_path=klantkluis.paths.dbt_build)
+    yield from invocation.stream()
+
+
+@contextmanager
+def _environment(name: str, value: str):
+    """``name`` set to ``value`` in this process's environment for the block."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = previous

@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.ingest.schema import landing_columns
-from orchestration.settings import DBT_PROJECT_DIR, Paths
+from orchestration.settings import AS_OF_VAR, DBT_PROJECT_DIR, Paths
 
 _AGE_BAND = ("case when {d} is null or date_diff('year', {d}, {now}) - (strftime({d}, '%m%d') > strftime({now}, '%m%d'))::int "
              "not between 0 and 129 then null else "
@@ -46,8 +46,8 @@ def compile_project(target: Path, as_of: str, home: Path) -> dict:
     dbt = Path(sys.executable).parent / "dbt"
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "KLANTKLUIS_HOME": str(home), "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    done = subprocess.run([str(dbt), "compile", "--quiet", "--vars", json.dumps({"as_of": as_of})],
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", AS_OF_VAR: as_of}
+    done = subprocess.run([str(dbt), "compile", "--quiet"],
                           cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"dbt compile failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")

@@ -5,7 +5,7 @@ with
 events as (
 
     select * from {{ ref('stg_crm__consent_events') }}
-    where occurred_at <= cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
+    where occurred_at <= cast('{{ as_of() }}' as {{ dbt.type_timestamp() }})
 
 ),
 

@@ -4,7 +4,7 @@ with
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
-    where order_date <= cast('{{ var("as_of") }}' as date)
+    where order_date <= cast('{{ as_of() }}' as date)
       and subject_id not like '{{ var("anonymised_prefix") }}%'  -- orders kept only for the fiscal duty
 
 ),
@@ -13,7 +13,7 @@ windows as (
 
     select
         *,
-        {{ dbt.datediff("order_date", "cast('" ~ var('as_of') ~ "' as date)", "day") }} as days_ago
+        {{ dbt.datediff("order_date", "cast('" ~ as_of() ~ "' as date)", "day") }} as days_ago
     from orders
 
 ),

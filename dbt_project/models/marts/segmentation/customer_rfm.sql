@@ -19,7 +19,7 @@ measured as (
 
     select
         subject_id,
-        {{ dbt.datediff("last_order_date", "cast('" ~ var('as_of') ~ "' as date)", "day") }} as recency_days,
+        {{ dbt.datediff("last_order_date", "cast('" ~ as_of() ~ "' as date)", "day") }} as recency_days,
         orders as frequency,
         revenue as monetary
     from orders

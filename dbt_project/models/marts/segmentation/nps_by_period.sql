@@ -7,7 +7,7 @@ with
 responses as (
 
     select * from {{ ref('stg_survey__nps_responses') }}
-    where responded_at <= cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
+    where responded_at <= cast('{{ as_of() }}' as {{ dbt.type_timestamp() }})
 
 ),
 
@@ -46,6 +46,6 @@ select
     passives,
     detractors,
     nps,
-    cast({{ dbt.dateadd(var('nps_period'), 1, 'period_start') }} as date) <= cast('{{ var("as_of") }}' as date)
+    cast({{ dbt.dateadd(var('nps_period'), 1, 'period_start') }} as date) <= cast('{{ as_of() }}' as date)
         and not (period_start = min(period_start) over () and first_response > period_start) as is_complete
 from periods

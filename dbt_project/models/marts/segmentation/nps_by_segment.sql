@@ -5,8 +5,8 @@ with
 responses as (
 
     select * from {{ ref('stg_survey__nps_responses') }}
-    where responded_at <= cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
-      and {{ dbt.datediff("responded_at", "cast('" ~ var('as_of') ~ "' as " ~ dbt.type_timestamp() ~ ")", "day") }}
+    where responded_at <= cast('{{ as_of() }}' as {{ dbt.type_timestamp() }})
+      and {{ dbt.datediff("responded_at", "cast('" ~ as_of() ~ "' as " ~ dbt.type_timestamp() ~ ")", "day") }}
           < {{ var('activity_window_days') }}
 
 ),
