@@ -75,8 +75,9 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
         ("Time limits for erasure (Art. 30(1)(f), Art. 5(1)(e))",
          ["Rule", "Description", "Retention", "Counted from", "Then", "Applies to"],
          [_rule(policy, r, by_rule[r]) for r in rules]),
-        ("Consent purposes (Art. 7)", ["Consent purpose", "Description"],
-         [[k, v] for k, v in policy.consent_purposes.items()]),
+        ("Consent purposes (Art. 7)", ["Consent purpose", "Description", "Needed by"],
+         [[k, v, ", ".join(p.name for p in policy.purposes.values() if k in p.consent_purposes)
+           or "no purpose: recorded only, nothing is processed on it"] for k, v in policy.consent_purposes.items()]),
         ("Technical and organisational security measures (Art. 30(1)(g), Art. 32(1))", ["Measure"],
          [[m] for m in policy.security_measures]),
     ]

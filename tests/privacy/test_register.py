@@ -91,3 +91,13 @@ def test_employees_named_by_a_code_are_a_category_of_data_subjects_but_not_the_c
     assert {"crm_customers", "key_accounts", "snap_crm__customers"} <= set(tables["employee"])
     assert "orders" not in tables["employee"]
     assert "account_manager" not in rectifiable_fields(classification.table("crm_customers", "source"))
+
+
+def test_each_consent_purpose_names_the_processing_that_needs_it_or_says_none_does():
+    from privacy.register import register_sections
+
+    classification, policy = load_classification(DBT_PROJECT), load_policy()
+    [rows] = [rows for title, _, rows in register_sections(classification, policy) if title.startswith("Consent purposes")]
+    needed = {purpose: by for purpose, _, by in rows}
+    assert needed["marketing_email"] == needed["profiling"] == "direct_marketing"
+    assert needed["third_party_sharing"].startswith("no purpose")
