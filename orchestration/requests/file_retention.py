@@ -1,10 +1,12 @@
-"""Request files past their retention rule (Art. 5(1)(e)): rejected documents and access exports.
+"""Request files and records past their retention rule (Art. 5(1)(e)).
 
-Both hold personal data in plain text: a rejected document may name its sender, an access export
-(Art. 15, 20) is all of a subject's data. Each is kept for as long as its rule in
-``privacy/policy.yml`` says, counted from the request's completion, then overwritten and removed,
-with an audit entry and a note in the ledger. ``RequestService.remove_expired`` runs this when the
-inbox is read and in the daily retention sweep, so files also go when no request arrives.
+A rejected document may name its sender in plain text, an access export (Art. 15, 20) is all of a
+subject's data: each is kept as long as its rule in ``privacy/policy.yml`` says, counted from the
+request's completion, then overwritten and removed, with an audit entry and a note in the ledger.
+The record of a request (its ledger row, with the pseudonymous ids) and its receipt are the proof
+that it was answered (Art. 5(2)); they go when the rule ``request_records`` ends.
+``RequestService.remove_expired`` runs this when the inbox is read and in the daily retention
+sweep, so files also go when no request arrives.
 """
 
 from datetime import datetime, timedelta
@@ -13,18 +15,24 @@ from pathlib import Path
 from privacy.audit import timestamp
 
 REJECTED = "rejected"  # <inbox>/rejected/<request id>.json
-RULES = {"rejected_requests": "rejected_request_removed", "access_exports": "access_export_removed"}
+RECORDS = "request_records"
+RULES = {"rejected_requests": "rejected_request_removed", "access_exports": "access_export_removed",
+         RECORDS: "request_record_removed"}
+ANSWERED = ("completed", "refused", "rejected")
 
 
 def _files(service, rule: str) -> list[tuple[Path, dict]]:
     if rule == "rejected_requests":
         return [(service.paths.inbox / REJECTED / f"{r['request_id']}.json", r) for r in service.ledger.rows("rejected")]
-    return [(Path(r["result_path"]), r) for r in service.ledger.rows("completed")
-            if r["type"] == "access" and r["result_path"]]
+    if rule == "access_exports":
+        return [(Path(r["result_path"]), r) for r in service.ledger.rows("completed")
+                if r["type"] == "access" and r["result_path"]]
+    return [(service.paths.outbox / f"{r['request_id']}.receipt.json", r) for r in service.ledger.rows()
+            if r["status"] in ANSWERED]
 
 
 def remove_expired(service, now: datetime) -> dict[str, int]:
-    """Rule -> number of files removed because their rule ended before ``now``."""
+    """Rule -> number of files (or request records) removed because their rule ended before ``now``."""
     removed = {}
     for rule, event in RULES.items():
         policy_rule = service.policy.retention.get(rule)
@@ -32,9 +40,16 @@ def remove_expired(service, now: datetime) -> dict[str, int]:
             continue
         cutoff, removed[rule] = now - timedelta(days=policy_rule.duration_days), 0
         for path, row in _files(service, rule):
-            if row["completed_at"] and datetime.fromisoformat(row["completed_at"]) < cutoff and path.exists():
+            if not (row["completed_at"] and datetime.fromisoformat(row["completed_at"]) < cutoff):
+                continue
+            if rule == RECORDS:  # the receipt, if any, and the record itself
+                service.discard(path)
+                service.ledger.forget(row["request_id"])
+            elif path.exists():
                 service.discard(path)
                 service.ledger.update_detail(row["request_id"], {"removed": {"at": timestamp(now), "rule": rule}})
-                service.audit.append(event, now=now, request_id=row["request_id"], rule=rule)
-                removed[rule] += 1
+            else:
+                continue
+            service.audit.append(event, now=now, request_id=row["request_id"], rule=rule)
+            removed[rule] += 1
     return removed

@@ -86,6 +86,10 @@ class Ledger:
         merged = {**json.loads(row["detail"] if row else "{}"), **detail}
         self._db.execute("update requests set detail = ? where request_id = ?", (json.dumps(merged, default=str), request_id))
 
+    def forget(self, request_id: str) -> None:
+        """Delete a request's record once its retention ends (Art. 5(1)(e); secure_delete is on)."""
+        self._db.execute("delete from requests where request_id = ?", (request_id,))
+
     def fail(self, request_id: str, error: str, *, now: datetime) -> None:
         """Record a failed attempt; ``error`` is an exception class name or a value-free message."""
         self._db.execute("update requests set status = 'failed', completed_at = ?, "

@@ -126,3 +126,22 @@ def test_a_failing_request_reports_class_and_place_never_the_value(paths, monkey
     assert row["status"] == "failed" and "ValueError at test_requests.py" in row["detail"]
     assert EMAIL.encode() not in paths.audit_log.read_bytes()
     assert any(paths.inbox.glob("*.json"))  # kept for a retry
+
+
+def test_a_request_record_and_its_receipt_go_when_the_request_records_rule_ends(paths, capsys):
+    request_id, _ = write_request(paths.inbox, {"type": "objection", "customer_id": "C0000042",
+                                                "verification": "in_person"})
+    assert _cli(paths, "process-requests") == 0
+    receipt = paths.outbox / f"{request_id}.receipt.json"
+    assert receipt.exists()
+    now = datetime.now(timezone.utc)
+    with RequestService(paths) as service:  # the proof that it was answered: 5 years (policy rule)
+        assert service.remove_expired(now + timedelta(days=1825))["request_records"] == 0
+        assert receipt.exists() and service.ledger.get(request_id) is not None
+        assert service.remove_expired(now + timedelta(days=1827))["request_records"] == 1
+        assert not receipt.exists() and service.ledger.get(request_id) is None
+        assert [e["details"]["request_id"] for e in service.audit.entries()
+                if e["event"] == "request_record_removed"] == [request_id]
+    capsys.readouterr()
+    assert _cli(paths, "requests") == 0
+    assert "0 request(s)." in capsys.readouterr().out
