@@ -36,8 +36,8 @@ def console_logger(init_context: InitLoggerContext) -> logging.Logger:
 class DbtProgress(io.TextIOBase):
     """Standard output for ``klantkluis run``: dbt's two lines per model and test that went well
     (about 180 at the demo's size) become one progress line every ``every`` seconds; failures,
-    warnings and dbt's own summary pass as they are. ``<home>/dbt/dbt.log`` and the Dagster UI
-    keep every line."""
+    warnings and dbt's own summary pass as they are, to the terminal and to the step's output in
+    the Dagster UI. ``<home>/dbt/dbt.log`` keeps every line."""
 
     _NODE = re.compile(r"^(\d+) of (\d+) (START|OK|PASS|SKIP|NO-OP)\b")
 
@@ -46,6 +46,9 @@ class DbtProgress(io.TextIOBase):
 
     def writable(self) -> bool:
         return True
+
+    def fileno(self) -> int:  # Dagster captures a step's output for the UI through the descriptor
+        return self.out.fileno()
 
     def write(self, text: str) -> int:
         *lines, self.partial = (self.partial + text).split("\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -98,16 +99,18 @@ def _consent(policy: Policy, p: str) -> str:
     return "yes: " + ", ".join(purpose.consent_purposes) if purpose.consent_purposes else "yes"
 
 
-def _kinds(t: Table) -> set[str]:
-    # Free text that is redacted on ingest names third persons besides the subject; a column
-    # `about` another person (an employee code) names them.
+def _kinds(t: Table, columns: Iterable[Column] | None = None) -> set[str]:
+    """The categories of data subjects a table's columns (all, or ``columns``) are about: free text
+    redacted on ingest names third persons besides the subject; a column ``about`` another person
+    (an employee code) names them."""
+    columns = list(t.columns if columns is None else columns)
     kinds = {t.subject.kind} if t.subject else set()
-    kinds |= {c.about for c in t.columns if c.about and c.category in _PERSONAL}
-    return kinds | ({"third_party"} if any(c.transform == "redact" for c in t.columns) else set())
+    kinds |= {c.about for c in columns if c.about and c.category in _PERSONAL}
+    return kinds | ({"third_party"} if any(c.transform == "redact" for c in columns) else set())
 
 
 def _subjects(policy: Policy, cols: list[tuple[Table, Column]]) -> str:
-    kinds = set().union(*(_kinds(t) for t, c in cols if c.category in _PERSONAL)) if cols else set()
+    kinds = set().union(*(_kinds(t, [c]) for t, c in cols if c.category in _PERSONAL)) if cols else set()
     return ", ".join(policy.subject_categories.get(k, k) for k in sorted(kinds)) or "none (no personal data)"
 
 

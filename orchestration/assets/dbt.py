@@ -49,9 +49,7 @@ class Translator(DagsterDbtTranslator):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None or spec.description:
             return spec
-        return AssetCheckSpec(spec.name, asset=spec.asset_key, additional_deps=spec.additional_deps,
-                              description=check_description(self.get_resource_props(manifest, unique_id)),
-                              blocking=spec.blocking, metadata=spec.metadata)
+        return spec._replace(description=check_description(self.get_resource_props(manifest, unique_id)))
 
 
 def _ref_name(ref: str) -> str:
@@ -73,10 +71,10 @@ def check_description(test: Mapping[str, Any]) -> str | None:
     sentences = {
         "not_null": f"Every row has a value in {column}.",
         "unique": f"No two rows have the same {column}.",
-        "accepted_values": f"Every {column} is one of: {', '.join(map(str, args.get('values') or []))}.",
-        "relationships": f"Every {column} is a {args.get('field')} of {_ref_name(args.get('to', ''))}.",
-        "values_between": f"Every {column} lies within [{low}, {high}]." if high is not None
-                          else f"Every {column} is at least {low}.",
+        "accepted_values": f"Every {column} that is set is one of: {', '.join(map(str, args.get('values') or []))}.",
+        "relationships": f"Every {column} that is set is a {args.get('field')} of {_ref_name(args.get('to', ''))}.",
+        "values_between": f"Every {column} that is set lies within [{low}, {high}]." if high is not None
+                          else f"Every {column} that is set is at least {low}.",
     }
     return sentences.get(meta.get("name"))
 
@@ -91,8 +89,8 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
 
     The build's artifacts (dbt.log, run_results.json, compiled SQL) go to <home>/dbt, replaced by
     the next build: dagster-dbt's default, a new folder in the project per build, grows 5 MB a run."""
-    as_of = run_time(context).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")  # UTC
     extra = json.loads(context.run.tags.get(DBT_VARS_TAG, "{}"))
+    as_of = extra.pop("as_of", None) or run_time(context).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
     args = ["build", *(["--vars", json.dumps(extra)] if extra else [])]
     # dbt's own process would just fail on a warehouse held elsewhere: wait for it here first. A
     # process that takes the warehouse in the moment between this check and dbt's start fails the build.

@@ -14,17 +14,19 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
 
 from orchestration.ingest import landing_retention
 from orchestration.ingest.reader import LandingFileError, release_read_memory
-from orchestration.ingest.schema import LATEST_LOAD_FIRST, encrypt_plain_columns, ensure_raw_tables
+from orchestration.ingest.schema import LATEST_LOAD_FIRST, encrypt_plain_columns, ensure_raw_tables, plain_columns
 from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
 from orchestration.ingest.writer import BatchResult, content_key, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR, connect_duckdb
 from privacy import retention
 from privacy.classification import load_classification
+from privacy.paths import private_dir
 from privacy.policy import load_policy
 from privacy.rights.purge import compact
 
 OWNERS = ["team:data-engineering"]
+COMPACTION_DUE = "compaction_due"  # in <home>/state: plain values are still in the warehouse's free blocks
 
 
 def _rules_table(rules: Counter) -> MetadataValue:
@@ -97,18 +99,25 @@ def _no_files(context, con, paths, source: str) -> None:
 @contextmanager
 def _encrypted_first(context, klantkluis, table, ctx):
     """A warehouse connection on which the columns an older version stored as plain text and the
-    classification now encrypts are encrypted first; the file is then compacted once the
-    connection closes, so the plain values leave its free blocks too (Art. 32(1)(a))."""
-    encrypted = []
-    try:
-        with klantkluis.connect() as con:
-            encrypted = encrypt_plain_columns(con, table, ctx.keystore, ctx.audit, ctx.now)
-            yield con
-    finally:
-        if encrypted:
+    classification now encrypts are encrypted first. Once the step's work is done and the
+    connection closed, the file is compacted, so the plain values leave its free blocks too
+    (Art. 32(1)(a)). A marker file records the compaction as due before the encryption commits
+    and goes after it: a step that fails, or a process that dies, leaves it to the next step."""
+    due = klantkluis.paths.state / COMPACTION_DUE
+    with klantkluis.connect() as con:
+        if plain := plain_columns(con, table):
+            private_dir(due.parent)
+            due.touch()
+            encrypt_plain_columns(con, table, ctx.keystore, ctx.audit, ctx.now)
+            context.log.info(f"{table.name}: {', '.join(plain)} (plain text in older versions) now encrypted "
+                             "under each subject's key")
+        yield con
+    if due.exists():
+        with klantkluis.waiting_while_busy():
             seconds = compact(klantkluis.paths.warehouse, connect_duckdb)["seconds"]
-            context.log.info(f"{table.name}: {', '.join(encrypted)} (plain text in older versions) now encrypted "
-                             f"under each subject's key; the warehouse was compacted in {seconds} s")
+        due.unlink()
+        context.log.info(f"The warehouse was compacted in {seconds} s: plain values of columns encrypted since "
+                         "have left the file")
 
 
 def _remove_expired(context, con, source: str, passed: list, klantkluis, policy, audit, now) -> int:

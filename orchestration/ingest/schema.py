@@ -77,15 +77,20 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> No
         con.execute(f'create table if not exists raw."{table.name}" ({columns})')
 
 
+def plain_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
+    """The columns declared ``transform: encrypt`` that an older warehouse holds as plain text."""
+    ensure_raw_tables(con, [table])
+    types = dict(con.execute(f"select name, type from pragma_table_info('raw.\"{table.name}\"')").fetchall())
+    return [c.name for c in table.columns if c.transform == "encrypt" and types.get(c.name) == "VARCHAR"]
+
+
 def encrypt_plain_columns(con: duckdb.DuckDBPyConnection, table: Table, keystore: KeyStore, audit: AuditLog,
                           now: datetime) -> list[str]:
     """Encrypt under each subject's key the columns declared ``transform: encrypt`` that an older
     warehouse holds as plain text (Art. 32(1)(a), 25(1)); returns their names. A subject whose key
     was shredded keeps no value (Art. 17). One transaction; the plain values are still in the
     file's free blocks afterwards, so the caller compacts the file (``privacy.rights.purge``)."""
-    ensure_raw_tables(con, [table])
-    types = dict(con.execute(f"select name, type from pragma_table_info('raw.\"{table.name}\"')").fetchall())
-    plain = [c.name for c in table.columns if c.transform == "encrypt" and types.get(c.name) == "VARCHAR"]
+    plain = plain_columns(con, table)
     if not plain:
         return []
     picked = ", ".join(f'"{name}"' for name in plain)

@@ -55,8 +55,10 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
         removed, kept, shredded = [], [], sum(service.keystore.shred(s, now=now) for s in subject_ids)
         shred_seconds = round(time.perf_counter() - started, 4)
     service.ledger.index.forget_subjects(subject_ids)
-    exports = [r["request_id"] for r in service.ledger.results_for(subject_ids, "access") if r["result_path"]]
-    for r in service.ledger.results_for(subject_ids, "access"):
+    earlier = [r for r in service.ledger.results_for(subject_ids, "access")
+               if r["result_path"] and Path(r["result_path"]).exists()]  # not those removed after 30 days
+    exports = [r["request_id"] for r in earlier]
+    for r in earlier:
         service.discard(Path(r["result_path"]))
     done = {"subject_ids": list(subject_ids), "keys_shredded": shredded, "removed": removed, "kept": kept, "earlier_exports_deleted": exports,
             "immediate_seconds": round(time.perf_counter() - started, 3), "shred_seconds": shred_seconds,

@@ -25,7 +25,8 @@ def _files(service, rule: str) -> list[tuple[Path, dict]]:
     if rule == "rejected_requests":
         return [(service.paths.inbox / REJECTED / f"{r['request_id']}.json", r) for r in service.ledger.rows("rejected")]
     if rule == "access_exports":
-        return [(Path(r["result_path"]), r) for r in service.ledger.rows("completed")
+        # by name in this installation's outbox: the stored path is wrong once the home has moved
+        return [(service.paths.outbox / Path(r["result_path"]).name, r) for r in service.ledger.rows("completed")
                 if r["type"] == "access" and r["result_path"]]
     return [(service.paths.outbox / f"{r['request_id']}.receipt.json", r) for r in service.ledger.rows()
             if r["status"] in ANSWERED]

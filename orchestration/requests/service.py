@@ -68,7 +68,8 @@ class RequestService:
         return intake(self, now or datetime.now(timezone.utc))
 
     def remove_expired(self, now: datetime | None = None) -> dict[str, int]:
-        """Remove rejected documents and access exports past their retention rule (``file_retention``)."""
+        """Remove rejected documents, access exports and request records past their retention rule
+        (``file_retention``); rule -> how many."""
         return remove_expired(self, now or datetime.now(timezone.utc))
 
     def identifier_hmac(self, request: Request) -> str:

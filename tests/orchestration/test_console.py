@@ -32,3 +32,8 @@ def test_nodes_that_went_well_become_progress_lines_and_the_rest_passes():
     chatty = _shown(every=0)
     assert "dbt: 1 of 3 models, snapshots and tests done" in chatty and "dbt: 2 of 3" in chatty
     assert "START" not in chatty and "[OK in" not in chatty
+
+
+def test_dagster_can_capture_the_condensed_output_for_the_ui_through_its_descriptor(tmp_path):
+    with open(tmp_path / "out.txt", "w") as out, DbtProgress(out) as progress:
+        assert progress.fileno() == out.fileno()  # io.TextIOBase alone has none: the UI's step log stayed empty

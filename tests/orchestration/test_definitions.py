@@ -51,8 +51,8 @@ def test_arrow_gives_freed_memory_back_at_once():
     assert pa.default_memory_pool().backend_name == "jemalloc"
 
 
-def test_the_retention_schedule_skips_when_a_sweep_and_a_publish_after_it_ran_within_12_hours():
-    from datetime import datetime, timezone
+def test_the_retention_schedule_skips_when_a_sweep_within_2_hours_and_a_publish_after_it_ran():
+    from datetime import datetime, timedelta, timezone
 
     from dagster import AssetMaterialization, RunRequest, SkipReason, build_schedule_context, instance_for_test
 
@@ -66,11 +66,15 @@ def test_the_retention_schedule_skips_when_a_sweep_and_a_publish_after_it_ran_wi
 
         now = datetime.now(timezone.utc)
         assert isinstance(tick(now), RunRequest)  # never swept
-        instance.report_runless_asset_event(AssetMaterialization(SWEEP_KEY))
+        instance.report_runless_asset_event(AssetMaterialization(SWEEP_KEY, metadata={"as_of": now.isoformat()}))
         assert isinstance(tick(now), RunRequest)  # swept, but the marts were not published after it
         instance.report_runless_asset_event(AssetMaterialization(PUBLISHED_KEY))
         assert isinstance(tick(now), SkipReason)
-        assert isinstance(tick(now.replace(year=now.year + 1)), RunRequest)  # long ago: sweep again
+        assert isinstance(tick(now + timedelta(hours=3)), RunRequest)  # too long ago: sweep again
+        earlier = (now - timedelta(hours=12)).isoformat()  # a run with --as-of in the past sweeps as then
+        instance.report_runless_asset_event(AssetMaterialization(SWEEP_KEY, metadata={"as_of": earlier}))
+        instance.report_runless_asset_event(AssetMaterialization(PUBLISHED_KEY))
+        assert isinstance(tick(now), RunRequest)
 
 
 def test_every_dbt_check_says_what_it_proves():
@@ -79,7 +83,7 @@ def test_every_dbt_check_says_what_it_proves():
     specs = {(s.asset_key.to_user_string(), s.name): s.description for s in dbt_models.check_specs}
     assert all(specs.values()), [k for k, d in specs.items() if not d]
     assert specs[("staging/stg_shop__orders", "unique_stg_shop__orders_order_id")] == "No two rows have the same order_id."
-    assert specs[("marts/customer_clv", "values_between_customer_clv_p_alive__1__0")] == "Every p_alive lies within [0, 1]."
+    assert specs[("marts/customer_clv", "values_between_customer_clv_p_alive__1__0")] == "Every p_alive that is set lies within [0, 1]."
     assert specs[("marts/customer_pyramid", "relationships_customer_pyramid_tier__tier__ref_pyramid_tiers_")] == \
-        "Every tier is a tier of pyramid_tiers."
+        "Every tier that is set is a tier of pyramid_tiers."
     assert specs[("marts/marketing_audience", "marketing_audience_has_consent")].startswith("Everyone in the marketing")

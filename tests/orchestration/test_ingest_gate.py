@@ -228,8 +228,19 @@ def test_a_column_an_older_version_stored_in_plain_text_is_encrypted_and_compact
                     "case when company is not null then 'Schildersbedrijf Klaassen ' || _source_line end")
         con.execute("checkpoint")
     assert b"Schildersbedrijf Klaassen" in warehouse.read_bytes()
+    due = tmp_path / "state" / ingest.COMPACTION_DUE
+
+    def interrupted(*args):
+        raise RuntimeError("the process died while compacting")
+
+    compact = ingest.compact
+    monkeypatch.setattr(ingest, "compact", interrupted)
     result, said = _run(tmp_path, source="leads")  # the file is unchanged: only the migration works
-    assert result.success and any("company (plain text in older versions) now encrypted" in line for line in said)
+    assert not result.success and any("company (plain text in older versions) now encrypted" in line for line in said)
+    assert due.exists() and b"Schildersbedrijf Klaassen" in warehouse.read_bytes()  # still in free blocks
+    monkeypatch.setattr(ingest, "compact", compact)
+    result, said = _run(tmp_path, source="leads")  # the next step compacts what is due
+    assert result.success and any("The warehouse was compacted" in line for line in said) and not due.exists()
     with connect_duckdb(warehouse, read_only=True) as con:
         assert con.execute("select type from pragma_table_info('raw.leads') where name = 'company'").fetchone() == ("BLOB",)
         rows = con.execute("select subject_id, company, _source_line from raw.leads order by _source_line").fetchall()

@@ -90,6 +90,10 @@ def test_employees_named_by_a_code_are_a_category_of_data_subjects_but_not_the_c
     tables = {category: tables.split(", ") for category, _, tables in rows}
     assert {"crm_customers", "key_accounts", "snap_crm__customers"} <= set(tables["employee"])
     assert "orders" not in tables["employee"]
+    [purposes] = [rows for title, _, rows in register_sections(classification, policy) if title.startswith("Purposes")]
+    subjects = {row[0]: row[5] for row in purposes}  # per purpose: only the columns it uses count
+    employees = policy.subject_categories["employee"]
+    assert employees in subjects["account_management"] and employees not in subjects["contract"]
     assert "account_manager" not in rectifiable_fields(classification.table("crm_customers", "source"))
 
 
