@@ -14,19 +14,17 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
 
 from orchestration.ingest import landing_retention
 from orchestration.ingest.reader import LandingFileError, release_read_memory
-from orchestration.ingest.schema import LATEST_LOAD_FIRST, encrypt_plain_columns, ensure_raw_tables, plain_columns
+from orchestration.ingest.encrypt_plain import compact_if_due, encrypt_plain
+from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
 from orchestration.ingest.writer import BatchResult, content_key, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
-from orchestration.settings import DBT_PROJECT_DIR, connect_duckdb
+from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
 from privacy.classification import load_classification
-from privacy.paths import private_dir
 from privacy.policy import load_policy
-from privacy.rights.purge import compact
 
 OWNERS = ["team:data-engineering"]
-COMPACTION_DUE = "compaction_due"  # in <home>/state: plain values are still in the warehouse's free blocks
 
 
 def _rules_table(rules: Counter) -> MetadataValue:
@@ -98,24 +96,17 @@ def _no_files(context, con, paths, source: str) -> None:
 
 @contextmanager
 def _encrypted_first(context, klantkluis, table, ctx):
-    """A warehouse connection on which the columns an older version stored as plain text and the
-    classification now encrypts are encrypted first. Once the step's work is done and the
-    connection closed, the file is compacted, so the plain values leave its free blocks too
-    (Art. 32(1)(a)). A marker file records the compaction as due before the encryption commits
-    and goes after it: a step that fails, or a process that dies, leaves it to the next step."""
-    due = klantkluis.paths.state / COMPACTION_DUE
+    """A warehouse connection on which the table's columns an older version stored as plain text
+    are encrypted first; once the step's work is done and the connection closed, the file is
+    compacted if that left plain values in it (see orchestration.ingest.encrypt_plain)."""
     with klantkluis.connect() as con:
-        if plain := plain_columns(con, table):
-            private_dir(due.parent)
-            due.touch()
-            encrypt_plain_columns(con, table, ctx.keystore, ctx.audit, ctx.now)
-            context.log.info(f"{table.name}: {', '.join(plain)} (plain text in older versions) now encrypted "
-                             "under each subject's key")
+        if plain := encrypt_plain(con, [table], klantkluis.paths, ctx.keystore, ctx.audit, ctx.now):
+            context.log.info(f"{', '.join(plain)} (plain text in older versions) now encrypted under each "
+                             "subject's key")
         yield con
-    if due.exists():
-        with klantkluis.waiting_while_busy():
-            seconds = compact(klantkluis.paths.warehouse, connect_duckdb)["seconds"]
-        due.unlink()
+    with klantkluis.waiting_while_busy():
+        seconds = compact_if_due(klantkluis.paths)
+    if seconds is not None:
         context.log.info(f"The warehouse was compacted in {seconds} s: plain values of columns encrypted since "
                          "have left the file")
 

@@ -79,8 +79,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> No
 
 def plain_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
     """The columns declared ``transform: encrypt`` that an older warehouse holds as plain text."""
-    ensure_raw_tables(con, [table])
-    types = dict(con.execute(f"select name, type from pragma_table_info('raw.\"{table.name}\"')").fetchall())
+    types = dict(con.execute("select column_name, data_type from duckdb_columns() where database_name = "
+                             "current_database() and schema_name = 'raw' and table_name = ?", [table.name]).fetchall())
     return [c.name for c in table.columns if c.transform == "encrypt" and types.get(c.name) == "VARCHAR"]
 
 

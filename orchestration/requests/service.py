@@ -10,11 +10,12 @@ import json
 import os
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestration.ingest.context import IngestContext
+from orchestration.ingest.encrypt_plain import compact_if_due, encrypt_plain
 from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused, parse_rules, receipt, write_receipt
 from orchestration.requests.file_retention import remove_expired
 from orchestration.requests.inbox import inbox_files, intake
@@ -49,6 +50,7 @@ class RequestService:
         self.ledger = Ledger(paths.state / "requests.sqlite")
         self.policy, self.classification = load_policy(), load_classification(DBT_PROJECT_DIR)
         self.rules = parse_rules(self.classification, self.policy)
+        self._encrypted = False  # plain columns of an older warehouse: encrypted on first use
 
     def close(self) -> None:
         self.keystore.close()
@@ -137,7 +139,15 @@ class RequestService:
 
     @contextmanager
     def warehouse(self, read_only: bool = False):
-        """A warehouse connection, or WarehouseBusy while another process holds it."""
+        """A warehouse connection, or WarehouseBusy while another process holds it. The first one
+        of this service encrypts the columns an older version stored as plain text (see
+        orchestration.ingest.encrypt_plain), so a request never meets them."""
+        if not self._encrypted:
+            with closing(connect_duckdb(self.paths.warehouse)) as con:
+                sources = [t for t in self.classification if t.layer == "source" and t.subject]
+                encrypt_plain(con, sources, self.paths, self.keystore, self.audit, datetime.now(timezone.utc))
+            compact_if_due(self.paths)
+            self._encrypted = True
         con = connect_duckdb(self.paths.warehouse, read_only=read_only)  # within the memory budget
         try:
             yield con

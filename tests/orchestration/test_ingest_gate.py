@@ -14,7 +14,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
 
 from orchestration.assets import ingest
 from orchestration.assets.ingest import build_ingest_asset
-from orchestration.ingest import writer
+from orchestration.ingest import encrypt_plain, writer
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import connect_duckdb
 
@@ -207,38 +207,44 @@ def test_a_landing_file_written_again_after_it_was_read_is_not_removed(tmp_path)
         assert con.execute("select count(*) from raw._landing_removed").fetchone()[0] == 0
 
 
+def _older_leads_warehouse(home, monkeypatch):
+    """A warehouse of leads as an older version left it: company in plain text."""
+    monkeypatch.setenv("KLANTKLUIS_HOME", str(home))
+    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
+    folder = home / "landing" / "leads"
+    folder.mkdir(parents=True)
+    (folder / "2026-01-01.csv").write_text(
+        "lead_id,first_name,last_name,email,phone,company,stage,lead_source,created_at,last_contact_at\n"
+        + "".join(f"L{n:07d},Anna,Visser,a{n}@example.nl,0612345678,{'Visser Advies' if n % 2 else ''},prospect,"
+                  "fair,2026-01-01,\n" for n in range(1, 5)))
+    assert _run(home, source="leads")[0].success
+    warehouse = home / "warehouse.duckdb"
+    with connect_duckdb(warehouse) as con:
+        con.execute("alter table raw.leads alter column company set data type varchar using "
+                    "case when company is not null then 'Schildersbedrijf Klaassen ' || _source_line end")
+        con.execute("checkpoint")
+    assert b"Schildersbedrijf Klaassen" in warehouse.read_bytes()
+    return warehouse
+
+
 def test_a_column_an_older_version_stored_in_plain_text_is_encrypted_and_compacted_away(tmp_path, monkeypatch):
     from orchestration.settings import Paths
     from privacy.crypto import decrypt_values
     from privacy.keystore import KeyStore
     from privacy.masterkey import master_key_from_env
 
-    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
-    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
-    folder = tmp_path / "landing" / "leads"
-    folder.mkdir(parents=True)
-    (folder / "2026-01-01.csv").write_text(
-        "lead_id,first_name,last_name,email,phone,company,stage,lead_source,created_at,last_contact_at\n"
-        + "".join(f"L{n:07d},Anna,Visser,a{n}@example.nl,0612345678,{'Visser Advies' if n % 2 else ''},prospect,"
-                  "fair,2026-01-01,\n" for n in range(1, 5)))
-    assert _run(tmp_path, source="leads")[0].success
-    warehouse = tmp_path / "warehouse.duckdb"
-    with connect_duckdb(warehouse) as con:  # the warehouse as an older version left it: company in plain text
-        con.execute("alter table raw.leads alter column company set data type varchar using "
-                    "case when company is not null then 'Schildersbedrijf Klaassen ' || _source_line end")
-        con.execute("checkpoint")
-    assert b"Schildersbedrijf Klaassen" in warehouse.read_bytes()
-    due = tmp_path / "state" / ingest.COMPACTION_DUE
+    warehouse = _older_leads_warehouse(tmp_path, monkeypatch)
+    due = tmp_path / "state" / encrypt_plain.COMPACTION_DUE
 
     def interrupted(*args):
         raise RuntimeError("the process died while compacting")
 
-    compact = ingest.compact
-    monkeypatch.setattr(ingest, "compact", interrupted)
+    compact = encrypt_plain.compact
+    monkeypatch.setattr(encrypt_plain, "compact", interrupted)
     result, said = _run(tmp_path, source="leads")  # the file is unchanged: only the migration works
     assert not result.success and any("company (plain text in older versions) now encrypted" in line for line in said)
     assert due.exists() and b"Schildersbedrijf Klaassen" in warehouse.read_bytes()  # still in free blocks
-    monkeypatch.setattr(ingest, "compact", compact)
+    monkeypatch.setattr(encrypt_plain, "compact", compact)
     result, said = _run(tmp_path, source="leads")  # the next step compacts what is due
     assert result.success and any("The warehouse was compacted" in line for line in said) and not due.exists()
     with connect_duckdb(warehouse, read_only=True) as con:
@@ -250,3 +256,23 @@ def test_a_column_an_older_version_stored_in_plain_text_is_encrypted_and_compact
     assert plain == [f"Schildersbedrijf Klaassen {line}" if line % 2 == 0 else None for _, _, line in rows]
     assert b"Schildersbedrijf Klaassen" not in warehouse.read_bytes()
     assert not any("plain text" in line for line in _run(tmp_path, source="leads")[1])  # once only
+
+
+def test_a_request_answered_before_the_next_ingest_meets_the_column_encrypted(tmp_path, monkeypatch):
+    import zipfile
+
+    from orchestration.requests.inbox import write_request
+    from orchestration.requests.service import RequestService
+    from orchestration.settings import Paths
+
+    warehouse = _older_leads_warehouse(tmp_path, monkeypatch)
+    paths = Paths.from_home(tmp_path)
+    request_id, _ = write_request(paths.inbox, {"type": "access", "lead_id": "L0000001", "verification": "in_person"})
+    with RequestService(paths) as service:
+        outcome = service.process(request_id)
+    assert outcome.status == "completed" and not (paths.state / encrypt_plain.COMPACTION_DUE).exists()
+    with zipfile.ZipFile(outcome.result_path) as z:  # the lead's own company, decrypted for them
+        assert any(b"Schildersbedrijf Klaassen 2" in z.read(name) for name in z.namelist())
+    with connect_duckdb(warehouse, read_only=True) as con:
+        assert con.execute("select type from pragma_table_info('raw.leads') where name = 'company'").fetchone() == ("BLOB",)
+    assert b"Schildersbedrijf Klaassen" not in warehouse.read_bytes()
