@@ -16,6 +16,7 @@ from pathlib import Path
 
 from orchestration.ingest.context import IngestContext
 from orchestration.ingest.encrypt_plain import compact_if_due, encrypt_plain
+from orchestration.ingest.schema import plain_columns
 from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused, parse_rules, receipt, write_receipt
 from orchestration.requests.file_retention import remove_expired
 from orchestration.requests.inbox import inbox_files, intake
@@ -143,9 +144,12 @@ class RequestService:
         of this service encrypts the columns an older version stored as plain text (see
         orchestration.ingest.encrypt_plain), so a request never meets them."""
         if not self._encrypted:
-            with closing(connect_duckdb(self.paths.warehouse)) as con:
-                sources = [t for t in self.classification if t.layer == "source" and t.subject]
-                encrypt_plain(con, sources, self.paths, self.keystore, self.audit, datetime.now(timezone.utc))
+            sources = [t for t in self.classification if t.layer == "source" and t.subject]
+            with closing(connect_duckdb(self.paths.warehouse, read_only=True)) as con:  # no write lock if none
+                plain = any(plain_columns(con, t) for t in sources)
+            if plain:
+                with closing(connect_duckdb(self.paths.warehouse)) as con:
+                    encrypt_plain(con, sources, self.paths, self.keystore, self.audit, datetime.now(timezone.utc))
             compact_if_due(self.paths)
             self._encrypted = True
         con = connect_duckdb(self.paths.warehouse, read_only=read_only)  # within the memory budget
