@@ -13,8 +13,8 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
                      MetadataValue, asset)
 
 from orchestration.ingest import landing_retention
-from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.encrypt_plain import compact_if_due, encrypt_plain
+from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
 from orchestration.ingest.writer import BatchResult, content_key, load_file

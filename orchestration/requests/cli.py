@@ -75,7 +75,7 @@ def _request(args, paths) -> int:
 
 
 def _list(args, paths) -> int:
-    from privacy.rights.ledger import Ledger
+    from privacy.rights.ledger import ANSWERED, Ledger
 
     if not (paths.state / "requests.sqlite").exists():
         print("No requests yet.")
@@ -87,7 +87,7 @@ def _list(args, paths) -> int:
           "`klantkluis process-requests`).")
     print(f"{'request':<25} {'type':<17} {'status':<11} {'received':<20} {'due':<20} {'completed':<20} result")
     for r in rows:
-        late = " OVERDUE" if r["status"] not in ("completed", "refused", "rejected") and r["due_at"] < now else ""
+        late = " OVERDUE" if r["status"] not in ANSWERED and r["due_at"] < now else ""
         detail = json.loads(r["detail"] or "{}")
         if r["result_path"] and not Path(r["result_path"]).exists():
             removed = detail.get("removed")

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from privacy.audit import timestamp
+from privacy.rights.ledger import ANSWERED
 
 REJECTED = "rejected"  # <inbox>/rejected/<request id>.json
 RECORDS = "request_records"
 RULES = {"rejected_requests": "rejected_request_removed", "access_exports": "access_export_removed",
          RECORDS: "request_record_removed"}
-ANSWERED = ("completed", "refused", "rejected")
 
 
 def _files(service, rule: str) -> list[tuple[Path, dict]]:

@@ -28,7 +28,7 @@ from privacy.masterkey import master_key_from_env
 from privacy.policy import load_policy
 from privacy.pseudonym import pseudonymiser_from_env
 from privacy.rights import texts
-from privacy.rights.ledger import Ledger
+from privacy.rights.ledger import ANSWERED, Ledger
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.requests import Request, parse_request
 
@@ -90,7 +90,7 @@ class RequestService:
         row = self.ledger.get(request_id)
         if row is None:
             raise KeyError(f"unknown request {request_id}")
-        if row["status"] in ("completed", "refused", "rejected") or not self.ledger.claim(request_id, now=now):
+        if row["status"] in ANSWERED or not self.ledger.claim(request_id, now=now):
             return Outcome(request_id, row["type"], row["status"], row["result_path"], json.loads(row["detail"]))
         found = inbox_files(self.paths.inbox).get(request_id)
         if found is None:

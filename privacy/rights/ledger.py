@@ -27,6 +27,7 @@ create table if not exists requests (
     identifier_hmac text, subjects text not null default '[]', verification text, received_at text not null,
     due_at text not null, started_at text, completed_at text, result_path text, detail text not null default '{}');
 """
+ANSWERED = ("completed", "refused", "rejected")  # statuses of a request that is done with
 STALE = timedelta(minutes=30)  # a request "processing" this long was interrupted: it may be claimed again
 
 
