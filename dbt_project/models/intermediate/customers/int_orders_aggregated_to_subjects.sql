@@ -23,7 +23,6 @@ aggregated as (
     select
         subject_id,
         count(*) as orders,
-        count(distinct order_date) as order_days,
         min(order_date) as first_order_date,
         max(order_date) as last_order_date,
         sum(amount) as revenue,
