@@ -5,6 +5,9 @@ entry breaks the chain; a small head file holds the last sequence number and has
 entries off the end is caught too. The accountability record of GDPR Art. 5(2) and the logging
 measure of Art. 32(1)(d); entries hold pseudonymous ids, counts and table names, never values.
 
+The log keeps to its own retention rule (Art. 5(1)(e)): `expire` cuts the oldest entries and
+appends an entry recording where it cut (seq and hash), so the rest still verifies from there.
+
 The chain is unkeyed: it proves integrity against accidents and casual edits. Against someone
 who can rewrite both files, copy the head elsewhere (WORM storage, a ticket) from time to time.
 """
@@ -17,6 +20,7 @@ import json
 import os
 import pwd
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +29,7 @@ from privacy.exceptions import AuditTampered
 from privacy.paths import private_dir, state_dir
 
 GENESIS = "0" * 64
+EXPIRED = "audit_entries_expired"  # the entry `expire` appends: where the log was cut
 _FIELDS = {"seq", "ts", "event", "actor", "details", "prev_hash", "hash"}
 # Since 2026-12: when the entry was written (``ts`` is the time the operation is about, e.g. a
 # run's logical time) and the operating-system account that wrote it. Older entries lack both.
@@ -71,17 +76,66 @@ class AuditLog:
 
         ``details`` must be JSON-serialisable and free of plaintext personal data.
         """
-        private_dir(self.path.parent)
-        with os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "r+b") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            seq, prev = self._chain_end(f)
-            entry = {"seq": seq + 1, "ts": timestamp(now), "recorded_at": timestamp(), "by": _account(),
-                     "event": event, "actor": actor, "details": details, "prev_hash": prev}
-            entry["hash"] = _digest(entry)
+        with self._locked() as f:
+            entry = self._entry(f, event, actor, now, details)
             f.write(_canonical(entry) + b"\n")
             f.flush()
             os.fsync(f.fileno())
             self._write_head(entry["seq"], entry["hash"])
+        return entry
+
+    def expire(self, before: datetime, *, rule: str, now: datetime | None = None) -> int:
+        """Remove the entries older than ``before`` (storage limitation, Art. 5(1)(e)): the run of
+        entries from the start whose ``ts`` is before it, so the log stays one unbroken chain. An
+        entry is appended that records through which entry (seq and hash) the log was cut, and
+        `verify` accepts a log that starts right after such a record. The file is replaced in one
+        rename under the append lock: a crash leaves the old log or the new one, never a mix.
+        Returns how many entries were removed. A log that does not verify is left as it is
+        (AuditTampered): cutting it could remove the evidence."""
+        cut = timestamp(before)
+        with self._locked() as f:
+            if not (result := self.verify()).ok:
+                raise AuditTampered(f"{self.path} does not verify ({result.problem}); no entries expired. "
+                                    "Run klantkluis audit-verify and investigate first")
+            f.seek(0)
+            lines = f.read().splitlines(keepends=True)
+            n = next((i for i, line in enumerate(lines) if json.loads(line)["ts"] >= cut), len(lines))
+            if n == 0:
+                return 0
+            last = json.loads(lines[n - 1])
+            entry = self._entry(f, EXPIRED, "system", now, {"rule": rule, "removed": n, "before": cut,
+                                                             "through_seq": last["seq"], "through_hash": last["hash"]})
+            tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+                out.writelines(lines[n:])
+                out.write(_canonical(entry) + b"\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+            self._write_head(entry["seq"], entry["hash"])
+        return n
+
+    @contextmanager
+    def _locked(self) -> Iterator:
+        """The log file, open for appending and locked against other writers. A writer that waited
+        while `expire` replaced the file opens the new one, so no entry lands in the old file."""
+        private_dir(self.path.parent)
+        while True:
+            with os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "r+b") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)
+                try:
+                    current = os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino
+                except FileNotFoundError:
+                    current = False
+                if current:
+                    yield f
+                    return
+
+    def _entry(self, f, event: str, actor: str, now: datetime | None, details: dict) -> dict:
+        seq, prev = self._chain_end(f)
+        entry = {"seq": seq + 1, "ts": timestamp(now), "recorded_at": timestamp(), "by": _account(),
+                 "event": event, "actor": actor, "details": details, "prev_hash": prev}
+        entry["hash"] = _digest(entry)
         return entry
 
     def entries(self) -> Iterator[dict]:
@@ -105,8 +159,9 @@ class AuditLog:
             yield entry
 
     def verify(self) -> VerifyResult:
-        """Check the whole chain and the head file (Art. 5(1)(f) integrity of the record)."""
-        prev, n, last_prev = GENESIS, 0, None
+        """Check the whole chain and the head file (Art. 5(1)(f) integrity of the record). A log
+        cut by `expire` starts after seq 1; it must start where one of its own expiry entries says."""
+        prev, seq, n, last_prev, start, cuts = GENESIS, 0, 0, None, None, set()
         for n_line, line in enumerate(self._lines(), 1):
             try:
                 entry = json.loads(line)
@@ -114,19 +169,27 @@ class AuditLog:
                 return VerifyResult(False, n, f"line {n_line}: not valid JSON")
             if not isinstance(entry, dict) or set(entry) not in (_FIELDS, _FIELDS | _WRITTEN):
                 return VerifyResult(False, n, f"line {n_line}: not an audit entry")
-            if entry["seq"] != n + 1 or entry["prev_hash"] != prev:
+            if n == 0 and (entry["seq"], entry["prev_hash"]) != (1, GENESIS):
+                start = (entry["seq"] - 1, entry["prev_hash"])  # checked against the expiry entries below
+                seq, prev = start
+            if entry["seq"] != seq + 1 or entry["prev_hash"] != prev:
                 return VerifyResult(False, n, f"line {n_line}: chain broken at seq {entry['seq']} "
-                                    f"(entry after seq {n} deleted, inserted or reordered)")
+                                    f"(entry after seq {seq} deleted, inserted or reordered)")
             if _digest(entry) != entry["hash"]:
-                return VerifyResult(False, n, f"line {n_line}: seq {n + 1} was changed (hash mismatch)")
-            prev, n, last_prev = entry["hash"], n + 1, entry["prev_hash"]
+                return VerifyResult(False, n, f"line {n_line}: seq {seq + 1} was changed (hash mismatch)")
+            if entry["event"] == EXPIRED:
+                cuts.add((entry["details"].get("through_seq"), entry["details"].get("through_hash")))
+            prev, seq, n, last_prev = entry["hash"], seq + 1, n + 1, entry["prev_hash"]
+        if start is not None and start not in cuts:
+            return VerifyResult(False, n, f"the log starts at seq {start[0] + 1}, and no expiry entry records "
+                                          f"a cut there: entries before it were deleted")
         head = self._read_head()
         if head is None:
             return VerifyResult(n == 0, n, None if n == 0 else "head file missing")
         # A crash between writing an entry and updating the head leaves the head one behind.
-        if (head["seq"], head["hash"]) in {(n, prev), (n - 1, last_prev)}:
+        if (head["seq"], head["hash"]) in {(seq, prev), (seq - 1, last_prev)}:
             return VerifyResult(True, n)
-        return VerifyResult(False, n, f"log ends at seq {n} but the head records seq {head['seq']}: "
+        return VerifyResult(False, n, f"log ends at seq {seq} but the head records seq {head['seq']}: "
                                       "entries removed from the end, or the head was replaced")
 
     def _lines(self) -> Iterator[bytes]:

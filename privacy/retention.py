@@ -137,6 +137,19 @@ def sweep(con, classification: Classification, policy: Policy, *, now: datetime,
     return due, done
 
 
+AUDIT_RULE = "audit_log"
+
+
+def expire_audit(audit, policy: Policy, *, now: datetime) -> int:
+    """The audit log's own storage limitation (Art. 5(1)(e)): its entries older than the rule
+    ``audit_log`` are removed, and where the log was cut is recorded in it (``AuditLog.expire``).
+    Returns how many entries went; 0 under a policy without the rule."""
+    rule = policy.retention.get(AUDIT_RULE)
+    if rule is None:
+        return 0
+    return audit.expire(now - timedelta(days=rule.duration_days), rule=AUDIT_RULE, now=now)
+
+
 def unknown_subjects(con, relations: list[str]) -> dict[str, int]:
     """Per relation, rows whose subject_id appears in no table of the raw layer, the layer the sweep
     and erasure act on: data of a swept or erased subject that survived in a mart or a published

@@ -20,6 +20,7 @@ from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
 from privacy.audit import AuditLog
 from privacy.classification import load_classification
+from privacy.exceptions import AuditTampered
 from privacy.policy import load_policy
 
 SWEEP_KEY = AssetKey(["privacy", "retention_sweep"])
@@ -51,6 +52,17 @@ def _request_files(context, klantkluis: KlantkluisResource, now: datetime) -> di
         return {}
 
 
+def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetime) -> int:
+    """Remove audit log entries past the rule ``audit_log``. A log that does not verify is left for
+    the privacy officer to investigate: a warning, and the rest of the sweep goes on."""
+    try:
+        return retention.expire_audit(AuditLog(klantkluis.paths.audit_log), policy, now=now)
+    except AuditTampered:
+        context.log.warning("The audit log does not verify, so none of its entries expired; run "
+                            "`klantkluis audit-verify` and investigate")
+        return 0
+
+
 def build_retention_sweep(ingest_keys: list[AssetKey]):
     """The sweep asset, downstream of the ingest assets; dbt staging models depend on it."""
     @asset(
@@ -58,8 +70,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         description="Storage limitation (Art. 5(1)(e), 17(1)(a)): deletes or anonymises the rows of the raw "
                     "layer and the snapshot history that are past their retention rule (privacy/policy.yml: "
                     "duration after an anchor date) at the run's time, in one transaction, and writes one audit "
-                    "entry per table (counts only); removes rejected request documents, access exports and "
-                    "request records past their rules. Runs after ingest and before dbt staging.",
+                    "entry per table (counts only); removes rejected request documents, access exports, "
+                    "request records and audit log entries past their rules. Runs after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
                                     description="After the sweep no row of the raw layer or a snapshot is past "
                                                 "its retention rule at the run's time.")],
@@ -73,17 +85,19 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
             left = retention.plan(con, classification, policy, now=now).counts()
         files = _request_files(context, klantkluis, now)
+        expired = _audit_entries(context, klantkluis, policy, now)
         swept = {f"{s.table} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
         per_table = {f"rows/{s.table}": done[s.relation] for s in due.steps}
         context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised, "
-                         f"{sum(files.values())} request documents, exports or records removed")
+                         f"{sum(files.values())} request documents, exports or records removed, "
+                         f"{expired} audit entries past their rule removed")
         check = AssetCheckResult(
             check_name=CHECK, passed=not any(left.values()), severity=AssetCheckSeverity.ERROR,
             metadata={"rows_past_retention": sum(left.values()), "per_table": _table(left, "table")})
         return MaterializeResult(check_results=[check], metadata={
             "as_of": now.isoformat(), "rows_swept": sum(done.values()),
             "per_table": _table(swept, "table (rule, action)"), **per_table,
-            **{f"files/{rule}": n for rule, n in files.items()}})
+            **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired})
 
     return retention_sweep
 

@@ -160,3 +160,108 @@ def test_matching_answers_who_did_what_when(audit, now):
     assert seqs(since="2025-07-01T14:00:00+02:00") == [2, 3, 4]  # 12:00 UTC, the time of entry 2
     with pytest.raises(ValueError):
         list(audit.matching(since="yesterday at noon"))
+
+
+# Retention of the log itself (policy rule audit_log): expire cuts the oldest entries and records the cut.
+
+def _aged(audit, now, days: list[int]):
+    for i, d in enumerate(days):
+        audit.append("decrypt", now=now + timedelta(days=d), table="crm_customers", count=i)
+    return audit
+
+
+def test_expire_removes_the_oldest_run_and_the_rest_still_verifies(audit, now):
+    _aged(audit, now, [0, 1, 2, 10, 11])
+    removed = audit.expire(now + timedelta(days=5), rule="audit_log", now=now + timedelta(days=20))
+    entries = list(audit.entries())
+    assert removed == 3 and [e["seq"] for e in entries] == [4, 5, 6]
+    cut = entries[-1]
+    assert cut["event"] == "audit_entries_expired"
+    assert cut["details"]["removed"] == 3 and cut["details"]["through_seq"] == 3 and cut["details"]["rule"] == "audit_log"
+    assert cut["details"]["through_hash"] == entries[0]["prev_hash"]
+    assert audit.verify().ok and audit.verify().entries == 3
+    audit.append("erasure", now=now + timedelta(days=21), subjects=1)  # the chain goes on after the cut
+    assert audit.verify().ok and list(audit.entries())[-1]["seq"] == 7
+    assert oct(os.stat(audit.path).st_mode & 0o777) == oct(0o600)
+
+
+def test_expire_keeps_an_old_entry_after_a_newer_one(audit, now):
+    # The log stays one chain: only a run from the start goes, even if a later entry is old too
+    # (an operation about an earlier day, such as a run with --as-of in the past).
+    _aged(audit, now, [0, 10, 1, 11])
+    assert audit.expire(now + timedelta(days=5), rule="audit_log", now=now + timedelta(days=20)) == 1
+    assert [e["ts"][:10] for e in audit.entries()][:3] == ["2025-07-10", "2025-07-01", "2025-07-11"]
+    assert audit.verify().ok
+
+
+def test_expire_with_nothing_old_changes_nothing(audit, now):
+    _aged(audit, now, [10, 11])
+    before = audit.path.read_bytes()
+    assert audit.expire(now + timedelta(days=5), rule="audit_log", now=now + timedelta(days=20)) == 0
+    assert audit.path.read_bytes() == before
+
+
+def test_expire_twice_and_a_log_cut_to_its_record_alone(audit, now):
+    _aged(audit, now, [0, 1])
+    assert audit.expire(now + timedelta(days=5), rule="audit_log", now=now + timedelta(days=6)) == 2
+    assert audit.expire(now + timedelta(days=30), rule="audit_log", now=now + timedelta(days=31)) == 1
+    entries = list(audit.entries())
+    assert [e["seq"] for e in entries] == [4] and entries[0]["details"]["through_seq"] == 3
+    assert audit.verify().ok
+
+
+def test_deleting_more_than_the_recorded_cut_is_detected(audit, now):
+    _aged(audit, now, [0, 1, 10, 11])
+    audit.expire(now + timedelta(days=5), rule="audit_log", now=now + timedelta(days=20))
+    _write(audit, _lines(audit)[1:])  # one more entry removed by hand, after the cut
+    result = audit.verify()
+    assert not result.ok and "no expiry entry records a cut there" in result.problem
+
+
+def test_a_tampered_log_is_not_cut(audit, now):
+    _aged(audit, now, [0, 1, 10])
+    lines = _lines(audit)
+    _write(audit, [lines[0].replace('"count":0', '"count":5'), *lines[1:]])  # an old entry changed
+    before = audit.path.read_bytes()
+    with pytest.raises(AuditTampered, match="no entries expired"):
+        audit.expire(now + timedelta(days=5), rule="audit_log", now=now + timedelta(days=20))
+    assert audit.path.read_bytes() == before
+
+
+def test_a_forged_cut_record_does_not_verify(audit, now):
+    _aged(audit, now, [0, 1, 2])
+    lines = _lines(audit)
+    forged = json.loads(lines[-1])
+    forged.update(event="audit_entries_expired", details={"through_seq": 1, "through_hash": json.loads(lines[0])["hash"]})
+    forged["hash"] = _digest(forged)
+    _write(audit, lines[1:-1] + [json.dumps(forged) + "\n"])  # entry 1 deleted, entry 3 rewritten as its record
+    assert not audit.verify().ok
+
+
+def test_a_writer_waiting_during_expire_appends_to_the_new_file(audit, now, monkeypatch):
+    import fcntl
+
+    import privacy.audit as module
+
+    _aged(audit, now, [0, 1, 10])
+    opened, real_flock, real_replace, writer = threading.Event(), fcntl.flock, os.replace, []
+
+    def flock(f, op):
+        if threading.current_thread() is not threading.main_thread():
+            opened.set()  # the writer has the old file open and now waits for the lock expire holds
+        real_flock(f, op)
+
+    def replace(src, dst):  # expire, holding the lock, is about to swap the file: a writer queues up first
+        if dst != audit.path or writer:
+            return real_replace(src, dst)
+        writer.append(threading.Thread(target=audit.append, args=("decrypt",), kwargs={"now": now, "count": 9}))
+        writer[0].start()
+        assert opened.wait(5)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(module.fcntl, "flock", flock)
+    monkeypatch.setattr(module.os, "replace", replace)
+    assert audit.expire(now + timedelta(days=5), rule="audit_log", now=now + timedelta(days=20)) == 2
+    writer[0].join()
+    assert [e["details"].get("count") for e in audit.entries()] == [2, None, 9]  # kept, the cut, the writer's
+    assert audit.verify().ok

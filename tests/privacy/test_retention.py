@@ -189,3 +189,17 @@ def test_a_missing_table_is_skipped_and_a_misconfigured_anchor_is_an_error(con):
     con.execute("alter table raw.leads drop column last_contact_at")
     with pytest.raises(ValueError, match="anchor 'last_contact_at'"):
         plan(con)
+
+
+def test_the_audit_log_keeps_its_entries_for_five_years(tmp_path):
+    from privacy.audit import AuditLog
+
+    policy, audit = load_policy(), AuditLog(tmp_path / "audit.jsonl")
+    assert policy.retention[retention.AUDIT_RULE].duration_days == 1826
+    now = datetime(2031, 6, 1, tzinfo=timezone.utc)
+    for days_ago in (1830, 1827, 1825, 10):
+        audit.append("decrypt", now=now - timedelta(days=days_ago), table="leads", count=days_ago)
+    assert retention.expire_audit(audit, policy, now=now) == 2
+    assert [e["details"].get("count") for e in audit.entries()] == [1825, 10, None]
+    assert audit.verify().ok
+    assert retention.expire_audit(audit, policy, now=now) == 0
