@@ -21,7 +21,7 @@ def run_time(context: OpExecutionContext) -> datetime:
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:
         moment = datetime.fromisoformat(tag)
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record else datetime.now(timezone.utc)
     return created.astimezone(timezone.utc).replace(microsecond=0)

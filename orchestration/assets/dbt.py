@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec
@@ -90,7 +91,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     The build's artifacts (dbt.log, run_results.json, compiled SQL) go to <home>/dbt, replaced by
     the next build: dagster-dbt's default, a new folder in the project per build, grows 5 MB a run."""
     extra = json.loads(context.run.tags.get(DBT_VARS_TAG, "{}"))
-    as_of = extra.pop("as_of", None) or run_time(context).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    as_of = dbt_as_of(extra.pop("as_of", None), run_time(context))
     args = ["build", *(["--vars", json.dumps(extra)] if extra else [])]
     # dbt's own process would just fail on a warehouse held elsewhere: wait for it here first. A
     # process that takes the warehouse in the moment between this check and dbt's start fails the build.
@@ -101,6 +102,19 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     with _environment(AS_OF_VAR, as_of):
         invocation = dbt.cli(args, context=context, target_path=klantkluis.paths.dbt_build)
     yield from invocation.stream()
+
+
+def dbt_as_of(tagged: str | None, run_moment: datetime) -> str:
+    """The build's time as dbt's models read it: UTC without an offset, like every time in staging.
+    An ``as_of`` in the dbt-vars tag wins over the run's time; one with an offset is converted."""
+    try:
+        moment = datetime.fromisoformat(tagged) if tagged else run_moment
+    except ValueError:
+        raise ValueError(f"as_of {tagged!r} in the run's dbt vars is not an ISO 8601 time; write "
+                         "2026-11-01, 2026-11-01 06:00:00 (UTC) or 2026-11-01T06:00:00+01:00") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(sep=" ", timespec="seconds")
 
 
 @contextmanager

@@ -1,3 +1,4 @@
+import pytest
 from dagster import AssetKey
 
 SOURCES = ["crm_customers", "orders", "leads", "consent_events", "nps_responses", "interactions"]
@@ -87,3 +88,20 @@ def test_every_dbt_check_says_what_it_proves():
     assert specs[("marts/customer_pyramid", "relationships_customer_pyramid_tier__tier__ref_pyramid_tiers_")] == \
         "Every tier that is set is a tier of pyramid_tiers."
     assert specs[("marts/marketing_audience", "marketing_audience_has_consent")].startswith("Everyone in the marketing")
+
+
+def test_a_time_with_an_offset_reaches_dbt_and_the_run_as_utc():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from orchestration.assets.dbt import dbt_as_of
+    from orchestration.resources import AS_OF_TAG, run_time
+
+    context = SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: "2026-11-30T06:00:00+01:00"}))
+    assert run_time(context) == datetime(2026, 11, 30, 5, tzinfo=timezone.utc)
+    assert run_time(context).utcoffset().total_seconds() == 0
+    assert dbt_as_of(None, run_time(context)) == "2026-11-30 05:00:00"
+    assert dbt_as_of("2026-11-30T06:00:00+01:00", datetime(2020, 1, 1, tzinfo=timezone.utc)) == "2026-11-30 05:00:00"
+    assert dbt_as_of("2026-11-30", datetime(2020, 1, 1, tzinfo=timezone.utc)) == "2026-11-30 00:00:00"
+    with pytest.raises(ValueError, match="ISO 8601"):
+        dbt_as_of("yesterday", datetime(2020, 1, 1, tzinfo=timezone.utc))

@@ -1,5 +1,7 @@
 -- Effective consent per subject and consent purpose at as_of: the latest event wins (Art. 7);
 -- a withdrawal does not make earlier processing unlawful (Art. 7(3)), it stops it from now on.
+-- A grant and a withdrawal at the same moment: the withdrawal wins (consent must be unambiguous,
+-- Art. 4(11)); the event id only orders events of one action.
 with
 
 events as (
@@ -15,7 +17,7 @@ ranked as (
         *,
         row_number() over (
             partition by subject_id, purpose
-            order by occurred_at desc, event_id desc
+            order by occurred_at desc, case when action = 'withdrawn' then 0 else 1 end, event_id desc
         ) as event_rank
     from events
 
