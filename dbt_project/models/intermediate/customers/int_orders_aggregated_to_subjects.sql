@@ -27,6 +27,7 @@ aggregated as (
         max(order_date) as last_order_date,
         sum(amount) as revenue,
         sum(margin) as margin,
+        sum(case when margin is not null then amount else 0 end) as revenue_with_margin,
         sum(case when days_ago < {{ var('activity_window_days') }} then amount else 0 end) as revenue_window,
         sum(case when days_ago >= {{ var('activity_window_days') }}
                   and days_ago < 2 * {{ var('activity_window_days') }} then amount else 0 end) as revenue_prior_window,
