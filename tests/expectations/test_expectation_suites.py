@@ -91,3 +91,30 @@ def test_vectorised_iban_check_agrees_with_iban_ok_value_by_value():
 def test_years_before_handles_leap_day():
     assert years_before(datetime(2028, 2, 29), 16) == datetime(2012, 2, 29)
     assert years_before(datetime(2028, 2, 29), 17) == datetime(2011, 2, 28)
+
+
+def test_a_time_passes_validation_exactly_when_the_warehouse_can_read_it():
+    """Every ISO 8601 form pandas reads but DuckDB's cast in staging (macro utc_timestamp) does not
+    is quarantined at ingest: loaded, it would stop every dbt build at the staging view."""
+    import re
+
+    import duckdb
+
+    from expectations.formats import TIMESTAMP_FORMAT, parse_datetimes
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    macro = (DBT_PROJECT_DIR / "macros" / "utc_timestamp.sql").read_text()
+    duckdb_sql = re.search(r"macro duckdb__utc_timestamp\(column\) -%\}(.*?)\{%- endmacro", macro, re.S).group(1)
+    values = ["2026-01-01T10:00:00Z", "2026-01-01 10:00:00Z", "2026-01-01T10:00:00.5+01:00", "2026-01-01T10:00:00-05",
+              "2026-01-01T10:00:00+0100", "2026-01-01T10:00", "2026-01-01", "2026-1-1", "2026-01-01T10:00Z",
+              "2026-01-01T10:00+01:00", "2026-01-01 10:00:00 Z", "2026-01-01 10:00:00 +01:00", "2026-01-01T10",
+              "20260101", "2026-02-30"]
+    passes = parse_datetimes(pd.Series(values), TIMESTAMP_FORMAT).notna().tolist()
+    con, sql = duckdb.connect(), "select " + duckdb_sql.replace("{{ column }}", "$1")
+    for value, passed in zip(values, passes):
+        try:
+            readable = con.execute(sql, [value]).fetchone()[0] is not None
+        except duckdb.Error as exc:
+            readable = "Conversion Error" not in str(exc) and exc
+        assert passed == readable, repr(value)
+    assert passes.count(True) == 8
