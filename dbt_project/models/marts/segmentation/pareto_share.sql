@@ -1,12 +1,29 @@
 -- The Pareto share: revenue of the top share (var pareto_share_of_customers, 20%) of active
--- customers as a share of all their revenue in the activity window. Computed, never assumed 80%.
+-- customers, at least the best one, as a share of all their revenue in the activity window.
+-- Computed, never assumed 80%.
 with
 
 ranked as (
 
-    select revenue_window, revenue_rank
+    select
+        revenue_window,
+        revenue_rank,
+        count(*) over () as active_customers
     from {{ ref('customer_pyramid') }}
     where revenue_rank is not null
+
+),
+
+flagged as (
+
+    -- the best customer always counts: with fewer than 1 / pareto_share_of_customers active
+    -- customers the share alone would select none
+    select
+        revenue_window,
+        active_customers,
+        case when revenue_rank = 1 or revenue_rank <= {{ var('pareto_share_of_customers') }} * active_customers
+             then 1 else 0 end as is_top
+    from ranked
 
 ),
 
@@ -15,11 +32,9 @@ totals as (
     select
         count(*) as active_customers,
         sum(revenue_window) as revenue_window,
-        sum(case when revenue_rank <= {{ var('pareto_share_of_customers') }} * (select count(*) from ranked)
-                 then revenue_window else 0 end) as top_revenue,
-        sum(case when revenue_rank <= {{ var('pareto_share_of_customers') }} * (select count(*) from ranked)
-                 then 1 else 0 end) as top_customers
-    from ranked
+        sum(case when is_top = 1 then revenue_window else 0 end) as top_revenue,
+        sum(is_top) as top_customers
+    from flagged
 
 )
 
