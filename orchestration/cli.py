@@ -3,10 +3,12 @@
 import argparse
 import os
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
+from orchestration.cli_args import port, positive, share
 from orchestration.cli_privacy import add_privacy_commands
 from orchestration.ingest.reader import LandingFileError
 from orchestration.requests.cli import add_request_commands
@@ -53,31 +55,15 @@ def _ui(args, paths: Paths) -> int:
     os.execv(cmd[0], cmd)
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
-    return int(text)
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1 (0.02 is 2 %)")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klantkluis", description=__doc__)
     parser.add_argument("--home", help="installation folder (default: $KLANTKLUIS_HOME or ./data)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the demo landing zone if it is absent")
-    demo.add_argument("--customers", type=_positive, default=10_000, help="number of customers (default 10000)")
+    demo.add_argument("--customers", type=positive, default=10_000, help="number of customers (default 10000)")
     demo.add_argument("--seed", type=int, default=42, help="random seed: the same seed gives the same files")
     demo.add_argument("--force", action="store_true", help="regenerate even if landing files exist")
-    demo.add_argument("--defect-rate", type=_share, default=0.0,
+    demo.add_argument("--defect-rate", type=share, default=0.0,
                       help="share of rows to damage with documented defects (see orchestration/demo/defects.py)")
     demo.set_defaults(func=_demo)
     run = sub.add_parser("run", help="materialise every asset (the full_refresh job) and print a summary")
@@ -86,11 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="load every landing file again, unchanged ones too (after fixing a rule or a column mapping)")
     run.set_defaults(func=_run)
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
-    ui.add_argument("--port", type=_positive, default=3000, help="port on 127.0.0.1 (default 3000)")
+    ui.add_argument("--port", type=port, default=3000, help="port on 127.0.0.1 (default 3000)")
     ui.set_defaults(func=_ui)
     add_privacy_commands(sub)
     add_request_commands(sub)
     return parser
+
+
+def _home_problem(home: Path) -> str | None:
+    """Why the installation folder cannot be used, or None: this account must be able to create it
+    (if need be) and write in it."""
+    if home.exists() and not home.is_dir():
+        return f"the installation folder {home} is a file; choose a folder with --home or KLANTKLUIS_HOME"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as exc:
+        return (f"the installation folder {home} cannot be used ({exc.strerror or type(exc).__name__}); "
+                "choose a folder you can write to, with --home or KLANTKLUIS_HOME")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {problem}", file=sys.stderr)
         return 2
     paths = Paths.from_home(args.home)
+    if problem := _home_problem(paths.home):
+        print(f"Error: {problem}", file=sys.stderr)
+        return 2
     os.environ.update(paths.environment())
     started = time.perf_counter()
     try:

@@ -3,6 +3,7 @@
 import os
 from datetime import datetime, timezone
 
+from orchestration.cli_args import positive
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
 
@@ -54,6 +55,7 @@ def _audit(args, paths: Paths) -> int:
 
 def _rotate(args, paths: Paths) -> int:
     """New master key: every data key is rewrapped; the warehouse is not touched (Art. 32)."""
+    from privacy import keybinding
     from privacy.audit import AuditLog
     from privacy.keystore import KeyStore
     from privacy.masterkey import FileMasterKey, master_key_from_env
@@ -69,6 +71,9 @@ def _rotate(args, paths: Paths) -> int:
     new = FileMasterKey(staged)
     with KeyStore(paths.keystore, old, audit=AuditLog(paths.audit_log)) as store:
         count = store.rotate_master(new, now=datetime.now(timezone.utc))
+    # The data keys are wrapped by the new key now: the installation is bound to it before the file
+    # moves, so a crash in between asks for master.key.new in place, which is what the key store needs.
+    keybinding.confirm(env, "master", new.key_id, replace=True)
     os.replace(staged, old.path)
     print(f"Master key rotated: {count:,} data keys rewrapped; new key id {new.key_id}; warehouse untouched.")
     return 0
@@ -92,7 +97,7 @@ def add_privacy_commands(sub) -> None:
     read.add_argument("--since", help="from this time on (ISO 8601, a prefix such as 2026-12-05 will do)")
     read.add_argument("--until", help="up to this time (ISO 8601 prefix, inclusive)")
     read.add_argument("--id", help="naming this pseudonymous subject id, request id, table or file")
-    read.add_argument("--last", type=int, default=0, help="only the last N matching entries")
+    read.add_argument("--last", type=positive, default=0, help="only the last N matching entries")
     read.add_argument("--json", action="store_true", help="the entries as JSON Lines")
     read.set_defaults(func=_audit)
     rotate = sub.add_parser("rotate-master-key", help="new master key; rewraps every data key")

@@ -4,6 +4,7 @@ Landing days not loaded yet are processed in order, one run per day, so the snap
 each day's state (history) even when several days arrive at once.
 """
 
+import os
 import sys
 from collections import defaultdict
 from contextlib import redirect_stdout
@@ -20,6 +21,17 @@ from orchestration.summary import layer_counts, reconciliation, render, stage_of
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
+def _open_keys(paths: Paths) -> None:
+    """The keys, opened before any step: a key-file mistake (a wrong KLANTKLUIS_KEY_DIR, a key
+    readable by others) is one message (KeyFileError, exit 2) instead of a failure in every step."""
+    from privacy.masterkey import master_key_from_env
+    from privacy.pseudonym import pseudonymiser_from_env
+
+    env = {**os.environ, **paths.environment()}
+    pseudonymiser_from_env(env)
+    master_key_from_env(env).key_id  # noqa: B018  (reads, or on first use creates, the key file)
+
+
 def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool = False) -> int:
     """Materialise every asset (per pending landing day); print rows, time per stage, file locations.
 
@@ -29,6 +41,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer"):
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
+    _open_keys(paths)
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
 

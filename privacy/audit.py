@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ _FIELDS = {"seq", "ts", "event", "actor", "details", "prev_hash", "hash"}
 # Since 2026-12: when the entry was written (``ts`` is the time the operation is about, e.g. a
 # run's logical time) and the operating-system account that wrote it. Older entries lack both.
 _WRITTEN = {"recorded_at", "by"}
+_PREFIX = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")  # the short --since/--until bounds: a year, month or day
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -241,6 +243,8 @@ def _moment(text: str | None) -> str | None:
     """A --since/--until bound as ``ts`` is written (UTC, "T", microseconds); a date alone, or
     any shorter prefix such as "2026-12", stays a prefix."""
     if not text or len(text) <= 10:
+        if text and not _PREFIX.fullmatch(text):
+            raise ValueError(f"{text!r} is not a date prefix such as 2026, 2026-12 or 2026-12-05")
         return text
     moment = datetime.fromisoformat(text.replace(" ", "T"))
     return timestamp(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))

@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from privacy import _keys
+from privacy import _keys, keybinding
 from privacy.exceptions import KeyFileError, WrongMasterKey
 from privacy.paths import key_dir, keystore_path
 
@@ -121,10 +121,15 @@ def master_key_from_env(environ: Mapping[str, str] | None = None) -> MasterKey:
     ``master.key`` in the key folder (``privacy.paths.key_dir``: ``$KLANTKLUIS_KEY_DIR`` or ``<home>/keys``)."""
     env = os.environ if environ is None else environ
     if env.get(MASTER_KEY_VAR):
+        # Rotated by its owner's KMS procedure, so not bound; the key store refuses a wrong one.
         return EnvMasterKey(MASTER_KEY_VAR, environ=env)
     path = key_dir(env) / MASTER_KEY_FILE
-    if not path.exists() and keystore_path(env).exists():
+    if not path.exists():
         # A fresh master key cannot unwrap the stored data keys: stop instead of writing one.
-        raise KeyFileError(f"{path} is missing but a key store exists: restore it from the key backup "
-                           f"(or set {MASTER_KEY_VAR}); a new master key could not read the data keys")
-    return FileMasterKey(path)
+        if keystore_path(env).exists():
+            raise KeyFileError(f"{path} is missing but a key store exists: restore it from the key backup "
+                               f"(or set {MASTER_KEY_VAR}); a new master key could not read the data keys")
+        keybinding.refuse_new(env, "master", path)
+    master = FileMasterKey(path)
+    keybinding.confirm(env, "master", master.key_id)
+    return master

@@ -14,7 +14,7 @@ import hashlib
 import os
 from collections.abc import Collection, Iterable, Mapping
 
-from privacy import _keys
+from privacy import _keys, keybinding
 from privacy.exceptions import KeyFileError
 from privacy.masterkey import MASTER_KEY_VAR
 from privacy.paths import key_dir, keystore_path
@@ -89,13 +89,18 @@ def pseudonymiser_from_env(environ: Mapping[str, str] | None = None) -> Pseudony
     if env.get(PSEUDONYM_KEY_VAR):
         if env[PSEUDONYM_KEY_VAR].strip() == env.get(MASTER_KEY_VAR, "").strip():
             raise KeyFileError(f"{PSEUDONYM_KEY_VAR} must differ from {MASTER_KEY_VAR}")
-        return Pseudonymiser(_keys.decode_key(env[PSEUDONYM_KEY_VAR], f"environment variable {PSEUDONYM_KEY_VAR}"))
-    path = key_dir(env) / PSEUDONYM_KEY_FILE
-    if not path.exists() and keystore_path(env).exists():
-        # A fresh key would silently give every known subject a new id: stop instead.
-        raise KeyFileError(f"{path} is missing but a key store exists: restore it from the key "
-                           "backup (a new key would give every subject a new id)")
-    return Pseudonymiser(_keys.load_or_create_key_file(path))
+        pseudonymiser = Pseudonymiser(_keys.decode_key(env[PSEUDONYM_KEY_VAR], f"environment variable {PSEUDONYM_KEY_VAR}"))
+    else:
+        path = key_dir(env) / PSEUDONYM_KEY_FILE
+        if not path.exists():
+            # A fresh key would silently give every known subject a new id: stop instead.
+            if keystore_path(env).exists():
+                raise KeyFileError(f"{path} is missing but a key store exists: restore it from the key "
+                                   "backup (a new key would give every subject a new id)")
+            keybinding.refuse_new(env, "pseudonym", path)
+        pseudonymiser = Pseudonymiser(_keys.load_or_create_key_file(path))
+    keybinding.confirm(env, "pseudonym", pseudonymiser.key_id)
+    return pseudonymiser
 
 
 def raw_subject_ids(subject_ids: Iterable[str]) -> list[bytes]:

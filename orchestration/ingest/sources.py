@@ -12,6 +12,7 @@
 """
 
 import json
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -46,9 +47,21 @@ def _config(paths: Paths) -> dict:
         if wrong or not isinstance(files, (str, type(None))) or not isinstance(columns, (dict, type(None))):
             what = f"unknown key(s) {', '.join(wrong)}" if wrong else "files must be one glob, columns a mapping"
             raise LandingFileError(f"{paths.mapping}, source {source}: {what}; expected {shape}.")
-        if not isinstance(absent, bool) or (absent and (files or columns)):
+        if not isinstance(absent, bool):
+            raise LandingFileError(f"{paths.mapping}, source {source}: absent is true or false, not {absent!r}.")
+        if absent and (files or columns):
             raise LandingFileError(f"{paths.mapping}, source {source}: `absent: true` stands alone (no files or "
                                    "columns), for a source you have no export of.")
+        if files and any(c in str(Path(files).parent) for c in "*?["):
+            # Rows are kept per file name: two files of one name in different folders would replace
+            # each other's rows, and 'the later file wins' needs names that sort in export order.
+            raise LandingFileError(f"{paths.mapping}, source {source}: files {files!r} has a wildcard in a folder "
+                                   "name; wildcards work in the file name only (exports/orders_*.csv): put the "
+                                   "source's files in one folder, each with its own name.")
+        theirs = [str(v) for v in (columns or {}).values()]
+        if twice := sorted({v for v in theirs if theirs.count(v) > 1}):
+            raise LandingFileError(f"{paths.mapping}, source {source}: column(s) {', '.join(twice)} of yours mapped "
+                                   "to more than one column of ours; map each of your columns once.")
         if unknown := sorted(set(map(str, columns or {})) - set(LANDING_SOURCES[source])):
             raise LandingFileError(f"{paths.mapping}, source {source}: unknown column(s) {', '.join(unknown)} of ours "
                                    f"under columns (`<our column>: <your column>`); ours are "
@@ -91,6 +104,7 @@ def source_location(paths: Paths, source: str) -> Path:
     pattern = _config(paths).get(source, {}).get("files")
     if pattern is None:
         return paths.landing / source / "*"
+    pattern = os.path.expanduser(pattern)
     return Path(pattern) if Path(pattern).is_absolute() else paths.home / pattern
 
 

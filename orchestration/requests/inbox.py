@@ -20,7 +20,7 @@ from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for
 def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
     """Request id -> (file, content) for every ``*.json`` file directly in the inbox."""
     out = {}
-    for path in sorted(inbox.glob("*.json")) if inbox.is_dir() else []:
+    for path in sorted(p for p in inbox.glob("*.json") if p.is_file()) if inbox.is_dir() else []:
         raw = path.read_bytes()
         try:
             out[request_id_for(json.loads(raw))] = (path, raw)

@@ -23,6 +23,9 @@ def home(tmp_path, monkeypatch):
     ("order:\n  files: x/*.csv\n", "unknown source(s) order; the sources are crm_customers, orders,"),
     ("orders:\n  columns: {amout: Revenue}\n", "unknown column(s) amout of ours under columns"),
     ("orders:\n  absent: true\n  files: x/*.csv\n", "`absent: true` stands alone"),
+    ("orders:\n  absent: yes please\n", "absent is true or false, not 'yes please'"),
+    ("orders:\n  files: exports/*/orders.csv\n", "wildcards work in the file name only"),
+    ("orders:\n  columns: {order_id: Nr, customer_id: Nr}\n", "column(s) Nr of yours mapped to more than one"),
     ("orders:\n  files: x/*.csv\n   columns: {}\n", "not valid YAML at line 3, column 11 (mapping values are not allowed here)"),
 ])
 def test_a_malformed_sources_yml_names_the_source_and_the_expected_shape(home, entry, said):
@@ -120,3 +123,25 @@ def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(h
     err = capsys.readouterr().err
     assert err.startswith(f"Error: the warehouse {paths.warehouse} is in use by another process (PID {holder.pid})")
     assert "Traceback" not in err
+
+
+def test_an_installation_folder_that_cannot_be_used_gets_one_line(tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    assert main(["--home", str(tmp_path / "afile"), "demo"]) == 2
+    assert main(["--home", str(tmp_path / "afile" / "below"), "audit-verify"]) == 2
+    out = capsys.readouterr()
+    assert out.err.count("Error: the installation folder") == 2 and "--home or KLANTKLUIS_HOME" in out.err
+    assert "Traceback" not in out.out + out.err
+
+
+def test_a_wrong_key_folder_for_an_installation_with_data_is_refused_before_any_work(home, monkeypatch, capsys):
+    from privacy.pseudonym import pseudonymiser_from_env
+
+    pseudonymiser_from_env(Paths.from_home(home).environment())  # the installation's first use binds its key
+    wrong = home.parent / "elsewhere"
+    monkeypatch.setenv("KLANTKLUIS_KEY_DIR", str(wrong))
+    assert main(["--home", str(home), "run"]) == 2
+    out = capsys.readouterr()
+    assert out.err.count("Error:") == 1 and "was written with pseudonym key" in out.err and "KLANTKLUIS_KEY_DIR" in out.err
+    assert "Traceback" not in out.out + out.err
+    assert not (wrong / "pseudonym.key").exists()  # no new key was made

@@ -21,3 +21,15 @@ def test_the_audit_command_shows_who_did_what_when_filtered(tmp_path, monkeypatc
     assert "1 of the entries in" in said
     assert main(["--home", str(tmp_path), "audit-verify"]) == 0
     assert "intact, 2 entries" in capsys.readouterr().out
+
+
+def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch, capsys):
+    from privacy.masterkey import master_key_from_env
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    before = master_key_from_env(paths.environment()).key_id
+    assert main(["--home", str(tmp_path), "rotate-master-key"]) == 0
+    after = master_key_from_env(paths.environment()).key_id  # refused if the binding had kept the old id
+    assert after != before and after in (tmp_path / "state" / "keys.json").read_text()

@@ -145,3 +145,11 @@ def test_a_request_record_and_its_receipt_go_when_the_request_records_rule_ends(
     capsys.readouterr()
     assert _cli(paths, "requests") == 0
     assert "0 request(s)." in capsys.readouterr().out
+
+
+def test_a_folder_in_the_inbox_is_not_read_as_a_request(tmp_path):
+    from orchestration.requests.inbox import inbox_files
+
+    (tmp_path / "g.json").mkdir()  # a folder that happens to end in .json
+    (tmp_path / "r.json").write_text(json.dumps({"type": "access"}))
+    assert [path.name for path, _ in inbox_files(tmp_path).values()] == ["r.json"]

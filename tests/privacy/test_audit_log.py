@@ -160,6 +160,9 @@ def test_matching_answers_who_did_what_when(audit, now):
     assert seqs(since="2025-07-01T14:00:00+02:00") == [2, 3, 4]  # 12:00 UTC, the time of entry 2
     with pytest.raises(ValueError):
         list(audit.matching(since="yesterday at noon"))
+    for wrong in ("05-12-2026", "garbage", "2026-5"):  # short bounds are prefixes: only a year, month or day
+        with pytest.raises(ValueError, match="date prefix"):
+            list(audit.matching(since=wrong))
 
 
 # Retention of the log itself (policy rule audit_log): expire cuts the oldest entries and records the cut.

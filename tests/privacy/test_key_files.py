@@ -107,3 +107,36 @@ def test_wrap_many_matches_wrap(key_dir):
     blobs = master.wrap_many([b"a" * 32, b"b" * 32], [b"s1", b"s2"])
     assert [master.unwrap(b, a) for b, a in zip(blobs, [b"s1", b"s2"])] == [b"a" * 32, b"b" * 32]
     assert blobs[0][:12] != blobs[1][:12]
+
+
+def _installation(tmp_path, keys="keys"):
+    return {"KLANTKLUIS_HOME": str(tmp_path / "home"), "KLANTKLUIS_KEY_DIR": str(tmp_path / keys)}
+
+
+def test_an_installation_is_bound_to_the_keys_it_first_used(tmp_path):
+    env = _installation(tmp_path)
+    pseudonym, master = pseudonymiser_from_env(env).key_id, master_key_from_env(env).key_id
+    recorded = (tmp_path / "home" / "state" / "keys.json").read_text()
+    assert pseudonym in recorded and master in recorded
+    assert pseudonymiser_from_env(env).key_id == pseudonym  # the same keys keep working
+    wrong = _installation(tmp_path, keys="other")  # a wrong or lost key folder: no new keys in silence
+    with pytest.raises(KeyFileError, match="was written with pseudonym key"):
+        pseudonymiser_from_env(wrong)
+    with pytest.raises(KeyFileError, match="was written with master key"):
+        master_key_from_env(wrong)
+    assert not (tmp_path / "other" / "pseudonym.key").exists() and not (tmp_path / "other" / "master.key").exists()
+
+
+def test_another_pseudonym_key_from_the_environment_is_refused(tmp_path):
+    env = _installation(tmp_path)
+    pseudonymiser_from_env(env)
+    other = base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(KeyFileError, match="is not the one the data"):
+        pseudonymiser_from_env({**env, "KLANTKLUIS_PSEUDONYM_KEY": other})
+
+
+def test_nothing_is_bound_without_an_installation(tmp_path):
+    env = {"KLANTKLUIS_KEY_DIR": str(tmp_path / "k")}
+    pseudonymiser_from_env(env)
+    master_key_from_env(env)
+    assert not list(tmp_path.rglob("keys.json"))

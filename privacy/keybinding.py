@@ -1,0 +1,63 @@
+"""An installation's data is bound to the keys it was written with (Art. 32(1)(b), 17).
+
+The first time an installation (``$KLANTKLUIS_HOME``) uses its keys, the ids of its pseudonym key
+and of its master key file (public fingerprints, never the keys; a master key from the
+environment is rotated by its KMS procedure instead) are written to ``<home>/state/keys.json``.
+From then on a key that does not match, or a key file about to be created afresh, is refused:
+a wrong ``$KLANTKLUIS_KEY_DIR`` or a lost key folder would otherwise make new keys in silence,
+giving every subject a new pseudonym (re-identification by a reload), erasures that find "no
+data" while the data stays (Art. 17), and ciphertexts no key opens. Key material is never
+written here. Without ``$KLANTKLUIS_HOME`` in the environment (the library used on its own)
+nothing is bound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from privacy.exceptions import KeyFileError
+from privacy.paths import HOME_VAR, private_dir, state_dir
+
+FILE = "keys.json"
+_FIX = ("point KLANTKLUIS_KEY_DIR (or the key variables) at this installation's keys, restored from "
+        "the key backup if need be")
+
+
+def _path(env: Mapping[str, str]) -> Path | None:
+    return state_dir(env) / FILE if env.get(HOME_VAR) else None
+
+
+def bound(env: Mapping[str, str], kind: str) -> str | None:
+    """The id of the ``kind`` key ("pseudonym" or "master") this installation is bound to, if any."""
+    path = _path(env)
+    if path is None or not path.exists():
+        return None
+    return json.loads(path.read_text()).get(kind)
+
+
+def refuse_new(env: Mapping[str, str], kind: str, key_file: Path) -> None:
+    """Stop before ``key_file`` is created when the installation is bound to a ``kind`` key already."""
+    if (key_id := bound(env, kind)) is not None:
+        raise KeyFileError(f"{key_file} is missing, but the data in {env[HOME_VAR]} was written with {kind} "
+                           f"key {key_id}: {_FIX}. A new key would not fit the data")
+
+
+def confirm(env: Mapping[str, str], kind: str, key_id: str, *, replace: bool = False) -> None:
+    """Bind the installation to this ``kind`` key on first use; refuse another one afterwards.
+    ``replace`` records a new key on purpose (a master key rotation)."""
+    path = _path(env)
+    if path is None:
+        return
+    recorded = json.loads(path.read_text()) if path.exists() else {}
+    if recorded.get(kind) == key_id:
+        return
+    if kind in recorded and not replace:
+        raise KeyFileError(f"the {kind} key in use ({key_id}) is not the one the data in {env[HOME_VAR]} was "
+                           f"written with ({recorded[kind]}): {_FIX}")
+    private_dir(path.parent)
+    tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({**recorded, kind: key_id}, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
