@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -46,6 +47,10 @@ class FileRead:
 def _check_header(path: Path, header: list[str], expected: list[str], mapping: dict[str, str],
                   optional: frozenset[str] = frozenset()) -> list[str]:
     renamed = [mapping.get(h.strip(), h.strip()) for h in header]
+    if twice := sorted({c for c in renamed if c in expected and renamed.count(c) > 1}):
+        raise LandingFileError(f"{path}: column(s) {', '.join(twice)} appear twice once the source's column "
+                               "mapping is applied (the file has our name and a column mapped to it); drop one "
+                               "from the export or from the mapping.")
     missing = [c for c in expected if c not in renamed and c not in optional]
     if missing:
         # The header's own fields are not quoted: a file without a header row has data there.
@@ -364,7 +369,10 @@ def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], option
                 reason = "line is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "malformed JSON line"
                 rejects.append(Reject(line_no, reason, chunk.decode("utf-8", "replace").rstrip("\n")))
                 continue
-            obj = {mapping.get(k, k): v for k, v in obj.items()}
+            renamed = {mapping.get(k, k): v for k, v in obj.items()}
+            if len(renamed) < len(obj):
+                _check_header(path, [mapping.get(k, k) for k in obj], expected, {}, optional)  # names the column
+            obj = renamed
             seen.update(obj)
             records.append([None if obj.get(c) is None else str(obj[c]) for c in expected])
             lines.append(line_no)
@@ -380,6 +388,7 @@ def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str], opti
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise LandingFileError(f"{path}: not a readable Parquet file ({type(exc).__name__}); re-export it.") from None
     columns = _check_header(path, table.column_names, expected, mapping, optional)
+    table = pa.Table.from_arrays([_iso_text(c) for c in table.columns], names=table.column_names)
     df = table.rename_columns(columns).select([c for c in expected if c in columns]).to_pandas()
     df = df.reindex(columns=expected).astype(object)
     df = df.where(df.notna(), None).map(lambda v: v if v is None else str(v)).replace({"": None})
@@ -387,6 +396,24 @@ def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str], opti
     lines = pa.array(np.arange(1, len(df) + 1, dtype=np.int64))
     return TableRead(pa.Table.from_arrays([*arrays, lines], names=[*expected, "_source_line"]), [],
                      [c for c in columns if c not in expected])
+
+
+def _iso_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A Parquet date or time column as the ISO 8601 text a CSV export holds; others as they are.
+    Times at midnight only are dates (pandas stores dates as datetime64); a time with a zone is
+    written in UTC with a Z."""
+    kind = column.type
+    if pa.types.is_date(kind):
+        return pc.strftime(column, "%Y-%m-%d")
+    if not pa.types.is_timestamp(kind):
+        return column
+    if kind.tz is not None:
+        column = column.cast(pa.timestamp(kind.unit, "UTC"))
+    elif pc.all(pc.equal(column, pc.floor_temporal(column, unit="day"))).as_py() is not False:
+        return pc.strftime(column, "%Y-%m-%d")
+    if pc.all(pc.equal(column, pc.floor_temporal(column, unit="second"))).as_py() is not False:
+        column = column.cast(pa.timestamp("s", kind.tz and "UTC"))
+    return pc.strftime(column, "%Y-%m-%dT%H:%M:%S" + ("Z" if kind.tz else ""))
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from orchestration.ingest import reader as r
-from orchestration.ingest.reader import LandingFileError, read_landing_file
+from orchestration.ingest.reader import LandingFileError, read_landing_file, read_landing_table
 
 EXPECTED = ["id", "name", "note", "amount"]
 
@@ -149,3 +149,33 @@ def test_file_errors(tmp_path):
     path.write_bytes("id,näme\n".encode("latin-1"))
     with pytest.raises(LandingFileError, match="UTF-8"):
         read_landing_file(path, EXPECTED)
+
+
+def test_parquet_dates_and_times_are_read_as_the_iso_text_of_a_csv_export(tmp_path):
+    path = tmp_path / "orders.parquet"
+    pd.DataFrame({
+        "order_date": pd.to_datetime(["2026-11-01", "2026-11-02"]),  # pandas keeps dates as datetime64
+        "paid_at": pd.to_datetime(["2026-11-01 10:00:00+01:00", "2026-11-02 09:30:00+01:00"]),
+        "fraction": pd.to_datetime(["2026-11-01 10:00:00.5", "2026-11-01 10:00:01"], format="ISO8601"),
+        "shipped_on": pd.to_datetime(["2026-11-03", "2026-11-04"]).date,
+        "logged": pd.to_datetime(["2026-11-01 06:00:00", None]),
+    }).to_parquet(path)
+    frame = read_landing_table(path, ["order_date", "paid_at", "fraction", "shipped_on", "logged"]).rows.to_pydict()
+    assert frame["order_date"] == ["2026-11-01", "2026-11-02"]
+    assert frame["paid_at"] == ["2026-11-01T09:00:00Z", "2026-11-02T08:30:00Z"]  # in UTC
+    assert frame["fraction"] == ["2026-11-01T10:00:00.500000000", "2026-11-01T10:00:01.000000000"]
+    assert frame["shipped_on"] == ["2026-11-03", "2026-11-04"]
+    assert frame["logged"] == ["2026-11-01T06:00:00", None]
+
+
+def test_a_column_that_appears_twice_after_the_mapping_is_refused_by_every_reader(tmp_path):
+    mapping = {"Nr": "id"}
+    parquet = tmp_path / "f.parquet"
+    pd.DataFrame({"id": ["1"], "Nr": ["2"], "name": ["x"], "note": ["y"], "amount": ["3"]}).to_parquet(parquet)
+    jsonl = tmp_path / "f.jsonl"
+    jsonl.write_text('{"id": "1", "Nr": "2", "name": "x", "note": "y", "amount": "3"}\n')
+    csv_file = tmp_path / "f.csv"
+    csv_file.write_text("id,Nr,name,note,amount\n1,2,x,y,3\n")
+    for path in (parquet, jsonl, csv_file):
+        with pytest.raises(LandingFileError, match=r"column\(s\) id appear twice once the source's column mapping"):
+            read_landing_table(path, EXPECTED, mapping)
