@@ -374,6 +374,10 @@ def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], option
                 _check_header(path, [mapping.get(k, k) for k in obj], expected, {}, optional)  # names the column
             obj = renamed
             seen.update(obj)
+            if nested := [c for c in expected if isinstance(obj.get(c), (dict, list))]:
+                rejects.append(Reject(line_no, f"{', '.join(nested)}: an object or list, not one value",
+                                      chunk.decode("utf-8", "replace").rstrip("\n")))
+                continue
             records.append([None if obj.get(c) is None else str(obj[c]) for c in expected])
             lines.append(line_no)
     if records:

@@ -179,3 +179,12 @@ def test_a_column_that_appears_twice_after_the_mapping_is_refused_by_every_reade
     for path in (parquet, jsonl, csv_file):
         with pytest.raises(LandingFileError, match=r"column\(s\) id appear twice once the source's column mapping"):
             read_landing_table(path, EXPECTED, mapping)
+
+
+def test_a_json_lines_value_that_is_an_object_is_rejected_not_stored_as_python_text(tmp_path):
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"id": "1", "name": "x", "note": {"body": "y"}, "amount": "3"}\n'
+                    '{"id": "2", "name": "x", "note": "y", "amount": "3"}\n')
+    read = read_landing_table(path, EXPECTED)
+    assert read.rows["id"].to_pylist() == ["2"]
+    assert [(r.line, r.reason) for r in read.rejects] == [(1, "note: an object or list, not one value")]
