@@ -72,6 +72,8 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
         for event in result.all_events:
             if event.event_type == DagsterEventType.STEP_FAILURE:
                 error = event.event_specific_data.error
+                if error.cls_name == "DagsterAssetCheckFailedError":
+                    continue  # its failed check has its own line, with the reason
                 while error.cause is not None:
                     error = error.cause
                 cause, _, text = error.message.strip().partition(": ")  # "package.module.Class: message"

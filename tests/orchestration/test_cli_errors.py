@@ -54,7 +54,8 @@ def test_a_first_run_without_landing_files_says_how_to_get_them(home, capsys):
     assert "No landing files for orders" in captured.err and "Stack Trace" not in captured.err
 
 
-@pytest.mark.parametrize("cls_name, trace_kept", [("Failure", False), ("KeyError", True)])
+@pytest.mark.parametrize("cls_name, trace_kept", [("Failure", False), ("DagsterAssetCheckFailedError", False),
+                                                  ("KeyError", True)])
 def test_the_console_log_drops_the_stack_trace_of_user_mistakes_only(cls_name, trace_kept):
     import logging
     from types import SimpleNamespace
