@@ -79,11 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _home_problem(home: Path) -> str | None:
-    """Why the installation folder cannot be used, or None: this account must be able to create it
-    (if need be) and write in it."""
+READ_ONLY = frozenset({"audit", "audit-verify", "requests"})  # commands that only read the installation
+
+
+def _home_problem(home: Path, command: str) -> str | None:
+    """Why the installation folder cannot be used for `command`, or None: a command that writes
+    needs a folder this account can create (if need be) and write in; one that only reads needs an
+    existing folder (an auditor's read-only account will do; a mistyped --home is not created)."""
     if home.exists() and not home.is_dir():
         return f"the installation folder {home} is a file; choose a folder with --home or KLANTKLUIS_HOME"
+    if command == "redaction-eval":
+        return None  # generated texts only
+    if command in READ_ONLY:
+        return None if home.is_dir() else (f"the installation folder {home} does not exist; give the folder of "
+                                            "an installation with --home or KLANTKLUIS_HOME")
     try:
         home.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=home):
@@ -100,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {problem}", file=sys.stderr)
         return 2
     paths = Paths.from_home(args.home)
-    if problem := _home_problem(paths.home):
+    if problem := _home_problem(paths.home, args.command):
         print(f"Error: {problem}", file=sys.stderr)
         return 2
     os.environ.update(paths.environment())

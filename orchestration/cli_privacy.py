@@ -58,7 +58,7 @@ def _rotate(args, paths: Paths) -> int:
     from privacy import keybinding
     from privacy.audit import AuditLog
     from privacy.keystore import KeyStore
-    from privacy.masterkey import FileMasterKey, master_key_from_env
+    from privacy.masterkey import ROTATING_FILE, FileMasterKey, master_key_from_env
 
     env = {**os.environ, **paths.environment()}
     old = master_key_from_env(env)
@@ -66,13 +66,13 @@ def _rotate(args, paths: Paths) -> int:
         print("The master key comes from KLANTKLUIS_MASTER_KEY (or a KMS): rotate it there, then run "
               "with the old and new key per your KMS procedure.")
         return 2
-    staged = old.path.with_name("master.key.new")
+    staged = old.path.with_name(ROTATING_FILE)
     staged.unlink(missing_ok=True)
     new = FileMasterKey(staged)
     with KeyStore(paths.keystore, old, audit=AuditLog(paths.audit_log)) as store:
         count = store.rotate_master(new, now=datetime.now(timezone.utc))
     # The data keys are wrapped by the new key now: the installation is bound to it before the file
-    # moves, so a crash in between asks for master.key.new in place, which is what the key store needs.
+    # moves, so after a crash in between the next start asks to move master.key.new into place.
     keybinding.confirm(env, "master", new.key_id, replace=True)
     os.replace(staged, old.path)
     print(f"Master key rotated: {count:,} data keys rewrapped; new key id {new.key_id}; warehouse untouched.")

@@ -1,4 +1,5 @@
-"""Append-only, hash-chained audit log of privacy operations (JSON Lines, outside the warehouse).
+"""Hash-chained audit log of privacy operations (JSON Lines, outside the warehouse): entries are
+only appended, and only `expire` removes the oldest, under the log's own retention rule.
 
 Every entry carries the hash of the one before, so a changed, deleted, inserted or reordered
 entry breaks the chain; a small head file holds the last sequence number and hash, so cutting
@@ -76,8 +77,11 @@ class AuditLog:
     def append(self, event: str, *, actor: str = "system", now: datetime | None = None, **details) -> dict:
         """Record one privacy operation (Art. 5(2), 30, 32(1)(d)); returns the written entry.
 
-        ``details`` must be JSON-serialisable and free of plaintext personal data.
+        ``details`` must be JSON-serialisable and free of plaintext personal data. The event that
+        records an expiry is written by `expire` only.
         """
+        if event == EXPIRED:
+            raise ValueError(f"{EXPIRED!r} entries are written by AuditLog.expire only")
         with self._locked() as f:
             entry = self._entry(f, event, actor, now, details)
             f.write(_canonical(entry) + b"\n")
@@ -141,7 +145,7 @@ class AuditLog:
         return entry
 
     def entries(self) -> Iterator[dict]:
-        """The entries in order, for the DPO and for data subject request receipts."""
+        """The entries in order, for the privacy officer (Art. 5(2))."""
         return (json.loads(line) for line in self._lines())
 
     def matching(self, *, events: Iterable[str] = (), since: str | None = None, until: str | None = None,
@@ -163,7 +167,7 @@ class AuditLog:
     def verify(self) -> VerifyResult:
         """Check the whole chain and the head file (Art. 5(1)(f) integrity of the record). A log
         cut by `expire` starts after seq 1; it must start where one of its own expiry entries says."""
-        prev, seq, n, last_prev, start, cuts = GENESIS, 0, 0, None, None, set()
+        prev, seq, n, last_prev, start, first_ts, cuts = GENESIS, 0, 0, None, None, "", set()
         for n_line, line in enumerate(self._lines(), 1):
             try:
                 entry = json.loads(line)
@@ -171,15 +175,18 @@ class AuditLog:
                 return VerifyResult(False, n, f"line {n_line}: not valid JSON")
             if not isinstance(entry, dict) or set(entry) not in (_FIELDS, _FIELDS | _WRITTEN):
                 return VerifyResult(False, n, f"line {n_line}: not an audit entry")
+            if not isinstance(entry["seq"], int) or not isinstance(entry["details"], dict):
+                return VerifyResult(False, n, f"line {n_line}: not an audit entry")
             if n == 0 and (entry["seq"], entry["prev_hash"]) != (1, GENESIS):
                 start = (entry["seq"] - 1, entry["prev_hash"])  # checked against the expiry entries below
-                seq, prev = start
+                seq, prev, first_ts = *start, entry["ts"]
             if entry["seq"] != seq + 1 or entry["prev_hash"] != prev:
                 return VerifyResult(False, n, f"line {n_line}: chain broken at seq {entry['seq']} "
                                     f"(entry after seq {seq} deleted, inserted or reordered)")
             if _digest(entry) != entry["hash"]:
                 return VerifyResult(False, n, f"line {n_line}: seq {seq + 1} was changed (hash mismatch)")
-            if entry["event"] == EXPIRED:
+            if entry["event"] == EXPIRED and start is not None and first_ts >= str(entry["details"].get("before")):
+                # a cut is where expire stopped: the first entry it kept is not older than its bound
                 cuts.add((entry["details"].get("through_seq"), entry["details"].get("through_hash")))
             prev, seq, n, last_prev = entry["hash"], seq + 1, n + 1, entry["prev_hash"]
         if start is not None and start not in cuts:

@@ -18,6 +18,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from privacy.audit import default_audit_path
 from privacy.exceptions import KeyFileError
 from privacy.paths import HOME_VAR, private_dir, state_dir
 
@@ -30,28 +31,57 @@ def _path(env: Mapping[str, str]) -> Path | None:
     return state_dir(env) / FILE if env.get(HOME_VAR) else None
 
 
+def _recorded(path: Path) -> dict:
+    try:
+        recorded = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        recorded = None
+    if not isinstance(recorded, dict):
+        raise KeyFileError(f"{path} is damaged: restore it from the backup of the installation folder, or "
+                           "delete it to bind the installation to the keys in use at its next start")
+    return recorded
+
+
 def bound(env: Mapping[str, str], kind: str) -> str | None:
-    """The id of the ``kind`` key ("pseudonym" or "master") this installation is bound to, if any."""
+    """The id of the ``kind`` key ("pseudonym" or "master") this installation's data was written
+    with, if recorded (Art. 32(1)(b))."""
     path = _path(env)
-    if path is None or not path.exists():
-        return None
-    return json.loads(path.read_text()).get(kind)
+    return None if path is None else _recorded(path).get(kind)
 
 
 def refuse_new(env: Mapping[str, str], kind: str, key_file: Path) -> None:
-    """Stop before ``key_file`` is created when the installation is bound to a ``kind`` key already."""
+    """Stop before ``key_file`` is created for an installation that has data already: one bound to
+    a ``kind`` key, or one with an audit trail from before the binding existed (Art. 17, 32(1)(b))."""
     if (key_id := bound(env, kind)) is not None:
         raise KeyFileError(f"{key_file} is missing, but the data in {env[HOME_VAR]} was written with {kind} "
                            f"key {key_id}: {_FIX}. A new key would not fit the data")
+    if env.get(HOME_VAR) and _keys_used(env):
+        raise KeyFileError(f"{key_file} is missing, but {env[HOME_VAR]} already holds data written with keys "
+                           f"(its audit log records loads or key creation): {_FIX}. A new key would not fit the data")
+
+
+_USED = (b'"event":"ingest_batch"', b'"event":"keys_created"')  # entries written only while keys were in use
+
+
+def _keys_used(env: Mapping[str, str]) -> bool:
+    """Whether the audit log shows that this installation ever used keys: the sign of data written
+    with them, for an installation from before the binding existed."""
+    try:
+        with open(default_audit_path(env), "rb") as f:
+            return any(any(mark in line for mark in _USED) for line in f)
+    except FileNotFoundError:
+        return False
 
 
 def confirm(env: Mapping[str, str], kind: str, key_id: str, *, replace: bool = False) -> None:
-    """Bind the installation to this ``kind`` key on first use; refuse another one afterwards.
-    ``replace`` records a new key on purpose (a master key rotation)."""
+    """Bind the installation to this ``kind`` key on first use; refuse another one afterwards
+    (Art. 32(1)(b)). ``replace`` records a new key on purpose (a master key rotation)."""
     path = _path(env)
     if path is None:
         return
-    recorded = json.loads(path.read_text()) if path.exists() else {}
+    recorded = _recorded(path)
     if recorded.get(kind) == key_id:
         return
     if kind in recorded and not replace:
@@ -59,5 +89,8 @@ def confirm(env: Mapping[str, str], kind: str, key_id: str, *, replace: bool = F
                            f"written with ({recorded[kind]}): {_FIX}")
     private_dir(path.parent)
     tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({**recorded, kind: key_id}, indent=1, sort_keys=True) + "\n")
+    with open(tmp, "w") as f:
+        f.write(json.dumps({**recorded, kind: key_id}, indent=1, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)

@@ -22,6 +22,7 @@ from privacy.paths import key_dir, keystore_path
 
 MASTER_KEY_VAR = "KLANTKLUIS_MASTER_KEY"
 MASTER_KEY_FILE = "master.key"
+ROTATING_FILE = "master.key.new"  # the new key while `klantkluis rotate-master-key` runs
 
 
 @runtime_checkable
@@ -131,5 +132,11 @@ def master_key_from_env(environ: Mapping[str, str] | None = None) -> MasterKey:
                                f"(or set {MASTER_KEY_VAR}); a new master key could not read the data keys")
         keybinding.refuse_new(env, "master", path)
     master = FileMasterKey(path)
-    keybinding.confirm(env, "master", master.key_id)
+    try:
+        keybinding.confirm(env, "master", master.key_id)
+    except KeyFileError:
+        if (staged := path.with_name(ROTATING_FILE)).exists():  # a crash between rewrapping and the move
+            raise KeyFileError(f"a master key rotation was interrupted after the data keys were rewrapped: "
+                               f"move {staged} to {path} to finish it") from None
+        raise
     return master

@@ -52,15 +52,15 @@ def _request_files(context, klantkluis: KlantkluisResource, now: datetime) -> di
         return {}
 
 
-def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetime) -> int:
-    """Remove audit log entries past the rule ``audit_log``. A log that does not verify is left for
-    the privacy officer to investigate: a warning, and the rest of the sweep goes on."""
+def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetime) -> int | None:
+    """Remove audit log entries past the rule ``audit_log``; None when the log does not verify. Such
+    a log is left for the privacy officer to investigate: a warning, and the rest of the sweep goes on."""
     try:
         return retention.expire_audit(AuditLog(klantkluis.paths.audit_log), policy, now=now)
     except AuditTampered:
         context.log.warning("The audit log does not verify, so none of its entries expired; run "
                             "`klantkluis audit-verify` and investigate")
-        return 0
+        return None
 
 
 def build_retention_sweep(ingest_keys: list[AssetKey]):
@@ -90,14 +90,15 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         per_table = {f"rows/{s.table}": done[s.relation] for s in due.steps}
         context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised, "
                          f"{sum(files.values())} request documents, exports or records removed, "
-                         f"{expired} audit entries past their rule removed")
+                         f"{expired or 0} audit entries past their rule removed")
         check = AssetCheckResult(
             check_name=CHECK, passed=not any(left.values()), severity=AssetCheckSeverity.ERROR,
             metadata={"rows_past_retention": sum(left.values()), "per_table": _table(left, "table")})
         return MaterializeResult(check_results=[check], metadata={
             "as_of": now.isoformat(), "rows_swept": sum(done.values()),
             "per_table": _table(swept, "table (rule, action)"), **per_table,
-            **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired})
+            **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired or 0,
+            "audit_log_verifies": expired is not None})
 
     return retention_sweep
 

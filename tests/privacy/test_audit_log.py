@@ -268,3 +268,17 @@ def test_a_writer_waiting_during_expire_appends_to_the_new_file(audit, now, monk
     writer[0].join()
     assert [e["details"].get("count") for e in audit.entries()] == [2, None, 9]  # kept, the cut, the writer's
     assert audit.verify().ok
+
+
+def test_an_expiry_record_cannot_be_appended_by_hand(audit, now):
+    _aged(audit, now, [0, 1])
+    with pytest.raises(ValueError, match="expire only"):
+        audit.append("audit_entries_expired", now=now, through_seq=1, through_hash="0" * 64)
+
+
+def test_a_damaged_entry_is_reported_not_raised(audit, now):
+    _aged(audit, now, [0, 1])
+    lines = _lines(audit)
+    _write(audit, [lines[0].replace('"seq":1', '"seq":"1"'), lines[1]])
+    result = audit.verify()
+    assert not result.ok and "not an audit entry" in result.problem

@@ -140,3 +140,32 @@ def test_nothing_is_bound_without_an_installation(tmp_path):
     pseudonymiser_from_env(env)
     master_key_from_env(env)
     assert not list(tmp_path.rglob("keys.json"))
+
+
+def test_an_installation_with_data_from_before_the_binding_gets_no_new_keys(tmp_path):
+    from privacy.audit import AuditLog
+
+    env = _installation(tmp_path)
+    AuditLog(tmp_path / "home" / "state" / "audit.jsonl").append("ingest_batch", loaded=3)  # data, but no keys.json
+    with pytest.raises(KeyFileError, match="already holds data written with keys"):
+        pseudonymiser_from_env(env)
+    assert not (tmp_path / "keys" / "pseudonym.key").exists()
+
+
+def test_a_damaged_binding_file_names_itself_and_the_fix(tmp_path):
+    env = _installation(tmp_path)
+    pseudonymiser_from_env(env)
+    (tmp_path / "home" / "state" / "keys.json").write_text("{not json")
+    with pytest.raises(KeyFileError, match="keys.json is damaged"):
+        pseudonymiser_from_env(env)
+
+
+def test_an_interrupted_master_key_rotation_says_how_to_finish_it(tmp_path):
+    from privacy import keybinding
+
+    env = _installation(tmp_path)
+    master_key_from_env(env)
+    new = FileMasterKey(tmp_path / "keys" / "master.key.new")
+    keybinding.confirm(env, "master", new.key_id, replace=True)  # rewrapped and bound, then the crash
+    with pytest.raises(KeyFileError, match="move .*master.key.new to .*master.key to finish it"):
+        master_key_from_env(env)

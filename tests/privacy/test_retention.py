@@ -191,15 +191,16 @@ def test_a_missing_table_is_skipped_and_a_misconfigured_anchor_is_an_error(con):
         plan(con)
 
 
-def test_the_audit_log_keeps_its_entries_for_five_years(tmp_path):
+def test_the_audit_log_keeps_its_entries_as_long_as_the_longest_rule(tmp_path):
     from privacy.audit import AuditLog
 
     policy, audit = load_policy(), AuditLog(tmp_path / "audit.jsonl")
-    assert policy.retention[retention.AUDIT_RULE].duration_days == 1826
-    now = datetime(2031, 6, 1, tzinfo=timezone.utc)
-    for days_ago in (1830, 1827, 1825, 10):
+    longest = max(r.duration_days for r in policy.retention.values())
+    assert policy.retention[retention.AUDIT_RULE].duration_days == longest == 2557
+    now = datetime(2033, 6, 1, tzinfo=timezone.utc)
+    for days_ago in (2560, 2558, 2556, 10):
         audit.append("decrypt", now=now - timedelta(days=days_ago), table="leads", count=days_ago)
     assert retention.expire_audit(audit, policy, now=now) == 2
-    assert [e["details"].get("count") for e in audit.entries()] == [1825, 10, None]
+    assert [e["details"].get("count") for e in audit.entries()] == [2556, 10, None]
     assert audit.verify().ok
     assert retention.expire_audit(audit, policy, now=now) == 0

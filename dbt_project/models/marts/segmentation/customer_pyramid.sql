@@ -60,9 +60,7 @@ tiered as (
         revenue_window,
         revenue_rank,
         case
-            -- the top tier always has the best customer: with fewer than 1 / pyramid_top_share active
-            -- customers the share alone would leave it empty
-            when is_active and (revenue_rank = 1 or revenue_rank <= {{ var('pyramid_top_share') }} * active_customers)
+            when is_active and {{ within_top_share('revenue_rank', var('pyramid_top_share'), 'active_customers') }}
                 then 'top'
             when is_active and revenue_rank <= ({{ var('pyramid_top_share') }} + {{ var('pyramid_large_share') }})
                 * active_customers then 'large'

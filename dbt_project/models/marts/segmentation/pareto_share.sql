@@ -16,12 +16,10 @@ ranked as (
 
 flagged as (
 
-    -- the best customer always counts: with fewer than 1 / pareto_share_of_customers active
-    -- customers the share alone would select none
     select
         revenue_window,
         active_customers,
-        case when revenue_rank = 1 or revenue_rank <= {{ var('pareto_share_of_customers') }} * active_customers
+        case when {{ within_top_share('revenue_rank', var('pareto_share_of_customers'), 'active_customers') }}
              then 1 else 0 end as is_top
     from ranked
 
