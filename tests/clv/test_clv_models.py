@@ -29,19 +29,45 @@ def _model(name: str):
     return namespace["model"]
 
 
-def test_a_repeat_customer_who_spent_nothing_does_not_stop_the_fit(cdnow_summary, published):
+def _run(summary):
+    """Both models on `summary`: (parameters as {(model, parameter): value}, predictions by subject)."""
     con = duckdb.connect()
-    summary = cdnow_summary.rename(columns={"T": "t"})[["subject_id", "frequency", "recency", "t", "monetary_value"]].copy()
-    summary.loc[summary.index[0], ["frequency", "recency", "monetary_value"]] = [2, 10.0, 0.0]  # free replacements
     con.register("summary", summary)
     con.execute("create table int_orders_summarised_for_clv as select * from summary")
     fitted = _model("int_clv_parameters_fitted")(_Dbt(con), con)
-    value = {(m, p): v for m, p, v in fitted.itertuples(index=False)}
-    for k, expected in published["gg"].items():
-        assert value[("gamma_gamma", k)] == pytest.approx(expected, rel=0.02)
-    assert value[("gamma_gamma", "n")] == (summary["monetary_value"] > 0).sum()
     con.register("fitted", fitted)
     con.execute("create table int_clv_parameters_fitted as select * from fitted")
     predictions = _model("int_clv_predictions")(_Dbt(con, horizon=52, discount=0.0018), con)
-    first = predictions.set_index("subject_id").loc[summary["subject_id"].iloc[0]]
+    return {(m, p): v for m, p, v in fitted.itertuples(index=False)}, predictions.set_index("subject_id")
+
+
+@pytest.fixture
+def summary(cdnow_summary):
+    return cdnow_summary.rename(columns={"T": "t"})[["subject_id", "frequency", "recency", "t", "monetary_value"]].copy()
+
+
+def test_a_repeat_customer_who_spent_nothing_does_not_stop_the_fit(summary, published):
+    summary.loc[summary.index[0], ["frequency", "recency", "monetary_value"]] = [2, 10.0, 0.0]  # free replacements
+    value, predictions = _run(summary)
+    for k, expected in published["gg"].items():
+        assert value[("gamma_gamma", k)] == pytest.approx(expected, rel=0.02)
+    assert value[("gamma_gamma", "n")] == (summary["monetary_value"] > 0).sum()
+    first = predictions.loc[summary["subject_id"].iloc[0]]
     assert first["expected_avg_spend"] > 0 and first["clv"] > 0
+
+
+def test_a_customer_whose_first_order_is_on_the_calibration_end_does_not_stop_the_fit(summary, published):
+    summary.loc[summary.index[0], ["frequency", "recency", "t", "monetary_value"]] = [0, 0.0, 0.0, 0.0]  # ordered today
+    value, predictions = _run(summary)
+    for k, expected in published["bgnbd"].items():
+        assert value[("bgnbd", k)] == pytest.approx(expected, rel=0.02)
+    assert value[("bgnbd", "n")] == len(summary) - 1
+    first = predictions.loc[summary["subject_id"].iloc[0]]
+    assert first["p_alive"] == 1.0 and first["expected_purchases"] > 0 and first["clv"] > 0
+
+
+def test_without_a_repeat_purchase_yet_there_is_no_prediction_rather_than_a_failure(summary):
+    summary[["frequency", "recency", "monetary_value"]] = [0, 0.0, 0.0]  # a shop's first day of orders
+    value, predictions = _run(summary)
+    assert value[("gamma_gamma", "n")] == 0 and value[("gamma_gamma", "converged")] == 0
+    assert predictions["clv"].isna().all() and predictions["p_alive"].isna().all()

@@ -16,12 +16,22 @@ def model(dbt, session):
     if summary.empty:
         return pd.DataFrame({"model": pd.Series(dtype=str), "parameter": pd.Series(dtype=str),
                              "value": pd.Series(dtype=float)})
-    bg = bgnbd.fit(summary["frequency"], summary["recency"], summary["t"])
+    # A customer whose first purchase is on the calibration end has had no time yet (T = 0): nothing
+    # for BG/NBD to learn from, and predicted from the population like every other customer.
+    observed = summary[summary["t"] > 0]
+    bg = bgnbd.fit(observed["frequency"], observed["recency"], observed["t"]) if len(observed) else None
     # Gamma-Gamma models positive spend: a repeat customer whose repeat days came to 0 (free
     # replacements, say) stays out of the fit, and its prediction leans on the population mean.
     spent = summary[summary["monetary_value"] > 0]
-    gg = gamma_gamma.fit(spent["frequency"], spent["monetary_value"])
-    rows = [("bgnbd", k, float(getattr(bg, k))) for k in ("r", "alpha", "a", "b", "log_likelihood", "n")]
-    rows += [("gamma_gamma", k, float(getattr(gg, k))) for k in ("p", "q", "gamma", "log_likelihood", "n")]
-    rows += [("bgnbd", "converged", float(bg.converged)), ("gamma_gamma", "converged", float(gg.converged))]
+    gg = gamma_gamma.fit(spent["frequency"], spent["monetary_value"]) if len(spent) else None
+    rows = _rows("bgnbd", bg, ("r", "alpha", "a", "b", "log_likelihood", "n"))
+    rows += _rows("gamma_gamma", gg, ("p", "q", "gamma", "log_likelihood", "n"))
     return pd.DataFrame(rows, columns=["model", "parameter", "value"])
+
+
+def _rows(model: str, params, names) -> list:
+    """The fitted parameters; without customers to fit them on (a first day of orders, or no repeat
+    purchase yet) they are null, n is 0, and int_clv_predictions predicts nothing."""
+    if params is None:
+        return [(model, k, 0.0 if k == "n" else float("nan")) for k in names] + [(model, "converged", 0.0)]
+    return [(model, k, float(getattr(params, k))) for k in names] + [(model, "converged", float(params.converged))]

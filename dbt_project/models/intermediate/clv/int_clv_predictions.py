@@ -1,5 +1,7 @@
 """Expected purchases, P(alive), expected spend and discounted CLV per subject over the horizon."""
 
+import math
+
 
 def model(dbt, session):
     dbt.config(materialized="table")
@@ -9,11 +11,15 @@ def model(dbt, session):
     summary = dbt.ref("int_orders_summarised_for_clv").df().rename(columns={"t": "T"})
     params = dbt.ref("int_clv_parameters_fitted").df()
     value = {(m, p): v for m, p, v in params.itertuples(index=False)}
-    if summary.empty or not value:
-        summary = summary.iloc[0:0]
-        return summary[["subject_id"]].assign(expected_purchases=0.0, p_alive=0.0, expected_avg_spend=0.0, clv=0.0)
-    bg = bgnbd.BGNBDParams(*(value[("bgnbd", k)] for k in ("r", "alpha", "a", "b")))
-    gg = gamma_gamma.GammaGammaParams(*(value[("gamma_gamma", k)] for k in ("p", "q", "gamma")))
+    bg_values = [value.get(("bgnbd", k)) for k in ("r", "alpha", "a", "b")]
+    gg_values = [value.get(("gamma_gamma", k)) for k in ("p", "q", "gamma")]
+    if summary.empty or any(v is None or math.isnan(v) for v in bg_values + gg_values):
+        # no fitted model (see int_clv_parameters_fitted): no prediction, null rather than a made-up 0
+        nothing = float("nan")
+        return summary[["subject_id"]].assign(expected_purchases=nothing, p_alive=nothing, expected_avg_spend=nothing,
+                                              clv=nothing)
+    bg = bgnbd.BGNBDParams(*bg_values)
+    gg = gamma_gamma.GammaGammaParams(*gg_values)
     return predict(summary, horizon_periods=float(dbt.config.get("horizon")),
                    discount_rate_per_period=float(dbt.config.get("discount")),
                    bgnbd_params=bg, gamma_gamma_params=gg)
