@@ -4,7 +4,9 @@ from collections import defaultdict
 
 import duckdb
 
+from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.ingest.schema import LATEST_LOAD_FIRST
+from orchestration.ingest.sources import absent
 from orchestration.settings import PROJECT_DIR, Paths
 
 LAYERS = {"raw": "raw (encrypted)", "snapshots": "snapshots", "staging": "staging", "intermediate": "intermediate",
@@ -54,6 +56,10 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         now = counts.get("raw", {}).get(source)
         lines.append(f"  {source:<16} in {n_in:>10,}  loaded {loaded:>10,}  quarantined {quarantined:>7,}"
                      f"  suppressed {suppressed:>5,}  {ok:<8}  in raw now {'-' if now is None else f'{now:,}':>10}")
+    for source in sorted(set(LANDING_SOURCES) - {r[0] for r in reconciliation}):  # no file loaded at all
+        why = "absent: true in sources.yml" if absent(paths, source) else "no file loaded yet" + (
+            " (see why the run failed, below)" if failed else "")
+        lines.append(f"  {source:<16} {why}")
     if stage_seconds:
         lines += ["", "Time per stage:"]
         lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]

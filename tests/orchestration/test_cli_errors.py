@@ -146,3 +146,15 @@ def test_a_wrong_key_folder_for_an_installation_with_data_is_refused_before_any_
     assert out.err.count("Error:") == 1 and "was written with pseudonym key" in out.err and "KLANTKLUIS_KEY_DIR" in out.err
     assert "Traceback" not in out.out + out.err
     assert not (wrong / "pseudonym.key").exists()  # no new key was made
+
+
+def test_the_summary_names_a_source_with_no_file_loaded(home):
+    from orchestration.summary import render
+
+    paths = Paths.from_home(home)
+    (home / "sources.yml").write_text("leads:\n  absent: true\n")
+    text = render(paths, {}, {}, [("orders", 3, 2, 1, 0)], failed=True)
+    lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ") and line.split()}
+    assert "absent: true in sources.yml" in lines["leads"]
+    assert "no file loaded yet (see why the run failed, below)" in lines["nps_responses"]
+    assert "adds up" in lines["orders"]
