@@ -100,7 +100,7 @@ class AuditLog:
         (AuditTampered): cutting it could remove the evidence."""
         cut = timestamp(before)
         with self._locked() as f:
-            if not (result := self.verify()).ok:
+            if not (result := self._verify()).ok:  # under this exclusive lock already
                 raise AuditTampered(f"{self.path} does not verify ({result.problem}); no entries expired. "
                                     "Run klantkluis audit-verify and investigate first")
             f.seek(0)
@@ -166,7 +166,20 @@ class AuditLog:
 
     def verify(self) -> VerifyResult:
         """Check the whole chain and the head file (Art. 5(1)(f) integrity of the record). A log
-        cut by `expire` starts after seq 1; it must start where one of its own expiry entries says."""
+        cut by `expire` starts after seq 1; it must start where one of its own expiry entries says.
+        Read under a shared lock, so an append or an expiry running meanwhile is not taken for an edit."""
+        while self.path.exists():
+            with open(self.path, "rb") as f:
+                fcntl.flock(f, fcntl.LOCK_SH)
+                try:
+                    current = os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino
+                except FileNotFoundError:
+                    current = False
+                if current:
+                    return self._verify()
+        return self._verify()
+
+    def _verify(self) -> VerifyResult:
         prev, seq, n, last_prev, start, first_ts, cuts = GENESIS, 0, 0, None, None, "", set()
         for n_line, line in enumerate(self._lines(), 1):
             try:

@@ -282,3 +282,19 @@ def test_a_damaged_entry_is_reported_not_raised(audit, now):
     _write(audit, [lines[0].replace('"seq":1', '"seq":"1"'), lines[1]])
     result = audit.verify()
     assert not result.ok and "not an audit entry" in result.problem
+
+
+def test_verify_waits_for_a_writer_instead_of_reading_half_a_write(audit, now):
+    import fcntl
+
+    _aged(audit, now, [0, 1])
+    results = []
+    with open(audit.path, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as append and expire hold it while they write
+        reader = threading.Thread(target=lambda: results.append(audit.verify()))
+        reader.start()
+        reader.join(timeout=0.5)
+        assert reader.is_alive() and not results  # waiting for the writer
+        fcntl.flock(held, fcntl.LOCK_UN)
+    reader.join(timeout=5)
+    assert results and results[0].ok
