@@ -165,6 +165,8 @@ def pattern_recognizers(language: str) -> list[EntityRecognizer]:
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 TITLES = frozenset("meneer mevrouw mevr mw dhr heer mr mrs ms miss mx dr".split())
+# Someone naming themselves, known to the CRM or not: 'ik ben Klaas Vaak', 'mijn naam is ...'.
+INTROS = {"ben": ("ik",), "heet": ("ik",), "is": ("naam", "name")}
 GREETINGS = frozenset("beste hoi hallo hey dag geachte goedemorgen goedemiddag goedenavond hi hello dear".split())
 
 
@@ -193,16 +195,17 @@ class PersonIndex:
                 self.emails.add(str(email).strip().lower())
         self.max_full = max((k.count(" ") + 1 for k in self.full), default=0)
         self.max_last = max((k.count(" ") + 1 for k in self.last), default=0)
-        self._starters = self.first | TITLES
+        self._starters = self.first | TITLES | set(INTROS)
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
-        """Spans of known full names (0.95), 'title Lastname' (0.85) and 'greeting Firstname' (0.7)."""
+        """Spans of known full names (0.95), 'title Lastname' (0.85), 'greeting Firstname' (0.7), and
+        capitalised words after a title or 'ik ben' / 'ik heet' / 'mijn naam is' (0.6)."""
         low = text.lower()
         if len(low) == len(text):  # lower-casing once is cheaper; a few characters change length
             toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(low)]
         else:
             toks = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
-        # Only a known first name, a title or an initial can start a name: the rest are skipped.
+        # Only a known first name, a title, an introduction or an initial can start a name: the rest are skipped.
         first, starters = self.first, self._starters
         out, done, n = [], -1, len(toks)
         for i in [i for i, t in enumerate(toks) if t[2] in starters or len(t[2]) == 1]:
@@ -210,13 +213,16 @@ class PersonIndex:
                 continue  # inside the name found last
             s, e, w = toks[i]
             hit = None
-            if w in first:
+            if w in INTROS and i and toks[i - 1][2] in INTROS[w] and i + 1 < n and text[e:toks[i + 1][0]] == " ":
+                hit = _capitalised(text, toks, i + 1, 0.6)
+            elif w in first:
                 hit = self._longest(text, toks, i, self.full, self.max_full, 0.95)
                 if hit is None and i and toks[i - 1][2] in GREETINGS and text[toks[i - 1][1]:s] == " ":
                     hit = (s, e, 0.7, i)
             if hit is None and (w in TITLES or len(w) == 1) and i + 1 < n and text[e:toks[i + 1][0]] in (" ", ". "):
-                if w in TITLES:
-                    hit = self._longest(text, toks, i + 1, self.last, self.max_last, 0.85)
+                if w in TITLES:  # a name the CRM does not know still follows a title: 'mevrouw Vaak'
+                    hit = (self._longest(text, toks, i + 1, self.last, self.max_last, 0.85)
+                           or _capitalised(text, toks, i + 1, 0.6))
                 elif text[s].isupper() and text[e] == ".":  # 'J. de Vries'
                     hit = self._longest(text, toks, i + 1, self.last, self.max_last, 0.8)
                     hit = hit and (s, *hit[1:])
@@ -240,6 +246,26 @@ class PersonIndex:
             if key in keys:
                 hit = (toks[i][0], toks[k][1], score, k)
         return hit
+
+
+_PARTICLES = frozenset("de den der van het 't ten ter te la le du von".split())
+
+
+def _capitalised(text, toks, i, score):
+    """The capitalised words from token i on, with the particles between them ('Van der Berg',
+    'de Haan-Smit', 'L. van Vliet'): a name after a title, known to the CRM or not. At most four words."""
+    hit, k = None, i
+    while k < len(toks) and k < i + 4:
+        gap = text[toks[k - 1][1]:toks[k][0]] if k > i else " "
+        if gap not in (" ", "-") and not (gap == ". " and len(toks[k - 1][2]) == 1):  # 'L. van Vliet'
+            break
+        word = text[toks[k][0]:toks[k][1]]
+        if word[0].isupper():
+            hit = (toks[i][0], toks[k][1], score, k)
+        elif toks[k][2] not in _PARTICLES:
+            break
+        k += 1
+    return hit
 
 
 class KnownPersonsRecognizer(EntityRecognizer):

@@ -103,3 +103,16 @@ def test_redact_others_keeps_own_values_and_hides_the_third_person(redactor):
         assert own in out[0]
     assert "Anna" not in out[0] and "Bakker" not in out[0] and "a.bakker" not in out[0] and "4321" not in out[0]
     assert out[0].count("<PERSON>") == 1 and "<EMAIL_ADDRESS>" in out[0] and "<PHONE_NUMBER>" in out[0]
+
+
+@pytest.mark.parametrize("text, redacted", [
+    ("Ik ben Klaas Vaak, bel 0612345678", "Ik ben <PERSON>, bel <PHONE_NUMBER>"),
+    ("Mijn naam is L. van Vliet, klant sinds 2015.", "Mijn naam is <PERSON>, klant sinds 2015."),
+    ("Hallo, ik heet Pieter de Groot-Smit.", "Hallo, ik heet <PERSON>."),
+    ("My name is Ann Lee and I called.", "My name is <PERSON> and I called."),
+    ("Gesprek met dhr. van der Berg over retour.", "Gesprek met dhr. <PERSON> over retour."),
+    ("Mevrouw Vaak belde.", "Mevrouw <PERSON> belde."),
+    ("Ik ben blij met de service, meneer belde terug.", "Ik ben blij met de service, meneer belde terug."),
+])
+def test_a_person_the_crm_does_not_know_is_found_after_a_title_or_an_introduction(redactor, text, redacted):
+    assert redactor.redact([text]) == [redacted]
