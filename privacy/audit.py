@@ -122,13 +122,17 @@ class AuditLog:
         return n
 
     @contextmanager
-    def _locked(self) -> Iterator:
-        """The log file, open for appending and locked against other writers. A writer that waited
-        while `expire` replaced the file opens the new one, so no entry lands in the old file."""
-        private_dir(self.path.parent)
+    def _locked(self, shared: bool = False) -> Iterator:
+        """The log file, open for appending and locked against other writers; or, ``shared``, open
+        for reading while no one writes. One that waited while `expire` replaced the file opens the
+        new one, so no entry lands in the old file and no reader takes the old file for the log."""
+        if not shared:
+            private_dir(self.path.parent)
         while True:
-            with os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "r+b") as f:
-                fcntl.flock(f, fcntl.LOCK_EX)
+            flags = os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT | os.O_APPEND
+            fd = os.open(self.path, flags, 0o600)
+            with os.fdopen(fd, "rb" if shared else "r+b") as f:
+                fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
                 try:
                     current = os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino
                 except FileNotFoundError:
@@ -168,16 +172,10 @@ class AuditLog:
         """Check the whole chain and the head file (Art. 5(1)(f) integrity of the record). A log
         cut by `expire` starts after seq 1; it must start where one of its own expiry entries says.
         Read under a shared lock, so an append or an expiry running meanwhile is not taken for an edit."""
-        while self.path.exists():
-            with open(self.path, "rb") as f:
-                fcntl.flock(f, fcntl.LOCK_SH)
-                try:
-                    current = os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino
-                except FileNotFoundError:
-                    current = False
-                if current:
-                    return self._verify()
-        return self._verify()
+        if not self.path.exists():
+            return self._verify()
+        with self._locked(shared=True):
+            return self._verify()
 
     def _verify(self) -> VerifyResult:
         prev, seq, n, last_prev, start, first_ts, cuts = GENESIS, 0, 0, None, None, "", set()
