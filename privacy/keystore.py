@@ -53,7 +53,9 @@ class KeyStore:
         if stored != master.key_id:
             self._db.close()
             raise WrongMasterKey(f"key store {self.path} is wrapped by master key {stored}, "
-                                 f"not by the given master key {master.key_id}")
+                                 f"not by the given master key {master.key_id}: give the master key {stored} "
+                                 "(master.key in KLANTKLUIS_KEY_DIR, or KLANTKLUIS_MASTER_KEY), restored from the "
+                                 "key backup if need be")
 
     def ensure(self, subject_ids: Iterable[str], *, now: datetime | None = None) -> int:
         """Create a random data key for each subject that has none; returns how many were made.

@@ -88,7 +88,7 @@ def test_rotation_rewraps_and_old_master_stops_working(keystore, key_dir, subjec
 
     with KeyStore(keystore.path, new) as reopened:
         assert decrypt_values(blobs, subjects, "crm_customers", "email", reopened, purpose="t") == list("abcde")
-    with pytest.raises(WrongMasterKey, match=old_id):
+    with pytest.raises(WrongMasterKey, match=f"not by the given master key {old_id}: give the master key {new.key_id}"):
         KeyStore(keystore.path, FileMasterKey(key_dir / "master.key"))
     assert any(e["event"] == "master_key_rotated" and e["details"]["count"] == 5 for e in audit.entries())
 
