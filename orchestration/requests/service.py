@@ -132,7 +132,17 @@ class RequestService:
         refresh(self)
         found = self.ledger.index.subjects_for_email(self.pseudonymiser.lookup_hmac(request.identifier))
         gone = self.keystore.shredded([s for _, s in found])
-        return [(k, s) for k, s in found if s not in gone]
+        found = [(k, s) for k, s in found if s not in gone]
+        if len(found) > 1:
+            # An address shared by two records (a household, a reused address): answering would give
+            # one person another's data, or erase it (Art. 5(1)(f), 15(4)). The number decides.
+            raise Refused(f"the e-mail address matches {len(found)} customer or lead records",
+                          ("Dit e-mailadres hoort bij meer dan één klant- of leadrecord. Stuur uw verzoek opnieuw "
+                           "met uw klant- of leadnummer, zodat wij zeker weten dat het om uw gegevens gaat.",
+                           "This e-mail address belongs to more than one customer or lead record. Please send your "
+                           "request again with your customer or lead number, so we know for sure that it is about "
+                           "your data."))
+        return found
 
     def ingest_context(self, now: datetime) -> IngestContext:
         """The raw-layer writer's context, sharing this service's keys and audit log."""

@@ -11,21 +11,28 @@ RIGHTS = {
                 "You can ask us to erase your data; what the law obliges us to keep (such as invoices, "
                 "7 years) we keep without data that identifies you."),
     "restriction": ("18", "U kunt vragen de verwerking tijdelijk te beperken, bijvoorbeeld terwijl wij "
-                          "een verzoek om verbetering beoordelen.",
+                          "een verzoek om verbetering beoordelen; onze functionaris gegevensbescherming "
+                          "handelt zo'n verzoek af.",
                     "You can ask us to restrict processing for a time, for example while we assess "
-                    "a request for rectification."),
-    "objection": ("21", "U kunt altijd bezwaar maken tegen direct marketing (inclusief profilering daarvoor) en "
-                        "tegen verwerking op grond van ons gerechtvaardigd belang, zoals segmentatie.",
-                  "You can always object to direct marketing (including profiling for it) and to "
-                  "processing based on our legitimate interest, such as segmentation."),
+                    "a request for rectification; our data protection officer handles such a request."),
+    "objection": ("21", "Bezwaar tegen direct marketing (inclusief profilering daarvoor) voeren wij altijd uit: "
+                        "u valt dan meteen buiten onze marketing. U kunt ook bezwaar maken tegen verwerking op "
+                        "grond van ons gerechtvaardigd belang, zoals segmentatie: onze functionaris "
+                        "gegevensbescherming beoordeelt dat, en wij stoppen ermee tenzij wij dwingende "
+                        "gerechtvaardigde gronden hebben.",
+                  "An objection to direct marketing (including profiling for it) we always carry out: you "
+                  "leave our marketing at once. You can also object to processing based on our legitimate "
+                  "interest, such as segmentation: our data protection officer assesses it, and we stop "
+                  "unless we have compelling legitimate grounds."),
     "data_portability": ("20", "U ontvangt uw gegevens in JSON en CSV, zodat u ze kunt meenemen.",
                          "You receive your data as JSON and CSV, so that you can take it elsewhere."),
     "withdraw_consent": ("7(3)", "U kunt gegeven toestemming altijd intrekken; dat geldt vanaf dat moment.",
                          "You can withdraw consent at any time; this applies from that moment on."),
 }
-COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens.",
+COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens, en u kunt naar de rechter "
+             "stappen (art. 79 AVG).",
              "You have the right to lodge a complaint with the Dutch supervisory authority, the "
-             "Autoriteit Persoonsgegevens.")
+             "Autoriteit Persoonsgegevens, and to seek a judicial remedy (Art. 79 GDPR).")
 SOURCES = {
     "crm": ("ons CRM-systeem: wat u ons als klant of lead gaf en onze contacten met u",
             "our CRM system: what you gave us as a customer or lead, and our contacts with you"),

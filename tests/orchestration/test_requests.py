@@ -153,3 +153,19 @@ def test_a_folder_in_the_inbox_is_not_read_as_a_request(tmp_path):
     (tmp_path / "g.json").mkdir()  # a folder that happens to end in .json
     (tmp_path / "r.json").write_text(json.dumps({"type": "access"}))
     assert [path.name for path, _ in inbox_files(tmp_path).values()] == ["r.json"]
+
+
+def test_an_email_address_shared_by_two_records_is_refused_not_answered_for_both(paths, capsys):
+    landing = paths.landing / "crm_customers"
+    landing.mkdir(parents=True)
+    (landing / "2026-11-01.csv").write_text("customer_id,first_name,last_name,email\n"
+                                            f"C0000001,Anna,Bakker,{EMAIL}\nC0000002,Piet,Bakker,{EMAIL}\n")
+    for kind in ("access", "erasure"):
+        write_request(paths.inbox, {"type": kind, "email": EMAIL, "verification": "email_confirmation"})
+    assert _cli(paths, "process-requests") == 0
+    assert not list(paths.outbox.glob("*.zip"))  # no export of either person
+    receipts = [json.loads(p.read_text()) for p in paths.outbox.glob("*.receipt.json")]
+    assert sorted(r["type"] for r in receipts) == ["access", "erasure"]
+    assert all("more than one customer or lead record" in r["explanation"]["en"] for r in receipts)
+    assert all("art. 79" in r["your_rights"]["complaint"]["nl"] for r in receipts)
+    assert EMAIL not in capsys.readouterr().out
