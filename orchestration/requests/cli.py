@@ -90,8 +90,9 @@ def _list(args, paths) -> int:
         late = " OVERDUE" if r["status"] not in ANSWERED and r["due_at"] < now else ""
         detail = json.loads(r["detail"] or "{}")
         if r["result_path"] and not Path(r["result_path"]).exists():
-            removed = detail.get("removed")
-            late += f" (deleted {removed['at'][:10]}, rule {removed['rule']})" if removed else " (deleted)"
+            removed = detail.get("removed") or {}
+            why = f"by erasure {removed['by']}" if "by" in removed else f"rule {removed.get('rule')}"
+            late += f" (deleted {removed['at'][:10]}, {why})" if removed else " (deleted)"
         late += " (no data found)" if detail.get("found") is False else ""
         late += f" (reason: {detail['reason']})" if r["status"] in ("refused", "rejected") and detail.get("reason") else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "

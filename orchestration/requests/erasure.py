@@ -58,8 +58,10 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
     earlier = [r for r in service.ledger.results_for(subject_ids, "access")
                if r["result_path"] and Path(r["result_path"]).exists()]  # not those removed after 30 days
     exports = [r["request_id"] for r in earlier]
-    for r in earlier:
+    for r in earlier:  # all of the subject's data: erased too; the access record says why it is gone
         service.discard(Path(r["result_path"]))
+        service.ledger.update_detail(r["request_id"], {"removed": {"at": timestamp(now), "rule": "erasure",
+                                                                   "by": request.request_id}})
     done = {"subject_ids": list(subject_ids), "keys_shredded": shredded, "removed": removed, "kept": kept, "earlier_exports_deleted": exports,
             "immediate_seconds": round(time.perf_counter() - started, 3), "shred_seconds": shred_seconds,
             "shredded_at": timestamp(now)}
