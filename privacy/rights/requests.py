@@ -52,7 +52,9 @@ class Request:
     @property
     def due_at(self) -> datetime:
         """One calendar month after receipt (Art. 12(3))."""
-        return one_month_after(self.received_at)
+        # The month is counted on the Dutch calendar: received 31 January 00:30 in Amsterdam (30
+        # January in UTC) is due on 28 February, not on 1 March.
+        return one_month_after(self.received_at.astimezone(LOCAL_TIME)).astimezone(timezone.utc)
 
     @property
     def subject_kind(self) -> str | None:

@@ -55,6 +55,7 @@ def test_a_rejected_document_is_reported_with_its_reason_by_process_and_list(pat
     assert _cli(paths, "process-requests") == 0  # reported once, when it arrives
     assert "rejected" not in capsys.readouterr().out
     [kept] = (paths.inbox / "rejected").glob("*.json")
+    assert oct(kept.stat().st_mode & 0o777) == oct(0o600)  # the sender's 0644 is not kept
     with RequestService(paths) as service:  # its identifier may be in plain text: kept 30 days
         service.intake(datetime.now(timezone.utc) + timedelta(days=29))
         assert kept.exists()

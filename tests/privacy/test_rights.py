@@ -54,6 +54,9 @@ def test_request_is_parsed_with_due_date_one_calendar_month_later_and_hides_the_
     assert one_month_after(datetime(2026, 12, 15)) == datetime(2027, 1, 15)
     assert one_month_after(datetime(2028, 1, 30)) == datetime(2028, 2, 29)
     assert request.request_id == request_id_for(dict(reversed(list(BASE.items()))))  # order-independent id
+    # The month on the Dutch calendar: 31 January 00:30 in Amsterdam is 30 January in UTC.
+    late_night = parse_request(json.dumps({**BASE, "received_at": "2026-01-31T00:30:00+01:00"}))
+    assert late_night.due_at == datetime(2026, 2, 27, 23, 30, tzinfo=timezone.utc)  # 28 February 00:30 local
 
 
 @pytest.mark.parametrize("change, field", [
