@@ -229,6 +229,13 @@ def _utc(column: str, cols: dict[str, str]) -> str:
     return f'"{column}"' if cols[column].startswith(("TIMESTAMP", "DATE")) else _UTC_TEXT.format(c=f'"{column}"')
 
 
+def latest_first(cols: dict[str, str]) -> str:
+    """ORDER BY terms that put a subject's latest version first: by export time (in UTC) where the
+    table has one, then by landing file and line (a later file's row is the later version)."""
+    keys = [_utc(c, cols) if c == "exported_at" else f'"{c}"' for c in _LATEST_FIRST if c in cols]
+    return ", ".join(f"{k} desc" for k in keys)
+
+
 def _expired(relation: str, cols: dict[str, str], rule: RetentionRule, now: datetime) -> str:
     anchor = next((a for a in (rule.anchor, rule.anchor.lstrip("_")) if a in cols), None)
     if anchor is None:
@@ -239,8 +246,7 @@ def _expired(relation: str, cols: dict[str, str], rule: RetentionRule, now: date
     test = f"coalesce({', '.join(moments)}) < timestamp '{cutoff.isoformat(sep=' ')}'"
     if anchor not in _STATE_ANCHORS:
         return test
-    keys = [_utc(c, cols) if c == "exported_at" else f'"{c}"' for c in _LATEST_FIRST if c in cols]
-    order = ", ".join(f"{k} desc" for k in keys)
+    order = latest_first(cols)
     return (f"subject_id in (select subject_id from (select subject_id, {test} as past, row_number() over "
             f"(partition by subject_id order by {order}) as n from {relation}) where n = 1 and past)")
 

@@ -29,7 +29,8 @@ DESCRIPTIONS = {
                       "and checksums, in <home>/outbox/.",
     "erasure_request": "Erasure (Art. 17): key shredded, rows removed (orders kept anonymised for the fiscal duty), "
                        "warehouse compacted, BI copies republished; receipt in <home>/outbox/.",
-    "rectification_request": "Rectification (Art. 16): the corrected value in every stored version; receipt.",
+    "rectification_request": "Rectification (Art. 16): the corrected value in every stored version that held the "
+                             "wrong one (an earlier value, right then, stays); receipt.",
     "consent_request": "Objection to direct marketing (Art. 21) or withdrawal of consent (Art. 7(3)), recorded as "
                        "consent events; the subject leaves the marketing audience; receipt.",
 }

@@ -1,11 +1,13 @@
 """Rectification (GDPR Art. 16): the corrected value replaces the wrong one in every version.
 
-The raw layer keeps one row per export, so a wrong value lives in several rows; each is
-re-derived through :func:`privacy.ingest.protect` (the same transforms as at ingest: encryption
-under the subject's key with a fresh nonce, age band, postcode area) and written back, so the
-wrong value survives nowhere as "history". Snapshot versions holding a value derived from the
-field (postcode area, age band, city) are corrected too; staging views show the new value at
-once and the marts on their next build (Art. 5(1)(d), accuracy).
+The value the subject corrects is the one in their latest version. The raw layer keeps one row
+per export, so it may live in several rows: each row holding it is re-derived through
+:func:`privacy.ingest.protect` (the same transforms as at ingest: encryption under the subject's
+key with a fresh nonce, age band, postcode area) and written back, so the wrong value survives
+nowhere as "history". Versions holding another value (an earlier address, correct then) are left
+as they are (Art. 5(1)(d): accuracy of the history too). Snapshot versions holding a value derived
+from the wrong one (postcode area, city) are corrected likewise; staging views show the new value
+at once and the marts on their next build.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from datetime import datetime
 
 import pandas as pd
 
+from privacy.crypto import decrypt_values
 from privacy.ingest import protect
+from privacy.retention import latest_first
 from privacy.rights.warehouse import SUBJECT_COLUMN, subject_relations
 from privacy.tables import LOAD_COLUMNS, Table
 
@@ -32,7 +36,7 @@ def rectifiable_fields(table: Table) -> list[str]:
 
 def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, value: str, *, keystore,
             pseudonymiser, audit, actor: str, now: datetime) -> dict[str, int]:
-    """Replace ``field`` in every raw row of the subject and in the snapshots (Art. 16).
+    """Replace ``field`` where the subject's rows and snapshot versions hold its latest (wrong) value (Art. 16).
 
     Returns rows changed per relation; ``natural_key`` must be the subject's own key."""
     if field not in rectifiable_fields(table):
@@ -40,10 +44,20 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
     if pseudonymiser.subject_id(table.subject.kind, natural_key) != subject_id:
         raise ValueError("the natural key does not belong to the subject")
     affected = [c for c in table.columns if c.from_column == field and c.name not in LOAD_COLUMNS]
-    rowids = [r[0] for r in con.execute(f'select rowid from raw."{table.name}" where {SUBJECT_COLUMN} = ?',
-                                        [subject_id]).fetchall()]
-    if not rowids:
+    derived = [c.name for c in affected if c.transform != "encrypt"]
+    cols = dict(con.execute("select column_name, data_type from information_schema.columns where table_schema = 'raw' "
+                            "and table_name = ?", [table.name]).fetchall())
+    extra = ", ".join(f'"{n}"' for n in derived) or "null"
+    versions = con.execute(f'select rowid, "{field}", {extra} from raw."{table.name}" where {SUBJECT_COLUMN} = ? '
+                           f"order by {latest_first(cols)}", [subject_id]).fetchall()
+    if not versions:
         return {}
+    held = [v[1] for v in versions]
+    if next(c for c in affected if c.name == field).transform == "encrypt":  # the subject's own rows, under their key
+        held = decrypt_values(held, [subject_id] * len(held), table.name, field, keystore, audit=audit, actor=actor,
+                              now=now, purpose="rectification: find the versions holding the inaccurate value (Art. 16)")
+    rowids = [v[0] for v, h in zip(versions, held) if h == held[0]]  # the latest version's value is the wrong one
+    wrong_derived = dict(zip(derived, versions[0][2:]))
     landing = pd.DataFrame({field: [value] * len(rowids), table.subject.key: [natural_key] * len(rowids)}, dtype=object)
     protected = protect(replace(table, columns=tuple(affected)), landing, keystore=keystore,
                         pseudonymiser=pseudonymiser, now=now)
@@ -59,8 +73,10 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
             columns = [n for n in plain if n in rel.columns]
             if rel.schema == "snapshots" and columns:
                 sets = ", ".join(f'"{n}" = ?' for n in columns)
-                n = con.execute(f"update {rel.sql} set {sets} where {SUBJECT_COLUMN} = ?",
-                                [plain[c] for c in columns] + [subject_id]).fetchone()[0]
+                held_wrong = " and ".join(f'"{n}" is not distinct from ?' for n in columns)
+                n = con.execute(f"update {rel.sql} set {sets} where {SUBJECT_COLUMN} = ? and {held_wrong}",
+                                [plain[c] for c in columns] + [subject_id]
+                                + [wrong_derived.get(c) for c in columns]).fetchone()[0]
                 changed[rel.dataset] = n
         con.execute("commit")
     except BaseException:

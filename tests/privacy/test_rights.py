@@ -20,7 +20,7 @@ import pytest
 from orchestration.ingest.schema import ensure_raw_tables
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy.classification import load_classification
-from privacy.crypto import decrypt_values
+from privacy.crypto import decrypt_values, encrypt_values
 from privacy.ingest import protect
 from privacy.policy import load_policy
 from privacy.rights import blind_index, consent, disclosure, package, purge
@@ -202,6 +202,27 @@ def test_rectification_rewrites_every_version_and_the_snapshot(keystore, pseudon
         with pytest.raises(ValueError):
             rectify(con, crm, jan, "C0000002", "email", "x@example.nl", keystore=keystore, pseudonymiser=pseudonymiser,
                     audit=audit, actor="test", now=now)
+
+
+def test_rectification_leaves_an_earlier_value_that_was_right_then(keystore, pseudonymiser, audit, now):
+    crm = CLASSIFICATION.table("crm_customers", "source")
+    with duckdb.connect() as con:
+        jan, _ = _warehouse(con, keystore, pseudonymiser, now)
+        [old_blob] = encrypt_values(["1111 AA"], [jan], "crm_customers", "postcode", keystore)
+        con.execute("update raw.crm_customers set postcode = ?, postcode_area = '1111' "
+                    "where subject_id = ? and _source_file = 'a.csv'", [old_blob, jan])  # he moved since a.csv
+        con.execute("update snapshots.snap_crm__customers set postcode_area = '1111' where subject_id = ? and rowid = "
+                    "(select min(rowid) from snapshots.snap_crm__customers where subject_id = ?)", [jan, jan])
+        changed = rectify(con, crm, jan, "C0000001", "postcode", "9999 ZZ", keystore=keystore, pseudonymiser=pseudonymiser,
+                          audit=audit, actor="test", now=now)
+        assert changed == {"raw.crm_customers": 1, "snapshots.snap_crm__customers": 1}
+        rows = con.execute("select _source_file, postcode, postcode_area from raw.crm_customers where subject_id = ? "
+                           "order by _source_file", [jan]).fetchall()
+        values = decrypt_values([r[1] for r in rows], [jan] * 2, "crm_customers", "postcode", keystore, purpose="test")
+        assert list(zip([r[0] for r in rows], values, [r[2] for r in rows])) == [
+            ("a.csv", "1111 AA", "1111"), ("b.csv", "9999 ZZ", "9999")]
+        assert sorted(r[0] for r in con.execute("select postcode_area from snapshots.snap_crm__customers "
+                                                "where subject_id = ?", [jan]).fetchall()) == ["1111", "9999"]
 
 
 def test_objection_withdraws_marketing_and_profiling_consent():
