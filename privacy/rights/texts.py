@@ -41,6 +41,16 @@ SOURCES = {
     "warehouse": ("onze laadadministratie: regels die wij niet konden verwerken",
                   "our load records: rows we could not load"),
 }
+# How a lead's data reached us (the lead_source column), Art. 14(2)(f) and 15(1)(g).
+LEAD_SOURCES = {
+    "website": ("u vulde een formulier in op onze website", "you filled in a form on our website"),
+    "fair": ("wij ontmoetten u op een beurs", "we met you at a trade fair"),
+    "referral": ("iemand verwees u naar ons", "someone referred you to us"),
+    "purchased_list": ("een adreslijst die wij kochten van een leverancier, niet van u zelf",
+                       "a list of contacts we bought from a supplier, not from you"),
+    "campaign": ("u reageerde op een van onze campagnes", "you responded to one of our campaigns"),
+}
+LEAD_ORIGIN = ("ons CRM-systeem; uw gegevens kregen wij via: {}", "our CRM system; your details reached us through: {}")
 DERIVED = ("door ons berekend uit de gegevens hierboven", "computed by us from the data above")
 CATEGORIES = {
     "direct_identifier": ("Direct identificerend (naam, contactgegevens, adres, IBAN, geboortedatum, vrije tekst); "

@@ -266,6 +266,16 @@ def test_art15_information_fills_every_field_from_classification_and_policy(now)
     assert empty["art15"]["confirmation"]["content"]["personal_data_processed"] is False
 
 
+def test_a_lead_from_a_bought_list_is_told_where_their_data_came_from(now):
+    """Art. 14(2)(f), 15(1)(g): the source of data not collected from the subject."""
+    leads = CLASSIFICATION.table("leads", "source")
+    dataset = Dataset(Relation("raw", "leads", False, ("subject_id", "lead_source")), leads, ["subject_id", "lead_source"],
+                      [{"subject_id": "b" * 64, "lead_source": "purchased_list"}])
+    art = disclosure.art15_information([dataset], CLASSIFICATION, POLICY, request_id="req-3", now=now)["art15"]
+    [source] = [s for s in art["sources"]["content"] if s["dataset"] == "raw.leads"]
+    assert "bought from a supplier, not from you" in source["origin"]["en"] and "kochten van een leverancier" in source["origin"]["nl"]
+
+
 def test_the_dutch_summary_is_in_clear_language_without_the_engineers_terms(now):
     """Art. 12(1): purposes, retention, recipients and the profiling logic in plain Dutch."""
     from privacy.rights import summary
