@@ -268,6 +268,30 @@ def _capitalised(text, toks, i, score):
     return hit
 
 
+RELATIONS = frozenset("man vrouw zoon dochter buurman buurvrouw partner collega vriend vriendin broer zus moeder "
+                      "vader husband wife son daughter neighbour neighbor colleague friend brother sister mother "
+                      "father".split())
+
+
+def name_like(text: str) -> list[tuple[int, int]]:
+    """Spans that look like a name though the CRM does not know it: two or more capitalised words
+    inside a sentence ('haar buurman Henk Brouwer'), or one after a word for a relation ('mijn vrouw
+    Anna'). For where hiding too much is the safe side: a third person in an access export
+    (Art. 15(4)); a place ('in Den Haag') is hidden too."""
+    toks = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
+    out, done = [], -1
+    for i in range(1, len(toks)):
+        s, e, _ = toks[i]
+        if i <= done or not text[s].isupper() or text[toks[i - 1][1]:s] not in (" ", ", ") \
+                or not text[toks[i - 1][0]].islower():
+            continue  # not capitalised, or at a sentence's start (no lower-case word right before it)
+        hit = _capitalised(text, toks, i, 0.5)
+        if hit and (toks[i - 1][2] in RELATIONS or sum(text[toks[k][0]].isupper() for k in range(i, hit[3] + 1)) > 1):
+            out.append((hit[0], hit[1]))
+            done = hit[3]
+    return out
+
+
 class KnownPersonsRecognizer(EntityRecognizer):
     """PERSON spans of customers and leads the CRM knows, plus their exact e-mail addresses."""
 

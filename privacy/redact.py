@@ -16,7 +16,7 @@ from presidio_analyzer.nlp_engine import NoOpNlpEngine, SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
-from privacy.recognizers import KnownPersonsRecognizer, PersonIndex, name_key, pattern_recognizers
+from privacy.recognizers import KnownPersonsRecognizer, PersonIndex, name_key, name_like, pattern_recognizers
 
 _SPACES = re.compile(r"^( )+$")  # presidio_anonymizer's test for "only whitespace between" (a final \n passes too)
 ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "NL_BSN", "NL_POSTCODE", "DATE_OF_BIRTH")
@@ -140,11 +140,15 @@ class Redactor:
 
     def redact_others(self, texts: Iterable[str | None], keep: Iterable[str],
                       language: str | None = None) -> list[str | None]:
-        """Redact everything except the data subject's own values (keep: raw values, see own_values)."""
+        """Redact everything except the data subject's own values (keep: raw values, see own_values).
+        Besides what `redact` finds, anything that looks like a name (`name_like`) is hidden unless it
+        is the subject's own: a third person the CRM does not know stays out of the export (Art. 15(4))."""
         own = {form for value in keep for form in _forms(value)}
         out = []
         for t in texts:
-            results = self._results(t, language) if t else []
+            found = (self._results(t, language) + [RecognizerResult("PERSON", s, e, 0.5) for s, e in name_like(t)]
+                     if t else [])
+            results = resolve(found)
             out.append(self._replace(t, [r for r in results if canonical(r.entity_type, t[r.start:r.end]) not in own]))
         return out
 

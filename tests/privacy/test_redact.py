@@ -116,3 +116,16 @@ def test_redact_others_keeps_own_values_and_hides_the_third_person(redactor):
 ])
 def test_a_person_the_crm_does_not_know_is_found_after_a_title_or_an_introduction(redactor, text, redacted):
     assert redactor.redact([text]) == [redacted]
+
+
+@pytest.mark.parametrize("text, exported", [
+    ("Belde over haar buurman Henk Brouwer.", "Belde over haar buurman <PERSON>."),
+    ("Mijn vrouw Anna belt morgen.", "Mijn vrouw <PERSON> belt morgen."),
+    ("Called about my husband Peter Smith", "Called about my husband <PERSON>"),
+    ("Met vriendelijke groet, Henk Brouwer", "Met vriendelijke groet, <PERSON>"),
+    ("Ik ben Jan Smit en bel over mijn bestelling.", "Ik ben Jan Smit en bel over mijn bestelling."),  # own name
+    ("Jan Smit belde over de levering.", "Jan Smit belde over de levering."),
+])
+def test_an_access_export_hides_a_third_person_the_crm_does_not_know(text, exported):
+    me = {"first_name": "Jan", "last_name": "Smit"}
+    assert Redactor([]).redact_others([text], own_values(me)) == [exported]
