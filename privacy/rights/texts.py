@@ -63,8 +63,11 @@ CATEGORIES = {
                      "Other data about you (orders, scores, consents, segments)"),
 }
 SIGNIFICANCE = {
-    "analytics": ("Helpt ons onze klanten te begrijpen; er worden geen individuele besluiten op gebaseerd.",
-                  "Helps us understand our customers; no individual decisions are based on it."),
+    "analytics": ("Helpt ons onze klanten te begrijpen. De uitkomst telt ook mee bij de keuze van onze belangrijkste "
+                  "klanten (dan kan een accountmanager contact met u opnemen) en, alleen met uw toestemming, van de "
+                  "aanbiedingen die u krijgt.",
+                  "Helps us understand our customers. The result also counts in choosing our key accounts (an "
+                  "account manager may then contact you) and, only with your consent, the offers you receive."),
     "account_management": ("Kan betekenen dat een accountmanager contact met u opneemt.",
                            "May mean that an account manager contacts you."),
     "direct_marketing": ("Bepaalt welke aanbiedingen u krijgt, alleen met uw toestemming.",
