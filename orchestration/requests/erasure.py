@@ -15,6 +15,7 @@ from orchestration.requests.common import receipt, republish, write_receipt
 from orchestration.ingest import landing_retention
 from orchestration.settings import connect_duckdb
 from privacy.audit import timestamp
+from privacy.rights import texts
 from privacy.rights.erasure import erase
 from privacy.rights.purge import compact
 from privacy.rights.requests import Request
@@ -69,6 +70,20 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
     return done
 
 
+def _explanation(found: bool, done: dict) -> tuple[str, str]:
+    """What the erasure did, in plain Dutch and English (Art. 12(1)): erased, kept by law until when,
+    an earlier export erased too, what stays as proof."""
+    if not found:
+        return texts.ERASED_NOTHING
+    parts = [texts.ERASED]
+    if ends := max((k["legal_duty_ends"] for k in done["kept"] if k.get("legal_duty_ends")), default=None):
+        parts.append(tuple(t.format(ends) for t in texts.ERASED_KEPT))
+    if done["earlier_exports_deleted"]:
+        parts.append(texts.ERASED_EXPORT)
+    parts.append(texts.ERASED_RECORDS)
+    return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
+
+
 def purge(service) -> dict | None:
     """Rewrite the warehouse without the deleted bytes (WarehouseBusy while a build holds it)."""
     if not service.paths.warehouse.exists():
@@ -86,7 +101,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     published = republish(service.paths)
     found = bool(done["removed"] or done["kept"] or done["keys_shredded"])
     document = receipt(request, now, "Art. 17 GDPR", found=found,
-                       subjects=len(ids), key_shredded={
+                       explanation=texts.both(_explanation(found, done)), subjects=len(ids), key_shredded={
                            "keys": done["keys_shredded"], "at": done["shredded_at"],
                            "effect": "your data key is destroyed: the encrypted copies of your data can no longer be "
                                      "decrypted with the keys in use; a backup of our key store made before the "

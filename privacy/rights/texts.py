@@ -29,6 +29,24 @@ RIGHTS = {
     "withdraw_consent": ("7(3)", "U kunt gegeven toestemming altijd intrekken; dat geldt vanaf dat moment.",
                          "You can withdraw consent at any time; this applies from that moment on."),
 }
+# The erasure receipt's explanation (Art. 12(1), 17, 19): what was done, what is kept and why.
+ERASED = ("Wij hebben uw gegevens gewist. Uw sleutel is vernietigd, zodat niemand uw versleutelde gegevens nog kan "
+          "lezen, en uw gegevens zijn verwijderd uit ons datawarehouse en uit de kopieën voor rapportage.",
+          "We have erased your data. Your key is destroyed, so no one can read your encrypted data any more, and "
+          "your data is removed from our data warehouse and from the copies for reporting.")
+ERASED_NOTHING = ("Wij vonden geen gegevens over u; er was niets te wissen.",
+                  "We found no data about you; there was nothing to erase.")
+ERASED_KEPT = ("Uw bestellingen bewaren wij zonder gegevens die u identificeren tot {}, omdat de wet dat vereist "
+               "(de fiscale bewaarplicht, art. 17(3)(b) AVG).",
+               "Your orders we keep without data that identifies you until {}, because the law requires it "
+               "(the fiscal duty to keep records, Art. 17(3)(b) GDPR).")
+ERASED_EXPORT = ("Het overzicht van uw gegevens dat u eerder bij ons opvroeg, is met uw gegevens gewist.",
+                 "The copy of your data that you asked us for earlier has been erased with your data.")
+ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging (5 jaar) en ons logboek (7 jaar), met "
+                  "alleen een code in plaats van uw naam, en een aantekening dat uw gegevens niet opnieuw worden "
+                  "geladen.",
+                  "As proof we keep this request and this receipt (5 years) and our log (7 years), with only a code "
+                  "instead of your name, and a note that your data is not to be loaded again.")
 COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens, en u kunt naar de rechter "
              "stappen (art. 79 AVG).",
              "You have the right to lodge a complaint with the Dutch supervisory authority, the "
