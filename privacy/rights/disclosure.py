@@ -16,7 +16,7 @@ from privacy.audit import timestamp
 from privacy.policy import Policy
 from privacy.rights import texts
 from privacy.rights.warehouse import SUBJECT_COLUMN
-from privacy.tables import Classification
+from privacy.tables import LOAD_COLUMNS, Classification
 
 if TYPE_CHECKING:
     from privacy.rights.access import Dataset
@@ -30,7 +30,10 @@ _ARTICLES = dict(zip(FIELDS, ("15(1)", "15(1)(a)", "15(1)(b)", "15(1)(c)", "15(1
 def art15_information(datasets: list[Dataset], classification: Classification, policy: Policy, *,
                       request_id: str, now: datetime, views: list[str] = ()) -> dict:
     """``metadata.json`` of the access export: every Art. 15(1)-(2) field, each naming its article."""
-    cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns]
+    # The load columns (file, line, batch) are our bookkeeping, not data about the subject: a rule of
+    # theirs listed beside the subject's data would read as a period for that data.
+    cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns
+            and c.name not in LOAD_COLUMNS]
     by_purpose, by_rule, by_category = defaultdict(set), defaultdict(set), defaultdict(list)
     for d, c in cols:
         for p in c.purposes:

@@ -269,9 +269,12 @@ def test_art15_information_fills_every_field_from_classification_and_policy(now)
 def test_a_lead_from_a_bought_list_is_told_where_their_data_came_from(now):
     """Art. 14(2)(f), 15(1)(g): the source of data not collected from the subject."""
     leads = CLASSIFICATION.table("leads", "source")
-    dataset = Dataset(Relation("raw", "leads", False, ("subject_id", "lead_source")), leads, ["subject_id", "lead_source"],
-                      [{"subject_id": "b" * 64, "lead_source": "purchased_list"}])
+    columns = ["subject_id", "lead_source", "_source_file"]
+    dataset = Dataset(Relation("raw", "leads", False, tuple(columns)), leads, columns,
+                      [{"subject_id": "b" * 64, "lead_source": "purchased_list", "_source_file": "2026-11-01.csv"}])
     art = disclosure.art15_information([dataset], CLASSIFICATION, POLICY, request_id="req-3", now=now)["art15"]
+    # the load columns are our bookkeeping: their rule is not listed as a period for the subject's data
+    assert {r["rule"] for r in art["retention"]["content"]} == {"leads"}
     [source] = [s for s in art["sources"]["content"] if s["dataset"] == "raw.leads"]
     assert "bought from a supplier, not from you" in source["origin"]["en"] and "kochten van een leverancier" in source["origin"]["nl"]
 
