@@ -273,6 +273,9 @@ RELATIONS = frozenset("man vrouw zoon dochter buurman buurvrouw partner collega 
                       "father".split())
 
 
+_SPACE_OR_COMMA = re.compile(r",?\s+")  # 'buurman Henk', 'groet,\nHenk', a wrapped line
+
+
 def name_like(text: str) -> list[tuple[int, int]]:
     """Spans that look like a name though the CRM does not know it: two or more capitalised words
     inside a sentence ('haar buurman Henk Brouwer'), or one after a word for a relation ('mijn vrouw
@@ -282,7 +285,7 @@ def name_like(text: str) -> list[tuple[int, int]]:
     out, done = [], -1
     for i in range(1, len(toks)):
         s, e, _ = toks[i]
-        if i <= done or not text[s].isupper() or text[toks[i - 1][1]:s] not in (" ", ", ") \
+        if i <= done or not text[s].isupper() or not _SPACE_OR_COMMA.fullmatch(text[toks[i - 1][1]:s]) \
                 or not text[toks[i - 1][0]].islower():
             continue  # not capitalised, or at a sentence's start (no lower-case word right before it)
         hit = _capitalised(text, toks, i, 0.5)

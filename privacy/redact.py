@@ -146,11 +146,17 @@ class Redactor:
         own = {form for value in keep for form in _forms(value)}
         out = []
         for t in texts:
-            found = (self._results(t, language) + [RecognizerResult("PERSON", s, e, 0.5) for s, e in name_like(t)]
-                     if t else [])
+            found = (self._results(t, language) + [RecognizerResult("PERSON", s, e, 0.5) for s, e in name_like(t)
+                                                   if not _starts_with_own(t[s:e], own)] if t else [])
             results = resolve(found)
             out.append(self._replace(t, [r for r in results if canonical(r.entity_type, t[r.start:r.end]) not in own]))
         return out
+
+
+def _starts_with_own(span: str, own: set[str]) -> bool:
+    """Whether a name-like run begins with the subject's own name ('Jan Smit Maandag'): kept, like the name."""
+    key = name_key(span)
+    return any(key.startswith(f"{o} ") for o in own if " " in o)
 
 
 def own_values(record: dict) -> set[str]:

@@ -22,7 +22,8 @@ from privacy.rights import texts
 from privacy.rights.consent import PROFILING, purposes_for, withdrawal_events
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
-from privacy.rights.warehouse import subject_relations
+from privacy.retention import latest_first
+from privacy.rights.warehouse import recorded
 
 AUDIENCE = "marts.marketing_audience"
 FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the audience's channels: membership
@@ -31,8 +32,10 @@ PROFILED = ("tier", "segment")  # the audience's columns shown only with consent
 
 def latest_row(service, con, table, subject_id: str, purpose: str, actor: str, now: datetime) -> dict | None:
     """The subject's latest raw row of ``table`` in landing form (decrypted, audited)."""
-    cur = con.execute(f'select * from raw."{table.name}" where subject_id = ? order by _source_file desc, '
-                      "_source_line desc limit 1", [subject_id])
+    cols = dict(con.execute("select column_name, data_type from information_schema.columns where table_schema = 'raw' "
+                            "and table_name = ?", [table.name]).fetchall())
+    cur = con.execute(f'select * from raw."{table.name}" where subject_id = ? order by {latest_first(cols)} limit 1',
+                      [subject_id])
     row = cur.fetchone()
     if row is None:
         return None
@@ -102,21 +105,6 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     return write_receipt(service.paths.outbox, document), {"subject_ids": customers + (leads if leads_erased else []),
                                                            "found": bool(customers) or leads_erased,
                                                            "events": events, "purposes": purposes}
-
-
-def recorded(con, subject_ids: list[str]) -> list[str]:
-    """The subjects among ``subject_ids`` with a row in any raw table (their CRM record may be
-    quarantined, not exported yet, or past its retention while their consent events remain): a
-    request by a number nobody has, or by an erased subject, must not create data about them
-    (Art. 5(1)(c)). An erased subject has no row left: kept orders carry ``anon-`` ids."""
-    tables = [r for r in subject_relations(con, views=False) if r.schema == "raw"]
-    if not tables or not subject_ids:
-        return []
-    marks = ", ".join("?" * len(subject_ids))
-    found = {r[0] for r in con.execute(" union ".join(
-        f"select subject_id from {t.sql} where subject_id in ({marks})" for t in tables),
-        subject_ids * len(tables)).fetchall()}
-    return [s for s in subject_ids if s in found]
 
 
 def _withdrawn(purposes: list[str], policy) -> tuple[str, ...]:

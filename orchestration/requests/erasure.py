@@ -70,17 +70,19 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
     return done
 
 
-def _explanation(found: bool, done: dict) -> tuple[str, str]:
+def _explanation(found: bool, done: dict, policy) -> tuple[str, str]:
     """What the erasure did, in plain Dutch and English (Art. 12(1)): erased, kept by law until when,
-    an earlier export erased too, what stays as proof."""
+    an earlier export erased too, what stays as proof (the periods from the policy's rules)."""
     if not found:
         return texts.ERASED_NOTHING
-    parts = [texts.ERASED]
+    parts = [texts.ERASED] + ([texts.ERASED_KEY] if done["keys_shredded"] else [])
     if ends := max((k["legal_duty_ends"] for k in done["kept"] if k.get("legal_duty_ends")), default=None):
         parts.append(tuple(t.format(ends) for t in texts.ERASED_KEPT))
     if done["earlier_exports_deleted"]:
         parts.append(texts.ERASED_EXPORT)
-    parts.append(texts.ERASED_RECORDS)
+    years = {name: round(policy.retention[rule].duration_days / 365.25)
+             for name, rule in (("records", "request_records"), ("log", "audit_log"))}
+    parts.append(tuple(t.format(**years) for t in texts.ERASED_RECORDS))
     return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
 
 
@@ -101,7 +103,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     published = republish(service.paths)
     found = bool(done["removed"] or done["kept"] or done["keys_shredded"])
     document = receipt(request, now, "Art. 17 GDPR", found=found,
-                       explanation=texts.both(_explanation(found, done)), subjects=len(ids), key_shredded={
+                       explanation=texts.both(_explanation(found, done, service.policy)), subjects=len(ids), key_shredded={
                            "keys": done["keys_shredded"], "at": done["shredded_at"],
                            "effect": "your data key is destroyed: the encrypted copies of your data can no longer be "
                                      "decrypted with the keys in use; a backup of our key store made before the "

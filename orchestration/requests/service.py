@@ -10,6 +10,7 @@ import json
 import os
 import time
 import traceback
+from collections import Counter
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +32,7 @@ from privacy.rights import texts
 from privacy.rights.ledger import ANSWERED, Ledger
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.requests import Request, parse_request
+from privacy.rights.warehouse import recorded
 
 __all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestFailed", "RequestService", "WarehouseBusy",
            "parse_rules"]
@@ -133,15 +135,21 @@ class RequestService:
         found = self.ledger.index.subjects_for_email(self.pseudonymiser.lookup_hmac(request.identifier))
         gone = self.keystore.shredded([s for _, s in found])
         found = [(k, s) for k, s in found if s not in gone]
-        if len(found) > 1:
-            # An address shared by two records (a household, a reused address): answering would give
-            # one person another's data, or erase it (Art. 5(1)(f), 15(4)). The number decides.
-            raise Refused(f"the e-mail address matches {len(found)} customer or lead records",
-                          ("Dit e-mailadres hoort bij meer dan één klant- of leadrecord. Stuur uw verzoek opnieuw "
-                           "met uw klant- of leadnummer, zodat wij zeker weten dat het om uw gegevens gaat.",
-                           "This e-mail address belongs to more than one customer or lead record. Please send your "
-                           "request again with your customer or lead number, so we know for sure that it is about "
-                           "your data."))
+        if len(found) > 1 and self.paths.warehouse.exists():  # the index keeps records the sweep has removed
+            with self.warehouse(read_only=True) as con:
+                held = set(recorded(con, [s for _, s in found]))
+            found = [(k, s) for k, s in found if s in held]
+        if twice := sorted(k for k, n in Counter(k for k, _ in found).items() if n > 1):
+            # Two customers (or two leads) with one address, a household say: answering would give one
+            # person another's data, or erase it (Art. 5(1)(f), 15(4)). One customer and one lead are
+            # taken to be one person, as a lead who became a customer is.
+            raise Refused(f"the e-mail address matches more than one {' and '.join(twice)} record",
+                          ("Dit e-mailadres hoort bij meer dan één klant of contactpersoon. Stuur uw verzoek opnieuw "
+                           "met uw klantnummer, of neem contact met ons op, zodat wij zeker weten dat het om uw "
+                           "gegevens gaat.",
+                           "This e-mail address belongs to more than one customer or contact. Please send your "
+                           "request again with your customer number, or contact us, so we know for sure that it is "
+                           "about your data."))
         return found
 
     def ingest_context(self, now: datetime) -> IngestContext:

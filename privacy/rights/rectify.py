@@ -56,8 +56,11 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
     if next(c for c in affected if c.name == field).transform == "encrypt":  # the subject's own rows, under their key
         held = decrypt_values(held, [subject_id] * len(held), table.name, field, keystore, audit=audit, actor=actor,
                               now=now, purpose="rectification: find the versions holding the inaccurate value (Art. 16)")
-    rowids = [v[0] for v, h in zip(versions, held) if h == held[0]]  # the latest version's value is the wrong one
-    wrong_derived = dict(zip(derived, versions[0][2:]))
+    # The wrong value is the latest version's; it is corrected in the unbroken run of versions holding it,
+    # from the latest back (a value given only later, or an earlier one, is not written over).
+    run = next((i for i, h in enumerate(held) if h != held[0]), len(held))
+    rowids = [v[0] for v in versions[:run]]
+    wrong_derived = {n: {v[2 + k] for v in versions[:run]} for k, n in enumerate(derived)}  # e.g. each age band held
     landing = pd.DataFrame({field: [value] * len(rowids), table.subject.key: [natural_key] * len(rowids)}, dtype=object)
     protected = protect(replace(table, columns=tuple(affected)), landing, keystore=keystore,
                         pseudonymiser=pseudonymiser, now=now)
@@ -72,11 +75,13 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
         for rel in subject_relations(con, views=False):
             columns = [n for n in plain if n in rel.columns]
             if rel.schema == "snapshots" and columns:
+                # A snapshot version holds only derived values: it is corrected when they are among those
+                # of the corrected raw versions (a coarse value, such as a postcode area, may match both).
                 sets = ", ".join(f'"{n}" = ?' for n in columns)
-                held_wrong = " and ".join(f'"{n}" is not distinct from ?' for n in columns)
+                held_wrong = " and ".join(_among(f'"{n}"', wrong_derived.get(n, set())) for n in columns)
                 n = con.execute(f"update {rel.sql} set {sets} where {SUBJECT_COLUMN} = ? and {held_wrong}",
                                 [plain[c] for c in columns] + [subject_id]
-                                + [wrong_derived.get(c) for c in columns]).fetchone()[0]
+                                + [v for c in columns for v in sorted(wrong_derived.get(c, set()) - {None})]).fetchone()[0]
                 changed[rel.dataset] = n
         con.execute("commit")
     except BaseException:
@@ -85,3 +90,10 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
     audit.append("rectification", actor=actor, now=now, subject_id=subject_id, table=table.name, field=field,
                  rows=changed)
     return changed
+
+
+def _among(column: str, values: set) -> str:
+    """SQL: ``column`` is one of ``values`` (parameters follow, NULL as ``is null``)."""
+    known = sorted(values - {None})
+    terms = ([f"{column} in ({', '.join('?' * len(known))})"] if known else []) + ([f"{column} is null"] if None in values else [])
+    return f"({' or '.join(terms) or 'false'})"

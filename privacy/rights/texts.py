@@ -30,10 +30,10 @@ RIGHTS = {
                          "You can withdraw consent at any time; this applies from that moment on."),
 }
 # The erasure receipt's explanation (Art. 12(1), 17, 19): what was done, what is kept and why.
-ERASED = ("Wij hebben uw gegevens gewist. Uw sleutel is vernietigd, zodat niemand uw versleutelde gegevens nog kan "
-          "lezen, en uw gegevens zijn verwijderd uit ons datawarehouse en uit de kopieën voor rapportage.",
-          "We have erased your data. Your key is destroyed, so no one can read your encrypted data any more, and "
-          "your data is removed from our data warehouse and from the copies for reporting.")
+ERASED = ("Wij hebben uw gegevens gewist: ze zijn verwijderd uit ons datawarehouse en uit de kopieën voor rapportage.",
+          "We have erased your data: it is removed from our data warehouse and from the copies for reporting.")
+ERASED_KEY = ("Uw sleutel is vernietigd, zodat niemand uw versleutelde gegevens nog kan lezen.",
+              "Your key is destroyed, so no one can read your encrypted data any more.")
 ERASED_NOTHING = ("Wij vonden geen gegevens over u; er was niets te wissen.",
                   "We found no data about you; there was nothing to erase.")
 ERASED_KEPT = ("Uw bestellingen bewaren wij zonder gegevens die u identificeren tot {}, omdat de wet dat vereist "
@@ -42,11 +42,11 @@ ERASED_KEPT = ("Uw bestellingen bewaren wij zonder gegevens die u identificeren 
                "(the fiscal duty to keep records, Art. 17(3)(b) GDPR).")
 ERASED_EXPORT = ("Het overzicht van uw gegevens dat u eerder bij ons opvroeg, is met uw gegevens gewist.",
                  "The copy of your data that you asked us for earlier has been erased with your data.")
-ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging (5 jaar) en ons logboek (7 jaar), met "
-                  "alleen een code in plaats van uw naam, en een aantekening dat uw gegevens niet opnieuw worden "
-                  "geladen.",
-                  "As proof we keep this request and this receipt (5 years) and our log (7 years), with only a code "
-                  "instead of your name, and a note that your data is not to be loaded again.")
+ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging ({records} jaar) en ons logboek ({log} "
+                  "jaar), met alleen een code in plaats van uw naam, en een aantekening dat uw gegevens niet opnieuw "
+                  "worden geladen.",
+                  "As proof we keep this request and this receipt ({records} years) and our log ({log} years), with "
+                  "only a code instead of your name, and a note that your data is not to be loaded again.")
 COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens, en u kunt naar de rechter "
              "stappen (art. 79 AVG).",
              "You have the right to lodge a complaint with the Dutch supervisory authority, the "
@@ -81,11 +81,10 @@ CATEGORIES = {
                      "Other data about you (orders, scores, consents, segments)"),
 }
 SIGNIFICANCE = {
-    "analytics": ("Helpt ons onze klanten te begrijpen. De uitkomst telt ook mee bij de keuze van onze belangrijkste "
-                  "klanten (dan kan een accountmanager contact met u opnemen) en, alleen met uw toestemming, van de "
-                  "aanbiedingen die u krijgt.",
-                  "Helps us understand our customers. The result also counts in choosing our key accounts (an "
-                  "account manager may then contact you) and, only with your consent, the offers you receive."),
+    "analytics": ("Helpt ons onze klanten te begrijpen; op zich leidt het tot geen besluit over u. Sommige van deze "
+                  "uitkomsten tellen mee in de keuzes die bij 'belangrijkste klanten' en 'marketingdoelgroep' staan.",
+                  "Helps us understand our customers; on its own it leads to no decision about you. Some of these "
+                  "results count in the choices listed with 'key accounts' and 'marketing audience'."),
     "account_management": ("Kan betekenen dat een accountmanager contact met u opneemt.",
                            "May mean that an account manager contacts you."),
     "direct_marketing": ("Bepaalt welke aanbiedingen u krijgt, alleen met uw toestemming.",

@@ -60,3 +60,18 @@ def fetch(con, relation: Relation, subject_ids: Sequence[str]) -> tuple[list[str
     marks = ", ".join("?" * len(subject_ids))
     cur = con.execute(f"select * from {relation.sql} where {SUBJECT_COLUMN} in ({marks})", list(subject_ids))
     return [d[0] for d in cur.description], cur.fetchall()
+
+
+def recorded(con, subject_ids: list[str]) -> list[str]:
+    """The subjects among ``subject_ids`` with a row in any raw table (their CRM record may be
+    quarantined, not exported yet, or past its retention while their consent events remain): a
+    request by a number nobody has, or by an erased subject, must not create data about them
+    (Art. 5(1)(c)). An erased subject has no row left: kept orders carry ``anon-`` ids."""
+    tables = [r for r in subject_relations(con, views=False) if r.schema == "raw"]
+    if not tables or not subject_ids:
+        return []
+    marks = ", ".join("?" * len(subject_ids))
+    found = {r[0] for r in con.execute(" union ".join(
+        f"select subject_id from {t.sql} where subject_id in ({marks})" for t in tables),
+        subject_ids * len(tables)).fetchall()}
+    return [s for s in subject_ids if s in found]

@@ -167,6 +167,29 @@ def test_an_email_address_shared_by_two_records_is_refused_not_answered_for_both
     assert not list(paths.outbox.glob("*.zip"))  # no export of either person
     receipts = [json.loads(p.read_text()) for p in paths.outbox.glob("*.receipt.json")]
     assert sorted(r["type"] for r in receipts) == ["access", "erasure"]
-    assert all("more than one customer or lead record" in r["explanation"]["en"] for r in receipts)
+    assert all("more than one customer or contact" in r["explanation"]["en"] for r in receipts)
     assert all("art. 79" in r["your_rights"]["complaint"]["nl"] for r in receipts)
     assert EMAIL not in capsys.readouterr().out
+
+
+def test_one_customer_and_one_lead_with_one_address_are_answered_together(paths):
+    with RequestService(paths) as service:  # a lead who became a customer: one person, two records
+        service.ledger.index.index_file("crm_customers", "c.csv", "v", [(service.pseudonymiser.lookup_hmac(EMAIL),
+                                         "customer", service.pseudonymiser.subject_id("customer", "C0000001"))], set())
+        service.ledger.index.index_file("leads", "l.csv", "v", [(service.pseudonymiser.lookup_hmac(EMAIL), "lead",
+                                         service.pseudonymiser.subject_id("lead", "L0000001"))], set())
+        request = service.parse(json.dumps({"type": "access", "email": EMAIL, "verification": "idin",
+                                            "received_at": "2026-11-01T10:00:00+01:00"}).encode())
+        assert sorted(kind for kind, _ in service.subjects(request)) == ["customer", "lead"]
+
+
+def test_an_erasure_receipt_claims_a_destroyed_key_only_when_one_was():
+    from orchestration.requests.erasure import _explanation
+    from privacy.policy import load_policy
+
+    policy = load_policy()
+    done = {"keys_shredded": 0, "kept": [], "earlier_exports_deleted": []}  # a customer known from orders only
+    nl, en = _explanation(True, done, policy)
+    assert "key" not in en and "sleutel" not in nl and "(5 years) and our log (7 years)" in en
+    assert "Your key is destroyed" in _explanation(True, {**done, "keys_shredded": 1}, policy)[1]
+    assert _explanation(False, done, policy)[1].startswith("We found no data about you")

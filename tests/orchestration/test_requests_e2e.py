@@ -314,7 +314,8 @@ def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
     assert receipt["physical_purge"]["seconds"] >= 0 and receipt["published_copies"]["republished"]
     assert receipt["earlier_exports_deleted"] == 1
     said = receipt["explanation"]
-    assert said["nl"].startswith("Wij hebben uw gegevens gewist.") and "fiscale bewaarplicht" in said["nl"]
+    assert said["nl"].startswith("Wij hebben uw gegevens gewist:") and "fiscale bewaarplicht" in said["nl"]
+    assert "Uw sleutel is vernietigd" in said["nl"]
     assert f"until {kept['legal_duty_ends']}" in said["en"] and "copy of your data that you asked us for" in said["en"]
     [access] = [r for r in world["ledger"] if r["request_id"] == world["access_id"]]
     assert json.loads(access["detail"])["removed"] == {"at": row["completed_at"], "rule": "erasure",

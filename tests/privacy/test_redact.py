@@ -124,7 +124,8 @@ def test_a_person_the_crm_does_not_know_is_found_after_a_title_or_an_introductio
     ("Called about my husband Peter Smith", "Called about my husband <PERSON>"),
     ("Met vriendelijke groet, Henk Brouwer", "Met vriendelijke groet, <PERSON>"),
     ("Ik ben Jan Smit en bel over mijn bestelling.", "Ik ben Jan Smit en bel over mijn bestelling."),  # own name
-    ("Jan Smit belde over de levering.", "Jan Smit belde over de levering."),
+    ("Met vriendelijke groet,\nHenk Brouwer", "Met vriendelijke groet,\n<PERSON>"),  # a sign-off on its own line
+    ("sprak met Jan Smit Maandag over de levering", "sprak met Jan Smit Maandag over de levering"),  # own name first
 ])
 def test_an_access_export_hides_a_third_person_the_crm_does_not_know(text, exported):
     me = {"first_name": "Jan", "last_name": "Smit"}

@@ -225,6 +225,31 @@ def test_rectification_leaves_an_earlier_value_that_was_right_then(keystore, pse
                                                 "where subject_id = ?", [jan]).fetchall()) == ["1111", "9999"]
 
 
+def test_rectification_corrects_the_latest_run_of_versions_and_every_snapshot_value_derived_from_it(
+        keystore, pseudonymiser, audit, now):
+    crm = CLASSIFICATION.table("crm_customers", "source")
+    with duckdb.connect() as con:
+        jan, _ = _warehouse(con, keystore, pseudonymiser, now)
+        # a.csv had a phone number (right then); b.csv, the latest, has none: the subject completes it
+        con.execute("update raw.crm_customers set phone = null where subject_id = ? and _source_file = 'b.csv'", [jan])
+        changed = rectify(con, crm, jan, "C0000001", "phone", "0687654321", keystore=keystore, pseudonymiser=pseudonymiser,
+                          audit=audit, actor="test", now=now)
+        assert changed == {"raw.crm_customers": 1}
+        rows = con.execute("select phone from raw.crm_customers where subject_id = ? order by _source_file", [jan]).fetchall()
+        assert decrypt_values([r[0] for r in rows], [jan] * 2, "crm_customers", "phone", keystore,
+                              purpose="test") == ["0612345678", "0687654321"]
+        # one wrong birth date in both versions, read as two age bands as time passed: both snapshot versions go
+        con.execute("update raw.crm_customers set age_band = case when _source_file = 'a.csv' then '40-49' else '50-59' end "
+                    "where subject_id = ?", [jan])
+        con.execute("create or replace table snapshots.snap_crm__customers as select subject_id, age_band, postcode_area "
+                    "from raw.crm_customers")
+        changed = rectify(con, crm, jan, "C0000001", "birth_date", "1990-05-05", keystore=keystore,
+                          pseudonymiser=pseudonymiser, audit=audit, actor="test", now=now)
+        assert changed == {"raw.crm_customers": 2, "snapshots.snap_crm__customers": 2}
+        assert {r[0] for r in con.execute("select age_band from snapshots.snap_crm__customers where subject_id = ?",
+                                          [jan]).fetchall()} == {"30-39"}  # born 1990: thirties at the test's time
+
+
 def test_objection_withdraws_marketing_and_profiling_consent():
     assert consent.objection_purposes(POLICY) == ["marketing_email", "telemarketing", "profiling"]
     assert consent.purposes_for("withdraw_consent", "all", POLICY) == list(POLICY.consent_purposes)
