@@ -91,7 +91,7 @@ def _list(args, paths) -> int:
         detail = json.loads(r["detail"] or "{}")
         if r["result_path"] and not Path(r["result_path"]).exists():
             removed = detail.get("removed") or {}
-            why = f"by erasure {removed['by']}" if "by" in removed else f"rule {removed.get('rule')}"
+            why = f"with the data, by request {removed['by']}" if "by" in removed else f"rule {removed.get('rule')}"
             late += f" (deleted {removed['at'][:10]}, {why})" if removed else " (deleted)"
         late += " (no data found)" if detail.get("found") is False else ""
         late += f" (reason: {detail['reason']})" if r["status"] in ("refused", "rejected") and detail.get("reason") else ""

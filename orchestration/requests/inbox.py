@@ -41,7 +41,8 @@ def intake(service, now: datetime) -> list:
             service.audit.append("request_rejected", now=now, request_id=request_id, reason=str(exc))
             folder = service.paths.inbox / REJECTED
             folder.mkdir(mode=0o700, exist_ok=True)
-            os.chmod(path, 0o600)  # it may name its sender: readable by this account only, like the inbox
+            if not path.is_symlink():  # it may name its sender: readable by this account only, like the inbox
+                os.chmod(path, 0o600)
             os.replace(path, folder / f"{request_id}.json")
             continue
         if service.ledger.register(request, service.identifier_hmac(request)):

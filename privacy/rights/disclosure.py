@@ -30,15 +30,13 @@ _ARTICLES = dict(zip(FIELDS, ("15(1)", "15(1)(a)", "15(1)(b)", "15(1)(c)", "15(1
 def art15_information(datasets: list[Dataset], classification: Classification, policy: Policy, *,
                       request_id: str, now: datetime, views: list[str] = ()) -> dict:
     """``metadata.json`` of the access export: every Art. 15(1)-(2) field, each naming its article."""
-    # The load columns (file, line, batch) are our bookkeeping, not data about the subject: a rule of
-    # theirs listed beside the subject's data would read as a period for that data.
-    cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns
-            and c.name not in LOAD_COLUMNS]
+    cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns]
     by_purpose, by_rule, by_category = defaultdict(set), defaultdict(set), defaultdict(list)
     for d, c in cols:
         for p in c.purposes:
             by_purpose[p].add(d.name)
-        by_rule[c.retention].add(d.name)
+        if c.name not in LOAD_COLUMNS:  # our bookkeeping (file, line, batch): its rule is no period for your data
+            by_rule[c.retention].add(d.name)
         by_category[c.category].append(f"{d.name}.{c.name}")
     rows = sum(len(d.rows) for d in datasets)
     info = {

@@ -47,6 +47,7 @@ def test_cli_writes_a_valid_request_and_refuses_an_invalid_one(paths, capsys):
 def test_a_rejected_document_is_reported_with_its_reason_by_process_and_list(paths, capsys):
     paths.inbox.mkdir(parents=True)
     (paths.inbox / "note.json").write_text(json.dumps({"type": "access", "verification": "idin"}))
+    (paths.inbox / "note.json").chmod(0o644)  # as another account's tool may leave it
     assert _cli(paths, "process-requests") == 0
     said = capsys.readouterr().out
     assert "rejected, give exactly one subject identifier" in said and "answer the requester yourself" in said

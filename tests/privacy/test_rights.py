@@ -300,6 +300,7 @@ def test_a_lead_from_a_bought_list_is_told_where_their_data_came_from(now):
     art = disclosure.art15_information([dataset], CLASSIFICATION, POLICY, request_id="req-3", now=now)["art15"]
     # the load columns are our bookkeeping: their rule is not listed as a period for the subject's data
     assert {r["rule"] for r in art["retention"]["content"]} == {"leads"}
+    assert "raw.leads._source_file" in {c for k in art["categories"]["content"] for c in k["columns"]}  # still shown
     [source] = [s for s in art["sources"]["content"] if s["dataset"] == "raw.leads"]
     assert "bought from a supplier, not from you" in source["origin"]["en"] and "kochten van een leverancier" in source["origin"]["nl"]
 
