@@ -15,6 +15,7 @@ from privacy.audit import AuditLog
 from privacy.classification import Table
 from privacy.crypto import encrypt_columns
 from privacy.keystore import KeyStore
+from privacy.rights.warehouse import column_types
 
 METADATA_COLUMNS = ("_source_file", "_source_line", "_batch_id")
 # The order that puts a file's latest load first in raw._batches: batch ids sort in creation
@@ -79,8 +80,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> No
 
 def plain_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
     """The columns declared ``transform: encrypt`` that an older warehouse holds as plain text."""
-    types = dict(con.execute("select column_name, data_type from duckdb_columns() where database_name = "
-                             "current_database() and schema_name = 'raw' and table_name = ?", [table.name]).fetchall())
+    types = column_types(con, "raw", table.name)
     return [c.name for c in table.columns if c.transform == "encrypt" and types.get(c.name) == "VARCHAR"]
 
 

@@ -23,7 +23,7 @@ from privacy.rights.consent import PROFILING, purposes_for, withdrawal_events
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
 from privacy.retention import latest_first
-from privacy.rights.warehouse import recorded
+from privacy.rights.warehouse import column_types, recorded
 
 AUDIENCE = "marts.marketing_audience"
 FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the audience's channels: membership
@@ -32,10 +32,8 @@ PROFILED = ("tier", "segment")  # the audience's columns shown only with consent
 
 def latest_row(service, con, table, subject_id: str, purpose: str, actor: str, now: datetime) -> dict | None:
     """The subject's latest raw row of ``table`` in landing form (decrypted, audited)."""
-    cols = dict(con.execute("select column_name, data_type from information_schema.columns where table_schema = 'raw' "
-                            "and table_name = ?", [table.name]).fetchall())
-    cur = con.execute(f'select * from raw."{table.name}" where subject_id = ? order by {latest_first(cols)} limit 1',
-                      [subject_id])
+    order = latest_first(column_types(con, "raw", table.name))
+    cur = con.execute(f'select * from raw."{table.name}" where subject_id = ? order by {order} limit 1', [subject_id])
     row = cur.fetchone()
     if row is None:
         return None

@@ -20,7 +20,7 @@ import pandas as pd
 from privacy.crypto import decrypt_values
 from privacy.ingest import protect
 from privacy.retention import latest_first
-from privacy.rights.warehouse import SUBJECT_COLUMN, subject_relations
+from privacy.rights.warehouse import SUBJECT_COLUMN, column_types, subject_relations
 from privacy.tables import LOAD_COLUMNS, Table
 
 EDITABLE = ("encrypt", "keep")
@@ -45,8 +45,7 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
         raise ValueError("the natural key does not belong to the subject")
     affected = [c for c in table.columns if c.from_column == field and c.name not in LOAD_COLUMNS]
     derived = [c.name for c in affected if c.transform != "encrypt"]
-    cols = dict(con.execute("select column_name, data_type from information_schema.columns where table_schema = 'raw' "
-                            "and table_name = ?", [table.name]).fetchall())
+    cols = column_types(con, "raw", table.name)
     extra = ", ".join(f'"{n}"' for n in derived) or "null"
     versions = con.execute(f'select rowid, "{field}", {extra} from raw."{table.name}" where {SUBJECT_COLUMN} = ? '
                            f"order by {latest_first(cols)}", [subject_id]).fetchall()

@@ -75,3 +75,9 @@ def recorded(con, subject_ids: list[str]) -> list[str]:
         f"select subject_id from {t.sql} where subject_id in ({marks})" for t in tables),
         subject_ids * len(tables)).fetchall()}
     return [s for s in subject_ids if s in found]
+
+
+def column_types(con, schema: str, table: str) -> dict[str, str]:
+    """Column name -> type of ``schema.table`` in the open database; empty when there is no such table."""
+    return dict(con.execute("select column_name, data_type from duckdb_columns() where database_name = "
+                            "current_database() and schema_name = ? and table_name = ?", [schema, table]).fetchall())

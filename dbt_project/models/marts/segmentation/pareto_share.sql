@@ -18,7 +18,6 @@ flagged as (
 
     select
         revenue_window,
-        active_customers,
         case when {{ within_top_share('revenue_rank', var('pareto_share_of_customers'), 'active_customers') }}
              then 1 else 0 end as is_top
     from ranked
