@@ -16,6 +16,7 @@ from orchestration.console import DbtProgress
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths, connect_duckdb
+from orchestration.requests.common import open_requests
 from orchestration.summary import layer_counts, reconciliation, render, stage_of
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -66,7 +67,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with connect_duckdb(paths.warehouse, read_only=True) as con:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
-                         failed=not result.success))
+                         failed=not result.success, requests=open_requests(paths)))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:

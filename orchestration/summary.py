@@ -39,9 +39,11 @@ def _ui_command(paths: Paths) -> str:
 
 
 def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
-           reconciliation: list[tuple[str, int, int, int, int]], failed: bool = False) -> str:
+           reconciliation: list[tuple[str, int, int, int, int]], failed: bool = False,
+           requests: str | None = None) -> str:
     """The run summary. After a failed run the rows per layer are left out: they would show the
-    last successful build as if this run had made it."""
+    last successful build as if this run had made it. ``requests``: the reminder of data subject
+    requests not answered yet (``open_requests``)."""
     lines = ["", "klantkluis run summary", "=" * 22]
     if not failed:
         lines += ["", "Rows per layer:"]
@@ -60,6 +62,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         why = "absent: true in sources.yml" if absent(paths, source) else "no file loaded yet" + (
             " (see why the run failed, below)" if failed else "")
         lines.append(f"  {source:<16} {why}")
+    if requests:
+        lines += ["", f"Requests: {requests}"]
     if stage_seconds:
         lines += ["", "Time per stage:"]
         lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]

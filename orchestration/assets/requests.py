@@ -14,6 +14,7 @@ from dagster import (AssetKey, BetaWarning, Config, DefaultSensorStatus, Materia
                      RunRequest, SensorEvaluationContext, SkipReason, asset, job, op, sensor)
 
 from orchestration.ingest.schema import landing_columns
+from orchestration.requests.common import open_requests
 from orchestration.requests.indexes import EMAIL, refresh
 from orchestration.requests.service import JOBS, RequestService
 from orchestration.resources import KlantkluisResource, run_time
@@ -89,12 +90,13 @@ warnings.filterwarnings("ignore", message="Parameter `owners` of initializer `Se
                     "registers them in the request ledger (due date: one month, Art. 12(3)) and runs the "
                     "matching job once per request.")
 def request_sensor(context: SensorEvaluationContext, klantkluis: KlantkluisResource):
-    if not any(klantkluis.paths.inbox.glob("*.json")):
-        return SkipReason("No new requests in the inbox.")
-    with RequestService(klantkluis.paths) as service:
-        pending = service.intake()
+    pending = []
+    if any(klantkluis.paths.inbox.glob("*.json")):
+        with RequestService(klantkluis.paths) as service:
+            pending = service.intake()
     if not pending:
-        return SkipReason("No new requests in the inbox.")
+        reminder = open_requests(klantkluis.paths)
+        return SkipReason("No new requests in the inbox." + (f" {reminder}." if reminder else ""))
     return [RunRequest(run_key=r.request_id, job_name=JOBS[r.type],
                        run_config={"ops": {"answer_request": {"config": {"request_id": r.request_id}}}},
                        tags={REQUEST_TAG: r.request_id, TYPE_TAG: r.type}) for r in pending]

@@ -5,7 +5,9 @@
     klantkluis request rectify  --customer C0000123 --field email --value jan.new@example.nl --verified-by idin
     klantkluis request object   --email jan@example.nl --verified-by email_confirmation
     klantkluis request withdraw --customer C0000123 --purpose marketing_email --verified-by portal_login
-    klantkluis requests [--status received]     # the ledger: status and due date (Art. 12(3))
+    klantkluis request extend   req-... --reason complexity   # two more months (Art. 12(3)), once
+    klantkluis request answered req-...          # a rejected document answered by hand (Art. 12(4))
+    klantkluis requests [--status received | --open]   # the ledger: status and due date (Art. 12(3))
     klantkluis process-requests                  # answer the inbox without the Dagster UI
 
 Output names request ids, never the identifier (the terminal scrollback is a log too).
@@ -16,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from privacy.rights.requests import LANGUAGES, VERIFICATION_METHODS
+from privacy.rights.texts import EXTENSION_REASONS
 
 COMMANDS = {"access": "access", "erasure": "erasure", "rectify": "rectification", "object": "objection",
             "withdraw": "withdraw_consent"}
@@ -26,8 +29,18 @@ HELP = {"access": "a copy of all data about the subject (Art. 15, 20)", "erasure
 
 def add_request_commands(subparsers) -> None:
     """Add `request`, `requests` and `process-requests` to the `klantkluis` parser."""
-    request = subparsers.add_parser("request", help="file a data subject request (writes it to the inbox)")
+    request = subparsers.add_parser("request", help="file a data subject request (writes it to the inbox), or "
+                                    "record a step taken by hand (extend, answered)")
     kinds = request.add_subparsers(dest="request_type", required=True)
+    extend = kinds.add_parser("extend", help="extend a request's deadline by two months (Art. 12(3)); writes the "
+                              "notice the requester must have within the first month")
+    extend.add_argument("request_id", help="the request id (req-...), as `klantkluis requests` lists it")
+    extend.add_argument("--reason", required=True, choices=list(EXTENSION_REASONS),
+                        help="why: the request is complex, or many requests came in at once")
+    extend.set_defaults(func=_extend)
+    answered = kinds.add_parser("answered", help="record that a rejected document was answered by hand (Art. 12(4))")
+    answered.add_argument("request_id", help="the request id (req-...) of the rejected document")
+    answered.set_defaults(func=_answered)
     for name, kind in COMMANDS.items():
         p = kinds.add_parser(name, help=HELP[name])
         who = p.add_mutually_exclusive_group(required=True)
@@ -47,7 +60,10 @@ def add_request_commands(subparsers) -> None:
             p.add_argument("--purpose", required=True, help="consent purpose, or 'all'")
         p.set_defaults(func=_request, kind=kind)
     listing = subparsers.add_parser("requests", help="list the request ledger (status, due date)")
-    listing.add_argument("--status", help="only this status (received, processing, completed, refused, ...)")
+    only = listing.add_mutually_exclusive_group()
+    only.add_argument("--status", help="only this status (received, processing, completed, refused, rejected, ...)")
+    only.add_argument("--open", action="store_true", help="only requests not answered yet, rejected documents "
+                      "awaiting an answer by hand among them")
     listing.set_defaults(func=_list)
     process = subparsers.add_parser("process-requests", help="answer every request in the inbox now")
     process.set_defaults(func=_process)
@@ -74,27 +90,65 @@ def _request(args, paths) -> int:
     return 0
 
 
+def _extend(args, paths) -> int:
+    from orchestration.requests.service import RequestService
+    from privacy.rights.ledger import NotOpen
+
+    with RequestService(paths) as service:
+        try:
+            notice = service.extend(args.request_id, args.reason)
+        except NotOpen as exc:
+            print(f"Not extended: {exc}.")
+            return 2
+        row = service.ledger.get(args.request_id)
+    first = json.loads(row["detail"])["extension"]["first_due_at"]
+    print(f"Request {args.request_id} is now due {row['due_at'][:10]} (was {first[:10]}, times in UTC).")
+    print(f"Send the requester the notice {notice} (Dutch and English) now: Art. 12(3) asks that they are told "
+          "within the first month, with the reason.")
+    return 0
+
+
+def _answered(args, paths) -> int:
+    from orchestration.requests.service import RequestService
+    from privacy.rights.ledger import NotOpen
+
+    with RequestService(paths) as service:
+        try:
+            service.answered(args.request_id)
+        except NotOpen as exc:
+            print(f"Not recorded: {exc}.")
+            return 2
+        days = service.policy.retention["rejected_requests"].duration_days
+    print(f"Request {args.request_id} is recorded as answered by hand; its document in "
+          f"{paths.inbox / 'rejected'} is removed {days} days from now (rule rejected_requests).")
+    return 0
+
+
 def _list(args, paths) -> int:
+    from privacy.audit import timestamp
     from privacy.rights.ledger import ANSWERED, Ledger
 
     if not (paths.state / "requests.sqlite").exists():
         print("No requests yet.")
         return 0
-    now = datetime.now(timezone.utc).isoformat()
+    now = timestamp()
     with Ledger(paths.state / "requests.sqlite") as ledger:
-        rows = ledger.rows(args.status)
+        rows = [r for r in ledger.rows(args.status) if not (args.open and r["status"] in ANSWERED)]
     print("Times in UTC. Requests still in the inbox are registered when they are processed (the sensor, or "
           "`klantkluis process-requests`).")
     print(f"{'request':<25} {'type':<17} {'status':<11} {'received':<20} {'due':<20} {'completed':<20} result")
     for r in rows:
         late = " OVERDUE" if r["status"] not in ANSWERED and r["due_at"] < now else ""
         detail = json.loads(r["detail"] or "{}")
+        if "extension" in detail:
+            late += f" (extended {detail['extension']['at'][:10]}: {detail['extension']['reason']})"
         if r["result_path"] and not Path(r["result_path"]).exists():
             removed = detail.get("removed") or {}
             why = f"with the data, by request {removed['by']}" if "by" in removed else f"rule {removed.get('rule')}"
             late += f" (deleted {removed['at'][:10]}, {why})" if removed else " (deleted)"
         late += " (no data found)" if detail.get("found") is False else ""
-        late += f" (reason: {detail['reason']})" if r["status"] in ("refused", "rejected") and detail.get("reason") else ""
+        late += f" (reason: {detail['reason']})" if detail.get("reason") and (r["type"] == "invalid" or r["status"] == "refused") else ""
+        late += " (answer by hand, then `klantkluis request answered <id>`)" if r["status"] == "rejected" else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "
               f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {r['result_path'] or ''}{late}")
     print(f"{len(rows)} request(s).")
@@ -112,7 +166,8 @@ def _process(args, paths) -> int:
         for r in service.ledger.rows("rejected"):
             if r["request_id"] in arrived:  # not a valid request: the operator answers by hand (Art. 12(4))
                 print(f"{r['request_id']}: rejected, {json.loads(r['detail'])['reason']}; the document is in "
-                      f"{paths.inbox / REJECTED}: answer the requester yourself")
+                      f"{paths.inbox / REJECTED}: answer the requester yourself by {r['due_at'][:10]} (Art. 12(4)), "
+                      f"then `klantkluis request answered {r['request_id']}`")
         if not pending:
             print("No pending requests in the inbox.")
         for request in pending:

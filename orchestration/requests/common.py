@@ -63,6 +63,23 @@ def write_receipt(outbox: Path, document: dict) -> str:
     return str(write_json(outbox / f"{document['request_id']}.receipt.json", document))
 
 
+def open_requests(paths, now: datetime | None = None) -> str | None:
+    """A reminder of the requests not answered yet (Art. 12(3)-(4)), for the run summary and the
+    sensor; None when there are none. Counts only."""
+    from privacy.rights.ledger import Ledger
+
+    if not (paths.state / "requests.sqlite").exists():
+        return None
+    with Ledger(paths.state / "requests.sqlite") as ledger:
+        open_, overdue = ledger.unanswered(now or datetime.now(timezone.utc))
+    if not open_:
+        return None
+    by_hand = sum(r["status"] == "rejected" for r in open_)
+    return (f"{len(open_)} data subject request(s) not answered yet, {len(overdue)} overdue"
+            + (f", {by_hand} rejected document(s) to answer by hand" if by_hand else "")
+            + ": `klantkluis requests --open`")
+
+
 def republish(paths) -> dict | None:
     """Publish the marts again so the BI copies follow the warehouse at once (Art. 17, 21(3));
     the bytes of the replaced copies are overwritten. None when nothing was published before."""

@@ -3,8 +3,10 @@
 A rejected document may name its sender in plain text, an access export (Art. 15, 20) is all of a
 subject's data: each is kept as long as its rule in ``privacy/policy.yml`` says, counted from the
 request's completion, then overwritten and removed, with an audit entry and a note in the ledger.
-The record of a request (its ledger row, with the pseudonymous ids) and its receipt are the proof
-that it was answered (Art. 5(2)); they go when the rule ``request_records`` ends.
+A rejected document is kept until it was answered by hand, then as long as its rule says. The
+record of a request (its ledger row, with the pseudonymous ids), its receipt and any extension
+notice are the proof that it was answered (Art. 5(2)); they go when the rule ``request_records``
+ends.
 ``RequestService.remove_expired`` runs this when the inbox is read and in the daily retention
 sweep, so files also go when no request arrives.
 """
@@ -16,14 +18,15 @@ from privacy.audit import timestamp
 from privacy.rights.ledger import ANSWERED
 
 REJECTED = "rejected"  # <inbox>/rejected/<request id>.json
+EXTENSION_NOTICE = ".extension.json"  # <outbox>/<request id>.extension.json: an extended deadline (Art. 12(3))
 RECORDS = "request_records"
 RULES = {"rejected_requests": "rejected_request_removed", "access_exports": "access_export_removed",
          RECORDS: "request_record_removed"}
 
 
 def _files(service, rule: str) -> list[tuple[Path, dict]]:
-    if rule == "rejected_requests":
-        return [(service.paths.inbox / REJECTED / f"{r['request_id']}.json", r) for r in service.ledger.rows("rejected")]
+    if rule == "rejected_requests":  # counted from the answer given by hand (Ledger.answered)
+        return [(service.paths.inbox / REJECTED / f"{r['request_id']}.json", r) for r in service.ledger.rows("answered")]
     if rule == "access_exports":
         # by name in this installation's outbox: the stored path is wrong once the home has moved
         return [(service.paths.outbox / Path(r["result_path"]).name, r) for r in service.ledger.rows("completed")
@@ -43,8 +46,9 @@ def remove_expired(service, now: datetime) -> dict[str, int]:
         for path, row in _files(service, rule):
             if not (row["completed_at"] and datetime.fromisoformat(row["completed_at"]) < cutoff):
                 continue
-            if rule == RECORDS:  # the receipt, if any, and the record itself
+            if rule == RECORDS:  # the receipt and an extension notice, if any, and the record itself
                 service.discard(path)
+                service.discard(path.with_name(f"{row['request_id']}{EXTENSION_NOTICE}"))
                 service.ledger.forget(row["request_id"])
             elif path.exists():
                 service.discard(path)

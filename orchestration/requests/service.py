@@ -12,6 +12,7 @@ import time
 import traceback
 from collections import Counter
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from orchestration.ingest.context import IngestContext
 from orchestration.ingest.encrypt_plain import compact_if_due, encrypt_plain
 from orchestration.ingest.schema import plain_columns
 from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused, parse_rules, receipt, write_receipt
-from orchestration.requests.file_retention import remove_expired
+from orchestration.requests.file_retention import EXTENSION_NOTICE, remove_expired
 from orchestration.requests.inbox import inbox_files, intake
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from privacy.audit import AuditLog
@@ -30,8 +31,9 @@ from privacy.policy import load_policy
 from privacy.pseudonym import pseudonymiser_from_env
 from privacy.rights import texts
 from privacy.rights.ledger import ANSWERED, Ledger
+from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
-from privacy.rights.requests import Request, parse_request
+from privacy.rights.requests import LOCAL_TIME, Request, parse_request
 from privacy.rights.warehouse import recorded
 
 __all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestFailed", "RequestService", "WarehouseBusy",
@@ -100,6 +102,8 @@ class RequestService:
             return Outcome(request_id, row["type"], "failed")
         (path, raw), started, status = found, time.perf_counter(), "completed"
         request = self.parse(raw)
+        if "extension" in json.loads(row["detail"]):
+            request = replace(request, extended_due_at=datetime.fromisoformat(row["due_at"]))
         try:
             result_path, detail = HANDLERS[request.type](self, request, now)
         except WarehouseBusy:
@@ -124,6 +128,31 @@ class RequestService:
                           subjects=len(subjects), seconds=detail["seconds"])
         self.discard(path)
         return Outcome(request_id, request.type, status, result_path, detail)
+
+    def extend(self, request_id: str, reason: str, now: datetime | None = None) -> Path:
+        """Extend an open request's deadline by two months (Art. 12(3)) and write the notice the
+        requester must have within the first month, with the reason: ``outbox/<id>.extension.json``
+        (dates and the reason, no personal values). ``NotOpen`` when the ledger refuses it."""
+        now = now or datetime.now(timezone.utc)
+        self.intake(now)  # a request still in the inbox is registered first
+        row = self.ledger.extend(request_id, reason, now=now)
+        first_due = json.loads(row["detail"])["extension"]["first_due_at"]
+        dates = {"received": _local_date(row["received_at"]), "due": _local_date(row["due_at"])}
+        explanation = {lang: texts.EXTENDED[i].format(reason=texts.EXTENSION_REASONS[reason][i], **dates)
+                       for i, lang in enumerate(texts.LANGUAGES)}
+        path = write_json(self.paths.outbox / f"{request_id}{EXTENSION_NOTICE}", {
+            "request_id": request_id, "type": row["type"], "article": "Art. 12(3) GDPR",
+            "received_at": row["received_at"], "first_due_at": first_due, "due_at": row["due_at"], "reason": reason,
+            "explanation": explanation, "your_rights": {"complaint": texts.both(texts.COMPLAINT)}})
+        self.audit.append("request_extended", now=now, request_id=request_id, reason=reason, due_at=row["due_at"])
+        return path
+
+    def answered(self, request_id: str, now: datetime | None = None) -> None:
+        """Record that a rejected document was answered by hand (Art. 12(4)): the request is done,
+        and its document goes when the rule ``rejected_requests`` ends."""
+        now = now or datetime.now(timezone.utc)
+        self.ledger.answered(request_id, now=now)
+        self.audit.append("request_answered_by_hand", now=now, request_id=request_id)
 
     def subjects(self, request: Request) -> list[tuple[str, str]]:
         """(kind, subject_id) of the requester: by number at once, by e-mail through the blind index."""
@@ -180,3 +209,8 @@ class RequestService:
         """Remove a file holding plain personal data, overwriting its bytes first."""
         with overwritten_when_replaced([path]):
             path.unlink(missing_ok=True)
+
+
+def _local_date(stored: str) -> str:
+    """A ledger time as the date in the Netherlands, as the requester counts (2027-02-28)."""
+    return datetime.fromisoformat(stored).astimezone(LOCAL_TIME).date().isoformat()

@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from privacy.audit import timestamp
+from privacy.exceptions import PrivacyError
 from privacy.paths import private_dir
 from privacy.rights.blind_index import BlindIndex
-from privacy.rights.requests import Request
+from privacy.rights.requests import Request, months_after
+from privacy.rights.texts import EXTENSION_REASONS
 
 _SCHEMA = """
 pragma secure_delete = on; pragma journal_mode = wal;
@@ -27,8 +29,14 @@ create table if not exists requests (
     identifier_hmac text, subjects text not null default '[]', verification text, received_at text not null,
     due_at text not null, started_at text, completed_at text, result_path text, detail text not null default '{}');
 """
-ANSWERED = ("completed", "refused", "rejected")  # statuses of a request that is done with
+ANSWERED = ("completed", "refused", "answered")  # statuses of a request that is done with
 STALE = timedelta(minutes=30)  # a request "processing" this long was interrupted: it may be claimed again
+# Before rejected documents awaited an answer by hand they counted as answered at their rejection.
+_MIGRATE = "update requests set status = 'answered' where status = 'rejected' and completed_at is not null"
+
+
+class NotOpen(PrivacyError):
+    """A step by hand that does not fit the request's state (answered already, extended twice, too late)."""
 
 
 class Ledger:
@@ -42,6 +50,7 @@ class Ledger:
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
+        self._db.execute(_MIGRATE)
         self.index = BlindIndex(self._db)
 
     def register(self, request: Request, identifier_hmac: str) -> bool:
@@ -55,10 +64,48 @@ class Ledger:
         ).rowcount == 1
 
     def reject(self, request_id: str, reason: str, *, now: datetime) -> None:
-        """Record a document that is not a valid request (reason: field names only, no values)."""
-        self._db.execute("insert or ignore into requests (request_id, type, status, received_at, due_at, completed_at, "
-                         "detail) values (?, 'invalid', 'rejected', ?, ?, ?, ?)",
-                         (request_id, timestamp(now), timestamp(now), timestamp(now), json.dumps({"reason": reason})))
+        """Record a document that is not a valid request (reason: field names only, no values). It
+        stays open until the operator records the answer given by hand (``answered``): the
+        requester is owed the reason within a month of receipt (Art. 12(3), 12(4))."""
+        self._db.execute("insert or ignore into requests (request_id, type, status, received_at, due_at, detail) "
+                         "values (?, 'invalid', 'rejected', ?, ?, ?)",
+                         (request_id, timestamp(now), timestamp(months_after(now, 1)), json.dumps({"reason": reason})))
+
+    def answered(self, request_id: str, *, now: datetime) -> None:
+        """Record that a rejected document was answered by hand (Art. 12(4))."""
+        row = self._open(request_id)
+        if row["status"] != "rejected":
+            raise NotOpen(f"request {request_id} is {row['status']}: only a rejected document is answered by hand; "
+                          "the others are answered by `klantkluis process-requests`")
+        self._db.execute("update requests set status = 'answered', completed_at = ? where request_id = ?",
+                         (timestamp(now), request_id))
+
+    def extend(self, request_id: str, reason: str, *, now: datetime) -> dict:
+        """Extend an open request's deadline by two further months (Art. 12(3)): once, and only
+        while the first month runs, since the requester must be told within it. The updated row."""
+        if reason not in EXTENSION_REASONS:
+            raise NotOpen(f"the reason must be one of {', '.join(EXTENSION_REASONS)} (Art. 12(3))")
+        row = self._open(request_id)
+        detail = json.loads(row["detail"] or "{}")
+        if "extension" in detail:
+            raise NotOpen(f"request {request_id} was extended already on {detail['extension']['at'][:10]}; "
+                          "Art. 12(3) allows one extension of two months")
+        if timestamp(now) > row["due_at"]:
+            raise NotOpen(f"request {request_id} was due on {row['due_at'][:10]}: an extension must be made, and "
+                          "the requester told, within the first month (Art. 12(3)); answer it now")
+        due = months_after(datetime.fromisoformat(row["due_at"]), 2)
+        detail["extension"] = {"at": timestamp(now), "reason": reason, "first_due_at": row["due_at"]}
+        self._db.execute("update requests set due_at = ?, detail = ? where request_id = ?",
+                         (timestamp(due), json.dumps(detail), request_id))
+        return self.get(request_id)
+
+    def _open(self, request_id: str) -> dict:
+        row = self.get(request_id)
+        if row is None:
+            raise NotOpen(f"no request {request_id} in the ledger; `klantkluis requests` lists them")
+        if row["status"] in ANSWERED:
+            raise NotOpen(f"request {request_id} is {row['status']} already (on {(row['completed_at'] or '')[:10]})")
+        return row
 
     def claim(self, request_id: str, *, now: datetime) -> bool:
         """Mark a request ``processing``; False if it is done or another process is on it."""
@@ -105,6 +152,12 @@ class Ledger:
         if status:
             sql, args = sql + " where status = ?", (status,)
         return [dict(r) for r in self._db.execute(sql + " order by received_at, request_id", args)]
+
+    def unanswered(self, now: datetime) -> tuple[list[dict], list[dict]]:
+        """(open, overdue): the requests not answered yet, rejected documents awaiting an answer by
+        hand among them, oldest first; and those of them past their due date (Art. 12(3))."""
+        open_ = [r for r in self.rows() if r["status"] not in ANSWERED]
+        return open_, [r for r in open_ if r["due_at"] < timestamp(now)]
 
     def results_for(self, subject_ids: list[str], request_type: str) -> list[dict]:
         """Completed requests of ``request_type`` about any of ``subject_ids`` (e.g. earlier exports)."""

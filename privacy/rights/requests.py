@@ -48,13 +48,12 @@ class Request:
     value: str | None = _field(default=None, repr=False)
     purpose: str | None = None
     language: str = "nl"
+    extended_due_at: datetime | None = None  # set from the ledger once the deadline is extended
 
     @property
     def due_at(self) -> datetime:
-        """One calendar month after receipt (Art. 12(3))."""
-        # The month is counted on the Dutch calendar: received 31 January 00:30 in Amsterdam (30
-        # January in UTC) is due on 28 February, not on 1 March.
-        return one_month_after(self.received_at.astimezone(LOCAL_TIME)).astimezone(timezone.utc)
+        """One calendar month after receipt, or two more once extended (Art. 12(3))."""
+        return self.extended_due_at or months_after(self.received_at, 1)
 
     @property
     def subject_kind(self) -> str | None:
@@ -62,10 +61,16 @@ class Request:
         return IDENTIFIERS[self.identifier_kind]
 
 
-def one_month_after(moment: datetime) -> datetime:
-    """The same day next month, or its last day when shorter (31 January -> 28/29 February)."""
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+def months_after(moment: datetime, months: int) -> datetime:
+    """The same day ``months`` later, or that month's last day when shorter (31 January + 1 ->
+    28/29 February), in UTC: the one-month deadline and its two-month extension (Art. 12(3)).
+    Months are counted on the Dutch calendar: received 31 January 00:30 in Amsterdam (30 January
+    in UTC) is due on 28 February, not on 1 March."""
+    local = moment.astimezone(LOCAL_TIME)
+    year, month = divmod(local.month - 1 + months, 12)
+    year, month = local.year + year, month + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).astimezone(timezone.utc)
 
 
 def request_id_for(document: dict) -> str:

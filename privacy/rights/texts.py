@@ -47,6 +47,14 @@ ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging ({reco
                   "worden geladen.",
                   "As proof we keep this request and this receipt ({records} years) and our log ({log} years), with "
                   "only a code instead of your name, and a note that your data is not to be loaded again.")
+# Art. 12(3): a deadline extended by two further months; the requester is told why within the first.
+EXTENSION_REASONS = {"complexity": ("uw verzoek ingewikkeld is", "your request is complex"),
+                     "number_of_requests": ("wij veel verzoeken tegelijk ontvingen",
+                                            "we received many requests at the same time")}
+EXTENDED = ("Wij hebben meer tijd nodig om uw verzoek van {received} te beantwoorden, omdat {reason}. U krijgt ons "
+            "antwoord uiterlijk op {due} (art. 12 lid 3 AVG).",
+            "We need more time to answer your request of {received}, because {reason}. You will have our answer "
+            "by {due} at the latest (Art. 12(3) GDPR).")
 COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens, en u kunt naar de rechter "
              "stappen (art. 79 AVG).",
              "You have the right to lodge a complaint with the Dutch supervisory authority, the "

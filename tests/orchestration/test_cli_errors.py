@@ -112,6 +112,7 @@ def test_the_summary_of_a_failed_run_leaves_out_the_rows_of_the_last_build(home)
     assert "Time per stage" not in done  # no steps timed: no empty heading
     assert f"klantkluis --home {paths.home} ui" in done and "make ui" not in done  # make ui serves <project>/data
     assert "adds up" in done and "MISMATCH" in render(paths, {}, {}, [("orders", 3, 2, 0, 0)])  # not 'ok': it is a sum
+    assert "Requests:" not in done and "Requests: 2 open" in render(*args, requests="2 open")
 
 
 def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(home, capsys, warehouse_held_elsewhere):

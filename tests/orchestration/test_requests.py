@@ -10,10 +10,12 @@ from dagster import DagsterInstance, Definitions, RunRequest, SkipReason, build_
 
 from orchestration.assets.requests import request_jobs, request_sensor
 from orchestration.requests.cli import add_request_commands
+from orchestration.requests.common import open_requests
 from orchestration.requests.inbox import write_request
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
+from privacy.rights.ledger import NotOpen
 
 EMAIL = "secret.person@example.nl"
 
@@ -57,13 +59,92 @@ def test_a_rejected_document_is_reported_with_its_reason_by_process_and_list(pat
     assert "rejected" not in capsys.readouterr().out
     [kept] = (paths.inbox / "rejected").glob("*.json")
     assert oct(kept.stat().st_mode & 0o777) == oct(0o600)  # the sender's 0644 is not kept
-    with RequestService(paths) as service:  # its identifier may be in plain text: kept 30 days
-        service.intake(datetime.now(timezone.utc) + timedelta(days=29))
+    now = datetime.now(timezone.utc)
+    with RequestService(paths) as service:  # open until answered by hand: the document stays
+        service.intake(now + timedelta(days=90))
+        assert kept.exists() and service.ledger.get(kept.stem)["status"] == "rejected"
+        assert [r["request_id"] for r in service.ledger.unanswered(now + timedelta(days=32))[1]] == [kept.stem]
+        service.answered(kept.stem, now=now + timedelta(days=10))
+        service.intake(now + timedelta(days=39))  # then kept 30 days (its identifier may be in plain text)
         assert kept.exists()
-        service.intake(datetime.now(timezone.utc) + timedelta(days=31))
+        service.intake(now + timedelta(days=41))
         assert not kept.exists()
         assert [e["details"]["request_id"] for e in service.audit.entries()
-                if e["event"] == "rejected_request_removed"] == [kept.stem]
+                if e["event"] in ("request_answered_by_hand", "rejected_request_removed")] == [kept.stem] * 2
+
+
+def test_a_rejected_document_is_open_and_overdue_until_it_is_recorded_as_answered(paths, capsys):
+    paths.inbox.mkdir(parents=True)
+    (paths.inbox / "note.json").write_text("{not json")
+    assert _cli(paths, "process-requests") == 0
+    said = capsys.readouterr().out
+    with RequestService(paths) as service:
+        [request_id] = [r["request_id"] for r in service.ledger.rows("rejected")]
+    due = (datetime.now(timezone.utc) + timedelta(days=28)).date().isoformat()
+    assert f"by {due[:8]}" in said and f"klantkluis request answered {request_id}" in said  # a month from now
+    with RequestService(paths) as service:
+        service.ledger._db.execute("update requests set due_at = '2026-01-01T00:00:00.000000Z'")  # a month later
+    assert _cli(paths, "requests", "--open") == 0
+    listed = capsys.readouterr().out
+    assert f"{request_id}" in listed and "OVERDUE" in listed and "answer by hand" in listed
+    assert "1 overdue, 1 rejected document(s) to answer by hand" in open_requests(paths)
+    assert _cli(paths, "request", "answered", request_id) == 0
+    assert "removed 30 days from now" in capsys.readouterr().out
+    assert _cli(paths, "requests", "--open") == 0
+    assert "0 request(s)." in capsys.readouterr().out and open_requests(paths) is None
+    assert _cli(paths, "request", "answered", request_id) == 2  # once
+    assert f"request {request_id} is answered already" in capsys.readouterr().out
+    assert _cli(paths, "request", "answered", "req-00000000000000000000") == 2
+    assert "no request req-00000000000000000000 in the ledger" in capsys.readouterr().out
+
+
+def test_a_deadline_is_extended_once_by_two_months_within_the_first_with_a_notice(paths, capsys):
+    received = "2026-11-30T10:00:00+01:00"
+    request_id, _ = write_request(paths.inbox, {"type": "access", "email": EMAIL, "verification": "idin",
+                                                "received_at": received})
+    with RequestService(paths) as service:
+        service.intake()
+        assert service.ledger.get(request_id)["due_at"].startswith("2026-12-30T09:00")
+        with pytest.raises(NotOpen, match="one of complexity, number_of_requests"):
+            service.extend(request_id, "holiday", now=datetime(2026, 12, 5, tzinfo=timezone.utc))
+        notice = service.extend(request_id, "complexity", now=datetime(2026, 12, 5, tzinfo=timezone.utc))
+        row = service.ledger.get(request_id)
+        assert row["due_at"].startswith("2027-02-28T09:00")  # two months later, a shorter month (Art. 12(3))
+        with pytest.raises(NotOpen, match="extended already on 2026-12-05"):
+            service.extend(request_id, "complexity", now=datetime(2026, 12, 6, tzinfo=timezone.utc))
+        [entry] = [e for e in service.audit.entries() if e["event"] == "request_extended"]
+    document = json.loads(notice.read_text())
+    assert document["first_due_at"].startswith("2026-12-30") and document["reason"] == "complexity"
+    assert "uiterlijk op 2027-02-28" in document["explanation"]["nl"]
+    assert "of 2026-11-30, because your request is complex. You will have our answer by 2027-02-28" in \
+        document["explanation"]["en"]
+    assert EMAIL not in notice.read_text() + json.dumps(entry) and oct(notice.stat().st_mode & 0o777) == oct(0o600)
+    assert _cli(paths, "requests") == 0
+    assert "(extended 2026-12-05: complexity)" in capsys.readouterr().out
+    other, _ = write_request(paths.inbox, {"type": "access", "customer_id": "C0000042", "verification": "idin",
+                                           "received_at": "2026-11-01T10:00:00+01:00"})
+    assert _cli(paths, "request", "extend", other, "--reason", "number_of_requests") == 2  # past its first month
+    assert "must be made, and the requester told, within the first month" in capsys.readouterr().out
+    assert not (paths.outbox / f"{other}.extension.json").exists()
+    with RequestService(paths) as service:  # the notice is proof, kept and removed with the request's record
+        service.process(request_id)
+        with zipfile.ZipFile(paths.outbox / f"{request_id}.zip") as export:
+            metadata = json.loads(export.read("metadata.json"))
+        assert metadata["request"]["due_at"].startswith("2027-02-28T09:00")  # the extended period
+        completed = datetime.fromisoformat(service.ledger.get(request_id)["completed_at"])
+        service.remove_expired(completed + timedelta(days=1827))
+    assert not notice.exists()
+
+
+def test_rejected_documents_of_an_older_ledger_count_as_answered(paths):
+    from privacy.rights.ledger import Ledger
+
+    paths.state.mkdir(parents=True)
+    with Ledger(paths.state / "requests.sqlite") as ledger:
+        ledger._db.execute("insert into requests (request_id, type, status, received_at, due_at, completed_at) "
+                           "values ('req-old', 'invalid', 'rejected', '2026-01-01', '2026-01-01', '2026-01-01')")
+    with Ledger(paths.state / "requests.sqlite") as ledger:
+        assert ledger.get("req-old")["status"] == "answered"
 
 
 def test_sensor_starts_one_run_per_request_without_the_identifier(paths):
@@ -71,6 +152,10 @@ def test_sensor_starts_one_run_per_request_without_the_identifier(paths):
     with DagsterInstance.ephemeral() as instance:
         assert isinstance(request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource})),
                           SkipReason)
+        (paths.inbox / "note.json").parent.mkdir(parents=True, exist_ok=True)
+        (paths.inbox / "note.json").write_text("{}")
+        skipped = request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource}))
+        assert "1 rejected document(s) to answer by hand" in skipped.skip_message  # a reminder in the UI
         request_id, _ = write_request(paths.inbox, {"type": "objection", "email": EMAIL, "verification": "idin"})
         (paths.inbox / "garbage.json").write_text("{not json")
         [run] = request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource}))
@@ -79,7 +164,7 @@ def test_sensor_starts_one_run_per_request_without_the_identifier(paths):
     assert (paths.inbox / "rejected").is_dir() and not (paths.inbox / "garbage.json").exists()
     with RequestService(paths) as service:
         statuses = {r["request_id"]: r["status"] for r in service.ledger.rows()}
-    assert statuses[request_id] == "received" and sorted(statuses.values()) == ["received", "rejected"]
+    assert statuses[request_id] == "received" and sorted(statuses.values()) == ["received", "rejected", "rejected"]
     assert EMAIL.encode() not in (paths.state / "requests.sqlite").read_bytes()
     assert EMAIL.encode() not in paths.audit_log.read_bytes()
     defs = Definitions(jobs=request_jobs, sensors=[request_sensor], resources={"klantkluis": resource})

@@ -28,7 +28,7 @@ from privacy.rights.access import Dataset
 from privacy.rights.erasure import TOKEN_PREFIX, erase
 from privacy.rights.ledger import Ledger
 from privacy.rights.rectify import rectifiable_fields, rectify
-from privacy.rights.requests import InvalidRequest, one_month_after, parse_request, request_id_for
+from privacy.rights.requests import LOCAL_TIME, InvalidRequest, months_after, parse_request, request_id_for
 from privacy.rights.warehouse import Relation, subject_relations
 
 RIGHTS = Path(__file__).resolve().parents[2] / "privacy" / "rights"
@@ -51,8 +51,11 @@ def test_request_is_parsed_with_due_date_one_calendar_month_later_and_hides_the_
     assert request.received_at == datetime(2026, 1, 31, 9, 0, tzinfo=timezone.utc)
     assert request.due_at == datetime(2026, 2, 28, 9, 0, tzinfo=timezone.utc)  # Art. 12(3), shorter month
     assert request.identifier_kind == "email" and SECRET not in repr(request)
-    assert one_month_after(datetime(2026, 12, 15)) == datetime(2027, 1, 15)
-    assert one_month_after(datetime(2028, 1, 30)) == datetime(2028, 2, 29)
+    assert months_after(datetime(2026, 12, 15, 12, tzinfo=LOCAL_TIME), 1) == datetime(2027, 1, 15, 11, tzinfo=timezone.utc)
+    assert months_after(datetime(2028, 1, 30, 12, tzinfo=LOCAL_TIME), 1) == datetime(2028, 2, 29, 11, tzinfo=timezone.utc)
+    # The two-month extension (Art. 12(3)) across a year's end and into summer time.
+    assert months_after(datetime(2026, 12, 31, 12, tzinfo=LOCAL_TIME), 2) == datetime(2027, 2, 28, 11, tzinfo=timezone.utc)
+    assert months_after(datetime(2027, 2, 10, 12, tzinfo=LOCAL_TIME), 2) == datetime(2027, 4, 10, 10, tzinfo=timezone.utc)
     assert request.request_id == request_id_for(dict(reversed(list(BASE.items()))))  # order-independent id
     # The month on the Dutch calendar: 31 January 00:30 in Amsterdam is 30 January in UTC.
     late_night = parse_request(json.dumps({**BASE, "received_at": "2026-01-31T00:30:00+01:00"}))
