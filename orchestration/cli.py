@@ -118,12 +118,18 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, paths) or 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader has gone (`klantkluis audit | head`): stop writing, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (LandingFileError, PrivacyError, WarehouseBusy) as exc:  # the fix, named in the message (never values)
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     finally:
-        if args.command != "ui":
-            print(f"({args.command} took {time.perf_counter() - started:.1f} s)")
+        try:
+            if args.command != "ui":
+                print(f"({args.command} took {time.perf_counter() - started:.1f} s)", flush=True)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -159,3 +159,19 @@ def test_the_summary_names_a_source_with_no_file_loaded(home):
     assert "absent: true in sources.yml" in lines["leads"]
     assert "no file loaded yet (see why the run failed, below)" in lines["nps_responses"]
     assert "adds up" in lines["orders"]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(home):
+    """`klantkluis audit | head`: the pipe closes while the CLI still writes."""
+    import subprocess
+    import sys
+    from datetime import datetime, timezone
+
+    from privacy.audit import AuditLog
+
+    log = AuditLog(Paths.from_home(home).audit_log)
+    for n in range(3000):  # more than a pipe's buffer holds
+        log.append("ingest_batch", now=datetime.now(timezone.utc), n=n)
+    reader = subprocess.run(f"'{sys.executable}' -m orchestration.cli --home '{home}' audit | head -n 1",
+                            shell=True, capture_output=True, text=True, timeout=120)
+    assert reader.stdout.startswith("#1 ") and "Traceback" not in reader.stderr and "Broken pipe" not in reader.stderr
