@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 
 from privacy.policy import Policy, load_policy, valid_legal_basis
+from privacy.rights.texts import LANGUAGES
+from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import ANONYMISE, CATEGORIES, LOAD_COLUMNS, TRANSFORMS, Classification, Column, Finding, Subject, Table
 
 __all__ = ["CATEGORIES", "LOAD_COLUMNS", "TRANSFORMS", "Classification", "Column", "Finding", "Subject", "Table",
@@ -42,7 +44,8 @@ def load_classification(dbt_project_dir: str | os.PathLike[str]) -> Classificati
 
 def unclassified_columns(classification: Classification, policy: Policy | None = None) -> list[Finding]:
     """Columns lacking a valid category, purposes, legal basis or retention rule (Art. 5, 6, 30),
-    tables without columns, and models or snapshots declared in no YAML file."""
+    tables without columns, models or snapshots declared in no YAML file, and tables of subjects'
+    rows without a title for the access export (Art. 12(1))."""
     policy = policy or load_policy()
     found = [Finding(p.stem, "*", f"{p} is declared in no YAML file") for p in classification.undeclared]
     for t in classification:
@@ -52,8 +55,15 @@ def unclassified_columns(classification: Classification, policy: Policy | None =
             found.append(Finding(t.name, "*", f"subject kind {t.subject.kind!r} is not in the policy"))
         names = [c.name for c in t.columns]
         found += [Finding(t.name, n, "declared twice") for n in sorted(set(names)) if names.count(n) > 1]
+        if SUBJECT_COLUMN in names and not _staging(t) and not all(t.title.get(lang) for lang in LANGUAGES):
+            found.append(Finding(t.name, "*", "no meta.title in nl and en: its heading in a subject's access export"))
         found += [Finding(t.name, c.name, why) for c in t.columns for why in _problems(c, policy)]
     return found
+
+
+def _staging(t: Table) -> bool:
+    """A staging model: a view an access export names but does not copy (see privacy.rights)."""
+    return t.layer == "model" and str(t.path or "").startswith("models/staging/")
 
 
 def direct_identifiers_exposed(classification: Classification, folders: Sequence[str] = ("marts",)) -> list[Finding]:
@@ -107,7 +117,8 @@ def _tables(doc: dict, path: Path, root: Path) -> list[Table]:
                 out.append(Table(t["name"], layer, tuple(_column(c) for c in t.get("columns") or []),
                                  Subject(subject["kind"], subject["key"]) if subject else None,
                                  entry["name"] if layer == "source" else None, path.relative_to(root),
-                                 (t.get("description") or "").strip(), dict(_meta(t).get("plain") or {})))
+                                 (t.get("description") or "").strip(), dict(_meta(t).get("plain") or {}),
+                                 dict(_meta(t).get("title") or {})))
     return out
 
 

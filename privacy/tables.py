@@ -52,6 +52,8 @@ class Table:
     description: str = ""
     # meta.plain of a mart: what it does, in clear language for data subjects (Art. 12(1), 15(1)(h))
     plain: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # meta.title of a table that holds subjects' rows: its heading in an access export (Art. 12(1), 15(3))
+    title: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

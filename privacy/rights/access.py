@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from privacy.crypto import decrypt_columns
+from privacy.rights.texts import LANGUAGES
 from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, fetch, subject_relations
 from privacy.tables import Classification, Table
 
@@ -35,6 +36,12 @@ class Dataset:
     @property
     def name(self) -> str:
         return self.relation.dataset
+
+    @property
+    def title(self) -> dict[str, str]:
+        """Its heading for the data subject, per language (``meta.title``, Art. 12(1)); else its name."""
+        given = self.table.title if self.table else {}
+        return {lang: given.get(lang) or self.name for lang in LANGUAGES}
 
 
 def collect(con, subject_ids: Sequence[str], *, classification: Classification, keystore, audit,

@@ -105,15 +105,17 @@ def _source(d: Dataset) -> dict:
         if ways := sorted({str(r["lead_source"]) for r in d.rows if r.get("lead_source")}):  # a lead: how we got it
             said = [texts.LEAD_SOURCES.get(w, (f"'{w}'", f"'{w}'")) for w in ways]
             origin = tuple(text.format("; ".join(s[i] for s in said)) for i, text in enumerate(texts.LEAD_ORIGIN))
-        return {"dataset": d.name, "source_system": t.source, "origin": texts.both(origin), "description": t.description}
+        return {"dataset": d.name, "title": d.title, "source_system": t.source, "origin": texts.both(origin),
+                "description": t.description}
     where = str(t.path) if t is not None and t.path else d.relation.schema
-    return {"dataset": d.name, "source_system": "klantkluis", "origin": texts.both(texts.DERIVED), "model": where}
+    return {"dataset": d.name, "title": d.title, "source_system": "klantkluis", "origin": texts.both(texts.DERIVED),
+            "model": where}
 
 
 def _dataset(d: Dataset) -> dict:
     cols = {c.name: c for c in (d.table.columns if d.table else ())}
-    return {"name": d.name, "layer": d.relation.schema, "view": d.relation.is_view, "rows": len(d.rows),
-            "description": d.table.description if d.table else "",
+    return {"name": d.name, "title": d.title, "layer": d.relation.schema, "view": d.relation.is_view,
+            "rows": len(d.rows), "description": d.table.description if d.table else "",
             "columns": [{"name": n, **({"category": cols[n].category, "purposes": list(cols[n].purposes),
                                         "legal_basis": cols[n].legal_basis, "retention": cols[n].retention,
                                         "description": cols[n].description} if n in cols else {})} for n in d.columns]}

@@ -57,7 +57,7 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
                 _list(L["recipients"], [r["plain"][lang] for r in a["recipients"]]),
                 _list(L["retention"], [f"{r['plain'][lang] if 'plain' in r else r['rule']} ({', '.join(r['datasets'])})"
                                        for r in a["retention"]]),
-                _list(L["sources"], [f"{s['dataset']}: {s['origin'][lang]}" for s in a["sources"]])]
+                _list(L["sources"], [f"{s['title'][lang]} ({s['dataset']}): {s['origin'][lang]}" for s in a["sources"]])]
     prof = a["profiling"]
     out.append(_list(L["profiling"], [f"{m['model']}{' (' + L['applies'] + ')' if m['applies_to_you'] else ''}: "
                                       f"{m['plain'][lang]} {' '.join(s[lang] for s in m['significance'])}"
@@ -68,7 +68,8 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
     out.append(_list(L["transfers"], [a["transfers"]["plain"][lang]]))
     out.append(f"<h2>{e(L['datasets'])}</h2>")
     for d in datasets:
-        out.append(f"<h3>{e(d.name)} ({len(d.rows)} {e(L['rows'][len(d.rows) != 1])})</h3>{_table(d)}")
+        out.append(f"<h3>{e(d.title[lang])} <small>({e(d.name)}, {len(d.rows)} {e(L['rows'][len(d.rows) != 1])})"
+                   f"</small></h3>{_table(d)}")
     out.append("</body></html>")
     return "\n".join(out)
 

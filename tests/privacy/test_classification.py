@@ -95,3 +95,10 @@ def test_undeclared_columns_compares_with_the_warehouse(real):
                                ["subject_id", "order_id", "order_date", "amount", "margin", "product_category",
                                 "channel", "payment_method", "_source_file", "_source_line", "surprise"])
     assert {(f.column, f.problem.split()[0]) for f in found} == {("surprise", "in"), ("_batch_id", "classified")}
+
+
+def test_a_table_of_subjects_rows_needs_a_title_for_the_access_export(tmp_path):
+    subject = _col("subject_id", category="quasi_identifier")
+    assert unclassified_columns(_project(tmp_path / "a", [subject]), POLICY) == []  # staging: a view, not copied
+    [found] = unclassified_columns(_project(tmp_path / "b", [subject], folder="marts/x"), POLICY)
+    assert (found.table, found.column) == ("stg_x", "*") and "no meta.title in nl and en" in found.problem

@@ -318,6 +318,9 @@ def test_the_dutch_summary_is_in_clear_language_without_the_engineers_terms(now)
     assert "tot 2 jaar na het einde van uw klantrelatie" in page and "(art. 17 AVG;" in page
     for term in ("NTILE", "BG/NBD", "as_of", "dagen na build", "relationship_end", "GDPR", "Internal:"):
         assert term not in page, term
+    # each dataset under a heading the subject understands, its technical name beside it
+    assert "<h3>Uw gegevens als klant, zoals in ons CRM <small>(raw.crm_customers, 1 rij)</small></h3>" in page
+    assert "Your RFM score: how recently" in summary.render(metadata, _datasets(), "en")
     models = {m["model"] for m in metadata["art15"]["profiling"]["content"]["models"]}
     every = [*POLICY.purposes.values(), *POLICY.retention.values(), *(t for t in CLASSIFICATION if t.name in models)]
     assert len(models) >= 6 and [x.name for x in every if set(x.plain) != {"nl", "en"}] == []
