@@ -80,19 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 READ_ONLY = frozenset({"audit", "audit-verify", "requests"})  # commands that only read the installation
+CREATE = frozenset({"demo", "run"})  # commands that may start an installation in a new folder
 
 
-def _home_problem(home: Path, command: str) -> str | None:
-    """Why the installation folder cannot be used for `command`, or None: a command that writes
-    needs a folder this account can create (if need be) and write in; one that only reads needs an
-    existing folder (an auditor's read-only account will do; a mistyped --home is not created)."""
+def _home_problem(paths: Paths, command: str) -> str | None:
+    """Why the installation folder cannot be used for `command`, or None: `demo` and `run` need a
+    folder this account can create (if need be) and write in; every other command an existing
+    installation, so that a mistyped --home is not taken for a new one (a request filed where no
+    sensor looks, a master key rotated in the wrong place); one that only reads does not need write
+    access (an auditor's read-only account will do)."""
+    home = paths.home
     if home.exists() and not home.is_dir():
         return f"the installation folder {home} is a file; choose a folder with --home or KLANTKLUIS_HOME"
     if command == "redaction-eval":
         return None  # generated texts only
+    if command not in CREATE and not paths.is_installation():
+        return (f"{home} is not a klantkluis installation (no landing zone, warehouse, inbox or state); "
+                "give the folder of an installation with --home or KLANTKLUIS_HOME, or start one there "
+                f"with `klantkluis --home {home} demo`")
     if command in READ_ONLY:
-        return None if home.is_dir() else (f"the installation folder {home} does not exist; give the folder of "
-                                            "an installation with --home or KLANTKLUIS_HOME")
+        return None
     try:
         home.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=home):
@@ -109,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {problem}", file=sys.stderr)
         return 2
     paths = Paths.from_home(args.home)
-    if problem := _home_problem(paths.home, args.command):
+    if problem := _home_problem(paths, args.command):
         print(f"Error: {problem}", file=sys.stderr)
         return 2
     os.environ.update(paths.environment())

@@ -103,6 +103,6 @@ def add_privacy_commands(sub) -> None:
     rotate = sub.add_parser("rotate-master-key", help="new master key; rewraps every data key")
     rotate.set_defaults(func=_rotate)
     evaluate = sub.add_parser("redaction-eval", help="precision and recall of free-text redaction")
-    evaluate.add_argument("--texts", type=int, default=5000)
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--texts", type=positive, default=5000, help="generated texts to redact (default 5000)")
+    evaluate.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same texts")
     evaluate.set_defaults(func=_redaction_eval)

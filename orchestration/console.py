@@ -1,5 +1,6 @@
 """The console log of a run: Dagster's coloured console logger, where a step stopped by a user
-mistake shows its message without Dagster's stack trace, and dbt's lines condensed to progress.
+mistake shows its message without Dagster's stack trace (and a skipped step its missing inputs
+once each), and dbt's lines condensed to progress.
 
 Assets raise `dagster.Failure` for what the user can fix (no landing files, a file that does not
 parse), with the fix in the message, and a blocking asset check stops a step when the data breaks
@@ -19,12 +20,23 @@ _TRACE = "\n\nStack Trace:"
 USER_ERRORS = frozenset({"Failure", "DagsterAssetCheckFailedError"})  # what the user fixes, not a bug
 
 
+# "Dependencies for step x were not executed: ['dbt_models', 'dbt_models', ...]": one name per output
+_DEPENDENCIES = re.compile(r"(failed|were not executed): \[([^\]]*)\]")
+
+
+def _once(match: re.Match) -> str:
+    names = dict.fromkeys(n.strip(" '\"") for n in match.group(2).split(","))
+    return f"{match.group(1)}: {', '.join(names)}"
+
+
 class _UserErrorsWithoutTrace(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         event = (getattr(record, "dagster_meta", None) or {}).get("dagster_event")
         error = getattr(getattr(event, "event_specific_data", None), "error", None)
         if getattr(error, "cls_name", None) in USER_ERRORS and isinstance(record.msg, str) and _TRACE in record.msg:
             record.msg = record.msg.split(_TRACE, 1)[0]
+        if isinstance(record.msg, str) and "Dependencies for step" in record.msg:
+            record.msg = _DEPENDENCIES.sub(_once, record.msg)
         return True
 
 

@@ -103,6 +103,10 @@ class Paths:
     dbt_build = property(lambda self: self.home / "dbt")  # the last dbt build's log, run results, compiled SQL
     mapping = property(lambda self: self.home / "sources.yml")
 
+    def is_installation(self) -> bool:
+        """Whether ``home`` holds an installation: a landing zone, warehouse, inbox, state or sources.yml."""
+        return any(p.exists() for p in (self.landing, self.warehouse, self.inbox, self.state, self.mapping))
+
     def environment(self) -> dict[str, str]:
         """Environment variables for subprocesses (dbt, dagster dev) that must see the same home."""
         return {"KLANTKLUIS_HOME": str(self.home), "KLANTKLUIS_KEY_DIR": str(self.key_dir),

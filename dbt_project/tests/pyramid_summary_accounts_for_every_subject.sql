@@ -1,5 +1,6 @@
 -- The pyramid summary accounts for every subject and every euro of the pyramid (its subjects and
 -- revenue add up to the pyramid's), so its shares are shares of the whole pyramid.
+{{ config(meta={'dagster': {'ref': {'name': 'customer_pyramid_summary'}}}) }}
 with
 
 summary as (

@@ -81,11 +81,24 @@ def _sweep(con, table, policy, now, audit) -> int:
     return sum(done.values())
 
 
+def absent_message(con, paths, source: str) -> str:
+    """What `absent: true` means for `source` now: nothing loaded, rows of earlier loads kept until
+    their retention rule, files left in its landing folder not read."""
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?",
+                         [source]).fetchone()[0]
+    held = con.execute(f'select count(*) from raw."{source}"').fetchone()[0] if exists else 0
+    unread = [p for p in (paths.landing / source).glob("*") if not p.name.startswith(".")]
+    return (f"{source}: marked `absent: true` in sources.yml: nothing is loaded"
+            + (f"; the {held:,} rows loaded earlier stay in raw.{source} until their retention rule removes them"
+               if held else ", its table stays empty")
+            + (f"; {len(unread)} file(s) in {paths.landing / source} are not read" if unread else ""))
+
+
 def _no_files(context, con, paths, source: str) -> None:
     """No landing file: fine for a source marked absent, or whose files were all removed after
     their retention period; otherwise more often a mistake than a choice, so the run stops."""
     if absent(paths, source):
-        context.log.info(f"{source}: marked `absent: true` in sources.yml: nothing to load, its table stays empty")
+        context.log.info(absent_message(con, paths, source))
         return
     earlier = con.execute("select count(distinct file) from raw._batches where source = ?", [source]).fetchone()[0]
     if not earlier or landing_retention.expected_files(con, source):

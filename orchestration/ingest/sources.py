@@ -8,7 +8,7 @@
         customer_id: CustomerNo
         order_date: Date
     leads:
-      absent: true                            # no such export: its raw table stays empty
+      absent: true                            # no such export: nothing of it is loaded
 """
 
 import json
@@ -83,8 +83,8 @@ def no_files_message(paths: Paths, source: str) -> str:
     if paths.mapping.is_file():
         return (f"No landing files for {source} in {where}: place its export there, set `files` for it in "
                 f"{paths.mapping}, or mark it `absent: true` there if you have no such data.")
-    return (f"No landing files for {source} in {where}. Run `klantkluis demo` for demo data, or place your "
-            "export there (see README).")
+    return (f"No landing files for {source} in {where}. Run `klantkluis --home {paths.home} demo` for demo data, "
+            "or place your export there (see README).")
 
 
 def source_files(paths: Paths, source: str) -> list[Path]:

@@ -45,9 +45,33 @@ def latest_row(service, con, table, subject_id: str, purpose: str, actor: str, n
     return {c: record.get(c) for c in landing_columns(table)}
 
 
-def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
+def broken_rules(table: str, row: dict, field: str, now: datetime) -> list[str]:
+    """The rules of ``table``'s expectation suite that ``row``'s ``field`` breaks (Art. 5(1)(d));
+    ``row`` may hold that field alone (a rule that also reads a column not given is not run)."""
     import pandas as pd
     from expectations.validate import validate
+
+    failures = validate(table, pd.DataFrame([row], dtype=object), now).failures
+    return sorted({r for r in failures["rule"] if r.endswith(f":{field}")})
+
+
+def value_problem(request: Request, now: datetime) -> str | None:
+    """Why a rectification's new value can never be stored, checked when it is filed, so that a
+    typing error is corrected before it becomes a refused request; None when it may be."""
+    kinds = [request.subject_kind] if request.subject_kind else list(MASTER_TABLES)
+    tables = [MASTER_TABLES[k] for k in kinds if request.field in landing_columns(_master(k))]
+    broken = sorted({r for t in tables for r in broken_rules(t, {request.field: request.value}, request.field, now)})
+    return f"the new {request.field} breaks the rule(s) {', '.join(broken)}" if broken else None
+
+
+def _master(kind: str):
+    from orchestration.settings import DBT_PROJECT_DIR
+    from privacy.classification import load_classification
+
+    return load_classification(DBT_PROJECT_DIR).table(MASTER_TABLES[kind], "source")
+
+
+def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
 
     actor, changed, ids, subjects = f"request:{request.request_id}", {}, [], service.subjects(request)
     with service.warehouse() as con:
@@ -57,9 +81,7 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
             if row is None or request.field not in row:
                 continue
             row[request.field] = request.value
-            failures = validate(table.name, pd.DataFrame([row], dtype=object), now).failures
-            broken = sorted({r for r in failures["rule"] if r.endswith(f":{request.field}")})
-            if broken:
+            if broken := broken_rules(table.name, row, request.field, now):
                 raise Refused(f"the corrected {request.field} breaks the rule(s) {', '.join(broken)}",
                               tuple(t.format(field=request.field) for t in texts.NOT_ACCEPTED))
             changed.update(rectify(con, table, sid, row[table.subject.key], request.field, request.value,

@@ -17,6 +17,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from privacy.rights.ledger import STATUSES
 from privacy.rights.requests import LANGUAGES, VERIFICATION_METHODS
 from privacy.rights.texts import EXTENSION_REASONS
 
@@ -61,7 +62,7 @@ def add_request_commands(subparsers) -> None:
         p.set_defaults(func=_request, kind=kind)
     listing = subparsers.add_parser("requests", help="list the request ledger (status, due date)")
     only = listing.add_mutually_exclusive_group()
-    only.add_argument("--status", help="only this status (received, processing, completed, refused, rejected, ...)")
+    only.add_argument("--status", choices=STATUSES, help="only this status")
     only.add_argument("--open", action="store_true", help="only requests not answered yet, rejected documents "
                       "awaiting an answer by hand among them")
     listing.set_defaults(func=_list)
@@ -70,8 +71,9 @@ def add_request_commands(subparsers) -> None:
 
 
 def _request(args, paths) -> int:
-    from orchestration.requests.inbox import write_request
+    from orchestration.requests.changes import value_problem
     from orchestration.requests.common import parse_rules
+    from orchestration.requests.inbox import write_request
     from privacy.rights.requests import InvalidRequest, parse_request
 
     document = {"type": args.kind, "email": args.email, "customer_id": args.customer, "lead_id": args.lead,
@@ -79,10 +81,14 @@ def _request(args, paths) -> int:
                 "field": getattr(args, "field", None), "value": getattr(args, "value", None),
                 "purpose": getattr(args, "purpose", None)}
     try:
-        parse_request({k: v for k, v in document.items() if v is not None} |
-                      {"received_at": args.received or datetime.now(timezone.utc).isoformat()}, **parse_rules())
+        request = parse_request({k: v for k, v in document.items() if v is not None} |
+                                {"received_at": args.received or datetime.now(timezone.utc).isoformat()},
+                                **parse_rules())
     except InvalidRequest as exc:
         print(f"Not a valid request: {exc}")
+        return 2
+    if request.type == "rectification" and (problem := value_problem(request, datetime.now(timezone.utc))):
+        print(f"Not filed: {problem}; check the value with the requester (as the landing files write it).")
         return 2
     request_id, path = write_request(paths.inbox, document)
     print(f"Request {request_id} ({args.kind}) written to {path}.")
@@ -173,9 +179,9 @@ def _process(args, paths) -> int:
         for request in pending:
             try:
                 outcome = service.process(request.request_id)
-            except WarehouseBusy:
-                print(f"{request.request_id}: the warehouse is in use (a build is running); try again later.")
-                return 75
+            except WarehouseBusy as exc:  # as every command: one line naming the fix, exit 2 (README)
+                print(f"{request.request_id}: not answered yet, {exc} (the request stays in the inbox)")
+                return 2
             except RequestFailed as exc:
                 print(f"{exc} (the request stays in the inbox; see `klantkluis requests`)")
                 code = 1

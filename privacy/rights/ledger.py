@@ -30,6 +30,7 @@ create table if not exists requests (
     due_at text not null, started_at text, completed_at text, result_path text, detail text not null default '{}');
 """
 ANSWERED = ("completed", "refused", "answered")  # statuses of a request that is done with
+STATUSES = ("received", "processing", "failed", "rejected", *ANSWERED)
 STALE = timedelta(minutes=30)  # a request "processing" this long was interrupted: it may be claimed again
 # Before rejected documents awaited an answer by hand they counted as answered at their rejection.
 _MIGRATE = "update requests set status = 'answered' where status = 'rejected' and completed_at is not null"

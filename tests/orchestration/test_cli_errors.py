@@ -49,7 +49,7 @@ def test_a_first_run_without_landing_files_says_how_to_get_them(home, capsys):
     captured = capsys.readouterr()
     out = captured.out
     assert "The run failed:" in out and "raw__orders: No landing files for orders in " in out
-    assert "klantkluis demo" in out and "Traceback" not in out and "dagster._core" not in out
+    assert f"klantkluis --home {home} demo" in out and "Traceback" not in out and "dagster._core" not in out
     # Dagster's own console log shows each failed step's message, without its stack trace.
     assert "No landing files for orders" in captured.err and "Stack Trace" not in captured.err
 
@@ -68,6 +68,19 @@ def test_the_console_log_drops_the_stack_trace_of_user_mistakes_only(cls_name, t
     record.dagster_meta = {"dagster_event": event}
     assert _UserErrorsWithoutTrace().filter(record)
     assert ("Stack Trace" in record.msg) is trace_kept and record.msg.startswith("failed.\n\nx: y")
+
+
+def test_a_skipped_step_names_each_missing_input_once():
+    import logging
+
+    from orchestration.console import _UserErrorsWithoutTrace
+
+    said = ("full_refresh - 1 - privacy__register - Dependencies for step privacy__register failed: ['raw__orders'] "
+            "were not executed: ['dbt_models', 'dbt_models', 'dbt_models', 'privacy__retention_sweep']. Not executing.")
+    record = logging.LogRecord("dagster", logging.ERROR, __file__, 1, said, None, None)
+    assert _UserErrorsWithoutTrace().filter(record)
+    assert record.msg.endswith("failed: raw__orders were not executed: dbt_models, privacy__retention_sweep. "
+                               "Not executing.")
 
 
 def test_a_malformed_memory_limit_and_bad_numbers_are_refused_before_any_work(home, monkeypatch, capsys):
@@ -122,9 +135,14 @@ def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(h
     connect_duckdb(paths.warehouse).close()
     with warehouse_held_elsewhere(paths.warehouse) as holder:
         assert main(["--home", str(home), "run"]) == 2
-    err = capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert main(["--home", str(home), "request", "erasure", "--customer", "C0000001", "--verified-by", "idin"]) == 0
+        assert main(["--home", str(home), "process-requests"]) == 2  # as every command, not a code of its own
     assert err.startswith(f"Error: the warehouse {paths.warehouse} is in use by another process (PID {holder.pid})")
     assert "Traceback" not in err
+    said = capsys.readouterr().out
+    assert f"not answered yet, the warehouse {paths.warehouse} is in use by another process (PID {holder.pid})" in said
+    assert len(list(paths.inbox.glob("*.json"))) == 1  # tried again on the next call
 
 
 def test_an_installation_folder_that_cannot_be_used_gets_one_line(tmp_path, capsys):
@@ -132,7 +150,8 @@ def test_an_installation_folder_that_cannot_be_used_gets_one_line(tmp_path, caps
     assert main(["--home", str(tmp_path / "afile"), "demo"]) == 2
     assert main(["--home", str(tmp_path / "afile" / "below"), "audit-verify"]) == 2
     out = capsys.readouterr()
-    assert out.err.count("Error: the installation folder") == 2 and "--home or KLANTKLUIS_HOME" in out.err
+    assert "Error: the installation folder" in out.err and "is not a klantkluis installation" in out.err
+    assert out.err.count("--home or KLANTKLUIS_HOME") == 2
     assert "Traceback" not in out.out + out.err
 
 
@@ -175,3 +194,12 @@ def test_a_reader_that_stops_early_gets_no_traceback(home):
     reader = subprocess.run(f"'{sys.executable}' -m orchestration.cli --home '{home}' audit | head -n 1",
                             shell=True, capture_output=True, text=True, timeout=120)
     assert reader.stdout.startswith("#1 ") and "Traceback" not in reader.stderr and "Broken pipe" not in reader.stderr
+
+
+@pytest.mark.parametrize("argv", [["request", "access", "--customer", "C0000001", "--verified-by", "idin"],
+                                  ["rotate-master-key"], ["process-requests"], ["register"], ["requests"]])
+def test_a_mistyped_home_is_not_taken_for_a_new_installation(tmp_path, capsys, argv):
+    typo = tmp_path / "typo"
+    assert main(["--home", str(typo), *argv]) == 2
+    assert f"{typo} is not a klantkluis installation" in capsys.readouterr().err
+    assert not typo.exists()  # no inbox, key or audit log made where no sensor or run looks

@@ -88,6 +88,11 @@ def test_every_dbt_check_says_what_it_proves():
     assert specs[("marts/customer_pyramid", "relationships_customer_pyramid_tier__tier__ref_pyramid_tiers_")] == \
         "Every tier that is set is a tier of pyramid_tiers."
     assert specs[("marts/marketing_audience", "marketing_audience_has_consent")].startswith("Everyone in the marketing")
+    # every singular test is an asset check too (else Dagster logs it as an observation, with a warning each run)
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    singular = {p.stem for p in (DBT_PROJECT_DIR / "tests").glob("*.sql")}
+    assert singular and singular <= {name for _, name in specs}
 
 
 def test_a_time_with_an_offset_reaches_dbt_and_the_run_as_utc():

@@ -43,7 +43,13 @@ def test_cli_writes_a_valid_request_and_refuses_an_invalid_one(paths, capsys):
                 "--verified-by", "idin") == 2
     assert _cli(paths, "request", "rectify", "--customer", "C0000001", "--field", "subject_id", "--value", "x",
                 "--verified-by", "idin") == 2
-    assert EMAIL not in capsys.readouterr().out and len(list(paths.inbox.glob("*.json"))) == 1
+    assert _cli(paths, "request", "rectify", "--customer", "C0000001", "--field", "birth_date", "--value",
+                "31-02-1980", "--verified-by", "idin") == 2  # a typing error is caught before it is refused
+    said = capsys.readouterr().out
+    assert EMAIL not in said and len(list(paths.inbox.glob("*.json"))) == 1
+    assert "Not filed: the new birth_date breaks the rule(s) expect_column_values_to_be_parseable_datetimes" in said
+    assert _cli(paths, "request", "rectify", "--email", EMAIL, "--field", "phone", "--value", "06-12345678",
+                "--verified-by", "idin") == 0
 
 
 def test_a_rejected_document_is_reported_with_its_reason_by_process_and_list(paths, capsys):

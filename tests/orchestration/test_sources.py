@@ -51,10 +51,27 @@ def test_demo_writes_no_fake_people_into_an_installation_that_reads_your_own_fil
 
 def test_a_source_marked_absent_has_no_files_and_no_files_get_the_fix_for_where_they_were_looked_for(tmp_path):
     paths = _landing(tmp_path, "leads", "2026-11-01.csv")
-    assert "Run `klantkluis demo`" in no_files_message(paths, "orders")  # a demo installation
+    assert f"Run `klantkluis --home {tmp_path} demo`" in no_files_message(paths, "orders")  # a demo installation
     (tmp_path / "sources.yml").write_text("leads:\n  absent: true\norders:\n  files: exports/*.csv\n")
     assert source_files(paths, "leads") == []  # absent wins over files left in landing/leads/
     assert no_files_message(paths, "orders").startswith(f"No files of orders match {tmp_path / 'exports/*.csv'} "
                                                         "(its `files` in")
     said = no_files_message(paths, "nps_responses")
     assert "mark it `absent: true` there" in said and "klantkluis demo" not in said  # demo refuses here
+
+
+def test_absent_says_what_happens_to_rows_loaded_earlier_and_files_left_in_the_landing_folder(tmp_path):
+    import duckdb
+
+    from orchestration.assets.ingest import absent_message
+
+    paths = Paths.from_home(tmp_path)
+    con = duckdb.connect()
+    assert absent_message(con, paths, "leads") == "leads: marked `absent: true` in sources.yml: nothing is loaded, " \
+                                                  "its table stays empty"
+    con.execute("create schema raw; create table raw.leads as select range as id from range(61)")
+    (paths.landing / "leads").mkdir(parents=True)
+    (paths.landing / "leads" / "2026-11-01.csv").write_text("lead_id\n")
+    said = absent_message(con, paths, "leads")
+    assert "the 61 rows loaded earlier stay in raw.leads until their retention rule" in said
+    assert f"1 file(s) in {paths.landing / 'leads'} are not read" in said
