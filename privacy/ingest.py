@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from privacy.crypto import encrypt_columns
 from privacy.keystore import KeyStore
 from privacy.pseudonym import Pseudonymiser
-from privacy.tables import LOAD_COLUMNS, Table
+from privacy.tables import BOOKKEEPING, Table
 
 Redactor = Callable[[list[str]], list[str]]
 _BANDS = {d: f"{10 * d}-{10 * d + 9}" for d in range(13)}
@@ -63,7 +63,7 @@ def protect_table(table: Table, rows: pa.Table, *, keystore: KeyStore, pseudonym
 
 
 def _checked_columns(table: Table, present, redactor) -> list:
-    columns = [c for c in table.columns if c.name not in LOAD_COLUMNS]
+    columns = [c for c in table.columns if c.name not in BOOKKEEPING]
     clear = [c.name for c in columns if c.category == "direct_identifier" and c.transform != "encrypt"]
     if clear:
         raise ValueError(f"{table.name}: direct identifiers {clear} would be stored in the clear; "

@@ -13,6 +13,8 @@ from pathlib import Path
 CATEGORIES = ("direct_identifier", "quasi_identifier", "special_category", "non_personal")
 TRANSFORMS = ("pseudonymise", "encrypt", "redact", "age_band", "postcode_area", "keep")
 LOAD_COLUMNS = ("_source_file", "_source_line", "_batch_id")
+RECTIFIED = "_rectified"  # the fields a rectification corrected in the row (Art. 16), kept when its file is reloaded
+BOOKKEEPING = (*LOAD_COLUMNS, RECTIFIED)  # raw columns we write, which no landing file holds
 # "clear": set to null. "token": replaced by an unlinkable token, for a record id that rows keep
 # needing to tell records apart (an order id: staging deduplicates orders by it).
 ANONYMISE = ("clear", "token")

@@ -34,6 +34,7 @@ import duckdb
 
 from orchestration.ingest.schema import landing_columns
 from orchestration.settings import AS_OF_VAR, DBT_PROJECT_DIR, Paths
+from privacy.tables import RECTIFIED
 
 _AGE_BAND = ("case when {d} is null or date_diff('year', {d}, {now}) - (strftime({d}, '%m%d') > strftime({now}, '%m%d'))::int "
              "not between 0 and 129 then null else "
@@ -71,6 +72,8 @@ def _raw_select(table, files: list[Path], now_sql: str) -> str:
             exprs.append("(row_number() over (partition by filename) + 1)::bigint as _source_line")
         elif c.name == "_batch_id":
             exprs.append("'floor' as _batch_id")
+        elif c.name == RECTIFIED:
+            exprs.append(f"null::varchar as {RECTIFIED}")
         elif c.transform == "pseudonymise":
             exprs.append(f"sha256('{table.subject.kind}:' || trim(\"{c.from_column}\")) as \"{c.name}\"")
         elif c.transform == "encrypt":

@@ -16,8 +16,8 @@ from privacy.classification import Table
 from privacy.crypto import encrypt_columns
 from privacy.keystore import KeyStore
 from privacy.rights.warehouse import column_types
+from privacy.tables import BOOKKEEPING
 
-METADATA_COLUMNS = ("_source_file", "_source_line", "_batch_id")
 # The order that puts a file's latest load first in raw._batches: batch ids sort in creation
 # order, so runs that share a simulated time still have one latest load.
 LATEST_LOAD_FIRST = "loaded_at desc, batch_id desc"
@@ -47,7 +47,7 @@ def landing_columns(table: Table) -> list[str]:
     out: list[str] = []
     for column in table.columns:
         name = column.from_column or column.name
-        if column.name in METADATA_COLUMNS or name in out:
+        if column.name in BOOKKEEPING or name in out:
             continue
         out.append(name)
     return out
@@ -76,6 +76,9 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> No
     for table in tables:
         columns = ", ".join(f'"{c.name}" {_type(c)}' for c in table.columns)
         con.execute(f'create table if not exists raw."{table.name}" ({columns})')
+        for c in table.columns:  # a column of ours declared after an older version made the table
+            if c.name in BOOKKEEPING:
+                con.execute(f'alter table raw."{table.name}" add column if not exists "{c.name}" {_type(c)}')
 
 
 def plain_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:

@@ -4,7 +4,8 @@ Every landing row passes here: read, validated (rows breaking a rule go to quara
 rule), pseudonymised, encrypted and redacted by `privacy.ingest.protect_table`, then written to
 `raw.<table>` in one transaction per file. Loading the same file again replaces its rows
 (idempotent); an unchanged file is skipped unless a full refresh is asked for. Rows of erased
-subjects are suppressed (Art. 17), so re-ingesting old files cannot bring them back.
+subjects are suppressed (Art. 17), so re-ingesting old files cannot bring them back, and values a
+rectification corrected in a file's rows are kept when it is loaded again (Art. 16).
 """
 
 import hashlib
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,7 @@ from orchestration.ingest.reader import FileRead, read_landing_table
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables, landing_columns, optional_columns
 from orchestration.ingest.sources import mapping_fingerprint
 from privacy.ingest import protect_table
+from privacy.rights.rectify import corrections, reapply
 
 CHUNK_ROWS = 200_000  # rows protected at a time
 PARALLEL_MIN_ROWS = 20_000  # below this a chunk is protected in this process only
@@ -41,6 +43,7 @@ class BatchResult:
     loaded: int = 0
     quarantined: int = 0
     suppressed: int = 0
+    corrections_kept: int = 0  # rows whose rectified values a reload of the file would have undone (Art. 16)
     skipped: bool = False
     rule_counts: dict[str, int] = field(default_factory=dict)  # rows per broken rule or parse problem
     table_failures: list[str] = field(default_factory=list)
@@ -254,9 +257,11 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
 
     con.execute("begin")
     try:
+        saved = corrections(con, table, path.name)  # what rectifications corrected in the file's rows (Art. 16)
         con.execute(f'delete from raw."{table.name}" where _source_file = ?', [path.name])
         con.execute("delete from raw._quarantine where source = ? and file = ?", [table.name, path.name])
         _insert_stream(con, table.name, protected_chunks())
+        result = replace(result, corrections_kept=reapply(con, table, path.name, saved))
         _insert(con, "_quarantine", quarantine)
         con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,

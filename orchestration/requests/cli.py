@@ -188,4 +188,6 @@ def _process(args, paths) -> int:
                 continue
             nobody = " (no data found for this identifier)" if outcome.detail.get("found") is False else ""
             print(f"{outcome.request_id} ({outcome.type}): {outcome.status}{nobody} -> {outcome.result_path or '-'}")
+            if outcome.type == "rectification" and outcome.status == "completed" and outcome.detail.get("found"):
+                print("  Correct it in the source system too (Art. 19): its next export would bring the old value back.")
     return code

@@ -21,7 +21,7 @@ from privacy.crypto import decrypt_values
 from privacy.ingest import protect
 from privacy.retention import latest_first
 from privacy.rights.warehouse import SUBJECT_COLUMN, column_types, subject_relations
-from privacy.tables import LOAD_COLUMNS, Table
+from privacy.tables import BOOKKEEPING, RECTIFIED, Table
 
 EDITABLE = ("encrypt", "keep")
 
@@ -31,7 +31,12 @@ def rectifiable_fields(table: Table) -> list[str]:
     key = table.subject.key if table.subject else None
     return [c.name for c in table.columns
             if c.category in ("direct_identifier", "quasi_identifier") and c.transform in EDITABLE
-            and c.about is None and c.name not in (key, SUBJECT_COLUMN, *LOAD_COLUMNS)]
+            and c.about is None and c.name not in (key, SUBJECT_COLUMN, *BOOKKEEPING)]
+
+
+def derived_from(table: Table, field: str) -> list[str]:
+    """The raw columns holding ``field`` or a value derived from it (postcode -> postcode_area)."""
+    return [c.name for c in table.columns if c.from_column == field and c.name not in BOOKKEEPING]
 
 
 def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, value: str, *, keystore,
@@ -43,7 +48,7 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
         raise ValueError(f"{table.name}.{field} cannot be rectified")
     if pseudonymiser.subject_id(table.subject.kind, natural_key) != subject_id:
         raise ValueError("the natural key does not belong to the subject")
-    affected = [c for c in table.columns if c.from_column == field and c.name not in LOAD_COLUMNS]
+    affected = [table.column(n) for n in derived_from(table, field)]
     derived = [c.name for c in affected if c.transform != "encrypt"]
     cols = column_types(con, "raw", table.name)
     extra = ", ".join(f'"{n}"' for n in derived) or "null"
@@ -67,9 +72,13 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
     changed = {f"raw.{table.name}": len(rowids)}
     con.execute("begin")
     try:
-        sets = ", ".join(f'"{n}" = ?' for n in names)
+        sets, mark = ", ".join(f'"{n}" = ?' for n in names), []
+        if RECTIFIED in cols:  # the fields corrected in the row, so a reload of its file keeps them (``corrections``)
+            sets += (f", {RECTIFIED} = case when list_contains(string_split(coalesce({RECTIFIED}, ''), ','), ?) "
+                     f"then {RECTIFIED} else concat_ws(',', {RECTIFIED}, ?) end")
+            mark = [field, field]
         con.executemany(f'update raw."{table.name}" set {sets} where rowid = ?',
-                        [[protected[n].iloc[i] for n in names] + [rowid] for i, rowid in enumerate(rowids)])
+                        [[protected[n].iloc[i] for n in names] + mark + [rowid] for i, rowid in enumerate(rowids)])
         plain = {c.name: protected[c.name].iloc[0] for c in affected if c.transform != "encrypt"}
         for rel in subject_relations(con, views=False):
             columns = [n for n in plain if n in rel.columns]
@@ -96,3 +105,31 @@ def _among(column: str, values: set) -> str:
     known = sorted(values - {None})
     terms = ([f"{column} in ({', '.join('?' * len(known))})"] if known else []) + ([f"{column} is null"] if None in values else [])
     return f"({' or '.join(terms) or 'false'})"
+
+
+def corrections(con, table: Table, file: str) -> list[tuple[str, dict]]:
+    """The corrected values held by ``file``'s rows of ``table``, per subject, read before the file
+    is loaded again: a reload puts back what the landing file says, which a rectification corrected
+    (Art. 16). Values are copied as stored (encrypted under the subject's key), never decrypted."""
+    if table.subject is None or RECTIFIED not in column_types(con, "raw", table.name):
+        return []
+    cur = con.execute(f'select * from raw."{table.name}" where _source_file = ? and "{RECTIFIED}" is not null',
+                      [file])
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        record = dict(zip(names, row))
+        kept = [n for f in record[RECTIFIED].split(",") for n in derived_from(table, f)] + [RECTIFIED]
+        out.append((record[SUBJECT_COLUMN], {n: record[n] for n in kept}))
+    return out
+
+
+def reapply(con, table: Table, file: str, saved: list[tuple[str, dict]]) -> int:
+    """Write ``corrections`` back into ``file``'s reloaded rows; the number of rows corrected again.
+    A subject whose row the reload did not load (erased, or quarantined) is left out."""
+    done = 0
+    for subject_id, values in saved:
+        sets = ", ".join(f'"{n}" = ?' for n in values)
+        done += con.execute(f'update raw."{table.name}" set {sets} where _source_file = ? and {SUBJECT_COLUMN} = ?',
+                            [*values.values(), file, subject_id]).fetchone()[0]
+    return done

@@ -427,6 +427,7 @@ def test_objection_by_a_lead_erases_the_lead(world):
 def test_reingesting_every_landing_file_does_not_bring_the_canary_back(world):
     from orchestration.definitions import SOURCES
     from orchestration.ingest.writer import load_file
+    from privacy.crypto import decrypt_values
 
     paths, sid = world["paths"], world["sid"]
     suppressed = 0
@@ -436,4 +437,9 @@ def test_reingesting_every_landing_file_does_not_bring_the_canary_back(world):
             for path in sorted((paths.landing / table.name).iterdir()):
                 suppressed += load_file(con, table, path, ctx, full_refresh=True).suppressed
         assert scan(con, NEEDLES + [sid]) == {}
+        rectified = world["rectified_sid"]  # and what rectifications corrected stays corrected (Art. 16)
+        emails = [r[0] for r in con.execute("select email from raw.crm_customers where subject_id = ?",
+                                            [rectified]).fetchall()]
+        assert set(decrypt_values(emails, [rectified] * len(emails), "crm_customers", "email", service.keystore,
+                                  purpose="test")) == {NEW_EMAIL}
     assert suppressed >= 7  # CRM row, 2 consents, 2 NPS responses (one invalid), 1 call note; orders are kept anonymised

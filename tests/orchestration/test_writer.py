@@ -162,3 +162,35 @@ def test_loading_a_file_again_replaces_its_rows_and_keeps_when_they_were_first_q
         ctx.close()
         assert con.execute(quarantined).fetchone()[1:] == (later, later)
         assert con.execute("select count(*) from raw._batches").fetchone()[0] == 3
+
+
+def test_loading_a_file_again_keeps_what_a_rectification_corrected_in_its_rows(landing, monkeypatch, tmp_path):
+    """Art. 16: a reload puts back the landing file's values; the corrected ones are carried over."""
+    from privacy.crypto import decrypt_values
+    from privacy.rights.rectify import rectify
+
+    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
+    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    table = next(t for t in TABLES if t.name == "crm_customers")
+    [path] = source_files(Paths.from_home(landing), "crm_customers")[:1]
+    ctx = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), NOW)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        writer.load_file(con, table, path, ctx)
+        sid, key = con.execute("select subject_id, customer_id from raw.crm_customers order by _source_line "
+                               "limit 1").fetchone()
+        [number] = decrypt_values([key], [sid], table.name, "customer_id", ctx.keystore, purpose="test")
+        con.execute("create schema snapshots")
+        for field, value in (("postcode", "9898 ZX"), ("phone", "0687654321")):
+            rectify(con, table, sid, number, field, value, keystore=ctx.keystore, pseudonymiser=ctx.pseudonymiser,
+                    audit=ctx.audit, actor="test", now=NOW)
+        reloaded = writer.load_file(con, table, path, ctx, full_refresh=True)
+        postcode, area, phone, marks = con.execute("select postcode, postcode_area, phone, _rectified from "
+                                                   "raw.crm_customers where subject_id = ?", [sid]).fetchone()
+        others = con.execute("select count(*) from raw.crm_customers where _rectified is not null").fetchone()[0]
+    assert reloaded.corrections_kept == 1 and reloaded.reconciles() and others == 1
+    assert decrypt_values([postcode], [sid], table.name, "postcode", ctx.keystore, purpose="test") == ["9898 ZX"]
+    assert area == "9898" and marks == "postcode,phone"
+    assert decrypt_values([phone], [sid], table.name, "phone", ctx.keystore, purpose="test") == ["0687654321"]
+    [entry] = [e for e in ctx.audit.entries() if e["event"] == "ingest_batch"][-1:]
+    assert entry["details"]["corrections_kept"] == 1
+    ctx.close()

@@ -10,7 +10,7 @@ from privacy.classification import load_classification
 from privacy.crypto import decrypt_columns
 from privacy.exceptions import KeyShredded
 from privacy.ingest import age_bands, erased_rows, protect
-from privacy.tables import LOAD_COLUMNS
+from privacy.tables import BOOKKEEPING
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 NAMES = ["Jan", "Sanne", "Mohammed"]
@@ -41,7 +41,7 @@ def test_output_has_no_plaintext_email_or_name(classification, customers, keysto
     table = classification.table("crm_customers", "source")
     out = protect(table, customers, keystore=keystore, pseudonymiser=pseudonymiser, now=now)
 
-    assert list(out.columns) == [c.name for c in table.columns if c.name not in LOAD_COLUMNS]
+    assert list(out.columns) == [c.name for c in table.columns if c.name not in BOOKKEEPING]
     assert list(out.index) == [10, 11, 12]
     dump = out.to_csv() + repr(out.to_dict())
     for secret in NAMES + SURNAMES + EMAILS + ["C0000001", "0612345678", "NL91" "ABNA" "0417164300", "1985-07-01"]:
