@@ -36,7 +36,8 @@ CITIES = (
     ("Arnhem", 6811, 6846), ("Enschede", 7511, 7548), ("Zwolle", 8011, 8043),
     ("Leiden", 2311, 2334), ("Maastricht", 6211, 6229), ("Delft", 2611, 2629),
 )
-EMAIL_DOMAINS = ("gmail.com", "hotmail.com", "outlook.com", "ziggo.nl", "kpnmail.nl", "xs4all.nl", "live.nl")
+# Reserved for examples (RFC 2606): a generated address can never be a real person's mailbox.
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 COMPANIES = (
     "Bouwbedrijf Noord|Installatietechniek West|Bakkerij Centrum|Transport & Logistiek Oost|"
     "Adviesbureau Zuid|Tandartspraktijk De Linde|Garage Van Dam|Hoveniersbedrijf Groen|"

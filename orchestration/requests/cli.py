@@ -175,7 +175,7 @@ def _process(args, paths) -> int:
                       f"{paths.inbox / REJECTED}: answer the requester yourself by {r['due_at'][:10]} (Art. 12(4)), "
                       f"then `klantkluis request answered {r['request_id']}`")
         if not pending:
-            print("No pending requests in the inbox.")
+            print("No valid requests pending in the inbox.")
         for request in pending:
             try:
                 outcome = service.process(request.request_id)
@@ -190,4 +190,7 @@ def _process(args, paths) -> int:
             print(f"{outcome.request_id} ({outcome.type}): {outcome.status}{nobody} -> {outcome.result_path or '-'}")
             if outcome.type == "rectification" and outcome.status == "completed" and outcome.detail.get("found"):
                 print("  Correct it in the source system too (Art. 19): its next export would bring the old value back.")
+            if deleted := outcome.detail.get("earlier_exports_deleted"):
+                print(f"  The access export(s) of {', '.join(deleted)} went with the data; if one was not delivered "
+                      "yet, the erasure receipt tells the requester so.")
     return code

@@ -123,6 +123,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                          purge_seconds=purged and purged["seconds"], republished=bool(published))
     return path, {"subject_ids": ids, "found": found, "removed": {r["table"]: r["rows"] for r in done["removed"]},
                   "kept": {k["table"]: k["rows"] for k in done["kept"]}, "keys_shredded": done["keys_shredded"],
+                  "earlier_exports_deleted": done["earlier_exports_deleted"],
                   "shred_seconds": done["shred_seconds"], "immediate_seconds": done["immediate_seconds"],
                   "purge_seconds": purged and purged["seconds"],
                   "publish_seconds": published and published["seconds"]}
