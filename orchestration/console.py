@@ -17,6 +17,7 @@ import time
 from dagster import InitLoggerContext, colored_console_logger, logger
 
 _TRACE = "\n\nStack Trace:"
+_CLASS_PATH = re.compile(r"\bdagster\.[\w.]+\.(?:Failure|DagsterAssetCheckFailedError): ")  # before the message
 USER_ERRORS = frozenset({"Failure", "DagsterAssetCheckFailedError"})  # what the user fixes, not a bug
 
 
@@ -33,8 +34,8 @@ class _UserErrorsWithoutTrace(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         event = (getattr(record, "dagster_meta", None) or {}).get("dagster_event")
         error = getattr(getattr(event, "event_specific_data", None), "error", None)
-        if getattr(error, "cls_name", None) in USER_ERRORS and isinstance(record.msg, str) and _TRACE in record.msg:
-            record.msg = record.msg.split(_TRACE, 1)[0]
+        if getattr(error, "cls_name", None) in USER_ERRORS and isinstance(record.msg, str):
+            record.msg = _CLASS_PATH.sub("", record.msg.split(_TRACE, 1)[0])
         if isinstance(record.msg, str) and "Dependencies for step" in record.msg:
             record.msg = _DEPENDENCIES.sub(_once, record.msg)
         return True

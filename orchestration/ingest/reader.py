@@ -60,6 +60,8 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
             hint = (" The header reads as one column holding ';', tab or '|': export the file with commas as "
                     "separators.")
+        elif not set(expected) & set(renamed):
+            hint = " None of them is in the first line: does the file lack its header row?"
         raise LandingFileError(
             f"{path}: missing column(s) {', '.join(names)}; the header has {len(header)} column(s).{hint} "
             f"Expected columns: {', '.join(expected)}. Fix the export, or map your column names in the "

@@ -63,11 +63,13 @@ def test_the_console_log_drops_the_stack_trace_of_user_mistakes_only(cls_name, t
     from orchestration.console import _UserErrorsWithoutTrace
 
     event = SimpleNamespace(event_specific_data=SimpleNamespace(error=SimpleNamespace(cls_name=cls_name)))
-    record = logging.LogRecord("dagster", logging.ERROR, __file__, 1, "failed.\n\nx: y\n\nStack Trace:\n  File a", None,
-                               None)
+    said = "failed.\n\ndagster._core.definitions.events.Failure: x: y\n\nStack Trace:\n  File a"
+    record = logging.LogRecord("dagster", logging.ERROR, __file__, 1, said, None, None)
     record.dagster_meta = {"dagster_event": event}
     assert _UserErrorsWithoutTrace().filter(record)
-    assert ("Stack Trace" in record.msg) is trace_kept and record.msg.startswith("failed.\n\nx: y")
+    assert ("Stack Trace" in record.msg) is trace_kept  # a user's mistake reads as the message alone
+    assert record.msg.startswith("failed.\n\ndagster._core.definitions.events.Failure: x: y" if trace_kept
+                                 else "failed.\n\nx: y")
 
 
 def test_a_skipped_step_names_each_missing_input_once():
