@@ -67,7 +67,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with connect_duckdb(paths.warehouse, read_only=True) as con:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
-                         failed=not result.success, requests=open_requests(paths)))
+                         failed=not result.success, requests=open_requests(paths), days=len(days)))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:

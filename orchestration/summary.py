@@ -40,10 +40,10 @@ def _ui_command(paths: Paths) -> str:
 
 def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
            reconciliation: list[tuple[str, int, int, int, int]], failed: bool = False,
-           requests: str | None = None) -> str:
+           requests: str | None = None, days: int = 1) -> str:
     """The run summary. After a failed run the rows per layer are left out: they would show the
     last successful build as if this run had made it. ``requests``: the reminder of data subject
-    requests not answered yet (``open_requests``)."""
+    requests not answered yet (``open_requests``); ``days``: the landing days processed, one run each."""
     lines = ["", "klantkluis run summary", "=" * 22]
     if not failed:
         lines += ["", "Rows per layer:"]
@@ -65,7 +65,7 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
     if requests:
         lines += ["", f"Requests: {requests}"]
     if stage_seconds:
-        lines += ["", "Time per stage:"]
+        lines += ["", "Time per stage" + (f", summed over the {days} landing days (one run each):" if days > 1 else ":")]
         lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]
     lines += ["", "Files:",
               f"  landing zone      {paths.landing}",

@@ -128,6 +128,8 @@ def test_the_summary_of_a_failed_run_leaves_out_the_rows_of_the_last_build(home)
     assert f"klantkluis --home {paths.home} ui" in done and "make ui" not in done  # make ui serves <project>/data
     assert "adds up" in done and "MISMATCH" in render(paths, {}, {}, [("orders", 3, 2, 0, 0)])  # not 'ok': it is a sum
     assert "Requests:" not in done and "Requests: 2 open" in render(*args, requests="2 open")
+    timed = (paths, {}, {"ingest": 5.0}, [("orders", 3, 2, 1, 0)])
+    assert "Time per stage:" in render(*timed) and "summed over the 2 landing days" in render(*timed, days=2)
 
 
 def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(home, capsys, warehouse_held_elsewhere):
