@@ -199,6 +199,11 @@ def build_ingest_asset(table) -> AssetsDefinition:
                 finally:
                     release_read_memory()
                 results.append(result)
+                if result.corrections_dropped:
+                    context.log.warning(
+                        f"{where}: the file changed since {result.corrections_dropped} of its rows were corrected by "
+                        "a rectification (Art. 16); its new values stand. Check them against the requests "
+                        "(`klantkluis audit --event rectification`) and correct the source system (Art. 19)")
                 context.log.info(
                     f"{where}: " + ("unchanged, skipped" if result.skipped else
                     f"{result.input_rows} rows in, {result.loaded} loaded, {result.quarantined} quarantined, "

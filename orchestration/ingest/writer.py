@@ -44,6 +44,7 @@ class BatchResult:
     quarantined: int = 0
     suppressed: int = 0
     corrections_kept: int = 0  # rows whose rectified values a reload of the file would have undone (Art. 16)
+    corrections_dropped: int = 0  # rows with rectified values in a file that changed since: its values stand
     skipped: bool = False
     rule_counts: dict[str, int] = field(default_factory=dict)  # rows per broken rule or parse problem
     table_failures: list[str] = field(default_factory=list)
@@ -202,7 +203,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     ensure_raw_tables(con, [table])
     tell = _Progress(progress)
     sha = content_key(path, mapping)
-    if not full_refresh and _unchanged(con, table.name, path.name, sha):
+    same = _unchanged(con, table.name, path.name, sha)
+    if same and not full_refresh:
         return BatchResult(table.name, path.name, skipped=True)
     read = read_landing_table(path, landing_columns(table), mapping, optional_columns(table))
     names, columns, rejects, input_rows = read.rows.column_names, read.rows.columns, read.rejects, read.input_rows
@@ -257,11 +259,14 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
 
     con.execute("begin")
     try:
-        saved = corrections(con, table, path.name)  # what rectifications corrected in the file's rows (Art. 16)
+        # What rectifications corrected in the file's rows (Art. 16) goes back into the same content
+        # loaded again; a changed file is the source system's new word, and the load says so.
+        saved = corrections(con, table, path.name)
         con.execute(f'delete from raw."{table.name}" where _source_file = ?', [path.name])
         con.execute("delete from raw._quarantine where source = ? and file = ?", [table.name, path.name])
         _insert_stream(con, table.name, protected_chunks())
-        result = replace(result, corrections_kept=reapply(con, table, path.name, saved))
+        result = replace(result, corrections_kept=reapply(con, table, path.name, saved) if same else 0,
+                         corrections_dropped=0 if same else len(saved))
         _insert(con, "_quarantine", quarantine)
         con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,

@@ -55,24 +55,21 @@ def broken_rules(table: str, row: dict, field: str, now: datetime) -> list[str]:
     return sorted({r for r in failures["rule"] if r.endswith(f":{field}")})
 
 
-def value_problem(request: Request, now: datetime) -> str | None:
-    """Why a rectification's new value can never be stored, checked when it is filed, so that a
-    typing error is corrected before it becomes a refused request; None when it may be."""
+def value_problem(request: Request, now: datetime, classification) -> str | None:
+    """Why a rectification can never be carried out, checked when it is filed, so that a typing
+    error is corrected before it becomes a refused request: the subject's record has no such
+    field, or the new value breaks its rule; None when it may be carried out."""
     kinds = [request.subject_kind] if request.subject_kind else list(MASTER_TABLES)
-    tables = [MASTER_TABLES[k] for k in kinds if request.field in landing_columns(_master(k))]
+    tables = [MASTER_TABLES[k] for k in kinds
+              if request.field in landing_columns(classification.table(MASTER_TABLES[k], "source"))]
+    if not tables:
+        return f"a {request.subject_kind} record has no field {request.field}; check the field with the requester"
     broken = sorted({r for t in tables for r in broken_rules(t, {request.field: request.value}, request.field, now)})
-    return f"the new {request.field} breaks the rule(s) {', '.join(broken)}" if broken else None
-
-
-def _master(kind: str):
-    from orchestration.settings import DBT_PROJECT_DIR
-    from privacy.classification import load_classification
-
-    return load_classification(DBT_PROJECT_DIR).table(MASTER_TABLES[kind], "source")
+    return (f"the new {request.field} breaks the rule(s) {', '.join(broken)}; check the value with the requester "
+            "(in the form the landing files use)") if broken else None
 
 
 def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
-
     actor, changed, ids, subjects = f"request:{request.request_id}", {}, [], service.subjects(request)
     with service.warehouse() as con:
         for kind, sid in subjects:

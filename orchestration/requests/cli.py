@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from privacy.rights.ledger import STATUSES
-from privacy.rights.requests import LANGUAGES, VERIFICATION_METHODS
+from privacy.rights.requests import LANGUAGES, VERIFICATION_METHODS, local_date
 from privacy.rights.texts import EXTENSION_REASONS
 
 COMMANDS = {"access": "access", "erasure": "erasure", "rectify": "rectification", "object": "objection",
@@ -74,21 +74,25 @@ def _request(args, paths) -> int:
     from orchestration.requests.changes import value_problem
     from orchestration.requests.common import parse_rules
     from orchestration.requests.inbox import write_request
+    from orchestration.settings import DBT_PROJECT_DIR
+    from privacy.classification import load_classification
     from privacy.rights.requests import InvalidRequest, parse_request
 
     document = {"type": args.kind, "email": args.email, "customer_id": args.customer, "lead_id": args.lead,
                 "verification": args.verified_by, "received_at": args.received, "language": args.language,
                 "field": getattr(args, "field", None), "value": getattr(args, "value", None),
                 "purpose": getattr(args, "purpose", None)}
+    classification = load_classification(DBT_PROJECT_DIR)
     try:
         request = parse_request({k: v for k, v in document.items() if v is not None} |
                                 {"received_at": args.received or datetime.now(timezone.utc).isoformat()},
-                                **parse_rules())
+                                **parse_rules(classification))
     except InvalidRequest as exc:
         print(f"Not a valid request: {exc}")
         return 2
-    if request.type == "rectification" and (problem := value_problem(request, datetime.now(timezone.utc))):
-        print(f"Not filed: {problem}; check the value with the requester (as the landing files write it).")
+    if request.type == "rectification" and (problem := value_problem(request, datetime.now(timezone.utc),
+                                                                     classification)):
+        print(f"Not filed: {problem}.")
         return 2
     request_id, path = write_request(paths.inbox, document)
     print(f"Request {request_id} ({args.kind}) written to {path}.")
@@ -108,7 +112,7 @@ def _extend(args, paths) -> int:
             return 2
         row = service.ledger.get(args.request_id)
     first = json.loads(row["detail"])["extension"]["first_due_at"]
-    print(f"Request {args.request_id} is now due {row['due_at'][:10]} (was {first[:10]}, times in UTC).")
+    print(f"Request {args.request_id} is now due {local_date(row['due_at'])} (was {local_date(first)}).")
     print(f"Send the requester the notice {notice} (Dutch and English) now: Art. 12(3) asks that they are told "
           "within the first month, with the reason.")
     return 0
@@ -172,7 +176,7 @@ def _process(args, paths) -> int:
         for r in service.ledger.rows("rejected"):
             if r["request_id"] in arrived:  # not a valid request: the operator answers by hand (Art. 12(4))
                 print(f"{r['request_id']}: rejected, {json.loads(r['detail'])['reason']}; the document is in "
-                      f"{paths.inbox / REJECTED}: answer the requester yourself by {r['due_at'][:10]} (Art. 12(4)), "
+                      f"{paths.inbox / REJECTED}: answer the requester yourself by {local_date(r['due_at'])} (Art. 12(4)), "
                       f"then `klantkluis request answered {r['request_id']}`")
         if not pending:
             print("No valid requests pending in the inbox.")

@@ -3,7 +3,8 @@
 A rejected document may name its sender in plain text, an access export (Art. 15, 20) is all of a
 subject's data: each is kept as long as its rule in ``privacy/policy.yml`` says, counted from the
 request's completion, then overwritten and removed, with an audit entry and a note in the ledger.
-A rejected document is kept until it was answered by hand, then as long as its rule says. The
+A rejected document is kept until it was answered by hand, then as long as its rule says; one
+never recorded as answered goes that long after its answer was due. The
 record of a request (its ledger row, with the pseudonymous ids), its receipt and any extension
 notice are the proof that it was answered (Art. 5(2)); they go when the rule ``request_records``
 ends.
@@ -25,8 +26,9 @@ RULES = {"rejected_requests": "rejected_request_removed", "access_exports": "acc
 
 
 def _files(service, rule: str) -> list[tuple[Path, dict]]:
-    if rule == "rejected_requests":  # counted from the answer given by hand (Ledger.answered)
-        return [(service.paths.inbox / REJECTED / f"{r['request_id']}.json", r) for r in service.ledger.rows("answered")]
+    if rule == "rejected_requests":  # from the answer given by hand (Ledger.answered), at the latest from its due date
+        return [(service.paths.inbox / REJECTED / f"{r['request_id']}.json", r) for r in service.ledger.rows()
+                if r["type"] == "invalid" and r["status"] in ("answered", "rejected")]
     if rule == "access_exports":
         # by name in this installation's outbox: the stored path is wrong once the home has moved
         return [(service.paths.outbox / Path(r["result_path"]).name, r) for r in service.ledger.rows("completed")
@@ -44,7 +46,8 @@ def remove_expired(service, now: datetime) -> dict[str, int]:
             continue
         cutoff, removed[rule] = now - timedelta(days=policy_rule.duration_days), 0
         for path, row in _files(service, rule):
-            if not (row["completed_at"] and datetime.fromisoformat(row["completed_at"]) < cutoff):
+            since = row["completed_at"] or (row["due_at"] if row["status"] == "rejected" else None)
+            if not (since and datetime.fromisoformat(since) < cutoff):
                 continue
             if rule == RECORDS:  # the receipt and an extension notice, if any, and the record itself
                 service.discard(path)

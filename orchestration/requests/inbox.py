@@ -9,12 +9,12 @@ those by hand, Art. 12(4)) and are removed when the policy rule ``rejected_reque
 import hashlib
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestration.requests.file_retention import REJECTED
 from privacy.audit import timestamp
-from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for
+from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for, stated_receipt
 
 
 def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
@@ -37,13 +37,17 @@ def intake(service, now: datetime) -> list:
         try:
             request = service.parse(raw)
         except InvalidRequest as exc:
-            service.ledger.reject(request_id, str(exc), now=now)
+            try:
+                received = _arrival(path, raw, now)
+                folder = service.paths.inbox / REJECTED
+                folder.mkdir(mode=0o700, exist_ok=True)
+                if not path.is_symlink():  # it may name its sender: readable by this account only, like the inbox
+                    os.chmod(path, 0o600)
+                os.replace(path, folder / f"{request_id}.json")
+            except FileNotFoundError:  # the sensor or another command took it first
+                continue
+            service.ledger.reject(request_id, str(exc), received=received)
             service.audit.append("request_rejected", now=now, request_id=request_id, reason=str(exc))
-            folder = service.paths.inbox / REJECTED
-            folder.mkdir(mode=0o700, exist_ok=True)
-            if not path.is_symlink():  # it may name its sender: readable by this account only, like the inbox
-                os.chmod(path, 0o600)
-            os.replace(path, folder / f"{request_id}.json")
             continue
         if service.ledger.register(request, service.identifier_hmac(request)):
             service.audit.append("request_received", now=now, request_id=request_id, type=request.type,
@@ -54,6 +58,13 @@ def intake(service, now: datetime) -> list:
             pending.append(request)
     service.remove_expired(now)
     return sorted(pending, key=lambda r: (r.received_at, r.request_id))
+
+
+def _arrival(path: Path, raw: bytes, now: datetime) -> datetime:
+    """When a document that is not a valid request arrived: the earliest of the time it states, the
+    file's time and now, so that its deadline is never later than the law's."""
+    moments = [now, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)]
+    return min(moments + ([stated] if (stated := stated_receipt(raw)) else []))
 
 
 def write_request(inbox: Path, document: dict) -> tuple[str, Path]:

@@ -33,7 +33,7 @@ from privacy.rights import texts
 from privacy.rights.ledger import ANSWERED, Ledger
 from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
-from privacy.rights.requests import LOCAL_TIME, Request, parse_request
+from privacy.rights.requests import Request, local_date, parse_request
 from privacy.rights.warehouse import recorded
 
 __all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestFailed", "RequestService", "WarehouseBusy",
@@ -137,7 +137,7 @@ class RequestService:
         self.intake(now)  # a request still in the inbox is registered first
         row = self.ledger.extend(request_id, reason, now=now)
         first_due = json.loads(row["detail"])["extension"]["first_due_at"]
-        dates = {"received": _local_date(row["received_at"]), "due": _local_date(row["due_at"])}
+        dates = {"received": local_date(row["received_at"]), "due": local_date(row["due_at"])}
         explanation = {lang: texts.EXTENDED[i].format(reason=texts.EXTENSION_REASONS[reason][i], **dates)
                        for i, lang in enumerate(texts.LANGUAGES)}
         path = write_json(self.paths.outbox / f"{request_id}{EXTENSION_NOTICE}", {
@@ -209,8 +209,3 @@ class RequestService:
         """Remove a file holding plain personal data, overwriting its bytes first."""
         with overwritten_when_replaced([path]):
             path.unlink(missing_ok=True)
-
-
-def _local_date(stored: str) -> str:
-    """A ledger time as the date in the Netherlands, as the requester counts (2027-02-28)."""
-    return datetime.fromisoformat(stored).astimezone(LOCAL_TIME).date().isoformat()

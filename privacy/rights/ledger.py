@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from privacy.audit import timestamp
@@ -32,8 +32,6 @@ create table if not exists requests (
 ANSWERED = ("completed", "refused", "answered")  # statuses of a request that is done with
 STATUSES = ("received", "processing", "failed", "rejected", *ANSWERED)
 STALE = timedelta(minutes=30)  # a request "processing" this long was interrupted: it may be claimed again
-# Before rejected documents awaited an answer by hand they counted as answered at their rejection.
-_MIGRATE = "update requests set status = 'answered' where status = 'rejected' and completed_at is not null"
 
 
 class NotOpen(PrivacyError):
@@ -51,8 +49,24 @@ class Ledger:
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
-        self._db.execute(_MIGRATE)
+        self._upgrade()
         self.index = BlindIndex(self._db)
+
+    def _upgrade(self) -> None:
+        """A ledger from before rejected documents awaited an answer by hand counted them answered
+        at their rejection: one whose month has passed is taken to be answered (and says so); a
+        recent one is open again, due a month after its receipt."""
+        now = datetime.now(timezone.utc)
+        for row in self._db.execute("select request_id, received_at from requests where status = 'rejected' "
+                                    "and completed_at is not null").fetchall():
+            due = months_after(datetime.fromisoformat(row["received_at"]), 1)
+            if due < now:
+                self._db.execute("update requests set status = 'answered', detail = json_set(detail, "
+                                 "'$.answered', 'assumed when the ledger was upgraded') where request_id = ?",
+                                 (row["request_id"],))
+            else:
+                self._db.execute("update requests set completed_at = null, due_at = ? where request_id = ?",
+                                 (timestamp(due), row["request_id"]))
 
     def register(self, request: Request, identifier_hmac: str) -> bool:
         """Record a new request as ``received``; False if its id is known already (idempotent)."""
@@ -64,13 +78,17 @@ class Ledger:
              json.dumps({k: v for k, v in (("field", request.field), ("purpose", request.purpose)) if v}))
         ).rowcount == 1
 
-    def reject(self, request_id: str, reason: str, *, now: datetime) -> None:
+    def reject(self, request_id: str, reason: str, *, received: datetime) -> None:
         """Record a document that is not a valid request (reason: field names only, no values). It
         stays open until the operator records the answer given by hand (``answered``): the
-        requester is owed the reason within a month of receipt (Art. 12(3), 12(4))."""
-        self._db.execute("insert or ignore into requests (request_id, type, status, received_at, due_at, detail) "
-                         "values (?, 'invalid', 'rejected', ?, ?, ?)",
-                         (request_id, timestamp(now), timestamp(months_after(now, 1)), json.dumps({"reason": reason})))
+        requester is owed the reason within a month of receipt (Art. 12(3), 12(4)). The same
+        document sent again after that answer is open again, from its new receipt."""
+        self._db.execute(
+            "insert into requests (request_id, type, status, received_at, due_at, detail) values "
+            "(?, 'invalid', 'rejected', ?, ?, ?) on conflict (request_id) do update set status = 'rejected', "
+            "received_at = excluded.received_at, due_at = excluded.due_at, completed_at = null, "
+            "detail = excluded.detail where requests.status = 'answered'",
+            (request_id, timestamp(received), timestamp(months_after(received, 1)), json.dumps({"reason": reason})))
 
     def answered(self, request_id: str, *, now: datetime) -> None:
         """Record that a rejected document was answered by hand (Art. 12(4))."""
@@ -88,6 +106,9 @@ class Ledger:
             raise NotOpen(f"the reason must be one of {', '.join(EXTENSION_REASONS)} (Art. 12(3))")
         row = self._open(request_id)
         detail = json.loads(row["detail"] or "{}")
+        if row["status"] == "rejected":
+            raise NotOpen(f"request {request_id} is a document we could not process: its sender is owed the reason "
+                          "within the month (Art. 12(4)), which cannot be extended; answer by hand, then record it")
         if "extension" in detail:
             raise NotOpen(f"request {request_id} was extended already on {detail['extension']['at'][:10]}; "
                           "Art. 12(3) allows one extension of two months")

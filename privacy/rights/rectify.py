@@ -50,6 +50,8 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
         raise ValueError("the natural key does not belong to the subject")
     affected = [table.column(n) for n in derived_from(table, field)]
     derived = [c.name for c in affected if c.transform != "encrypt"]
+    if any(c.name == RECTIFIED for c in table.columns):  # a warehouse made before the column: added here
+        con.execute(f'alter table raw."{table.name}" add column if not exists {RECTIFIED} varchar')
     cols = column_types(con, "raw", table.name)
     extra = ", ".join(f'"{n}"' for n in derived) or "null"
     versions = con.execute(f'select rowid, "{field}", {extra} from raw."{table.name}" where {SUBJECT_COLUMN} = ? '
@@ -73,7 +75,7 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
     con.execute("begin")
     try:
         sets, mark = ", ".join(f'"{n}" = ?' for n in names), []
-        if RECTIFIED in cols:  # the fields corrected in the row, so a reload of its file keeps them (``corrections``)
+        if RECTIFIED in cols:  # the fields corrected in the row, so a reload of its unchanged file keeps them
             sets += (f", {RECTIFIED} = case when list_contains(string_split(coalesce({RECTIFIED}, ''), ','), ?) "
                      f"then {RECTIFIED} else concat_ws(',', {RECTIFIED}, ?) end")
             mark = [field, field]

@@ -73,6 +73,11 @@ def months_after(moment: datetime, months: int) -> datetime:
     return local.replace(year=year, month=month, day=day).astimezone(timezone.utc)
 
 
+def local_date(stored: str) -> str:
+    """A stored (UTC) time as the date in the Netherlands, as the requester counts (2027-02-28)."""
+    return datetime.fromisoformat(stored).astimezone(LOCAL_TIME).date().isoformat()
+
+
 def request_id_for(document: dict) -> str:
     """A stable id from the document's content (key order and spacing do not matter)."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -124,6 +129,15 @@ def _text(doc: dict, key: str, default: str = "") -> str:
     if not isinstance(value, str):
         raise InvalidRequest(f"{key} must be a string")
     return value.strip()
+
+
+def stated_receipt(raw: bytes) -> datetime | None:
+    """The ``received_at`` of a document that is not a valid request, if it reads as a time: the
+    month for the answer by hand (Art. 12(3), 12(4)) runs from receipt too. None otherwise."""
+    try:
+        return _received(json.loads(raw))
+    except (ValueError, UnicodeDecodeError, AttributeError, InvalidRequest):
+        return None
 
 
 def _received(doc: dict) -> datetime:

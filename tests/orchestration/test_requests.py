@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import zipfile
 from datetime import datetime, timedelta, timezone
 
@@ -15,7 +16,9 @@ from orchestration.requests.inbox import write_request
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
+from privacy.audit import timestamp
 from privacy.rights.ledger import NotOpen
+from privacy.rights.requests import local_date, months_after
 
 EMAIL = "secret.person@example.nl"
 
@@ -67,7 +70,7 @@ def test_a_rejected_document_is_reported_with_its_reason_by_process_and_list(pat
     assert oct(kept.stat().st_mode & 0o777) == oct(0o600)  # the sender's 0644 is not kept
     now = datetime.now(timezone.utc)
     with RequestService(paths) as service:  # open until answered by hand: the document stays
-        service.intake(now + timedelta(days=90))
+        service.intake(now + timedelta(days=50))
         assert kept.exists() and service.ledger.get(kept.stem)["status"] == "rejected"
         assert [r["request_id"] for r in service.ledger.unanswered(now + timedelta(days=32))[1]] == [kept.stem]
         service.answered(kept.stem, now=now + timedelta(days=10))
@@ -86,8 +89,8 @@ def test_a_rejected_document_is_open_and_overdue_until_it_is_recorded_as_answere
     said = capsys.readouterr().out
     with RequestService(paths) as service:
         [request_id] = [r["request_id"] for r in service.ledger.rows("rejected")]
-    due = (datetime.now(timezone.utc) + timedelta(days=28)).date().isoformat()
-    assert f"by {due[:8]}" in said and f"klantkluis request answered {request_id}" in said  # a month from now
+    due = local_date(timestamp(months_after(datetime.now(timezone.utc), 1)))
+    assert f"by {due} (Art. 12(4))" in said and f"klantkluis request answered {request_id}" in said
     with RequestService(paths) as service:
         service.ledger._db.execute("update requests set due_at = '2026-01-01T00:00:00.000000Z'")  # a month later
     assert _cli(paths, "requests", "--open") == 0
@@ -102,6 +105,36 @@ def test_a_rejected_document_is_open_and_overdue_until_it_is_recorded_as_answere
     assert f"request {request_id} is answered already" in capsys.readouterr().out
     assert _cli(paths, "request", "answered", "req-00000000000000000000") == 2
     assert "no request req-00000000000000000000 in the ledger" in capsys.readouterr().out
+
+
+def test_a_rejected_document_counts_from_its_arrival_and_goes_at_the_latest_a_month_after_its_due_date(paths, capsys):
+    paths.inbox.mkdir(parents=True)
+    stated = {"type": "access", "verification": "idin", "received_at": "2026-11-01T10:00:00+01:00"}  # no subject
+    (paths.inbox / "by-post.json").write_text(json.dumps(stated))
+    (paths.inbox / "old.json").write_text("{not json")
+    twenty_days_ago = (datetime.now(timezone.utc) - timedelta(days=20)).timestamp()
+    os.utime(paths.inbox / "old.json", (twenty_days_ago, twenty_days_ago))
+    assert _cli(paths, "process-requests") == 0
+    with RequestService(paths) as service:
+        rows = {r["detail"]: r for r in service.ledger.rows("rejected")}
+        [by_post] = [r for d, r in rows.items() if "subject identifier" in d]
+        [old] = [r for d, r in rows.items() if "subject identifier" not in d]
+        assert by_post["received_at"].startswith("2026-11-01T09:00") and by_post["due_at"].startswith("2026-12-01")
+        assert datetime.fromisoformat(old["received_at"]).timestamp() == pytest.approx(twenty_days_ago, abs=1)
+        with pytest.raises(NotOpen, match="cannot be extended"):  # Art. 12(4): the reason within the month
+            service.extend(old["request_id"], "complexity")
+        kept = paths.inbox / "rejected" / f"{old['request_id']}.json"
+        due = datetime.fromisoformat(old["due_at"])
+        service.remove_expired(due + timedelta(days=29))
+        assert kept.exists()  # never recorded as answered: kept until 30 days after its answer was due
+        service.remove_expired(due + timedelta(days=31))
+        assert not kept.exists() and service.ledger.get(old["request_id"])["status"] == "rejected"  # still overdue
+    (paths.inbox / "old.json").write_text("{not json")  # the same document again, after an answer: open again
+    with RequestService(paths) as service:
+        service.answered(by_post["request_id"])
+        (paths.inbox / "by-post.json").write_text(json.dumps(stated))
+        service.intake()
+        assert service.ledger.get(by_post["request_id"])["status"] == "rejected"
 
 
 def test_a_deadline_is_extended_once_by_two_months_within_the_first_with_a_notice(paths, capsys):
@@ -142,15 +175,20 @@ def test_a_deadline_is_extended_once_by_two_months_within_the_first_with_a_notic
     assert not notice.exists()
 
 
-def test_rejected_documents_of_an_older_ledger_count_as_answered(paths):
+def test_rejected_documents_of_an_older_ledger_are_answered_once_their_month_is_over(paths):
     from privacy.rights.ledger import Ledger
 
     paths.state.mkdir(parents=True)
+    recent = timestamp(datetime.now(timezone.utc) - timedelta(days=3))
+    with Ledger(paths.state / "requests.sqlite") as ledger:  # as an older version recorded them: done at once
+        for request_id, at in (("req-old", "2026-01-01T00:00:00.000000Z"), ("req-new", recent)):
+            ledger._db.execute("insert into requests (request_id, type, status, received_at, due_at, completed_at) "
+                               "values (?, 'invalid', 'rejected', ?, ?, ?)", (request_id, at, at, at))
     with Ledger(paths.state / "requests.sqlite") as ledger:
-        ledger._db.execute("insert into requests (request_id, type, status, received_at, due_at, completed_at) "
-                           "values ('req-old', 'invalid', 'rejected', '2026-01-01', '2026-01-01', '2026-01-01')")
-    with Ledger(paths.state / "requests.sqlite") as ledger:
-        assert ledger.get("req-old")["status"] == "answered"
+        old, new = ledger.get("req-old"), ledger.get("req-new")
+    assert old["status"] == "answered" and "assumed when the ledger was upgraded" in old["detail"]  # its month is over
+    assert new["status"] == "rejected" and new["completed_at"] is None  # still to be answered, within its month
+    assert new["due_at"] == timestamp(months_after(datetime.fromisoformat(recent), 1))
 
 
 def test_sensor_starts_one_run_per_request_without_the_identifier(paths):

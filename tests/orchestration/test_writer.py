@@ -172,7 +172,8 @@ def test_loading_a_file_again_keeps_what_a_rectification_corrected_in_its_rows(l
     monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
     monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
     table = next(t for t in TABLES if t.name == "crm_customers")
-    [path] = source_files(Paths.from_home(landing), "crm_customers")[:1]
+    path = tmp_path / "customers.csv"
+    shutil.copy(source_files(Paths.from_home(landing), "crm_customers")[0], path)
     ctx = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), NOW)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         writer.load_file(con, table, path, ctx)
@@ -187,10 +188,14 @@ def test_loading_a_file_again_keeps_what_a_rectification_corrected_in_its_rows(l
         postcode, area, phone, marks = con.execute("select postcode, postcode_area, phone, _rectified from "
                                                    "raw.crm_customers where subject_id = ?", [sid]).fetchone()
         others = con.execute("select count(*) from raw.crm_customers where _rectified is not null").fetchone()[0]
+        path.write_bytes(path.read_bytes() + b"\n")  # the source delivers the file again, changed: its word stands
+        changed = writer.load_file(con, table, path, ctx)
+        now_area = con.execute("select postcode_area from raw.crm_customers where subject_id = ?", [sid]).fetchone()[0]
+    assert changed.corrections_dropped == 1 and changed.corrections_kept == 0 and now_area != "9898"
     assert reloaded.corrections_kept == 1 and reloaded.reconciles() and others == 1
     assert decrypt_values([postcode], [sid], table.name, "postcode", ctx.keystore, purpose="test") == ["9898 ZX"]
     assert area == "9898" and marks == "postcode,phone"
     assert decrypt_values([phone], [sid], table.name, "phone", ctx.keystore, purpose="test") == ["0687654321"]
-    [entry] = [e for e in ctx.audit.entries() if e["event"] == "ingest_batch"][-1:]
+    [entry] = [e for e in ctx.audit.entries() if e["event"] == "ingest_batch"][-2:-1]
     assert entry["details"]["corrections_kept"] == 1
     ctx.close()

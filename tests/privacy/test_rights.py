@@ -207,6 +207,17 @@ def test_rectification_rewrites_every_version_and_the_snapshot(keystore, pseudon
                     audit=audit, actor="test", now=now)
 
 
+def test_rectification_on_a_warehouse_from_before_the_mark_adds_it(keystore, pseudonymiser, audit, now):
+    crm = CLASSIFICATION.table("crm_customers", "source")
+    with duckdb.connect() as con:
+        jan, _ = _warehouse(con, keystore, pseudonymiser, now)
+        con.execute("alter table raw.crm_customers drop column _rectified")  # as an older version made it
+        rectify(con, crm, jan, "C0000001", "postcode", "9999 ZZ", keystore=keystore, pseudonymiser=pseudonymiser,
+                audit=audit, actor="test", now=now)
+        assert con.execute("select distinct _rectified from raw.crm_customers where subject_id = ?",
+                           [jan]).fetchall() == [("postcode",)]  # so a reload of its files keeps the correction
+
+
 def test_rectification_leaves_an_earlier_value_that_was_right_then(keystore, pseudonymiser, audit, now):
     crm = CLASSIFICATION.table("crm_customers", "source")
     with duckdb.connect() as con:
