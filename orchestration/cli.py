@@ -110,6 +110,12 @@ def _home_problem(paths: Paths, command: str) -> str | None:
     return None
 
 
+def _reader_gone() -> None:
+    """The reader of our output has gone (`klantkluis audit | head`): what is left to write goes
+    nowhere, so the command ends quietly instead of with a BrokenPipeError at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if problem := settings_problem():
@@ -125,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, paths) or 0
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # the reader has gone (`klantkluis audit | head`): stop writing, quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:
+        _reader_gone()
         return 1
     except (LandingFileError, PrivacyError, WarehouseBusy) as exc:  # the fix, named in the message (never values)
         print(f"Error: {exc}", file=sys.stderr)
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command != "ui":
                 print(f"({args.command} took {time.perf_counter() - started:.1f} s)", flush=True)
         except BrokenPipeError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _reader_gone()
 
 
 if __name__ == "__main__":

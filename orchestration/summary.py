@@ -65,7 +65,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
     if requests:
         lines += ["", f"Requests: {requests}"]
     if stage_seconds:
-        lines += ["", "Time per stage" + (f", summed over the {days} landing days (one run each):" if days > 1 else ":")]
+        over = f", summed over the {days} landing days (one run each)" if days > 1 else ""
+        lines += ["", f"Time per stage{over}:"]
         lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]
     lines += ["", "Files:",
               f"  landing zone      {paths.landing}",

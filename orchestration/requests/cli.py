@@ -151,13 +151,14 @@ def _list(args, paths) -> int:
         late = " OVERDUE" if r["status"] not in ANSWERED and r["due_at"] < now else ""
         detail = json.loads(r["detail"] or "{}")
         if "extension" in detail:
-            late += f" (extended {detail['extension']['at'][:10]}: {detail['extension']['reason']})"
+            late += f" (extended {local_date(detail['extension']['at'])}: {detail['extension']['reason']})"
         if r["result_path"] and not Path(r["result_path"]).exists():
             removed = detail.get("removed") or {}
             why = f"with the data, by request {removed['by']}" if "by" in removed else f"rule {removed.get('rule')}"
             late += f" (deleted {removed['at'][:10]}, {why})" if removed else " (deleted)"
         late += " (no data found)" if detail.get("found") is False else ""
-        late += f" (reason: {detail['reason']})" if detail.get("reason") and (r["type"] == "invalid" or r["status"] == "refused") else ""
+        if detail.get("reason") and (r["type"] == "invalid" or r["status"] == "refused"):
+            late += f" (reason: {detail['reason']})"
         late += " (answer by hand, then `klantkluis request answered <id>`)" if r["status"] == "rejected" else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "
               f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {r['result_path'] or ''}{late}")
@@ -176,8 +177,8 @@ def _process(args, paths) -> int:
         for r in service.ledger.rows("rejected"):
             if r["request_id"] in arrived:  # not a valid request: the operator answers by hand (Art. 12(4))
                 print(f"{r['request_id']}: rejected, {json.loads(r['detail'])['reason']}; the document is in "
-                      f"{paths.inbox / REJECTED}: answer the requester yourself by {local_date(r['due_at'])} (Art. 12(4)), "
-                      f"then `klantkluis request answered {r['request_id']}`")
+                      f"{paths.inbox / REJECTED}: answer the requester yourself by {local_date(r['due_at'])} "
+                      f"(Art. 12(4)), then `klantkluis request answered {r['request_id']}`")
         if not pending:
             print("No valid requests pending in the inbox.")
         for request in pending:
@@ -193,7 +194,8 @@ def _process(args, paths) -> int:
             nobody = " (no data found for this identifier)" if outcome.detail.get("found") is False else ""
             print(f"{outcome.request_id} ({outcome.type}): {outcome.status}{nobody} -> {outcome.result_path or '-'}")
             if outcome.type == "rectification" and outcome.status == "completed" and outcome.detail.get("found"):
-                print("  Correct it in the source system too (Art. 19): its next export would bring the old value back.")
+                print("  Correct it in the source system too (Art. 19): its next export would bring the old value "
+                      "back.")
             if deleted := outcome.detail.get("earlier_exports_deleted"):
                 print(f"  The access export(s) of {', '.join(deleted)} went with the data; if one was not delivered "
                       "yet, the erasure receipt tells the requester so.")

@@ -134,7 +134,8 @@ class RequestService:
         requester must have within the first month, with the reason: ``outbox/<id>.extension.json``
         (dates and the reason, no personal values). ``NotOpen`` when the ledger refuses it."""
         now = now or datetime.now(timezone.utc)
-        self.intake(now)  # a request still in the inbox is registered first
+        if self.ledger.get(request_id) is None:
+            self.intake(now)  # a request still in the inbox is registered first
         row = self.ledger.extend(request_id, reason, now=now)
         first_due = json.loads(row["detail"])["extension"]["first_due_at"]
         dates = {"received": local_date(row["received_at"]), "due": local_date(row["due_at"])}

@@ -19,7 +19,7 @@ from privacy.audit import timestamp
 from privacy.exceptions import PrivacyError
 from privacy.paths import private_dir
 from privacy.rights.blind_index import BlindIndex
-from privacy.rights.requests import Request, months_after
+from privacy.rights.requests import Request, local_date, months_after
 from privacy.rights.texts import EXTENSION_REASONS
 
 _SCHEMA = """
@@ -110,10 +110,10 @@ class Ledger:
             raise NotOpen(f"request {request_id} is a document we could not process: its sender is owed the reason "
                           "within the month (Art. 12(4)), which cannot be extended; answer by hand, then record it")
         if "extension" in detail:
-            raise NotOpen(f"request {request_id} was extended already on {detail['extension']['at'][:10]}; "
+            raise NotOpen(f"request {request_id} was extended already on {local_date(detail['extension']['at'])}; "
                           "Art. 12(3) allows one extension of two months")
         if timestamp(now) > row["due_at"]:
-            raise NotOpen(f"request {request_id} was due on {row['due_at'][:10]}: an extension must be made, and "
+            raise NotOpen(f"request {request_id} was due on {local_date(row['due_at'])}: an extension must be made, and "
                           "the requester told, within the first month (Art. 12(3)); answer it now")
         due = months_after(datetime.fromisoformat(row["due_at"]), 2)
         detail["extension"] = {"at": timestamp(now), "reason": reason, "first_due_at": row["due_at"]}
@@ -126,7 +126,8 @@ class Ledger:
         if row is None:
             raise NotOpen(f"no request {request_id} in the ledger; `klantkluis requests` lists them")
         if row["status"] in ANSWERED:
-            raise NotOpen(f"request {request_id} is {row['status']} already (on {(row['completed_at'] or '')[:10]})")
+            done = f" (on {local_date(row['completed_at'])})" if row["completed_at"] else ""
+            raise NotOpen(f"request {request_id} is {row['status']} already{done}")
         return row
 
     def claim(self, request_id: str, *, now: datetime) -> bool:
