@@ -19,7 +19,7 @@ from privacy.exceptions import PrivacyError
 def _demo(args, paths: Paths) -> int:
     from orchestration.demo.generate import generate
 
-    if paths.mapping.is_file() and not args.force:  # fake people beside real ones: never unasked
+    if paths.mapping.is_file():  # fake people beside real ones: never, --force or not
         print(f"{paths.mapping} points this installation at your own files; no demo data written "
               "(use another --home for the demo).")
         return 0
@@ -34,7 +34,8 @@ def _demo(args, paths: Paths) -> int:
         from orchestration.demo.defects import inject_defects
 
         planted = inject_defects(paths.landing, args.defect_rate, args.seed)
-        print(f"  injected {len(planted):,} defects (kinds and lines in {paths.truth / 'defects.jsonl'})")
+        print(f"  injected {len(planted):,} defects into those rows (duplicates and split lines change the counts; "
+              f"kinds and lines in {paths.truth / 'defects.jsonl'})")
     print(f"  done in {result.seconds:.1f} s")
     return 0
 
@@ -43,6 +44,20 @@ def _run(args, paths: Paths) -> int:
     from orchestration.pipeline import run_full_refresh
 
     return run_full_refresh(paths, as_of=args.as_of, reload=args.reload)
+
+
+def _status(args, paths: Paths) -> int:
+    from orchestration.requests.common import open_requests
+    from orchestration.settings import connect_duckdb
+    from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render
+
+    if not paths.warehouse.exists():
+        print(f"No warehouse yet in {paths.home}: `klantkluis --home {paths.home} run` builds it.")
+        return 0
+    with connect_duckdb(paths.warehouse, read_only=True) as con:
+        print(render(paths, layer_counts(con), {}, reconciliation(con), requests=open_requests(paths),
+                     quarantine=quarantine_counts(con), title="klantkluis status"))
+    return 0
 
 
 def _ui(args, paths: Paths) -> int:
@@ -71,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reload", action="store_true",
                      help="load every landing file again, unchanged ones too (after fixing a rule or a column mapping)")
     run.set_defaults(func=_run)
+    status = sub.add_parser("status", help="the installation as the last run left it: rows per layer, the "
+                            "reconciliation, quarantined rows per rule, open requests (no run)")
+    status.set_defaults(func=_status)
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=port, default=3000, help="port on 127.0.0.1 (default 3000)")
     ui.set_defaults(func=_ui)
@@ -79,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-READ_ONLY = frozenset({"audit", "audit-verify", "requests"})  # commands that only read the installation
+READ_ONLY = frozenset({"audit", "audit-verify", "requests", "status"})  # commands that only read the installation
 CREATE = frozenset({"demo", "run"})  # commands that may start an installation in a new folder
 
 

@@ -17,7 +17,7 @@ from orchestration.ingest.sources import going_back_in_time, last_load, pending_
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths, connect_duckdb
 from orchestration.requests.common import open_requests
-from orchestration.summary import layer_counts, reconciliation, render, stage_of
+from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
@@ -67,7 +67,8 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with connect_duckdb(paths.warehouse, read_only=True) as con:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
-                         failed=not result.success, requests=open_requests(paths), days=len(days)))
+                         failed=not result.success, requests=open_requests(paths), days=len(days),
+                         quarantine=quarantine_counts(con)))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:

@@ -40,11 +40,13 @@ def _ui_command(paths: Paths) -> str:
 
 def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
            reconciliation: list[tuple[str, int, int, int, int]], failed: bool = False,
-           requests: str | None = None, days: int = 1) -> str:
+           requests: str | None = None, days: int = 1, quarantine: list[tuple[str, str, int]] = (),
+           title: str = "klantkluis run summary") -> str:
     """The run summary. After a failed run the rows per layer are left out: they would show the
     last successful build as if this run had made it. ``requests``: the reminder of data subject
-    requests not answered yet (``open_requests``); ``days``: the landing days processed, one run each."""
-    lines = ["", "klantkluis run summary", "=" * 22]
+    requests not answered yet (``open_requests``); ``days``: the landing days processed, one run each;
+    ``quarantine``: rows in quarantine per source and rule (``quarantine_counts``)."""
+    lines = ["", title, "=" * len(title)]
     if not failed:
         lines += ["", "Rows per layer:"]
         for schema in LAYERS:
@@ -62,6 +64,10 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         why = "absent: true in sources.yml" if absent(paths, source) else "no file loaded yet" + (
             " (see why the run failed, below)" if failed else "")
         lines.append(f"  {source:<16} {why}")
+    if quarantine:
+        lines += ["", "Quarantined rows per source and rule (encrypted in raw._quarantine with their file and",
+                  "line; fix the export and load it again):"]
+        lines += [f"  {source:<16} {rows:>9,}  {rule}" for source, rule, rows in quarantine]
     if requests:
         lines += ["", f"Requests: {requests}"]
     if stage_seconds:
@@ -78,6 +84,15 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
               f"  keys (0600)       {paths.key_dir}",
               "", f"Open the Dagster UI on this warehouse:  {_ui_command(paths)}   (http://127.0.0.1:3000)", ""]
     return "\n".join(lines)
+
+
+def quarantine_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """(source, rule, rows) of the quarantine, most rows first: counts and rule names only."""
+    if not con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = '_quarantine'"
+                       ).fetchone()[0]:
+        return []
+    return con.execute("select source, rule, count(*) as n from raw._quarantine group by all "
+                       "order by source, n desc, rule").fetchall()
 
 
 def reconciliation(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int, int]]:

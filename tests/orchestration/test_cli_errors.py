@@ -207,3 +207,10 @@ def test_a_mistyped_home_is_not_taken_for_a_new_installation(tmp_path, capsys, a
     assert main(["--home", str(typo), *argv]) == 2
     assert f"{typo} is not a klantkluis installation" in capsys.readouterr().err
     assert not typo.exists()  # no inbox, key or audit log made where no sensor or run looks
+
+
+def test_demo_data_never_goes_into_an_installation_pointed_at_real_files(home, capsys):
+    (home / "sources.yml").write_text("orders:\n  files: exports/*.csv\n")
+    assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 0
+    assert "points this installation at your own files; no demo data written" in capsys.readouterr().out
+    assert not (home / "landing").exists()

@@ -33,3 +33,27 @@ def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch
     assert main(["--home", str(tmp_path), "rotate-master-key"]) == 0
     after = master_key_from_env(paths.environment()).key_id  # refused if the binding had kept the old id
     assert after != before and after in (tmp_path / "state" / "keys.json").read_text()
+
+
+def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_rule(tmp_path, monkeypatch, capsys):
+    import duckdb
+
+    from orchestration.ingest.schema import ensure_raw_tables
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    paths.landing.mkdir(parents=True)
+    assert main(["--home", str(tmp_path), "status"]) == 0
+    assert f"No warehouse yet in {tmp_path}" in capsys.readouterr().out
+    with duckdb.connect(str(paths.warehouse)) as con:
+        ensure_raw_tables(con, [])
+        con.execute("insert into raw._batches values ('b1', 'orders', 'o.csv', 'x', 5, 2, 3, 0, now(), null)")
+        con.execute("insert into raw._quarantine select 'orders', 'o.csv', range, rule, null, null, 'b1', now() "
+                    "from range(3), (values ('expect_column_values_to_match_regex:amount'), ('malformed')) r(rule) "
+                    "where range < 2 or rule = 'malformed'")
+    assert main(["--home", str(tmp_path), "status"]) == 0
+    said = capsys.readouterr().out
+    assert "klantkluis status" in said and "orders           in          5  loaded          2  quarantined       3" in said
+    assert "  orders                   3  malformed\n  orders                   2  expect_column_values_to_match_regex" \
+           ":amount" in said  # most rows first
