@@ -21,6 +21,8 @@ def test_the_audit_command_shows_who_did_what_when_filtered(tmp_path, monkeypatc
     assert "1 of the entries in" in said
     assert main(["--home", str(tmp_path), "audit-verify"]) == 0
     assert "intact, 2 entries" in capsys.readouterr().out
+    assert main(["--home", str(tmp_path), "audit", "--event", "erasure_request"]) == 0  # misspelt: names the events
+    assert "Events in this log: decrypt, erasure." in capsys.readouterr().out
 
 
 def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch, capsys):
