@@ -3,9 +3,7 @@ with
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
-    where order_date <= cast('{{ as_of() }}' as date)
-      and subject_id not like '{{ var("anonymised_prefix") }}%'  -- orders kept only for the fiscal duty
+    {{ analysed_orders(as_of()) }}
 
 ),
 

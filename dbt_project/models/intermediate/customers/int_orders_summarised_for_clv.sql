@@ -10,9 +10,7 @@ daily as (
         subject_id,
         order_date,
         sum(amount) as amount
-    from {{ ref('stg_shop__orders') }}
-    where order_date <= cast('{{ clv_calibration_end() }}' as date)
-      and subject_id not like '{{ var("anonymised_prefix") }}%'  -- orders kept only for the fiscal duty
+    from ({{ analysed_orders(clv_calibration_end()) }}) as orders
     group by subject_id, order_date
 
 ),

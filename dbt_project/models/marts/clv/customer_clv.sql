@@ -1,7 +1,8 @@
 -- Customer lifetime value: historical (revenue and margin to date) and predictive (BG/NBD
 -- expected purchases and P(alive), Gamma-Gamma expected spend, discounted over the horizon).
--- The models see only purchases; a relationship that has ended (CRM status 'ended', or a CRM
--- record already deleted after its retention period) has no future purchases: prediction 0.
+-- The models see only purchases; a relationship that has ended (CRM status 'ended') has no
+-- future purchases: prediction 0. Only the customer base is here (macro analysed_orders); without
+-- any CRM export (an order system alone) the relationship is unknown and the models' P(alive) stands.
 with
 
 orders as (
@@ -27,7 +28,11 @@ relationships as (
     select
         orders.subject_id,
         coalesce(customers.status, 'unknown') as relationship,
-        case when customers.status = 'active' then 1.0 else 0.0 end as ongoing
+        case
+            when customers.status = 'active' then 1.0
+            when customers.subject_id is null and not exists (select 1 from customers) then 1.0
+            else 0.0
+        end as ongoing
     from orders
     left join customers on orders.subject_id = customers.subject_id
 
