@@ -20,7 +20,7 @@ def _demo(args, paths: Paths) -> int:
     from orchestration.demo.generate import generate
 
     if paths.mapping.is_file():  # fake people beside real ones: never, --force or not
-        print(f"{paths.mapping} points this installation at your own files; no demo data written "
+        print(f"{paths.mapping} configures this installation's own sources; no demo data written "
               "(use another --home for the demo).")
         return 0
     if paths.landing.is_dir() and any(paths.landing.iterdir()) and not args.force:
@@ -54,10 +54,40 @@ def _status(args, paths: Paths) -> int:
     if not paths.warehouse.exists():
         print(f"No warehouse yet in {paths.home}: `klantkluis --home {paths.home} run` builds it.")
         return 0
+    print(_last_run(paths))
+    waiting = len(list(paths.inbox.glob("*.json"))) if paths.inbox.is_dir() else 0
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         print(render(paths, layer_counts(con), {}, reconciliation(con), requests=open_requests(paths),
                      quarantine=quarantine_counts(con), title="klantkluis status"))
+    if waiting:  # the month of Art. 12(3) runs from receipt, registered or not
+        print(f"{waiting} document(s) in {paths.inbox} not registered yet: the Dagster sensor takes them, "
+              "or `klantkluis process-requests`.")
     return 0
+
+
+def _last_run(paths: Paths) -> str:
+    """The last run of the full_refresh job (this installation's Dagster instance): when, and whether
+    the counts that follow are its results."""
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    if not (paths.dagster_home / "dagster.yaml").is_file():
+        return "No run recorded in this installation yet."
+    try:
+        with DagsterInstance.get() as instance:  # DAGSTER_HOME: this installation's (main exports it)
+            records = instance.get_run_records(filters=RunsFilter(job_name="full_refresh"), limit=1)
+    except Exception as exc:  # e.g. an auditor's account that may not open its storage: the counts still help
+        return f"The last run is unknown: the Dagster instance in {paths.dagster_home} could not be read " \
+               f"({type(exc).__name__})."
+    if not records:
+        return "No run of full_refresh recorded in this installation's Dagster instance."
+    record = records[0]
+    status, started = record.dagster_run.status, record.create_timestamp.strftime("%Y-%m-%d %H:%M UTC")
+    if status == DagsterRunStatus.SUCCESS:
+        return f"Last run: {started}, succeeded; the counts below are its results."
+    if status in (DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.QUEUED):
+        return f"A run started at {started} is still going: the counts below are changing."
+    return (f"Last run: {started}, {status.value.lower()}: the marts below are from the last run that succeeded; "
+            "`klantkluis run` (or the Dagster UI) shows why it failed.")
 
 
 def _ui(args, paths: Paths) -> int:

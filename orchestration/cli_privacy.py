@@ -52,7 +52,8 @@ def _audit(args, paths: Paths) -> int:
                                                                         if args.last and len(entries) > args.last else ""))
     if args.event and not entries:  # a misspelt event finds nothing: name the ones there are
         events = sorted({e["event"] for e in AuditLog(paths.audit_log).entries()})
-        print(f"Events in this log: {', '.join(events) or 'none yet'}.")
+        if unknown := sorted(set(args.event) - set(events)):
+            print(f"No event {', '.join(unknown)} in this log; its events: {', '.join(events) or 'none yet'}.")
     if args.id and not entries:
         print("--id finds pseudonymous subject ids, request ids, tables and files; never a customer number or "
               "e-mail address, which the log does not hold.")

@@ -65,8 +65,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
             " (see why the run failed, below)" if failed else "")
         lines.append(f"  {source:<16} {why}")
     if quarantine:
-        lines += ["", "Quarantined rows per source and rule (encrypted in raw._quarantine with their file and",
-                  "line; fix the export and load it again):"]
+        lines += ["", "Quarantined rows still held, per source and rule (kept 30 days, encrypted, with their file",
+                  "and line, in raw._quarantine; fix the export and load it again):"]
         lines += [f"  {source:<16} {rows:>9,}  {rule}" for source, rule, rows in quarantine]
     if requests:
         lines += ["", f"Requests: {requests}"]
@@ -86,10 +86,15 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
     return "\n".join(lines)
 
 
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?",
+                       [table]).fetchone()[0] > 0
+
+
 def quarantine_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
-    """(source, rule, rows) of the quarantine, most rows first: counts and rule names only."""
-    if not con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = '_quarantine'"
-                       ).fetchone()[0]:
+    """(source, rule, rows) of the quarantine, most rows first: counts and rule names only (a row
+    that broke several rules counts under their combination)."""
+    if not _has(con, "_quarantine"):
         return []
     return con.execute("select source, rule, count(*) as n from raw._quarantine group by all "
                        "order by source, n desc, rule").fetchall()
@@ -97,6 +102,8 @@ def quarantine_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, in
 
 def reconciliation(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int, int]]:
     """Per source, over the latest load of each file."""
+    if not _has(con, "_batches"):
+        return []
     return con.execute(f"""
         with latest as (
             select *, row_number() over (partition by source, file order by {LATEST_LOAD_FIRST}) as rn

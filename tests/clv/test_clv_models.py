@@ -43,7 +43,18 @@ def _run(summary):
 
 @pytest.fixture
 def summary(cdnow_summary):
-    return cdnow_summary.rename(columns={"T": "t"})[["subject_id", "frequency", "recency", "t", "monetary_value"]].copy()
+    columns = ["subject_id", "frequency", "recency", "t", "monetary_value"]
+    return cdnow_summary.rename(columns={"T": "t"})[columns].assign(in_customer_base=True)
+
+
+def test_former_customers_enter_the_fit_but_get_no_prediction(summary, published):
+    """Leaving out the customers who left would make everyone look more loyal; predicting for them
+    would profile people whose CRM record their retention rule removed (Art. 5(1)(b), (e))."""
+    everyone, _ = _run(summary)
+    summary.loc[summary.index[::3], "in_customer_base"] = False
+    value, predictions = _run(summary)
+    assert value == everyone  # the same fit
+    assert set(predictions.index) == set(summary.loc[summary["in_customer_base"], "subject_id"])
 
 
 def test_a_repeat_customer_who_spent_nothing_does_not_stop_the_fit(summary, published):

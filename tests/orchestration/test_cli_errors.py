@@ -212,5 +212,5 @@ def test_a_mistyped_home_is_not_taken_for_a_new_installation(tmp_path, capsys, a
 def test_demo_data_never_goes_into_an_installation_pointed_at_real_files(home, capsys):
     (home / "sources.yml").write_text("orders:\n  files: exports/*.csv\n")
     assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 0
-    assert "points this installation at your own files; no demo data written" in capsys.readouterr().out
+    assert "configures this installation's own sources; no demo data written" in capsys.readouterr().out
     assert not (home / "landing").exists()

@@ -22,7 +22,9 @@ def test_the_audit_command_shows_who_did_what_when_filtered(tmp_path, monkeypatc
     assert main(["--home", str(tmp_path), "audit-verify"]) == 0
     assert "intact, 2 entries" in capsys.readouterr().out
     assert main(["--home", str(tmp_path), "audit", "--event", "erasure_request"]) == 0  # misspelt: names the events
-    assert "Events in this log: decrypt, erasure." in capsys.readouterr().out
+    assert "No event erasure_request in this log; its events: decrypt, erasure." in capsys.readouterr().out
+    assert main(["--home", str(tmp_path), "audit", "--event", "erasure", "--since", "2030-01-01"]) == 0
+    assert "No event" not in capsys.readouterr().out  # the event is right; the time excluded it
 
 
 def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch, capsys):
@@ -48,6 +50,12 @@ def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_r
     paths.landing.mkdir(parents=True)
     assert main(["--home", str(tmp_path), "status"]) == 0
     assert f"No warehouse yet in {tmp_path}" in capsys.readouterr().out
+    duckdb.connect(str(paths.warehouse)).close()  # a warehouse without any load yet
+    assert main(["--home", str(tmp_path), "status"]) == 0
+    said = capsys.readouterr().out
+    assert "No run recorded in this installation yet." in said and "klantkluis status" in said
+    (paths.inbox).mkdir()
+    (paths.inbox / "req-1.json").write_text("{}")
     with duckdb.connect(str(paths.warehouse)) as con:
         ensure_raw_tables(con, [])
         con.execute("insert into raw._batches values ('b1', 'orders', 'o.csv', 'x', 5, 2, 3, 0, now(), null)")
@@ -57,5 +65,6 @@ def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_r
     assert main(["--home", str(tmp_path), "status"]) == 0
     said = capsys.readouterr().out
     assert "klantkluis status" in said and "orders           in          5  loaded          2  quarantined       3" in said
+    assert f"1 document(s) in {paths.inbox} not registered yet" in said
     assert "  orders                   3  malformed\n  orders                   2  expect_column_values_to_match_regex" \
            ":amount" in said  # most rows first

@@ -1,4 +1,5 @@
-"""Expected purchases, P(alive), expected spend and discounted CLV per subject over the horizon."""
+"""Expected purchases, P(alive), expected spend and discounted CLV per subject of the customer base
+over the horizon (the models were fitted on every customer's summary; see int_orders_summarised_for_clv)."""
 
 import math
 
@@ -8,7 +9,7 @@ def model(dbt, session):
     from orchestration.clv import bgnbd, gamma_gamma
     from orchestration.clv.clv import predict
 
-    summary = dbt.ref("int_orders_summarised_for_clv").df().rename(columns={"t": "T"})
+    summary = dbt.ref("int_orders_summarised_for_clv").filter("in_customer_base").df().rename(columns={"t": "T"})
     params = dbt.ref("int_clv_parameters_fitted").df()
     value = {(m, p): v for m, p, v in params.itertuples(index=False)}
     bg_values = [value.get(("bgnbd", k)) for k in ("r", "alpha", "a", "b")]

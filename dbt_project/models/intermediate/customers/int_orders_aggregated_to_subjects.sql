@@ -1,9 +1,11 @@
--- Per subject: order counts, revenue and margin to date, and in the last two activity windows.
+-- Per subject of the customer base: order counts, revenue and margin to date, and in the last two
+-- activity windows.
 with
 
 orders as (
 
-    {{ analysed_orders(as_of()) }}
+    select * from ({{ analysed_orders(as_of()) }}) as analysed
+    where {{ in_customer_base('analysed.subject_id') }}
 
 ),
 

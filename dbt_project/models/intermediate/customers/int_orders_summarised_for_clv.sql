@@ -2,6 +2,10 @@
 -- purchases on one day are one transaction; frequency = repeat purchase days; recency = last
 -- minus first purchase; T = calibration end (clv_calibration_end, default as_of) minus first purchase, in periods of
 -- clv_days_per_period days; monetary value = mean of the repeat transactions (0 without repeats).
+-- Every customer with orders is summarised, former ones too: the models are fitted on the whole
+-- history, as statistics (pseudonymous, parameters only: Art. 89(1)), since leaving out the
+-- customers who left would make everyone look more loyal; only the customer base
+-- (in_customer_base) gets a prediction.
 with
 
 daily as (
@@ -40,4 +44,7 @@ summarised as (
 
 )
 
-select * from summarised
+select
+    *,
+    {{ in_customer_base('summarised.subject_id') }} as in_customer_base
+from summarised

@@ -1,4 +1,4 @@
--- RFM: recency, frequency and monetary quintiles (5 = best) among customers with orders, ties
+-- RFM: recency, frequency and monetary quintiles (5 = best) among the customer base's customers with orders, ties
 -- broken by subject_id so every engine gives the same scores; the segment comes from the seed
 -- rfm_segments by R score and the mean of the F and M scores.
 with
