@@ -8,6 +8,7 @@ from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.ingest.schema import LATEST_LOAD_FIRST
 from orchestration.ingest.sources import absent
 from orchestration.settings import PROJECT_DIR, Paths
+from privacy.rights.warehouse import column_types
 
 LAYERS = {"raw": "raw (encrypted)", "snapshots": "snapshots", "staging": "staging", "intermediate": "intermediate",
           "marts": "marts"}
@@ -86,15 +87,10 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
     return "\n".join(lines)
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?",
-                       [table]).fetchone()[0] > 0
-
-
 def quarantine_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """(source, rule, rows) of the quarantine, most rows first: counts and rule names only (a row
     that broke several rules counts under their combination)."""
-    if not _has(con, "_quarantine"):
+    if not column_types(con, "raw", "_quarantine"):
         return []
     return con.execute("select source, rule, count(*) as n from raw._quarantine group by all "
                        "order by source, n desc, rule").fetchall()
@@ -102,7 +98,7 @@ def quarantine_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, in
 
 def reconciliation(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int, int]]:
     """Per source, over the latest load of each file."""
-    if not _has(con, "_batches"):
+    if not column_types(con, "raw", "_batches"):
         return []
     return con.execute(f"""
         with latest as (

@@ -23,6 +23,7 @@ from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
 from privacy.classification import load_classification
 from privacy.policy import load_policy
+from privacy.rights.warehouse import column_types
 
 OWNERS = ["team:data-engineering"]
 
@@ -84,9 +85,7 @@ def _sweep(con, table, policy, now, audit) -> int:
 def absent_message(con, paths, source: str) -> str:
     """What `absent: true` means for `source` now: nothing loaded, rows of earlier loads kept until
     their retention rule, files left in its landing folder not read."""
-    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?",
-                         [source]).fetchone()[0]
-    held = con.execute(f'select count(*) from raw."{source}"').fetchone()[0] if exists else 0
+    held = con.execute(f'select count(*) from raw."{source}"').fetchone()[0] if column_types(con, "raw", source) else 0
     unread = [p for p in (paths.landing / source).glob("*") if not p.name.startswith(".")]
     return (f"{source}: marked `absent: true` in sources.yml: nothing is loaded"
             + (f"; the {held:,} rows loaded earlier stay in raw.{source} until their retention rule removes them"
