@@ -45,7 +45,7 @@ def load_classification(dbt_project_dir: str | os.PathLike[str]) -> Classificati
 def unclassified_columns(classification: Classification, policy: Policy | None = None) -> list[Finding]:
     """Columns lacking a valid category, purposes, legal basis or retention rule (Art. 5, 6, 30),
     tables without columns, models or snapshots declared in no YAML file, and tables of subjects'
-    rows without a title for the access export (Art. 12(1))."""
+    rows and their columns without a title for the access export (Art. 12(1))."""
     policy = policy or load_policy()
     found = [Finding(p.stem, "*", f"{p} is declared in no YAML file") for p in classification.undeclared]
     for t in classification:
@@ -55,8 +55,11 @@ def unclassified_columns(classification: Classification, policy: Policy | None =
             found.append(Finding(t.name, "*", f"subject kind {t.subject.kind!r} is not in the policy"))
         names = [c.name for c in t.columns]
         found += [Finding(t.name, n, "declared twice") for n in sorted(set(names)) if names.count(n) > 1]
-        if SUBJECT_COLUMN in names and not _staging(t) and not all(t.title.get(lang) for lang in LANGUAGES):
-            found.append(Finding(t.name, "*", "no meta.title in nl and en: its heading in a subject's access export"))
+        if SUBJECT_COLUMN in names and not _staging(t):
+            found += [Finding(t.name, name, f"no meta.title in nl and en: its {what} in a subject's access export")
+                      for name, title, what in [("*", t.title, "heading")] + [(c.name, c.title, "column heading")
+                                                                             for c in t.columns]
+                      if not all(title.get(lang) for lang in LANGUAGES)]
         found += [Finding(t.name, c.name, why) for c in t.columns for why in _problems(c, policy)]
     return found
 
@@ -129,7 +132,8 @@ def _column(c: dict) -> Column:
     return Column(c["name"], privacy.get("category"), (purposes,) if isinstance(purposes, str) else tuple(purposes),
                   privacy.get("legal_basis"), privacy.get("retention"), ingest.get("transform", "keep"),
                   ingest.get("from", c["name"]), (c.get("description") or "").strip(),
-                  bool(ingest.get("optional", False)), privacy.get("anonymise", "clear"), privacy.get("about"))
+                  bool(ingest.get("optional", False)), privacy.get("anonymise", "clear"), privacy.get("about"),
+                  dict(meta.get("title") or {}))
 
 
 def _meta(node: dict) -> dict:

@@ -35,6 +35,8 @@ class Column:
     # Whom the value is about when that is not the row's subject (meta.privacy.about): a subject
     # category of the policy, such as the employee an employee code names (Art. 30(1)(c)).
     about: str | None = None
+    # meta.title: its heading in an access export, per language (Art. 12(1)); see Table.title
+    title: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)

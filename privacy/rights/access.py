@@ -40,8 +40,16 @@ class Dataset:
     @property
     def title(self) -> dict[str, str]:
         """Its heading for the data subject, per language (``meta.title``, Art. 12(1)); else its name."""
-        given = self.table.title if self.table else {}
-        return {lang: given.get(lang) or self.name for lang in LANGUAGES}
+        return _titled(self.table.title if self.table else {}, self.name)
+
+    def headings(self) -> dict[str, dict[str, str]]:
+        """Each column's heading per language (its ``meta.title``, Art. 12(1)); else its name."""
+        declared = {c.name: c.title for c in self.table.columns} if self.table else {}
+        return {c: _titled(declared.get(c, {}), c) for c in self.columns}
+
+
+def _titled(given: dict[str, str], name: str) -> dict[str, str]:
+    return {lang: given.get(lang) or name for lang in LANGUAGES}
 
 
 def collect(con, subject_ids: Sequence[str], *, classification: Classification, keystore, audit,

@@ -113,9 +113,10 @@ def _source(d: Dataset) -> dict:
 
 
 def _dataset(d: Dataset) -> dict:
-    cols = {c.name: c for c in (d.table.columns if d.table else ())}
+    cols, headings = {c.name: c for c in (d.table.columns if d.table else ())}, d.headings()
     return {"name": d.name, "title": d.title, "layer": d.relation.schema, "view": d.relation.is_view,
             "rows": len(d.rows), "description": d.table.description if d.table else "",
-            "columns": [{"name": n, **({"category": cols[n].category, "purposes": list(cols[n].purposes),
-                                        "legal_basis": cols[n].legal_basis, "retention": cols[n].retention,
-                                        "description": cols[n].description} if n in cols else {})} for n in d.columns]}
+            "columns": [{"name": n, "title": headings[n],
+                         **({"category": cols[n].category, "purposes": list(cols[n].purposes),
+                             "legal_basis": cols[n].legal_basis, "retention": cols[n].retention,
+                             "description": cols[n].description} if n in cols else {})} for n in d.columns]}

@@ -69,7 +69,7 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
     out.append(f"<h2>{e(L['datasets'])}</h2>")
     for d in datasets:
         out.append(f"<h3>{e(d.title[lang])} <small>({e(d.name)}, {len(d.rows)} {e(L['rows'][len(d.rows) != 1])})"
-                   f"</small></h3>{_table(d)}")
+                   f"</small></h3>{_table(d, lang)}")
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -78,8 +78,10 @@ def _list(title: str, items: list[str]) -> str:
     return f"<h2>{html.escape(title)}</h2><ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>"
 
 
-def _table(d: Dataset) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in d.columns)
+def _table(d: Dataset, lang: str) -> str:
+    """The rows under each column's heading in ``lang``, its name (as in json/ and csv/) beneath."""
+    head = "".join(f"<th>{html.escape(title[lang])}<br><small><code>{html.escape(c)}</code></small></th>"
+                   for c, title in d.headings().items())
     body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(r.get(c)))}</td>" for c in d.columns) + "</tr>"
                    for r in d.rows)
     return f"<table><tr>{head}</tr>{body}</table>"

@@ -100,5 +100,10 @@ def test_undeclared_columns_compares_with_the_warehouse(real):
 def test_a_table_of_subjects_rows_needs_a_title_for_the_access_export(tmp_path):
     subject = _col("subject_id", category="quasi_identifier")
     assert unclassified_columns(_project(tmp_path / "a", [subject]), POLICY) == []  # staging: a view, not copied
-    [found] = unclassified_columns(_project(tmp_path / "b", [subject], folder="marts/x"), POLICY)
-    assert (found.table, found.column) == ("stg_x", "*") and "no meta.title in nl and en" in found.problem
+    found = unclassified_columns(_project(tmp_path / "b", [subject], folder="marts/x"), POLICY)
+    assert [(f.table, f.column) for f in found] == [("stg_x", "*"), ("stg_x", "subject_id")]
+    assert "no meta.title in nl and en: its heading" in found[0].problem
+    assert "its column heading" in found[1].problem
+    subject["meta"]["title"] = {"nl": "Pseudoniem", "en": "Pseudonym"}
+    [found] = unclassified_columns(_project(tmp_path / "c", [subject], folder="marts/x"), POLICY)
+    assert found.column == "*"

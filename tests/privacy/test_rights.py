@@ -331,6 +331,7 @@ def test_the_dutch_summary_is_in_clear_language_without_the_engineers_terms(now)
         assert term not in page, term
     # each dataset under a heading the subject understands, its technical name beside it
     assert "<h3>Uw gegevens als klant, zoals in ons CRM <small>(raw.crm_customers, 1 rij)</small></h3>" in page
+    assert "<th>Voornaam<br><small><code>first_name</code></small></th>" in page  # and each column
     assert "Your RFM score: how recently" in summary.render(metadata, _datasets(), "en")
     models = {m["model"] for m in metadata["art15"]["profiling"]["content"]["models"]}
     every = [*POLICY.purposes.values(), *POLICY.retention.values(), *(t for t in CLASSIFICATION if t.name in models)]
