@@ -1,12 +1,16 @@
 -- NPS per period (var nps_period): promoters score 9-10, passives 7-8, detractors 0-6;
--- NPS = % promoters - % detractors, from -100 to +100. A period is complete once it has ended by
--- as_of, unless it is the earliest one and its data begins after its first day (retention has
--- removed its start, or collection began within it).
+-- NPS = % promoters - % detractors, from -100 to +100. Periods follow the business's calendar (var
+-- time_zone), not UTC. A period is complete once it has ended by as_of, unless it is the earliest
+-- one and its data begins after its first day (retention has removed its start, or collection
+-- began within it).
 with
 
 responses as (
 
-    select * from {{ ref('stg_survey__nps_responses') }}
+    select
+        score,
+        {{ local_timestamp('responded_at') }} as responded_local
+    from {{ ref('stg_survey__nps_responses') }}
     where responded_at <= cast('{{ as_of() }}' as {{ dbt.type_timestamp() }})
 
 ),
@@ -14,8 +18,8 @@ responses as (
 classified as (
 
     select
-        cast({{ dbt.date_trunc(var('nps_period'), 'responded_at') }} as date) as period_start,
-        cast(responded_at as date) as responded_on,
+        cast({{ dbt.date_trunc(var('nps_period'), 'responded_local') }} as date) as period_start,
+        cast(responded_local as date) as responded_on,
         case when score >= 9 then 1 else 0 end as is_promoter,
         case when score between 7 and 8 then 1 else 0 end as is_passive,
         case when score <= 6 then 1 else 0 end as is_detractor
@@ -46,6 +50,7 @@ select
     passives,
     detractors,
     nps,
-    cast({{ dbt.dateadd(var('nps_period'), 1, 'period_start') }} as date) <= cast('{{ as_of() }}' as date)
+    {{ dbt.dateadd(var('nps_period'), 1, 'period_start') }}
+        <= {{ local_timestamp("cast('" ~ as_of() ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
         and not (period_start = min(period_start) over () and first_response > period_start) as is_complete
 from periods
