@@ -14,7 +14,7 @@ from orchestration.assets.retention import (PUBLISHED_KEY, build_retention_job, 
                                            published_retention_check)
 from orchestration.project import dbt_project
 from orchestration.resources import KlantkluisResource
-from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, TIME_ZONE
 from privacy.classification import load_classification
 
 SOURCES = [t for t in load_classification(DBT_PROJECT_DIR).tables if t.layer == "source" and t.subject]
@@ -32,7 +32,7 @@ defs = Definitions(
     asset_checks=[published_retention_check],
     jobs=[full_refresh, retention_job, *request_jobs],
     sensors=[request_sensor],
-    schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam",
+    schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone=TIME_ZONE,
                                   default_status=DefaultScheduleStatus.RUNNING),
                retention_schedule],
     loggers={"console": console_logger},

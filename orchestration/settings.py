@@ -19,10 +19,13 @@ import pyarrow as pa
 
 from privacy import paths as privacy_paths
 from privacy.paths import HOME_VAR
+from privacy.rights.requests import LOCAL_TIME
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 AS_OF_VAR = "KLANTKLUIS_AS_OF"  # the build time dbt reads (macro as_of), set per run
+# The business's calendar: the schedules run on it, as request deadlines and dbt's NPS periods count on it.
+TIME_ZONE = LOCAL_TIME.key
 # dbt from the same environment as this interpreter, so an unactivated venv works too.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() \
     else shutil.which("dbt") or "dbt"

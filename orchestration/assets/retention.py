@@ -16,7 +16,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE
 from privacy import retention
 from privacy.audit import AuditLog
 from privacy.classification import load_classification
@@ -148,7 +148,7 @@ def build_retention_job(dbt_assets, *other_keys: AssetKey):
                     "published copies, so the sweep reaches every layer (Art. 5(1)(e)).")
 
     # On from the start: storage limitation (Art. 5(1)(e)) must not wait for someone to switch it on.
-    @schedule(name="retention_sweep_daily", job=job, cron_schedule="0 3 * * *", execution_timezone="Europe/Amsterdam",
+    @schedule(name="retention_sweep_daily", job=job, cron_schedule="0 3 * * *", execution_timezone=TIME_ZONE,
               default_status=DefaultScheduleStatus.RUNNING,
               description="Runs the retention job at 03:00 unless a run (normally full_refresh at 02:00) swept "
                           "at a time within the last 2 hours and published after it.")

@@ -26,7 +26,7 @@ TYPES = ("access", "erasure", "rectification", "objection", "withdraw_consent")
 IDENTIFIERS = {"email": None, "customer_id": "customer", "lead_id": "lead"}
 VERIFICATION_METHODS = ("portal_login", "email_confirmation", "id_document", "phone_callback", "in_person",
                         "idin", "other")
-LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
+LOCAL_TIME = ZoneInfo("Europe/Amsterdam")  # the controller's calendar; dbt's var time_zone must match
 _FORMS = {"email": re.compile(EMAIL), "customer_id": re.compile(KEY), "lead_id": re.compile(KEY)}
 
 

@@ -22,6 +22,17 @@ def test_definitions_load_with_expected_assets_and_checks():
     assert schedules == {"0 2 * * *": "RUNNING", "0 3 * * *": "RUNNING"}
 
 
+def test_one_calendar_for_the_schedules_the_request_deadlines_and_dbts_periods():
+    import yaml
+
+    from orchestration.definitions import defs
+    from orchestration.settings import DBT_PROJECT_DIR
+    from privacy.rights.requests import LOCAL_TIME
+
+    dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    assert {s.execution_timezone for s in defs.schedules} == {dbt_vars["time_zone"]} == {LOCAL_TIME.key}
+
+
 def test_lineage_runs_from_ingest_through_staging_to_snapshot():
     from orchestration.definitions import defs
 
