@@ -45,7 +45,8 @@ def load_classification(dbt_project_dir: str | os.PathLike[str]) -> Classificati
 def unclassified_columns(classification: Classification, policy: Policy | None = None) -> list[Finding]:
     """Columns lacking a valid category, purposes, legal basis or retention rule (Art. 5, 6, 30),
     tables without columns, models or snapshots declared in no YAML file, and tables of subjects'
-    rows and their columns without a title for the access export (Art. 12(1))."""
+    rows and their columns without a title for the access export (Art. 12(1)), and a subject_id
+    not classified as the quasi-identifier it is."""
     policy = policy or load_policy()
     found = [Finding(p.stem, "*", f"{p} is declared in no YAML file") for p in classification.undeclared]
     for t in classification:
@@ -61,6 +62,8 @@ def unclassified_columns(classification: Classification, policy: Policy | None =
                                                                              for c in t.columns]
                       if not all(title.get(lang) for lang in LANGUAGES)]
         found += [Finding(t.name, c.name, why) for c in t.columns for why in _problems(c, policy)]
+        found += [Finding(t.name, SUBJECT_COLUMN, "a pseudonymous id is personal data (Art. 4(5)): category "
+                          "quasi_identifier") for c in t.columns if c.name == SUBJECT_COLUMN and c.category != "quasi_identifier"]
     return found
 
 

@@ -16,9 +16,22 @@ from pathlib import Path
 
 from privacy.audit import timestamp
 from privacy.policy import Policy
+from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import CATEGORIES, Classification, Column, Table
 
-_PERSONAL = [c for c in CATEGORIES if c != "non_personal"]
+# A value that identifies no one by itself (an amount, a score, a segment) is still personal data
+# on a row that carries a subject's pseudonymous id (Art. 4(1), 4(5), Recital 26).
+LINKED = "linked_to_a_subject"
+_PERSONAL = [c for c in CATEGORIES if c != "non_personal"] + [LINKED]
+_MEANING = {
+    "direct_identifier": "identifies a person by itself (name, e-mail, phone, address, bank account); "
+                         "stored encrypted under the subject's own key",
+    "quasi_identifier": "identifies a person together with other data (pseudonymous id, postcode area, "
+                        "dates, an employee code)",
+    "special_category": "special categories of personal data (Art. 9(1))",
+    LINKED: "about a person through their pseudonymous id: orders and payments, consents, NPS scores, "
+            "redacted texts, profiling results (Art. 4(5), Recital 26)",
+}
 _UNDEFINED = "(not defined in the policy)"
 
 
@@ -68,8 +81,9 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
         ("Categories of data subjects (Art. 30(1)(c))", ["Category", "Description", "Tables"],
          [[k, d, ", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)}))]
           for k, d in policy.subject_categories.items()]),
-        ("Categories of personal data (Art. 30(1)(c))", ["Category", "Columns"],
-         [[cat, _cols([(t, c) for t, c in cols if c.category == cat]) or "none"] for cat in _PERSONAL]),
+        ("Categories of personal data (Art. 30(1)(c))", ["Category", "Meaning", "Columns"],
+         [[cat, _MEANING.get(cat, ""), _cols([(t, c) for t, c in cols if category(t, c) == cat]) or "none"]
+          for cat in _PERSONAL]),
         ("Recipients (Art. 30(1)(d))", ["Recipient", "Purposes"],
          [[r.get("name", ""), ", ".join(r.get("purposes") or [])] for r in policy.recipients]),
         ("Transfers to third countries (Art. 30(1)(e))", ["Transfers"], [[policy.transfers_outside_eea]]),
@@ -82,6 +96,14 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
         ("Technical and organisational security measures (Art. 30(1)(g), Art. 32(1))", ["Measure"],
          [[m] for m in policy.security_measures]),
     ]
+
+
+def category(t: Table, c: Column) -> str:
+    """The column's category in the register: ``LINKED`` for a value on a subject's row that is
+    not personal by itself, else its classification."""
+    if c.category == "non_personal" and any(x.name == SUBJECT_COLUMN for x in t.columns):
+        return LINKED
+    return str(c.category)
 
 
 def _desc(items: dict, name: str) -> str:
@@ -105,12 +127,12 @@ def _kinds(t: Table, columns: Iterable[Column] | None = None) -> set[str]:
     (an employee code) names them."""
     columns = list(t.columns if columns is None else columns)
     kinds = {t.subject.kind} if t.subject else set()
-    kinds |= {c.about for c in columns if c.about and c.category in _PERSONAL}
+    kinds |= {c.about for c in columns if c.about and category(t, c) in _PERSONAL}
     return kinds | ({"third_party"} if any(c.transform == "redact" for c in columns) else set())
 
 
 def _subjects(policy: Policy, cols: list[tuple[Table, Column]]) -> str:
-    kinds = set().union(*(_kinds(t, [c]) for t, c in cols if c.category in _PERSONAL)) if cols else set()
+    kinds = set().union(*(_kinds(t, [c]) for t, c in cols if category(t, c) in _PERSONAL)) if cols else set()
     return ", ".join(policy.subject_categories.get(k, k) for k in sorted(kinds)) or "none (no personal data)"
 
 
@@ -122,8 +144,8 @@ def _cols(cols: list[tuple[Table, Column]]) -> str:
 
 
 def _data(cols: list[tuple[Table, Column]]) -> str:
-    parts = [f"{cat}: {_cols([(t, c) for t, c in cols if c.category == cat])}" for cat in _PERSONAL
-             if any(c.category == cat for _, c in cols)]
+    parts = [f"{cat}: {_cols([(t, c) for t, c in cols if category(t, c) == cat])}" for cat in _PERSONAL
+             if any(category(t, c) == cat for t, c in cols)]
     return " | ".join(parts) or "no personal data"
 
 

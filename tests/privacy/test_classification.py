@@ -97,6 +97,11 @@ def test_undeclared_columns_compares_with_the_warehouse(real):
     assert {(f.column, f.problem.split()[0]) for f in found} == {("surprise", "in"), ("_batch_id", "classified")}
 
 
+def test_a_subject_id_classified_as_not_personal_is_reported(tmp_path):
+    found = unclassified_columns(_project(tmp_path, [_col("subject_id")]), POLICY)
+    assert [(f.column, f.problem.split(":")[0]) for f in found] == [("subject_id", "a pseudonymous id is personal data (Art. 4(5))")]
+
+
 def test_a_table_of_subjects_rows_needs_a_title_for_the_access_export(tmp_path):
     subject = _col("subject_id", category="quasi_identifier")
     assert unclassified_columns(_project(tmp_path / "a", [subject]), POLICY) == []  # staging: a view, not copied

@@ -51,6 +51,19 @@ def test_has_the_art_30_sections_and_contacts(written):
         assert all(m in text for m in policy.security_measures)
 
 
+def test_values_on_a_subjects_row_are_personal_data_in_the_register(written):
+    """Art. 4(5), Recital 26: an order amount or an NPS score is personal data through the pseudonymous id."""
+    _, _, md, _ = written
+    line = next(line for line in md.splitlines() if line.startswith("| linked_to_a_subject |"))
+    assert "orders: order_date, amount" in line and "nps_responses: response_id, responded_at, score" in line
+    assert "customer_clv: " in line and "predicted_revenue" in line
+    service = next(line for line in md.splitlines() if line.startswith("| service_quality |"))
+    assert "score" in service
+    parameters = next(line for line in md.splitlines() if line.startswith("| derived |"))  # about no one
+    assert "clv_model_parameters" in parameters
+    assert "clv_model_parameters" not in line
+
+
 def test_retention_rule_lists_the_columns_it_covers(written):
     _, _, md, _ = written
     line = next(line for line in md.splitlines() if line.startswith("| contact_data |"))
