@@ -4,7 +4,9 @@ A BI tool never opens the warehouse (DuckDB allows one writer, and a reader woul
 it reads `published/marts.duckdb` or `published/parquet/current/<mart>.parquet`. Each publication
 is written aside and swapped in with one rename, so a reader sees the old or the new version,
 never a half-written one. Older versions are deleted at once, so an erased subject leaves the
-published copies with the next publication (Art. 17).
+published copies with the next publication (Art. 17). Unlike everything else in an installation
+(see ``settings.keep_files_private``), the copies are readable by other accounts (BI tools):
+folders 0755, files 0444.
 """
 
 import os
@@ -49,7 +51,10 @@ def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") ->
             con.execute(f"copy staged.main.\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
             tables[name] = con.execute(f'select count(*) from staged.main."{name}"').fetchone()[0]
         con.execute("detach staged")
-    os.chmod(staged_db, 0o444)
+    for folder in (out, parquet_root, parquet_dir):
+        os.chmod(folder, 0o755)
+    for path in (staged_db, *parquet_dir.iterdir()):
+        os.chmod(path, 0o444)
     os.replace(staged_db, out / "marts.duckdb")
     _swap_symlink(parquet_root / "current", parquet_dir)
     for old in parquet_root.glob("v*"):

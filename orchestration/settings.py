@@ -7,6 +7,7 @@ Keys (master key, pseudonymisation key, the per-subject key store) live in KLANT
 (default <home>/keys), never inside the warehouse file; point it elsewhere in production.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -51,6 +52,16 @@ def return_freed_memory() -> None:
 return_freed_memory()
 
 
+def keep_files_private() -> None:
+    """What this process creates is its account's alone (umask 077): the warehouse with its WAL and
+    spill files, dbt's logs and compiled SQL, Dagster's storage, the register (Art. 32(1)(b)). The
+    BI copies are opened up on purpose (orchestration/publish.py). Called on import, as above."""
+    os.umask(0o077)
+
+
+keep_files_private()
+
+
 def settings_problem() -> str | None:
     """What is wrong with the settings from the environment, named with its fix; None if nothing."""
     if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", DUCKDB_MEMORY_LIMIT, re.IGNORECASE):
@@ -74,6 +85,9 @@ def connect_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
         raise WarehouseBusy(f"the warehouse {path} is in use by another process{holder[0] if holder else ''}: a run "
                             "from the Dagster UI or a schedule, or another klantkluis command (DuckDB has one "
                             "writer). Run again when it has finished.") from None
+    if not read_only:  # a warehouse made before keep_files_private, or copied in, is closed too
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)
     con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     return con
 

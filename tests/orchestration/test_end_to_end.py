@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -144,6 +145,20 @@ while time.time() < deadline:
         errors.append(repr(exc))
 print(seen, len(errors), errors[:3])
 """
+
+
+def test_only_the_published_copies_are_readable_by_other_accounts(built):
+    """Art. 32(1)(b): the warehouse, dbt's and Dagster's files are the service account's alone."""
+    home, _ = built
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    private = [home / "warehouse.duckdb", *(home / "dbt").rglob("*"), *(home / "dagster").rglob("*"),
+               *(home / "register").rglob("*")]
+    # dagster-dbt copies the project's parse (no data) with the project's mode
+    private = [p for p in private if p.name != "partial_parse.msgpack"]
+    assert len(private) > 10 and [str(p) for p in private if mode(p) & 0o077] == []
+    published = home / "published"
+    assert mode(published) == mode(published / "parquet" / "current" / "") == 0o755
+    assert {mode(p) for p in [published / "marts.duckdb", *(published / "parquet" / "current").iterdir()]} == {0o444}
 
 
 def test_a_second_run_changes_no_counts_while_bi_reads_the_published_copy(built):
