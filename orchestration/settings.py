@@ -113,6 +113,7 @@ class Paths:
     state = property(lambda self: privacy_paths.state_dir({HOME_VAR: str(self.home)}))
     keystore = property(lambda self: self.key_dir / "keystore.sqlite")
     audit_log = property(lambda self: self.state / "audit.jsonl")
+    compaction = property(lambda self: self.state / "compaction.json")  # deletions not rewritten out of the warehouse yet
     inbox = property(lambda self: self.home / "inbox")
     outbox = property(lambda self: self.home / "outbox")
     register = property(lambda self: self.home / "register")

@@ -118,6 +118,31 @@ class KeyStore:
             self._audit.append("key_shredded", now=now, subject_id=subject_id, existed=bool(gone))
         return bool(gone)
 
+    def subject_ids(self) -> set[str]:
+        """Every subject with a live data key."""
+        with self._tx(write=False):
+            return {k.hex() for (k,) in self._db.execute("select subject_id from data_keys")}
+
+    def retire(self, subject_ids: Iterable[str]) -> int:
+        """Destroy the data keys of subjects none of whose rows is left (all past retention,
+        Art. 5(1)(e)), so what the deleted rows left in the warehouse file cannot be decrypted.
+        Unlike ``shred`` (erasure) no tombstone stays: a later delivery about the subject is new
+        data, loaded under a new key. Returns how many keys went (the caller audits it)."""
+        keys, gone = raw_subject_ids(sorted(subject_ids)), 0
+        with self._tx():
+            for i in range(0, len(keys), _CHUNK):
+                part = keys[i : i + _CHUNK]
+                gone += self._db.execute(f"delete from data_keys where subject_id in ({','.join('?' * len(part))})",
+                                         part).rowcount
+        self._db.execute("pragma wal_checkpoint(truncate)")
+        return gone
+
+    def expire_tombstones(self, before: datetime) -> int:
+        """Remove the erasure tombstones written before ``before`` (their rule in the policy);
+        returns how many went."""
+        with self._tx():
+            return self._db.execute("delete from shredded where shredded_at < ?", (timestamp(before),)).rowcount
+
     def rotate_master(self, new_master: MasterKey, *, now: datetime | None = None) -> int:
         """Rewrap every data key under ``new_master`` (Art. 32(1)(a)); the warehouse is untouched."""
         old = self._master

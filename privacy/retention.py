@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from privacy.policy import Policy, RetentionRule, load_policy
+from privacy.rights.warehouse import subject_relations
 from privacy.tables import Classification, Table
 
 ANONYMOUS_PREFIX = "anon-"
@@ -135,6 +136,25 @@ def sweep(con, classification: Classification, policy: Policy, *, now: datetime,
                      action=step.action, rows=done[step.relation], subjects=step.subjects,
                      duration_days=rule.duration_days, anchor=rule.anchor)
     return due, done
+
+
+def retire_subjects(con, keystore, index, *, now: datetime, audit) -> dict[str, int]:
+    """Storage limitation beside the warehouse (Art. 5(1)(e)): a subject none of whose rows is left
+    in the raw layer (the quarantine included) or the snapshot history, all past their rules, has
+    their data key destroyed (``KeyStore.retire``), so the encrypted bytes that deleted rows leave
+    in the file's free space can no longer be read, and their e-mail entries dropped from the blind
+    index; so are the name entries of a landing file none of whose rows is left. One audit entry,
+    counts only. Returns the counts."""
+    relations = [r for r in subject_relations(con, views=False) if r.schema in ("raw", "snapshots")]
+    left = {s for (s,) in con.execute(" union ".join(f"select subject_id from {r.sql}" for r in relations)
+                                      ).fetchall()} if relations else set()
+    gone = sorted((keystore.subject_ids() | index.indexed_subjects()) - left)
+    files = {r.name: {f for (f,) in con.execute(f"select distinct _source_file from {r.sql}").fetchall()}
+             for r in relations if r.schema == "raw" and "_source_file" in r.columns}
+    done = {"subjects": len(gone), "keys_destroyed": keystore.retire(gone),
+            "email_entries": index.forget_subjects(gone), "name_entries": index.forget_files_without_rows(files)}
+    audit.append("subjects_retired", now=now, **done)
+    return done
 
 
 AUDIT_RULE = "audit_log"

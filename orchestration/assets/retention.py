@@ -7,6 +7,7 @@ result twice: on the sweep (raw and snapshots) and on the published marts (marts
 no subject that the swept source layer no longer holds).
 """
 
+import json
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -16,17 +17,20 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
-from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE
+from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE, connect_duckdb
 from privacy import retention
 from privacy.audit import AuditLog
 from privacy.classification import load_classification
 from privacy.exceptions import AuditTampered
 from privacy.policy import load_policy
+from privacy.rights.purge import compact
 
 SWEEP_KEY = AssetKey(["privacy", "retention_sweep"])
 PUBLISHED_KEY = AssetKey(["published", "marts"])
 CHECK = "no_row_past_retention"
 OWNERS = ["team:privacy-office"]
+TOMBSTONES, COMPACTION, UNCOMPACTED = "erasure_tombstones", "deleted_rows_in_file", "uncompacted_deletions_since"
+DAILY = timedelta(days=1)  # the sweep runs at least daily: compact a day before the rule's limit
 RECENT = timedelta(hours=2)  # a sweep at a time this recent (full_refresh at 02:00) makes the 03:00 job redundant
 
 
@@ -63,6 +67,26 @@ def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetim
         return None
 
 
+def _compact_when_due(context, klantkluis: KlantkluisResource, policy, now: datetime, deleted: bool, audit) -> str:
+    """Rewrite the warehouse without the bytes deleted rows left in its free space once the oldest
+    such deletion nears its rule ``deleted_rows_in_file`` (Art. 5(1)(e)): a rewrite costs as much
+    as a build step at scale (1 M customers: 21 s), so not every day. The time of the oldest
+    deletion not rewritten yet is kept in ``state/compaction.json`` and returned ("" when none)."""
+    state = klantkluis.paths.compaction
+    since = json.loads(state.read_text()).get("uncompacted_since", "") if state.exists() else ""
+    since = since or (now.isoformat() if deleted else "")
+    rule = policy.retention.get(COMPACTION)
+    if since and rule is not None and now + DAILY >= datetime.fromisoformat(since) + timedelta(days=rule.duration_days):
+        with klantkluis.waiting_while_busy():
+            done = compact(klantkluis.paths.warehouse, connect_duckdb)
+        audit.append("warehouse_compacted", now=now, rule=COMPACTION, deleted_since=since, **done)
+        context.log.info(f"Rewrote the warehouse without the deleted rows' bytes ({done['bytes_before']:,} -> "
+                         f"{done['bytes_after']:,} bytes, {done['seconds']:.1f} s)")
+        since = ""
+    state.write_text(json.dumps({"uncompacted_since": since}))
+    return since
+
+
 def build_retention_sweep(ingest_keys: list[AssetKey]):
     """The sweep asset, downstream of the ingest assets; dbt staging models depend on it."""
     @asset(
@@ -70,8 +94,11 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         description="Storage limitation (Art. 5(1)(e), 17(1)(a)): deletes or anonymises the rows of the raw "
                     "layer and the snapshot history that are past their retention rule (privacy/policy.yml: "
                     "duration after an anchor date) at the run's time, in one transaction, and writes one audit "
-                    "entry per table (counts only); removes rejected request documents, access exports, "
-                    "request records and audit log entries past their rules. Runs after ingest and before dbt staging.",
+                    "entry per table (counts only); then destroys the data keys and look-up index entries of "
+                    "subjects with no row left, and rewrites the warehouse file without the deleted rows' bytes "
+                    "before their rule (deleted_rows_in_file) runs out; removes rejected request documents, access "
+                    "exports, request records, erasure tombstones and audit log entries past their rules. Runs "
+                    "after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
                                     description="After the sweep no row of the raw layer or a snapshot is past "
                                                 "its retention rule at the run's time.")],
@@ -79,11 +106,16 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
     def retention_sweep(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
         policy, classification = load_policy(), load_classification(DBT_PROJECT_DIR)
-        with klantkluis.connect() as con:
-            due, done = retention.sweep(con, classification, policy, now=now,
-                                        audit=AuditLog(klantkluis.paths.audit_log))
+        audit = AuditLog(klantkluis.paths.audit_log)
+        with klantkluis.connect() as con, RequestService(klantkluis.paths) as service:
+            due, done = retention.sweep(con, classification, policy, now=now, audit=audit)
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
             left = retention.plan(con, classification, policy, now=now).counts()
+            retired = retention.retire_subjects(con, service.keystore, service.ledger.index, now=now, audit=audit) \
+                if any(done.values()) else {}
+            tombstones = service.keystore.expire_tombstones(now - timedelta(days=rule.duration_days)) \
+                if (rule := policy.retention.get(TOMBSTONES)) else 0
+        uncompacted = _compact_when_due(context, klantkluis, policy, now, any(done.values()), audit)
         files = _request_files(context, klantkluis, now)
         expired = _audit_entries(context, klantkluis, policy, now)
         swept = {f"{s.table} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
@@ -98,7 +130,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             "as_of": now.isoformat(), "rows_swept": sum(done.values()),
             "per_table": _table(swept, "table (rule, action)"), **per_table,
             **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired or 0,
-            "audit_log_verifies": expired is not None})
+            "audit_log_verifies": expired is not None, **{f"retired/{k}": n for k, n in retired.items()},
+            f"{TOMBSTONES}_expired": tombstones, UNCOMPACTED: uncompacted})
 
     return retention_sweep
 

@@ -97,11 +97,34 @@ class BlindIndex:
                 f"select distinct {column} from {table} where {column} in ({','.join('?' * len(part))})", part))
         return found
 
+    def forget_files_without_rows(self, rows_left: dict[str, set[str]]) -> int:
+        """Drop the name entries of the files of ``rows_left``' sources (table -> files that still
+        have rows) none of whose rows is left (Art. 5(1)(e)); returns the entries removed. A file's
+        stamp stays, so an unchanged landing file is not read into the index again."""
+        gone = 0
+        for source, left in rows_left.items():
+            files = [f for (f,) in self._db.execute("select file from indexed_files where source = ?", (source,))
+                     if f not in left]
+            for i in range(0, len(files), 500):
+                part = files[i:i + 500]
+                gone += self._db.execute(f"delete from name_index where source = ? and file in "
+                                         f"({','.join('?' * len(part))})", [source, *part]).rowcount
+        self._db.execute("pragma wal_checkpoint(truncate)")
+        return gone
+
+    def indexed_subjects(self) -> set[str]:
+        """Every subject with an e-mail entry."""
+        return {s for (s,) in self._db.execute("select distinct subject_id from email_index")}
+
     def forget_subjects(self, subject_ids: list[str]) -> int:
-        """Drop an erased subject from the blind index (Art. 17); returns the entries removed."""
+        """Drop the e-mail entries of erased subjects (Art. 17), or of subjects none of whose rows is
+        left (Art. 5(1)(e)); returns the entries removed."""
         if not subject_ids:
             return 0
-        marks = ",".join("?" * len(subject_ids))
-        gone = self._db.execute(f"delete from email_index where subject_id in ({marks})", subject_ids).rowcount
+        gone = 0
+        for i in range(0, len(subject_ids), 500):
+            part = subject_ids[i:i + 500]
+            gone += self._db.execute(f"delete from email_index where subject_id in ({','.join('?' * len(part))})",
+                                     part).rowcount
         self._db.execute("pragma wal_checkpoint(truncate)")  # secure_delete zeroes the pages; WAL too
         return gone

@@ -7,6 +7,7 @@ duty) is still there with its subject and amounts.
 """
 
 import os
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import duckdb
@@ -16,6 +17,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance
 from orchestration.demo.generate import DEFAULT_AS_OF, generate
 from orchestration.resources import AS_OF_TAG, THROUGH_TAG
 from privacy.audit import AuditLog
+from privacy.rights.warehouse import subject_relations
 
 BASE = datetime.combine(DEFAULT_AS_OF + timedelta(days=1), datetime.min.time(), timezone.utc).replace(hour=12)
 PAST = {  # (days, query): rows past retention when {cut} is now minus days
@@ -142,3 +144,15 @@ def test_three_years_of_sweeps_leave_nothing_past_retention_and_keep_the_fiscal_
     assert sweeps and all(set(d) == {"table", "rule", "action", "rows", "subjects", "duration_days", "anchor"}
                           for d in sweeps)
     assert sum(d["rows"] for d in sweeps if d["table"] == "snapshots.snap_crm__customers") > 0
+    # Beside the warehouse: the keys of subjects with no row left are gone, and the deleted rows'
+    # bytes were rewritten out of the file within their rule's 7 days (here: at the next yearly sweep).
+    events = [e["event"] for e in log.entries()]
+    assert "warehouse_compacted" in events
+    assert sum(e["details"]["keys_destroyed"] for e in log.entries() if e["event"] == "subjects_retired") > 0
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        left = {s for (s,) in con.execute(" union ".join(
+            f"select subject_id from {r.sql}" for r in subject_relations(con, views=False)
+            if r.schema in ("raw", "snapshots"))).fetchall()}
+    with sqlite3.connect(home / "keys" / "keystore.sqlite") as keys:
+        keyed = {k.hex() for (k,) in keys.execute("select subject_id from data_keys")}
+    assert keyed and keyed <= left

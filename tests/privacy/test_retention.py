@@ -204,3 +204,39 @@ def test_the_audit_log_keeps_its_entries_as_long_as_the_longest_rule(tmp_path):
     assert [e["details"].get("count") for e in audit.entries()] == [2556, 10, None]
     assert audit.verify().ok
     assert retention.expire_audit(audit, policy, now=now) == 0
+
+
+def test_a_subject_with_no_row_left_loses_their_key_and_look_up_entries_but_gets_no_tombstone(
+        con, keystore, subjects, audit):
+    """Art. 5(1)(e): what deleted rows leave in the file's free space cannot be decrypted afterwards,
+    and the e-mail and name indexes keep no one the warehouse no longer holds."""
+    import sqlite3
+
+    from privacy.rights.blind_index import BlindIndex
+
+    kept, in_snapshot, quarantined, swept, erased = subjects
+    keystore.ensure(subjects)
+    keystore.shred(erased)
+    customer(con, kept, None, ago(1), file="new.csv")
+    insert(con, "snapshots.snap_crm__customers", subject_id=in_snapshot, dbt_valid_from=ago(1))
+    con.execute("insert into raw._quarantine values ('crm_customers', 'f', 2, 'rule', ?, null, 'b', ?)", [quarantined, ago(1)])
+    index = BlindIndex(sqlite3.connect(":memory:", isolation_level=None))  # as the ledger opens it
+    index.index_file("crm_customers", "new.csv", "s1", [("h1", "customer", kept)], {"n1"})
+    index.index_file("crm_customers", "old.csv", "s2", [("h2", "customer", swept), ("h3", "customer", kept)], {"n2"})
+    done = retention.retire_subjects(con, keystore, index, now=NOW, audit=audit)
+    assert done == {"subjects": 1, "keys_destroyed": 1, "email_entries": 1, "name_entries": 1}
+    assert keystore.subject_ids() == {kept, in_snapshot, quarantined}
+    assert keystore.shredded([swept, erased]) == {erased}  # retired is not erased: a new delivery loads again
+    assert index.subjects_for_email("h2") == [] and index.known("name_index", {"n1", "n2"}) == {"n1"}
+    assert index.file_stamp("crm_customers", "old.csv") == "s2"  # not read into the index again
+    assert list(audit.entries())[-1]["event"] == "subjects_retired"
+    keystore.ensure([swept])
+    assert keystore.subject_ids() >= {swept}
+
+
+def test_erasure_tombstones_expire_after_their_rule(keystore, subjects):
+    keystore.shred(subjects[0], now=NOW - timedelta(days=2558))
+    keystore.shred(subjects[1], now=NOW - timedelta(days=10))
+    rule = POLICY.retention["erasure_tombstones"]
+    assert keystore.expire_tombstones(NOW - timedelta(days=rule.duration_days)) == 1
+    assert keystore.shredded(subjects[:2]) == {subjects[1]}
