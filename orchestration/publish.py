@@ -18,6 +18,9 @@ from pathlib import Path
 from orchestration.settings import connect_duckdb
 
 
+DICTIONARY = "data_dictionary"  # published beside the marts: every mart's and column's description
+
+
 @dataclass(frozen=True)
 class Publication:
     duckdb_file: Path
@@ -30,6 +33,31 @@ def _swap_symlink(link: Path, target: Path) -> None:
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(target.name)
     os.replace(tmp, link)
+
+
+def _describe(con, schema: str, parquet_dir: Path) -> None:
+    """What each mart and column means, where a BI tool finds it: the dbt descriptions (persisted as
+    the warehouse's comments, ``persist_docs``) as comments in the DuckDB copy, and as the table
+    ``data_dictionary`` (and its Parquet file) for tools that do not show comments."""
+    con.execute(f"""
+        create table staged.main.{DICTIONARY} as
+        select t.table_name as mart, t.comment as mart_description, c.column_name, c.data_type,
+               c.comment as description
+        from duckdb_tables() t join duckdb_columns() c using (database_name, schema_name, table_name)
+        where t.database_name = current_database() and t.schema_name = ?
+        order by t.table_name, c.column_index""", [schema])
+    described = set()
+    for mart, mart_comment, column, _, comment in con.execute(f"from staged.main.{DICTIONARY}").fetchall():
+        if mart_comment and mart not in described:
+            con.execute(f'comment on table staged.main."{mart}" is {_literal(mart_comment)}')
+            described.add(mart)
+        if comment:
+            con.execute(f'comment on column staged.main."{mart}"."{column}" is {_literal(comment)}')
+    con.execute(f"copy staged.main.{DICTIONARY} to '{parquet_dir / (DICTIONARY + '.parquet')}' (format parquet)")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") -> Publication:
@@ -50,6 +78,7 @@ def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") ->
             con.execute(f'create table staged.main."{name}" as select * from "{schema}"."{name}"')
             con.execute(f"copy staged.main.\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
             tables[name] = con.execute(f'select count(*) from staged.main."{name}"').fetchone()[0]
+        _describe(con, schema, parquet_dir)
         con.execute("detach staged")
     for folder in (out, parquet_root, parquet_dir):
         os.chmod(folder, 0o755)

@@ -10,7 +10,7 @@ from orchestration.ingest.sources import absent
 from orchestration.settings import PROJECT_DIR, Paths
 from privacy.rights.warehouse import column_types
 
-LAYERS = {"raw": "raw (encrypted)", "snapshots": "snapshots", "staging": "staging", "intermediate": "intermediate",
+LAYERS = {"raw": "raw (identifiers encrypted)", "snapshots": "snapshots", "staging": "staging", "intermediate": "intermediate",
           "marts": "marts"}
 
 

@@ -104,10 +104,11 @@ class KeyStore:
         sql = "select 1 from data_keys where subject_id = ?"
         return self._db.execute(sql, (raw_subject_ids([subject_id])[0],)).fetchone() is not None
 
-    def shred(self, subject_id: str, *, now: datetime | None = None) -> bool:
+    def shred(self, subject_id: str, *, now: datetime | None = None, actor: str = "system") -> bool:
         """Destroy the subject's data key (crypto-shredding, Art. 17(1)); True if one existed.
 
         A tombstone (pseudonymous id and time) stays so later loads cannot re-key the subject.
+        ``actor`` is who asked (``request:<id>``), for the audit entry.
         """
         key = raw_subject_ids([subject_id])[0]
         with self._tx():
@@ -115,7 +116,7 @@ class KeyStore:
             self._db.execute("insert or ignore into shredded values (?, ?)", (key, timestamp(now)))
         self._db.execute("pragma wal_checkpoint(truncate)")
         if self._audit is not None:
-            self._audit.append("key_shredded", now=now, subject_id=subject_id, existed=bool(gone))
+            self._audit.append("key_shredded", actor=actor, now=now, subject_id=subject_id, existed=bool(gone))
         return bool(gone)
 
     def subject_ids(self) -> set[str]:

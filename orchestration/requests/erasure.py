@@ -53,7 +53,7 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
                            policy=service.policy, audit=service.audit, actor=actor, now=now)
         removed, kept, shredded, shred_seconds = result.removed, result.kept, result.keys_shredded, result.shred_seconds
     else:
-        removed, kept, shredded = [], [], sum(service.keystore.shred(s, now=now) for s in subject_ids)
+        removed, kept, shredded = [], [], sum(service.keystore.shred(s, now=now, actor=actor) for s in subject_ids)
         shred_seconds = round(time.perf_counter() - started, 4)
     service.ledger.index.forget_subjects(subject_ids)
     earlier = [r for r in service.ledger.results_for(subject_ids, "access")

@@ -18,16 +18,21 @@ from pathlib import Path
 from privacy.audit import timestamp
 from privacy.rights.ledger import ANSWERED
 
-REJECTED = "rejected"  # <inbox>/rejected/<request id>.json
+REJECTED = "rejected"  # <inbox>/rejected/<request id>.<its own suffix, .json if none>
 EXTENSION_NOTICE = ".extension.json"  # <outbox>/<request id>.extension.json: an extended deadline (Art. 12(3))
 RECORDS = "request_records"
 RULES = {"rejected_requests": "rejected_request_removed", "access_exports": "access_export_removed",
          RECORDS: "request_record_removed"}
 
 
+def rejected_document(inbox: Path, request_id: str) -> Path:
+    """Where a rejected document is kept: its request id with the suffix it came with."""
+    return next((inbox / REJECTED).glob(f"{request_id}.*"), inbox / REJECTED / f"{request_id}.json")
+
+
 def _files(service, rule: str) -> list[tuple[Path, dict]]:
     if rule == "rejected_requests":  # from the answer given by hand (Ledger.answered), at the latest from its due date
-        return [(service.paths.inbox / REJECTED / f"{r['request_id']}.json", r) for r in service.ledger.rows()
+        return [(rejected_document(service.paths.inbox, r["request_id"]), r) for r in service.ledger.rows()
                 if r["type"] == "invalid" and r["status"] in ("answered", "rejected")]
     if rule == "access_exports":
         # by name in this installation's outbox: the stored path is wrong once the home has moved

@@ -67,7 +67,8 @@ def access(service, request: Request, now: datetime) -> tuple[str, dict]:
     path = service.paths.outbox / f"{request.request_id}.zip"
     sha = write_zip(path, files, now=now)
     rows = {d.name: len(d.rows) for d in datasets}
-    service.audit.append("access_export", now=now, request_id=request.request_id, subjects=len(ids),
+    service.audit.append("access_export", actor=f"request:{request.request_id}", now=now,
+                         request_id=request.request_id, subjects=len(ids),
                          datasets=len(datasets), rows=sum(rows.values()), files=len(files), sha256=sha)
     return str(path), {"subject_ids": ids, "found": any(rows.values()), "datasets": len(datasets), "rows": rows,
                        "files": len(files),

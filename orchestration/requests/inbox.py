@@ -18,9 +18,11 @@ from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for, 
 
 
 def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
-    """Request id -> (file, content) for every ``*.json`` file directly in the inbox."""
+    """Request id -> (file, content) for every file directly in the inbox but hidden ones (a file
+    being written): a letter or an e-mail saved there is a request too, to be answered by hand."""
     out = {}
-    for path in sorted(p for p in inbox.glob("*.json") if p.is_file()) if inbox.is_dir() else []:
+    for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")) \
+            if inbox.is_dir() else []:
         raw = path.read_bytes()
         try:
             out[request_id_for(json.loads(raw))] = (path, raw)
@@ -43,7 +45,7 @@ def intake(service, now: datetime) -> list:
                 folder.mkdir(mode=0o700, exist_ok=True)
                 if not path.is_symlink():  # it may name its sender: readable by this account only, like the inbox
                     os.chmod(path, 0o600)
-                os.replace(path, folder / f"{request_id}.json")
+                os.replace(path, folder / f"{request_id}{path.suffix or '.json'}")
             except FileNotFoundError:  # the sensor or another command took it first
                 continue
             service.ledger.reject(request_id, str(exc), received=received)

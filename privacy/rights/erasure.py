@@ -52,7 +52,7 @@ def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classifi
           audit, actor: str, now: datetime) -> Erasure:
     """Erase the subjects (Art. 17(1)); returns what was removed and what was kept and why."""
     started = time.perf_counter()
-    shredded = sum(keystore.shred(s, now=now) for s in subject_ids)
+    shredded = sum(keystore.shred(s, now=now, actor=actor) for s in subject_ids)
     keep, ids = kept_tables(classification, policy), list(subject_ids)
     result = Erasure(shredded, round(time.perf_counter() - started, 4))
     marks = ", ".join("?" * len(ids))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance
 
@@ -159,6 +160,26 @@ def test_only_the_published_copies_are_readable_by_other_accounts(built):
     published = home / "published"
     assert mode(published) == mode(published / "parquet" / "current" / "") == 0o755
     assert {mode(p) for p in [published / "marts.duckdb", *(published / "parquet" / "current").iterdir()]} == {0o444}
+
+
+def test_the_published_copy_says_how_fresh_it_is_and_what_each_column_means(built):
+    """What a BI user needs beside the figures: the time the marts are measured from, and the
+    descriptions of the dbt docs, as comments and as a table for tools that show no comments."""
+    home, _ = built
+    with duckdb.connect(str(home / "published" / "marts.duckdb"), read_only=True) as con:
+        [(as_of, built_at)] = con.execute("select as_of, built_at from build_info").fetchall()
+        assert as_of <= built_at
+        described = dict(((m, c), d) for m, c, d in con.execute(
+            "select mart, column_name, description from data_dictionary").fetchall())
+        comment = con.execute("select comment from duckdb_columns() where table_name = 'customer_rfm' "
+                              "and column_name = 'r_score'").fetchone()[0]
+        types = dict(((t, c), d) for t, c, d in con.execute(
+            "select table_name, column_name, data_type from duckdb_columns()").fetchall())
+    assert described[("customer_rfm", "r_score")] == comment and comment.startswith("Recency quintile")
+    assert "incl. VAT" in described[("customer_clv", "historical_revenue")]
+    assert not [k for k, d in described.items() if not d], "every published column has a description"
+    assert "HUGEINT" not in types.values()  # counts are BIGINT: every BI driver reads them as integers
+    assert pq.read_table(home / "published" / "parquet" / "current" / "data_dictionary.parquet").num_rows == len(described)
 
 
 def test_a_second_run_changes_no_counts_while_bi_reads_the_published_copy(built):

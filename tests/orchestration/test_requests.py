@@ -55,6 +55,23 @@ def test_cli_writes_a_valid_request_and_refuses_an_invalid_one(paths, capsys):
                 "--verified-by", "idin") == 0
 
 
+def test_a_letter_saved_in_the_inbox_is_tracked_as_a_document_to_answer_by_hand(paths, capsys):
+    """Art. 12(3), 12(4): any file in the inbox is a request, not only JSON; a hidden one is being written."""
+    paths.inbox.mkdir(parents=True)
+    (paths.inbox / "letter.txt").write_text("Geachte heer, ik wil weten welke gegevens u van mij heeft.")
+    (paths.inbox / ".upload.tmp").write_text("half")
+    assert _cli(paths, "process-requests") == 0
+    said = capsys.readouterr().out
+    assert "rejected" in said and "answer the requester yourself" in said and "Geachte" not in said
+    [kept] = (paths.inbox / "rejected").iterdir()
+    assert kept.suffix == ".txt" and (paths.inbox / ".upload.tmp").exists()
+    now = datetime.now(timezone.utc)
+    with RequestService(paths) as service:
+        service.answered(kept.stem, now=now)
+        service.intake(now + timedelta(days=31))
+    assert not kept.exists()  # 30 days after the answer, as a JSON document
+
+
 def test_a_rejected_document_is_reported_with_its_reason_by_process_and_list(paths, capsys):
     paths.inbox.mkdir(parents=True)
     (paths.inbox / "note.json").write_text(json.dumps({"type": "access", "verification": "idin"}))

@@ -33,9 +33,9 @@ periods as (
         period_start,
         min(responded_on) as first_response,
         count(*) as responses,
-        sum(is_promoter) as promoters,
-        sum(is_passive) as passives,
-        sum(is_detractor) as detractors,
+        cast(sum(is_promoter) as {{ dbt.type_bigint() }}) as promoters,
+        cast(sum(is_passive) as {{ dbt.type_bigint() }}) as passives,
+        cast(sum(is_detractor) as {{ dbt.type_bigint() }}) as detractors,
         {{ nps('sum(is_promoter)', 'sum(is_detractor)', 'count(*)') }} as nps
     from classified
     group by period_start

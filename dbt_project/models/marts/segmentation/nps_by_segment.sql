@@ -31,8 +31,8 @@ scored as (
         segments.segmentation,
         segments.segment,
         count(*) as responses,
-        sum(case when responses.score >= 9 then 1 else 0 end) as promoters,
-        sum(case when responses.score <= 6 then 1 else 0 end) as detractors
+        cast(sum(case when responses.score >= 9 then 1 else 0 end) as {{ dbt.type_bigint() }}) as promoters,
+        cast(sum(case when responses.score <= 6 then 1 else 0 end) as {{ dbt.type_bigint() }}) as detractors
     from responses
     inner join segments on responses.subject_id = segments.subject_id
     group by segments.segmentation, segments.segment

@@ -30,7 +30,7 @@ totals as (
         count(*) as active_customers,
         sum(revenue_window) as revenue_window,
         sum(case when is_top = 1 then revenue_window else 0 end) as top_revenue,
-        sum(is_top) as top_customers
+        cast(sum(is_top) as {{ dbt.type_bigint() }}) as top_customers
     from flagged
 
 )
