@@ -4,16 +4,17 @@ Sources map to the ingest assets through `meta.dagster.asset_key`, so the graph 
 from each landing source through staging and snapshots to the marts.
 """
 
+import functools
 import itertools
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
@@ -101,7 +102,38 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     # value keeps dbt's partial parsing (2-3 s a build).
     with _environment(AS_OF_VAR, as_of):
         invocation = dbt.cli(args, context=context, target_path=klantkluis.paths.dbt_build)
-    yield from invocation.stream()
+    # dbt's process holds the warehouse until it ends (DuckDB has one writer): the events wait for
+    # the end of the build to get their row counts. dbt's log lines still stream as it runs.
+    events, failure = [], None
+    try:
+        events.extend(invocation.stream())
+    except Exception as exc:  # a failed model or test: what did build still shows, then the failure
+        failure = exc
+    yield from with_row_counts(events, klantkluis)
+    if failure is not None:
+        raise failure
+
+
+def with_row_counts(events: list, klantkluis: KlantkluisResource) -> Iterator:
+    """The build's events, each table's and snapshot's materialization with ``dagster/row_count``
+    (the UI's row count and its history); views are not counted: counting one runs its query."""
+    nodes = _manifest_nodes()
+    tables = {e.metadata["unique_id"].value: nodes[e.metadata["unique_id"].value] for e in events
+              if isinstance(e, Output) and "unique_id" in e.metadata and e.metadata["unique_id"].value in nodes
+              and nodes[e.metadata["unique_id"].value]["config"]["materialized"] != "view"}
+    counts = {}
+    if tables:
+        with klantkluis.connect(read_only=True) as con:
+            counts = {uid: con.execute(f'select count(*) from "{n["schema"]}"."{n["alias"]}"').fetchone()[0]
+                      for uid, n in tables.items()}
+    for event in events:
+        uid = event.metadata["unique_id"].value if isinstance(event, Output) and "unique_id" in event.metadata else None
+        yield event.with_metadata({**event.metadata, "dagster/row_count": counts[uid]}) if uid in counts else event
+
+
+@functools.cache
+def _manifest_nodes() -> dict[str, dict]:
+    return json.loads(dbt_project.manifest_path.read_text())["nodes"]
 
 
 def dbt_as_of(tagged: str | None, run_moment: datetime) -> str:

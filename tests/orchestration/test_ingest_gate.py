@@ -63,8 +63,15 @@ def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, landin
     passed, metadata, said = _orders_gate(tmp_path)
     assert not passed and "2026-01-02.csv: 75.0%" in metadata["files_over_max_share"].value
     assert "most often expect_column_values_to_match_regex:amount (3 rows)" in said  # the fix starts here
-    passed, _, _ = _orders_gate(tmp_path)  # nothing changed: both files skipped, the gate still fails
-    assert not passed
+    result = _ingest_orders(tmp_path)  # nothing changed: both files skipped, the gate still fails
+    [check] = [e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey(["raw", "orders"])]
+    assert not check.passed and "most often expect_column_values_to_match_regex:amount (3 rows)" in check.description
+    assert "| expect_column_values_to_match_regex:amount | 3 |" in check.metadata["failed_rules"].value
+    [event] = result.get_asset_materialization_events()  # the rules held, beside the rows held
+    metadata = event.materialization.metadata
+    assert metadata["quarantine_rows_total"].value == 3
+    assert "| expect_column_values_to_match_regex:amount | 3 |" in metadata["quarantine_rules"].value
+    assert metadata["quarantine_rules_this_run"].value == "No rule broken."
     bad.write_text(HEADER + "".join(GOOD.format(n=n, d=2) for n in range(20, 24)))
     passed, metadata, _ = _orders_gate(tmp_path)
     assert passed and metadata["quarantined_share"].value == 0.0
