@@ -24,7 +24,10 @@ register_asset = build_register_asset(list(dbt_models.keys))
 retention_job, retention_schedule = build_retention_job(dbt_models, register_asset.key, PUBLISHED_KEY)
 
 full_refresh = define_asset_job(
-    "full_refresh", selection=AssetSelection.all(), description="Ingest every source, build all dbt models and snapshots, publish.")
+    "full_refresh", selection=AssetSelection.all(),
+    description="Everything, in order: ingest every source, sweep what is past retention, build every dbt model, "
+                "snapshot and test, generate the register (Art. 30), publish the BI copies, refresh the request "
+                "look-up indexes.")
 
 defs = Definitions(
     assets=[*ingest_assets, build_retention_sweep([a.key for a in ingest_assets]), dbt_models, register_asset,
@@ -33,7 +36,10 @@ defs = Definitions(
     jobs=[full_refresh, retention_job, *request_jobs],
     sensors=[request_sensor],
     schedules=[ScheduleDefinition(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone=TIME_ZONE,
-                                  default_status=DefaultScheduleStatus.RUNNING),
+                                  default_status=DefaultScheduleStatus.RUNNING,
+                                  description="The daily run at 02:00: new landing files in, retention swept, "
+                                              "marts rebuilt and published. On from the start (the Dagster "
+                                              "daemon runs it)."),
                retention_schedule],
     loggers={"console": console_logger},
     executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another
