@@ -1,6 +1,9 @@
 """The publish asset: read-only copies of the marts for BI tools (see orchestration/publish.py)."""
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from datetime import timedelta
+
+from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, FreshnessPolicy, MaterializeResult, MetadataValue,
+                     asset)
 
 from orchestration.publish import publish
 from orchestration.resources import KlantkluisResource, run_time
@@ -13,6 +16,8 @@ def build_publish_asset(dbt_assets: AssetsDefinition, gate: AssetKey) -> AssetsD
     @asset(
         key=AssetKey(["published", "marts"]), group_name="publish", owners=["team:data-engineering"],
         kinds={"duckdb", "parquet"}, deps=[*marts, gate],
+        # a missed or failed 02:00 run shows in the UI before the BI users notice (STALE: more than a day)
+        freshness_policy=FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)),
         description="Read-only copy of every mart for BI tools: `published/marts.duckdb` and "
                     "`published/parquet/current/<mart>.parquet`, swapped in atomically after each build.",
     )

@@ -20,6 +20,8 @@ def test_definitions_load_with_expected_assets_and_checks():
     schedules = {s.cron_schedule: s.default_status.value for s in defs.schedules}
     # Both on from the start (they run while the Dagster daemon runs): the retention sweep is Art. 5(1)(e).
     assert schedules == {"0 2 * * *": "RUNNING", "0 3 * * *": "RUNNING"}
+    # a missed daily run shows: the BI copy is stale after a day and two hours
+    assert graph.get(AssetKey(["published", "marts"])).freshness_policy.fail_window.to_timedelta().total_seconds() == 26 * 3600
 
 
 def test_one_calendar_for_the_schedules_the_request_deadlines_and_dbts_periods():
