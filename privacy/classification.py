@@ -56,7 +56,7 @@ def unclassified_columns(classification: Classification, policy: Policy | None =
             found.append(Finding(t.name, "*", f"subject kind {t.subject.kind!r} is not in the policy"))
         names = [c.name for c in t.columns]
         found += [Finding(t.name, n, "declared twice") for n in sorted(set(names)) if names.count(n) > 1]
-        if SUBJECT_COLUMN in names and not _staging(t):
+        if SUBJECT_COLUMN in names and not staging_view(t):
             found += [Finding(t.name, name, f"no meta.title in nl and en: its {what} in a subject's access export")
                       for name, title, what in [("*", t.title, "heading")] + [(c.name, c.title, "column heading")
                                                                              for c in t.columns]
@@ -67,8 +67,9 @@ def unclassified_columns(classification: Classification, policy: Policy | None =
     return found
 
 
-def _staging(t: Table) -> bool:
-    """A staging model: a view an access export names but does not copy (see privacy.rights)."""
+def staging_view(t: Table) -> bool:
+    """A staging model: a view over a raw table that stores nothing; an access export names it but
+    does not copy it (see privacy.rights), the register leaves it out."""
     return t.layer == "model" and str(t.path or "").startswith("models/staging/")
 
 

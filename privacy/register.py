@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from privacy.audit import timestamp
+from privacy.classification import staging_view
 from privacy.policy import Policy
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import CATEGORIES, Classification, Column, Table
@@ -33,6 +34,9 @@ _MEANING = {
             "redacted texts, profiling results (Art. 4(5), Recital 26)",
 }
 _UNDEFINED = "(not defined in the policy)"
+_BASES = {"6(1)(a)": "consent of the data subject", "6(1)(b)": "necessary for the performance of a contract",
+          "6(1)(c)": "necessary for compliance with a legal obligation", "6(1)(d)": "vital interests",
+          "6(1)(e)": "a task in the public interest", "6(1)(f)": "legitimate interests of the controller"}
 
 
 def write_register(out_dir: str | os.PathLike[str], classification: Classification, policy: Policy,
@@ -41,7 +45,9 @@ def write_register(out_dir: str | os.PathLike[str], classification: Classificati
     sections = register_sections(classification, policy)
     title = f"Register of processing activities (Art. 30(1) GDPR): {policy.controller.get('name', '')}"
     note = (f"Generated {timestamp(now)} from {getattr(policy.path, 'name', 'the policy')} and the column "
-            "classification in the dbt project. Do not edit: change the policy or the classification.")
+            "classification in the dbt project. Do not edit: change the policy or the classification. "
+            "Tables are named as in the warehouse; the staging views (stg_*) read the raw tables listed "
+            "here and store nothing, so they are left out.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md, page = out / "register_of_processing.md", out / "register_of_processing.html"
@@ -52,7 +58,7 @@ def write_register(out_dir: str | os.PathLike[str], classification: Classificati
 
 def register_sections(classification: Classification, policy: Policy) -> list[tuple[str, list[str], list[list[str]]]]:
     """The register as (title, headers, rows) sections, in the order of Art. 30(1)(a)-(g)."""
-    cols = [(t, c) for t in classification for c in t.columns]
+    cols = [(t, c) for t in classification if not staging_view(t) for c in t.columns]
     by_purpose, by_rule, bases = defaultdict(list), defaultdict(list), defaultdict(set)
     for t, c in cols:
         # str(): a malformed value (flagged by unclassified_columns) still shows up, unhashable or not.
@@ -76,8 +82,8 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
          [[p, _desc(policy.purposes, p), _basis(policy, p),
            ", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})),
            _consent(policy, p), _subjects(policy, by_purpose[p]), _data(by_purpose[p])] for p in purposes]),
-        ("Legal bases in use (Art. 6(1), Art. 9(2))", ["Legal basis", "Purposes"],
-         [[b, ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
+        ("Legal bases in use (Art. 6(1), Art. 9(2))", ["Legal basis", "Meaning", "Purposes"],
+         [[b, _BASES.get(b, ""), ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
         ("Categories of data subjects (Art. 30(1)(c))", ["Category", "Description", "Tables"],
          [[k, d, ", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)}))]
           for k, d in policy.subject_categories.items()]),

@@ -37,7 +37,8 @@ def test_legal_bases_in_use_puts_each_purpose_under_the_basis_the_policy_gives_i
 
     classification, policy = load_classification(DBT_PROJECT), load_policy()
     [rows] = [rows for title, _, rows in register_sections(classification, policy) if title.startswith("Legal bases")]
-    listed = {purpose: basis for basis, purposes in rows for purpose in purposes.split(", ")}
+    listed = {purpose: basis for basis, _, purposes in rows for purpose in purposes.split(", ")}
+    assert dict((b, m) for b, m, _ in rows)["6(1)(c)"] == "necessary for compliance with a legal obligation"
     assert listed == {name: purpose.legal_basis for name, purpose in policy.purposes.items()}
     assert listed["direct_marketing"] == "6(1)(a)" and listed["fiscal"] == "6(1)(c)"  # consent; legal obligation
 
@@ -62,6 +63,11 @@ def test_values_on_a_subjects_row_are_personal_data_in_the_register(written):
     parameters = next(line for line in md.splitlines() if line.startswith("| derived |"))  # about no one
     assert "clv_model_parameters" in parameters
     assert "clv_model_parameters" not in line
+
+
+def test_staging_views_which_store_nothing_are_left_out(written):
+    _, _, md, _ = written
+    assert "stg_crm__customers" not in md and "the staging views (stg_*)" in md
 
 
 def test_retention_rule_lists_the_columns_it_covers(written):
