@@ -67,6 +67,16 @@ def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetim
         return None
 
 
+def _swept_by_ingest(context, ingest_keys: list[AssetKey]) -> bool:
+    """Whether an ingest step of this run deleted or anonymised rows past retention."""
+    for key in ingest_keys:
+        event = context.instance.get_latest_materialization_event(key)
+        swept = event.asset_materialization.metadata.get("past_retention_swept") if event else None
+        if event is not None and event.run_id == context.run_id and swept is not None and swept.value:
+            return True
+    return False
+
+
 def _compact_when_due(context, klantkluis: KlantkluisResource, policy, now: datetime, deleted: bool, audit) -> str:
     """Rewrite the warehouse without the bytes deleted rows left in its free space once the oldest
     such deletion nears its rule ``deleted_rows_in_file`` (Art. 5(1)(e)): a rewrite costs as much
@@ -111,11 +121,13 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             due, done = retention.sweep(con, classification, policy, now=now, audit=audit)
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
             left = retention.plan(con, classification, policy, now=now).counts()
+            # rows go here and in each ingest step of the run, which sweeps its own table after loading
+            deleted = any(done.values()) or _swept_by_ingest(context, ingest_keys)
             retired = retention.retire_subjects(con, service.keystore, service.ledger.index, now=now, audit=audit) \
-                if any(done.values()) else {}
+                if deleted else {}
             tombstones = service.keystore.expire_tombstones(now - timedelta(days=rule.duration_days)) \
                 if (rule := policy.retention.get(TOMBSTONES)) else 0
-        uncompacted = _compact_when_due(context, klantkluis, policy, now, any(done.values()), audit)
+        uncompacted = _compact_when_due(context, klantkluis, policy, now, deleted, audit)
         files = _request_files(context, klantkluis, now)
         expired = _audit_entries(context, klantkluis, policy, now)
         swept = {f"{s.table} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
