@@ -52,7 +52,7 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         lines += ["", "Rows per layer:"]
         for schema in LAYERS:
             for name, n in counts.get(schema, {}).items():
-                lines.append(f"  {LAYERS[schema]:<16} {name:<34} {n:>12,}")
+                lines.append(f"  {LAYERS[schema]:<{max(map(len, LAYERS.values()))}} {name:<34} {n:>12,}")
     lines += ["", "Ingest reconciliation per source, over the latest load of each landing file and of each",
               "request's consent events (req-*.csv); input = loaded + quarantined + suppressed, and",
               "'in raw now' is lower once the retention sweep or an erasure removed loaded rows:"]

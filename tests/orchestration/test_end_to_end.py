@@ -182,6 +182,17 @@ def test_the_published_copy_says_how_fresh_it_is_and_what_each_column_means(buil
     assert pq.read_table(home / "published" / "parquet" / "current" / "data_dictionary.parquet").num_rows == len(described)
 
 
+def test_subjects_whose_rows_the_ingest_steps_swept_lose_their_keys(built):
+    """Art. 5(1)(e): the ingest steps sweep their own tables after loading; the sweep asset then
+    destroys the keys of subjects with no row left, and counts the deletion for the next compaction."""
+    home, _ = built
+    entries = [json.loads(line) for line in (home / "state" / "audit.jsonl").read_text().splitlines()]
+    assert sum(e["details"]["rows"] for e in entries if e["event"] == "retention_sweep") > 0
+    [retired] = [e["details"] for e in entries if e["event"] == "subjects_retired"][:1]
+    assert retired["keys_destroyed"] > 0
+    assert json.loads((home / "state" / "compaction.json").read_text())["uncompacted_since"]
+
+
 def test_the_dagster_ui_shows_each_dbt_tables_row_count(built):
     home, first = built
     with DagsterInstance.local_temp(str(home / "dagster")) as instance:
