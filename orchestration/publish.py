@@ -5,8 +5,9 @@ it reads `published/marts.duckdb` or `published/parquet/current/<mart>.parquet`.
 is written aside and swapped in with one rename, so a reader sees the old or the new version,
 never a half-written one. Older versions are deleted at once, so an erased subject leaves the
 published copies with the next publication (Art. 17). Unlike everything else in an installation
-(see ``settings.keep_files_private``), the copies are readable by other accounts (BI tools):
-folders 0755, files 0444.
+(see ``settings.keep_files_private``), the copies are readable by the service account's group,
+where the BI tools' accounts belong: folders 0750, files 0440 (never by every account: they are
+pseudonymised personal data).
 """
 
 import os
@@ -81,9 +82,9 @@ def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") ->
         _describe(con, schema, parquet_dir)
         con.execute("detach staged")
     for folder in (out, parquet_root, parquet_dir):
-        os.chmod(folder, 0o755)
+        os.chmod(folder, 0o750)
     for path in (staged_db, *parquet_dir.iterdir()):
-        os.chmod(path, 0o444)
+        os.chmod(path, 0o440)
     os.replace(staged_db, out / "marts.duckdb")
     _swap_symlink(parquet_root / "current", parquet_dir)
     for old in parquet_root.glob("v*"):

@@ -86,8 +86,9 @@ def connect_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
                             "from the Dagster UI or a schedule, or another klantkluis command (DuckDB has one "
                             "writer). Run again when it has finished.") from None
     if not read_only:  # a warehouse made before keep_files_private, or copied in, is closed too
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o600)
+        for file in (Path(path), Path(f"{path}.wal")):
+            with contextlib.suppress(OSError):
+                os.chmod(file, 0o600)
     con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     return con
 
@@ -113,7 +114,6 @@ class Paths:
     state = property(lambda self: privacy_paths.state_dir({HOME_VAR: str(self.home)}))
     keystore = property(lambda self: self.key_dir / "keystore.sqlite")
     audit_log = property(lambda self: self.state / "audit.jsonl")
-    compaction = property(lambda self: self.state / "compaction.json")  # deletions not rewritten out of the warehouse yet
     inbox = property(lambda self: self.home / "inbox")
     outbox = property(lambda self: self.home / "outbox")
     register = property(lambda self: self.home / "register")

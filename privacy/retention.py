@@ -13,10 +13,13 @@ categories; subject_id becomes a random token per row (``anon-...``: one person'
 longer linkable, not-null tests hold) and the landing line is cleared.
 """
 
+import hashlib
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+import duckdb
 
 from privacy.policy import Policy, RetentionRule, load_policy
 from privacy.rights.warehouse import subject_relations
@@ -143,18 +146,37 @@ def retire_subjects(con, keystore, index, *, now: datetime, audit) -> dict[str, 
     in the raw layer (the quarantine included) or the snapshot history, all past their rules, has
     their data key destroyed (``KeyStore.retire``), so the encrypted bytes that deleted rows leave
     in the file's free space can no longer be read, and their e-mail entries dropped from the blind
-    index; so are the name entries of a landing file none of whose rows is left. One audit entry,
-    counts only. Returns the counts."""
+    index; so are the name entries of a loaded file none of whose rows is left. The index also
+    reads landing files not loaded yet (a later landing day, a file failing to load): their
+    entries stay. One audit entry, counts only. Returns the counts."""
     relations = [r for r in subject_relations(con, views=False) if r.schema in ("raw", "snapshots")]
     left = {s for (s,) in con.execute(" union ".join(f"select subject_id from {r.sql}" for r in relations)
                                       ).fetchall()} if relations else set()
+    left |= {quarantine_key(b) for (b,) in _rows(con, "select distinct batch_id from raw._quarantine "
+                                                      "where subject_id is null")}
+    loaded = set(_rows(con, "select distinct source, file from raw._batches"))
+    files_left = set(_rows(con, "select distinct source, file from raw._quarantine")) | {
+        (r.name, f) for r in relations if r.schema == "raw" and "_source_file" in r.columns
+        for (f,) in con.execute(f"select distinct _source_file from {r.sql}").fetchall()}
     gone = sorted((keystore.subject_ids() | index.indexed_subjects()) - left)
-    files = {r.name: {f for (f,) in con.execute(f"select distinct _source_file from {r.sql}").fetchall()}
-             for r in relations if r.schema == "raw" and "_source_file" in r.columns}
-    done = {"subjects": len(gone), "keys_destroyed": keystore.retire(gone),
-            "email_entries": index.forget_subjects(gone), "name_entries": index.forget_files_without_rows(files)}
+    done = {"keys_destroyed": keystore.retire(gone),
+            "email_entries": index.forget_subjects(gone, keep=index.indexed_files() - loaded),
+            "name_entries": index.forget_files(loaded - files_left)}
     audit.append("subjects_retired", now=now, **done)
     return done
+
+
+def quarantine_key(batch_id: str) -> str:
+    """Whose key encrypts a quarantined row without a readable subject: its batch's (Art. 32(1)(a))."""
+    return hashlib.sha256(f"quarantine:{batch_id}".encode()).hexdigest()
+
+
+def _rows(con, sql: str) -> list[tuple]:
+    """The rows of ``sql`` over load metadata; none when the table does not exist yet."""
+    try:
+        return con.execute(sql).fetchall()
+    except duckdb.CatalogException:
+        return []
 
 
 AUDIT_RULE = "audit_log"

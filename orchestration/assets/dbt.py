@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+import duckdb
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
 from orchestration.project import dbt_project
 from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
-from orchestration.settings import AS_OF_VAR
+from orchestration.settings import AS_OF_VAR, WarehouseBusy, connect_duckdb
 
 OWNERS = ["team:data-engineering"]
 
@@ -109,23 +110,27 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
         events.extend(invocation.stream())
     except Exception as exc:  # a failed model or test: what did build still shows, then the failure
         failure = exc
-    yield from with_row_counts(events, klantkluis)
+    yield from with_row_counts(context, events, klantkluis)
     if failure is not None:
         raise failure
 
 
-def with_row_counts(events: list, klantkluis: KlantkluisResource) -> Iterator:
+def with_row_counts(context, events: list, klantkluis: KlantkluisResource) -> Iterator:
     """The build's events, each table's and snapshot's materialization with ``dagster/row_count``
-    (the UI's row count and its history); views are not counted: counting one runs its query."""
+    (the UI's row count and its history); views are not counted: counting one runs its query.
+    Counts are an extra: when they cannot be had, the events go without them."""
     nodes = _manifest_nodes()
     tables = {e.metadata["unique_id"].value: nodes[e.metadata["unique_id"].value] for e in events
               if isinstance(e, Output) and "unique_id" in e.metadata and e.metadata["unique_id"].value in nodes
               and nodes[e.metadata["unique_id"].value]["config"]["materialized"] != "view"}
     counts = {}
     if tables:
-        with klantkluis.connect(read_only=True) as con:
-            counts = {uid: con.execute(f'select count(*) from "{n["schema"]}"."{n["alias"]}"').fetchone()[0]
-                      for uid, n in tables.items()}
+        try:
+            with connect_duckdb(klantkluis.paths.warehouse, read_only=True) as con:
+                counts = {uid: con.execute(f'select count(*) from "{n["schema"]}"."{n["alias"]}"').fetchone()[0]
+                          for uid, n in tables.items()}
+        except (WarehouseBusy, duckdb.Error) as exc:  # another process took the warehouse after dbt
+            context.log.warning(f"The row counts of dbt's tables are left out this time ({type(exc).__name__})")
     for event in events:
         uid = event.metadata["unique_id"].value if isinstance(event, Output) and "unique_id" in event.metadata else None
         yield event.with_metadata({**event.metadata, "dagster/row_count": counts[uid]}) if uid in counts else event

@@ -13,7 +13,8 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
                      MetadataValue, asset)
 
 from orchestration.ingest import landing_retention
-from orchestration.ingest.encrypt_plain import compact_if_due, encrypt_plain
+from orchestration.compaction import compact_if_due_now
+from orchestration.ingest.encrypt_plain import encrypt_plain
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
@@ -127,7 +128,7 @@ def _encrypted_first(context, klantkluis, table, ctx):
                              "subject's key")
         yield con
     with klantkluis.waiting_while_busy():
-        seconds = compact_if_due(klantkluis.paths)
+        seconds = compact_if_due_now(klantkluis.paths)
     if seconds is not None:
         context.log.info(f"The warehouse was compacted in {seconds} s: plain values of columns encrypted since "
                          "have left the file")

@@ -16,6 +16,7 @@ from dagster import (AssetKey, BetaWarning, Config, DefaultSensorStatus, Materia
 from orchestration.ingest.schema import landing_columns
 from orchestration.requests.common import open_requests
 from orchestration.requests.indexes import EMAIL, refresh
+from orchestration.requests.inbox import documents
 from orchestration.requests.service import JOBS, RequestService
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
@@ -86,12 +87,13 @@ warnings.filterwarnings("ignore", message="Parameter `owners` of initializer `Se
 
 @sensor(name="request_sensor", jobs=request_jobs, minimum_interval_seconds=30,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Watches <home>/inbox/ for data subject requests (JSON files, see `klantkluis request`), "
+        description="Watches <home>/inbox/ for data subject requests (JSON files, see `klantkluis request`; any "
+                    "other document there is registered to be answered by hand), "
                     "registers them in the request ledger (due date: one month, Art. 12(3)) and runs the "
                     "matching job once per request.")
 def request_sensor(context: SensorEvaluationContext, klantkluis: KlantkluisResource):
     pending = []
-    if any(klantkluis.paths.inbox.glob("*.json")):
+    if documents(klantkluis.paths.inbox):
         with RequestService(klantkluis.paths) as service:
             pending = service.intake()
     if not pending:

@@ -7,23 +7,23 @@ result twice: on the sweep (raw and snapshots) and on the published marts (marts
 no subject that the swept source layer no longer holds).
 """
 
-import json
 import sqlite3
 from datetime import datetime, timedelta
 
+import duckdb
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
                      AssetSelection, DefaultScheduleStatus, MaterializeResult, MetadataValue, RunRequest,
                      ScheduleEvaluationContext, SkipReason, asset, asset_check, define_asset_job, schedule)
 
+from orchestration.compaction import compact_warehouse, record_deletion, uncompacted_since
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
-from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE, connect_duckdb
+from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE
 from privacy import retention
 from privacy.audit import AuditLog
 from privacy.classification import load_classification
 from privacy.exceptions import AuditTampered
 from privacy.policy import load_policy
-from privacy.rights.purge import compact
 
 SWEEP_KEY = AssetKey(["privacy", "retention_sweep"])
 PUBLISHED_KEY = AssetKey(["published", "marts"])
@@ -80,21 +80,27 @@ def _swept_by_ingest(context, ingest_keys: list[AssetKey]) -> bool:
 def _compact_when_due(context, klantkluis: KlantkluisResource, policy, now: datetime, deleted: bool, audit) -> str:
     """Rewrite the warehouse without the bytes deleted rows left in its free space once the oldest
     such deletion nears its rule ``deleted_rows_in_file`` (Art. 5(1)(e)): a rewrite costs as much
-    as a build step at scale (1 M customers: 21 s), so not every day. The time of the oldest
-    deletion not rewritten yet is kept in ``state/compaction.json`` and returned ("" when none)."""
-    state = klantkluis.paths.compaction
-    since = json.loads(state.read_text()).get("uncompacted_since", "") if state.exists() else ""
-    since = since or (now.isoformat() if deleted else "")
+    as a build step at scale (1 M customers: 21 s), so not every day. Returns the time of the oldest
+    deletion not rewritten out yet ("" when none). A rewrite that fails is left to the next sweep:
+    the run goes on to rebuild and publish what was swept."""
+    paths = klantkluis.paths
+    since = record_deletion(paths, now) if deleted else uncompacted_since(paths)
     rule = policy.retention.get(COMPACTION)
-    if since and rule is not None and now + DAILY >= datetime.fromisoformat(since) + timedelta(days=rule.duration_days):
+    if not since or rule is None or now + DAILY < datetime.fromisoformat(since) + timedelta(days=rule.duration_days):
+        return since
+    try:
         with klantkluis.waiting_while_busy():
-            done = compact(klantkluis.paths.warehouse, connect_duckdb)
-        audit.append("warehouse_compacted", now=now, rule=COMPACTION, deleted_since=since, **done)
-        context.log.info(f"Rewrote the warehouse without the deleted rows' bytes ({done['bytes_before']:,} -> "
-                         f"{done['bytes_after']:,} bytes, {done['seconds']:.1f} s)")
-        since = ""
-    state.write_text(json.dumps({"uncompacted_since": since}))
-    return since
+            done = compact_warehouse(paths)
+    except (OSError, RuntimeError, duckdb.Error) as exc:
+        context.log.warning(f"The warehouse could not be rewritten without the deleted rows' bytes "
+                            f"({type(exc).__name__}); the next sweep tries again")
+        audit.append("warehouse_compaction_failed", now=now, rule=COMPACTION, deleted_since=since,
+                     error=type(exc).__name__)
+        return since
+    audit.append("warehouse_compacted", now=now, rule=COMPACTION, deleted_since=since, **done)
+    context.log.info(f"Rewrote the warehouse without the deleted rows' bytes ({done['bytes_before']:,} -> "
+                     f"{done['bytes_after']:,} bytes, {done['seconds']:.1f} s)")
+    return ""
 
 
 def build_retention_sweep(ingest_keys: list[AssetKey]):
@@ -127,6 +133,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                 if deleted else {}
             tombstones = service.keystore.expire_tombstones(now - timedelta(days=rule.duration_days)) \
                 if (rule := policy.retention.get(TOMBSTONES)) else 0
+            if tombstones:
+                audit.append("erasure_tombstones_expired", now=now, rule=TOMBSTONES, count=tombstones)
         uncompacted = _compact_when_due(context, klantkluis, policy, now, deleted, audit)
         files = _request_files(context, klantkluis, now)
         expired = _audit_entries(context, klantkluis, policy, now)

@@ -5,13 +5,13 @@ subject's data key (erasure shreds it) or, when no subject can be read from the 
 for the batch. Art. 5(1)(d): inaccurate data is set aside for repair, not silently dropped.
 """
 
-import hashlib
 import json
 from datetime import datetime
 
 import pandas as pd
 
 from orchestration.ingest.reader import FileRead
+from privacy.retention import quarantine_key
 
 COLUMNS = ["source", "file", "line", "rule", "subject_id", "record", "batch_id", "loaded_at"]
 
@@ -32,7 +32,7 @@ def quarantine_frame(ctx, table, file: str, batch_id: str, read: FileRead, failu
         lines.append(reject.line)
         reasons.append(reject.reason)
     subjects = [ctx.pseudonymiser.subject_id(table.subject.kind, k) if k else None for k in keys]
-    batch_key = hashlib.sha256(f"quarantine:{batch_id}".encode()).hexdigest()  # rows without a readable subject
+    batch_key = quarantine_key(batch_id)  # rows without a readable subject
     owners = [s or batch_key for s in subjects]
     if ctx.encryption:
         ctx.keystore.ensure(sorted(set(owners)))

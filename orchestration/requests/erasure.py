@@ -11,13 +11,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from orchestration.compaction import compact_warehouse
 from orchestration.requests.common import receipt, republish, write_receipt
 from orchestration.ingest import landing_retention
-from orchestration.settings import connect_duckdb
 from privacy.audit import timestamp
 from privacy.rights import texts
 from privacy.rights.erasure import erase
-from privacy.rights.purge import compact
 from privacy.rights.requests import Request
 
 SOURCES_NOTE = {
@@ -90,7 +89,7 @@ def purge(service) -> dict | None:
     """Rewrite the warehouse without the deleted bytes (WarehouseBusy while a build holds it)."""
     if not service.paths.warehouse.exists():
         return None
-    return {**compact(service.paths.warehouse, connect_duckdb),
+    return {**compact_warehouse(service.paths),
             "completed_at": timestamp(datetime.now().astimezone()),
             "method": "COPY FROM DATABASE into a new file, atomic rename, old bytes overwritten"}
 

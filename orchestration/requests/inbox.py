@@ -9,6 +9,8 @@ those by hand, Art. 12(4)) and are removed when the policy rule ``rejected_reque
 import hashlib
 import json
 import os
+import re
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,12 +19,25 @@ from privacy.audit import timestamp
 from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for, stated_receipt
 
 
+# Names of files that are being written or are an application's own: a download or copy in
+# progress, an editor's lock or backup, a desktop's thumbnail cache.
+_NOT_DOCUMENTS = re.compile(r"^(\.|~\$|#)|(~|\.part|\.crdownload|\.tmp|\.swp)$|^(thumbs\.db|desktop\.ini)$", re.I)
+SETTLE = 60  # seconds a file other than JSON must be unchanged before it is taken: it may still be copied in
+
+
+def documents(inbox: Path, now: float | None = None) -> list[Path]:
+    """The request documents directly in the inbox: JSON (written whole, see ``write_request``) and
+    any other file (a letter, a saved e-mail: a request too, to be answered by hand) that has not
+    changed for ``SETTLE`` seconds; never a file being written or an application's own."""
+    now = time.time() if now is None else now
+    return sorted(p for p in inbox.iterdir() if p.is_file() and not _NOT_DOCUMENTS.search(p.name)
+                  and (p.suffix == ".json" or now - p.stat().st_mtime >= SETTLE)) if inbox.is_dir() else []
+
+
 def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
-    """Request id -> (file, content) for every file directly in the inbox but hidden ones (a file
-    being written): a letter or an e-mail saved there is a request too, to be answered by hand."""
+    """Request id -> (file, content) for every document in the inbox (``documents``)."""
     out = {}
-    for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")) \
-            if inbox.is_dir() else []:
+    for path in documents(inbox):
         raw = path.read_bytes()
         try:
             out[request_id_for(json.loads(raw))] = (path, raw)

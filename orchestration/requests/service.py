@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestration.ingest.context import IngestContext
-from orchestration.ingest.encrypt_plain import compact_if_due, encrypt_plain
+from orchestration.compaction import compact_if_due_now
+from orchestration.ingest.encrypt_plain import encrypt_plain
 from orchestration.ingest.schema import plain_columns
 from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused, parse_rules, receipt, write_receipt
 from orchestration.requests.file_retention import EXTENSION_NOTICE, remove_expired
@@ -198,7 +199,7 @@ class RequestService:
             if plain:
                 with closing(connect_duckdb(self.paths.warehouse)) as con:
                     encrypt_plain(con, sources, self.paths, self.keystore, self.audit, datetime.now(timezone.utc))
-            compact_if_due(self.paths)
+            compact_if_due_now(self.paths)
             self._encrypted = True
         con = connect_duckdb(self.paths.warehouse, read_only=read_only)  # within the memory budget
         try:

@@ -97,18 +97,16 @@ class BlindIndex:
                 f"select distinct {column} from {table} where {column} in ({','.join('?' * len(part))})", part))
         return found
 
-    def forget_files_without_rows(self, rows_left: dict[str, set[str]]) -> int:
-        """Drop the name entries of the files of ``rows_left``' sources (table -> files that still
-        have rows) none of whose rows is left (Art. 5(1)(e)); returns the entries removed. A file's
-        stamp stays, so an unchanged landing file is not read into the index again."""
-        gone = 0
-        for source, left in rows_left.items():
-            files = [f for (f,) in self._db.execute("select file from indexed_files where source = ?", (source,))
-                     if f not in left]
-            for i in range(0, len(files), 500):
-                part = files[i:i + 500]
-                gone += self._db.execute(f"delete from name_index where source = ? and file in "
-                                         f"({','.join('?' * len(part))})", [source, *part]).rowcount
+    def indexed_files(self) -> set[tuple[str, str]]:
+        """(source, file) of every file read into the index."""
+        return set(self._db.execute("select source, file from indexed_files"))
+
+    def forget_files(self, files: set[tuple[str, str]]) -> int:
+        """Drop the name entries of ``files`` ((source, file): loaded files none of whose rows is
+        left, Art. 5(1)(e)); returns the entries removed. A file's stamp stays, so an unchanged
+        landing file is not read into the index again."""
+        gone = sum(self._db.execute("delete from name_index where source = ? and file = ?", f).rowcount
+                   for f in sorted(files))
         self._db.execute("pragma wal_checkpoint(truncate)")
         return gone
 
@@ -116,15 +114,21 @@ class BlindIndex:
         """Every subject with an e-mail entry."""
         return {s for (s,) in self._db.execute("select distinct subject_id from email_index")}
 
-    def forget_subjects(self, subject_ids: list[str]) -> int:
+    def forget_subjects(self, subject_ids: list[str], keep: set[tuple[str, str]] = frozenset()) -> int:
         """Drop the e-mail entries of erased subjects (Art. 17), or of subjects none of whose rows is
-        left (Art. 5(1)(e)); returns the entries removed."""
+        left (Art. 5(1)(e)), but those read from the files in ``keep``; returns the entries removed."""
         if not subject_ids:
             return 0
         gone = 0
         for i in range(0, len(subject_ids), 500):
             part = subject_ids[i:i + 500]
-            gone += self._db.execute(f"delete from email_index where subject_id in ({','.join('?' * len(part))})",
-                                     part).rowcount
+            marks = ",".join("?" * len(part))
+            if keep:  # entries of these (source, file) stay
+                rowids = [r for r, source, file in self._db.execute(
+                    f"select rowid, source, file from email_index where subject_id in ({marks})", part)
+                    if (source, file) not in keep]
+                gone += sum(self._db.execute("delete from email_index where rowid = ?", (r,)).rowcount for r in rowids)
+            else:
+                gone += self._db.execute(f"delete from email_index where subject_id in ({marks})", part).rowcount
         self._db.execute("pragma wal_checkpoint(truncate)")  # secure_delete zeroes the pages; WAL too
         return gone

@@ -123,3 +123,19 @@ def test_a_time_with_an_offset_reaches_dbt_and_the_run_as_utc():
     assert dbt_as_of("2026-11-30", datetime(2020, 1, 1, tzinfo=timezone.utc)) == "2026-11-30 00:00:00"
     with pytest.raises(ValueError, match="ISO 8601"):
         dbt_as_of("yesterday", datetime(2020, 1, 1, tzinfo=timezone.utc))
+
+
+def test_dbt_events_go_on_without_row_counts_when_the_warehouse_cannot_be_read(tmp_path):
+    """The counts are an extra: a failure to read them never loses dbt's materializations."""
+    from types import SimpleNamespace
+
+    from dagster import Output
+
+    from orchestration.assets.dbt import with_row_counts
+    from orchestration.resources import KlantkluisResource
+
+    warned = []
+    context = SimpleNamespace(log=SimpleNamespace(warning=warned.append))
+    events = [Output(None, output_name="m", metadata={"unique_id": "model.klantkluis.customer_rfm"}), "check"]
+    resource = KlantkluisResource(home=str(tmp_path / "no-warehouse-here"))
+    assert list(with_row_counts(context, events, resource)) == events and "left out" in warned[0]

@@ -148,7 +148,7 @@ print(seen, len(errors), errors[:3])
 """
 
 
-def test_only_the_published_copies_are_readable_by_other_accounts(built):
+def test_only_the_published_copies_are_readable_by_the_bi_tools_group(built):
     """Art. 32(1)(b): the warehouse, dbt's and Dagster's files are the service account's alone."""
     home, _ = built
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
@@ -158,8 +158,8 @@ def test_only_the_published_copies_are_readable_by_other_accounts(built):
     private = [p for p in private if p.name != "partial_parse.msgpack"]
     assert len(private) > 10 and [str(p) for p in private if mode(p) & 0o077] == []
     published = home / "published"
-    assert mode(published) == mode(published / "parquet" / "current" / "") == 0o755
-    assert {mode(p) for p in [published / "marts.duckdb", *(published / "parquet" / "current").iterdir()]} == {0o444}
+    assert mode(published) == mode(published / "parquet" / "current" / "") == 0o750
+    assert {mode(p) for p in [published / "marts.duckdb", *(published / "parquet" / "current").iterdir()]} == {0o440}
 
 
 def test_the_published_copy_says_how_fresh_it_is_and_what_each_column_means(built):

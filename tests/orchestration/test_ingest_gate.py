@@ -14,7 +14,8 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
 
 from orchestration.assets import ingest
 from orchestration.assets.ingest import build_ingest_asset
-from orchestration.ingest import encrypt_plain, writer
+from orchestration import compaction
+from orchestration.ingest import writer
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import connect_duckdb
 
@@ -241,17 +242,17 @@ def test_a_column_an_older_version_stored_in_plain_text_is_encrypted_and_compact
     from privacy.masterkey import master_key_from_env
 
     warehouse = _older_leads_warehouse(tmp_path, monkeypatch)
-    due = tmp_path / "state" / encrypt_plain.COMPACTION_DUE
+    due = tmp_path / "state" / compaction.DUE_NOW
 
     def interrupted(*args):
         raise RuntimeError("the process died while compacting")
 
-    compact = encrypt_plain.compact
-    monkeypatch.setattr(encrypt_plain, "compact", interrupted)
+    compact = compaction.compact
+    monkeypatch.setattr(compaction, "compact", interrupted)
     result, said = _run(tmp_path, source="leads")  # the file is unchanged: only the migration works
     assert not result.success and any("company (plain text in older versions) now encrypted" in line for line in said)
     assert due.exists() and b"Schildersbedrijf Klaassen" in warehouse.read_bytes()  # still in free blocks
-    monkeypatch.setattr(encrypt_plain, "compact", compact)
+    monkeypatch.setattr(compaction, "compact", compact)
     result, said = _run(tmp_path, source="leads")  # the next step compacts what is due
     assert result.success and any("The warehouse was compacted" in line for line in said) and not due.exists()
     with connect_duckdb(warehouse, read_only=True) as con:
@@ -277,7 +278,7 @@ def test_a_request_answered_before_the_next_ingest_meets_the_column_encrypted(tm
     request_id, _ = write_request(paths.inbox, {"type": "access", "lead_id": "L0000001", "verification": "in_person"})
     with RequestService(paths) as service:
         outcome = service.process(request_id)
-    assert outcome.status == "completed" and not (paths.state / encrypt_plain.COMPACTION_DUE).exists()
+    assert outcome.status == "completed" and not (paths.state / compaction.DUE_NOW).exists()
     with zipfile.ZipFile(outcome.result_path) as z:  # the lead's own company, decrypted for them
         assert any(b"Schildersbedrijf Klaassen 2" in z.read(name) for name in z.namelist())
     with connect_duckdb(warehouse, read_only=True) as con:

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import time
 import zipfile
 from datetime import datetime, timedelta, timezone
 
@@ -12,7 +13,7 @@ from dagster import DagsterInstance, Definitions, RunRequest, SkipReason, build_
 from orchestration.assets.requests import request_jobs, request_sensor
 from orchestration.requests.cli import add_request_commands
 from orchestration.requests.common import open_requests
-from orchestration.requests.inbox import write_request
+from orchestration.requests.inbox import documents, write_request
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
@@ -58,13 +59,22 @@ def test_cli_writes_a_valid_request_and_refuses_an_invalid_one(paths, capsys):
 def test_a_letter_saved_in_the_inbox_is_tracked_as_a_document_to_answer_by_hand(paths, capsys):
     """Art. 12(3), 12(4): any file in the inbox is a request, not only JSON; a hidden one is being written."""
     paths.inbox.mkdir(parents=True)
-    (paths.inbox / "letter.txt").write_text("Geachte heer, ik wil weten welke gegevens u van mij heeft.")
-    (paths.inbox / ".upload.tmp").write_text("half")
-    assert _cli(paths, "process-requests") == 0
+    letter = paths.inbox / "letter.txt"
+    letter.write_text("Geachte heer, ik wil weten welke gegevens u van mij heeft.")
+    for name in (".upload.tmp", "~$brief.docx", "brief.docx.part", "Thumbs.db"):  # being written, or not a document
+        (paths.inbox / name).write_text("half")
+    assert documents(paths.inbox) == []  # a file other than JSON may still be copied in: a minute's grace
+    os.utime(letter, (time.time() - 61, time.time() - 61))
+    assert documents(paths.inbox) == [letter]
+    resource = KlantkluisResource(home=str(paths.home))
+    with DagsterInstance.ephemeral() as instance:  # the sensor takes it in too, and reminds of it
+        skipped = request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource}))
+    assert "1 rejected document(s) to answer by hand" in skipped.skip_message
+    assert _cli(paths, "requests", "--open") == 0
     said = capsys.readouterr().out
-    assert "rejected" in said and "answer the requester yourself" in said and "Geachte" not in said
+    assert "rejected" in said and "(reason: " in said and "Geachte" not in said
     [kept] = (paths.inbox / "rejected").iterdir()
-    assert kept.suffix == ".txt" and (paths.inbox / ".upload.tmp").exists()
+    assert kept.suffix == ".txt" and (paths.inbox / "~$brief.docx").exists()
     now = datetime.now(timezone.utc)
     with RequestService(paths) as service:
         service.answered(kept.stem, now=now)

@@ -207,7 +207,7 @@ def test_the_audit_log_keeps_its_entries_as_long_as_the_longest_rule(tmp_path):
 
 
 def test_a_subject_with_no_row_left_loses_their_key_and_look_up_entries_but_gets_no_tombstone(
-        con, keystore, subjects, audit):
+        con, keystore, subjects, audit, pseudonymiser):
     """Art. 5(1)(e): what deleted rows leave in the file's free space cannot be decrypted afterwards,
     and the e-mail and name indexes keep no one the warehouse no longer holds."""
     import sqlite3
@@ -215,20 +215,27 @@ def test_a_subject_with_no_row_left_loses_their_key_and_look_up_entries_but_gets
     from privacy.rights.blind_index import BlindIndex
 
     kept, in_snapshot, quarantined, swept, erased = subjects
-    keystore.ensure(subjects)
+    [coming] = pseudonymiser.subject_ids("customer", ["C0000099"])  # in a landing file not loaded yet
+    batch = retention.quarantine_key("b2")  # encrypts a quarantined line without a readable subject
+    keystore.ensure([*subjects, batch])
     keystore.shred(erased)
     customer(con, kept, None, ago(1), file="new.csv")
     insert(con, "snapshots.snap_crm__customers", subject_id=in_snapshot, dbt_valid_from=ago(1))
-    con.execute("insert into raw._quarantine values ('crm_customers', 'f', 2, 'rule', ?, null, 'b', ?)", [quarantined, ago(1)])
+    con.execute("insert into raw._quarantine values ('crm_customers', 'new.csv', 2, 'rule', ?, null, 'b1', ?), "
+                "('crm_customers', 'new.csv', 3, 'rule', null, null, 'b2', ?)", [quarantined, ago(1), ago(1)])
+    for batch_id, file in (("b1", "new.csv"), ("b0", "old.csv")):
+        con.execute("insert into raw._batches values (?, 'crm_customers', ?, 'x', 1, 1, 0, 0, ?, null)",
+                    [batch_id, file, ago(1)])
     index = BlindIndex(sqlite3.connect(":memory:", isolation_level=None))  # as the ledger opens it
     index.index_file("crm_customers", "new.csv", "s1", [("h1", "customer", kept)], {"n1"})
     index.index_file("crm_customers", "old.csv", "s2", [("h2", "customer", swept), ("h3", "customer", kept)], {"n2"})
+    index.index_file("crm_customers", "later.csv", "s3", [("h4", "customer", coming)], {"n3"})
     done = retention.retire_subjects(con, keystore, index, now=NOW, audit=audit)
-    assert done == {"subjects": 1, "keys_destroyed": 1, "email_entries": 1, "name_entries": 1}
-    assert keystore.subject_ids() == {kept, in_snapshot, quarantined}
+    assert done == {"keys_destroyed": 1, "email_entries": 1, "name_entries": 1}
+    assert keystore.subject_ids() == {kept, in_snapshot, quarantined, batch}
     assert keystore.shredded([swept, erased]) == {erased}  # retired is not erased: a new delivery loads again
-    assert index.subjects_for_email("h2") == [] and index.known("name_index", {"n1", "n2"}) == {"n1"}
-    assert index.file_stamp("crm_customers", "old.csv") == "s2"  # not read into the index again
+    assert index.subjects_for_email("h2") == [] and index.known("name_index", {"n1", "n2", "n3"}) == {"n1", "n3"}
+    assert index.subjects_for_email("h4") == [("customer", coming)]  # read before its file was loaded: kept
     assert list(audit.entries())[-1]["event"] == "subjects_retired"
     keystore.ensure([swept])
     assert keystore.subject_ids() >= {swept}
