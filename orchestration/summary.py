@@ -10,8 +10,8 @@ from orchestration.ingest.sources import absent
 from orchestration.settings import PROJECT_DIR, Paths
 from privacy.rights.warehouse import column_types
 
-LAYERS = {"raw": "raw (identifiers encrypted)", "snapshots": "snapshots", "staging": "staging", "intermediate": "intermediate",
-          "marts": "marts"}
+LAYERS = {"raw": "raw (identifiers encrypted)", "snapshots": "snapshots", "staging": "staging",
+          "intermediate": "intermediate", "marts": "marts"}
 
 
 def layer_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinition, Failure, MaterializeResult,
                      MetadataValue, asset)
 
-from orchestration.ingest import landing_retention
 from orchestration.compaction import compact_if_due_now
+from orchestration.ingest import landing_retention
 from orchestration.ingest.encrypt_plain import encrypt_plain
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
