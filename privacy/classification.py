@@ -63,7 +63,8 @@ def unclassified_columns(classification: Classification, policy: Policy | None =
                       if not all(title.get(lang) for lang in LANGUAGES)]
         found += [Finding(t.name, c.name, why) for c in t.columns for why in _problems(c, policy)]
         found += [Finding(t.name, SUBJECT_COLUMN, "a pseudonymous id is personal data (Art. 4(5)): category "
-                          "quasi_identifier") for c in t.columns if c.name == SUBJECT_COLUMN and c.category != "quasi_identifier"]
+                          "quasi_identifier") for c in t.columns
+                  if c.name == SUBJECT_COLUMN and c.category != "quasi_identifier"]
     return found
 
 

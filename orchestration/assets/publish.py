@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, FreshnessPolicy, MaterializeResult, MetadataValue,
-                     asset)
+from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, FreshnessPolicy, MaterializeResult,
+                     MetadataValue, asset)
 
 from orchestration.publish import publish
 from orchestration.resources import KlantkluisResource, run_time
