@@ -30,19 +30,22 @@ FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the aud
 PROFILED = ("tier", "segment")  # the audience's columns shown only with consent for profiling
 
 
-def latest_row(service, con, table, subject_id: str, purpose: str, actor: str, now: datetime) -> dict | None:
-    """The subject's latest raw row of ``table`` in landing form (decrypted, audited)."""
+def latest_row(service, con, table, subject_id: str, fields: set[str], purpose: str, actor: str,
+               now: datetime) -> dict | None:
+    """The subject's latest raw row of ``table`` in landing form: its columns stored in the clear,
+    and of its encrypted ones only ``fields``, decrypted (audited): no more than the purpose
+    needs (Art. 5(1)(c))."""
     order = latest_first(column_types(con, "raw", table.name))
     cur = con.execute(f'select * from raw."{table.name}" where subject_id = ? order by {order} limit 1', [subject_id])
     row = cur.fetchone()
     if row is None:
         return None
     record = dict(zip([d[0] for d in cur.description], row))
-    secret = [c.name for c in table.columns if c.transform == "encrypt"]
-    clear = decrypt_columns({c: [record[c]] for c in secret}, [subject_id], table.name, service.keystore,
-                            purpose=purpose, audit=service.audit, actor=actor, now=now)
+    secret = {c.name for c in table.columns if c.transform == "encrypt"}
+    clear = decrypt_columns({c: [record[c]] for c in sorted(secret & fields)}, [subject_id], table.name,
+                            service.keystore, purpose=purpose, audit=service.audit, actor=actor, now=now)
     record.update({c: v[0] for c, v in clear.items()})
-    return {c: record.get(c) for c in landing_columns(table)}
+    return {c: record.get(c) for c in landing_columns(table) if c not in secret - fields}
 
 
 def broken_rules(table: str, row: dict, field: str, now: datetime) -> list[str]:
@@ -74,7 +77,8 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
     with service.warehouse() as con:
         for kind, sid in subjects:
             table = service.classification.table(MASTER_TABLES[kind], "source")
-            row = latest_row(service, con, table, sid, "rectification (Art. 16)", actor, now)
+            row = latest_row(service, con, table, sid, {request.field, table.subject.key}, "rectification (Art. 16)",
+                             actor, now)
             if row is None or request.field not in row:
                 continue
             row[request.field] = request.value
@@ -136,7 +140,8 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
     rows = []
     for sid in customers:
         key = request.identifier if request.identifier_kind == "customer_id" else \
-            (latest_row(service, con, crm, sid, "recording a withdrawal (Art. 7(3), 21)", actor, now) or {}).get("customer_id")
+            (latest_row(service, con, crm, sid, {"customer_id"}, "recording a withdrawal (Art. 7(3), 21)", actor, now)
+             or {}).get("customer_id")
         notice = con.execute("select max(notice_version) from raw.consent_events where subject_id = ?", [sid]).fetchone()
         if key:
             rows += withdrawal_events(request.request_id, key, purposes, min(request.received_at, now),

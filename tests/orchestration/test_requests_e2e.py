@@ -366,6 +366,11 @@ def test_rectification_replaces_every_version_and_reaches_the_snapshot(world):
     [refused] = [json.loads(Path(r["result_path"]).read_text()) for r in world["ledger"]
                  if r["type"] == "rectification" and r["status"] == "refused"]
     assert refused["refused"].endswith(":iban") and refused["explanation"]["en"].startswith("The new value for iban")
+    from privacy.audit import AuditLog  # no more decrypted than the field and the customer number (Art. 5(1)(c))
+    read = [e["details"]["columns"] for e in AuditLog(paths.audit_log).entries()
+            if e["event"] == "decrypt" and e["details"].get("purpose") == "rectification (Art. 16)"]
+    assert read and all(set(columns) <= {"customer_id", "email", "postcode", "iban"} and len(columns) == 2
+                        for columns in read)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         emails = [r[0] for r in con.execute("select email from raw.crm_customers where subject_id = ?", [sid]).fetchall()]
         areas = con.execute("select distinct postcode_area from snapshots.snap_crm__customers where subject_id = ?",
