@@ -68,7 +68,8 @@ def intake(service, now: datetime) -> list:
             continue
         if service.ledger.register(request, service.identifier_hmac(request)):
             service.audit.append("request_received", now=now, request_id=request_id, type=request.type,
-                                 identifier_kind=request.identifier_kind, due_at=timestamp(request.due_at))
+                                 identifier_kind=request.identifier_kind, due_at=timestamp(request.due_at),
+                                 verified_by=request.verification, filed_by=request.filed_by or "not stated")
         if service.ledger.get(request_id)["status"] in ("completed", "refused"):
             service.discard(path)  # the same document again: answered already
         else:

@@ -49,6 +49,7 @@ class Request:
     purpose: str | None = None
     language: str = "nl"
     extended_due_at: datetime | None = None  # set from the ledger once the deadline is extended
+    filed_by: str = ""  # who filed it and verified the identity: an operator's account, or a portal (Art. 5(2))
 
     @property
     def due_at(self) -> datetime:
@@ -121,7 +122,7 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
         if extra["purpose"] not in (*consent_purposes, "all"):
             raise InvalidRequest(f"purpose must be one of {', '.join((*consent_purposes, 'all'))}")
     return Request(request_id_for(doc), kind, id_kind, _received(doc), verification, identifier,
-                   language=language, **extra)
+                   language=language, filed_by=_text(doc, "filed_by"), **extra)
 
 
 def _text(doc: dict, key: str, default: str = "") -> str:

@@ -8,6 +8,7 @@ rectification and objection through the service the CLI uses; then the full_refr
 
 import argparse
 import csv
+import getpass
 import json
 import os
 import re
@@ -349,6 +350,10 @@ def test_audit_log_and_ledger_hold_no_plaintext(world):
                   if e["event"] in ("access_export", "key_shredded")]
     assert {event for event, _ in by_request} == {"access_export", "key_shredded"}
     assert all(actor.startswith("request:req-") for _, actor in by_request)
+    # and who filed each request and how the requester's identity was verified (Art. 5(2), 12(6))
+    received = [e["details"] for e in AuditLog(paths.audit_log).entries() if e["event"] == "request_received"]
+    assert received and all(d["verified_by"] and d["filed_by"] for d in received)
+    assert getpass.getuser() in {d["filed_by"] for d in received}  # filed with the command line
     for path in (paths.audit_log, paths.state / "requests.sqlite"):
         data = path.read_bytes()
         assert not [n for n in NEEDLES + [NEW_EMAIL, world["objector"]["email"]] if n.encode() in data], path
