@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Output
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Output, TableColumn, TableSchema
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
@@ -116,24 +116,34 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
 
 
 def with_row_counts(context, events: list, klantkluis: KlantkluisResource) -> Iterator:
-    """The build's events, each table's and snapshot's materialization with ``dagster/row_count``
+    """The build's events, each model's and snapshot's materialization with its columns' types
+    (``dagster/column_schema``, with dbt's descriptions) and each table's with ``dagster/row_count``
     (the UI's row count and its history); views are not counted: counting one runs its query.
-    Counts are an extra: when they cannot be had, the events go without them."""
+    These are extras: when the warehouse cannot be read, the events go without them."""
     nodes = _manifest_nodes()
-    tables = {e.metadata["unique_id"].value: nodes[e.metadata["unique_id"].value] for e in events
-              if isinstance(e, Output) and "unique_id" in e.metadata and e.metadata["unique_id"].value in nodes
-              and nodes[e.metadata["unique_id"].value]["config"]["materialized"] != "view"}
-    counts = {}
-    if tables:
+    built = {e.metadata["unique_id"].value: nodes[e.metadata["unique_id"].value] for e in events
+             if isinstance(e, Output) and "unique_id" in e.metadata and e.metadata["unique_id"].value in nodes}
+    extra: dict[str, dict] = {}
+    if built:
         try:
             with connect_duckdb(klantkluis.paths.warehouse, read_only=True) as con:
-                counts = {uid: con.execute(f'select count(*) from "{n["schema"]}"."{n["alias"]}"').fetchone()[0]
-                          for uid, n in tables.items()}
+                for uid, n in built.items():
+                    columns = con.execute("select column_name, data_type from duckdb_columns() where database_name = "
+                                          "current_database() and schema_name = ? and table_name = ? order by "
+                                          "column_index", [n["schema"], n["alias"]]).fetchall()
+                    extra[uid] = {"dagster/column_schema": TableSchema(columns=[
+                        TableColumn(name, kind.lower(), (n["columns"].get(name) or {}).get("description") or None)
+                        for name, kind in columns])}
+                    if n["config"]["materialized"] != "view":
+                        extra[uid]["dagster/row_count"] = con.execute(
+                            f'select count(*) from "{n["schema"]}"."{n["alias"]}"').fetchone()[0]
         except (WarehouseBusy, duckdb.Error) as exc:  # another process took the warehouse after dbt
-            context.log.warning(f"The row counts of dbt's tables are left out this time ({type(exc).__name__})")
+            context.log.warning("The row counts and column types of dbt's tables are left out this time "
+                                f"({type(exc).__name__})")
+            extra = {}
     for event in events:
         uid = event.metadata["unique_id"].value if isinstance(event, Output) and "unique_id" in event.metadata else None
-        yield event.with_metadata({**event.metadata, "dagster/row_count": counts[uid]}) if uid in counts else event
+        yield event.with_metadata({**event.metadata, **extra[uid]}) if uid in extra else event
 
 
 @functools.cache

@@ -193,7 +193,7 @@ def test_subjects_whose_rows_the_ingest_steps_swept_lose_their_keys(built):
     assert json.loads((home / "state" / "compaction.json").read_text())["uncompacted_since"]
 
 
-def test_the_dagster_ui_shows_each_dbt_tables_row_count(built):
+def test_the_dagster_ui_shows_each_dbt_tables_row_count_and_column_types(built):
     home, first = built
     with DagsterInstance.local_temp(str(home / "dagster")) as instance:
         def row_count(key):
@@ -204,6 +204,10 @@ def test_the_dagster_ui_shows_each_dbt_tables_row_count(built):
         assert row_count(["marts", "customer_rfm"]) == first["marts.customer_rfm"] > 0
         assert row_count(["snapshots", "snap_crm__customers"]) == first["snapshots.snap_crm__customers"]
         assert row_count(["staging", "stg_shop__orders"]) is None  # a view: counting it would run it
+        schema = instance.get_latest_materialization_event(AssetKey(["marts", "customer_rfm"])) \
+            .asset_materialization.metadata["dagster/column_schema"].value
+        columns = {c.name: c for c in schema.columns}
+        assert columns["recency_days"].type != "?" and columns["r_score"].description.startswith("Recency quintile")
 
 
 def test_a_second_run_changes_no_counts_while_bi_reads_the_published_copy(built):
