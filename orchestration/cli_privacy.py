@@ -39,7 +39,8 @@ def _audit(args, paths: Paths) -> int:
         entries = list(AuditLog(paths.audit_log).matching(events=args.event or (), since=args.since,
                                                           until=args.until, mentioning=args.id))
     except ValueError:
-        print("--since and --until take ISO 8601: a date (2026-12-05) or a time (2026-12-05T10:00+01:00).")
+        print("--since and --until take ISO 8601, a date (2026-12-05) or a time (2026-12-05T10:00+01:00), "
+              "or a number of days back (30d).")
         return 2
     for e in entries[-args.last:] if args.last else entries:
         if args.json:
@@ -101,7 +102,8 @@ def add_privacy_commands(sub) -> None:
     read = sub.add_parser("audit", help="read the audit log: who did what, when (filters combine)")
     read.add_argument("--event", action="append", help="only this event, e.g. decrypt, erasure, landing_file_removed "
                                                         "(repeat for more)")
-    read.add_argument("--since", help="from this time on (ISO 8601, a prefix such as 2026-12-05 will do)")
+    read.add_argument("--since", help="from this time on (ISO 8601, a prefix such as 2026-12-05 will do; "
+                                      "30d: the last 30 days)")
     read.add_argument("--until", help="up to this time (ISO 8601 prefix, inclusive)")
     read.add_argument("--id", help="naming this pseudonymous subject id, request id, table or file")
     read.add_argument("--last", type=positive, default=0, help="only the last N matching entries")

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from privacy.exceptions import AuditTampered
@@ -259,7 +259,9 @@ def _account() -> str:
 
 def _moment(text: str | None) -> str | None:
     """A --since/--until bound as ``ts`` is written (UTC, "T", microseconds); a date alone, or
-    any shorter prefix such as "2026-12", stays a prefix."""
+    any shorter prefix such as "2026-12", stays a prefix; "30d" is 30 days before now."""
+    if text and (days := re.fullmatch(r"(\d+)d", text.strip())):
+        return timestamp(datetime.now(timezone.utc) - timedelta(days=int(days[1])))
     if not text or len(text) <= 10:
         if text and not _PREFIX.fullmatch(text):
             raise ValueError(f"{text!r} is not a date prefix such as 2026, 2026-12 or 2026-12-05")

@@ -158,6 +158,9 @@ def test_matching_answers_who_did_what_when(audit, now):
     assert seqs(mentioning="r-42") == [2] and seqs(mentioning="ab12") == [3]
     assert seqs(events=["decrypt", "erasure"], since="2025-07-01") == [2, 4]
     assert seqs(since="2025-07-01T14:00:00+02:00") == [2, 3, 4]  # 12:00 UTC, the time of entry 2
+    recent = datetime.now(timezone.utc) - timedelta(days=3)
+    audit.append("erasure", now=recent, subjects=1)
+    assert seqs(since="7d") == [5] and seqs(until="7d") == [1, 2, 3, 4]  # days back from now
     with pytest.raises(ValueError):
         list(audit.matching(since="yesterday at noon"))
     for wrong in ("05-12-2026", "garbage", "2026-5"):  # short bounds are prefixes: only a year, month or day
