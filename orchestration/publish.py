@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from orchestration.settings import connect_duckdb
+from orchestration.settings import DBT_PROJECT_DIR, connect_duckdb
+from privacy.classification import load_classification
 
 
 DICTIONARY = "data_dictionary"  # published beside the marts: every mart's and column's description
@@ -37,23 +38,25 @@ def _swap_symlink(link: Path, target: Path) -> None:
 
 
 def _describe(con, schema: str, parquet_dir: Path) -> None:
-    """What each mart and column means, where a BI tool finds it: the dbt descriptions (persisted as
-    the warehouse's comments, ``persist_docs``) as comments in the DuckDB copy, and as the table
-    ``data_dictionary`` (and its Parquet file) for tools that do not show comments."""
-    con.execute(f"""
-        create table staged.main.{DICTIONARY} as
-        select t.table_name as mart, t.comment as mart_description, c.column_name, c.data_type,
-               c.comment as description
-        from duckdb_tables() t join duckdb_columns() c using (database_name, schema_name, table_name)
-        where t.database_name = current_database() and t.schema_name = ?
-        order by t.table_name, c.column_index""", [schema])
-    described = set()
-    for mart, mart_comment, column, _, comment in con.execute(f"from staged.main.{DICTIONARY}").fetchall():
-        if mart_comment and mart not in described:
-            con.execute(f'comment on table staged.main."{mart}" is {_literal(mart_comment)}')
-            described.add(mart)
-        if comment:
-            con.execute(f'comment on column staged.main."{mart}"."{column}" is {_literal(comment)}')
+    """What each mart and column means, where a BI tool finds it: the descriptions of the dbt YAML
+    (the same as dbt's docs site) as table and column comments in the DuckDB copy, and as the
+    table ``data_dictionary`` (and its Parquet file) for tools that do not show comments."""
+    docs = {t.name: t for t in load_classification(DBT_PROJECT_DIR) if t.layer == "model"}
+    rows = []
+    for mart, column, data_type in con.execute(
+            "select table_name, column_name, data_type from duckdb_columns() where database_name = "
+            "current_database() and schema_name = ? order by table_name, column_index", [schema]).fetchall():
+        table = docs.get(mart)
+        described = {c.name: c.description for c in table.columns} if table else {}
+        rows.append((mart, table.description if table else None, column, data_type, described.get(column) or None))
+    con.execute(f"create table staged.main.{DICTIONARY} (mart varchar, mart_description varchar, "
+                "column_name varchar, data_type varchar, description varchar)")
+    con.executemany(f"insert into staged.main.{DICTIONARY} values (?, ?, ?, ?, ?)", rows)
+    for mart, description in {r[0]: r[1] for r in rows if r[1]}.items():
+        con.execute(f'comment on table staged.main."{mart}" is {_literal(description)}')
+    for mart, _, column, _, description in rows:
+        if description:
+            con.execute(f'comment on column staged.main."{mart}"."{column}" is {_literal(description)}')
     con.execute(f"copy staged.main.{DICTIONARY} to '{parquet_dir / (DICTIONARY + '.parquet')}' (format parquet)")
 
 

@@ -129,12 +129,15 @@ class KeyStore:
         Art. 5(1)(e)), so what the deleted rows left in the warehouse file cannot be decrypted.
         Unlike ``shred`` (erasure) no tombstone stays: a later delivery about the subject is new
         data, loaded under a new key. Returns how many keys went (the caller audits it)."""
-        keys, gone = raw_subject_ids(sorted(subject_ids)), 0
-        with self._tx():
-            for i in range(0, len(keys), _CHUNK):
-                part = keys[i : i + _CHUNK]
-                gone += self._db.execute(f"delete from data_keys where subject_id in ({','.join('?' * len(part))})",
-                                         part).rowcount
+        keys = raw_subject_ids(sorted(subject_ids))
+        if not keys:
+            return 0
+        with self._tx():  # one statement against a temporary list: 200 k keys in seconds
+            self._db.execute("create temp table if not exists retiring (subject_id blob primary key) without rowid")
+            self._db.executemany("insert or ignore into temp.retiring values (?)", ((k,) for k in keys))
+            gone = self._db.execute("delete from data_keys where subject_id in (select subject_id from temp.retiring)"
+                                    ).rowcount
+            self._db.execute("delete from temp.retiring")
         self._db.execute("pragma wal_checkpoint(truncate)")
         return gone
 

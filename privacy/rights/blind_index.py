@@ -99,7 +99,7 @@ class BlindIndex:
 
     def indexed_files(self) -> set[tuple[str, str]]:
         """(source, file) of every file read into the index."""
-        return set(self._db.execute("select source, file from indexed_files"))
+        return {(source, file) for source, file in self._db.execute("select source, file from indexed_files")}
 
     def forget_files(self, files: set[tuple[str, str]]) -> int:
         """Drop the name entries of ``files`` ((source, file): loaded files none of whose rows is
@@ -119,16 +119,22 @@ class BlindIndex:
         left (Art. 5(1)(e)), but those read from the files in ``keep``; returns the entries removed."""
         if not subject_ids:
             return 0
-        gone = 0
-        for i in range(0, len(subject_ids), 500):
-            part = subject_ids[i:i + 500]
-            marks = ",".join("?" * len(part))
-            if keep:  # entries of these (source, file) stay
-                rowids = [r for r, source, file in self._db.execute(
-                    f"select rowid, source, file from email_index where subject_id in ({marks})", part)
-                    if (source, file) not in keep]
-                gone += sum(self._db.execute("delete from email_index where rowid = ?", (r,)).rowcount for r in rowids)
-            else:
-                gone += self._db.execute(f"delete from email_index where subject_id in ({marks})", part).rowcount
+        self._db.execute("begin immediate")  # one transaction, temporary lists: 200 k subjects in seconds
+        try:
+            self._db.execute("create temp table if not exists forgetting (subject_id text primary key) without rowid")
+            self._db.execute("create temp table if not exists keeping (source text, file text, "
+                             "primary key (source, file)) without rowid")
+            self._db.executemany("insert or ignore into temp.forgetting values (?)", ((s,) for s in subject_ids))
+            self._db.executemany("insert or ignore into temp.keeping values (?, ?)", sorted(keep))
+            gone = self._db.execute(
+                "delete from email_index where subject_id in (select subject_id from temp.forgetting) and not exists "
+                "(select 1 from temp.keeping k where k.source = email_index.source and k.file = email_index.file)"
+            ).rowcount
+            self._db.execute("delete from temp.forgetting")
+            self._db.execute("delete from temp.keeping")
+            self._db.execute("commit")
+        except BaseException:
+            self._db.execute("rollback")
+            raise
         self._db.execute("pragma wal_checkpoint(truncate)")  # secure_delete zeroes the pages; WAL too
         return gone

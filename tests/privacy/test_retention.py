@@ -226,7 +226,9 @@ def test_a_subject_with_no_row_left_loses_their_key_and_look_up_entries_but_gets
     for batch_id, file in (("b1", "new.csv"), ("b0", "old.csv")):
         con.execute("insert into raw._batches values (?, 'crm_customers', ?, 'x', 1, 1, 0, 0, ?, null)",
                     [batch_id, file, ago(1)])
-    index = BlindIndex(sqlite3.connect(":memory:", isolation_level=None))  # as the ledger opens it
+    db = sqlite3.connect(":memory:", isolation_level=None)  # as the ledger opens it
+    db.row_factory = sqlite3.Row
+    index = BlindIndex(db)
     index.index_file("crm_customers", "new.csv", "s1", [("h1", "customer", kept)], {"n1"})
     index.index_file("crm_customers", "old.csv", "s2", [("h2", "customer", swept), ("h3", "customer", kept)], {"n2"})
     index.index_file("crm_customers", "later.csv", "s3", [("h4", "customer", coming)], {"n3"})
