@@ -76,9 +76,9 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
             ["Data protection officer", d_.get("name", ""), d_.get("contact", "")],
             ["Supervisory authority", policy.supervisory_authority, ""]]),
         ("Purposes of the processing and legal basis (Art. 30(1)(b), Art. 6)",
-         ["Purpose", "Description", "Legal basis (policy)", "Legal basis its columns were collected under",
-          "Consent-based",
-          "Data subjects", "Personal data"],
+         ["Purpose", "Description", "Legal basis (policy)",
+          "Legal bases its data was collected under (where one differs from the purpose's basis, this use is "
+          "further processing, Art. 6(4))", "Consent-based", "Data subjects", "Personal data"],
          [[p, _desc(policy.purposes, p), _basis(policy, p),
            ", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})),
            _consent(policy, p), _subjects(policy, by_purpose[p]), _data(by_purpose[p])] for p in purposes]),
