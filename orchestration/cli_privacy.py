@@ -104,7 +104,7 @@ def add_privacy_commands(sub) -> None:
                                                         "(repeat for more)")
     read.add_argument("--since", help="from this time on (ISO 8601, a prefix such as 2026-12-05 will do; "
                                       "30d: the last 30 days)")
-    read.add_argument("--until", help="up to this time (ISO 8601 prefix, inclusive)")
+    read.add_argument("--until", help="up to this time (ISO 8601 prefix, inclusive; 30d: up to 30 days ago)")
     read.add_argument("--id", help="naming this pseudonymous subject id, request id, table or file")
     read.add_argument("--last", type=positive, default=0, help="only the last N matching entries")
     read.add_argument("--json", action="store_true", help="the entries as JSON Lines")

@@ -37,7 +37,7 @@ def _swap_symlink(link: Path, target: Path) -> None:
     os.replace(tmp, link)
 
 
-def _describe(con, schema: str, parquet_dir: Path) -> None:
+def _describe(con, schema: str, names: list[str], parquet_dir: Path) -> None:
     """What each mart and column means, where a BI tool finds it: the descriptions of the dbt YAML
     (the same as dbt's docs site) as table and column comments in the DuckDB copy, and as the
     table ``data_dictionary`` (and its Parquet file) for tools that do not show comments."""
@@ -46,6 +46,8 @@ def _describe(con, schema: str, parquet_dir: Path) -> None:
     for mart, column, data_type in con.execute(
             "select table_name, column_name, data_type from duckdb_columns() where database_name = "
             "current_database() and schema_name = ? order by table_name, column_index", [schema]).fetchall():
+        if mart not in names:  # a view: not copied
+            continue
         table = docs.get(mart)
         described = {c.name: c.description for c in table.columns} if table else {}
         rows.append((mart, table.description if table else None, column, data_type, described.get(column) or None))
@@ -82,7 +84,7 @@ def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") ->
             con.execute(f'create table staged.main."{name}" as select * from "{schema}"."{name}"')
             con.execute(f"copy staged.main.\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
             tables[name] = con.execute(f'select count(*) from staged.main."{name}"').fetchone()[0]
-        _describe(con, schema, parquet_dir)
+        _describe(con, schema, names, parquet_dir)
         con.execute("detach staged")
     for folder in (out, parquet_root, parquet_dir):
         os.chmod(folder, 0o750)

@@ -143,7 +143,7 @@ class AuditLog:
 
     def _entry(self, f, event: str, actor: str, now: datetime | None, details: dict) -> dict:
         seq, prev = self._chain_end(f)
-        entry = {"seq": seq + 1, "ts": timestamp(now), "recorded_at": timestamp(), "by": _account(),
+        entry = {"seq": seq + 1, "ts": timestamp(now), "recorded_at": timestamp(), "by": os_account(),
                  "event": event, "actor": actor, "details": details, "prev_hash": prev}
         entry["hash"] = _digest(entry)
         return entry
@@ -248,7 +248,7 @@ class AuditLog:
         os.replace(tmp, self.head_path)
 
 
-def _account() -> str:
+def os_account() -> str:
     """The operating-system account writing the entry: the operator at a CLI, the service account
     of the Dagster daemon otherwise. From the process's user id, not $USER, which anyone can set."""
     try:
@@ -260,7 +260,7 @@ def _account() -> str:
 def _moment(text: str | None) -> str | None:
     """A --since/--until bound as ``ts`` is written (UTC, "T", microseconds); a date alone, or
     any shorter prefix such as "2026-12", stays a prefix; "30d" is 30 days before now."""
-    if text and (days := re.fullmatch(r"(\d+)d", text.strip())):
+    if text and (days := re.fullmatch(r"(\d{1,5})d", text.strip())):
         return timestamp(datetime.now(timezone.utc) - timedelta(days=int(days[1])))
     if not text or len(text) <= 10:
         if text and not _PREFIX.fullmatch(text):

@@ -146,9 +146,9 @@ def retire_subjects(con, keystore, index, *, now: datetime, audit) -> dict[str, 
     in the raw layer (the quarantine included) or the snapshot history, all past their rules, has
     their data key destroyed (``KeyStore.retire``), so the encrypted bytes that deleted rows leave
     in the file's free space can no longer be read, and their e-mail entries dropped from the blind
-    index; so are the name entries of a loaded file none of whose rows is left. The index also
-    reads landing files not loaded yet (a later landing day, a file failing to load): their
-    entries stay. One audit entry, counts only. Returns the counts."""
+    index (a rectified address too); so are the name entries of a loaded file none of whose rows
+    is left. The index also reads landing files not loaded yet (a later landing day, a file
+    failing to load): their entries stay. One audit entry, counts only. Returns the counts."""
     relations = [r for r in subject_relations(con, views=False) if r.schema in ("raw", "snapshots")]
     left = {s for (s,) in con.execute(" union ".join(f"select subject_id from {r.sql}" for r in relations)
                                       ).fetchall()} if relations else set()
@@ -159,8 +159,10 @@ def retire_subjects(con, keystore, index, *, now: datetime, audit) -> dict[str, 
         (r.name, f) for r in relations if r.schema == "raw" and "_source_file" in r.columns
         for (f,) in con.execute(f"select distinct _source_file from {r.sql}").fetchall()}
     gone = sorted((keystore.subject_ids() | index.indexed_subjects()) - left)
+    raw_tables = {r.name for r in relations if r.schema == "raw"}
+    unloaded = {(source, file) for source, file in index.indexed_files() - loaded if source in raw_tables}
     done = {"keys_destroyed": keystore.retire(gone),
-            "email_entries": index.forget_subjects(gone, keep=index.indexed_files() - loaded),
+            "email_entries": index.forget_subjects(gone, keep=unloaded),
             "name_entries": index.forget_files(loaded - files_left)}
     audit.append("subjects_retired", now=now, **done)
     return done

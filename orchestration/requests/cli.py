@@ -13,11 +13,11 @@
 Output names request ids, never the identifier (the terminal scrollback is a log too).
 """
 
-import getpass
 import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from privacy.audit import os_account
 from privacy.rights.ledger import STATUSES
 from privacy.rights.requests import LANGUAGES, VERIFICATION_METHODS, local_date
 from privacy.rights.texts import EXTENSION_REASONS
@@ -52,8 +52,8 @@ def add_request_commands(subparsers) -> None:
         p.add_argument("--verified-by", required=True, choices=VERIFICATION_METHODS,
                        help="how the requester's identity was verified (Art. 12(6))")
         p.add_argument("--received", help="time of receipt, ISO 8601 (default: now)")
-        p.add_argument("--filed-by", help="who filed the request and verified the identity, for the audit log "
-                                          "(default: your account name)")
+        p.add_argument("--filed-by", help="who filed the request and verified the identity, for the audit log: "
+                                          "an account name (default: yours)")
         p.add_argument("--language", choices=LANGUAGES, default="nl", help="language of the answer")
         if kind == "rectification":
             p.add_argument("--field", required=True, help="the field to correct: an identifying field of the CRM or "
@@ -84,7 +84,7 @@ def _request(args, paths) -> int:
     document = {"type": args.kind, "email": args.email, "customer_id": args.customer, "lead_id": args.lead,
                 "verification": args.verified_by, "received_at": args.received, "language": args.language,
                 "field": getattr(args, "field", None), "value": getattr(args, "value", None),
-                "purpose": getattr(args, "purpose", None), "filed_by": args.filed_by or getpass.getuser()}
+                "purpose": getattr(args, "purpose", None), "filed_by": args.filed_by or os_account()}
     classification = load_classification(DBT_PROJECT_DIR)
     try:
         request = parse_request({k: v for k, v in document.items() if v is not None} |

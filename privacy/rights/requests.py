@@ -28,6 +28,7 @@ VERIFICATION_METHODS = ("portal_login", "email_confirmation", "id_document", "ph
                         "idin", "other")
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")  # the controller's calendar; dbt's var time_zone must match
 _FORMS = {"email": re.compile(EMAIL), "customer_id": re.compile(KEY), "lead_id": re.compile(KEY)}
+_FILER = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # an account name; an e-mail address or free text is not taken
 
 
 class InvalidRequest(PrivacyError):
@@ -80,8 +81,10 @@ def local_date(stored: str) -> str:
 
 
 def request_id_for(document: dict) -> str:
-    """A stable id from the document's content (key order and spacing do not matter)."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """A stable id from the document's content (key order and spacing do not matter); who filed it
+    is left out, so one request filed twice is one request."""
+    canonical = json.dumps({k: v for k, v in document.items() if k != "filed_by"}, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
     return "req-" + hashlib.sha256(canonical.encode()).hexdigest()[:20]
 
 
@@ -122,7 +125,13 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
         if extra["purpose"] not in (*consent_purposes, "all"):
             raise InvalidRequest(f"purpose must be one of {', '.join((*consent_purposes, 'all'))}")
     return Request(request_id_for(doc), kind, id_kind, _received(doc), verification, identifier,
-                   language=language, filed_by=_text(doc, "filed_by"), **extra)
+                   language=language, filed_by=_filer(doc.get("filed_by")), **extra)
+
+
+def _filer(value) -> str:
+    """Who filed the request, for the audit log: an account or system name ("portal", "j.devries");
+    anything else (an e-mail address, free text) is left out, never a reason to refuse the request."""
+    return value.strip() if isinstance(value, str) and _FILER.fullmatch(value.strip()) else ""
 
 
 def _text(doc: dict, key: str, default: str = "") -> str:

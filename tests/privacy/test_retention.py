@@ -232,11 +232,13 @@ def test_a_subject_with_no_row_left_loses_their_key_and_look_up_entries_but_gets
     index.index_file("crm_customers", "new.csv", "s1", [("h1", "customer", kept)], {"n1"})
     index.index_file("crm_customers", "old.csv", "s2", [("h2", "customer", swept), ("h3", "customer", kept)], {"n2"})
     index.index_file("crm_customers", "later.csv", "s3", [("h4", "customer", coming)], {"n3"})
+    index.index_file("rectification", "req-1", "req-1", [("h5", "customer", swept)])  # a corrected address
     done = retention.retire_subjects(con, keystore, index, now=NOW, audit=audit)
-    assert done == {"keys_destroyed": 1, "email_entries": 1, "name_entries": 1}
+    assert done == {"keys_destroyed": 1, "email_entries": 2, "name_entries": 1}
     assert keystore.subject_ids() == {kept, in_snapshot, quarantined, batch}
     assert keystore.shredded([swept, erased]) == {erased}  # retired is not erased: a new delivery loads again
-    assert index.subjects_for_email("h2") == [] and index.known("name_index", {"n1", "n2", "n3"}) == {"n1", "n3"}
+    assert index.subjects_for_email("h2") == index.subjects_for_email("h5") == []
+    assert index.known("name_index", {"n1", "n2", "n3"}) == {"n1", "n3"}
     assert index.subjects_for_email("h4") == [("customer", coming)]  # read before its file was loaded: kept
     assert list(audit.entries())[-1]["event"] == "subjects_retired"
     keystore.ensure([swept])

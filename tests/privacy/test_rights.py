@@ -46,6 +46,14 @@ def test_privacy_rights_never_imports_dagster_dbt_or_orchestration():
             assert not [n for n in names if n.split(".")[0] in ("dagster", "dagster_dbt", "dbt", "orchestration")], path
 
 
+def test_who_filed_a_request_is_an_account_name_or_not_stated_and_never_refuses_it():
+    """Art. 5(2): the audit log names who filed it; a portal's odd value never rejects a request."""
+    assert parse_request({**BASE, "filed_by": "portal"}).filed_by == "portal"
+    for odd in (None, 42, {"user": "x"}, SECRET, "self-service by Jan de Vries"):  # never an address or free text
+        assert parse_request({**BASE, "filed_by": odd}).filed_by == ""
+    assert request_id_for({**BASE, "filed_by": "a.devries"}) == request_id_for(BASE)  # one request, whoever filed it
+
+
 def test_request_is_parsed_with_due_date_one_calendar_month_later_and_hides_the_identifier():
     request = parse_request(json.dumps(BASE))
     assert request.received_at == datetime(2026, 1, 31, 9, 0, tzinfo=timezone.utc)
