@@ -1,11 +1,12 @@
 """When the warehouse file is rewritten without the bytes that deleted or overwritten rows leave in
 its free space (Art. 5(1)(e), 17, 32(1)(a)); the rewrite itself is ``privacy.rights.purge.compact``.
 
-Three callers, one state in ``<home>/state``: an encryption of columns an older version stored in
-plain text marks a rewrite due at once (``compaction_due``, see ``encrypt_plain``); the retention
-sweep records its deletions (``compaction.json``: the time of the oldest one not rewritten out yet)
-and rewrites the file before the policy's rule ``deleted_rows_in_file`` runs out; an erasure
-rewrites it at once. Every rewrite clears both, so none is done twice.
+One state in ``<home>/state``: an encryption of columns an older version stored in plain text
+marks a rewrite due at once (``compaction_due``, see ``encrypt_plain``); the retention sweep, a
+reload of a changed landing file and a rectification record their deletions (``compaction.json``:
+the time of the oldest one not rewritten out yet), and the sweep rewrites the file before the
+policy's rule ``deleted_rows_in_file`` runs out; an erasure rewrites it at once. Every rewrite
+clears both, so none is done twice.
 """
 
 import json
@@ -17,7 +18,7 @@ from privacy.paths import private_dir
 from privacy.rights.purge import compact
 
 DUE_NOW = "compaction_due"  # marker: plain values were encrypted in place, rewrite before the next step
-PENDING = "compaction.json"  # {"uncompacted_since": ISO time or ""}: deletions by the retention sweep
+PENDING = "compaction.json"  # {"uncompacted_since": ISO time or ""}: deletions not rewritten out yet
 LONG_AGO = "0001-01-01T00:00:00+00:00"
 
 

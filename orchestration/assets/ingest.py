@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinition, Failure, MaterializeResult,
                      MetadataValue, asset)
 
-from orchestration.compaction import compact_if_due_now
+from orchestration.compaction import compact_if_due_now, record_deletion
 from orchestration.ingest import landing_retention
 from orchestration.ingest.encrypt_plain import encrypt_plain
 from orchestration.ingest.reader import LandingFileError, release_read_memory
@@ -230,6 +230,8 @@ def build_ingest_asset(table) -> AssetsDefinition:
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             held = Counter({rule: n for source, rule, n in quarantine_counts(con) if source == table.name})
             current = _held_rules(con, table.name, [f for f, *_ in latest])
+        if any(r.replaced for r in results):  # a changed file's old rows: their bytes await a compaction
+            record_deletion(klantkluis.paths, now)
         counts, rules = _summary(results)
         metadata = {**counts, "past_retention_swept": rows_swept, "landing_files_removed": removed,
                     "raw_rows_total": raw_rows,

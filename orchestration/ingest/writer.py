@@ -45,6 +45,7 @@ class BatchResult:
     suppressed: int = 0
     corrections_kept: int = 0  # rows whose rectified values a reload of the file would have undone (Art. 16)
     corrections_dropped: int = 0  # rows with rectified values in a file that changed since: its values stand
+    replaced: int = 0  # rows of an earlier load of the file with other content, deleted (orchestration.compaction)
     skipped: bool = False
     rule_counts: dict[str, int] = field(default_factory=dict)  # rows per broken rule or parse problem
     table_failures: list[str] = field(default_factory=list)
@@ -262,11 +263,11 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         # What rectifications corrected in the file's rows (Art. 16) goes back into the same content
         # loaded again; a changed file is the source system's new word, and the load says so.
         saved = corrections(con, table, path.name)
-        con.execute(f'delete from raw."{table.name}" where _source_file = ?', [path.name])
+        gone = con.execute(f'delete from raw."{table.name}" where _source_file = ?', [path.name]).fetchone()[0]
         con.execute("delete from raw._quarantine where source = ? and file = ?", [table.name, path.name])
         _insert_stream(con, table.name, protected_chunks())
         result = replace(result, corrections_kept=reapply(con, table, path.name, saved) if same else 0,
-                         corrections_dropped=0 if same else len(saved))
+                         corrections_dropped=0 if same else len(saved), replaced=0 if same else gone)
         _insert(con, "_quarantine", quarantine)
         con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,

@@ -12,6 +12,7 @@ import csv
 import os
 from datetime import datetime
 
+from orchestration.compaction import record_deletion
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.writer import load_file
 from orchestration.requests.common import MASTER_TABLES, Refused, receipt, republish, write_receipt
@@ -89,6 +90,8 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
                                    keystore=service.keystore, pseudonymiser=service.pseudonymiser,
                                    audit=service.audit, actor=actor, now=now))
             ids.append(sid)
+    if ids:  # the old values' bytes stay in the warehouse file's free space until it is compacted
+        record_deletion(service.paths, now)
     if request.field == "email" and ids:
         entries = [(service.pseudonymiser.lookup_hmac(request.value), k, s) for k, s in subjects if s in ids]
         service.ledger.index.index_file("rectification", request.request_id, request.request_id, entries)

@@ -193,6 +193,7 @@ def test_loading_a_file_again_keeps_what_a_rectification_corrected_in_its_rows(l
         now_area = con.execute("select postcode_area from raw.crm_customers where subject_id = ?", [sid]).fetchone()[0]
     assert changed.corrections_dropped == 1 and changed.corrections_kept == 0 and now_area != "9898"
     assert reloaded.corrections_kept == 1 and reloaded.reconciles() and others == 1
+    assert reloaded.replaced == 0 < changed.replaced  # the old content's bytes await a compaction
     assert decrypt_values([postcode], [sid], table.name, "postcode", ctx.keystore, purpose="test") == ["9898 ZX"]
     assert area == "9898" and marks == "postcode,phone"
     assert decrypt_values([phone], [sid], table.name, "phone", ctx.keystore, purpose="test") == ["0687654321"]
