@@ -19,10 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import duckdb
-
 from privacy.policy import Policy, RetentionRule, load_policy
-from privacy.rights.warehouse import subject_relations
+from privacy.rights.warehouse import column_types, subject_relations
 from privacy.tables import Classification, Table
 
 ANONYMOUS_PREFIX = "anon-"
@@ -152,10 +150,10 @@ def retire_subjects(con, keystore, index, *, now: datetime, audit) -> dict[str, 
     relations = [r for r in subject_relations(con, views=False) if r.schema in ("raw", "snapshots")]
     left = {s for (s,) in con.execute(" union ".join(f"select subject_id from {r.sql}" for r in relations)
                                       ).fetchall()} if relations else set()
-    left |= {quarantine_key(b) for (b,) in _rows(con, "select distinct batch_id from raw._quarantine "
-                                                      "where subject_id is null")}
-    loaded = set(_rows(con, "select distinct source, file from raw._batches"))
-    files_left = set(_rows(con, "select distinct source, file from raw._quarantine")) | {
+    left |= {quarantine_key(b) for (b,) in _rows(con, "_quarantine", "select distinct batch_id from raw._quarantine "
+                                                                     "where subject_id is null")}
+    loaded = set(_rows(con, "_batches", "select distinct source, file from raw._batches"))
+    files_left = set(_rows(con, "_quarantine", "select distinct source, file from raw._quarantine")) | {
         (r.name, f) for r in relations if r.schema == "raw" and "_source_file" in r.columns
         for (f,) in con.execute(f"select distinct _source_file from {r.sql}").fetchall()}
     gone = sorted((keystore.subject_ids() | index.indexed_subjects()) - left)
@@ -173,12 +171,9 @@ def quarantine_key(batch_id: str) -> str:
     return hashlib.sha256(f"quarantine:{batch_id}".encode()).hexdigest()
 
 
-def _rows(con, sql: str) -> list[tuple]:
-    """The rows of ``sql`` over load metadata; none when the table does not exist yet."""
-    try:
-        return con.execute(sql).fetchall()
-    except duckdb.CatalogException:
-        return []
+def _rows(con, table: str, sql: str) -> list[tuple]:
+    """The rows of ``sql`` over the load metadata ``raw.<table>``; none before its first load."""
+    return con.execute(sql).fetchall() if column_types(con, "raw", table) else []
 
 
 AUDIT_RULE = "audit_log"

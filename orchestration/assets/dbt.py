@@ -22,6 +22,7 @@ from orchestration.assets.retention import SWEEP_KEY
 from orchestration.project import dbt_project
 from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
 from orchestration.settings import AS_OF_VAR, WarehouseBusy, connect_duckdb
+from privacy.rights.warehouse import column_types
 
 OWNERS = ["team:data-engineering"]
 
@@ -121,19 +122,15 @@ def with_row_counts(context, events: list, klantkluis: KlantkluisResource) -> It
     (the UI's row count and its history); views are not counted: counting one runs its query.
     These are extras: when the warehouse cannot be read, the events go without them."""
     nodes = _manifest_nodes()
-    built = {e.metadata["unique_id"].value: nodes[e.metadata["unique_id"].value] for e in events
-             if isinstance(e, Output) and "unique_id" in e.metadata and e.metadata["unique_id"].value in nodes}
+    built = {uid: nodes[uid] for uid in map(_unique_id, events) if uid in nodes}
     extra: dict[str, dict] = {}
     if built:
         try:
             with connect_duckdb(klantkluis.paths.warehouse, read_only=True) as con:
                 for uid, n in built.items():
-                    columns = con.execute("select column_name, data_type from duckdb_columns() where database_name = "
-                                          "current_database() and schema_name = ? and table_name = ? order by "
-                                          "column_index", [n["schema"], n["alias"]]).fetchall()
                     extra[uid] = {"dagster/column_schema": TableSchema(columns=[
                         TableColumn(name, kind.lower(), (n["columns"].get(name) or {}).get("description") or None)
-                        for name, kind in columns])}
+                        for name, kind in column_types(con, n["schema"], n["alias"]).items()])}
                     if n["config"]["materialized"] != "view":
                         extra[uid]["dagster/row_count"] = con.execute(
                             f'select count(*) from "{n["schema"]}"."{n["alias"]}"').fetchone()[0]
@@ -142,8 +139,13 @@ def with_row_counts(context, events: list, klantkluis: KlantkluisResource) -> It
                                 f"({type(exc).__name__})")
             extra = {}
     for event in events:
-        uid = event.metadata["unique_id"].value if isinstance(event, Output) and "unique_id" in event.metadata else None
+        uid = _unique_id(event)
         yield event.with_metadata({**event.metadata, **extra[uid]}) if uid in extra else event
+
+
+def _unique_id(event) -> str | None:
+    """The dbt node a materialization is of; None for any other event."""
+    return event.metadata["unique_id"].value if isinstance(event, Output) and "unique_id" in event.metadata else None
 
 
 @functools.cache

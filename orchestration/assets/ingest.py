@@ -21,7 +21,6 @@ from orchestration.ingest.sources import absent, going_back_in_time, no_files_me
 from orchestration.ingest.writer import BatchResult, content_key, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
-from orchestration.summary import quarantine_counts
 from privacy import retention
 from privacy.classification import load_classification
 from privacy.policy import load_policy
@@ -59,13 +58,14 @@ def _gate(con, source: str, files: list[str]) -> list[tuple[str, int, int, str |
         f"{LATEST_LOAD_FIRST}) = 1 order by file", [source, *files]).fetchall()
 
 
-def _held_rules(con, source: str, files: list[str]) -> Counter:
-    """Rows held in the quarantine per rule, of ``files`` (the gate's: the latest load of each)."""
-    if not files:
+def _held_rules(con, source: str, files: list[str] | None = None) -> Counter:
+    """Rows of ``source`` held in the quarantine per rule, of ``files`` only if given (the gate's:
+    the latest load of each)."""
+    if files == []:
         return Counter()
-    return Counter(dict(con.execute(
-        f"select rule, count(*) from raw._quarantine where source = ? and file in ({', '.join('?' * len(files))}) "
-        "group by rule", [source, *files]).fetchall()))
+    where = f" and file in ({', '.join('?' * len(files))})" if files else ""
+    return Counter(dict(con.execute(f"select rule, count(*) from raw._quarantine where source = ?{where} "
+                                    "group by rule", [source, *(files or [])]).fetchall()))
 
 
 def _passes(input_rows: int, quarantined: int, table_failures: str | None, max_share: float) -> bool:
@@ -228,7 +228,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
             removed = _remove_expired(context, con, table.name, [p for p in files if p.name in read & passed],
                                       klantkluis, policy, ctx.audit, now)
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
-            held = Counter({rule: n for source, rule, n in quarantine_counts(con) if source == table.name})
+            held = _held_rules(con, table.name)
             current = _held_rules(con, table.name, [f for f, *_ in latest])
         if any(r.replaced for r in results):  # a changed file's old rows: their bytes await a compaction
             record_deletion(klantkluis.paths, now)

@@ -78,6 +78,8 @@ def recorded(con, subject_ids: list[str]) -> list[str]:
 
 
 def column_types(con, schema: str, table: str) -> dict[str, str]:
-    """Column name -> type of ``schema.table`` in the open database; empty when there is no such table."""
+    """Column name -> type of ``schema.table`` in the open database, in column order; empty when
+    there is no such table."""
     return dict(con.execute("select column_name, data_type from duckdb_columns() where database_name = "
-                            "current_database() and schema_name = ? and table_name = ?", [schema, table]).fetchall())
+                            "current_database() and schema_name = ? and table_name = ? order by column_index",
+                            [schema, table]).fetchall())
