@@ -35,6 +35,11 @@ class Purpose:
     consent_based: bool = False
     consent_purposes: tuple[str, ...] = ()
     plain: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # {"nl": ..., "en": ...} for data subjects (Art. 12(1))
+    # Art. 6(1)(f): the interest pursued, why the processing is necessary, the balancing test, and
+    # the interest in plain words for data subjects (Art. 13(1)(d), 14(2)(b)); see privacy.purpose.
+    legitimate_interest: dict = field(default_factory=dict, hash=False, compare=False)
+    # Art. 6(4): the compatibility assessment of a use of data collected under another basis.
+    compatibility: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,8 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     purposes = {
         name: Purpose(name, p.get("description", ""), str(p.get("legal_basis", "")),
                       bool(p.get("consent_based", False)), tuple(p.get("consent_purposes") or ()),
-                      dict(p.get("plain") or {}))
+                      dict(p.get("plain") or {}), dict(p.get("legitimate_interest") or {}),
+                      dict(p.get("compatibility") or {}))
         for name, p in (raw.get("purposes") or {}).items()
     }
     retention = {

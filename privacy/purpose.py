@@ -1,15 +1,20 @@
-"""Purpose limitation of the marts, checked on the dbt manifest (Art. 5(1)(b), Art. 6(1), Art. 7).
+"""Purpose limitation (Art. 5(1)(b), Art. 6(1), 6(4), Art. 7), checked on the dbt manifest and
+the classification.
 
 Each mart declares one purpose (`meta.purpose`). It may only hold columns classified for that
 purpose, may only select columns whose upstream classification allows that purpose, and a mart
 for a consent-based purpose must filter on effective consent (depend on the resolved consents).
 The pseudonymous `subject_id` is the join key of every model, so its lineage is not followed.
+
+The policy must also carry the assessments the law asks for before such a use: the legitimate
+interest, necessity and balancing of a purpose under Art. 6(1)(f), and the compatibility of a
+use of data collected under another basis (Art. 6(4)(a)-(e)).
 """
 
 from collections.abc import Iterator
 
 from privacy.policy import Policy
-from privacy.tables import Finding
+from privacy.tables import Classification, Finding
 
 CONSENT_MODEL = "int_consents_resolved"
 JOIN_KEY = "subject_id"
@@ -48,3 +53,66 @@ def purpose_violations(manifest: dict, policy: Policy) -> list[Finding]:
                     found.append(Finding(name, column["name"], f"selects {parent['name']}.{column['name']}, "
                                                                f"which is not allowed for {purpose}"))
     return found
+
+
+LEGITIMATE_INTEREST = {"interest": "the legitimate interest pursued",
+                       "necessity": "why the processing is necessary for it",
+                       "balancing": "its balance against the data subjects' interests and rights"}
+COMPATIBILITY = {"link": "(a) the link between the purposes",
+                 "context": "(b) the context of collection, the relation with the data subjects",
+                 "nature": "(c) the nature of the data",
+                 "consequences": "(d) the possible consequences for the data subjects",
+                 "safeguards": "(e) the safeguards (encryption, pseudonymisation)"}
+
+
+def further_processing(classification: Classification, policy: Policy) -> dict[str, list[str]]:
+    """Per purpose of the policy, the legal bases its columns were collected under besides the
+    purpose's own: its use of those columns is further processing (Art. 6(4))."""
+    collected: dict[str, set[str]] = {p: set() for p in policy.purposes}
+    for table in classification:
+        for column in table.columns:
+            for p in column.purposes:
+                if p in collected:
+                    collected[p].add(str(column.legal_basis))
+    return {p: sorted(bases - {policy.purposes[p].legal_basis}) for p, bases in collected.items()
+            if bases - {policy.purposes[p].legal_basis}}
+
+
+def compatibility_exemption(basis: str) -> str | None:
+    """Why Art. 6(4) asks no compatibility assessment of a purpose with this basis, if it does not:
+    consent, or Union or Member State law (a legal obligation or a public task, Art. 6(3))."""
+    if "6(1)(a)" in basis:
+        return "based on the data subject's consent"
+    if "6(1)(c)" in basis or "6(1)(e)" in basis:
+        return "based on Union or Member State law"
+    return None
+
+
+def assessment_gaps(classification: Classification, policy: Policy) -> list[Finding]:
+    """Purposes lacking the assessment the law asks of them: a legitimate interest (Art. 6(1)(f))
+    without its interest, necessity, balancing or its words for data subjects (Art. 13(1)(d)), and a
+    further processing not based on consent or law without every factor of Art. 6(4)(a)-(e)."""
+    found = []
+    further = further_processing(classification, policy)
+    for name, purpose in policy.purposes.items():
+        where = f"purposes.{name}"
+        if "6(1)(f)" in purpose.legal_basis:
+            assessed = purpose.legitimate_interest
+            missing = [what for key, what in LEGITIMATE_INTEREST.items() if not _text(assessed.get(key))]
+            plain = assessed.get("plain")
+            if not isinstance(plain, dict) or not all(_text(plain.get(lang)) for lang in ("nl", "en")):
+                missing.append("its plain words for data subjects in nl and en")
+            if missing:
+                found.append(Finding("policy", f"{where}.legitimate_interest",
+                                     "Art. 6(1)(f) purpose without " + "; ".join(missing)))
+        if name in further and compatibility_exemption(purpose.legal_basis) is None:
+            missing = [what for key, what in COMPATIBILITY.items() if not _text(purpose.compatibility.get(key))]
+            if missing:
+                found.append(Finding("policy", f"{where}.compatibility",
+                                     f"uses data collected under {', '.join(further[name])} (further processing, "
+                                     f"Art. 6(4)) without " + "; ".join(missing)))
+    return found
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())

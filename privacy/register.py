@@ -17,6 +17,7 @@ from pathlib import Path
 from privacy.audit import timestamp
 from privacy.classification import staging_view
 from privacy.policy import Policy
+from privacy.purpose import COMPATIBILITY, LEGITIMATE_INTEREST, compatibility_exemption, further_processing
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import CATEGORIES, Classification, Column, Table
 
@@ -77,13 +78,19 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
             ["Supervisory authority", policy.supervisory_authority, ""]]),
         ("Purposes of the processing and legal basis (Art. 30(1)(b), Art. 6)",
          ["Purpose", "Description", "Legal basis (policy)",
-          "Legal bases its data was collected under (where one differs from the purpose's basis, this use is "
-          "further processing, Art. 6(4))", "Consent-based", "Data subjects", "Personal data"],
+          "Legal bases its data was collected under (one that differs from the purpose's basis makes this use "
+          "further processing: see Art. 6(4) below)", "Consent-based", "Data subjects", "Personal data"],
          [[p, _desc(policy.purposes, p), _basis(policy, p),
            ", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})),
            _consent(policy, p), _subjects(policy, by_purpose[p]), _data(by_purpose[p])] for p in purposes]),
         ("Legal bases in use (Art. 6(1), Art. 9(2))", ["Legal basis", "Meaning", "Purposes"],
          [[b, _BASES.get(b, ""), ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
+        ("Legitimate interests (Art. 6(1)(f), Art. 13(1)(d))", ["Purpose", *map(_heading, LEGITIMATE_INTEREST.values())],
+         [[p, *(str(policy.purposes[p].legitimate_interest.get(k, _UNDEFINED)) for k in LEGITIMATE_INTEREST)]
+          for p in purposes if "6(1)(f)" in _basis(policy, p)]),
+        ("Further processing: compatibility with the purpose of collection (Art. 6(4))",
+         ["Purpose", "Legal basis", "Data collected under", *map(_heading, COMPATIBILITY.values())],
+         [_compatibility(policy, p, collected) for p, collected in further_processing(classification, policy).items()]),
         ("Categories of data subjects (Art. 30(1)(c))", ["Category", "Description", "Tables"],
          [[k, d, ", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)}))]
           for k, d in policy.subject_categories.items()]),
@@ -118,6 +125,17 @@ def _desc(items: dict, name: str) -> str:
 
 def _basis(policy: Policy, p: str) -> str:
     return policy.purposes[p].legal_basis if p in policy.purposes else _UNDEFINED
+
+
+def _heading(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _compatibility(policy: Policy, p: str, collected: list[str]) -> list[str]:
+    basis, exempt = policy.purposes[p].legal_basis, compatibility_exemption(policy.purposes[p].legal_basis)
+    if exempt:
+        return [p, basis, ", ".join(collected), f"no assessment needed: {exempt} (Art. 6(4))", *[""] * (len(COMPATIBILITY) - 1)]
+    return [p, basis, ", ".join(collected), *(str(policy.purposes[p].compatibility.get(k, _UNDEFINED)) for k in COMPATIBILITY)]
 
 
 def _consent(policy: Policy, p: str) -> str:

@@ -11,7 +11,7 @@ from orchestration.settings import DBT_PROJECT_DIR
 from privacy.classification import (direct_identifiers_exposed, load_classification, unclassified_columns,
                                     undeclared_columns, unprotected_direct_identifiers)
 from privacy.policy import load_policy
-from privacy.purpose import purpose_violations
+from privacy.purpose import assessment_gaps, purpose_violations
 from privacy.register import write_register
 
 REGISTER_KEY = AssetKey(["privacy", "register"])
@@ -48,7 +48,9 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
                                     description="Every warehouse column is classified (category, purposes, "
                                     "legal basis, retention); no mart exposes a direct identifier; the raw "
                                     "layer encrypts every direct identifier; every mart keeps to its purpose "
-                                    "and, when consent-based, to effective consent.")],
+                                    "and, when consent-based, to effective consent; the policy states each "
+                                    "legitimate interest (Art. 6(1)(f)) and assesses each further processing "
+                                    "not based on consent or law (Art. 6(4)).")],
     )
     def register(context: AssetExecutionContext, klantkluis: KlantkluisResource):
         policy = load_policy()
@@ -57,7 +59,7 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
         with klantkluis.connect(read_only=True) as con:
             findings = [f"{f.table}.{f.column}: {f.problem}" for f in (
                 unclassified_columns(classification, policy) + direct_identifiers_exposed(classification)
-                + unprotected_direct_identifiers(classification)
+                + unprotected_direct_identifiers(classification) + assessment_gaps(classification, policy)
                 + purpose_violations(json.loads(dbt_project.manifest_path.read_text()), policy))]
             findings += _warehouse_findings(con, classification)
         check = AssetCheckResult(

@@ -42,11 +42,7 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
     info = {
         "confirmation": {"personal_data_processed": bool(datasets), "datasets": len(datasets), "rows": rows,
                          "statement": texts.both(texts.FOUND if datasets else texts.NOT_FOUND)},
-        "purposes": [{"purpose": p, "description": policy.purposes[p].description if p in policy.purposes else p,
-                      "plain": _plain(policy.purposes[p].plain if p in policy.purposes else None, p),
-                      "legal_basis": f"Art. {policy.purposes[p].legal_basis if p in policy.purposes else '?'} GDPR",
-                      "consent_based": p in policy.purposes and policy.purposes[p].consent_based,
-                      "datasets": sorted(by_purpose[p])} for p in sorted(by_purpose)],
+        "purposes": [_purpose(policy, p, sorted(by_purpose[p])) for p in sorted(by_purpose)],
         "categories": [{"category": k, "description": texts.both(texts.CATEGORIES.get(k, (k, k))),
                         "columns": sorted(v)} for k, v in sorted(by_category.items())],
         "recipients": [{"name": r["name"], "plain": _plain(r.get("plain"), r["name"]),
@@ -91,6 +87,19 @@ def _retention(policy: Policy, rule: str, datasets: list[str]) -> dict:
         return {"rule": rule, "datasets": datasets}
     return {"rule": rule, "description": r.description, "plain": _plain(r.plain, r.description),
             "duration_days": r.duration_days, "after": r.anchor, "then": r.action, "datasets": datasets}
+
+
+def _purpose(policy: Policy, name: str, datasets: list[str]) -> dict:
+    """A purpose with its legal basis, and under Art. 6(1)(f) the legitimate interest pursued
+    (Art. 13(1)(d), 14(2)(b)): what the subject may weigh in an objection (Art. 21(1))."""
+    p = policy.purposes.get(name)
+    entry = {"purpose": name, "description": p.description if p else name, "plain": _plain(p and p.plain, name),
+             "legal_basis": f"Art. {p.legal_basis if p else '?'} GDPR", "consent_based": bool(p and p.consent_based),
+             "datasets": datasets}
+    if p and p.legitimate_interest:
+        entry["legitimate_interest"] = {"interest": p.legitimate_interest.get("interest", ""),
+                                        "plain": _plain(p.legitimate_interest.get("plain"), p.description)}
+    return entry
 
 
 def _plain(plain: dict | None, fallback: str) -> dict[str, str]:

@@ -23,7 +23,8 @@ LABELS = {
            "purposes": "Doelen en grondslagen", "categories": "Soorten gegevens", "recipients": "Ontvangers",
            "retention": "Bewaartermijnen", "sources": "Herkomst", "profiling": "Profilering en de logica ervan",
            "rights": "Uw rechten", "complaint": "Klacht", "transfers": "Doorgifte buiten de EER",
-           "datasets": "Uw gegevens per dataset", "rows": ("rij", "rijen"), "basis": "grondslag", "files":
+           "datasets": "Uw gegevens per dataset", "rows": ("rij", "rijen"), "basis": "grondslag",
+           "interest": "ons belang daarbij", "files":
            "De map json/ en csv/ bevatten dezelfde gegevens machineleesbaar; metadata.json deze uitleg; "
            "manifest.json de SHA-256-controlegetallen van elk bestand.", "applies": "geldt voor u"},
     "en": {"title": "Your personal data held by", "request": "Request", "generated": "Prepared on",
@@ -31,7 +32,8 @@ LABELS = {
            "purposes": "Purposes and legal bases", "categories": "Categories of data", "recipients": "Recipients",
            "retention": "Retention periods", "sources": "Sources", "profiling": "Profiling and its logic",
            "rights": "Your rights", "complaint": "Complaint", "transfers": "Transfers outside the EEA",
-           "datasets": "Your data per dataset", "rows": ("row", "rows"), "basis": "legal basis", "files":
+           "datasets": "Your data per dataset", "rows": ("row", "rows"), "basis": "legal basis",
+           "interest": "our interest in it", "files":
            "The folders json/ and csv/ hold the same data, machine-readable; metadata.json this information; "
            "manifest.json the SHA-256 checksum of every file.", "applies": "applies to you"},
 }
@@ -51,8 +53,7 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
            f"<p>{e(L['request'])}: {e(metadata['request_id'])}. {e(L['generated'])}: {e(metadata['generated_at'])}.</p>",
            f"<h2>{e(L['confirmation'])}</h2><p>{e(a['confirmation']['statement'][lang])}</p><p>{e(L['files'])}</p>"]
     if datasets:
-        out += [_list(L["purposes"], [f"{p['plain'][lang]}; {L['basis']}: {texts.basis(p['legal_basis'], lang)}"
-                                      for p in a["purposes"]]),
+        out += [_list(L["purposes"], [_purpose(p, L, lang) for p in a["purposes"]]),
                 _list(L["categories"], [c["description"][lang] for c in a["categories"]]),
                 _list(L["recipients"], [r["plain"][lang] for r in a["recipients"]]),
                 _list(L["retention"], [f"{r['plain'][lang] if 'plain' in r else r['rule']} ({', '.join(r['datasets'])})"
@@ -72,6 +73,11 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
                    f"</small></h3>{_table(d, lang)}")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _purpose(p: dict, L: dict, lang: str) -> str:
+    said = f"{p['plain'][lang]}; {L['basis']}: {texts.basis(p['legal_basis'], lang)}"
+    return f"{said}; {L['interest']}: {p['legitimate_interest']['plain'][lang]}" if "legitimate_interest" in p else said
 
 
 def _list(title: str, items: list[str]) -> str:

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from orchestration.project import dbt_project
+from orchestration.settings import DBT_PROJECT_DIR
 from privacy.policy import load_policy
 from privacy.purpose import purpose_violations
 
@@ -45,3 +46,64 @@ def test_a_mart_without_a_declared_purpose_is_a_violation(manifest):
     _node(broken, "customer_rfm")["meta"].pop("purpose")
     assert any(f.table == "customer_rfm" and "declares no purpose" in f.problem
                for f in purpose_violations(broken, load_policy()))
+
+
+# Art. 6(1)(f) and 6(4): the policy carries the assessments its purposes need.
+
+def _policy_with(tmp_path, edit):
+    import yaml
+
+    from privacy.policy import DEFAULT_POLICY
+
+    raw = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    edit(raw["purposes"])
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return load_policy(path)
+
+
+def test_the_policy_assesses_every_legitimate_interest_and_further_processing():
+    from privacy.classification import load_classification
+    from privacy.purpose import assessment_gaps, further_processing
+
+    classification, policy = load_classification(DBT_PROJECT_DIR), load_policy()
+    assert assessment_gaps(classification, policy) == []
+    further = further_processing(classification, policy)
+    # Orders collected for the contract feed the segmentation and the key accounts.
+    assert further["analytics"] == ["6(1)(b)"] and further["account_management"] == ["6(1)(b)"]
+    assert "contract" not in further and "service_quality" not in further
+
+
+def test_a_missing_balancing_or_compatibility_factor_fails_the_check(tmp_path):
+    from privacy.classification import load_classification
+    from privacy.purpose import assessment_gaps
+
+    def edit(purposes):
+        del purposes["analytics"]["legitimate_interest"]["balancing"]
+        purposes["analytics"]["legitimate_interest"]["plain"].pop("nl")
+        purposes["account_management"]["compatibility"]["safeguards"] = "  "
+        del purposes["lead_generation"]["legitimate_interest"]
+
+    found = {f.column: f.problem for f in assessment_gaps(load_classification(DBT_PROJECT_DIR),
+                                                          _policy_with(tmp_path, edit))}
+    assert set(found) == {"purposes.analytics.legitimate_interest", "purposes.account_management.compatibility",
+                          "purposes.lead_generation.legitimate_interest"}
+    assert "balance" in found["purposes.analytics.legitimate_interest"]
+    assert "plain words" in found["purposes.analytics.legitimate_interest"]
+    assert "(e) the safeguards" in found["purposes.account_management.compatibility"]
+    assert "6(1)(b)" in found["purposes.account_management.compatibility"]
+    assert "necessary" in found["purposes.lead_generation.legitimate_interest"]
+
+
+def test_consent_and_law_need_no_compatibility_assessment(tmp_path):
+    from privacy.classification import load_classification
+    from privacy.purpose import assessment_gaps, compatibility_exemption
+
+    def edit(purposes):
+        purposes["account_management"].pop("compatibility")
+        purposes["account_management"]["legal_basis"] = "6(1)(a)"
+
+    # direct_marketing (consent) and fiscal (law) use data collected under other bases too.
+    assert compatibility_exemption("6(1)(a)") and compatibility_exemption("6(1)(c)")
+    assert compatibility_exemption("6(1)(f)") is None and compatibility_exemption("6(1)(b)") is None
+    assert assessment_gaps(load_classification(DBT_PROJECT_DIR), _policy_with(tmp_path, edit)) == []

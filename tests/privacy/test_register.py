@@ -124,3 +124,17 @@ def test_each_consent_purpose_names_the_processing_that_needs_it_or_says_none_do
     needed = {purpose: by for purpose, _, by in rows}
     assert needed["marketing_email"] == needed["profiling"] == "direct_marketing"
     assert needed["third_party_sharing"].startswith("no purpose")
+
+
+def test_lists_each_legitimate_interest_and_each_further_processing_with_its_assessment(written):
+    """Art. 6(1)(f) and 6(4): the register shows what was weighed, from the policy."""
+    _, policy, md, page = written
+    for text in (md, page):
+        assert "Legitimate interests (Art. 6(1)(f)" in text and "compatibility with the purpose of collection (Art. 6(4))" in text
+        assert policy.purposes["analytics"].legitimate_interest["balancing"] in text
+        assert policy.purposes["account_management"].compatibility["link"] in text
+    further = md.split("(Art. 6(4))\n", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split(" | ")[0].strip("| "): line for line in further.splitlines() if line.startswith("| ")}
+    assert "no assessment needed: based on the data subject's consent" in rows["direct_marketing"]
+    assert "no assessment needed: based on Union or Member State law" in rows["fiscal"]
+    assert "6(1)(b)" in rows["analytics"] and "contract" not in rows

@@ -334,6 +334,13 @@ def test_the_dutch_summary_is_in_clear_language_without_the_engineers_terms(now)
     metadata = disclosure.art15_information(_datasets(), CLASSIFICATION, POLICY, request_id="req-1", now=now)
     page = summary.render(metadata, _datasets(), "nl")
     assert "grondslag: nodig voor de overeenkomst met u (art. 6 lid 1 onder b AVG)" in page
+    # a legitimate interest is named, so the subject can weigh an objection (Art. 13(1)(d), 21(1))
+    interest = POLICY.purposes["analytics"].legitimate_interest["plain"]
+    assert f"bezwaar maken (art. 6 lid 1 onder f AVG); ons belang daarbij: {interest['nl']}" in page
+    assert f"; our interest in it: {interest['en']}" in summary.render(metadata, _datasets(), "en")
+    purposes = {p["purpose"]: p for p in metadata["art15"]["purposes"]["content"]}
+    assert purposes["analytics"]["legitimate_interest"]["plain"] == interest
+    assert "legitimate_interest" not in purposes["contract"]
     assert "tot 2 jaar na het einde van uw klantrelatie" in page and "(art. 17 AVG;" in page
     for term in ("NTILE", "BG/NBD", "as_of", "dagen na build", "relationship_end", "GDPR", "Internal:"):
         assert term not in page, term
