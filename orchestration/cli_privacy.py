@@ -12,9 +12,10 @@ def _register(args, paths: Paths) -> int:
     from privacy.policy import load_policy
     from privacy.register import write_register
 
-    md, html = write_register(paths.register, load_classification(DBT_PROJECT_DIR), load_policy(),
-                              now=datetime.now(timezone.utc))
-    print(f"Register of processing activities (Art. 30):\n  {md}\n  {html}")
+    written = write_register(paths.register, load_classification(DBT_PROJECT_DIR), load_policy(),
+                             now=datetime.now(timezone.utc))
+    print("Register of processing activities (Art. 30), in English and Dutch:\n"
+          + "\n".join(f"  {path}" for pair in written.values() for path in pair))
     return 0
 
 

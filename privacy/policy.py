@@ -68,12 +68,19 @@ class Policy:
     security_measures: list[str]
     path: Path | None = None
     raw: dict = field(default_factory=dict, repr=False)
+    dutch: dict[str, str] = field(default_factory=dict, repr=False)  # English text -> its Dutch (see `text`)
+
+    def text(self, english: str, lang: str) -> str:
+        """A text of the policy in ``lang`` ("en" or "nl"): its Dutch where the policy gives one
+        (``{en: ..., nl: ...}``), else the English as written."""
+        return self.dutch.get(english, english) if lang == "nl" else english
 
 
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     """Read the policy file (default ``privacy/policy.yml``) that documents Art. 5, 6, 30 and 32."""
     path = Path(path) if path is not None else DEFAULT_POLICY
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    dutch: dict[str, str] = {}
+    raw = _english(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, dutch)
     purposes = {
         name: Purpose(name, p.get("description", ""), str(p.get("legal_basis", "")),
                       bool(p.get("consent_based", False)), tuple(p.get("consent_purposes") or ()),
@@ -102,4 +109,18 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         security_measures=list(raw.get("security_measures") or []),
         path=path,
         raw=raw,
+        dutch=dutch,
     )
+
+
+def _english(value, dutch: dict[str, str], key: str = ""):
+    """The policy with each text written as ``{en: ..., nl: ...}`` (for the register, Art. 30) in
+    English, its Dutch collected in ``dutch``; ``plain`` texts for data subjects stay as they are."""
+    if isinstance(value, dict) and not key.endswith("plain"):
+        if set(value) == {"en", "nl"}:
+            dutch[str(value["en"])] = str(value["nl"])
+            return str(value["en"])
+        return {k: _english(v, dutch, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_english(v, dutch, key) for v in value]
+    return value

@@ -80,11 +80,11 @@ def further_processing(classification: Classification, policy: Policy) -> dict[s
 
 def compatibility_exemption(basis: str) -> str | None:
     """Why Art. 6(4) asks no compatibility assessment of a purpose with this basis, if it does not:
-    consent, or Union or Member State law (a legal obligation or a public task, Art. 6(3))."""
+    ``"consent"``, or ``"law"`` (Union or Member State law: a legal obligation or a public task, Art. 6(3))."""
     if "6(1)(a)" in basis:
-        return "based on the data subject's consent"
+        return "consent"
     if "6(1)(c)" in basis or "6(1)(e)" in basis:
-        return "based on Union or Member State law"
+        return "law"
     return None
 
 

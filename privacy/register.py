@@ -2,13 +2,16 @@
 
 Built from the written policy (controller, purposes, recipients, retention, security measures)
 and the column classification, so every purpose, legal basis and retention rule that the code
-uses shows up in the register and the two cannot drift apart (Art. 5(2), 24(1)).
+uses shows up in the register and the two cannot drift apart (Art. 5(2), 24(1)). Written in
+English and in Dutch, the language of the Dutch supervisory authority (Art. 30(4)): the policy's
+texts given as ``{en: ..., nl: ...}`` appear in Dutch, table and column names as in the warehouse.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -25,40 +28,149 @@ from privacy.tables import CATEGORIES, Classification, Column, Table
 # on a row that carries a subject's pseudonymous id (Art. 4(1), 4(5), Recital 26).
 LINKED = "linked_to_a_subject"
 _PERSONAL = [c for c in CATEGORIES if c != "non_personal"] + [LINKED]
-_MEANING = {
-    "direct_identifier": "identifies a person by itself (name, e-mail, phone, address, bank account); "
-                         "stored encrypted under the subject's own key",
-    "quasi_identifier": "identifies a person together with other data (pseudonymous id, postcode area, "
-                        "dates, an employee code)",
-    "special_category": "special categories of personal data (Art. 9(1))",
-    LINKED: "about a person through their pseudonymous id: orders and payments, consents, NPS scores, "
-            "redacted texts, profiling results (Art. 4(5), Recital 26)",
+FILES = {"en": "register_of_processing", "nl": "verwerkingsregister"}
+
+# Every text of the register that is not the policy's, per language.
+_LABELS = {
+    "en": {
+        "title": "Register of processing activities (Art. 30(1) GDPR)",
+        "note": "Generated {when} from {policy} and the column classification in the dbt project. Do not edit: "
+                "change the policy or the classification. Tables are named as in the warehouse; the staging views "
+                "(stg_*) read the raw tables listed here and store nothing, so they are left out.",
+        "other": ("In het Nederlands", "nl"),
+        "sections": ("Controller and data protection officer (Art. 30(1)(a))",
+                     "Purposes of the processing and legal basis (Art. 30(1)(b), Art. 6)",
+                     "Legal bases in use (Art. 6(1), Art. 9(2))",
+                     "Legitimate interests (Art. 6(1)(f), Art. 13(1)(d))",
+                     "Further processing: compatibility with the purpose of collection (Art. 6(4))",
+                     "Categories of data subjects (Art. 30(1)(c))",
+                     "Categories of personal data (Art. 30(1)(c))",
+                     "Recipients (Art. 30(1)(d))",
+                     "Transfers to third countries (Art. 30(1)(e))",
+                     "Time limits for erasure (Art. 30(1)(f), Art. 5(1)(e))",
+                     "Consent purposes (Art. 7)",
+                     "Technical and organisational security measures (Art. 30(1)(g), Art. 32(1))"),
+        "roles": ("Role", "Name", "Contact", "Controller", "Data protection officer", "Supervisory authority"),
+        "purposes": ("Purpose", "Description", "Legal basis (policy)",
+                     "Legal bases its data was collected under (one that differs from the purpose's basis makes "
+                     "this use further processing: see Art. 6(4) below)", "Consent-based", "Data subjects",
+                     "Personal data"),
+        "bases": ("Legal basis", "Meaning", "Purposes"),
+        "interest": ("Purpose", "The legitimate interest pursued", "Why the processing is necessary for it",
+                     "Its balance against the data subjects' interests and rights"),
+        "further": ("Purpose", "Legal basis", "Data collected under", *(h[:1].upper() + h[1:] for h in COMPATIBILITY.values())),
+        "subjects": ("Category", "Description", "Tables"),
+        "categories": ("Category", "Meaning", "Columns"),
+        "recipients": ("Recipient", "Purposes"),
+        "transfers": ("Transfers",),
+        "rules": ("Rule", "Description", "Retention", "Counted from", "Then", "Applies to"),
+        "consents": ("Consent purpose", "Description", "Needed by"),
+        "measures": ("Measure",),
+        "meaning": {
+            "direct_identifier": "identifies a person by itself (name, e-mail, phone, address, bank account); "
+                                 "stored encrypted under the subject's own key",
+            "quasi_identifier": "identifies a person together with other data (pseudonymous id, postcode area, "
+                                "dates, an employee code)",
+            "special_category": "special categories of personal data (Art. 9(1))",
+            LINKED: "about a person through their pseudonymous id: orders and payments, consents, NPS scores, "
+                    "redacted texts, profiling results (Art. 4(5), Recital 26)"},
+        "basis": {"6(1)(a)": "consent of the data subject", "6(1)(b)": "necessary for the performance of a contract",
+                  "6(1)(c)": "necessary for compliance with a legal obligation", "6(1)(d)": "vital interests",
+                  "6(1)(e)": "a task in the public interest", "6(1)(f)": "legitimate interests of the controller"},
+        "exempt": {"consent": "no assessment needed: based on the data subject's consent (Art. 6(4))",
+                   "law": "no assessment needed: based on Union or Member State law (Art. 6(4))"},
+        "action": {},
+        "undefined": "(not defined in the policy)", "yes": "yes", "no": "no", "none": "none",
+        "no_subjects": "none (no personal data)", "no_data": "no personal data",
+        "no_columns": "no classified columns", "no_purpose": "no purpose: recorded only, nothing is processed on it",
+        "days": "{n} days", "years": " (about {y} years)",
+    },
+    "nl": {
+        "title": "Register van verwerkingsactiviteiten (art. 30 lid 1 AVG)",
+        "note": "Gegenereerd op {when} uit {policy} en de classificatie van de kolommen in het dbt-project. Niet "
+                "bewerken: wijzig het beleid of de classificatie. Tabellen heten zoals in het warehouse; de "
+                "staging-views (stg_*) lezen de ruwe tabellen die hier staan en slaan niets op, dus die ontbreken.",
+        "other": ("In English", "en"),
+        "sections": ("Verwerkingsverantwoordelijke en functionaris gegevensbescherming (art. 30 lid 1 onder a)",
+                     "Doeleinden van de verwerking en grondslag (art. 30 lid 1 onder b, art. 6)",
+                     "Gebruikte grondslagen (art. 6 lid 1, art. 9 lid 2)",
+                     "Gerechtvaardigde belangen (art. 6 lid 1 onder f, art. 13 lid 1 onder d)",
+                     "Verdere verwerking: verenigbaarheid met het doel van verzameling (art. 6 lid 4)",
+                     "Categorieën van betrokkenen (art. 30 lid 1 onder c)",
+                     "Categorieën van persoonsgegevens (art. 30 lid 1 onder c)",
+                     "Ontvangers (art. 30 lid 1 onder d)",
+                     "Doorgifte aan derde landen (art. 30 lid 1 onder e)",
+                     "Termijnen voor wissing (art. 30 lid 1 onder f, art. 5 lid 1 onder e)",
+                     "Doelen van toestemming (art. 7)",
+                     "Technische en organisatorische beveiligingsmaatregelen (art. 30 lid 1 onder g, art. 32 lid 1)"),
+        "roles": ("Rol", "Naam", "Contact", "Verwerkingsverantwoordelijke", "Functionaris gegevensbescherming",
+                  "Toezichthoudende autoriteit"),
+        "purposes": ("Doel", "Omschrijving", "Grondslag (beleid)",
+                     "Grondslagen waaronder de gegevens zijn verzameld (wijkt er een af van de grondslag van het "
+                     "doel, dan is dit gebruik verdere verwerking: zie art. 6 lid 4 hieronder)",
+                     "Op toestemming", "Betrokkenen", "Persoonsgegevens"),
+        "bases": ("Grondslag", "Betekenis", "Doeleinden"),
+        "interest": ("Doel", "Het nagestreefde gerechtvaardigde belang", "Waarom de verwerking daarvoor nodig is",
+                     "De afweging tegen de belangen en rechten van de betrokkenen"),
+        "further": ("Doel", "Grondslag", "Gegevens verzameld onder", "(a) Het verband tussen de doeleinden",
+                    "(b) Het kader van verzameling, de verhouding met de betrokkenen", "(c) De aard van de gegevens",
+                    "(d) De mogelijke gevolgen voor de betrokkenen",
+                    "(e) De waarborgen (versleuteling, pseudonimisering)"),
+        "subjects": ("Categorie", "Omschrijving", "Tabellen"),
+        "categories": ("Categorie", "Betekenis", "Kolommen"),
+        "recipients": ("Ontvanger", "Doeleinden"),
+        "transfers": ("Doorgifte",),
+        "rules": ("Regel", "Omschrijving", "Bewaartermijn", "Gerekend vanaf", "Daarna", "Geldt voor"),
+        "consents": ("Doel van toestemming", "Omschrijving", "Nodig voor"),
+        "measures": ("Maatregel",),
+        "meaning": {
+            "direct_identifier": "identificeert een persoon op zichzelf (naam, e-mail, telefoon, adres, "
+                                 "bankrekening); versleuteld opgeslagen onder de eigen sleutel van de betrokkene",
+            "quasi_identifier": "identificeert een persoon samen met andere gegevens (pseudoniem, postcodegebied, "
+                                "data, een personeelscode)",
+            "special_category": "bijzondere categorieën van persoonsgegevens (art. 9 lid 1)",
+            LINKED: "over een persoon via diens pseudoniem: bestellingen en betalingen, toestemmingen, NPS-scores, "
+                    "geredigeerde teksten, uitkomsten van profilering (art. 4 punt 5, overweging 26)"},
+        "basis": {"6(1)(a)": "toestemming van de betrokkene", "6(1)(b)": "noodzakelijk voor de uitvoering van een "
+                  "overeenkomst", "6(1)(c)": "noodzakelijk om te voldoen aan een wettelijke verplichting",
+                  "6(1)(d)": "vitale belangen", "6(1)(e)": "een taak van algemeen belang",
+                  "6(1)(f)": "gerechtvaardigde belangen van de verwerkingsverantwoordelijke"},
+        "exempt": {"consent": "geen beoordeling nodig: gebaseerd op toestemming van de betrokkene (art. 6 lid 4)",
+                   "law": "geen beoordeling nodig: gebaseerd op Unierecht of lidstatelijk recht (art. 6 lid 4)"},
+        "action": {"delete": "verwijderen", "anonymise": "anonimiseren", "compact": "bestand herschrijven",
+                   "rebuild": "opnieuw opbouwen"},
+        "undefined": "(niet omschreven in het beleid)", "yes": "ja", "no": "nee", "none": "geen",
+        "no_subjects": "geen (geen persoonsgegevens)", "no_data": "geen persoonsgegevens",
+        "no_columns": "geen geclassificeerde kolommen", "no_purpose": "geen doel: alleen vastgelegd, er wordt "
+                                                                      "niets op verwerkt",
+        "days": "{n} dagen", "years": " (ongeveer {y} jaar)",
+    },
 }
-_UNDEFINED = "(not defined in the policy)"
-_BASES = {"6(1)(a)": "consent of the data subject", "6(1)(b)": "necessary for the performance of a contract",
-          "6(1)(c)": "necessary for compliance with a legal obligation", "6(1)(d)": "vital interests",
-          "6(1)(e)": "a task in the public interest", "6(1)(f)": "legitimate interests of the controller"}
 
 
 def write_register(out_dir: str | os.PathLike[str], classification: Classification, policy: Policy,
-                   *, now: datetime) -> tuple[Path, Path]:
-    """Write ``register_of_processing.md`` and ``.html`` to ``out_dir`` (Art. 30(1), 30(3))."""
-    sections = register_sections(classification, policy)
-    title = f"Register of processing activities (Art. 30(1) GDPR): {policy.controller.get('name', '')}"
-    note = (f"Generated {timestamp(now)} from {getattr(policy.path, 'name', 'the policy')} and the column "
-            "classification in the dbt project. Do not edit: change the policy or the classification. "
-            "Tables are named as in the warehouse; the staging views (stg_*) read the raw tables listed "
-            "here and store nothing, so they are left out.")
+                   *, now: datetime) -> dict[str, tuple[Path, Path]]:
+    """Write the register as Markdown and HTML in English (``register_of_processing``) and in Dutch
+    (``verwerkingsregister``) to ``out_dir`` (Art. 30(1), 30(3)); returns {language: (md, html)}."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md, page = out / "register_of_processing.md", out / "register_of_processing.html"
-    md.write_text(_markdown(title, note, sections), encoding="utf-8")
-    page.write_text(_html(title, note, sections), encoding="utf-8")
-    return md, page
+    written = {}
+    for lang, stem in FILES.items():
+        L = _LABELS[lang]
+        sections = register_sections(classification, policy, lang)
+        title = f"{L['title']}: {policy.controller.get('name', '')}"
+        note = L["note"].format(when=timestamp(now), policy=getattr(policy.path, "name", "policy.yml"))
+        md, page = out / f"{stem}.md", out / f"{stem}.html"
+        md.write_text(_markdown(title, note, sections), encoding="utf-8")
+        page.write_text(_html(title, note, sections, lang), encoding="utf-8")
+        written[lang] = md, page
+    return written
 
 
-def register_sections(classification: Classification, policy: Policy) -> list[tuple[str, list[str], list[list[str]]]]:
-    """The register as (title, headers, rows) sections, in the order of Art. 30(1)(a)-(g)."""
+def register_sections(classification: Classification, policy: Policy,
+                      lang: str = "en") -> list[tuple[str, list[str], list[list[str]]]]:
+    """The register as (title, headers, rows) sections in ``lang``, in the order of Art. 30(1)(a)-(g)."""
+    L, t_ = _LABELS[lang], (lambda text: policy.text(text, lang))
     cols = [(t, c) for t in classification if not staging_view(t) for c in t.columns]
     by_purpose, by_rule, bases = defaultdict(list), defaultdict(list), defaultdict(set)
     for t, c in cols:
@@ -68,46 +180,39 @@ def register_sections(classification: Classification, policy: Policy) -> list[tu
         by_rule[str(c.retention)].append((t, c))
     purposes = list(policy.purposes) + sorted(set(by_purpose) - set(policy.purposes))
     for p in purposes:  # each purpose under the one basis the policy gives it (Art. 6(1))
-        bases[_basis(policy, p)].add(p)
+        bases[_basis(policy, p, L)].add(p)
     rules = list(policy.retention) + sorted(set(by_rule) - set(policy.retention))
-    c_, d_ = policy.controller, policy.dpo
+    c_, d_, roles, s = policy.controller, policy.dpo, L["roles"], L["sections"]
     return [
-        ("Controller and data protection officer (Art. 30(1)(a))", ["Role", "Name", "Contact"], [
-            ["Controller", c_.get("name", ""), f"{c_.get('address', '')}; {c_.get('contact', '')}"],
-            ["Data protection officer", d_.get("name", ""), d_.get("contact", "")],
-            ["Supervisory authority", policy.supervisory_authority, ""]]),
-        ("Purposes of the processing and legal basis (Art. 30(1)(b), Art. 6)",
-         ["Purpose", "Description", "Legal basis (policy)",
-          "Legal bases its data was collected under (one that differs from the purpose's basis makes this use "
-          "further processing: see Art. 6(4) below)", "Consent-based", "Data subjects", "Personal data"],
-         [[p, _desc(policy.purposes, p), _basis(policy, p),
-           ", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})),
-           _consent(policy, p), _subjects(policy, by_purpose[p]), _data(by_purpose[p])] for p in purposes]),
-        ("Legal bases in use (Art. 6(1), Art. 9(2))", ["Legal basis", "Meaning", "Purposes"],
-         [[b, _BASES.get(b, ""), ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
-        ("Legitimate interests (Art. 6(1)(f), Art. 13(1)(d))", ["Purpose", *map(_heading, LEGITIMATE_INTEREST.values())],
-         [[p, *(str(policy.purposes[p].legitimate_interest.get(k, _UNDEFINED)) for k in LEGITIMATE_INTEREST)]
-          for p in purposes if "6(1)(f)" in _basis(policy, p)]),
-        ("Further processing: compatibility with the purpose of collection (Art. 6(4))",
-         ["Purpose", "Legal basis", "Data collected under", *map(_heading, COMPATIBILITY.values())],
-         [_compatibility(policy, p, collected) for p, collected in further_processing(classification, policy).items()]),
-        ("Categories of data subjects (Art. 30(1)(c))", ["Category", "Description", "Tables"],
-         [[k, d, ", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)}))]
+        (s[0], list(roles[:3]), [
+            [roles[3], c_.get("name", ""), f"{c_.get('address', '')}; {c_.get('contact', '')}"],
+            [roles[4], d_.get("name", ""), d_.get("contact", "")],
+            [roles[5], policy.supervisory_authority, ""]]),
+        (s[1], list(L["purposes"]),
+         [[p, t_(policy.purposes[p].description) if p in policy.purposes else L["undefined"],
+           _cite(_basis(policy, p, L), lang), _cite(", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})), lang),
+           _consent(policy, p, L), _subjects(policy, by_purpose[p], L, lang), _data(by_purpose[p], L)] for p in purposes]),
+        (s[2], list(L["bases"]),
+         [[_cite(b, lang), L["basis"].get(b, ""), ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
+        (s[3], list(L["interest"]),
+         [[p, *(t_(str(policy.purposes[p].legitimate_interest.get(k, L["undefined"]))) for k in LEGITIMATE_INTEREST)]
+          for p in purposes if "6(1)(f)" in _basis(policy, p, L)]),
+        (s[4], list(L["further"]),
+         [_compatibility(policy, p, collected, L, lang) for p, collected in further_processing(classification, policy).items()]),
+        (s[5], list(L["subjects"]),
+         [[k, t_(d), ", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)}))]
           for k, d in policy.subject_categories.items()]),
-        ("Categories of personal data (Art. 30(1)(c))", ["Category", "Meaning", "Columns"],
-         [[cat, _MEANING.get(cat, ""), _cols([(t, c) for t, c in cols if category(t, c) == cat]) or "none"]
+        (s[6], list(L["categories"]),
+         [[cat, L["meaning"].get(cat, ""), _cols([(t, c) for t, c in cols if category(t, c) == cat]) or L["none"]]
           for cat in _PERSONAL]),
-        ("Recipients (Art. 30(1)(d))", ["Recipient", "Purposes"],
-         [[r.get("name", ""), ", ".join(r.get("purposes") or [])] for r in policy.recipients]),
-        ("Transfers to third countries (Art. 30(1)(e))", ["Transfers"], [[policy.transfers_outside_eea]]),
-        ("Time limits for erasure (Art. 30(1)(f), Art. 5(1)(e))",
-         ["Rule", "Description", "Retention", "Counted from", "Then", "Applies to"],
-         [_rule(policy, r, by_rule[r]) for r in rules]),
-        ("Consent purposes (Art. 7)", ["Consent purpose", "Description", "Needed by"],
-         [[k, v, ", ".join(p.name for p in policy.purposes.values() if k in p.consent_purposes)
-           or "no purpose: recorded only, nothing is processed on it"] for k, v in policy.consent_purposes.items()]),
-        ("Technical and organisational security measures (Art. 30(1)(g), Art. 32(1))", ["Measure"],
-         [[m] for m in policy.security_measures]),
+        (s[7], list(L["recipients"]),
+         [[t_(r.get("name", "")), ", ".join(r.get("purposes") or [])] for r in policy.recipients]),
+        (s[8], list(L["transfers"]), [[t_(policy.transfers_outside_eea)]]),
+        (s[9], list(L["rules"]), [_rule(policy, r, by_rule[r], L, lang) for r in rules]),
+        (s[10], list(L["consents"]),
+         [[k, t_(v), ", ".join(p.name for p in policy.purposes.values() if k in p.consent_purposes) or L["no_purpose"]]
+          for k, v in policy.consent_purposes.items()]),
+        (s[11], list(L["measures"]), [[t_(m)] for m in policy.security_measures]),
     ]
 
 
@@ -119,30 +224,29 @@ def category(t: Table, c: Column) -> str:
     return str(c.category)
 
 
-def _desc(items: dict, name: str) -> str:
-    return items[name].description if name in items else _UNDEFINED
+def _cite(basis: str, lang: str) -> str:
+    """'6(1)(b)' as the Dutch cite it, '6 lid 1 onder b'; as it is in English."""
+    return re.sub(r"(\d+)\((\d+)\)\(([a-z])\)", r"\1 lid \2 onder \3", basis) if lang == "nl" else basis
 
 
-def _basis(policy: Policy, p: str) -> str:
-    return policy.purposes[p].legal_basis if p in policy.purposes else _UNDEFINED
+def _basis(policy: Policy, p: str, L: dict) -> str:
+    return policy.purposes[p].legal_basis if p in policy.purposes else L["undefined"]
 
 
-def _heading(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _compatibility(policy: Policy, p: str, collected: list[str], L: dict, lang: str) -> list[str]:
+    basis = policy.purposes[p].legal_basis
+    head = [p, _cite(basis, lang), _cite(", ".join(collected), lang)]
+    if exempt := compatibility_exemption(basis):
+        return [*head, L["exempt"][exempt], *[""] * (len(COMPATIBILITY) - 1)]
+    assessed = policy.purposes[p].compatibility
+    return [*head, *(policy.text(str(assessed.get(k, L["undefined"])), lang) for k in COMPATIBILITY)]
 
 
-def _compatibility(policy: Policy, p: str, collected: list[str]) -> list[str]:
-    basis, exempt = policy.purposes[p].legal_basis, compatibility_exemption(policy.purposes[p].legal_basis)
-    if exempt:
-        return [p, basis, ", ".join(collected), f"no assessment needed: {exempt} (Art. 6(4))", *[""] * (len(COMPATIBILITY) - 1)]
-    return [p, basis, ", ".join(collected), *(str(policy.purposes[p].compatibility.get(k, _UNDEFINED)) for k in COMPATIBILITY)]
-
-
-def _consent(policy: Policy, p: str) -> str:
+def _consent(policy: Policy, p: str, L: dict) -> str:
     purpose = policy.purposes.get(p)
     if purpose is None or not purpose.consent_based:
-        return "no"
-    return "yes: " + ", ".join(purpose.consent_purposes) if purpose.consent_purposes else "yes"
+        return L["no"]
+    return f"{L['yes']}: " + ", ".join(purpose.consent_purposes) if purpose.consent_purposes else L["yes"]
 
 
 def _kinds(t: Table, columns: Iterable[Column] | None = None) -> set[str]:
@@ -155,9 +259,9 @@ def _kinds(t: Table, columns: Iterable[Column] | None = None) -> set[str]:
     return kinds | ({"third_party"} if any(c.transform == "redact" for c in columns) else set())
 
 
-def _subjects(policy: Policy, cols: list[tuple[Table, Column]]) -> str:
+def _subjects(policy: Policy, cols: list[tuple[Table, Column]], L: dict, lang: str) -> str:
     kinds = set().union(*(_kinds(t, [c]) for t, c in cols if category(t, c) in _PERSONAL)) if cols else set()
-    return ", ".join(policy.subject_categories.get(k, k) for k in sorted(kinds)) or "none (no personal data)"
+    return ", ".join(policy.text(policy.subject_categories.get(k, k), lang) for k in sorted(kinds)) or L["no_subjects"]
 
 
 def _cols(cols: list[tuple[Table, Column]]) -> str:
@@ -167,19 +271,21 @@ def _cols(cols: list[tuple[Table, Column]]) -> str:
     return "; ".join(f"{t}: {', '.join(names)}" for t, names in grouped.items())
 
 
-def _data(cols: list[tuple[Table, Column]]) -> str:
+def _data(cols: list[tuple[Table, Column]], L: dict) -> str:
     parts = [f"{cat}: {_cols([(t, c) for t, c in cols if category(t, c) == cat])}" for cat in _PERSONAL
              if any(category(t, c) == cat for t, c in cols)]
-    return " | ".join(parts) or "no personal data"
+    return " | ".join(parts) or L["no_data"]
 
 
-def _rule(policy: Policy, name: str, cols: list[tuple[Table, Column]]) -> list[str]:
+def _rule(policy: Policy, name: str, cols: list[tuple[Table, Column]], L: dict, lang: str) -> list[str]:
     r = policy.retention.get(name)
     if r is None:
-        return [str(name), _UNDEFINED, "", "", "", _cols(cols)]
-    years = f" (about {r.duration_days / 365.25:.1f} years)" if r.duration_days >= 365 else ""
-    span = f"{r.duration_days} days{years}"
-    return [name, r.description, span, r.anchor, r.action, _cols(cols) or r.applies_to or "no classified columns"]
+        return [str(name), L["undefined"], "", "", "", _cols(cols)]
+    y = f"{r.duration_days / 365.25:.1f}"
+    years = L["years"].format(y=y.replace(".", ",") if lang == "nl" else y) if r.duration_days >= 365 else ""
+    span = L["days"].format(n=r.duration_days) + years
+    return [name, policy.text(r.description, lang), span, policy.text(r.anchor, lang), L["action"].get(r.action, r.action),
+            _cols(cols) or policy.text(r.applies_to, lang) or L["no_columns"]]
 
 
 def _markdown(title: str, note: str, sections) -> str:
@@ -194,11 +300,13 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _html(title: str, note: str, sections) -> str:
+def _html(title: str, note: str, sections, lang: str) -> str:
     e = html.escape
-    out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{e(title)}</title>",
+    label, other = _LABELS[lang]["other"]
+    out = ["<!doctype html>", f'<html lang="{lang}"><head><meta charset="utf-8">', f"<title>{e(title)}</title>",
            "<style>body{font-family:sans-serif;max-width:80em;margin:2em auto}table{border-collapse:collapse}"
            "td,th{border:1px solid #999;padding:.3em;vertical-align:top;text-align:left}</style></head><body>",
+           f'<p><a href="{FILES[other]}.html" hreflang="{other}">{e(label)}</a></p>',
            f"<h1>{e(title)}</h1>", f"<p><em>{e(note)}</em></p>"]
     for heading, headers, rows in sections:
         out += [f"<h2>{e(heading)}</h2>", "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in headers) + "</tr>"]

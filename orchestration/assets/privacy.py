@@ -42,8 +42,8 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
     @asset(
         key=REGISTER_KEY, group_name="privacy", owners=["team:privacy-office"], kinds={"python"}, deps=upstream,
         description="The register of processing activities (Art. 30(1)) and the Art. 32 security measures, "
-                    "generated as Markdown and HTML from privacy/policy.yml and the column classification "
-                    "on every build, so policy and code cannot drift.",
+                    "generated in English and Dutch, as Markdown and HTML, from privacy/policy.yml and the "
+                    "column classification on every build, so policy and code cannot drift.",
         check_specs=[AssetCheckSpec("classification_complete", asset=REGISTER_KEY, blocking=True,
                                     description="Every warehouse column is classified (category, purposes, "
                                     "legal basis, retention); no mart exposes a direct identifier; the raw "
@@ -55,7 +55,7 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
     def register(context: AssetExecutionContext, klantkluis: KlantkluisResource):
         policy = load_policy()
         classification = load_classification(DBT_PROJECT_DIR)
-        md, html = write_register(klantkluis.paths.register, classification, policy, now=run_time(context))
+        written = write_register(klantkluis.paths.register, classification, policy, now=run_time(context))
         with klantkluis.connect(read_only=True) as con:
             findings = [f"{f.table}.{f.column}: {f.problem}" for f in (
                 unclassified_columns(classification, policy) + direct_identifiers_exposed(classification)
@@ -67,7 +67,8 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
             metadata={"findings": len(findings),
                       "details": MetadataValue.md("\n".join(f"- {f}" for f in findings[:200]) or "none")})
         return MaterializeResult(check_results=[check], metadata={
-            "markdown": MetadataValue.path(str(md)), "html": MetadataValue.path(str(html)),
+            **{f"{kind}_{lang}": MetadataValue.path(str(path)) for lang, paths in written.items()
+               for kind, path in zip(("markdown", "html"), paths)},
             "purposes": len(policy.purposes), "retention_rules": len(policy.retention),
             "classified_tables": len(classification.tables)})
 

@@ -104,6 +104,6 @@ def test_consent_and_law_need_no_compatibility_assessment(tmp_path):
         purposes["account_management"]["legal_basis"] = "6(1)(a)"
 
     # direct_marketing (consent) and fiscal (law) use data collected under other bases too.
-    assert compatibility_exemption("6(1)(a)") and compatibility_exemption("6(1)(c)")
+    assert compatibility_exemption("6(1)(a)") == "consent" and compatibility_exemption("6(1)(c)") == "law"
     assert compatibility_exemption("6(1)(f)") is None and compatibility_exemption("6(1)(b)") is None
     assert assessment_gaps(load_classification(DBT_PROJECT_DIR), _policy_with(tmp_path, edit)) == []

@@ -16,13 +16,18 @@ def written(tmp_path_factory):
     classification, policy = load_classification(DBT_PROJECT), load_policy()
     from datetime import datetime, timezone
 
-    md, page = write_register(tmp_path_factory.mktemp("register"), classification, policy,
-                              now=datetime(2025, 6, 30, tzinfo=timezone.utc))
-    return classification, policy, md.read_text(), html.unescape(page.read_text())
+    written = write_register(tmp_path_factory.mktemp("register"), classification, policy,
+                             now=datetime(2025, 6, 30, tzinfo=timezone.utc))
+    return classification, policy, *_texts(written["en"]), *_texts(written["nl"])
+
+
+def _texts(paths) -> tuple[str, str]:
+    md, page = paths
+    return md.read_text(), html.unescape(page.read_text())
 
 
 def test_lists_every_purpose_legal_basis_and_retention_rule(written):
-    classification, policy, md, page = written
+    classification, policy, md, page, *_ = written
     columns = [c for t in classification for c in t.columns]
     purposes = {p for c in columns for p in c.purposes} | set(policy.purposes)
     bases = {c.legal_basis for c in columns} | {p.legal_basis for p in policy.purposes.values()}
@@ -44,7 +49,7 @@ def test_legal_bases_in_use_puts_each_purpose_under_the_basis_the_policy_gives_i
 
 
 def test_has_the_art_30_sections_and_contacts(written):
-    _, policy, md, page = written
+    _, policy, md, page, *_ = written
     for text in (md, page):
         for article in ("30(1)(a)", "30(1)(b)", "30(1)(c)", "30(1)(d)", "30(1)(e)", "30(1)(f)", "30(1)(g)"):
             assert article in text
@@ -54,7 +59,7 @@ def test_has_the_art_30_sections_and_contacts(written):
 
 def test_values_on_a_subjects_row_are_personal_data_in_the_register(written):
     """Art. 4(5), Recital 26: an order amount or an NPS score is personal data through the pseudonymous id."""
-    _, _, md, _ = written
+    _, _, md, *_ = written
     line = next(line for line in md.splitlines() if line.startswith("| linked_to_a_subject |"))
     assert "orders: order_date, amount" in line and "nps_responses: response_id, responded_at, score" in line
     assert "customer_clv: " in line and "predicted_revenue" in line
@@ -66,12 +71,12 @@ def test_values_on_a_subjects_row_are_personal_data_in_the_register(written):
 
 
 def test_staging_views_which_store_nothing_are_left_out(written):
-    _, _, md, _ = written
+    _, _, md, *_ = written
     assert "stg_crm__customers" not in md and "the staging views (stg_*)" in md
 
 
 def test_retention_rule_lists_the_columns_it_covers(written):
-    _, _, md, _ = written
+    _, _, md, *_ = written
     line = next(line for line in md.splitlines() if line.startswith("| contact_data |"))
     assert "crm_customers: " in line and "email" in line and "730 days" in line
 
@@ -84,8 +89,8 @@ def test_html_is_escaped(tmp_path):
 
     policy = load_policy()
     policy = replace(policy, controller={**policy.controller, "name": "<script>x</script>"})
-    _, page = write_register(tmp_path, Classification(tmp_path, ()), policy, now=datetime.now(timezone.utc))
-    assert "<script>" not in page.read_text()
+    written = write_register(tmp_path, Classification(tmp_path, ()), policy, now=datetime.now(timezone.utc))
+    assert all("<script>" not in page.read_text() for _, page in written.values())
 
 
 def test_undefined_purpose_and_rule_still_appear(tmp_path):
@@ -95,7 +100,7 @@ def test_undefined_purpose_and_rule_still_appear(tmp_path):
 
     odd = Column("x", "quasi_identifier", ("lottery",), "6(1)(f)", "forever")
     classification = Classification(tmp_path, (Table("t", "model", (odd,)),))
-    md, _ = write_register(tmp_path, classification, load_policy(), now=datetime.now(timezone.utc))
+    md, _ = write_register(tmp_path, classification, load_policy(), now=datetime.now(timezone.utc))["en"]
     text = md.read_text()
     assert "| lottery | (not defined in the policy)" in text and "| forever | (not defined in the policy)" in text
 
@@ -128,7 +133,7 @@ def test_each_consent_purpose_names_the_processing_that_needs_it_or_says_none_do
 
 def test_lists_each_legitimate_interest_and_each_further_processing_with_its_assessment(written):
     """Art. 6(1)(f) and 6(4): the register shows what was weighed, from the policy."""
-    _, policy, md, page = written
+    _, policy, md, page, *_ = written
     for text in (md, page):
         assert "Legitimate interests (Art. 6(1)(f)" in text and "compatibility with the purpose of collection (Art. 6(4))" in text
         assert policy.purposes["analytics"].legitimate_interest["balancing"] in text
@@ -138,3 +143,42 @@ def test_lists_each_legitimate_interest_and_each_further_processing_with_its_ass
     assert "no assessment needed: based on the data subject's consent" in rows["direct_marketing"]
     assert "no assessment needed: based on Union or Member State law" in rows["fiscal"]
     assert "6(1)(b)" in rows["analytics"] and "contract" not in rows
+
+
+def test_the_dutch_register_gives_every_text_of_the_policy_and_its_own_in_dutch(written):
+    """Art. 30(1), 30(4): the register in the language of the Dutch supervisory authority."""
+    classification, policy, md, page, md_nl, page_nl = written
+    assert policy.dutch, "the policy gives its texts in Dutch"
+    for english, dutch in policy.dutch.items():
+        for text in (md_nl, page_nl):
+            assert dutch in text, dutch
+        assert dutch not in md or dutch == english
+    from privacy.register import register_sections
+
+    cells = {cell for _, headers, rows in register_sections(classification, policy, "nl") for row in [headers, *rows]
+             for cell in row}
+    assert not {english for english, dutch in policy.dutch.items() if english != dutch} & cells  # none left in English
+    for text in (md_nl, page_nl):
+        for heading in ("art. 30 lid 1 onder a", "art. 30 lid 1 onder g", "art. 6 lid 4", "Bewaartermijn"):
+            assert heading in text
+    assert "| analytics | Gepseudonimiseerde segmentatie" in md_nl and "| 6 lid 1 onder f |" in md_nl
+    assert "730 dagen (ongeveer 2,0 jaar)" in md_nl and "| verwijderen |" in md_nl
+    assert 'href="register_of_processing.html"' in page_nl.replace("'", '"')
+    # table and column names stay as in the warehouse
+    assert "crm_customers: customer_id, first_name" in md_nl
+
+
+def test_a_policy_text_without_dutch_stays_english_and_plain_texts_stay_as_they_are(tmp_path):
+    import yaml
+
+    from privacy.policy import DEFAULT_POLICY
+
+    raw = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    raw["purposes"]["contract"]["description"] = "Only English here"
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    policy = load_policy(path)
+    assert policy.text("Only English here", "nl") == "Only English here"
+    assert policy.purposes["fiscal"].description.startswith("Bookkeeping")  # {en, nl}: the English
+    assert policy.text(policy.purposes["fiscal"].description, "nl").startswith("Boekhouding")
+    assert set(policy.purposes["fiscal"].plain) == {"nl", "en"}  # texts for data subjects keep both
