@@ -74,7 +74,7 @@ def value_problem(request: Request, now: datetime, classification) -> str | None
 
 
 def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
-    actor, changed, ids, subjects = f"request:{request.request_id}", {}, [], service.subjects(request)
+    actor, changed, ids, subjects = f"request:{request.request_id}", {}, [], service.subjects(request, now)
     with service.warehouse() as con:
         for kind, sid in subjects:
             table = service.classification.table(MASTER_TABLES[kind], "source")
@@ -101,7 +101,7 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
 
 
 def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
-    subjects = service.subjects(request)
+    subjects = service.subjects(request, now)
     customers, leads = [s for k, s in subjects if k == "customer"], [s for k, s in subjects if k == "lead"]
     purposes, actor, events = purposes_for(request.type, request.purpose, service.policy), f"request:{request.request_id}", 0
     lead_erasure = None

@@ -96,7 +96,7 @@ def purge(service) -> dict | None:
 
 def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     earlier = json.loads(service.ledger.get(request.request_id)["detail"]).get("erasure")
-    ids = earlier["subject_ids"] if earlier else [s for _, s in service.subjects(request)]
+    ids = earlier["subject_ids"] if earlier else [s for _, s in service.subjects(request, now)]
     done = erase_now(service, request, ids, now)
     purged = purge(service)
     published = republish(service.paths)

@@ -50,7 +50,7 @@ class ThirdPersons:
 def access(service, request: Request, now: datetime) -> tuple[str, dict]:
     """The Art. 15 / Art. 20 export: one zip in the outbox with data, information and checksums."""
     started = time.perf_counter()
-    ids = [s for _, s in service.subjects(request)]
+    ids = [s for _, s in service.subjects(request, now)]
     datasets, views = [], []
     if ids and service.paths.warehouse.exists():
         with service.warehouse(read_only=True) as con:

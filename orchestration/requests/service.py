@@ -35,7 +35,7 @@ from privacy.rights.ledger import ANSWERED, Ledger
 from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.requests import Request, local_date, parse_request
-from privacy.rights.warehouse import recorded
+from privacy.rights.warehouse import column_types, recorded
 
 __all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestFailed", "RequestService", "WarehouseBusy",
            "parse_rules"]
@@ -156,20 +156,24 @@ class RequestService:
         self.ledger.answered(request_id, now=now)
         self.audit.append("request_answered_by_hand", now=now, request_id=request_id)
 
-    def subjects(self, request: Request) -> list[tuple[str, str]]:
-        """(kind, subject_id) of the requester: by number at once, by e-mail through the blind index."""
+    def subjects(self, request: Request, now: datetime) -> list[tuple[str, str]]:
+        """(kind, subject_id) of the requester: by number at once, by e-mail through the blind index
+        and the address the subject's record holds now."""
         if request.subject_kind:
             return [(request.subject_kind, self.pseudonymiser.subject_id(request.subject_kind, request.identifier))]
         from orchestration.requests.indexes import refresh
 
         refresh(self)
-        found = self.ledger.index.subjects_for_email(self.pseudonymiser.lookup_hmac(request.identifier))
+        wanted = self.pseudonymiser.lookup_hmac(request.identifier)
+        found = self.ledger.index.subjects_for_email(wanted)
         gone = self.keystore.shredded([s for _, s in found])
         found = [(k, s) for k, s in found if s not in gone]
-        if len(found) > 1 and self.paths.warehouse.exists():  # the index keeps records the sweep has removed
+        if found and self.paths.warehouse.exists():
             with self.warehouse(read_only=True) as con:
-                held = set(recorded(con, [s for _, s in found]))
-            found = [(k, s) for k, s in found if s in held]
+                if len(found) > 1:  # the index keeps records the sweep has removed
+                    held = set(recorded(con, [s for _, s in found]))
+                    found = [(k, s) for k, s in found if s in held]
+                found = [(k, s) for k, s in found if self._address_is_current(con, k, s, wanted, request, now)]
         if twice := sorted(k for k, n in Counter(k for k, _ in found).items() if n > 1):
             # Two customers (or two leads) with one address, a household say: answering would give one
             # person another's data, or erase it (Art. 5(1)(f), 15(4)). One customer and one lead are
@@ -182,6 +186,22 @@ class RequestService:
                            "request again with your customer number, or contact us, so we know for sure that it is "
                            "about your data."))
         return found
+
+    def _address_is_current(self, con, kind: str, subject_id: str, wanted: str, request: Request,
+                            now: datetime) -> bool:
+        """Whether the subject's record holds the requested address now. The index keeps every address
+        a subject ever had; an old or corrected one may be someone else's by now, who must not get
+        this subject's data nor erase it (Art. 5(1)(f), 12(6)). Decrypts that one field (audited). A
+        subject without a loaded record keeps the index's word: there is nothing to give away."""
+        from orchestration.requests.changes import latest_row
+        from orchestration.requests.indexes import EMAIL
+
+        table = self.classification.table(MASTER_TABLES[kind], "source")
+        if not column_types(con, "raw", table.name):
+            return True
+        row = latest_row(self, con, table, subject_id, {EMAIL}, "identifying the requester (Art. 12(6))",
+                         f"request:{request.request_id}", now)
+        return row is None or (row.get(EMAIL) is not None and self.pseudonymiser.lookup_hmac(row[EMAIL]) == wanted)
 
     def ingest_context(self, now: datetime) -> IngestContext:
         """The raw-layer writer's context, sharing this service's keys and audit log."""

@@ -337,7 +337,7 @@ def test_one_customer_and_one_lead_with_one_address_are_answered_together(paths)
                                          service.pseudonymiser.subject_id("lead", "L0000001"))], set())
         request = service.parse(json.dumps({"type": "access", "email": EMAIL, "verification": "idin",
                                             "received_at": "2026-11-01T10:00:00+01:00"}).encode())
-        assert sorted(kind for kind, _ in service.subjects(request)) == ["customer", "lead"]
+        assert sorted(kind for kind, _ in service.subjects(request, datetime.now(timezone.utc))) == ["customer", "lead"]
 
 
 def test_an_erasure_receipt_claims_a_destroyed_key_only_when_one_was():

@@ -230,6 +230,11 @@ def _scenario(w, instance, pseudonymiser):
     with RequestService(paths) as service:
         w["consent_receipts"] = [json.loads(Path(r["result_path"]).read_text()) for r in service.ledger.rows()
                                  if r["type"] in ("objection", "withdraw_consent") and r["result_path"]]
+        # the rectified customer's old address, which may be someone else's by now, and the new one
+        for which, address in (("old", w["rectified"]["email"]), ("new", NEW_EMAIL)):
+            request_id, _ = write_request(paths.inbox, {"type": "access", "email": address, "verification": "email_confirmation"})
+            service.intake()
+            w[f"access_by_{which}_address"] = service.process(request_id)
 
     w["erasure_id"], _ = write_request(paths.inbox, {"type": "erasure", "customer_id": CANARY["customer_id"],
                                                     "verification": "id_document"})
@@ -383,6 +388,16 @@ def test_rectification_replaces_every_version_and_reaches_the_snapshot(world):
     with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as keystore:
         assert set(decrypt_values(emails, [sid] * len(emails), "crm_customers", "email", keystore, purpose="test")) == {NEW_EMAIL}
     assert areas == [("9898",)] and staged == [("9898",)]
+
+
+def test_an_address_the_record_no_longer_holds_finds_no_one(world):
+    """Art. 5(1)(f), 12(6): whoever has the old address of a customer who corrected it (a recycled
+    mailbox, a former partner) gets nothing; the new address finds the customer."""
+    old, new = world["access_by_old_address"], world["access_by_new_address"]
+    assert old.status == "completed" and not old.detail["found"] and old.detail["rows"] == {}
+    assert new.status == "completed" and new.detail["found"] and new.detail["rows"]
+    with zipfile.ZipFile(old.result_path) as z:
+        assert not any(name.startswith(("json/", "csv/")) for name in z.namelist())
 
 
 def test_objection_removes_the_subject_from_the_marketing_audience(world):
