@@ -10,13 +10,14 @@ where the BI tools' accounts belong: folders 0750, files 0440 (never by every ac
 pseudonymised personal data).
 """
 
+import fcntl
 import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, connect_duckdb
+from orchestration.settings import DBT_PROJECT_DIR, connect_duckdb, sql_string
 from privacy.classification import load_classification
 
 
@@ -55,37 +56,51 @@ def _describe(con, schema: str, names: list[str], parquet_dir: Path) -> None:
                 "column_name varchar, data_type varchar, description varchar)")
     con.executemany(f"insert into staged.main.{DICTIONARY} values (?, ?, ?, ?, ?)", rows)
     for mart, description in {r[0]: r[1] for r in rows if r[1]}.items():
-        con.execute(f'comment on table staged.main."{mart}" is {_literal(description)}')
+        con.execute(f'comment on table staged.main."{mart}" is {sql_string(description)}')
     for mart, _, column, _, description in rows:
         if description:
-            con.execute(f'comment on column staged.main."{mart}"."{column}" is {_literal(description)}')
-    con.execute(f"copy staged.main.{DICTIONARY} to '{parquet_dir / (DICTIONARY + '.parquet')}' (format parquet)")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+            con.execute(f'comment on column staged.main."{mart}"."{column}" is {sql_string(description)}')
+    con.execute(f"copy staged.main.{DICTIONARY} to {sql_string(str(parquet_dir / (DICTIONARY + '.parquet')))} (format parquet)")
 
 
 def publish(warehouse: Path, out: Path, now: datetime, schema: str = "marts") -> Publication:
     """Copy every table of `schema` to a fresh DuckDB file and Parquet files, then swap them in."""
+    with connect_duckdb(warehouse, read_only=True) as con:  # WarehouseBusy (before anything is made) while busy
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / ".publishing.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one publication at a time: a run's and an erasure's
+            _leftovers(out)
+            return _publish(con, out, now, schema)
+
+
+def _leftovers(out: Path) -> None:
+    """Remove what an interrupted publication left: a half-written copy of the marts holds subjects
+    erased since (Art. 17), and no reader ever opens it."""
+    for path in out.glob(".marts-*"):
+        path.unlink(missing_ok=True)
+    current = (out / "parquet" / "current").resolve()
+    for folder in (out / "parquet").glob("v*"):
+        if folder != current:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _publish(con, out: Path, now: datetime, schema: str) -> Publication:
     version = now.strftime("%Y%m%dT%H%M%S%f")
     parquet_root = out / "parquet"
     parquet_dir = parquet_root / f"v{version}"
     staged_db = out / f".marts-{version}.duckdb"
     tables: dict[str, int] = {}
-    with connect_duckdb(warehouse, read_only=True) as con:  # WarehouseBusy (before anything is made) while busy
-        parquet_dir.mkdir(parents=True, exist_ok=True)
-        staged_db.unlink(missing_ok=True)
-        con.execute(f"attach '{staged_db}' as staged (read_write)")
-        names = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = current_database() and schema_name = ? "
-            "order by table_name", [schema]).fetchall()]
-        for name in names:
-            con.execute(f'create table staged.main."{name}" as select * from "{schema}"."{name}"')
-            con.execute(f"copy staged.main.\"{name}\" to '{parquet_dir / (name + '.parquet')}' (format parquet)")
-            tables[name] = con.execute(f'select count(*) from staged.main."{name}"').fetchone()[0]
-        _describe(con, schema, names, parquet_dir)
-        con.execute("detach staged")
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+    con.execute(f"attach {sql_string(str(staged_db))} as staged (read_write)")
+    names = [r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() and schema_name = ? "
+        "order by table_name", [schema]).fetchall()]
+    for name in names:
+        con.execute(f'create table staged.main."{name}" as select * from "{schema}"."{name}"')
+        con.execute(f'copy staged.main."{name}" to {sql_string(str(parquet_dir / (name + ".parquet")))} (format parquet)')
+        tables[name] = con.execute(f'select count(*) from staged.main."{name}"').fetchone()[0]
+    _describe(con, schema, names, parquet_dir)
+    con.execute("detach staged")
     for folder in (out, parquet_root, parquet_dir):
         os.chmod(folder, 0o750)
     for path in (staged_db, *parquet_dir.iterdir()):

@@ -74,6 +74,12 @@ class WarehouseBusy(Exception):
     """Another process holds the warehouse file (DuckDB has one writer); the message names it."""
 
 
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal, for what DuckDB takes no parameter for (a file to attach
+    or copy to, a comment): an installation's path may hold a quote."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def connect_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that keeps to DUCKDB_MEMORY_LIMIT; WarehouseBusy while another process holds the file."""
     try:

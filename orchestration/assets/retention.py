@@ -18,7 +18,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 from orchestration.compaction import compact_warehouse, record_deletion, uncompacted_since
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
-from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE
+from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE, sql_string
 from privacy import retention
 from privacy.audit import AuditLog
 from privacy.classification import load_classification
@@ -167,10 +167,10 @@ def published_retention_check(context, klantkluis: KlantkluisResource) -> AssetC
         marts = [t for (t,) in con.execute("select distinct table_name from information_schema.columns "
                                            "where table_schema = 'marts' and column_name = 'subject_id'").fetchall()]
         labels = {f"marts.{t}": f'marts."{t}"' for t in marts}
-        labels |= {f"published/parquet/{t}.parquet": f"read_parquet('{current / t}.parquet')"
+        labels |= {f"published/parquet/{t}.parquet": f"read_parquet({sql_string(str(current / t) + '.parquet')})"
                    for t in marts if (current / f"{t}.parquet").exists()}
         if (published / "marts.duckdb").exists():
-            con.execute(f"attach '{published / 'marts.duckdb'}' as published (read_only)")
+            con.execute(f"attach {sql_string(str(published / 'marts.duckdb'))} as published (read_only)")
             labels |= {f"published/marts.duckdb:{t}": f'published.main."{t}"' for (t,) in con.execute(
                 "select distinct table_name from information_schema.columns where table_catalog = 'published' "
                 "and column_name = 'subject_id'").fetchall()}

@@ -11,6 +11,7 @@ folder is told apart from a wrong path.
 """
 
 import os
+import stat
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -51,9 +52,10 @@ def remove(con, expired_files: list[tuple[Path, str, datetime]], source: str, co
                 continue  # written again since it was read: the next run loads it
             if not os.access(path.parent, os.W_OK | os.X_OK):
                 raise PermissionError(path.parent)
-            info = path.stat()
-            # Zero the bytes only when this is the file's one name and we may write it.
-            overwritten = info.st_nlink == 1 and os.access(path, os.W_OK)
+            info = path.lstat()
+            # Zero the bytes only when this is the file's one name and we may write it (never
+            # through a symbolic link: what it points to is not ours to destroy).
+            overwritten = stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and os.access(path, os.W_OK)
             with overwritten_when_replaced([path] if overwritten else []):
                 path.unlink()
         except FileNotFoundError:

@@ -12,6 +12,7 @@ ends.
 sweep, so files also go when no request arrives.
 """
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,6 +43,13 @@ def _files(service, rule: str) -> list[tuple[Path, dict]]:
             if r["status"] in ANSWERED]
 
 
+def _unanswered_since(row) -> str:
+    """A rejected document never answered counts from its due date, or from when it came in if that
+    is later: one that states an old receipt is not destroyed the moment it arrives."""
+    registered = json.loads(row["detail"] or "{}").get("registered_at")
+    return max(row["due_at"], registered, key=datetime.fromisoformat) if registered else row["due_at"]
+
+
 def remove_expired(service, now: datetime) -> dict[str, int]:
     """Rule -> number of files (or request records) removed because their rule ended before ``now``."""
     removed = {}
@@ -51,7 +59,7 @@ def remove_expired(service, now: datetime) -> dict[str, int]:
             continue
         cutoff, removed[rule] = now - timedelta(days=policy_rule.duration_days), 0
         for path, row in _files(service, rule):
-            since = row["completed_at"] or (row["due_at"] if row["status"] == "rejected" else None)
+            since = row["completed_at"] or (_unanswered_since(row) if row["status"] == "rejected" else None)
             if not (since and datetime.fromisoformat(since) < cutoff):
                 continue
             if rule == RECORDS:  # the receipt and an extension notice, if any, and the record itself

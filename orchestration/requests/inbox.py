@@ -16,6 +16,7 @@ from pathlib import Path
 
 from orchestration.requests.file_retention import REJECTED
 from privacy.audit import timestamp
+from privacy.exceptions import PrivacyError
 from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for, stated_receipt
 
 
@@ -28,9 +29,10 @@ SETTLE = 60  # seconds a file other than JSON must be unchanged before it is tak
 def documents(inbox: Path, now: float | None = None) -> list[Path]:
     """The request documents directly in the inbox: JSON (written whole, see ``write_request``) and
     any other file (a letter, a saved e-mail: a request too, to be answered by hand) that has not
-    changed for ``SETTLE`` seconds; never a file being written or an application's own."""
+    changed for ``SETTLE`` seconds; never a file being written or an application's own, nor a
+    symbolic link (what it points to is not a document given to us: a key file, say)."""
     now = time.time() if now is None else now
-    return sorted(p for p in inbox.iterdir() if p.is_file() and not _NOT_DOCUMENTS.search(p.name)
+    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.is_symlink() and not _NOT_DOCUMENTS.search(p.name)
                   and (p.suffix == ".json" or now - p.stat().st_mtime >= SETTLE)) if inbox.is_dir() else []
 
 
@@ -40,10 +42,15 @@ def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
     for path in documents(inbox):
         raw = path.read_bytes()
         try:
-            out[request_id_for(json.loads(raw))] = (path, raw)
-        except (ValueError, UnicodeDecodeError):
-            out["req-" + hashlib.sha256(raw).hexdigest()[:20]] = (path, raw)
+            document = json.loads(raw)
+            out[request_id_for(document) if isinstance(document, dict) else _content_id(raw)] = (path, raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            out[_content_id(raw)] = (path, raw)
     return out
+
+
+def _content_id(raw: bytes) -> str:
+    return "req-" + hashlib.sha256(raw).hexdigest()[:20]
 
 
 def intake(service, now: datetime) -> list:
@@ -58,12 +65,15 @@ def intake(service, now: datetime) -> list:
                 received = _arrival(path, raw, now)
                 folder = service.paths.inbox / REJECTED
                 folder.mkdir(mode=0o700, exist_ok=True)
+                if folder.is_symlink():  # documents would be moved wherever it points
+                    raise PrivacyError(f"{folder} is a symbolic link: make it a folder of its own (remove the "
+                                       "link; the next intake creates the folder), then run again")
                 if not path.is_symlink():  # it may name its sender: readable by this account only, like the inbox
                     os.chmod(path, 0o600)
                 os.replace(path, folder / f"{request_id}{path.suffix or '.json'}")
             except FileNotFoundError:  # the sensor or another command took it first
                 continue
-            service.ledger.reject(request_id, str(exc), received=received)
+            service.ledger.reject(request_id, str(exc), received=received, now=now)
             service.audit.append("request_rejected", now=now, request_id=request_id, reason=str(exc))
             continue
         if service.ledger.register(request, service.identifier_hmac(request)):

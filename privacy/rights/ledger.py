@@ -78,17 +78,19 @@ class Ledger:
              json.dumps({k: v for k, v in (("field", request.field), ("purpose", request.purpose)) if v}))
         ).rowcount == 1
 
-    def reject(self, request_id: str, reason: str, *, received: datetime) -> None:
+    def reject(self, request_id: str, reason: str, *, received: datetime, now: datetime) -> None:
         """Record a document that is not a valid request (reason: field names only, no values). It
         stays open until the operator records the answer given by hand (``answered``): the
         requester is owed the reason within a month of receipt (Art. 12(3), 12(4)). The same
-        document sent again after that answer is open again, from its new receipt."""
+        document sent again after that answer is open again, from its new receipt. ``now``, when
+        it came in, is kept: a document stating an old receipt is still kept for its rule's period."""
         self._db.execute(
             "insert into requests (request_id, type, status, received_at, due_at, detail) values "
             "(?, 'invalid', 'rejected', ?, ?, ?) on conflict (request_id) do update set status = 'rejected', "
             "received_at = excluded.received_at, due_at = excluded.due_at, completed_at = null, "
             "detail = excluded.detail where requests.status = 'answered'",
-            (request_id, timestamp(received), timestamp(months_after(received, 1)), json.dumps({"reason": reason})))
+            (request_id, timestamp(received), timestamp(months_after(received, 1)),
+             json.dumps({"reason": reason, "registered_at": timestamp(now)})))
 
     def answered(self, request_id: str, *, now: datetime) -> None:
         """Record that a rejected document was answered by hand (Art. 12(4))."""

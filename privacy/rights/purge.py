@@ -10,6 +10,7 @@ in with one rename and overwrites the old file's bytes with zeros. Serves GDPR A
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,13 +29,17 @@ def compact(path: str | os.PathLike[str], connect: Callable[[str], duckdb.DuckDB
     the file (the caller's settings, such as a memory budget)."""
     path, started = Path(path), time.perf_counter()
     before, fresh = path.stat().st_size, path.with_name(f".{path.stem}.compact-{os.getpid()}{path.suffix}")
-    for leftover in (fresh, Path(f"{fresh}.wal")):
-        leftover.unlink(missing_ok=True)
     con = connect(str(path))
     try:
+        # Holding the file now, no other compaction runs: what an interrupted one left is a full
+        # copy of the data, the rows erased since among them (Art. 17), so it goes, zeroed.
+        leftovers = [p for p in path.parent.glob(f".{path.stem}.compact-*") if p.is_file()]
+        with overwritten_when_replaced(leftovers):
+            for leftover in leftovers:
+                leftover.unlink(missing_ok=True)
         con.execute("checkpoint")
         catalog = con.execute("select current_database()").fetchone()[0]
-        con.execute(f"attach '{fresh}' as compacted")
+        con.execute("attach '" + str(fresh).replace("'", "''") + "' as compacted")  # a quote in the path too
         con.execute(f'copy from database "{catalog}" to compacted')
         tables = con.execute("select schema_name, table_name from duckdb_tables() where database_name = ?", [catalog]).fetchall()
         for schema, table in tables:
@@ -59,14 +64,23 @@ def compact(path: str | os.PathLike[str], connect: Callable[[str], duckdb.DuckDB
 @contextmanager
 def overwritten_when_replaced(paths: Iterable[Path]) -> Iterator[None]:
     """Zero the bytes of each file that the body replaces or deletes (best effort: a copy-on-write
-    file system or an SSD may keep old blocks; crypto-shredding covers the encrypted values)."""
+    file system or an SSD may keep old blocks; crypto-shredding covers the encrypted values).
+    Only a regular file with no other name is zeroed: never what a symbolic link points to, nor
+    bytes that a hard link elsewhere still shows (a key file linked into an inbox, say)."""
     handles = []
     for p in paths:
         try:
+            if not stat.S_ISREG(os.lstat(p).st_mode):  # a symbolic link goes, what it points to stays
+                continue
             os.chmod(p, os.stat(p).st_mode | 0o200)  # published copies are read-only; we own them
-            handles.append((Path(p), os.open(p, os.O_RDWR)))
-        except (FileNotFoundError, PermissionError):
+            fd = os.open(p, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:  # gone, not ours, or swapped for a link in the meantime
             continue
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:  # another name still holds these bytes
+            handles.append((Path(p), fd))
+        else:
+            os.close(fd)
     try:
         yield
     finally:

@@ -95,7 +95,7 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
     fields a rectification may correct (None: any)."""
     try:
         doc = raw if isinstance(raw, dict) else json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("the request is not a JSON document") from None
     if not isinstance(doc, dict):
         raise InvalidRequest("the request must be a JSON object")
@@ -146,16 +146,17 @@ def stated_receipt(raw: bytes) -> datetime | None:
     month for the answer by hand (Art. 12(3), 12(4)) runs from receipt too. None otherwise."""
     try:
         return _received(json.loads(raw))
-    except (ValueError, UnicodeDecodeError, AttributeError, InvalidRequest):
+    except (ValueError, UnicodeDecodeError, AttributeError, RecursionError, OverflowError, InvalidRequest):
         return None
 
 
 def _received(doc: dict) -> datetime:
     try:
         moment = datetime.fromisoformat(_text(doc, "received_at").replace("Z", "+00:00"))
-    except ValueError:
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TIME)).astimezone(timezone.utc)
+        months_after(moment, 3)  # the latest deadline it can have (Art. 12(3)) must be a time too
+    except (ValueError, OverflowError):  # OverflowError: a time at the edge of the calendar, such as year 1
         raise InvalidRequest("received_at must be an ISO 8601 time, e.g. 2026-11-23T10:15:00+01:00") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TIME)
     if moment > datetime.now(timezone.utc) + timedelta(days=1):
         raise InvalidRequest("received_at lies in the future")
-    return moment.astimezone(timezone.utc)
+    return moment

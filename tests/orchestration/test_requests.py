@@ -313,6 +313,62 @@ def test_a_folder_in_the_inbox_is_not_read_as_a_request(tmp_path):
     assert [path.name for path, _ in inbox_files(tmp_path).values()] == ["r.json"]
 
 
+def test_hostile_documents_are_rejected_one_by_one_and_never_stop_the_others(paths, capsys):
+    """Security review: a list, a string, deep nesting or a time at the edge of the calendar each
+    stopped all intake (the one-month clocks of the others included)."""
+    paths.inbox.mkdir(parents=True)
+    for name, text in {"list.json": "[]", "string.json": '"hello"', "deep.json": "[" * 100_000,
+                       "year1.json": json.dumps({"type": "access", "customer_id": "C0000001", "verification": "idin",
+                                                 "received_at": "0001-01-01T00:00:00+01:00"})}.items():
+        (paths.inbox / name).write_text(text)
+    request_id, _ = write_request(paths.inbox, {"type": "access", "customer_id": "C0000002", "verification": "idin"})
+    with RequestService(paths) as service:
+        pending = service.intake()
+        assert [r.request_id for r in pending] == [request_id]
+        assert len(service.ledger.rows("rejected")) == 4
+    assert sorted(p.suffix for p in (paths.inbox / "rejected").iterdir()) == [".json"] * 4
+
+
+def test_links_in_the_inbox_are_not_documents_and_a_linked_rejected_folder_is_refused(paths, tmp_path):
+    """Security review: a link in the inbox had its target (master.key) read, moved and zeroed; a
+    linked rejected/ folder let a document land anywhere (site-packages: code run at start-up)."""
+    from privacy.exceptions import PrivacyError
+
+    paths.inbox.mkdir(parents=True)
+    secret = tmp_path / "master.key"
+    secret.write_bytes(b"k" * 32)
+    (paths.inbox / "scan.pdf").symlink_to(secret)
+    os.utime(secret, (time.time() - 3600, time.time() - 3600))
+    assert documents(paths.inbox) == []
+    with RequestService(paths) as service:
+        assert service.intake() == []
+    assert secret.read_bytes() == b"k" * 32 and (paths.inbox / "scan.pdf").is_symlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (paths.inbox / "rejected").symlink_to(elsewhere)
+    (paths.inbox / "letter.json").write_text("{not a request")
+    with RequestService(paths) as service, pytest.raises(PrivacyError, match="rejected is a symbolic link"):
+        service.intake()
+    assert list(elsewhere.iterdir()) == [] and (paths.inbox / "letter.json").exists()
+
+
+def test_a_rejected_document_stating_an_old_receipt_is_kept_its_period_from_when_it_came_in(paths):
+    """Security review: one stating a receipt long ago was destroyed the moment it was read."""
+    paths.inbox.mkdir(parents=True)
+    (paths.inbox / "late.json").write_text(json.dumps({"type": "access", "verification": "by phone",
+                                                        "received_at": "2025-09-01T10:00:00+02:00"}))
+    with RequestService(paths) as service:
+        service.intake()
+        [row] = service.ledger.rows("rejected")
+        assert row["due_at"].startswith("2025-10-01")  # overdue from the start: the law's clock
+        kept = paths.inbox / "rejected" / f"{row['request_id']}.json"
+        assert kept.exists()
+        service.remove_expired(datetime.now(timezone.utc) + timedelta(days=29))
+        assert kept.exists()
+        service.remove_expired(datetime.now(timezone.utc) + timedelta(days=31))
+        assert not kept.exists()
+
+
 def test_an_email_address_shared_by_two_records_is_refused_not_answered_for_both(paths, capsys):
     landing = paths.landing / "crm_customers"
     landing.mkdir(parents=True)

@@ -8,6 +8,7 @@ import ast
 import hashlib
 import io
 import json
+import os
 import stat
 import zipfile
 from datetime import datetime, timezone
@@ -145,6 +146,37 @@ def test_compact_removes_deleted_bytes_and_keeps_tables_and_views(tmp_path):
     assert b"canary-value-4711" not in db.read_bytes() and result["bytes_after"] <= result["bytes_before"]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from raw.v").fetchone()[0] == 5000
+
+
+def test_an_interrupted_compaction_s_copy_goes_with_the_next_one(tmp_path):
+    """Art. 17: a compaction killed half-way leaves a full copy of the data beside the file."""
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table t as select 'erased-person-4711' as v")
+    leftover = tmp_path / ".warehouse.compact-99999.duckdb"  # another process's pid
+    leftover.write_bytes(b"erased-person-4711" * 10)
+    (tmp_path / ".warehouse.compact-99999.duckdb.wal").write_bytes(b"erased-person-4711")
+    purge.compact(db)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb"]
+
+
+def test_zeroing_never_reaches_through_a_link(tmp_path):
+    """A symbolic or hard link put where a file is removed (an inbox, a landing folder) must not
+    destroy what it points to: a key file, say."""
+    key, other = tmp_path / "master.key", tmp_path / "shared.txt"
+    key.write_bytes(b"k" * 32)
+    other.write_bytes(b"still needed")
+    soft, hard, own = tmp_path / "soft.pdf", tmp_path / "hard.pdf", tmp_path / "own.pdf"
+    soft.symlink_to(key)
+    os.link(other, hard)
+    own.write_bytes(b"plain personal data")
+    own_fd = os.open(own, os.O_RDONLY)
+    with purge.overwritten_when_replaced([soft, hard, own]):
+        for p in (soft, hard, own):
+            p.unlink()
+    assert key.read_bytes() == b"k" * 32 and other.read_bytes() == b"still needed"
+    assert os.read(own_fd, 100) == bytes(len(b"plain personal data"))  # the file's own bytes are zeroed
+    os.close(own_fd)
 
 
 def _warehouse(con, keystore, pseudonymiser, now, customers=("C0000001", "C0000002")):
