@@ -16,8 +16,9 @@ from orchestration.requests.common import receipt, republish, write_receipt
 from orchestration.ingest import landing_retention
 from privacy.audit import timestamp
 from privacy.rights import texts
-from privacy.rights.erasure import erase
+from privacy.rights.erasure import Erasure, erase
 from privacy.rights.requests import Request
+from privacy.rights.warehouse import recorded
 
 SOURCES_NOTE = {
     "nl": "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; ze worden "
@@ -38,19 +39,33 @@ def _sources_note(policy) -> dict[str, str]:
 
 
 def erase_now(service, request: Request, subject_ids: list[str], now: datetime) -> dict:
-    """The immediate part, once per request: shred, delete/anonymise, forget, drop old exports."""
-    done = json.loads(service.ledger.get(request.request_id)["detail"]).get("erasure")
-    if done is not None:
+    """The immediate part, once per request: shred, delete/anonymise, forget, drop old exports.
+
+    What the deletions did is in the ledger before they commit (``erasure_pending``): a process
+    stopped after the commit leaves rows gone and keys destroyed, and a second attempt would find
+    nothing; it takes the first attempt's record instead, so the receipt says what was erased."""
+    detail = json.loads(service.ledger.get(request.request_id)["detail"])
+    if (done := detail.get("erasure")) is not None:
         return done
-    started, actor = time.perf_counter(), f"request:{request.request_id}"
+    started, actor, pending = time.perf_counter(), f"request:{request.request_id}", detail.get("erasure_pending")
+
+    def record(result) -> None:
+        service.ledger.update_detail(request.request_id, {"erasure_pending": {
+            "removed": result.removed, "kept": result.kept, "keys_shredded": result.keys_shredded,
+            "shred_seconds": result.shred_seconds}})
+
     if service.paths.warehouse.exists():
         with service.warehouse() as con:
             # The commit makes the erasure durable (write-ahead log); the checkpoint that would
             # follow on close is the purge's work, which rewrites the whole file anyway.
             con.execute("pragma disable_checkpoint_on_shutdown")
-            result = erase(con, subject_ids, keystore=service.keystore, classification=service.classification,
-                           policy=service.policy, audit=service.audit, actor=actor, now=now)
-        removed, kept, shredded, shred_seconds = result.removed, result.kept, result.keys_shredded, result.shred_seconds
+            if pending and not recorded(con, subject_ids):  # the first attempt committed, then stopped
+                result = Erasure(pending["keys_shredded"], pending["shred_seconds"], pending["removed"], pending["kept"])
+            else:
+                result = erase(con, subject_ids, keystore=service.keystore, classification=service.classification,
+                               policy=service.policy, audit=service.audit, actor=actor, now=now, before_commit=record)
+        removed, kept, shred_seconds = result.removed, result.kept, result.shred_seconds
+        shredded = max(result.keys_shredded, pending["keys_shredded"] if pending else 0)  # destroyed by either attempt
     else:
         removed, kept, shredded = [], [], sum(service.keystore.shred(s, now=now, actor=actor) for s in subject_ids)
         shred_seconds = round(time.perf_counter() - started, 4)

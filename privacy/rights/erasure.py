@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,8 +49,10 @@ def kept_tables(classification: Classification, policy: Policy) -> dict[str, Ret
 
 
 def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classification, policy: Policy,
-          audit, actor: str, now: datetime) -> Erasure:
-    """Erase the subjects (Art. 17(1)); returns what was removed and what was kept and why."""
+          audit, actor: str, now: datetime, before_commit: Callable[[Erasure], None] | None = None) -> Erasure:
+    """Erase the subjects (Art. 17(1)); returns what was removed and what was kept and why.
+    ``before_commit`` gets the result before the deletions commit: a caller records it there, so
+    that a process stopped right after the commit still knows what it erased (Art. 5(2), 12(3))."""
     started = time.perf_counter()
     shredded = sum(keystore.shred(s, now=now, actor=actor) for s in subject_ids)
     keep, ids = kept_tables(classification, policy), list(subject_ids)
@@ -73,6 +75,8 @@ def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classifi
                 n = con.execute(f"delete from {rel.sql} {where}", ids).fetchone()[0]
             if n:
                 result.removed.append({"table": rel.dataset, "rows": n})
+        if before_commit is not None:
+            before_commit(result)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
