@@ -47,7 +47,7 @@ def _run(args, paths: Paths) -> int:
 
 
 def _status(args, paths: Paths) -> int:
-    from orchestration.requests.common import open_requests
+    from orchestration.requests.common import open_requests, registered_requests
     from orchestration.requests.inbox import inbox_files
     from orchestration.settings import connect_duckdb
     from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render
@@ -56,7 +56,7 @@ def _status(args, paths: Paths) -> int:
         print(f"No warehouse yet in {paths.home}: `klantkluis --home {paths.home} run` builds it.")
         return 0
     print(_last_run(paths))
-    waiting = len(inbox_files(paths.inbox))
+    waiting = len(set(inbox_files(paths.inbox)) - registered_requests(paths))
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         print(render(paths, layer_counts(con), {}, reconciliation(con), requests=open_requests(paths),
                      quarantine=quarantine_counts(con), title="klantkluis status"))

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from privacy.audit import os_account
-from privacy.rights.ledger import STATUSES
-from privacy.rights.requests import LANGUAGES, VERIFICATION_METHODS, local_date
+from privacy.rights.ledger import STALE, STATUSES
+from privacy.rights.requests import LANGUAGES, LOCAL_TIME, VERIFICATION_METHODS, local_date
 from privacy.rights.texts import EXTENSION_REASONS
 
 COMMANDS = {"access": "access", "erasure": "erasure", "rectify": "rectification", "object": "objection",
@@ -193,6 +193,13 @@ def _process(args, paths) -> int:
             except RequestFailed as exc:
                 print(f"{exc} (the request stays in the inbox; see `klantkluis requests`)")
                 code = 1
+                continue
+            if outcome.status == "processing":  # claimed by another process, or by one that was stopped
+                since = datetime.fromisoformat(service.ledger.get(request.request_id)["started_at"])
+                at = (since + STALE).astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M")
+                print(f"{request.request_id} ({outcome.type}): being answered by another process since "
+                      f"{since.astimezone(LOCAL_TIME):%Y-%m-%d %H:%M}; if that process was stopped, run this command "
+                      f"again from {at}: the request is then taken up where it stopped")
                 continue
             nobody = " (no data found for this identifier)" if outcome.detail.get("found") is False else ""
             print(f"{outcome.request_id} ({outcome.type}): {outcome.status}{nobody} -> {outcome.result_path or '-'}")

@@ -63,6 +63,16 @@ def write_receipt(outbox: Path, document: dict) -> str:
     return str(write_json(outbox / f"{document['request_id']}.receipt.json", document))
 
 
+def registered_requests(paths) -> set[str]:
+    """The ids of every request in the ledger (an inbox document among them is registered)."""
+    from privacy.rights.ledger import Ledger
+
+    if not (paths.state / "requests.sqlite").exists():
+        return set()
+    with Ledger(paths.state / "requests.sqlite") as ledger:
+        return {r["request_id"] for r in ledger.rows()}
+
+
 def open_requests(paths, now: datetime | None = None) -> str | None:
     """A reminder of the requests not answered yet (Art. 12(3)-(4)), for the run summary and the
     sensor; None when there are none. Counts only."""

@@ -66,5 +66,11 @@ def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_r
     said = capsys.readouterr().out
     assert "klantkluis status" in said and "orders           in          5  loaded          2  quarantined       3" in said
     assert f"1 document(s) in {paths.inbox} not registered yet" in said
+    from orchestration.requests.service import RequestService
+
+    with RequestService(paths) as service:  # registered, not answered yet (crash review: still called unregistered)
+        service.intake()
+    assert main(["--home", str(tmp_path), "status"]) == 0
+    assert "not registered yet" not in capsys.readouterr().out
     assert "  orders                   3  malformed\n  orders                   2  expect_column_values_to_match_regex" \
            ":amount" in said  # most rows first

@@ -19,7 +19,7 @@ from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
 from privacy.audit import timestamp
 from privacy.rights.ledger import NotOpen
-from privacy.rights.requests import local_date, months_after
+from privacy.rights.requests import LOCAL_TIME, local_date, months_after
 
 EMAIL = "secret.person@example.nl"
 
@@ -311,6 +311,20 @@ def test_a_folder_in_the_inbox_is_not_read_as_a_request(tmp_path):
     (tmp_path / "g.json").mkdir()  # a folder that happens to end in .json
     (tmp_path / "r.json").write_text(json.dumps({"type": "access"}))
     assert [path.name for path, _ in inbox_files(tmp_path).values()] == ["r.json"]
+
+
+def test_a_request_another_process_is_answering_says_when_it_is_taken_up_again(paths, capsys):
+    """Crash review: a request whose process was killed showed 'processing -> -' for 30 minutes."""
+    request_id, _ = write_request(paths.inbox, {"type": "access", "customer_id": "C0000002", "verification": "idin"})
+    with RequestService(paths) as service:
+        service.intake()
+        started = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(minutes=5)
+        assert service.ledger.claim(request_id, now=started)
+    assert _cli(paths, "process-requests") == 0
+    said = capsys.readouterr().out
+    local = [f"{t.astimezone(LOCAL_TIME):%Y-%m-%d %H:%M}" for t in (started, started + timedelta(minutes=30))]
+    assert (f"{request_id} (access): being answered by another process since {local[0]}; if that process was "
+            f"stopped, run this command again from {local[1]}") in said
 
 
 def test_hostile_documents_are_rejected_one_by_one_and_never_stop_the_others(paths, capsys):
