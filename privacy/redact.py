@@ -7,6 +7,7 @@ are built once per Redactor and reused for every text (Art. 25: cheap enough to 
 """
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 import spacy
@@ -20,6 +21,18 @@ from privacy.recognizers import KnownPersonsRecognizer, PersonIndex, name_key, n
 
 _SPACES = re.compile(r"^( )+$")  # presidio_anonymizer's test for "only whitespace between" (a final \n passes too)
 ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "NL_BSN", "NL_POSTCODE", "DATE_OF_BIRTH")
+
+
+# Characters that show nothing but would split a value: zero-width spaces and joiners, the word
+# joiner, the byte-order mark, the soft hyphen.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def normalise(text: str) -> str:
+    """The text as the recognizers read it: Unicode NFKC (a non-breaking or narrow space becomes a
+    space, full-width digits and '＠' their ASCII forms) without invisible characters, so a phone
+    number, IBAN or name pasted from a web page or an e-mail client is found like a typed one."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
 
 
 class BlankSpacyNlpEngine(SpacyNlpEngine):
@@ -110,9 +123,10 @@ class Redactor:
         return EntityRecognizer.remove_duplicates([r for r in found if r.score >= self.threshold])
 
     def analyze(self, text: str, language: str | None = None) -> list[dict]:
-        """[{start, end, entity, score}] of the personal data found in text."""
+        """[{start, end, entity, score}] of the personal data found in text (positions in
+        ``normalise(text)``, which is the text itself unless it holds characters beyond ASCII)."""
         return [{"start": r.start, "end": r.end, "entity": r.entity_type, "score": r.score}
-                for r in self._results(text, language)]
+                for r in self._results(normalise(text), language)]
 
     def _replace(self, text: str, results: list[RecognizerResult]) -> str:
         if not results:
@@ -135,17 +149,18 @@ class Redactor:
         return "".join(out)
 
     def redact(self, texts: Iterable[str | None], language: str | None = None) -> list[str | None]:
-        """Each text with every found value replaced by its placeholder; None and '' pass through."""
-        return [self._replace(t, self._results(t, language)) if t else t for t in texts]
+        """Each text, normalised (``normalise``), with every found value replaced by its placeholder;
+        None and '' pass through."""
+        return [self._replace(n, self._results(n, language)) if t and (n := normalise(t)) else t for t in texts]
 
     def redact_others(self, texts: Iterable[str | None], keep: Iterable[str],
                       language: str | None = None) -> list[str | None]:
         """Redact everything except the data subject's own values (keep: raw values, see own_values).
         Besides what `redact` finds, anything that looks like a name (`name_like`) is hidden unless it
         is the subject's own: a third person the CRM does not know stays out of the export (Art. 15(4))."""
-        own = {form for value in keep for form in _forms(value)}
+        own = {form for value in keep for form in _forms(normalise(value))}
         out = []
-        for t in texts:
+        for t in map(lambda t: normalise(t) if t else t, texts):
             found = (self._results(t, language) + [RecognizerResult("PERSON", s, e, 0.5) for s, e in name_like(t)
                                                    if not _starts_with_own(t[s:e], own)] if t else [])
             results = resolve(found)

@@ -130,3 +130,20 @@ def test_a_person_the_crm_does_not_know_is_found_after_a_title_or_an_introductio
 def test_an_access_export_hides_a_third_person_the_crm_does_not_know(text, exported):
     me = {"first_name": "Jan", "last_name": "Smit"}
     assert Redactor([]).redact_others([text], own_values(me)) == [exported]
+
+
+def test_values_split_by_spaces_other_than_a_space_are_redacted_too(redactor):
+    """Security review: text pasted from a web page or an e-mail client holds non-breaking spaces,
+    full-width characters or invisible ones; each hid a phone number, an IBAN or a name."""
+    texts = ["Bel 06\xa012345678 of mail jan.devries\uff20example.nl",
+             "IBAN NL91\xa0ABNA\xa00417\xa01643\xa000, postcode 1234\u202fAB",
+             "Gesprek met Jan\xa0de\xa0Vries en mevrouw\xa0Jansen",
+             "Tel \uff10\uff16\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18, IBAN NL91\u200bABNA0417164300"]
+    redacted = redactor.redact(texts)
+    assert redacted[0] == "Bel <PHONE_NUMBER> of mail <EMAIL_ADDRESS>"
+    assert redacted[1] == "IBAN <IBAN_CODE>, postcode <NL_POSTCODE>"
+    assert "Vries" not in redacted[2] and "Jansen" not in redacted[2]
+    assert redacted[3] == "Tel <PHONE_NUMBER>, IBAN <IBAN_CODE>"
+    # the subject's own values stay in their access export, however they were typed
+    [own] = redactor.redact_others(["Bel 06\xa012345678"], keep={"0612345678"})
+    assert own == "Bel 06 12345678"
