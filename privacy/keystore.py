@@ -76,6 +76,7 @@ class KeyStore:
         with self._tx(write=create):
             live = self._lookup("data_keys", keys)
             if create and (new := [k for k in keys if k not in live]):
+                self._check_master()
                 gone = self._lookup("shredded", new)
                 new = [k for k in new if k not in gone]
                 made = list(zip(new, wrap_all(self._master, _keys.new_keys(len(new)), [k.hex().encode() for k in new])))
@@ -84,6 +85,15 @@ class KeyStore:
             self._audit.append("keys_created", now=now, count=len(made))
         live.update(made)
         return live, len(made)
+
+    def _check_master(self) -> None:
+        """Refuse to wrap new keys under a master key another process has rotated away meanwhile:
+        they could never be unwrapped again (the data they encrypt lost, Art. 32(1)(b), (c))."""
+        stored = self._db.execute("select value from meta where name = 'master_key_id'").fetchone()[0]
+        if stored != self._master.key_id:
+            raise WrongMasterKey(f"the master key of key store {self.path} was rotated to {stored} while this "
+                                 f"process held {self._master.key_id}: nothing was written; run again (a step "
+                                 "started after the rotation reads the new master key)")
 
     def shredded(self, subject_ids: Iterable[str]) -> set[str]:
         """Which of ``subject_ids`` were erased by shredding their key (Art. 17)."""

@@ -96,3 +96,14 @@ def test_rotation_rewraps_and_old_master_stops_working(keystore, key_dir, subjec
 def test_rotation_to_same_master_is_refused(keystore, master):
     with pytest.raises(ValueError):
         keystore.rotate_master(master)
+
+
+def test_a_process_holding_the_store_makes_no_keys_after_another_rotated_the_master(keystore, key_dir, master, subjects):
+    """Security review: a run open during `klantkluis rotate-master-key` wrapped new keys under the old
+    master key, which the store no longer accepts: that subject's data was lost without a word."""
+    keystore.ensure(subjects[:2])
+    with KeyStore(keystore.path, master) as rotating:
+        rotating.rotate_master(FileMasterKey(key_dir / "master-2.key"))
+    with pytest.raises(WrongMasterKey, match="was rotated to .* while this process held"):
+        keystore.ensure(subjects[2:])
+    assert keystore.ensure(subjects[:2]) == 0  # no new key needed: nothing to refuse
