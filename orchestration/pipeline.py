@@ -4,6 +4,7 @@ Landing days not loaded yet are processed in order, one run per day, so the snap
 each day's state (history) even when several days arrive at once.
 """
 
+import fcntl
 import os
 import sys
 from collections import defaultdict
@@ -18,6 +19,7 @@ from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths, connect_duckdb
 from orchestration.requests.common import open_requests
 from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of
+from privacy.paths import private_dir
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
@@ -42,6 +44,23 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer"):
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
+    with open(private_dir(paths.state) / "run.lock", "a+") as lock:
+        try:  # held until this process ends, however it ends: a stopped run never blocks the next
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            print(f"Error: another `klantkluis run` (process {lock.read().strip() or '?'}) is running on this "
+                  "installation: wait for it to finish (`klantkluis status`), then run again if need be.",
+                  file=sys.stderr)
+            return 2
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        return _run_days(paths, as_of, reload)
+
+
+def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
     _open_keys(paths)
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set

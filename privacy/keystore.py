@@ -8,6 +8,7 @@ derived from the master key could not be destroyed this way, so keys are never d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -33,6 +34,15 @@ create table if not exists meta (name text primary key, value text not null);
 _CHUNK = 500
 
 
+def _close_to_others(path: Path) -> None:
+    """Make the store, its journal files and its folder the service account's only (Art. 32(1)(b)):
+    a store copied in, or made by an older version or under another umask, may be open to all."""
+    for p in (path.parent, path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):
+            if p.stat().st_mode & 0o077:
+                os.chmod(p, 0o700 if p.is_dir() else 0o600)
+
+
 class KeyStore:
     """Data keys per subject, wrapped by ``master`` (envelope encryption, Art. 32(1)(a))."""
 
@@ -41,6 +51,7 @@ class KeyStore:
         if not self.path.exists():
             private_dir(self.path.parent)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        _close_to_others(self.path)
         # Any thread may use the store, one at a time: the raw-layer writer's rows are protected
         # in a DuckDB thread that reads them while the thread that opened the store waits.
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)

@@ -367,7 +367,7 @@ def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], option
                 obj = json.loads(chunk.decode("utf-8"))
                 if not isinstance(obj, dict):
                     raise ValueError("not a JSON object")
-            except (UnicodeDecodeError, ValueError) as exc:
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
                 reason = "line is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "malformed JSON line"
                 rejects.append(Reject(line_no, reason, chunk.decode("utf-8", "replace").rstrip("\n")))
                 continue

@@ -149,6 +149,40 @@ def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(h
     assert len(list(paths.inbox.glob("*.json"))) == 1  # tried again on the next call
 
 
+def test_a_second_run_on_one_installation_is_refused_while_the_first_runs(home, capsys):
+    """Crash review: a second `klantkluis run` waited for the warehouse, then built everything again."""
+    import fcntl
+    import multiprocessing
+
+    paths = Paths.from_home(home)
+    paths.state.mkdir(parents=True)
+    ready, done = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.get_context("fork").Process(target=_hold_run_lock, args=(paths.state / "run.lock", ready, done))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        assert main(["--home", str(home), "run"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"Error: another `klantkluis run` (process {holder.pid}) is running on this installation")
+    finally:
+        done.set()
+        holder.join(10)
+    with open(paths.state / "run.lock") as lock:  # the first run's end (or death) frees it
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _hold_run_lock(path, ready, done) -> None:
+    import fcntl
+    import os
+
+    with open(path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        ready.set()
+        done.wait(30)
+
+
 def test_an_installation_folder_that_cannot_be_used_gets_one_line(tmp_path, capsys):
     (tmp_path / "afile").write_text("")
     assert main(["--home", str(tmp_path / "afile"), "demo"]) == 2

@@ -188,3 +188,12 @@ def test_a_json_lines_value_that_is_an_object_is_rejected_not_stored_as_python_t
     read = read_landing_table(path, EXPECTED)
     assert read.rows["id"].to_pylist() == ["2"]
     assert [(r.line, r.reason) for r in read.rejects] == [(1, "note: an object or list, not one value")]
+
+
+def test_a_json_lines_line_nested_too_deep_is_rejected_not_the_whole_run(tmp_path):
+    """Security review: one deeply nested line raised RecursionError and stopped the run."""
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"id": "1", "name": "x", "note": ' + "[" * 100_000 + "\n"
+                    '{"id": "2", "name": "x", "note": "y", "amount": "3"}\n')
+    read = read_landing_table(path, EXPECTED)
+    assert read.rows["id"].to_pylist() == ["2"] and [(r.line, r.reason) for r in read.rejects] == [(1, "malformed JSON line")]

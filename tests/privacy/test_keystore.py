@@ -107,3 +107,14 @@ def test_a_process_holding_the_store_makes_no_keys_after_another_rotated_the_mas
     with pytest.raises(WrongMasterKey, match="was rotated to .* while this process held"):
         keystore.ensure(subjects[2:])
     assert keystore.ensure(subjects[:2]) == 0  # no new key needed: nothing to refuse
+
+
+def test_a_store_open_to_others_is_closed_when_opened(keystore, master):
+    """Security review: a keys folder at 0755 and a key store at 0644 (copied in, an older version)
+    were accepted as they were."""
+    keystore.close()
+    os.chmod(keystore.path, 0o644)
+    os.chmod(keystore.path.parent, 0o755)
+    with KeyStore(keystore.path, master):
+        assert stat.S_IMODE(os.stat(keystore.path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(keystore.path.parent).st_mode) == 0o700
