@@ -18,7 +18,9 @@ from dagster import InitLoggerContext, colored_console_logger, logger
 
 _TRACE = "\n\nStack Trace:"
 _CLASS_PATH = re.compile(r"\bdagster\.[\w.]+\.(?:Failure|DagsterAssetCheckFailedError): ")  # before the message
-USER_ERRORS = frozenset({"Failure", "DagsterAssetCheckFailedError"})  # what the user fixes, not a bug
+# What the user fixes or did, not a bug: no stack trace (an interruption is Ctrl-C or a stop signal).
+INTERRUPTED = "DagsterExecutionInterruptedError"
+USER_ERRORS = frozenset({"Failure", "DagsterAssetCheckFailedError", INTERRUPTED})
 
 
 # "Dependencies for step x were not executed: ['dbt_models', 'dbt_models', ...]": one name per output

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from dagster import DagsterEventType, DagsterInstance
 
-from orchestration.console import DbtProgress
+from orchestration.console import INTERRUPTED, DbtProgress
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths, connect_duckdb
@@ -97,6 +97,10 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
                     continue  # its failed check has its own line, with the reason
                 while error.cause is not None:
                     error = error.cause
+                if error.cls_name == INTERRUPTED:
+                    print(f"  {event.step_key}: interrupted (Ctrl-C or a stop signal); `klantkluis run` again takes "
+                          "it up: what was loaded stays loaded, and files are not read twice")
+                    continue
                 cause, _, text = error.message.strip().partition(": ")  # "package.module.Class: message"
                 print(f"  {event.step_key}: {text if text and cause.endswith(error.cls_name or '?') else error.message.strip()}")
             elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:

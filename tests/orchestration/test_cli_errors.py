@@ -55,6 +55,7 @@ def test_a_first_run_without_landing_files_says_how_to_get_them(home, capsys):
 
 
 @pytest.mark.parametrize("cls_name, trace_kept", [("Failure", False), ("DagsterAssetCheckFailedError", False),
+                                                  ("DagsterExecutionInterruptedError", False),
                                                   ("KeyError", True)])
 def test_the_console_log_drops_the_stack_trace_of_user_mistakes_only(cls_name, trace_kept):
     import logging
