@@ -129,8 +129,9 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             left = retention.plan(con, classification, policy, now=now).counts()
             # rows go here and in each ingest step of the run, which sweeps its own table after loading
             deleted = any(done.values()) or _swept_by_ingest(context, ingest_keys)
-            retired = retention.retire_subjects(con, service.keystore, service.ledger.index, now=now, audit=audit) \
-                if deleted else {}
+            # every sweep, not only one that deleted: a run stopped between a deletion and this step
+            # (or an erasure's, a reload's) left subjects whose keys no later deletion would retire
+            retired = retention.retire_subjects(con, service.keystore, service.ledger.index, now=now, audit=audit)
             tombstones = service.keystore.expire_tombstones(now - timedelta(days=rule.duration_days)) \
                 if (rule := policy.retention.get(TOMBSTONES)) else 0
             if tombstones:
