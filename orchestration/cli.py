@@ -86,6 +86,11 @@ def _last_run(paths: Paths) -> str:
     if status == DagsterRunStatus.SUCCESS:
         return f"Last run: {started}, succeeded; the counts below are its results."
     if status in (DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.QUEUED):
+        from orchestration.pipeline import COMMAND_LINE_TAG, run_going
+
+        if COMMAND_LINE_TAG in record.dagster_run.tags and not run_going(paths):
+            return (f"A run started at {started} stopped before it finished (its process ended): `klantkluis run` "
+                    "again takes it up; the counts below are as it left them.")
         return f"A run started at {started} is still going: the counts below are changing."
     return (f"Last run: {started}, {status.value.lower()}: the marts below are from the last run that succeeded; "
             "`klantkluis run` (or the Dagster UI) shows why it failed.")

@@ -22,6 +22,8 @@ from orchestration.summary import layer_counts, quarantine_counts, reconciliatio
 from privacy.paths import private_dir
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+RUN_LOCK = "run.lock"  # in <home>/state: held by the one `klantkluis run` of an installation
+COMMAND_LINE_TAG = "klantkluis/command_line"  # on the runs `klantkluis run` starts
 
 
 def _open_keys(paths: Paths) -> None:
@@ -44,7 +46,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer"):
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
-    with open(private_dir(paths.state) / "run.lock", "a+") as lock:
+    with open(private_dir(paths.state) / RUN_LOCK, "a+") as lock:
         try:  # held until this process ends, however it ends: a stopped run never blocks the next
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -60,6 +62,19 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
         return _run_days(paths, as_of, reload)
 
 
+def run_going(paths: Paths) -> bool:
+    """Whether a `klantkluis run` holds this installation's run lock: a run of the command line that
+    Dagster still records as started, without it, was stopped (killed, or the machine went down)."""
+    try:
+        with open(paths.state / RUN_LOCK) as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        pass
+    return False
+
+
 def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
     _open_keys(paths)
     paths.prepare_dagster_home()
@@ -70,7 +85,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
     days = pending_days(paths) or [None]
     with DagsterInstance.get() as instance:
         for day in days:
-            tags = {AS_OF_TAG: as_of.isoformat()} if as_of else {}
+            tags = {COMMAND_LINE_TAG: "run", **({AS_OF_TAG: as_of.isoformat()} if as_of else {})}
             if reload and day == days[0]:  # later days stay one run each, so snapshots keep every day
                 tags[RELOAD_TAG] = "all"
             if day is not None and len(days) > 1:

@@ -74,3 +74,29 @@ def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_r
     assert "not registered yet" not in capsys.readouterr().out
     assert "  orders                   3  malformed\n  orders                   2  expect_column_values_to_match_regex" \
            ":amount" in said  # most rows first
+
+
+def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, monkeypatch, capsys):
+    """Crash review: after a kill -9, status said the run was still going, with nothing running."""
+    import fcntl
+
+    import duckdb
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+
+    from orchestration.pipeline import COMMAND_LINE_TAG, RUN_LOCK
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    paths.prepare_dagster_home()
+    duckdb.connect(str(paths.warehouse)).close()
+    paths.state.mkdir(parents=True, exist_ok=True)
+    with DagsterInstance.get() as instance:
+        instance.add_run(DagsterRun(job_name="full_refresh", run_id="a" * 36, status=DagsterRunStatus.STARTED,
+                                    tags={COMMAND_LINE_TAG: "run"}))
+    assert main(["--home", str(tmp_path), "status"]) == 0
+    assert "stopped before it finished (its process ended): `klantkluis run` again" in capsys.readouterr().out
+    with open(paths.state / RUN_LOCK, "a+") as lock:  # as a running `klantkluis run` holds it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert main(["--home", str(tmp_path), "status"]) == 0
+    assert "is still going" in capsys.readouterr().out
