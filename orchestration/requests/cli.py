@@ -14,6 +14,7 @@ Output names request ids, never the identifier (the terminal scrollback is a log
 """
 
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from privacy.audit import os_account
 from privacy.rights.ledger import STALE, STATUSES
 from privacy.rights.requests import LANGUAGES, LOCAL_TIME, VERIFICATION_METHODS, local_date
 from privacy.rights.texts import EXTENSION_REASONS
+
+STDIN_HELP = "; '-' reads it from standard input, keeping it out of the process list and your shell's history"
 
 COMMANDS = {"access": "access", "erasure": "erasure", "rectify": "rectification", "object": "objection",
             "withdraw": "withdraw_consent"}
@@ -46,7 +49,7 @@ def add_request_commands(subparsers) -> None:
     for name, kind in COMMANDS.items():
         p = kinds.add_parser(name, help=HELP[name])
         who = p.add_mutually_exclusive_group(required=True)
-        who.add_argument("--email", help="the subject's e-mail address")
+        who.add_argument("--email", help=f"the subject's e-mail address{STDIN_HELP}")
         who.add_argument("--customer", help="customer number (C...)")
         who.add_argument("--lead", help="lead number (L...)")
         p.add_argument("--verified-by", required=True, choices=VERIFICATION_METHODS,
@@ -59,7 +62,8 @@ def add_request_commands(subparsers) -> None:
             p.add_argument("--field", required=True, help="the field to correct: an identifying field of the CRM or "
                            "lead record as stored (name, e-mail, phone, address, IBAN, birth date, gender, customer "
                            "since, relationship end); a name we do not know lists them all")
-            p.add_argument("--value", required=True, help="the corrected value, in the form the landing files use")
+            p.add_argument("--value", required=True, help="the corrected value, in the form the landing files use"
+                           f"{STDIN_HELP}")
         if kind == "withdraw_consent":
             p.add_argument("--purpose", required=True, help="consent purpose, or 'all'")
         p.set_defaults(func=_request, kind=kind)
@@ -73,6 +77,12 @@ def add_request_commands(subparsers) -> None:
     process.set_defaults(func=_process)
 
 
+def _from_stdin(value: str | None) -> str | None:
+    """``-`` stands for the next line of standard input: personal data typed there stays out of the
+    process list and the shell's history (Art. 32(1)(b))."""
+    return sys.stdin.readline().rstrip("\r\n") if value == "-" else value
+
+
 def _request(args, paths) -> int:
     from orchestration.requests.changes import value_problem
     from orchestration.requests.common import parse_rules
@@ -81,9 +91,9 @@ def _request(args, paths) -> int:
     from privacy.classification import load_classification
     from privacy.rights.requests import InvalidRequest, parse_request
 
-    document = {"type": args.kind, "email": args.email, "customer_id": args.customer, "lead_id": args.lead,
+    document = {"type": args.kind, "email": _from_stdin(args.email), "customer_id": args.customer, "lead_id": args.lead,
                 "verification": args.verified_by, "received_at": args.received, "language": args.language,
-                "field": getattr(args, "field", None), "value": getattr(args, "value", None),
+                "field": getattr(args, "field", None), "value": _from_stdin(getattr(args, "value", None)),
                 "purpose": getattr(args, "purpose", None), "filed_by": args.filed_by or os_account()}
     classification = load_classification(DBT_PROJECT_DIR)
     try:

@@ -56,6 +56,19 @@ def test_cli_writes_a_valid_request_and_refuses_an_invalid_one(paths, capsys):
                 "--verified-by", "idin") == 0
 
 
+def test_personal_data_for_a_request_can_come_from_standard_input(paths, monkeypatch, capsys):
+    """Security review: a value on the command line shows in the process list and the shell's history."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{EMAIL}\n06-87654321\n"))
+    assert _cli(paths, "request", "rectify", "--email", "-", "--field", "phone", "--value", "-",
+                "--verified-by", "idin") == 0
+    [path] = paths.inbox.glob("*.json")
+    document = json.loads(path.read_text())
+    assert document["email"] == EMAIL and document["value"] == "06-87654321"
+    assert EMAIL not in capsys.readouterr().out
+
+
 def test_a_letter_saved_in_the_inbox_is_tracked_as_a_document_to_answer_by_hand(paths, capsys):
     """Art. 12(3), 12(4): any file in the inbox is a request, not only JSON; a hidden one is being written."""
     paths.inbox.mkdir(parents=True)
