@@ -272,10 +272,13 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,
                      result.quarantined, result.suppressed, ctx.now, "\n".join(table_failures) or None])
+        # Recorded before the commit: a load the audit log cannot record is not made (Art. 5(2)); a
+        # process stopped between the two leaves an entry whose batch id raw._batches lacks, never
+        # rows without an entry.
+        ctx.audit.append("ingest_batch", now=ctx.now, batch_id=batch_id,
+                         **{k: v for k, v in asdict(result).items() if k not in ("rule_counts", "table_failures", "skipped")})
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    ctx.audit.append("ingest_batch", now=ctx.now, batch_id=batch_id,
-                     **{k: v for k, v in asdict(result).items() if k not in ("rule_counts", "table_failures", "skipped")})
     return result

@@ -138,6 +138,26 @@ def test_an_error_while_protecting_rows_is_raised_as_it_is_and_nothing_is_loaded
     assert counts == (0, 0)
 
 
+def test_a_load_the_audit_log_cannot_record_is_not_made(landing, monkeypatch, tmp_path):
+    """Crash review: rows were committed, then the audit entry failed: a load with no record (Art. 5(2))."""
+    ctx, table, path = _orders(landing, monkeypatch, tmp_path)
+
+    append = ctx.audit.append
+
+    def unwritable(event, **kwargs):
+        if event == "ingest_batch":  # the keys were made and recorded; the load's entry fails
+            raise PermissionError("audit.jsonl")
+        return append(event, **kwargs)
+
+    monkeypatch.setattr(ctx.audit, "append", unwritable)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        with pytest.raises(PermissionError):
+            writer.load_file(con, table, path, ctx, chunk_rows=50)
+        counts = con.execute("select (select count(*) from raw.orders), (select count(*) from raw._batches)").fetchone()
+    ctx.close()
+    assert counts == (0, 0)
+
+
 def test_loading_a_file_again_replaces_its_rows_and_keeps_when_they_were_first_quarantined(
         landing, monkeypatch, tmp_path):
     monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
