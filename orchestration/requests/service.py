@@ -173,7 +173,13 @@ class RequestService:
                 if len(found) > 1:  # the index keeps records the sweep has removed
                     held = set(recorded(con, [s for _, s in found]))
                     found = [(k, s) for k, s in found if s in held]
-                found = [(k, s) for k, s in found if self._address_is_current(con, k, s, wanted, request, now)]
+                holds = {(k, s): self._holds_address(con, k, s, wanted, request, now) for k, s in found}
+            found = [subject for subject, held in holds.items() if held]
+            if not found and None in holds.values():
+                # Only a record without its contact details (removed after its period, or quarantined)
+                # had this address once: it may be someone else's by now (Art. 5(1)(f), 12(6)).
+                raise Refused("the e-mail address belongs to no current record; a record without contact details "
+                              "had it once", texts.UNCONFIRMED_ADDRESS)
         if twice := sorted(k for k, n in Counter(k for k, _ in found).items() if n > 1):
             # Two customers (or two leads) with one address, a household say: answering would give one
             # person another's data, or erase it (Art. 5(1)(f), 15(4)). One customer and one lead are
@@ -187,21 +193,22 @@ class RequestService:
                            "about your data."))
         return found
 
-    def _address_is_current(self, con, kind: str, subject_id: str, wanted: str, request: Request,
-                            now: datetime) -> bool:
-        """Whether the subject's record holds the requested address now. The index keeps every address
-        a subject ever had; an old or corrected one may be someone else's by now, who must not get
-        this subject's data nor erase it (Art. 5(1)(f), 12(6)). Decrypts that one field (audited). A
-        subject without a loaded record keeps the index's word: there is nothing to give away."""
+    def _holds_address(self, con, kind: str, subject_id: str, wanted: str, request: Request,
+                       now: datetime) -> bool | None:
+        """Whether the subject's record holds the requested address now; None when the raw layer
+        holds rows of theirs but no record to ask (removed after its period while their orders
+        stay, or quarantined). The index keeps every address a subject ever had; an old or corrected one may
+        be someone else's by now, who must not get this subject's data nor erase it (Art. 5(1)(f),
+        12(6)). Decrypts that one field (audited)."""
         from orchestration.requests.changes import latest_row
         from orchestration.requests.indexes import EMAIL
 
         table = self.classification.table(MASTER_TABLES[kind], "source")
-        if not column_types(con, "raw", table.name):
-            return True
         row = latest_row(self, con, table, subject_id, {EMAIL}, "identifying the requester (Art. 12(6))",
-                         f"request:{request.request_id}", now)
-        return row is None or (row.get(EMAIL) is not None and self.pseudonymiser.lookup_hmac(row[EMAIL]) == wanted)
+                         f"request:{request.request_id}", now) if column_types(con, "raw", table.name) else None
+        if row is None:  # with no row at all there is nothing to give away: the index's word stands
+            return None if recorded(con, [subject_id]) else True
+        return row.get(EMAIL) is not None and self.pseudonymiser.lookup_hmac(row[EMAIL]) == wanted
 
     def ingest_context(self, now: datetime) -> IngestContext:
         """The raw-layer writer's context, sharing this service's keys and audit log."""

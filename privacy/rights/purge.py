@@ -9,6 +9,7 @@ in with one rename and overwrites the old file's bytes with zeros. Serves GDPR A
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import time
@@ -26,17 +27,24 @@ def compact(path: str | os.PathLike[str], connect: Callable[[str], duckdb.DuckDB
 
     Needs exclusive access (no other connection may be open); the swap is atomic, so readers
     that open the file afterwards see the new file, never a half-written one. ``connect`` opens
-    the file (the caller's settings, such as a memory budget)."""
-    path, started = Path(path), time.perf_counter()
-    before, fresh = path.stat().st_size, path.with_name(f".{path.stem}.compact-{os.getpid()}{path.suffix}")
-    con = connect(str(path))
-    try:
-        # Holding the file now, no other compaction runs: what an interrupted one left is a full
-        # copy of the data, the rows erased since among them (Art. 17), so it goes, zeroed.
-        leftovers = [p for p in path.parent.glob(f".{path.stem}.compact-*") if p.is_file()]
+    the file (the caller's settings, such as a memory budget). One compaction of a file at a time
+    (a lock beside it): what an interrupted one left is a full copy of the data, the rows erased
+    since among them, and goes, zeroed; one still running is waited for."""
+    path = Path(path)
+    with open(path.with_name(f".{path.stem}.compact.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        leftovers = [p for p in path.parent.glob(f".{path.stem}.compact-*{path.suffix}*") if p.is_file()]
         with overwritten_when_replaced(leftovers):
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
+        return _compact(path, connect)
+
+
+def _compact(path: Path, connect: Callable[[str], duckdb.DuckDBPyConnection]) -> dict:
+    started = time.perf_counter()
+    before, fresh = path.stat().st_size, path.with_name(f".{path.stem}.compact-{os.getpid()}{path.suffix}")
+    con = connect(str(path))
+    try:
         con.execute("checkpoint")
         catalog = con.execute("select current_database()").fetchone()[0]
         con.execute("attach '" + str(fresh).replace("'", "''") + "' as compacted")  # a quote in the path too
@@ -84,10 +92,9 @@ def overwritten_when_replaced(paths: Iterable[Path]) -> Iterator[None]:
     try:
         yield
     finally:
-        for p, fd in handles:
+        for _, fd in handles:
             try:
-                same = p.exists() and os.stat(p).st_ino == os.fstat(fd).st_ino
-                if not same:
+                if os.fstat(fd).st_nlink == 0:  # no name shows these bytes any more: replaced or deleted
                     _zero(fd)
             finally:
                 os.close(fd)

@@ -117,6 +117,12 @@ RECTIFIED = ("De juiste waarde vervangt de oude in elke opgeslagen versie; de af
              "hun volgende verwerking.",
              "The corrected value replaced the old one in every stored version; the derived overviews follow "
              "on their next build.")
+UNCONFIRMED_ADDRESS = ("Wij kunnen niet nagaan dat dit e-mailadres nu van u is: het hoorde bij een klantgegeven dat wij "
+                       "niet meer hebben. Stuur uw verzoek opnieuw met uw klantnummer, of neem contact met ons op, "
+                       "zodat wij zeker weten dat het om uw gegevens gaat.",
+                       "We cannot confirm that this e-mail address is yours now: it belonged to a customer record we "
+                       "no longer hold. Please send your request again with your customer number, or contact us, so "
+                       "we know for sure that it is about your data.")
 NOT_ACCEPTED = ("De nieuwe waarde voor {field} heeft niet een vorm die wij kunnen opslaan (zoals een geldig IBAN, "
                 "of een postcode als 1234 AB); er is niets gewijzigd. Denkt u dat hij toch klopt, neem dan contact "
                 "met ons op.",

@@ -230,8 +230,14 @@ def _scenario(w, instance, pseudonymiser):
     with RequestService(paths) as service:
         w["consent_receipts"] = [json.loads(Path(r["result_path"]).read_text()) for r in service.ledger.rows()
                                  if r["type"] in ("objection", "withdraw_consent") and r["result_path"]]
-        # the rectified customer's old address, which may be someone else's by now, and the new one
-        for which, address in (("old", w["rectified"]["email"]), ("new", NEW_EMAIL)):
+        # the rectified customer's old address, which may be someone else's by now, and the new one; the
+        # address of a former customer whose record went after its period while their orders stay
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            recorded_ = {r[0] for r in con.execute("select subject_id from raw.crm_customers").fetchall()}
+            ordered = {r[0] for r in con.execute("select subject_id from raw.orders").fetchall()}
+        former = next(c["email"] for c in customers if c["email"] and
+                      (sid_ := pseudonymiser.subject_id("customer", c["customer_id"])) not in recorded_ and sid_ in ordered)
+        for which, address in (("old", w["rectified"]["email"]), ("new", NEW_EMAIL), ("former", former)):
             request_id, _ = write_request(paths.inbox, {"type": "access", "email": address, "verification": "email_confirmation"})
             service.intake()
             w[f"access_by_{which}_address"] = service.process(request_id)
@@ -431,6 +437,10 @@ def test_an_address_the_record_no_longer_holds_finds_no_one(world):
     assert new.status == "completed" and new.detail["found"] and new.detail["rows"]
     with zipfile.ZipFile(old.result_path) as z:
         assert not any(name.startswith(("json/", "csv/")) for name in z.namelist())
+    # a record without contact details cannot confirm the address: the number is asked for, nothing given
+    former = world["access_by_former_address"]
+    assert former.status == "refused" and "no current record" in former.detail["reason"]
+    assert not any(world["paths"].outbox.glob(f"{former.request_id}.zip"))
 
 
 def test_objection_removes_the_subject_from_the_marketing_audience(world):

@@ -156,8 +156,23 @@ def test_an_interrupted_compaction_s_copy_goes_with_the_next_one(tmp_path):
     leftover = tmp_path / ".warehouse.compact-99999.duckdb"  # another process's pid
     leftover.write_bytes(b"erased-person-4711" * 10)
     (tmp_path / ".warehouse.compact-99999.duckdb.wal").write_bytes(b"erased-person-4711")
+    seen = os.open(leftover, os.O_RDONLY)
     purge.compact(db)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".warehouse.compact.lock", "warehouse.duckdb"]
+    assert os.read(seen, 1000) == bytes(180)  # zeroed, not only unlinked
+    os.close(seen)
+
+
+def test_a_file_that_another_name_shows_after_the_swap_is_not_zeroed(tmp_path):
+    """Review: a second compaction took the first one's fresh copy for a leftover and, once the first
+    renamed it into place, zeroed the live warehouse. Only bytes no name shows any more are zeroed."""
+    live, fresh = tmp_path / "warehouse.duckdb", tmp_path / ".warehouse.compact-1.duckdb"
+    live.write_bytes(b"old")
+    fresh.write_bytes(b"the new warehouse")
+    with purge.overwritten_when_replaced([fresh]):
+        os.replace(fresh, live)  # the other process's swap, while this one held the file open
+        fresh.unlink(missing_ok=True)
+    assert live.read_bytes() == b"the new warehouse"
 
 
 def test_zeroing_never_reaches_through_a_link(tmp_path):
