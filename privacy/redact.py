@@ -23,16 +23,46 @@ _SPACES = re.compile(r"^( )+$")  # presidio_anonymizer's test for "only whitespa
 ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "NL_BSN", "NL_POSTCODE", "DATE_OF_BIRTH")
 
 
-# Characters that show nothing but would split a value: zero-width spaces and joiners, the word
-# joiner, the byte-order mark, the soft hyphen.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_DASHES = {c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"}
+# The format characters (Unicode category Cf), the combining grapheme joiner and the dashes: a text
+# already in NFKC without any of them is read as it is (most texts; no per-character pass).
+_SPECIAL = re.compile("[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+                      "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+                      "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+                      "\U000e0020-\U000e007f\u034f" + "".join(_DASHES) + "]")
 
 
-def normalise(text: str) -> str:
-    """The text as the recognizers read it: Unicode NFKC (a non-breaking or narrow space becomes a
-    space, full-width digits and '＠' their ASCII forms) without invisible characters, so a phone
-    number, IBAN or name pasted from a web page or an e-mail client is found like a typed one."""
-    return text if text.isascii() else unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+def _read_as(char: str) -> str:
+    """What the recognizers read for one character: nothing for one that shows nothing (format
+    characters such as zero-width spaces, direction marks, the soft hyphen; the combining grapheme
+    joiner), '-' for a dash, else its NFKC form (a non-breaking or narrow space becomes a space,
+    full-width digits and '＠' their ASCII forms)."""
+    if unicodedata.category(char) == "Cf" or char == "\u034f":
+        return ""
+    return _DASHES.get(char) or unicodedata.normalize("NFKC", char)
+
+
+def normalise(text: str) -> tuple[str, list[int] | None]:
+    """The text as the recognizers read it (``_read_as`` per character), so a phone number, IBAN or
+    name pasted from a web page or an e-mail client is found like a typed one; with, beyond ASCII,
+    the position in ``text`` of every position in it (and of its end): what is found is replaced
+    in the text as written, which stays as it was elsewhere."""
+    if text.isascii() or (unicodedata.is_normalized("NFKC", text) and not _SPECIAL.search(text)):
+        return text, None
+    read, where = [], []
+    for i, char in enumerate(text):
+        for c in _read_as(char):
+            read.append(c)
+            where.append(i)
+    where.append(len(text))
+    return "".join(read), where
+
+
+def _in_text(results: list[RecognizerResult], where: list[int] | None) -> list[RecognizerResult]:
+    """Results found in the normalised text, at their places in the text as written."""
+    if where is None:
+        return results
+    return [RecognizerResult(r.entity_type, where[r.start], where[r.end - 1] + 1, r.score) for r in results]
 
 
 class BlankSpacyNlpEngine(SpacyNlpEngine):
@@ -123,10 +153,11 @@ class Redactor:
         return EntityRecognizer.remove_duplicates([r for r in found if r.score >= self.threshold])
 
     def analyze(self, text: str, language: str | None = None) -> list[dict]:
-        """[{start, end, entity, score}] of the personal data found in text (positions in
-        ``normalise(text)``, which is the text itself unless it holds characters beyond ASCII)."""
+        """[{start, end, entity, score}] of the personal data found in text (read as ``normalise``
+        reads it; positions in the text as written)."""
+        read, where = normalise(text)
         return [{"start": r.start, "end": r.end, "entity": r.entity_type, "score": r.score}
-                for r in self._results(normalise(text), language)]
+                for r in _in_text(self._results(read, language), where)]
 
     def _replace(self, text: str, results: list[RecognizerResult]) -> str:
         if not results:
@@ -149,22 +180,30 @@ class Redactor:
         return "".join(out)
 
     def redact(self, texts: Iterable[str | None], language: str | None = None) -> list[str | None]:
-        """Each text, normalised (``normalise``), with every found value replaced by its placeholder;
-        None and '' pass through."""
-        return [self._replace(n, self._results(n, language)) if t and (n := normalise(t)) else t for t in texts]
+        """Each text with every value found (read as ``normalise`` reads it) replaced by its
+        placeholder; None and '' pass through."""
+        return [self._redact_one(t, language) if t else t for t in texts]
+
+    def _redact_one(self, text: str, language: str | None) -> str:
+        read, where = normalise(text)
+        return self._replace(text, _in_text(self._results(read, language), where))
 
     def redact_others(self, texts: Iterable[str | None], keep: Iterable[str],
                       language: str | None = None) -> list[str | None]:
         """Redact everything except the data subject's own values (keep: raw values, see own_values).
         Besides what `redact` finds, anything that looks like a name (`name_like`) is hidden unless it
         is the subject's own: a third person the CRM does not know stays out of the export (Art. 15(4))."""
-        own = {form for value in keep for form in _forms(normalise(value))}
+        own = {form for value in keep for form in _forms(normalise(value)[0])}
         out = []
-        for t in map(lambda t: normalise(t) if t else t, texts):
-            found = (self._results(t, language) + [RecognizerResult("PERSON", s, e, 0.5) for s, e in name_like(t)
-                                                   if not _starts_with_own(t[s:e], own)] if t else [])
-            results = resolve(found)
-            out.append(self._replace(t, [r for r in results if canonical(r.entity_type, t[r.start:r.end]) not in own]))
+        for t in texts:
+            if not t:
+                out.append(t)
+                continue
+            read, where = normalise(t)
+            found = self._results(read, language) + [RecognizerResult("PERSON", s, e, 0.5) for s, e in name_like(read)
+                                                     if not _starts_with_own(read[s:e], own)]
+            hidden = [r for r in resolve(found) if canonical(r.entity_type, read[r.start:r.end]) not in own]
+            out.append(self._replace(t, _in_text(hidden, where)))
         return out
 
 

@@ -138,12 +138,24 @@ def test_values_split_by_spaces_other_than_a_space_are_redacted_too(redactor):
     texts = ["Bel 06\xa012345678 of mail jan.devries\uff20example.nl",
              "IBAN NL91\xa0ABNA\xa00417\xa01643\xa000, postcode 1234\u202fAB",
              "Gesprek met Jan\xa0de\xa0Vries en mevrouw\xa0Jansen",
-             "Tel \uff10\uff16\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18, IBAN NL91\u200bABNA0417164300"]
+             "Tel \uff10\uff16\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18, IBAN NL91\u200bABNA0417164300",
+             "Bel 06\u200e12345678, 06\u201112345678 of 06\u180e12345678; mail jan.devries\u200e@example.nl 👩\u200d💻"]
     redacted = redactor.redact(texts)
     assert redacted[0] == "Bel <PHONE_NUMBER> of mail <EMAIL_ADDRESS>"
     assert redacted[1] == "IBAN <IBAN_CODE>, postcode <NL_POSTCODE>"
     assert "Vries" not in redacted[2] and "Jansen" not in redacted[2]
     assert redacted[3] == "Tel <PHONE_NUMBER>, IBAN <IBAN_CODE>"
-    # the subject's own values stay in their access export, however they were typed
-    [own] = redactor.redact_others(["Bel 06\xa012345678"], keep={"0612345678"})
-    assert own == "Bel 06 12345678"
+    # direction marks, a non-breaking hyphen, a Mongolian vowel separator; the rest stays as written
+    assert redacted[4] == "Bel <PHONE_NUMBER>, <PHONE_NUMBER> of <PHONE_NUMBER>; mail <EMAIL_ADDRESS> 👩\u200d💻"
+    # the subject's own values stay in their access export as they were typed
+    [own] = redactor.redact_others(["Bel 06\xa012345678, of 06\xa087654321 (\u00e9\u0301)"], keep={"0612345678"})
+    assert own == "Bel 06\xa012345678, of <PHONE_NUMBER> (\u00e9\u0301)"
+
+
+def test_every_format_character_of_this_unicode_version_sends_a_text_through_the_careful_reading():
+    """The quick path (a text already in NFKC) must not skip a character that shows nothing."""
+    import unicodedata
+
+    from privacy.redact import _SPECIAL
+
+    assert [hex(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf" and not _SPECIAL.match(chr(c))] == []
