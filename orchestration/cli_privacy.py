@@ -1,5 +1,6 @@
 """`klantkluis` subcommands for the privacy officer: register, audit verification, key rotation."""
 
+import json
 import os
 from datetime import datetime, timezone
 
@@ -12,8 +13,10 @@ def _register(args, paths: Paths) -> int:
     from privacy.policy import load_policy
     from privacy.register import write_register
 
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"  # written by `dbt parse` at set-up and by every build
     written = write_register(paths.register, load_classification(DBT_PROJECT_DIR), load_policy(),
-                             now=datetime.now(timezone.utc))
+                             now=datetime.now(timezone.utc),
+                             manifest=json.loads(manifest.read_text()) if manifest.is_file() else None)
     print("Register of processing activities (Art. 30), in English and Dutch:\n"
           + "\n".join(f"  {path}" for pair in written.values() for path in pair))
     return 0

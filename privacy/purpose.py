@@ -13,11 +13,12 @@ use of data collected under another basis (Art. 6(4)(a)-(e)).
 
 from collections.abc import Iterator
 
-from privacy.policy import Policy
-from privacy.tables import Classification, Finding
+from privacy.policy import Policy, Purpose
+from privacy.tables import BOOKKEEPING, Classification, Finding
 
 CONSENT_MODEL = "int_consents_resolved"
 JOIN_KEY = "subject_id"
+TECHNICAL_RULE = "metadata"  # the policy's rule for technical load records (file, line, batch, export time)
 
 
 def _purposes(column: dict) -> set[str]:
@@ -65,35 +66,60 @@ COMPATIBILITY = {"link": "(a) the link between the purposes",
                  "safeguards": "(e) the safeguards (encryption, pseudonymisation)"}
 
 
-def further_processing(classification: Classification, policy: Policy) -> dict[str, list[str]]:
-    """Per purpose of the policy, the legal bases its columns were collected under besides the
-    purpose's own: its use of those columns is further processing (Art. 6(4))."""
+def further_processing(classification: Classification, policy: Policy,
+                       manifest: dict | None = None) -> dict[str, list[str]]:
+    """Per purpose of the policy, the legal bases its data was collected under besides the
+    purpose's own: its use of that data is further processing (Art. 6(4)). The data are the columns
+    classified for the purpose and, given the dbt manifest, what every source upstream of one of
+    its marts collected (a satisfaction mart per segment uses the orders the segments come from),
+    but for the technical load columns."""
     collected: dict[str, set[str]] = {p: set() for p in policy.purposes}
     for table in classification:
         for column in table.columns:
             for p in column.purposes:
                 if p in collected:
                     collected[p].add(str(column.legal_basis))
+    sources = {t.name: t for t in classification if t.layer == "source"}
+    for mart in _marts(manifest) if manifest else ():
+        purpose = (mart.get("meta") or {}).get("purpose")
+        for name in _upstream_sources(mart, {**manifest["nodes"], **manifest.get("sources", {})}):
+            if purpose in collected and name in sources:
+                collected[purpose] |= {str(c.legal_basis) for c in sources[name].columns
+                                       if c.name not in BOOKKEEPING and c.retention != TECHNICAL_RULE}
     return {p: sorted(bases - {policy.purposes[p].legal_basis}) for p, bases in collected.items()
             if bases - {policy.purposes[p].legal_basis}}
 
 
-def compatibility_exemption(basis: str) -> str | None:
-    """Why Art. 6(4) asks no compatibility assessment of a purpose with this basis, if it does not:
-    ``"consent"``, or ``"law"`` (Union or Member State law: a legal obligation or a public task, Art. 6(3))."""
-    if "6(1)(a)" in basis:
+def _upstream_sources(node: dict, nodes: dict, seen: set[str] | None = None) -> set[str]:
+    """The names of the sources a model reads, directly or through other models."""
+    seen = set() if seen is None else seen
+    found = set()
+    for uid in (node.get("depends_on") or {}).get("nodes", []):
+        if uid in seen or uid not in nodes:
+            continue
+        seen.add(uid)
+        parent = nodes[uid]
+        found |= {parent["name"]} if parent["resource_type"] == "source" else _upstream_sources(parent, nodes, seen)
+    return found
+
+
+def compatibility_exemption(purpose: Purpose) -> str | None:
+    """Why Art. 6(4) asks no compatibility assessment of this purpose, if it does not: ``"consent"``,
+    or ``"law"``: a legal obligation or public task (Art. 6(3)) whose law safeguards an objective of
+    Art. 23(1), which the policy names (``compatibility.law``)."""
+    if "6(1)(a)" in purpose.legal_basis:
         return "consent"
-    if "6(1)(c)" in basis or "6(1)(e)" in basis:
+    if ("6(1)(c)" in purpose.legal_basis or "6(1)(e)" in purpose.legal_basis) and _text(purpose.compatibility.get("law")):
         return "law"
     return None
 
 
-def assessment_gaps(classification: Classification, policy: Policy) -> list[Finding]:
+def assessment_gaps(classification: Classification, policy: Policy, manifest: dict | None = None) -> list[Finding]:
     """Purposes lacking the assessment the law asks of them: a legitimate interest (Art. 6(1)(f))
     without its interest, necessity, balancing or its words for data subjects (Art. 13(1)(d)), and a
     further processing not based on consent or law without every factor of Art. 6(4)(a)-(e)."""
     found = []
-    further = further_processing(classification, policy)
+    further = further_processing(classification, policy, manifest)
     for name, purpose in policy.purposes.items():
         where = f"purposes.{name}"
         if "6(1)(f)" in purpose.legal_basis:
@@ -105,12 +131,14 @@ def assessment_gaps(classification: Classification, policy: Policy) -> list[Find
             if missing:
                 found.append(Finding("policy", f"{where}.legitimate_interest",
                                      "Art. 6(1)(f) purpose without " + "; ".join(missing)))
-        if name in further and compatibility_exemption(purpose.legal_basis) is None:
+        if name in further and compatibility_exemption(purpose) is None:
             missing = [what for key, what in COMPATIBILITY.items() if not _text(purpose.compatibility.get(key))]
             if missing:
+                law = (" (or, for a legal obligation or public task, the objective of Art. 23(1) its law safeguards, "
+                       "as compatibility.law)") if "6(1)(c)" in purpose.legal_basis or "6(1)(e)" in purpose.legal_basis else ""
                 found.append(Finding("policy", f"{where}.compatibility",
                                      f"uses data collected under {', '.join(further[name])} (further processing, "
-                                     f"Art. 6(4)) without " + "; ".join(missing)))
+                                     f"Art. 6(4)) without " + "; ".join(missing) + law))
     return found
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -21,6 +20,7 @@ from privacy.audit import timestamp
 from privacy.classification import staging_view
 from privacy.policy import Policy
 from privacy.purpose import COMPATIBILITY, LEGITIMATE_INTEREST, compatibility_exemption, further_processing
+from privacy.rights.texts import cite_basis
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import CATEGORIES, Classification, Column, Table
 
@@ -56,8 +56,7 @@ _LABELS = {
                      "this use further processing: see Art. 6(4) below)", "Consent-based", "Data subjects",
                      "Personal data"),
         "bases": ("Legal basis", "Meaning", "Purposes"),
-        "interest": ("Purpose", "The legitimate interest pursued", "Why the processing is necessary for it",
-                     "Its balance against the data subjects' interests and rights"),
+        "interest": ("Purpose", *(h[:1].upper() + h[1:] for h in LEGITIMATE_INTEREST.values())),
         "further": ("Purpose", "Legal basis", "Data collected under", *(h[:1].upper() + h[1:] for h in COMPATIBILITY.values())),
         "subjects": ("Category", "Description", "Tables"),
         "categories": ("Category", "Meaning", "Columns"),
@@ -78,7 +77,8 @@ _LABELS = {
                   "6(1)(c)": "necessary for compliance with a legal obligation", "6(1)(d)": "vital interests",
                   "6(1)(e)": "a task in the public interest", "6(1)(f)": "legitimate interests of the controller"},
         "exempt": {"consent": "no assessment needed: based on the data subject's consent (Art. 6(4))",
-                   "law": "no assessment needed: based on Union or Member State law (Art. 6(4))"},
+                   "law": "no assessment needed: based on Union or Member State law that safeguards an objective of "
+                          "Art. 23(1) (Art. 6(4))"},
         "action": {},
         "undefined": "(not defined in the policy)", "yes": "yes", "no": "no", "none": "none",
         "no_subjects": "none (no personal data)", "no_data": "no personal data",
@@ -108,7 +108,7 @@ _LABELS = {
         "purposes": ("Doel", "Omschrijving", "Grondslag (beleid)",
                      "Grondslagen waaronder de gegevens zijn verzameld (wijkt er een af van de grondslag van het "
                      "doel, dan is dit gebruik verdere verwerking: zie art. 6 lid 4 hieronder)",
-                     "Op toestemming", "Betrokkenen", "Persoonsgegevens"),
+                     "Gebaseerd op toestemming", "Betrokkenen", "Persoonsgegevens"),
         "bases": ("Grondslag", "Betekenis", "Doeleinden"),
         "interest": ("Doel", "Het nagestreefde gerechtvaardigde belang", "Waarom de verwerking daarvoor nodig is",
                      "De afweging tegen de belangen en rechten van de betrokkenen"),
@@ -127,16 +127,17 @@ _LABELS = {
             "direct_identifier": "identificeert een persoon op zichzelf (naam, e-mail, telefoon, adres, "
                                  "bankrekening); versleuteld opgeslagen onder de eigen sleutel van de betrokkene",
             "quasi_identifier": "identificeert een persoon samen met andere gegevens (pseudoniem, postcodegebied, "
-                                "data, een personeelscode)",
+                                "datums, een personeelscode)",
             "special_category": "bijzondere categorieën van persoonsgegevens (art. 9 lid 1)",
             LINKED: "over een persoon via diens pseudoniem: bestellingen en betalingen, toestemmingen, NPS-scores, "
-                    "geredigeerde teksten, uitkomsten van profilering (art. 4 punt 5, overweging 26)"},
+                    "teksten waarin persoonsgegevens zijn afgeschermd, uitkomsten van profilering (art. 4 punt 5, overweging 26)"},
         "basis": {"6(1)(a)": "toestemming van de betrokkene", "6(1)(b)": "noodzakelijk voor de uitvoering van een "
                   "overeenkomst", "6(1)(c)": "noodzakelijk om te voldoen aan een wettelijke verplichting",
                   "6(1)(d)": "vitale belangen", "6(1)(e)": "een taak van algemeen belang",
                   "6(1)(f)": "gerechtvaardigde belangen van de verwerkingsverantwoordelijke"},
         "exempt": {"consent": "geen beoordeling nodig: gebaseerd op toestemming van de betrokkene (art. 6 lid 4)",
-                   "law": "geen beoordeling nodig: gebaseerd op Unierecht of lidstatelijk recht (art. 6 lid 4)"},
+                   "law": "geen beoordeling nodig: gebaseerd op Unierecht of lidstatelijk recht dat een doel van "
+                          "art. 23 lid 1 waarborgt (art. 6 lid 4)"},
         "action": {"delete": "verwijderen", "anonymise": "anonimiseren", "compact": "bestand herschrijven",
                    "rebuild": "opnieuw opbouwen"},
         "undefined": "(niet omschreven in het beleid)", "yes": "ja", "no": "nee", "none": "geen",
@@ -149,7 +150,7 @@ _LABELS = {
 
 
 def write_register(out_dir: str | os.PathLike[str], classification: Classification, policy: Policy,
-                   *, now: datetime) -> dict[str, tuple[Path, Path]]:
+                   *, now: datetime, manifest: dict | None = None) -> dict[str, tuple[Path, Path]]:
     """Write the register as Markdown and HTML in English (``register_of_processing``) and in Dutch
     (``verwerkingsregister``) to ``out_dir`` (Art. 30(1), 30(3)); returns {language: (md, html)}."""
     out = Path(out_dir)
@@ -157,7 +158,7 @@ def write_register(out_dir: str | os.PathLike[str], classification: Classificati
     written = {}
     for lang, stem in FILES.items():
         L = _LABELS[lang]
-        sections = register_sections(classification, policy, lang)
+        sections = register_sections(classification, policy, lang, manifest)
         title = f"{L['title']}: {policy.controller.get('name', '')}"
         note = L["note"].format(when=timestamp(now), policy=getattr(policy.path, "name", "policy.yml"))
         md, page = out / f"{stem}.md", out / f"{stem}.html"
@@ -167,9 +168,11 @@ def write_register(out_dir: str | os.PathLike[str], classification: Classificati
     return written
 
 
-def register_sections(classification: Classification, policy: Policy,
-                      lang: str = "en") -> list[tuple[str, list[str], list[list[str]]]]:
-    """The register as (title, headers, rows) sections in ``lang``, in the order of Art. 30(1)(a)-(g)."""
+def register_sections(classification: Classification, policy: Policy, lang: str = "en",
+                      manifest: dict | None = None) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The register as (title, headers, rows) sections in ``lang``, in the order of Art. 30(1)(a)-(g);
+    with the dbt ``manifest``, further processing also counts what the marts' upstream sources
+    collected (see ``privacy.purpose.further_processing``)."""
     L, t_ = _LABELS[lang], (lambda text: policy.text(text, lang))
     cols = [(t, c) for t in classification if not staging_view(t) for c in t.columns]
     by_purpose, by_rule, bases = defaultdict(list), defaultdict(list), defaultdict(set)
@@ -190,15 +193,15 @@ def register_sections(classification: Classification, policy: Policy,
             [roles[5], policy.supervisory_authority, ""]]),
         (s[1], list(L["purposes"]),
          [[p, t_(policy.purposes[p].description) if p in policy.purposes else L["undefined"],
-           _cite(_basis(policy, p, L), lang), _cite(", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})), lang),
+           cite_basis(_basis(policy, p, L), lang), cite_basis(", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})), lang),
            _consent(policy, p, L), _subjects(policy, by_purpose[p], L, lang), _data(by_purpose[p], L)] for p in purposes]),
         (s[2], list(L["bases"]),
-         [[_cite(b, lang), L["basis"].get(b, ""), ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
+         [[cite_basis(b, lang), L["basis"].get(b, ""), ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
         (s[3], list(L["interest"]),
          [[p, *(t_(str(policy.purposes[p].legitimate_interest.get(k, L["undefined"]))) for k in LEGITIMATE_INTEREST)]
           for p in purposes if "6(1)(f)" in _basis(policy, p, L)]),
         (s[4], list(L["further"]),
-         [_compatibility(policy, p, collected, L, lang) for p, collected in further_processing(classification, policy).items()]),
+         [_compatibility(policy, p, collected, L, lang) for p, collected in further_processing(classification, policy, manifest).items()]),
         (s[5], list(L["subjects"]),
          [[k, t_(d), ", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)}))]
           for k, d in policy.subject_categories.items()]),
@@ -224,22 +227,17 @@ def category(t: Table, c: Column) -> str:
     return str(c.category)
 
 
-def _cite(basis: str, lang: str) -> str:
-    """'6(1)(b)' as the Dutch cite it, '6 lid 1 onder b'; as it is in English."""
-    return re.sub(r"(\d+)\((\d+)\)\(([a-z])\)", r"\1 lid \2 onder \3", basis) if lang == "nl" else basis
-
-
 def _basis(policy: Policy, p: str, L: dict) -> str:
     return policy.purposes[p].legal_basis if p in policy.purposes else L["undefined"]
 
 
 def _compatibility(policy: Policy, p: str, collected: list[str], L: dict, lang: str) -> list[str]:
-    basis = policy.purposes[p].legal_basis
-    head = [p, _cite(basis, lang), _cite(", ".join(collected), lang)]
-    if exempt := compatibility_exemption(basis):
-        return [*head, L["exempt"][exempt], *[""] * (len(COMPATIBILITY) - 1)]
-    assessed = policy.purposes[p].compatibility
-    return [*head, *(policy.text(str(assessed.get(k, L["undefined"])), lang) for k in COMPATIBILITY)]
+    purpose = policy.purposes[p]
+    head = [p, cite_basis(purpose.legal_basis, lang), cite_basis(", ".join(collected), lang)]
+    if exempt := compatibility_exemption(purpose):
+        said = L["exempt"][exempt] + (f": {policy.text(purpose.compatibility['law'], lang)}" if exempt == "law" else "")
+        return [*head, said, *[""] * (len(COMPATIBILITY) - 1)]
+    return [*head, *(policy.text(str(purpose.compatibility.get(k, L["undefined"])), lang) for k in COMPATIBILITY)]
 
 
 def _consent(policy: Policy, p: str, L: dict) -> str:

@@ -55,12 +55,14 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
     def register(context: AssetExecutionContext, klantkluis: KlantkluisResource):
         policy = load_policy()
         classification = load_classification(DBT_PROJECT_DIR)
-        written = write_register(klantkluis.paths.register, classification, policy, now=run_time(context))
+        manifest = json.loads(dbt_project.manifest_path.read_text())
+        written = write_register(klantkluis.paths.register, classification, policy, now=run_time(context),
+                                 manifest=manifest)
         with klantkluis.connect(read_only=True) as con:
             findings = [f"{f.table}.{f.column}: {f.problem}" for f in (
                 unclassified_columns(classification, policy) + direct_identifiers_exposed(classification)
-                + unprotected_direct_identifiers(classification) + assessment_gaps(classification, policy)
-                + purpose_violations(json.loads(dbt_project.manifest_path.read_text()), policy))]
+                + unprotected_direct_identifiers(classification) + assessment_gaps(classification, policy, manifest)
+                + purpose_violations(manifest, policy))]
             findings += _warehouse_findings(con, classification)
         check = AssetCheckResult(
             check_name="classification_complete", passed=not findings, severity=AssetCheckSeverity.ERROR,

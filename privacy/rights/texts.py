@@ -154,8 +154,14 @@ def basis(cited: str, lang: str) -> str:
         return cited
     letter = m.group(1)
     reason = BASES.get(letter, ("", ""))[LANGUAGES.index(lang)]
-    law = f"art. 6 lid 1 onder {letter} AVG" if lang == "nl" else cited
+    law = cite_basis(f"6(1)({letter})", lang) if lang == "nl" else cited
     return f"{reason} ({law})" if reason else law
+
+
+def cite_basis(basis: str, lang: str) -> str:
+    """Legal grounds as the policy writes them ('6(1)(b)', '6(1)(a) + 9(2)(a)') as the Dutch cite them,
+    'art. 6 lid 1 onder b AVG'; in English as they are."""
+    return re.sub(r"(\d+)\((\d+)\)\(([a-z])\)", r"art. \1 lid \2 onder \3 AVG", basis) if lang == "nl" else basis
 
 
 def cite(article: str, lang: str) -> str:

@@ -62,19 +62,21 @@ def _policy_with(tmp_path, edit):
     return load_policy(path)
 
 
-def test_the_policy_assesses_every_legitimate_interest_and_further_processing():
+def test_the_policy_assesses_every_legitimate_interest_and_further_processing(manifest):
     from privacy.classification import load_classification
     from privacy.purpose import assessment_gaps, further_processing
 
     classification, policy = load_classification(DBT_PROJECT_DIR), load_policy()
-    assert assessment_gaps(classification, policy) == []
-    further = further_processing(classification, policy)
-    # Orders collected for the contract feed the segmentation and the key accounts.
-    assert further["analytics"] == ["6(1)(b)"] and further["account_management"] == ["6(1)(b)"]
-    assert "contract" not in further and "service_quality" not in further
+    assert assessment_gaps(classification, policy, manifest) == []
+    further = further_processing(classification, policy, manifest)
+    # Orders collected for the contract feed the segmentation and the key accounts, and (review) the
+    # satisfaction per segment, which the classification of its own columns alone does not show.
+    assert further["analytics"] == further["account_management"] == further["service_quality"] == ["6(1)(b)"]
+    assert "service_quality" not in further_processing(classification, policy)
+    assert "contract" not in further and "lead_generation" not in further
 
 
-def test_a_missing_balancing_or_compatibility_factor_fails_the_check(tmp_path):
+def test_a_missing_balancing_or_compatibility_factor_fails_the_check(tmp_path, manifest):
     from privacy.classification import load_classification
     from privacy.purpose import assessment_gaps
 
@@ -83,19 +85,23 @@ def test_a_missing_balancing_or_compatibility_factor_fails_the_check(tmp_path):
         purposes["analytics"]["legitimate_interest"]["plain"].pop("nl")
         purposes["account_management"]["compatibility"]["safeguards"] = "  "
         del purposes["lead_generation"]["legitimate_interest"]
+        del purposes["service_quality"]["compatibility"]
+        del purposes["fiscal"]["compatibility"]  # a legal obligation naming no objective of Art. 23(1)
 
     found = {f.column: f.problem for f in assessment_gaps(load_classification(DBT_PROJECT_DIR),
-                                                          _policy_with(tmp_path, edit))}
+                                                          _policy_with(tmp_path, edit), manifest)}
     assert set(found) == {"purposes.analytics.legitimate_interest", "purposes.account_management.compatibility",
-                          "purposes.lead_generation.legitimate_interest"}
+                          "purposes.lead_generation.legitimate_interest", "purposes.service_quality.compatibility",
+                          "purposes.fiscal.compatibility"}
     assert "balance" in found["purposes.analytics.legitimate_interest"]
     assert "plain words" in found["purposes.analytics.legitimate_interest"]
     assert "(e) the safeguards" in found["purposes.account_management.compatibility"]
     assert "6(1)(b)" in found["purposes.account_management.compatibility"]
     assert "necessary" in found["purposes.lead_generation.legitimate_interest"]
+    assert "objective of Art. 23(1)" in found["purposes.fiscal.compatibility"]
 
 
-def test_consent_and_law_need_no_compatibility_assessment(tmp_path):
+def test_consent_and_a_law_safeguarding_an_objective_of_art_23_need_no_compatibility_assessment(tmp_path, manifest):
     from privacy.classification import load_classification
     from privacy.purpose import assessment_gaps, compatibility_exemption
 
@@ -103,7 +109,10 @@ def test_consent_and_law_need_no_compatibility_assessment(tmp_path):
         purposes["account_management"].pop("compatibility")
         purposes["account_management"]["legal_basis"] = "6(1)(a)"
 
-    # direct_marketing (consent) and fiscal (law) use data collected under other bases too.
-    assert compatibility_exemption("6(1)(a)") == "consent" and compatibility_exemption("6(1)(c)") == "law"
-    assert compatibility_exemption("6(1)(f)") is None and compatibility_exemption("6(1)(b)") is None
-    assert assessment_gaps(load_classification(DBT_PROJECT_DIR), _policy_with(tmp_path, edit)) == []
+    policy = _policy_with(tmp_path, edit)
+    # direct_marketing (consent) and fiscal (tax law, Art. 23(1)(e)) use data collected under other bases too.
+    assert compatibility_exemption(policy.purposes["direct_marketing"]) == "consent"
+    assert compatibility_exemption(policy.purposes["fiscal"]) == "law"
+    assert compatibility_exemption(policy.purposes["privacy_compliance"]) is None  # 6(1)(c), no objective named
+    assert compatibility_exemption(policy.purposes["analytics"]) is None
+    assert assessment_gaps(load_classification(DBT_PROJECT_DIR), policy, manifest) == []
