@@ -43,11 +43,15 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
 
     What the deletions did is in the ledger before they commit (``erasure_pending``): a process
     stopped after the commit leaves rows gone and keys destroyed, and a second attempt would find
-    nothing; it takes the first attempt's record instead, so the receipt says what was erased."""
+    nothing; it takes the first attempt's record instead (and writes its audit entry if the first
+    could not), so the receipt says what was erased. Keys an earlier attempt destroyed are counted
+    from the audit log."""
     detail = json.loads(service.ledger.get(request.request_id)["detail"])
     if (done := detail.get("erasure")) is not None:
         return done
     started, actor, pending = time.perf_counter(), f"request:{request.request_id}", detail.get("erasure_pending")
+    again = "erasure_started" in detail
+    service.ledger.update_detail(request.request_id, {"erasure_started": timestamp(now)})
 
     def record(result) -> None:
         service.ledger.update_detail(request.request_id, {"erasure_pending": {
@@ -61,14 +65,21 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
             con.execute("pragma disable_checkpoint_on_shutdown")
             if pending and not recorded(con, subject_ids):  # the first attempt committed, then stopped
                 result = Erasure(pending["keys_shredded"], pending["shred_seconds"], pending["removed"], pending["kept"])
+                if not any(service.audit.matching(events=["erasure"], mentioning=actor)):
+                    service.audit.append("erasure", actor=actor, now=now, subjects=len(subject_ids),
+                                         keys_shredded=result.keys_shredded, recorded_after_restart=True,
+                                         removed={r["table"]: r["rows"] for r in result.removed},
+                                         kept={k["table"]: k["rows"] for k in result.kept})
             else:
                 result = erase(con, subject_ids, keystore=service.keystore, classification=service.classification,
                                policy=service.policy, audit=service.audit, actor=actor, now=now, before_commit=record)
-        removed, kept, shred_seconds = result.removed, result.kept, result.shred_seconds
-        shredded = max(result.keys_shredded, pending["keys_shredded"] if pending else 0)  # destroyed by either attempt
+        removed, kept, shred_seconds, shredded = result.removed, result.kept, result.shred_seconds, result.keys_shredded
     else:
         removed, kept, shredded = [], [], sum(service.keystore.shred(s, now=now, actor=actor) for s in subject_ids)
         shred_seconds = round(time.perf_counter() - started, 4)
+    if again:  # an earlier attempt may have destroyed the keys before it stopped: this one found none left
+        shredded = sum(bool(e["details"].get("existed")) for e in service.audit.matching(
+            events=["key_shredded"], mentioning=actor) if e["actor"] == actor)
     service.ledger.index.forget_subjects(subject_ids)
     earlier = [r for r in service.ledger.results_for(subject_ids, "access")
                if r["result_path"] and Path(r["result_path"]).exists()]  # not those removed after 30 days

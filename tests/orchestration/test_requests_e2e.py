@@ -255,24 +255,27 @@ def _scenario(w, instance, pseudonymiser):
             w["rectified"]["customer_id"]}
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         loaded = {r[0] for r in con.execute("select subject_id from raw.crm_customers").fetchall()}
-    victim = next(c["customer_id"] for c in customers[10:]
-                  if c["customer_id"] not in used and pseudonymiser.subject_id("customer", c["customer_id"]) in loaded)
-    request_id, _ = write_request(paths.inbox, {"type": "erasure", "customer_id": victim, "verification": "id_document"})
-    with RequestService(paths) as service:
-        service.intake()
-        ledger_update = service.ledger.update_detail
+    victims = [c["customer_id"] for c in customers[10:]
+               if c["customer_id"] not in used and pseudonymiser.subject_id("customer", c["customer_id"]) in loaded][:2]
+    # stopped after the deletions commit; stopped after the keys are destroyed, before the deletions commit
+    for victim, stop_at in zip(victims, ("erasure", "erasure_pending")):
+        request_id, _ = write_request(paths.inbox, {"type": "erasure", "customer_id": victim,
+                                                    "verification": "id_document"})
+        with RequestService(paths) as service:
+            service.intake()
+            ledger_update = service.ledger.update_detail
 
-        def stopped(rid, detail):
-            if "erasure" in detail:
-                raise KeyboardInterrupt  # the process is stopped here
-            ledger_update(rid, detail)
+            def stopped(rid, detail, stop_at=stop_at, ledger_update=ledger_update):
+                if stop_at in detail:
+                    raise KeyboardInterrupt  # the process is stopped here
+                ledger_update(rid, detail)
 
-        service.ledger.update_detail = stopped
-        with pytest.raises(KeyboardInterrupt):
-            service.process(request_id)
-    with RequestService(paths) as service:
-        service.ledger.release(request_id)  # as 30 minutes later: the stale claim is taken again
-        w["interrupted_erasure"] = service.process(request_id)
+            service.ledger.update_detail = stopped
+            with pytest.raises(KeyboardInterrupt):
+                service.process(request_id)
+        with RequestService(paths) as service:
+            service.ledger.release(request_id)  # as 30 minutes later: the stale claim is taken again
+            w[f"interrupted_at_{stop_at}"] = service.process(request_id)
     _full_refresh(instance)
 
 
@@ -343,11 +346,12 @@ def test_erased_canary_is_gone_from_every_duckdb_file_parquet_file_and_dagster_s
 
 def test_an_erasure_stopped_after_its_deletions_tells_the_requester_what_was_erased(world):
     """Crash review: the second attempt found nothing left and the receipt said 'we found no data'."""
-    outcome = world["interrupted_erasure"]
-    assert outcome.status == "completed" and outcome.detail["found"] and outcome.detail["keys_shredded"] == 1
-    assert "raw.crm_customers" in outcome.detail["removed"] and outcome.detail["kept"].get("raw.orders")
-    receipt = json.loads(Path(outcome.result_path).read_text())
-    assert "no data" not in receipt["explanation"]["en"] and receipt["key_shredded"]["keys"] == 1
+    for stopped in ("erasure", "erasure_pending"):  # after the deletions commit; after the keys, before the commit
+        outcome = world[f"interrupted_at_{stopped}"]
+        assert outcome.status == "completed" and outcome.detail["found"] and outcome.detail["keys_shredded"] == 1
+        assert "raw.crm_customers" in outcome.detail["removed"] and outcome.detail["kept"].get("raw.orders")
+        receipt = json.loads(Path(outcome.result_path).read_text())
+        assert "no data" not in receipt["explanation"]["en"] and receipt["key_shredded"]["keys"] == 1
 
 
 def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
