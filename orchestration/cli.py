@@ -88,7 +88,8 @@ def _last_run(paths: Paths) -> str:
     if status in (DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.QUEUED):
         from orchestration.pipeline import COMMAND_LINE_TAG, run_going
 
-        if COMMAND_LINE_TAG in record.dagster_run.tags and not run_going(paths):
+        tags = record.dagster_run.tags  # a run the UI re-executed carries the tags of the one it repeats
+        if COMMAND_LINE_TAG in tags and "dagster/parent_run_id" not in tags and not run_going(paths):
             return (f"A run started at {started} stopped before it finished (its process ended): `klantkluis run` "
                     "again takes it up; the counts below are as it left them.")
         return f"A run started at {started} is still going: the counts below are changing."

@@ -13,6 +13,7 @@
 Output names request ids, never the identifier (the terminal scrollback is a log too).
 """
 
+import getpass
 import json
 import sys
 from datetime import datetime, timezone
@@ -23,7 +24,8 @@ from privacy.rights.ledger import STALE, STATUSES
 from privacy.rights.requests import LANGUAGES, LOCAL_TIME, VERIFICATION_METHODS, local_date
 from privacy.rights.texts import EXTENSION_REASONS
 
-STDIN_HELP = "; '-' reads it from standard input, keeping it out of the process list and your shell's history"
+STDIN_HELP = ("; '-' reads it from standard input (asked for, unshown, at a terminal; the e-mail address first), "
+              "keeping it out of the process list and your shell's history")
 
 COMMANDS = {"access": "access", "erasure": "erasure", "rectify": "rectification", "object": "objection",
             "withdraw": "withdraw_consent"}
@@ -77,10 +79,13 @@ def add_request_commands(subparsers) -> None:
     process.set_defaults(func=_process)
 
 
-def _from_stdin(value: str | None) -> str | None:
-    """``-`` stands for the next line of standard input: personal data typed there stays out of the
-    process list and the shell's history (Art. 32(1)(b))."""
-    return sys.stdin.readline().rstrip("\r\n") if value == "-" else value
+def _from_stdin(value: str | None, what: str) -> str | None:
+    """``-`` stands for the next line of standard input (the e-mail address before the value when
+    both are ``-``): personal data given there stays out of the process list and the shell's
+    history (Art. 32(1)(b)); typed at a terminal, it is not shown either."""
+    if value != "-":
+        return value
+    return getpass.getpass(f"{what}: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
 
 
 def _request(args, paths) -> int:
@@ -91,9 +96,10 @@ def _request(args, paths) -> int:
     from privacy.classification import load_classification
     from privacy.rights.requests import InvalidRequest, parse_request
 
-    document = {"type": args.kind, "email": _from_stdin(args.email), "customer_id": args.customer, "lead_id": args.lead,
-                "verification": args.verified_by, "received_at": args.received, "language": args.language,
-                "field": getattr(args, "field", None), "value": _from_stdin(getattr(args, "value", None)),
+    document = {"type": args.kind, "email": _from_stdin(args.email, "E-mail address"), "customer_id": args.customer,
+                "lead_id": args.lead, "verification": args.verified_by, "received_at": args.received,
+                "language": args.language, "field": getattr(args, "field", None),
+                "value": _from_stdin(getattr(args, "value", None), "Corrected value"),
                 "purpose": getattr(args, "purpose", None), "filed_by": args.filed_by or os_account()}
     classification = load_classification(DBT_PROJECT_DIR)
     try:
@@ -204,8 +210,9 @@ def _process(args, paths) -> int:
                 print(f"{exc} (the request stays in the inbox; see `klantkluis requests`)")
                 code = 1
                 continue
-            if outcome.status == "processing":  # claimed by another process, or by one that was stopped
-                since = datetime.fromisoformat(service.ledger.get(request.request_id)["started_at"])
+            started = service.ledger.get(request.request_id)["started_at"]
+            if outcome.status == "processing" and started:  # claimed by another process, or one that stopped
+                since = datetime.fromisoformat(started)
                 at = (since + STALE).astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M")
                 print(f"{request.request_id} ({outcome.type}): being answered by another process since "
                       f"{since.astimezone(LOCAL_TIME):%Y-%m-%d %H:%M}; if that process was stopped, run this command "

@@ -40,7 +40,11 @@ def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
     """Request id -> (file, content) for every document in the inbox (``documents``)."""
     out = {}
     for path in documents(inbox):
-        raw = path.read_bytes()
+        try:  # never through a link put there since documents() looked
+            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
         try:
             document = json.loads(raw)
             out[request_id_for(document) if isinstance(document, dict) else _content_id(raw)] = (path, raw)
@@ -64,10 +68,10 @@ def intake(service, now: datetime) -> list:
             try:
                 received = _arrival(path, raw, now)
                 folder = service.paths.inbox / REJECTED
-                folder.mkdir(mode=0o700, exist_ok=True)
                 if folder.is_symlink():  # documents would be moved wherever it points
                     raise PrivacyError(f"{folder} is a symbolic link: make it a folder of its own (remove the "
                                        "link; the next intake creates the folder), then run again")
+                folder.mkdir(mode=0o700, exist_ok=True)
                 if not path.is_symlink():  # it may name its sender: readable by this account only, like the inbox
                     os.chmod(path, 0o600)
                 os.replace(path, folder / f"{request_id}{path.suffix or '.json'}")
