@@ -81,20 +81,15 @@ def overwritten_when_replaced(paths: Iterable[Path]) -> Iterator[None]:
             if not stat.S_ISREG(os.lstat(p).st_mode):  # a symbolic link goes, what it points to stays
                 continue
             os.chmod(p, os.stat(p).st_mode | 0o200)  # published copies are read-only; we own them
-            fd = os.open(p, os.O_RDWR | os.O_NOFOLLOW)
+            handles.append(os.open(p, os.O_RDWR | os.O_NOFOLLOW))
         except OSError:  # gone, not ours, or swapped for a link in the meantime
             continue
-        info = os.fstat(fd)
-        if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:  # another name still holds these bytes
-            handles.append((Path(p), fd))
-        else:
-            os.close(fd)
     try:
         yield
     finally:
-        for _, fd in handles:
-            try:
-                if os.fstat(fd).st_nlink == 0:  # no name shows these bytes any more: replaced or deleted
+        for fd in handles:
+            try:  # zeroed only when no name shows these bytes any more (a hard link elsewhere keeps them)
+                if stat.S_ISREG(os.fstat(fd).st_mode) and os.fstat(fd).st_nlink == 0:
                     _zero(fd)
             finally:
                 os.close(fd)
