@@ -76,6 +76,8 @@ def _last_run(paths: Paths) -> str:
     try:
         with DagsterInstance.get() as instance:  # DAGSTER_HOME: this installation's (main exports it)
             records = instance.get_run_records(filters=RunsFilter(job_name="full_refresh"), limit=1)
+            good = instance.get_run_records(filters=RunsFilter(job_name="full_refresh",
+                                                               statuses=[DagsterRunStatus.SUCCESS]), limit=1)
     except Exception as exc:  # e.g. an auditor's account that may not open its storage: the counts still help
         return f"The last run is unknown: the Dagster instance in {paths.dagster_home} could not be read " \
                f"({type(exc).__name__})."
@@ -93,8 +95,10 @@ def _last_run(paths: Paths) -> str:
             return (f"A run started at {started} stopped before it finished (its process ended): `klantkluis run` "
                     "again takes it up; the counts below are as it left them.")
         return f"A run started at {started} is still going: the counts below are changing."
-    return (f"Last run: {started}, {status.value.lower()}: the marts below are from the last run that succeeded; "
-            "`klantkluis run` (or the Dagster UI) shows why it failed.")
+    marts = (f"the marts below are from the last run that succeeded ({good[0].create_timestamp:%Y-%m-%d %H:%M UTC})"
+             if good else "no run has succeeded yet, so the marts below may be missing or partial")
+    return (f"Last run: {started}, {status.value.lower()}: {marts}; `klantkluis run` (or the Dagster UI) shows "
+            "why it failed.")
 
 
 def _ui(args, paths: Paths) -> int:

@@ -102,3 +102,7 @@ def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, 
     (paths.state / RUN_LOCK).write_text(str(os.getpid()))  # as a running `klantkluis run` records itself
     assert main(["--home", str(tmp_path), "status"]) == 0
     assert "is still going" in capsys.readouterr().out
+    with DagsterInstance.get() as instance:  # a failed run, and none ever succeeded
+        instance.add_run(DagsterRun(job_name="full_refresh", run_id="b" * 36, status=DagsterRunStatus.FAILURE))
+    assert main(["--home", str(tmp_path), "status"]) == 0
+    assert "failure: no run has succeeded yet, so the marts below may be missing or partial" in capsys.readouterr().out
