@@ -50,8 +50,10 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
     if (done := detail.get("erasure")) is not None:
         return done
     started, actor, pending = time.perf_counter(), f"request:{request.request_id}", detail.get("erasure_pending")
-    again = "erasure_started" in detail
-    service.ledger.update_detail(request.request_id, {"erasure_started": timestamp(now)})
+    first = detail.get("erasure_started")  # an earlier attempt, stopped: when it began
+    if first is None:
+        service.ledger.update_detail(request.request_id, {"erasure_started": timestamp(now),
+                                                          "erasure_subjects": list(subject_ids)})
 
     def record(result) -> None:
         service.ledger.update_detail(request.request_id, {"erasure_pending": {
@@ -65,7 +67,7 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
             con.execute("pragma disable_checkpoint_on_shutdown")
             if pending and not recorded(con, subject_ids):  # the first attempt committed, then stopped
                 result = Erasure(pending["keys_shredded"], pending["shred_seconds"], pending["removed"], pending["kept"])
-                if not any(service.audit.matching(events=["erasure"], mentioning=actor)):
+                if not any(service.audit.matching(events=["erasure"], since=first, mentioning=actor)):
                     service.audit.append("erasure", actor=actor, now=now, subjects=len(subject_ids),
                                          keys_shredded=result.keys_shredded, recorded_after_restart=True,
                                          removed={r["table"]: r["rows"] for r in result.removed},
@@ -77,9 +79,9 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
     else:
         removed, kept, shredded = [], [], sum(service.keystore.shred(s, now=now, actor=actor) for s in subject_ids)
         shred_seconds = round(time.perf_counter() - started, 4)
-    if again:  # an earlier attempt may have destroyed the keys before it stopped: this one found none left
-        shredded = sum(bool(e["details"].get("existed")) for e in service.audit.matching(
-            events=["key_shredded"], mentioning=actor) if e["actor"] == actor)
+    if first is not None:  # an earlier attempt may have destroyed the keys before it stopped
+        shredded = max(shredded, sum(bool(e["details"].get("existed")) for e in service.audit.matching(
+            events=["key_shredded"], since=first, mentioning=actor) if e["actor"] == actor))
     service.ledger.index.forget_subjects(subject_ids)
     earlier = [r for r in service.ledger.results_for(subject_ids, "access")
                if r["result_path"] and Path(r["result_path"]).exists()]  # not those removed after 30 days
@@ -121,8 +123,11 @@ def purge(service) -> dict | None:
 
 
 def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
-    earlier = json.loads(service.ledger.get(request.request_id)["detail"]).get("erasure")
-    ids = earlier["subject_ids"] if earlier else [s for _, s in service.subjects(request, now)]
+    detail = json.loads(service.ledger.get(request.request_id)["detail"])
+    # An attempt taken up again erases whom the first one found: by e-mail the subjects are found
+    # through their keys, which that attempt may have destroyed already.
+    ids = (detail["erasure"]["subject_ids"] if "erasure" in detail else detail["erasure_subjects"]
+           if "erasure_subjects" in detail else [s for _, s in service.subjects(request, now)])
     done = erase_now(service, request, ids, now)
     purged = purge(service)
     published = republish(service.paths)

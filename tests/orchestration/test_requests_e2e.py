@@ -255,11 +255,13 @@ def _scenario(w, instance, pseudonymiser):
             w["rectified"]["customer_id"]}
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         loaded = {r[0] for r in con.execute("select subject_id from raw.crm_customers").fetchall()}
-    victims = [c["customer_id"] for c in customers[10:]
-               if c["customer_id"] not in used and pseudonymiser.subject_id("customer", c["customer_id"]) in loaded][:2]
-    # stopped after the deletions commit; stopped after the keys are destroyed, before the deletions commit
-    for victim, stop_at in zip(victims, ("erasure", "erasure_pending")):
-        request_id, _ = write_request(paths.inbox, {"type": "erasure", "customer_id": victim,
+    victims = [c for c in customers[10:] if c["email"] and c["customer_id"] not in used
+               and pseudonymiser.subject_id("customer", c["customer_id"]) in loaded][:3]
+    # stopped after the deletions commit; stopped after the keys are destroyed, before the deletions commit,
+    # by number and (review: the second attempt found no one, the key being gone) by e-mail address
+    for victim, stop_at, by in zip(victims, ("erasure", "erasure_pending", "erasure_pending"),
+                                   ("customer_id", "customer_id", "email")):
+        request_id, _ = write_request(paths.inbox, {"type": "erasure", by: victim[by],
                                                     "verification": "id_document"})
         with RequestService(paths) as service:
             service.intake()
@@ -275,7 +277,8 @@ def _scenario(w, instance, pseudonymiser):
                 service.process(request_id)
         with RequestService(paths) as service:
             service.ledger.release(request_id)  # as 30 minutes later: the stale claim is taken again
-            w[f"interrupted_at_{stop_at}"] = service.process(request_id)
+            w[f"interrupted_at_{stop_at}_by_{by}"] = service.process(request_id)
+    w["interrupted_sids"] = [pseudonymiser.subject_id("customer", v["customer_id"]) for v in victims]
     _full_refresh(instance)
 
 
@@ -346,12 +349,14 @@ def test_erased_canary_is_gone_from_every_duckdb_file_parquet_file_and_dagster_s
 
 def test_an_erasure_stopped_after_its_deletions_tells_the_requester_what_was_erased(world):
     """Crash review: the second attempt found nothing left and the receipt said 'we found no data'."""
-    for stopped in ("erasure", "erasure_pending"):  # after the deletions commit; after the keys, before the commit
-        outcome = world[f"interrupted_at_{stopped}"]
+    for stopped in ("erasure_by_customer_id", "erasure_pending_by_customer_id", "erasure_pending_by_email"):
+        outcome = world[f"interrupted_at_{stopped}"]  # after the deletions commit; after the keys, before it
         assert outcome.status == "completed" and outcome.detail["found"] and outcome.detail["keys_shredded"] == 1
         assert "raw.crm_customers" in outcome.detail["removed"] and outcome.detail["kept"].get("raw.orders")
         receipt = json.loads(Path(outcome.result_path).read_text())
         assert "no data" not in receipt["explanation"]["en"] and receipt["key_shredded"]["keys"] == 1
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:  # and the rows are gone indeed
+        assert not scan(con, world["interrupted_sids"])
 
 
 def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
