@@ -207,8 +207,17 @@ class RequestService:
         row = latest_row(self, con, table, subject_id, {EMAIL}, "identifying the requester (Art. 12(6))",
                          f"request:{request.request_id}", now) if column_types(con, "raw", table.name) else None
         if row is None:  # with no row at all there is nothing to give away: the index's word stands
-            return None if recorded(con, [subject_id]) else True
+            return None if recorded(con, [subject_id]) and not self._in_landing(wanted, subject_id) else True
         return row.get(EMAIL) is not None and self.pseudonymiser.lookup_hmac(row[EMAIL]) == wanted
+
+    def _in_landing(self, wanted: str, subject_id: str) -> bool:
+        """Whether a landing file still there gave the subject this address: the source system's
+        current export (its record not loaded yet, or quarantined), not one removed long ago."""
+        from orchestration.ingest.sources import source_files
+
+        files = self.ledger.index.files_for(wanted, subject_id)
+        return any((source, p.name) in files for source in {s for s, _ in files} if source in MASTER_TABLES.values()
+                   for p in source_files(self.paths, source))
 
     def ingest_context(self, now: datetime) -> IngestContext:
         """The raw-layer writer's context, sharing this service's keys and audit log."""

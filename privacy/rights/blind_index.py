@@ -88,6 +88,11 @@ class BlindIndex:
         rows = self._db.execute("select kind, subject_id from email_index where email_hmac = ?", (email_hmac,))
         return sorted({(kind, subject_id) for kind, subject_id in rows})
 
+    def files_for(self, email_hmac: str, subject_id: str) -> set[tuple[str, str]]:
+        """(source, file) of every file that gave this subject this address."""
+        return {(source, file) for source, file in self._db.execute(
+            "select source, file from email_index where email_hmac = ? and subject_id = ?", (email_hmac, subject_id))}
+
     def known(self, table: str, hmacs: set[str]) -> set[str]:
         """Which of ``hmacs`` are in the e-mail (``email_index``) or name (``name_index``) index."""
         column, found, wanted = "email_hmac" if table == "email_index" else "hmac", set(), sorted(hmacs)

@@ -411,6 +411,32 @@ def test_an_email_address_shared_by_two_records_is_refused_not_answered_for_both
     assert EMAIL not in capsys.readouterr().out
 
 
+def test_an_address_only_a_landing_file_holds_finds_its_customer_and_one_removed_since_is_refused(paths):
+    """Review: a customer whose CRM export was not loaded yet (or quarantined), with orders loaded,
+    was refused as if their record had been removed."""
+    import duckdb
+
+    from orchestration.ingest.schema import ensure_raw_tables
+    from orchestration.requests.common import Refused
+
+    landing = paths.landing / "crm_customers"
+    landing.mkdir(parents=True)
+    (landing / "2026-11-01.csv").write_text(f"customer_id,first_name,last_name,email\nC0000001,Anna,Bakker,{EMAIL}\n")
+    now = datetime.now(timezone.utc)
+    with RequestService(paths) as service:
+        sid = service.pseudonymiser.subject_id("customer", "C0000001")
+        with duckdb.connect(str(paths.warehouse)) as con:
+            ensure_raw_tables(con, [t for t in service.classification if t.name in ("orders", "crm_customers")
+                                    and t.layer == "source"])
+            con.execute("insert into raw.orders (subject_id) values (?)", [sid])
+        request = service.parse(json.dumps({"type": "access", "email": EMAIL, "verification": "idin",
+                                            "received_at": "2026-11-01T10:00:00+01:00"}).encode())
+        assert service.subjects(request, now) == [("customer", sid)]
+        (landing / "2026-11-01.csv").unlink()  # removed after its period: only the orders are left
+        with pytest.raises(Refused, match="belongs to no current record"):
+            service.subjects(request, now)
+
+
 def test_one_customer_and_one_lead_with_one_address_are_answered_together(paths):
     with RequestService(paths) as service:  # a lead who became a customer: one person, two records
         service.ledger.index.index_file("crm_customers", "c.csv", "v", [(service.pseudonymiser.lookup_hmac(EMAIL),
