@@ -24,45 +24,51 @@ ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "NL_BSN", "N
 
 
 _DASHES = {c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"}
-# The format characters (Unicode category Cf), the combining grapheme joiner and the dashes: a text
-# already in NFKC without any of them is read as it is (most texts; no per-character pass).
-_SPECIAL = re.compile("[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
-                      "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
-                      "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
-                      "\U000e0020-\U000e007f\u034f" + "".join(_DASHES) + "]")
+# What shows nothing (Unicode's Default_Ignorable_Code_Point: the format characters, variation
+# selectors, fillers, the combining grapheme joiner) and the dashes: a text in NFKC without any of
+# them is read as it is (most texts: no pass per character). A test keeps it complete.
+_IGNORABLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+              "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+              "\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+_SHOWS_NOTHING = re.compile(f"[{_IGNORABLE}]")
+_SPECIAL = re.compile(f"[{_IGNORABLE}\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\ufff9-\ufffb\U000110bd"
+                      f"\U000110cd\U00013430-\U0001343f{''.join(_DASHES)}]")
 
 
-def _read_as(char: str) -> str:
-    """What the recognizers read for one character: nothing for one that shows nothing (format
-    characters such as zero-width spaces, direction marks, the soft hyphen; the combining grapheme
-    joiner), '-' for a dash, else its NFKC form (a non-breaking or narrow space becomes a space,
-    full-width digits and '＠' their ASCII forms)."""
-    if unicodedata.category(char) == "Cf" or char == "\u034f":
-        return ""
-    return _DASHES.get(char) or unicodedata.normalize("NFKC", char)
+def _read_as(chars: str) -> str:
+    """What the recognizers read for one character with the combining marks that follow it: nothing
+    for what shows nothing (format characters such as zero-width spaces, direction marks and the
+    soft hyphen; variation selectors; fillers), '-' for a dash, else its NFKC form (a non-breaking
+    or narrow space becomes a space, full-width digits and '＠' their ASCII forms, 'e' and a
+    combining acute accent one 'é')."""
+    kept = "".join(c for c in chars if not (_SHOWS_NOTHING.match(c) or unicodedata.category(c) == "Cf"))
+    return _DASHES.get(kept) or unicodedata.normalize("NFKC", kept)
 
 
-def normalise(text: str) -> tuple[str, list[int] | None]:
-    """The text as the recognizers read it (``_read_as`` per character), so a phone number, IBAN or
-    name pasted from a web page or an e-mail client is found like a typed one; with, beyond ASCII,
-    the position in ``text`` of every position in it (and of its end): what is found is replaced
-    in the text as written, which stays as it was elsewhere."""
+def normalise(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """The text as the recognizers read it (``_read_as`` per character and its combining marks), so a
+    phone number, IBAN or name pasted from a web page, an e-mail client or a Mac is found like a
+    typed one; with, beyond ASCII, for every position in it the span of ``text`` it was read from:
+    what is found is replaced in the text as written, which stays as it was elsewhere."""
     if text.isascii() or (unicodedata.is_normalized("NFKC", text) and not _SPECIAL.search(text)):
         return text, None
-    read, where = [], []
-    for i, char in enumerate(text):
-        for c in _read_as(char):
+    read, where, i = [], [], 0
+    while i < len(text):
+        j = i + 1
+        while j < len(text) and unicodedata.combining(text[j]):
+            j += 1
+        for c in _read_as(text[i:j]):
             read.append(c)
-            where.append(i)
-    where.append(len(text))
+            where.append((i, j))
+        i = j
     return "".join(read), where
 
 
-def _in_text(results: list[RecognizerResult], where: list[int] | None) -> list[RecognizerResult]:
+def _in_text(results: list[RecognizerResult], where: list[tuple[int, int]] | None) -> list[RecognizerResult]:
     """Results found in the normalised text, at their places in the text as written."""
     if where is None:
         return results
-    return [RecognizerResult(r.entity_type, where[r.start], where[r.end - 1] + 1, r.score) for r in results]
+    return [RecognizerResult(r.entity_type, where[r.start][0], where[r.end - 1][1], r.score) for r in results]
 
 
 class BlankSpacyNlpEngine(SpacyNlpEngine):

@@ -147,6 +147,10 @@ def test_values_split_by_spaces_other_than_a_space_are_redacted_too(redactor):
     assert redacted[3] == "Tel <PHONE_NUMBER>, IBAN <IBAN_CODE>"
     # direction marks, a non-breaking hyphen, a Mongolian vowel separator; the rest stays as written
     assert redacted[4] == "Bel <PHONE_NUMBER>, <PHONE_NUMBER> of <PHONE_NUMBER>; mail <EMAIL_ADDRESS> 👩\u200d💻"
+    # a name typed on a Mac (decomposed accents), a variation selector, a Hangul filler (review)
+    mac = Redactor([("Amélie", "Dubois", None)]).redact(["Gesprek met Ame\u0301lie Dubois (Ame\u0301lie)"])
+    assert mac == ["Gesprek met <PERSON> (Ame\u0301lie)"]  # the rest stays as written, decomposed
+    assert redactor.redact(["Bel 06\ufe0f12345678 of 06\u316412345678"]) == ["Bel <PHONE_NUMBER> of <PHONE_NUMBER>"]
     # the subject's own values stay in their access export as they were typed
     [own] = redactor.redact_others(["Bel 06\xa012345678, of 06\xa087654321 (\u00e9\u0301)"], keep={"0612345678"})
     assert own == "Bel 06\xa012345678, of <PHONE_NUMBER> (\u00e9\u0301)"
