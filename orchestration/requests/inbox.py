@@ -6,9 +6,12 @@ those by hand, Art. 12(4)) and are removed when the policy rule ``rejected_reque
 ``file_retention``); answered requests' files are removed by the service.
 """
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
+import stat
 import re
 import time
 from datetime import datetime, timezone
@@ -36,14 +39,16 @@ def documents(inbox: Path, now: float | None = None) -> list[Path]:
                   and (p.suffix == ".json" or now - p.stat().st_mtime >= SETTLE)) if inbox.is_dir() else []
 
 
-def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
-    """Request id -> (file, content) for every document in the inbox (``documents``)."""
+def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes | None]]:
+    """Request id -> (file, content) for every document in the inbox (``documents``); the content
+    is None for one this account cannot read, which is still a request to answer (Art. 12(3))."""
     out = {}
     for path in documents(inbox):
-        try:  # never through a link put there since documents() looked
-            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
-                raw = f.read()
-        except OSError:
+        raw = _read(path)
+        if raw is _GONE:
+            continue
+        if raw is None:
+            out["req-" + hashlib.sha256(f"unreadable:{path.name}".encode()).hexdigest()[:20]] = (path, None)
             continue
         try:
             document = json.loads(raw)
@@ -51,6 +56,26 @@ def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes]]:
         except (ValueError, UnicodeDecodeError, RecursionError):
             out[_content_id(raw)] = (path, raw)
     return out
+
+
+_GONE = b"\0gone"  # a document taken meanwhile, or swapped for a link or something other than a file
+
+
+def _read(path: Path) -> bytes | None:
+    """The document's bytes; never through a link or from a pipe put there since ``documents`` looked."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except (FileNotFoundError, IsADirectoryError):
+        return _GONE
+    except OSError as exc:
+        return _GONE if exc.errno == errno.ELOOP else None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return _GONE
+        try:
+            return f.read()
+        except OSError:
+            return None
 
 
 def _content_id(raw: bytes) -> str:
@@ -63,20 +88,26 @@ def intake(service, now: datetime) -> list:
     pending = []
     for request_id, (path, raw) in inbox_files(service.paths.inbox).items():
         try:
+            if raw is None:
+                raise InvalidRequest("the document cannot be read by this service account: give it read access, "
+                                     "then answer the requester")
             request = service.parse(raw)
         except InvalidRequest as exc:
             try:
-                received = _arrival(path, raw, now)
+                received = _arrival(path, raw or b"", now)
                 folder = service.paths.inbox / REJECTED
                 if folder.is_symlink():  # documents would be moved wherever it points
                     raise PrivacyError(f"{folder} is a symbolic link: make it a folder of its own (remove the "
                                        "link; the next intake creates the folder), then run again")
                 folder.mkdir(mode=0o700, exist_ok=True)
                 if not path.is_symlink():  # it may name its sender: readable by this account only, like the inbox
-                    os.chmod(path, 0o600)
+                    with contextlib.suppress(PermissionError):
+                        os.chmod(path, 0o600)
                 os.replace(path, folder / f"{request_id}{path.suffix or '.json'}")
             except FileNotFoundError:  # the sensor or another command took it first
                 continue
+            except PermissionError:  # it cannot be moved: registered where it is, its deadline tracked
+                pass
             service.ledger.reject(request_id, str(exc), received=received, now=now)
             service.audit.append("request_rejected", now=now, request_id=request_id, reason=str(exc))
             continue

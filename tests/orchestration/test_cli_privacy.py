@@ -102,6 +102,12 @@ def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, 
     (paths.state / RUN_LOCK).write_text(str(os.getpid()))  # as a running `klantkluis run` records itself
     assert main(["--home", str(tmp_path), "status"]) == 0
     assert "is still going" in capsys.readouterr().out
+    (paths.state / RUN_LOCK).write_text("999999999")
+    with DagsterInstance.get() as instance:  # the UI re-executed a command-line run: its tags came along
+        instance.add_run(DagsterRun(job_name="full_refresh", run_id="c" * 36, status=DagsterRunStatus.STARTED,
+                                    tags={COMMAND_LINE_TAG: "run", "dagster/parent_run_id": "a" * 36}))
+    assert main(["--home", str(tmp_path), "status"]) == 0
+    assert "is still going" in capsys.readouterr().out
     with DagsterInstance.get() as instance:  # a failed run, and none ever succeeded
         instance.add_run(DagsterRun(job_name="full_refresh", run_id="b" * 36, status=DagsterRunStatus.FAILURE))
     assert main(["--home", str(tmp_path), "status"]) == 0
