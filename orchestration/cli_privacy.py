@@ -19,6 +19,9 @@ def _register(args, paths: Paths) -> int:
                              manifest=json.loads(manifest.read_text()) if manifest.is_file() else None)
     print("Register of processing activities (Art. 30), in English and Dutch:\n"
           + "\n".join(f"  {path}" for pair in written.values() for path in pair))
+    if not manifest.is_file():
+        print(f"Note: {manifest} is missing, so further processing (Art. 6(4)) counts only the classified columns, "
+              "not the marts' lineage: `make run` (or `dbt parse` in dbt_project/) writes it.")
     return 0
 
 

@@ -10,6 +10,7 @@ import sys
 from collections import defaultdict
 from contextlib import redirect_stdout
 from datetime import datetime, timezone
+from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
@@ -51,13 +52,13 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.seek(0)
-            print(f"Error: another `klantkluis run` (process {lock.read().strip() or '?'}) is running on this "
+            print(f"Error: another `klantkluis run` (process {(lock.read().split() or ['?'])[0]}) is running on this "
                   "installation: wait for it to finish (`klantkluis status`), then run again if need be.",
                   file=sys.stderr)
             return 2
         lock.seek(0)
         lock.truncate()
-        lock.write(str(os.getpid()))
+        lock.write(f"{os.getpid()} {_boot_id()}")
         lock.flush()
         return _run_days(paths, as_of, reload)
 
@@ -68,8 +69,11 @@ def run_going(paths: Paths) -> bool:
     or the machine went down). Asked without taking the lock, so a run starting meanwhile is not
     refused."""
     try:
-        pid = int((paths.state / RUN_LOCK).read_text().strip() or 0)
+        pid, *boot = (paths.state / RUN_LOCK).read_text().split()
+        pid = int(pid)
     except (OSError, ValueError):
+        return False
+    if boot and boot[0] != _boot_id():  # the machine restarted since: that process is gone, whatever has its id
         return False
     try:
         os.kill(pid, 0)
@@ -78,6 +82,14 @@ def run_going(paths: Paths) -> bool:
     except PermissionError:  # alive, under another account
         return True
     return pid > 0
+
+
+def _boot_id() -> str:
+    """This boot of the machine (Linux), so a process id from before a restart is not taken for a live one."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "-"
 
 
 def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:

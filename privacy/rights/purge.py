@@ -78,9 +78,10 @@ def overwritten_when_replaced(paths: Iterable[Path]) -> Iterator[None]:
     handles = []
     for p in paths:
         try:
-            if not stat.S_ISREG(os.lstat(p).st_mode):  # a symbolic link goes, what it points to stays
+            info = os.lstat(p)
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:  # a link goes, what it shows stays
                 continue
-            os.chmod(p, os.stat(p).st_mode | 0o200)  # published copies are read-only; we own them
+            os.chmod(p, info.st_mode | 0o200)  # published copies are read-only; we own them
             handles.append(os.open(p, os.O_RDWR | os.O_NOFOLLOW))
         except OSError:  # gone, not ours, or swapped for a link in the meantime
             continue
