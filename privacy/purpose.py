@@ -80,12 +80,14 @@ def further_processing(classification: Classification, policy: Policy,
                 if p in collected:
                     collected[p].add(str(column.legal_basis))
     sources = {t.name: t for t in classification if t.layer == "source"}
+    nodes = {**manifest["nodes"], **manifest.get("sources", {})} if manifest else {}
     for mart in _marts(manifest) if manifest else ():
         purpose = (mart.get("meta") or {}).get("purpose")
-        for name in _upstream_sources(mart, {**manifest["nodes"], **manifest.get("sources", {})}):
-            if purpose in collected and name in sources:
-                collected[purpose] |= {str(c.legal_basis) for c in sources[name].columns
-                                       if c.name not in BOOKKEEPING and c.retention != TECHNICAL_RULE}
+        if purpose not in collected:
+            continue
+        for name in _upstream_sources(mart, nodes) & set(sources):
+            collected[purpose] |= {str(c.legal_basis) for c in sources[name].columns
+                                   if c.name not in BOOKKEEPING and c.retention != TECHNICAL_RULE}
     return {p: sorted(bases - {policy.purposes[p].legal_basis}) for p, bases in collected.items()
             if bases - {policy.purposes[p].legal_basis}}
 
@@ -109,9 +111,14 @@ def compatibility_exemption(purpose: Purpose) -> str | None:
     Art. 23(1), which the policy names (``compatibility.law``)."""
     if "6(1)(a)" in purpose.legal_basis:
         return "consent"
-    if ("6(1)(c)" in purpose.legal_basis or "6(1)(e)" in purpose.legal_basis) and _text(purpose.compatibility.get("law")):
+    if _by_law(purpose.legal_basis) and _text(purpose.compatibility.get("law")):
         return "law"
     return None
+
+
+def _by_law(basis: str) -> bool:
+    """A legal obligation or a public task: grounds laid down by law (Art. 6(3))."""
+    return "6(1)(c)" in basis or "6(1)(e)" in basis
 
 
 def assessment_gaps(classification: Classification, policy: Policy, manifest: dict | None = None) -> list[Finding]:
@@ -135,7 +142,7 @@ def assessment_gaps(classification: Classification, policy: Policy, manifest: di
             missing = [what for key, what in COMPATIBILITY.items() if not _text(purpose.compatibility.get(key))]
             if missing:
                 law = (" (or, for a legal obligation or public task, the objective of Art. 23(1) its law safeguards, "
-                       "as compatibility.law)") if "6(1)(c)" in purpose.legal_basis or "6(1)(e)" in purpose.legal_basis else ""
+                       "as compatibility.law)") if _by_law(purpose.legal_basis) else ""
                 found.append(Finding("policy", f"{where}.compatibility",
                                      f"uses data collected under {', '.join(further[name])} (further processing, "
                                      f"Art. 6(4)) without " + "; ".join(missing) + law))

@@ -210,8 +210,8 @@ def _process(args, paths) -> int:
                 print(f"{exc} (the request stays in the inbox; see `klantkluis requests`)")
                 code = 1
                 continue
-            started = service.ledger.get(request.request_id)["started_at"]
-            if outcome.status == "processing" and started:  # claimed by another process, or one that stopped
+            if outcome.status == "processing" and (started := service.ledger.get(request.request_id)["started_at"]):
+                # claimed by another process, or by one that was stopped
                 since = datetime.fromisoformat(started)
                 at = (since + STALE).astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M")
                 print(f"{request.request_id} ({outcome.type}): being answered by another process since "

@@ -11,8 +11,8 @@ import errno
 import hashlib
 import json
 import os
-import stat
 import re
+import stat
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,7 +48,7 @@ def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes | None]]:
         if raw is _GONE:
             continue
         if raw is None:
-            out["req-" + hashlib.sha256(f"unreadable:{path.name}".encode()).hexdigest()[:20]] = (path, None)
+            out[_content_id(f"unreadable:{path.name}".encode())] = (path, None)
             continue
         try:
             document = json.loads(raw)

@@ -206,7 +206,7 @@ class RequestService:
         table = self.classification.table(MASTER_TABLES[kind], "source")
         row = latest_row(self, con, table, subject_id, {EMAIL}, "identifying the requester (Art. 12(6))",
                          f"request:{request.request_id}", now) if column_types(con, "raw", table.name) else None
-        if row is None:  # with no row at all there is nothing to give away: the index's word stands
+        if row is None:  # no rows at all (nothing to give away), or a current export holds it: the index stands
             return None if recorded(con, [subject_id]) and not self._in_landing(wanted, subject_id) else True
         return row.get(EMAIL) is not None and self.pseudonymiser.lookup_hmac(row[EMAIL]) == wanted
 
