@@ -74,6 +74,8 @@ def _rotate(args, paths: Paths) -> int:
     from privacy.audit import AuditLog
     from privacy.keystore import KeyStore
     from privacy.masterkey import ROTATING_FILE, FileMasterKey, master_key_from_env
+    from privacy.paths import fsync_dir
+    from privacy.rights.purge import overwritten_when_replaced
 
     env = {**os.environ, **paths.environment()}
     old = master_key_from_env(env)
@@ -89,7 +91,11 @@ def _rotate(args, paths: Paths) -> int:
     # The data keys are wrapped by the new key now: the installation is bound to it before the file
     # moves, so after a crash in between the next start asks to move master.key.new into place.
     keybinding.confirm(env, "master", new.key_id, replace=True)
-    os.replace(staged, old.path)
+    # The old key's bytes are zeroed, not only unlinked: a key-store backup from before the rotation
+    # (holding keys erased since) must stay unreadable (Art. 17, 32), as the README promises.
+    with overwritten_when_replaced([old.path]):
+        os.replace(staged, old.path)
+    fsync_dir(old.path.parent)
     print(f"Master key rotated: {count:,} data keys rewrapped; new key id {new.key_id}; warehouse untouched.")
     return 0
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.exceptions import KeyFileError
-from privacy.paths import private_dir
+from privacy.paths import fsync_dir, private_dir
 
 KEY_SIZE = 32
 NONCE_SIZE = 12
@@ -144,3 +144,4 @@ def _create_key_file(path: Path) -> None:
         pass
     finally:
         os.unlink(tmp)
+    fsync_dir(path.parent)  # data may be wrapped under this key next: its name must outlive a power cut

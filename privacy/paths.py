@@ -51,3 +51,12 @@ def private_dir(path: Path) -> Path:
         if not ignore.exists():
             ignore.write_text("# key material and privacy state: never commit\n*\n")
     return path
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename, link or removal in ``folder`` durable (a key file must survive a power cut)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

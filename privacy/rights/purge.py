@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from privacy.paths import fsync_dir
+
 _CHUNK = 1 << 20
 
 
@@ -64,7 +66,7 @@ def _compact(path: Path, connect: Callable[[str], duckdb.DuckDBPyConnection]) ->
     os.chmod(fresh, path.stat().st_mode & 0o777)
     with overwritten_when_replaced([path]):
         os.replace(fresh, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return {"file": path.name, "bytes_before": before, "bytes_after": path.stat().st_size,
             "seconds": round(time.perf_counter() - started, 3)}
 
@@ -102,11 +104,3 @@ def _zero(fd: int) -> None:
     for offset in range(0, size, _CHUNK):
         os.write(fd, block[: min(_CHUNK, size - offset)])
     os.fsync(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -33,10 +33,17 @@ def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch
     paths = Paths.from_home(tmp_path)
     for name, value in paths.environment().items():
         monkeypatch.setenv(name, value)
-    before = master_key_from_env(paths.environment()).key_id
-    assert main(["--home", str(tmp_path), "rotate-master-key"]) == 0
+    old = master_key_from_env(paths.environment())
+    before = old.key_id
+    with open(old.path, "rb") as held:  # what a disk or a file-system snapshot still shows of the old file
+        assert held.read() != bytes(32)
+        assert main(["--home", str(tmp_path), "rotate-master-key"]) == 0
+        held.seek(0)
+        # Zeroed, not only unlinked: a key-store backup from before the rotation stays unreadable.
+        assert held.read() == bytes(32)
     after = master_key_from_env(paths.environment()).key_id  # refused if the binding had kept the old id
     assert after != before and after in (tmp_path / "state" / "keys.json").read_text()
+    assert old.path.read_bytes() != bytes(32)
 
 
 def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_rule(tmp_path, monkeypatch, capsys):
