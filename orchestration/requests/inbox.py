@@ -39,9 +39,19 @@ def documents(inbox: Path, now: float | None = None) -> list[Path]:
                   and (p.suffix == ".json" or now - p.stat().st_mtime >= SETTLE)) if inbox.is_dir() else []
 
 
+class TooLarge(bytes):
+    """The start of a document larger than ``MAX_DOCUMENT``: never a request (those are a few hundred
+    bytes), so it is not read whole; ``request_id`` comes from its whole content, read in chunks."""
+    request_id: str
+
+
+MAX_DOCUMENT = 1 << 20
+
+
 def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes | None]]:
     """Request id -> (file, content) for every document in the inbox (``documents``); the content
-    is None for one this account cannot read, which is still a request to answer (Art. 12(3))."""
+    is None for one this account cannot read, which is still a request to answer (Art. 12(3)), and
+    a ``TooLarge`` for one over ``MAX_DOCUMENT`` (a letter with attachments: answered by hand)."""
     out = {}
     for path in documents(inbox):
         raw = _read(path)
@@ -49,6 +59,9 @@ def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes | None]]:
             continue
         if raw is None:
             out[_content_id(f"unreadable:{path.name}".encode())] = (path, None)
+            continue
+        if isinstance(raw, TooLarge):
+            out[raw.request_id] = (path, raw)
             continue
         try:
             document = json.loads(raw)
@@ -73,13 +86,25 @@ def _read(path: Path) -> bytes | None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return _GONE
         try:
-            return f.read()
+            raw = f.read(MAX_DOCUMENT + 1)
+            if len(raw) <= MAX_DOCUMENT:
+                return raw
+            digest = hashlib.sha256(raw)  # a huge file costs one chunk of memory, not its size
+            while chunk := f.read(MAX_DOCUMENT):
+                digest.update(chunk)
         except OSError:
             return None
+    large = TooLarge(raw[:4096])
+    large.request_id = _id_of(digest)
+    return large
 
 
 def _content_id(raw: bytes) -> str:
-    return "req-" + hashlib.sha256(raw).hexdigest()[:20]
+    return _id_of(hashlib.sha256(raw))
+
+
+def _id_of(digest) -> str:
+    return "req-" + digest.hexdigest()[:20]
 
 
 def intake(service, now: datetime) -> list:
@@ -91,6 +116,9 @@ def intake(service, now: datetime) -> list:
             if raw is None:
                 raise InvalidRequest("the document cannot be read by this service account: give it read access, "
                                      "then answer the requester")
+            if isinstance(raw, TooLarge):
+                raise InvalidRequest(f"the document is larger than {MAX_DOCUMENT >> 20} MiB, so it is no request "
+                                     "document (a letter or e-mail with attachments?): answer the requester by hand")
             request = service.parse(raw)
         except InvalidRequest as exc:
             try:

@@ -492,3 +492,42 @@ def test_an_erasure_receipt_claims_a_destroyed_key_only_when_one_was():
     assert "key" not in en and "sleutel" not in nl and "(5 years) and our log (7 years)" in en
     assert "Your key is destroyed" in _explanation(True, {**done, "keys_shredded": 1}, policy)[1]
     assert _explanation(False, done, policy)[1].startswith("We found no data about you")
+
+
+def test_a_huge_document_is_tracked_to_answer_by_hand_without_being_read_whole(paths, monkeypatch):
+    """Security review (left alone then): every inbox document was read whole, so one huge file cost
+    its size in memory at every intake. It is read in chunks, and answered by hand like a letter."""
+    import hashlib
+
+    from orchestration.requests import inbox
+
+    monkeypatch.setattr(inbox, "MAX_DOCUMENT", 1000)
+    paths.inbox.mkdir(parents=True)
+    body = json.dumps({"type": "access", "customer_id": "C1", "verification": "by phone", "pad": "x" * 5000})
+    (paths.inbox / "scan.json").write_text(body)
+    reads, real_fdopen = [], os.fdopen
+
+    class Counted:
+        def __init__(self, f):
+            self.f = f
+
+        def read(self, n=-1):
+            reads.append(n)
+            return self.f.read(n)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(inbox.os, "fdopen", lambda fd, mode: Counted(real_fdopen(fd, mode)))
+    [(request_id, (_, raw))] = inbox.inbox_files(paths.inbox).items()
+    monkeypatch.setattr(inbox.os, "fdopen", real_fdopen)
+    assert -1 not in reads and max(reads) <= 1001  # never read whole
+    assert request_id == "req-" + hashlib.sha256(body.encode()).hexdigest()[:20] and len(raw) <= 4096
+    with RequestService(paths) as service:
+        service.intake()
+        [row] = service.ledger.rows("rejected")
+    assert row["request_id"] == request_id and "larger than" in row["detail"] and "by hand" in row["detail"]
+    assert (paths.inbox / "rejected" / f"{request_id}.json").read_text() == body  # kept as it came
