@@ -7,7 +7,8 @@ which `expectations.validate.prepare` derives, and carry `meta.column` so that t
 named after the landing column, e.g. "expect_column_values_to_be_between:amount".
 """
 
-from datetime import datetime
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from expectations import formats as f
@@ -126,6 +127,15 @@ def build_suite(source: str, now: datetime) -> "gx.ExpectationSuite":
     rules = _Rules(now)
     header = rules.E.ExpectTableColumnsToMatchSet(column_set=SOURCES[source], exact_match=True)
     return gx.ExpectationSuite(name=f"landing.{source}", expectations=[header, *_BUILDERS[source](rules)])
+
+
+@lru_cache(maxsize=None)
+def typed_columns(source: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(numbers, dates and times) among the source's landing columns: those its rules read through
+    ``__num`` / ``__dt`` helpers. A CSV dialect's decimal comma and day-first dates apply to these."""
+    helpers = {str(getattr(e, "column", "")) for e in build_suite(source, datetime.now(timezone.utc)).expectations}
+    return (frozenset(c.removesuffix("__num") for c in helpers if c.endswith("__num")),
+            frozenset(c.removesuffix("__dt") for c in helpers if c.endswith("__dt")))
 
 
 def rule_name(expectation) -> str:

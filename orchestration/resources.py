@@ -6,7 +6,8 @@ from pathlib import Path
 
 from dagster import ConfigurableResource, OpExecutionContext, RetryRequested, get_dagster_logger
 
-from orchestration.ingest.sources import column_mapping, landing_day, source_files
+from orchestration.ingest.reader import ReadAs
+from orchestration.ingest.sources import landing_day, read_as, source_files
 from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
 
 AS_OF_TAG = "klantkluis/as_of"
@@ -76,6 +77,6 @@ class KlantkluisResource(ConfigurableResource):
         return [p for p in source_files(self.paths, source)
                 if through is None or (day := landing_day(p)) is None or day <= through]
 
-    def column_mapping(self, source: str) -> dict[str, str]:
-        """Their column name -> our column name, from `columns` in sources.yml."""
-        return column_mapping(self.paths, source)
+    def read_as(self, source: str) -> ReadAs:
+        """How the source's files are read: `columns` and `csv` of sources.yml."""
+        return read_as(self.paths, source)

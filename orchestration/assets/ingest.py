@@ -137,9 +137,9 @@ def _encrypted_first(context, klantkluis, table, ctx):
 def _remove_expired(context, con, source: str, passed: list, klantkluis, policy, audit, now) -> int:
     """Remove the landing files past their retention period among those read in this run that
     passed the gate (see landing_retention); returns how many."""
-    mapping = klantkluis.column_mapping(source)
+    read_as = klantkluis.read_as(source)
     expired = landing_retention.expired(con, source, passed, policy, now)
-    removed, refused = landing_retention.remove(con, expired, source, lambda p: content_key(p, mapping), audit, now)
+    removed, refused = landing_retention.remove(con, expired, source, lambda p: content_key(p, read_as), audit, now)
     if removed:
         context.log.info(f"{source}: {len(removed)} landing file(s) past their retention removed "
                          f"({', '.join(p.name for p in removed)}; policy rule {landing_retention.RULE})")
@@ -161,7 +161,8 @@ def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> Ass
                         + (f"; most often {common}" if common else "") + " (raw._quarantine holds the rule per row)")
     if table_failures:
         problems.append(f"table-level rules broken: {'; '.join(table_failures)}")
-    fix = "Fix the export and land it again, or correct the column mapping in sources.yml; then run again."
+    fix = ("Fix the export and land it again, or correct the column mapping or csv settings in sources.yml; "
+           "then run again.")
     return AssetCheckResult(
         asset_key=key, check_name="expectations", passed=not problems,
         description=f"{'; '.join(problems)}. {fix}" if problems else None,
@@ -200,7 +201,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
                 where = f"{table.name} file {i}/{len(files)} {path.name}"
                 try:
                     result = load_file(con, table, path, ctx, full_refresh=reload,
-                                       mapping=klantkluis.column_mapping(table.name),
+                                       read_as=klantkluis.read_as(table.name),
                                        progress=lambda line: context.log.info(f"{where}: {line}"))
                 except LandingFileError as exc:
                     errors.append(str(exc))

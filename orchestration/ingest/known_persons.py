@@ -8,7 +8,7 @@ in another customer's note is found and redacted.
 from functools import lru_cache
 
 from orchestration.ingest.reader import LandingFileError, read_landing_table
-from orchestration.ingest.sources import column_mapping, source_files
+from orchestration.ingest.sources import read_as, source_files
 from orchestration.settings import Paths
 
 PERSON_COLUMNS = ["first_name", "last_name", "email"]
@@ -21,7 +21,7 @@ def known_persons(paths: Paths) -> list[tuple[str, str, str]]:
     for source in ("crm_customers", "leads"):
         for path in source_files(paths, source):
             try:
-                rows = read_landing_table(path, PERSON_COLUMNS, column_mapping(paths, source)).rows
+                rows = read_landing_table(path, PERSON_COLUMNS, read_as(paths, source)).rows
             except LandingFileError:
                 continue  # the source's own ingest asset reports the unreadable file
             seen.update(zip(*(rows[c].fill_null("").to_pylist() for c in PERSON_COLUMNS)))

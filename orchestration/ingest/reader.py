@@ -27,6 +27,38 @@ class LandingFileError(Exception):
 
 
 @dataclass(frozen=True)
+class ReadAs:
+    """How one source's files are read (``sources.yml``, see ``orchestration.ingest.sources``).
+
+    ``columns`` maps the user's column names to ours. A CSV export may be of another dialect, such
+    as Excel's with Dutch settings: ``delimiter`` ';', ``encoding`` cp1252, ``decimal`` ',' and
+    dates written day first (23-11-2026 9:05). Its numbers and dates are then read into the form
+    the expectations and the warehouse read (12.50, 2026-11-23 09:05); ``numbers`` and ``dates``
+    name the source's columns of each kind. A value of another form stays as written,
+    so the expectations quarantine it with its rule (Art. 5(1)(d)).
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)  # their column -> our column
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    decimal: str = "."
+    day_first: bool = False
+    numbers: frozenset[str] = frozenset()
+    dates: frozenset[str] = frozenset()  # dates and times
+
+    def fingerprint(self) -> str:
+        """These settings as stable text ('' for the defaults). Part of a file's identity wherever
+        a file counts as read (the load ledger, the blind index): the same file read otherwise is
+        other data, loaded again."""
+        dialect = {k: v for k, v in (("delimiter", self.delimiter), ("encoding", self.encoding),
+                                     ("decimal", self.decimal), ("day_first", self.day_first))
+                   if v != getattr(ReadAs, k)}
+        if not dialect:
+            return json.dumps(self.columns, sort_keys=True) if self.columns else ""
+        return json.dumps({"columns": self.columns, "csv": dialect}, sort_keys=True)
+
+
+@dataclass(frozen=True)
 class Reject:
     line: int
     reason: str
@@ -58,8 +90,9 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
         names = [f"{c} (mapped from {theirs[c]!r}, which the header lacks)" if c in theirs else c for c in missing]
         hint = ""
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-            hint = (" The header reads as one column holding ';', tab or '|': export the file with commas as "
-                    "separators.")
+            sep = next(sep for sep in ";\t|" if sep in header[0])
+            hint = (f" The header reads as one column holding {sep!r}: give the source's separator in sources.yml "
+                    f"(`csv: {{delimiter: {sep!r}}}`), or export the file with commas as separators.")
         elif not set(expected) & set(renamed):
             hint = " None of them is in the first line: does the file lack its header row?"
         raise LandingFileError(
@@ -96,12 +129,13 @@ _BLOCK_BYTES = 32 << 20
 _QUOTE, _COMMA, _NL, _CR = 34, 44, 10, 13
 
 
-def _plain_lines(block: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _plain_lines(block: bytes, width: int, sep: int = _COMMA) -> tuple[np.ndarray, np.ndarray]:
     """(starts, maybe_plain) per physical line of `block` (complete lines; the last may lack its newline).
 
     False means the line is not plain. True means every quote on it is in place and its comma
     count allows `width` fields; lines whose quoted values hold commas are confirmed by pyarrow
-    itself, which refuses a row with another number of fields.
+    itself, which refuses a row with another number of fields. `sep` is the separator's byte (a
+    comma unless the source's dialect says otherwise; "comma" stands for it throughout).
     """
     arr = np.frombuffer(block, dtype=np.uint8)
     size = len(arr)
@@ -116,7 +150,7 @@ def _plain_lines(block: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
     if not n:
         return starts, plain
     bounds = np.append(starts, size)
-    commas = np.diff(np.searchsorted(np.flatnonzero(arr == _COMMA), bounds))
+    commas = np.diff(np.searchsorted(np.flatnonzero(arr == sep), bounds))
     quotes = np.flatnonzero(arr == _QUOTE)
     per_line = np.diff(np.searchsorted(quotes, bounds))
     plain &= (commas == width - 1) | ((commas > width - 1) & (per_line > 0))
@@ -132,9 +166,9 @@ def _plain_lines(block: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
         else:
             opening, closing = quotes[0::2], quotes[1::2]
         prev = arr[np.maximum(opening - 1, 0)]
-        wrong_open = opening[(opening != 0) & (prev != _COMMA) & (prev != _NL)]
+        wrong_open = opening[(opening != 0) & (prev != sep) & (prev != _NL)]
         nxt = arr[np.minimum(closing + 1, size - 1)]
-        suspect = (closing != size - 1) & (nxt != _COMMA) & (nxt != _NL)
+        suspect = (closing != size - 1) & (nxt != sep) & (nxt != _NL)
         if suspect.any():  # a closing quote before "\r\n" (or a final "\r") is in place too
             maybe = closing[suspect]
             crlf = (arr[np.minimum(maybe + 1, size - 1)] == _CR) & (
@@ -170,8 +204,10 @@ class _LineParser:
     the first line is rejected and reading resumes at the line after it.
     """
 
-    def __init__(self, width: int):
-        self.width = width
+    def __init__(self, width: int, delimiter: str = ",", encoding: str = "utf-8"):
+        self.width, self.delimiter = width, delimiter
+        self.invalid = ("line is not valid UTF-8 (re-export the file as UTF-8)" if encoding == "utf-8" else
+                        f"line holds a byte that is no character in {encoding} (the file's encoding in sources.yml)")
 
     def record(self, line_at, i: int, line_no: int):
         """(fields | None, Reject | None, next line index) for the record starting at line `i`."""
@@ -184,8 +220,7 @@ class _LineParser:
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError:
-            return None, Reject(line_no, "line is not valid UTF-8 (re-export the file as UTF-8)",
-                                chunk.decode("latin-1")), i
+            return None, Reject(line_no, self.invalid, chunk.decode("latin-1")), i
         joined = 1
         while text.count('"') % 2 and joined < _MAX_RECORD_LINES and (more := line_at(i)) is not None:
             text += "\n" + more.decode("utf-8", "replace")
@@ -194,7 +229,7 @@ class _LineParser:
         fields: list[str] = []
         if reason is None:
             try:
-                fields = next(csv.reader([text.rstrip("\r")], strict=True))
+                fields = next(csv.reader([text.rstrip("\r")], strict=True, delimiter=self.delimiter))
             except csv.Error as exc:
                 reason = f"malformed CSV ({exc})"
         if reason is None and len(fields) != self.width:
@@ -247,14 +282,14 @@ class _Lines:
 
 
 def _pyarrow_run(data: memoryview, width: int, positions: list[int | None], expected: list[str],
-                 first_line: int, n: int) -> pa.Table | None:
+                 first_line: int, n: int, delimiter: str = ",") -> pa.Table | None:
     names = [f"f{k}" for k in range(width)]
     wanted = sorted({p for p in positions if p is not None})
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, escape_char=False,
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
                                              newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={names[k]: pa.string() for k in wanted},
                                                  include_columns=[names[k] for k in wanted], null_values=[""],
@@ -269,24 +304,48 @@ def _pyarrow_run(data: memoryview, width: int, positions: list[int | None], expe
     return pa.Table.from_arrays([*arrays, lines], names=[*expected, "_source_line"])
 
 
-def _read_csv_table(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str],
+class _Transcoded:
+    """A file in a single-byte encoding read as UTF-8. A byte the encoding leaves undefined stays as
+    it is, so the line holding it is rejected as not valid, like a bad byte in a UTF-8 file."""
+
+    def __init__(self, f, encoding: str):
+        self.f, self.encoding = f, encoding
+
+    def _utf8(self, data: bytes) -> bytes:
+        return data.decode(self.encoding, "surrogateescape").encode("utf-8", "surrogateescape")
+
+    def read(self, n: int = -1) -> bytes:
+        return self._utf8(self.f.read(n))
+
+    def readline(self) -> bytes:
+        return self._utf8(self.f.readline())
+
+
+def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str],
                     block_bytes: int = _BLOCK_BYTES) -> "TableRead":
-    with path.open("rb") as f:
+    sep = read_as.delimiter
+    with path.open("rb") as raw:
+        f = raw if read_as.encoding == "utf-8" else _Transcoded(raw, read_as.encoding)
         first = f.readline()
         if first.startswith(b"\xef\xbb\xbf"):
             first = first[3:]
         if not first:
             raise LandingFileError(f"{path}: the file is empty; a landing file needs a header row.")
         try:
-            header = next(csv.reader([first.removesuffix(b"\n").decode("utf-8").rstrip("\r")]))
+            header = next(csv.reader([first.removesuffix(b"\n").decode("utf-8").rstrip("\r")], delimiter=sep))
         except UnicodeDecodeError:
-            raise LandingFileError(f"{path}: the header is not UTF-8; re-export the file as UTF-8.") from None
-        columns = _check_header(path, header, expected, mapping, optional)
+            if read_as.encoding != "utf-8":
+                raise LandingFileError(f"{path}: the header holds a byte that is no character in {read_as.encoding}, "
+                                       "the encoding sources.yml gives this source; correct it there.") from None
+            raise LandingFileError(f"{path}: the header is not UTF-8; re-export the file as UTF-8, or give the "
+                                   "source's encoding in sources.yml (`csv: {encoding: cp1252}` for an Excel "
+                                   "export made on Windows).") from None
+        columns = _check_header(path, header, expected, read_as.columns, optional)
         if len(set(columns)) != len(columns):
             raise LandingFileError(f"{path}: the header names a column twice ({', '.join(columns)}); fix the export.")
         width = len(columns)
         positions = [columns.index(c) if c in columns else None for c in expected]
-        parser, reader = _LineParser(width), _Lines(f, block_bytes)
+        parser, reader = _LineParser(width, sep, read_as.encoding), _Lines(f, block_bytes)
         parts: list[pa.Table] = []
         records, lines, rejects = [], [], []
         line_no = 2  # physical line number of the block's first line; the header is line 1
@@ -298,7 +357,7 @@ def _read_csv_table(path: Path, expected: list[str], mapping: dict[str, str], op
                 lines.clear()
 
         while (block := reader.block()) is not None:
-            starts, plain = _plain_lines(block, width) if width > 1 else (None, None)
+            starts, plain = _plain_lines(block, width, ord(sep)) if width > 1 else (None, None)
             if starts is None:
                 physical = block.split(b"\n")
                 if block.endswith(b"\n"):
@@ -328,7 +387,8 @@ def _read_csv_table(path: Path, expected: list[str], mapping: dict[str, str], op
                 if i < n and plain[i]:
                     j = int(bad[np.searchsorted(bad, i)]) if len(bad) and bad[-1] > i else n
                     end = int(starts[j]) if j < n else len(block)
-                    table = _pyarrow_run(view[int(starts[i]):end], width, positions, expected, line_no + i, j - i)
+                    table = _pyarrow_run(view[int(starts[i]):end], width, positions, expected, line_no + i, j - i,
+                                         sep)
                     if table is not None:
                         flush()
                         parts.append(table)
@@ -354,11 +414,48 @@ def _read_csv_table(path: Path, expected: list[str], mapping: dict[str, str], op
         flush()
     table = pa.concat_tables(parts) if parts else _arrow([], [], positions, expected)
     ignored = [c for c in columns if c not in expected]
-    return TableRead(table, rejects, ignored)
+    return TableRead(_values_read_as(table, read_as), rejects, ignored)
 
 
-def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> "TableRead":
-    records, lines, rejects, seen = [], [], [], set()
+# A number written with a decimal comma, thousands with dots or not: 1.234,50 / 1234,5 / -12
+_COMMA_NUMBER = r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
+# A date written day first (23-11-2026, 1/2/2026, 23.11.2026), with a time of day or not
+_DAY_FIRST = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:([ T])(\d{1,2}):(\d{2}(?::\d{2}(?:\.\d+)?)?))?$"
+
+
+def _values_read_as(table: pa.Table, read_as: ReadAs) -> pa.Table:
+    """Numbers and dates of a CSV dialect in the form the expectations and the warehouse read
+    (see ``ReadAs``); values of any other form stay as written. Vectorised: no row in Python."""
+    for k, name in enumerate(table.column_names):
+        if read_as.decimal == "," and name in read_as.numbers:
+            shaped, read = _comma_decimals(table.column(name))
+        elif read_as.day_first and name in read_as.dates:
+            shaped, read = _day_first_dates(table.column(name))
+        else:
+            continue
+        table = table.set_column(k, name, pc.if_else(shaped, read, table.column(name)))
+    return table
+
+
+def _comma_decimals(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(which values are numbers with a decimal comma, each such value with a decimal point)."""
+    return (pc.match_substring_regex(column, _COMMA_NUMBER),
+            pc.replace_substring(pc.replace_substring(column, ".", ""), ",", "."))
+
+
+def _day_first_dates(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(which values are dates written day first, each such value in ISO 8601 with two-digit parts)."""
+    read = column
+    for pattern, into in ((r"^(\d)([-/.])", r"0\1\2"),  # RE2 back-references have one digit: \10 is \1, 0
+                          (r"^(\d\d[-/.])(\d)([-/.])", r"\10\2\3"),
+                          (r"([ T])(\d):", r"\10\2:"),
+                          (r"^(\d\d)[-/.](\d\d)[-/.](\d{4})", r"\3-\2-\1")):
+        read = pc.replace_substring_regex(read, pattern, into)
+    return pc.match_substring_regex(column, _DAY_FIRST), read
+
+
+def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str]) -> "TableRead":
+    records, lines, rejects, seen, mapping = [], [], [], set(), read_as.columns
     with path.open("rb") as f:
         for line_no, chunk in enumerate(f, start=1):
             if not chunk.strip():
@@ -388,12 +485,12 @@ def _read_jsonl(path: Path, expected: list[str], mapping: dict[str, str], option
     return TableRead(table, rejects, sorted(seen - set(expected)))
 
 
-def _read_parquet(path: Path, expected: list[str], mapping: dict[str, str], optional: frozenset[str]) -> "TableRead":
+def _read_parquet(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str]) -> "TableRead":
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise LandingFileError(f"{path}: not a readable Parquet file ({type(exc).__name__}); re-export it.") from None
-    columns = _check_header(path, table.column_names, expected, mapping, optional)
+    columns = _check_header(path, table.column_names, expected, read_as.columns, optional)
     table = pa.Table.from_arrays([_iso_text(c) for c in table.columns], names=table.column_names)
     df = table.rename_columns(columns).select([c for c in expected if c in columns]).to_pandas()
     df = df.reindex(columns=expected).astype(object)
@@ -452,20 +549,21 @@ def release_read_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def read_landing_table(path: Path, expected: list[str], mapping: dict[str, str] | None = None,
+def read_landing_table(path: Path, expected: list[str], read_as: ReadAs | None = None,
                        optional: frozenset[str] = frozenset()) -> TableRead:
     """Read `path` (CSV, JSON Lines or Parquet) into the `expected` columns as an Arrow table,
-    renamed by `mapping`; `optional` columns may be absent from the file and then read as null.
+    renamed and read as `read_as` says (a CSV's dialect applies to CSV files only); `optional`
+    columns may be absent from the file and then read as null.
     Every line is parsed or rejected with its physical line number (see the module docstring)."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise LandingFileError(f"{path}: unsupported file type; use .csv, .jsonl or .parquet.")
     if not path.is_file():
         raise LandingFileError(f"{path}: file not found; check the landing folder setting.")
-    return reader(path, expected, mapping or {}, frozenset(optional))
+    return reader(path, expected, read_as or ReadAs(), frozenset(optional))
 
 
-def read_landing_file(path: Path, expected: list[str], mapping: dict[str, str] | None = None,
+def read_landing_file(path: Path, expected: list[str], read_as: ReadAs | None = None,
                       optional: frozenset[str] = frozenset()) -> FileRead:
     """`read_landing_table` as a pandas frame: object columns (str or None) plus _source_line."""
-    return read_landing_table(path, expected, mapping, optional).to_file_read()
+    return read_landing_table(path, expected, read_as, optional).to_file_read()

@@ -7,11 +7,16 @@
       columns:                                # our column: your column
         customer_id: CustomerNo
         order_date: Date
+      csv:                                    # a CSV export of another dialect (Excel, Dutch settings)
+        delimiter: ";"                        # , (default) ; tab |
+        encoding: cp1252                      # utf-8 (default), cp1252, latin-1, iso-8859-15
+        decimal: ","                          # . (default) or , (1.234,50)
+        dates: day-first                      # iso (default) or day-first (23-11-2026 9:05)
     leads:
       absent: true                            # no such export: nothing of it is loaded
 """
 
-import json
+import codecs
 import os
 import re
 from datetime import datetime
@@ -20,10 +25,15 @@ from pathlib import Path
 import yaml
 
 from expectations.suites import SOURCES as LANDING_SOURCES
-from orchestration.ingest.reader import LandingFileError
+from expectations.suites import typed_columns
+from orchestration.ingest.reader import LandingFileError, ReadAs
 from orchestration.settings import Paths, connect_duckdb
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A CSV dialect's settings and their values. Encodings are UTF-8 or single-byte ones, read block by block.
+_DIALECT = {"delimiter": {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"},
+            "encoding": {"utf-8": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1", "iso8859-15": "iso8859-15"},
+            "decimal": {".": ".", ",": ","}, "dates": {"iso": False, "day-first": True}}
 
 
 def _config(paths: Paths) -> dict:
@@ -35,23 +45,33 @@ def _config(paths: Paths) -> dict:
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or type(exc).__name__
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise LandingFileError(f"{paths.mapping}: not valid YAML{where} ({problem}); fix the file.") from None
-    shape = "`<source>: {files: <glob>, columns: {<our column>: <your column>}}` (or `{absent: true}`) per source"
+    shape = ("`<source>: {files: <glob>, columns: {<our column>: <your column>}, csv: {delimiter: ';', ...}}` "
+             "(or `{absent: true}`) per source")
     if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
         raise LandingFileError(f"{paths.mapping}: expected {shape}.")
     if unknown := sorted(set(map(str, config)) - set(LANDING_SOURCES)):
         raise LandingFileError(f"{paths.mapping}: unknown source(s) {', '.join(unknown)}; the sources are "
                                f"{', '.join(LANDING_SOURCES)}.")
     for source, entry in config.items():
-        wrong = sorted(set(map(str, entry)) - {"files", "columns", "absent"})
+        wrong = sorted(set(map(str, entry)) - {"files", "columns", "absent", "csv"})
         files, columns, absent = entry.get("files"), entry.get("columns"), entry.get("absent", False)
-        if wrong or not isinstance(files, (str, type(None))) or not isinstance(columns, (dict, type(None))):
-            what = f"unknown key(s) {', '.join(wrong)}" if wrong else "files must be one glob, columns a mapping"
+        if wrong or not isinstance(files, (str, type(None))) or not isinstance(columns, (dict, type(None))) \
+                or not isinstance(entry.get("csv"), (dict, type(None))):
+            what = (f"unknown key(s) {', '.join(wrong)}" if wrong else
+                    "files must be one glob, columns and csv each a mapping")
             raise LandingFileError(f"{paths.mapping}, source {source}: {what}; expected {shape}.")
         if not isinstance(absent, bool):
             raise LandingFileError(f"{paths.mapping}, source {source}: absent is true or false, not {absent!r}.")
-        if absent and (files or columns):
-            raise LandingFileError(f"{paths.mapping}, source {source}: `absent: true` stands alone (no files or "
-                                   "columns), for a source you have no export of.")
+        if absent and (files or columns or "csv" in entry):
+            raise LandingFileError(f"{paths.mapping}, source {source}: `absent: true` stands alone (no files, "
+                                   "columns or csv), for a source you have no export of.")
+        for key, value in (entry.get("csv") or {}).items():
+            if str(key) not in _DIALECT:
+                raise LandingFileError(f"{paths.mapping}, source {source}: unknown csv setting {key}; the settings "
+                                       f"are {', '.join(_DIALECT)}.")
+            if _dialect_value(key, value) is None:
+                raise LandingFileError(f"{paths.mapping}, source {source}: csv {key} {value!r} is not one this "
+                                       f"reader knows; use one of {', '.join(map(repr, _DIALECT[key]))}.")
         if files and any(c in str(Path(files).parent) for c in "*?["):
             # Rows are kept per file name: two files of one name in different folders would replace
             # each other's rows, and 'the later file wins' needs names that sort in export order.
@@ -108,16 +128,27 @@ def source_location(paths: Paths, source: str) -> Path:
     return Path(pattern) if Path(pattern).is_absolute() else paths.home / pattern
 
 
-def column_mapping(paths: Paths, source: str) -> dict[str, str]:
-    columns = _config(paths).get(source, {}).get("columns") or {}
-    return {str(theirs): str(ours) for ours, theirs in columns.items()}
+def _dialect_value(key: str, value) -> str | bool | None:
+    """A csv setting's value as the reader takes it, or None if unknown (an encoding by any of its names)."""
+    text = str(value).strip()
+    if key == "encoding":
+        try:
+            text = codecs.lookup(text).name
+        except LookupError:
+            return None
+    else:
+        text = text.lower() if key == "dates" else text
+    return _DIALECT[key].get(text)
 
 
-def mapping_fingerprint(mapping: dict[str, str] | None) -> str:
-    """A column mapping as stable text ('' for none). Part of a file's identity wherever a file
-    counts as read (the load ledger, the blind index): the same file read through a changed
-    mapping is other data."""
-    return json.dumps(mapping, sort_keys=True) if mapping else ""
+def read_as(paths: Paths, source: str) -> ReadAs:
+    """How the source's files are read: the column mapping and CSV dialect of sources.yml."""
+    entry = _config(paths).get(source, {})
+    columns = {str(theirs): str(ours) for ours, theirs in (entry.get("columns") or {}).items()}
+    dialect = {key: _dialect_value(key, value) for key, value in (entry.get("csv") or {}).items()}
+    day_first = dialect.pop("dates", False)
+    numbers, dates = typed_columns(source) if day_first or dialect.get("decimal") == "," else ((), ())
+    return ReadAs(columns, **dialect, day_first=day_first, numbers=frozenset(numbers), dates=frozenset(dates))
 
 
 def landing_day(path: Path) -> str | None:

@@ -24,9 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orchestration.ingest.quarantine import quarantine_frame
-from orchestration.ingest.reader import FileRead, read_landing_table
+from orchestration.ingest.reader import FileRead, ReadAs, read_landing_table
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables, landing_columns, optional_columns
-from orchestration.ingest.sources import mapping_fingerprint
 from privacy.ingest import protect_table
 from privacy.rights.rectify import corrections, reapply
 
@@ -54,14 +53,14 @@ class BatchResult:
         return self.input_rows == self.loaded + self.quarantined + self.suppressed
 
 
-def content_key(path: Path, mapping: dict[str, str] | None = None) -> str:
-    """The file's SHA-256; with a column mapping, of the file and the mapping together, so a file
-    read through a changed mapping is loaded again (a mistake in it shows at once)."""
+def content_key(path: Path, read_as: ReadAs | None = None) -> str:
+    """The file's SHA-256; with a column mapping or CSV dialect, of the file and those together, so
+    a file read through a changed mapping or dialect is loaded again (a mistake in it shows at once)."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    if not (fingerprint := mapping_fingerprint(mapping)):
+    if not (fingerprint := (read_as or ReadAs()).fingerprint()):
         return digest.hexdigest()
     return hashlib.sha256(f"{digest.hexdigest()}\n{fingerprint}".encode()).hexdigest()
 
@@ -191,7 +190,7 @@ def _protect(ctx, table, rows: pa.Table, subject_ids: np.ndarray, redactor) -> p
 
 
 def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_refresh: bool = False,
-              mapping: dict[str, str] | None = None, chunk_rows: int = CHUNK_ROWS,
+              read_as: ReadAs | None = None, chunk_rows: int = CHUNK_ROWS,
               progress: Callable[[str], None] | None = None) -> BatchResult:
     """Load one landing file into raw.<table>: every input row ends up loaded, quarantined or suppressed.
 
@@ -203,11 +202,11 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     """
     ensure_raw_tables(con, [table])
     tell = _Progress(progress)
-    sha = content_key(path, mapping)
+    sha = content_key(path, read_as)
     same = _unchanged(con, table.name, path.name, sha)
     if same and not full_refresh:
         return BatchResult(table.name, path.name, skipped=True)
-    read = read_landing_table(path, landing_columns(table), mapping, optional_columns(table))
+    read = read_landing_table(path, landing_columns(table), read_as, optional_columns(table))
     names, columns, rejects, input_rows = read.rows.column_names, read.rows.columns, read.rejects, read.input_rows
     del read
     tell(lambda: f"read {input_rows:,} rows; validating")

@@ -10,7 +10,7 @@ when its size or modification time changes.
 
 from orchestration.ingest.reader import LandingFileError, read_landing_table, release_read_memory
 from orchestration.ingest.schema import landing_columns
-from orchestration.ingest.sources import column_mapping, mapping_fingerprint, source_files
+from orchestration.ingest.sources import read_as, source_files
 from privacy.rights.names import person_keys
 
 VERSION = "2"  # bump when what is indexed changes: every file is read again
@@ -29,16 +29,16 @@ def refresh(service) -> int:
         if table.layer != "source" or table.subject is None or EMAIL not in landing_columns(table):
             continue
         names = [c for c in NAMES if c in landing_columns(table)]
-        mapping = column_mapping(service.paths, table.name)
-        read_as = f":{fingerprint}" if (fingerprint := mapping_fingerprint(mapping)) else ""
+        how = read_as(service.paths, table.name)
+        read_with = f":{fingerprint}" if (fingerprint := how.fingerprint()) else ""
         for path in source_files(service.paths, table.name):
             info = path.stat()
-            stamp = f"v{VERSION}:{info.st_size}:{info.st_mtime_ns}{read_as}"
+            stamp = f"v{VERSION}:{info.st_size}:{info.st_mtime_ns}{read_with}"
             if service.ledger.index.file_stamp(table.name, path.name) == stamp:
                 continue  # read already, through the same column mapping
             columns = [table.subject.key, EMAIL, *names]
             try:
-                rows = read_landing_table(path, columns, mapping).rows
+                rows = read_landing_table(path, columns, how).rows
             except LandingFileError:
                 continue  # the source's ingest asset reports the unreadable file
             text = {c: rows[c].to_pylist() for c in columns}  # str, or None for empty

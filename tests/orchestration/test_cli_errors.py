@@ -16,7 +16,7 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("entry, said", [
-    ("orders:\n  columns: [CustomerNo]\n", "columns a mapping"),
+    ("orders:\n  columns: [CustomerNo]\n", "columns and csv each a mapping"),
     ("orders:\n  files: 5\n", "files must be one glob"),
     ("orders:\n  colums: {customer_id: CustomerNo}\n", "unknown key(s) colums"),
     ("orders: [a, b]\n", "per source"),
@@ -27,6 +27,12 @@ def home(tmp_path, monkeypatch):
     ("orders:\n  files: exports/*/orders.csv\n", "wildcards work in the file name only"),
     ("orders:\n  columns: {order_id: Nr, customer_id: Nr}\n", "column(s) Nr of yours mapped to more than one"),
     ("orders:\n  files: x/*.csv\n   columns: {}\n", "not valid YAML at line 3, column 11 (mapping values are not allowed here)"),
+    ("orders:\n  csv: {delimiter: ':'}\n", "csv delimiter ':' is not one this reader knows; use one of ',', ';', 'tab'"),
+    ("orders:\n  csv: {encoding: utf-16}\n", "csv encoding 'utf-16' is not one this reader knows; use one of 'utf-8'"),
+    ("orders:\n  csv: {decimals: ','}\n", "unknown csv setting decimals; the settings are delimiter, encoding, decimal"),
+    ("orders:\n  csv: {dates: us}\n", "csv dates 'us' is not one this reader knows; use one of 'iso', 'day-first'"),
+    ("orders:\n  csv: ';'\n", "columns and csv each a mapping"),
+    ("orders:\n  absent: true\n  csv: {delimiter: ';'}\n", "`absent: true` stands alone"),
 ])
 def test_a_malformed_sources_yml_names_the_source_and_the_expected_shape(home, entry, said):
     (home / "sources.yml").write_text(entry)

@@ -284,3 +284,35 @@ def test_a_request_answered_before_the_next_ingest_meets_the_column_encrypted(tm
     with connect_duckdb(warehouse, read_only=True) as con:
         assert con.execute("select type from pragma_table_info('raw.leads') where name = 'company'").fetchone() == ("BLOB",)
     assert b"Schildersbedrijf Klaassen" not in warehouse.read_bytes()
+
+
+def test_an_excel_export_with_dutch_settings_loads_as_its_dialect_in_sources_yml_says(tmp_path, landing):
+    """Excel with Dutch settings writes ';' between fields, cp1252, decimal commas and dates day
+    first. Refused before ("export with commas"); now read as the source's `csv` settings say."""
+    header = HEADER.replace(",", ";").encode()
+    rows = ["O0000001;C0000001;23-1-2026;1.234,50;-2,5;boeken;web;ideal",
+            "O0000002;C0000002;05-01-2026;10;0,00;café;store;ideal",  # é in cp1252: one byte
+            "O0000003;C0000003;2026-01-06;7,5;1,25;books;web;ideal",  # ISO stays readable
+            "O0000004;C0000004;6-1-26;7,5;1,25;books;web;ideal"]  # a two-digit year: quarantined
+    body = b"\n".join(r.encode("cp1252") for r in rows) + b"\nO0000005;C0000005;07-01-2026;1,00;0;b\x81;web;ideal\n"
+    (landing / "2026-01-31.csv").write_bytes(header + body)
+    (tmp_path / "sources.yml").write_text(
+        "orders:\n  csv: {delimiter: ';', encoding: windows-1252, decimal: ',', dates: day-first}\n")
+    result, logged = _run(tmp_path)
+    assert result.success
+    with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        loaded = con.execute("select order_id, order_date, amount, margin, product_category from raw.orders "
+                             "order by order_id").fetchall()
+        quarantined = con.execute("select line, rule from raw._quarantine order by line").fetchall()
+    assert [tuple(map(str, row)) for row in loaded] == [
+        ("O0000001", "2026-01-23", "1234.50", "-2.5", "boeken"), ("O0000002", "2026-01-05", "10", "0.00", "café"),
+        ("O0000003", "2026-01-06", "7.5", "1.25", "books")]
+    assert quarantined == [(5, "expect_column_values_to_be_parseable_datetimes:order_date"),
+                           (6, "line holds a byte that is no character in cp1252 (the file's encoding in sources.yml)")]
+    assert "orders file 1/1 2026-01-31.csv: 5 rows in, 3 loaded, 2 quarantined, 0 suppressed" in logged
+    # Read otherwise, the same file is other data: loaded again at once (and here, rows quarantined).
+    (tmp_path / "sources.yml").write_text("orders:\n  csv: {delimiter: ';', encoding: cp1252}\n")
+    result, logged = _run(tmp_path)
+    assert not result.success  # the gate names the fix: the csv settings of sources.yml
+    assert "orders file 1/1 2026-01-31.csv: 5 rows in, 0 loaded, 5 quarantined, 0 suppressed" in logged
+    assert any("or correct the column mapping or csv settings in sources.yml" in (line or "") for line in logged)

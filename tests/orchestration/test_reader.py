@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from orchestration.ingest import reader as r
-from orchestration.ingest.reader import LandingFileError, read_landing_file, read_landing_table
+from orchestration.ingest.reader import LandingFileError, ReadAs, read_landing_file, read_landing_table
 
 EXPECTED = ["id", "name", "note", "amount"]
 
@@ -24,9 +24,11 @@ def _reference_frame(records, lines, columns, expected):
     return df
 
 
-def _reference_read_csv(path, expected, mapping=None, optional=frozenset()):
+def _reference_read_csv(path, expected, mapping=None, optional=frozenset(), delimiter=",", encoding="utf-8"):
     mapping = mapping or {}
     raw = path.read_bytes()
+    if encoding != "utf-8":  # (dialects came later: a single-byte file is read as its UTF-8 text)
+        raw = raw.decode(encoding, "surrogateescape").encode("utf-8", "surrogateescape")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     physical = raw.split(b"\n")
@@ -34,7 +36,7 @@ def _reference_read_csv(path, expected, mapping=None, optional=frozenset()):
         physical.pop()
     if not physical:
         raise LandingFileError(f"{path}: the file is empty; a landing file needs a header row.")
-    header = next(csv.reader([physical[0].decode("utf-8").rstrip("\r")]))
+    header = next(csv.reader([physical[0].decode("utf-8").rstrip("\r")], delimiter=delimiter))
     columns = r._check_header(path, header, expected, mapping, optional)
     width = len(columns)
     records, lines, rejects = [], [], []
@@ -50,8 +52,9 @@ def _reference_read_csv(path, expected, mapping=None, optional=frozenset()):
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError:
-            rejects.append(r.Reject(line_no, "line is not valid UTF-8 (re-export the file as UTF-8)",
-                                    chunk.decode("latin-1")))
+            rejects.append(r.Reject(line_no, "line is not valid UTF-8 (re-export the file as UTF-8)" if encoding ==
+                                    "utf-8" else f"line holds a byte that is no character in {encoding} (the "
+                                    "file's encoding in sources.yml)", chunk.decode("latin-1")))
             continue
         joined = 1
         while text.count('"') % 2 and joined < r._MAX_RECORD_LINES and i < len(physical):
@@ -61,7 +64,7 @@ def _reference_read_csv(path, expected, mapping=None, optional=frozenset()):
         fields = []
         if reason is None:
             try:
-                fields = next(csv.reader([text.rstrip("\r")], strict=True))
+                fields = next(csv.reader([text.rstrip("\r")], strict=True, delimiter=delimiter))
             except csv.Error as exc:
                 reason = f"malformed CSV ({exc})"
         if reason is None and len(fields) != width:
@@ -84,19 +87,23 @@ LINES = [
 ]
 
 
-def _write(path, lines, *, bom=False, crlf=False, latin1_at=(), final_newline=True):
+def _write(path, lines, *, bom=False, crlf=False, latin1_at=(), final_newline=True, delimiter=",", encoding="utf-8"):
     out = b"\xef\xbb\xbf" if bom else b""
     body = []
-    for i, line in enumerate(["id,name,note,amount", *lines]):
-        b = line.encode("latin-1" if i in latin1_at else "utf-8", errors="replace")
+    for i, line in enumerate([delimiter.join(EXPECTED), *lines]):
+        if encoding != "utf-8":  # "\x81" stands for the byte cp1252 leaves undefined
+            b = line.replace("\x81", "").encode(encoding, errors="replace") + (b"\x81" if "\x81" in line else b"")
+        else:
+            b = line.encode("latin-1" if i in latin1_at else "utf-8", errors="replace")
         body.append(b + (b"\r" if crlf else b""))
     out += b"\n".join(body) + (b"\n" if final_newline else b"")
     path.write_bytes(out)
 
 
-def _same(path, block_bytes):
-    old_rows, old_rejects = _reference_read_csv(path, EXPECTED)
-    new = r._read_csv_table(path, EXPECTED, {}, frozenset(), block_bytes=block_bytes)
+def _same(path, block_bytes, delimiter=",", encoding="utf-8"):
+    old_rows, old_rejects = _reference_read_csv(path, EXPECTED, delimiter=delimiter, encoding=encoding)
+    new = r._read_csv_table(path, EXPECTED, ReadAs(delimiter=delimiter, encoding=encoding), frozenset(),
+                            block_bytes=block_bytes)
     got = new.to_file_read()
     pd.testing.assert_frame_equal(got.rows, old_rows, check_dtype=False)
     assert got.rejects == old_rejects
@@ -114,19 +121,21 @@ def test_known_cases_match_the_line_by_line_reader(tmp_path, variant, block_byte
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_random_files_match_the_line_by_line_reader(tmp_path, seed):
+@pytest.mark.parametrize("delimiter,encoding", [(",", "utf-8"), (";", "cp1252"), ("\t", "utf-8")])
+def test_random_files_match_the_line_by_line_reader(tmp_path, seed, delimiter, encoding):
     rng = random.Random(seed)
-    pieces = ['"', ",", "a", "b", " ", "\n", "\r", '""', "é", "\x00", "x,y", '"q"']
+    d = delimiter
+    pieces = ['"', d, ",", "a", "b", " ", "\n", "\r", '""', "é", "\x00", f"x{d}y", '"q"', "€", "\x81"]
     lines = []
     for i in range(rng.randint(1, 400)):
         if rng.random() < 0.8:
-            lines.append(f'"{i}","n{i}","t{i}","{i}.00"' if rng.random() < 0.5 else f"{i},n{i},t{i},{i}")
+            lines.append(f'"{i}"{d}"n{i}"{d}"t{i}"{d}"{i}.00"' if rng.random() < 0.5 else f"{i}{d}n{i}{d}t{i}{d}{i}")
         else:
             lines.append("".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))))
     path = tmp_path / "f.csv"
-    _write(path, lines, crlf=rng.random() < 0.2, final_newline=rng.random() < 0.8)
+    _write(path, lines, crlf=rng.random() < 0.2, final_newline=rng.random() < 0.8, delimiter=d, encoding=encoding)
     for block_bytes in (7, 64, 1 << 20):
-        _same(path, block_bytes)
+        _same(path, block_bytes, d, encoding)
 
 
 def test_file_errors(tmp_path):
@@ -138,9 +147,10 @@ def test_file_errors(tmp_path):
     with pytest.raises(LandingFileError, match="missing column"):
         read_landing_file(path, EXPECTED)
     with pytest.raises(LandingFileError, match=r"note \(mapped from 'Remark', which the header lacks\)"):
-        read_landing_file(path, EXPECTED, {"Remark": "note"})
+        read_landing_file(path, EXPECTED, ReadAs({"Remark": "note"}))
     path.write_bytes(b"id;name;note;amount\n1;x;y;z\n")  # the Dutch spreadsheet default
-    with pytest.raises(LandingFileError, match="one column holding ';'") as err:
+    with pytest.raises(LandingFileError, match="one column holding ';': give the source's separator in sources.yml "
+                                               r"\(`csv: \{delimiter: ';'\}`\)") as err:
         read_landing_file(path, EXPECTED)
     assert "id;name" not in str(err.value)  # a header's fields are never quoted: without one, they are data
     path.write_bytes(b"id,name,note,amount,name\n1,x,y,z,w\n")
@@ -178,7 +188,7 @@ def test_a_column_that_appears_twice_after_the_mapping_is_refused_by_every_reade
     csv_file.write_text("id,Nr,name,note,amount\n1,2,x,y,3\n")
     for path in (parquet, jsonl, csv_file):
         with pytest.raises(LandingFileError, match=r"column\(s\) id appear twice once the source's column mapping"):
-            read_landing_table(path, EXPECTED, mapping)
+            read_landing_table(path, EXPECTED, ReadAs(mapping))
 
 
 def test_a_json_lines_value_that_is_an_object_is_rejected_not_stored_as_python_text(tmp_path):
