@@ -272,7 +272,7 @@ def latest_first(cols: dict[str, str]) -> str:
     """ORDER BY terms that put a subject's latest version first: by export time (in UTC) where the
     table has one, then by landing file and line (a later file's row is the later version)."""
     keys = [_utc(c, cols) if c == "exported_at" else f'"{c}"' for c in _LATEST_FIRST if c in cols]
-    return ", ".join(f"{k} desc" for k in keys)
+    return ", ".join(f"{k} desc nulls last" for k in keys)  # as staging: engines differ on where nulls go
 
 
 def _expired(relation: str, cols: dict[str, str], rule: RetentionRule, now: datetime) -> str:

@@ -3,7 +3,7 @@
 {% macro analysed_orders(until) %}
     select *
     from {{ ref('stg_shop__orders') }}
-    where order_date <= cast('{{ until }}' as date)
+    where order_date <= {{ date_of(until) }}
       and subject_id not like '{{ var("anonymised_prefix") }}%'
 {% endmacro %}
 

@@ -72,7 +72,7 @@ def _swept_by_ingest(context, ingest_keys: list[AssetKey]) -> bool:
     for key in ingest_keys:
         event = context.instance.get_latest_materialization_event(key)
         swept = event.asset_materialization.metadata.get("past_retention_swept") if event else None
-        if event is not None and event.run_id == context.run_id and swept is not None and swept.value:
+        if event is not None and event.run_id == context.run.run_id and swept is not None and swept.value:
             return True
     return False
 

@@ -35,6 +35,17 @@ from . import bgnbd, gamma_gamma
 SUMMARY_COLUMNS = ("subject_id", "frequency", "recency", "T", "monetary_value")
 
 
+def as_pandas(relation, order_by: str | None = None) -> pd.DataFrame:
+    """A dbt Python model's ``dbt.ref(...)`` as pandas on any adapter (DuckDB relations have
+    ``.df()``, Snowpark DataFrames ``.to_pandas()``, PySpark ones ``.toPandas()``), in the order of
+    ``order_by``: a fit's sums then add up in the same order on every run and engine (same last bits)."""
+    for method in ("df", "to_pandas", "toPandas"):
+        if callable(convert := getattr(relation, method, None)):
+            frame = convert()
+            return frame.sort_values(order_by, kind="stable", ignore_index=True) if order_by else frame
+    raise TypeError(f"cannot read a {type(relation).__name__} as pandas")
+
+
 def predict(summary_df: pd.DataFrame, *, horizon_periods: float, discount_rate_per_period: float,
             margin: float = 1.0, periods_per_step: float = 1.0,
             bgnbd_params: bgnbd.BGNBDParams | None = None,

@@ -1,6 +1,7 @@
 """The dbt Python models of the CLV fit, run on CDNOW through DuckDB as dbt-duckdb runs them."""
 
 import duckdb
+import pandas as pd
 import pytest
 
 from orchestration.settings import DBT_PROJECT_DIR
@@ -11,11 +12,22 @@ MODELS = DBT_PROJECT_DIR / "models" / "intermediate" / "clv"
 class _Dbt:
     """The part of dbt-duckdb's `dbt` object the models use: config, and ref -> a DuckDB relation."""
 
-    def __init__(self, con, **config):
-        self.con, self.config = con, _Config(config)
+    def __init__(self, con, spark=False, **config):
+        self.con, self.config, self.spark = con, _Config(config), spark
 
     def ref(self, name):
-        return self.con.table(name)
+        return _SparkLike(self.con.table(name).df().sample(frac=1, random_state=1)) if self.spark else self.con.table(name)
+
+
+class _SparkLike:
+    """What dbt-spark's ref gives a model, as far as the models may use it: a frame read with
+    toPandas(), in no particular order."""
+
+    def __init__(self, frame):
+        self._frame = frame
+
+    def toPandas(self):
+        return self._frame.copy()
 
 
 class _Config(dict):
@@ -29,15 +41,15 @@ def _model(name: str):
     return namespace["model"]
 
 
-def _run(summary):
+def _run(summary, spark=False):
     """Both models on `summary`: (parameters as {(model, parameter): value}, predictions by subject)."""
     con = duckdb.connect()
     con.register("summary", summary)
     con.execute("create table int_orders_summarised_for_clv as select * from summary")
-    fitted = _model("int_clv_parameters_fitted")(_Dbt(con), con)
+    fitted = _model("int_clv_parameters_fitted")(_Dbt(con, spark), con)
     con.register("fitted", fitted)
     con.execute("create table int_clv_parameters_fitted as select * from fitted")
-    predictions = _model("int_clv_predictions")(_Dbt(con, horizon=52, discount=0.0018), con)
+    predictions = _model("int_clv_predictions")(_Dbt(con, spark, horizon=52, discount=0.0018), con)
     return {(m, p): v for m, p, v in fitted.itertuples(index=False)}, predictions.set_index("subject_id")
 
 
@@ -82,3 +94,13 @@ def test_without_a_repeat_purchase_yet_there_is_no_prediction_rather_than_a_fail
     value, predictions = _run(summary)
     assert value[("gamma_gamma", "n")] == 0 and value[("gamma_gamma", "converged")] == 0
     assert predictions["clv"].isna().all() and predictions["p_alive"].isna().all()
+
+
+def test_the_models_give_the_same_bits_on_an_engine_whose_frames_come_unordered(summary):
+    """Portability: the models read refs through as_pandas, not DuckDB's relation API, and put
+    the summary in subject order themselves, so the fit's sums add up in the same order."""
+    summary.loc[summary.index[::3], "in_customer_base"] = False
+    value, predictions = _run(summary)
+    spark_value, spark_predictions = _run(summary, spark=True)
+    assert spark_value == value  # exactly: the same last bits
+    pd.testing.assert_frame_equal(spark_predictions.sort_index(), predictions.sort_index())

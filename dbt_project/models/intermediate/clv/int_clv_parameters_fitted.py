@@ -9,10 +9,9 @@ import pandas as pd
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from orchestration.clv import bgnbd, gamma_gamma
+    from orchestration.clv import as_pandas, bgnbd, gamma_gamma
 
-    # In subject order: the fit's sums then add up in the same order on every run (same last bits).
-    summary = dbt.ref("int_orders_summarised_for_clv").order("subject_id").df()
+    summary = as_pandas(dbt.ref("int_orders_summarised_for_clv"), order_by="subject_id")  # the same fit each run
     if summary.empty:
         return pd.DataFrame({"model": pd.Series(dtype=str), "parameter": pd.Series(dtype=str),
                              "value": pd.Series(dtype=float)})

@@ -6,11 +6,11 @@ import math
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from orchestration.clv import bgnbd, gamma_gamma
-    from orchestration.clv.clv import predict
+    from orchestration.clv import as_pandas, bgnbd, gamma_gamma, predict
 
-    summary = dbt.ref("int_orders_summarised_for_clv").filter("in_customer_base").df().rename(columns={"t": "T"})
-    params = dbt.ref("int_clv_parameters_fitted").df()
+    summary = as_pandas(dbt.ref("int_orders_summarised_for_clv")).rename(columns={"t": "T"})
+    summary = summary[summary["in_customer_base"].eq(True)]  # as SQL's where: null is not true
+    params = as_pandas(dbt.ref("int_clv_parameters_fitted"))
     value = {(m, p): v for m, p, v in params.itertuples(index=False)}
     bg_values = [value.get(("bgnbd", k)) for k in ("r", "alpha", "a", "b")]
     gg_values = [value.get(("gamma_gamma", k)) for k in ("p", "q", "gamma")]

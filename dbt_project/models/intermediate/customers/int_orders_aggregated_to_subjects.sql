@@ -13,7 +13,7 @@ windows as (
 
     select
         *,
-        {{ dbt.datediff("order_date", "cast('" ~ as_of() ~ "' as date)", "day") }} as days_ago
+        {{ dbt.datediff("order_date", date_of(as_of()), "day") }} as days_ago
     from orders
 
 ),

@@ -33,12 +33,10 @@ summarised as (
     select
         subject_id,
         count(*) - 1 as frequency,
-        {{ dbt.datediff("min(order_date)", "max(order_date)", "day") }} / ({{ var('clv_days_per_period') }} * 1.0) as recency,
-        {{ dbt.datediff("min(order_date)", "cast('" ~ clv_calibration_end() ~ "' as date)", "day") }}
-            / ({{ var('clv_days_per_period') }} * 1.0) as t,
-        coalesce(
-            sum(case when purchase_number > 1 then amount end) / nullif(count(*) - 1, 0), 0
-        ) as monetary_value
+        {{ ratio(dbt.datediff("min(order_date)", "max(order_date)", "day"), var('clv_days_per_period')) }} as recency,
+        {{ ratio(dbt.datediff("min(order_date)", date_of(clv_calibration_end()), "day"),
+                 var('clv_days_per_period')) }} as t,
+        coalesce({{ ratio("sum(case when purchase_number > 1 then amount end)", "count(*) - 1") }}, 0) as monetary_value
     from numbered
     group by subject_id
 

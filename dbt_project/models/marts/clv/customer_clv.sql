@@ -45,13 +45,13 @@ select
     orders.last_order_date,
     orders.revenue as historical_revenue,
     orders.margin as historical_margin,
-    orders.margin / nullif(orders.revenue_with_margin, 0) as margin_rate,  -- of the orders with a margin
+    {{ ratio("orders.margin", "orders.revenue_with_margin") }} as margin_rate,  -- of the orders with a margin
     relationships.relationship,
     predictions.expected_purchases * relationships.ongoing as expected_purchases,
     predictions.p_alive * relationships.ongoing as p_alive,
     predictions.expected_avg_spend,
     predictions.clv * relationships.ongoing as predicted_revenue,
-    predictions.clv * relationships.ongoing * orders.margin / nullif(orders.revenue_with_margin, 0) as predicted_margin,
+    {{ ratio("predictions.clv * relationships.ongoing * orders.margin", "orders.revenue_with_margin") }} as predicted_margin,
     {{ var('clv_horizon_periods') }} * {{ var('clv_days_per_period') }} as horizon_days
 from orders
 inner join relationships on orders.subject_id = relationships.subject_id

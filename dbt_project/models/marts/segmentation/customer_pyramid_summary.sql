@@ -29,7 +29,7 @@ select
     tiers.tier_order,
     coalesce(per_tier.subjects, 0) as subjects,
     coalesce(per_tier.revenue_window, 0) as revenue_window,
-    coalesce(per_tier.subjects, 0) * 1.0 / nullif(sum(per_tier.subjects) over (), 0) as share_of_subjects,
-    coalesce(per_tier.revenue_window, 0) * 1.0 / nullif(sum(per_tier.revenue_window) over (), 0) as share_of_revenue
+    {{ ratio("coalesce(per_tier.subjects, 0)", "sum(per_tier.subjects) over ()") }} as share_of_subjects,
+    {{ ratio("coalesce(per_tier.revenue_window, 0)", "sum(per_tier.revenue_window) over ()") }} as share_of_revenue
 from tiers
 left join per_tier on tiers.tier = per_tier.tier

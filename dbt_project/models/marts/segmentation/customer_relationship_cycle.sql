@@ -33,7 +33,7 @@ measured as (
         coalesce(orders.orders_window, 0) as orders_window,
         orders.first_order_date,
         orders.last_order_date,
-        {{ dbt.datediff("orders.first_order_date", "cast('" ~ as_of() ~ "' as date)", "day") }}
+        {{ dbt.datediff("orders.first_order_date", date_of(as_of()), "day") }}
             as days_since_first_order
     from customers
     left join orders on customers.subject_id = orders.subject_id

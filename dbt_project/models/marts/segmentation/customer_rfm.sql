@@ -19,7 +19,7 @@ measured as (
 
     select
         subject_id,
-        {{ dbt.datediff("last_order_date", "cast('" ~ as_of() ~ "' as date)", "day") }} as recency_days,
+        {{ dbt.datediff("last_order_date", date_of(as_of()), "day") }} as recency_days,
         orders as frequency,
         revenue as monetary
     from orders
@@ -41,7 +41,7 @@ combined as (
 
     select
         *,
-        (f_score + m_score) / 2.0 as fm_score
+        {{ ratio("f_score + m_score", 2) }} as fm_score
     from scored
 
 )

@@ -59,7 +59,7 @@ select
     candidates.tier,
     candidates.account_manager,
     candidates.revenue_window,
-    candidates.revenue_window * 1.0 / nullif(total.revenue_window, 0) as share_of_revenue,
+    {{ ratio("candidates.revenue_window", "total.revenue_window") }} as share_of_revenue,
     candidates.revenue_prior_window,
     candidates.revenue_window - candidates.revenue_prior_window as revenue_trend,
     case

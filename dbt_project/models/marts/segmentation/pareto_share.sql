@@ -41,5 +41,5 @@ select
     {{ var('pareto_share_of_customers') }} as top_share_of_customers,
     top_revenue,
     revenue_window,
-    top_revenue * 1.0 / nullif(revenue_window, 0) as pareto_share
+    {{ ratio("top_revenue", "revenue_window") }} as pareto_share
 from totals

@@ -13,7 +13,7 @@ ranked as (
         *,
         row_number() over (
             partition by subject_id
-            order by {{ utc_timestamp('exported_at') }} desc, _source_file desc, _source_line desc
+            order by {{ utc_timestamp('exported_at') }} desc nulls last, _source_file desc, _source_line desc
         ) as export_rank
     from source
 
