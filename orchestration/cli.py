@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from orchestration.check import add_check_command
 from orchestration.cli_args import port, positive, share
 from orchestration.cli_privacy import add_privacy_commands
 from orchestration.ingest.reader import LandingFileError
@@ -133,12 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=port, default=3000, help="port on 127.0.0.1 (default 3000)")
     ui.set_defaults(func=_ui)
+    add_check_command(sub)
     add_privacy_commands(sub)
     add_request_commands(sub)
     return parser
 
 
-READ_ONLY = frozenset({"audit", "audit-verify", "requests", "status"})  # commands that only read the installation
+READ_ONLY = frozenset({"audit", "audit-verify", "check", "requests", "status"})  # commands that only read the installation
 CREATE = frozenset({"demo", "run"})  # commands that may start an installation in a new folder
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource, OpExecutionContext, RetryRequested, get_dagster_logger
 
+from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE
 from orchestration.ingest.reader import ReadAs
 from orchestration.ingest.sources import landing_day, read_as, source_files
 from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
@@ -33,7 +34,7 @@ class KlantkluisResource(ConfigurableResource):
 
     home: str
     key_dir: str = ""
-    max_quarantine_share: float = 0.5  # above this share a systematic fault (format, mapping) is likely: stop
+    max_quarantine_share: float = MAX_QUARANTINE_SHARE  # above this share of a file: stop (see passes_gate)
     busy_wait_seconds: int = 60  # a step that finds the warehouse held by another process tries again after this,
     busy_retries: int = 30  # at most this many times (half an hour at the default wait)
 

@@ -15,6 +15,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
 from orchestration.compaction import compact_if_due_now, record_deletion
 from orchestration.ingest import landing_retention
 from orchestration.ingest.encrypt_plain import encrypt_plain
+from orchestration.ingest.quarantine import passes_gate
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
@@ -66,12 +67,6 @@ def _held_rules(con, source: str, files: list[str] | None = None) -> Counter:
     where = f" and file in ({', '.join('?' * len(files))})" if files else ""
     return Counter(dict(con.execute(f"select rule, count(*) from raw._quarantine where source = ?{where} "
                                     "group by rule", [source, *(files or [])]).fetchall()))
-
-
-def _passes(input_rows: int, quarantined: int, table_failures: str | None, max_share: float) -> bool:
-    """The gate's verdict on one file's latest load: no table-level rule broken, and at most
-    `max_share` of its rows quarantined."""
-    return not table_failures and (quarantined / input_rows if input_rows else 0.0) <= max_share
 
 
 def _refuse_going_back_in_time(con, table, now) -> None:
@@ -152,7 +147,7 @@ def _remove_expired(context, con, source: str, passed: list, klantkluis, policy,
 
 def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:
     shares = {file: quarantined / rows if rows else 0.0 for file, rows, quarantined, _ in latest}
-    over = sorted(f for f, rows, quarantined, _ in latest if not _passes(rows, quarantined, None, max_share))
+    over = sorted(f for f, rows, quarantined, _ in latest if not passes_gate(rows, quarantined, None, max_share))
     table_failures = sorted({f"{file}: {rule}" for file, _, _, failed in latest if failed for rule in failed.split("\n")})
     problems = []
     if over:
@@ -224,7 +219,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
             if rows_swept:
                 context.log.info(f"{table.name}: {rows_swept} rows past retention deleted or anonymised")
             latest = _gate(con, table.name, [p.name for p in files])
-            passed = {f for f, *load in latest if _passes(*load, klantkluis.max_quarantine_share)}
+            passed = {f for f, *load in latest if passes_gate(*load, klantkluis.max_quarantine_share)}
             read = {r.file for r in results}
             removed = _remove_expired(context, con, table.name, [p for p in files if p.name in read & passed],
                                       klantkluis, policy, ctx.audit, now)

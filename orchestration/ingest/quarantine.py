@@ -14,6 +14,13 @@ from orchestration.ingest.reader import FileRead
 from privacy.retention import quarantine_key
 
 COLUMNS = ["source", "file", "line", "rule", "subject_id", "record", "batch_id", "loaded_at"]
+MAX_QUARANTINE_SHARE = 0.5  # above this share of a file a systematic fault (format, mapping) is likely
+
+
+def passes_gate(input_rows: int, quarantined: int, table_failures: str | None, max_share: float) -> bool:
+    """The ingest gate's verdict on one file's load: no table-level rule broken, and at most
+    `max_share` of its rows quarantined."""
+    return not table_failures and (quarantined / input_rows if input_rows else 0.0) <= max_share
 
 
 def quarantine_frame(ctx, table, file: str, batch_id: str, read: FileRead, failures: pd.DataFrame,

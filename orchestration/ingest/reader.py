@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 # Multi-line quoted CSV fields are joined up to this many physical lines before giving up.
 _MAX_RECORD_LINES = 50
+NOT_UTF8 = "line is not valid UTF-8 (re-export the file as UTF-8)"  # a reject's reason
 
 
 class LandingFileError(Exception):
@@ -206,7 +207,7 @@ class _LineParser:
 
     def __init__(self, width: int, delimiter: str = ",", encoding: str = "utf-8"):
         self.width, self.delimiter = width, delimiter
-        self.invalid = ("line is not valid UTF-8 (re-export the file as UTF-8)" if encoding == "utf-8" else
+        self.invalid = (NOT_UTF8 if encoding == "utf-8" else
                         f"line holds a byte that is no character in {encoding} (the file's encoding in sources.yml)")
 
     def record(self, line_at, i: int, line_no: int):
@@ -418,9 +419,9 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
 
 
 # A number written with a decimal comma, thousands with dots or not: 1.234,50 / 1234,5 / -12
-_COMMA_NUMBER = r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
+COMMA_NUMBER = r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
 # A date written day first (23-11-2026, 1/2/2026, 23.11.2026), with a time of day or not
-_DAY_FIRST = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:([ T])(\d{1,2}):(\d{2}(?::\d{2}(?:\.\d+)?)?))?$"
+DAY_FIRST = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:([ T])(\d{1,2}):(\d{2}(?::\d{2}(?:\.\d+)?)?))?$"
 
 
 def _values_read_as(table: pa.Table, read_as: ReadAs) -> pa.Table:
@@ -439,7 +440,7 @@ def _values_read_as(table: pa.Table, read_as: ReadAs) -> pa.Table:
 
 def _comma_decimals(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(which values are numbers with a decimal comma, each such value with a decimal point)."""
-    return (pc.match_substring_regex(column, _COMMA_NUMBER),
+    return (pc.match_substring_regex(column, COMMA_NUMBER),
             pc.replace_substring(pc.replace_substring(column, ".", ""), ",", "."))
 
 
@@ -451,7 +452,7 @@ def _day_first_dates(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Chunk
                           (r"([ T])(\d):", r"\10\2:"),
                           (r"^(\d\d)[-/.](\d\d)[-/.](\d{4})", r"\3-\2-\1")):
         read = pc.replace_substring_regex(read, pattern, into)
-    return pc.match_substring_regex(column, _DAY_FIRST), read
+    return pc.match_substring_regex(column, DAY_FIRST), read
 
 
 def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str]) -> "TableRead":

@@ -1,0 +1,144 @@
+"""`klantkluis check`: whether a source's landing files would load, before a run (Art. 5(1)(d)).
+
+Each file is read as `sources.yml` says and judged by the source's expectation suite, as the
+ingest step judges it; nothing is written and no key is touched. Printed per file: rows in, rows
+that would load, rows that would be quarantined per rule (counts and line numbers, never values),
+whether the ingest gate would pass the file, and, where the values that break a rule have the form
+of another CSV dialect, the `csv` setting that reads them. Rows of erased subjects, which a run
+suppresses, count here as rows that would load.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from orchestration.ingest.context import DUPLICATE_RULE
+from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE, passes_gate
+from orchestration.ingest.reader import COMMA_NUMBER, DAY_FIRST, NOT_UTF8, LandingFileError, ReadAs, read_landing_table
+from orchestration.ingest.schema import landing_columns, optional_columns
+from orchestration.ingest.sources import read_as, source_files
+from orchestration.settings import DBT_PROJECT_DIR, Paths
+
+_LINES_SHOWN = 10
+
+
+def check(paths: Paths, source: str, files: list[Path] | None = None, now: datetime | None = None) -> int:
+    """Print the verdict on each of `files` (default: the source's landing files); 0 when every
+    file would pass the ingest gate, 1 otherwise."""
+    from expectations.validate import validate
+    from privacy.classification import load_classification
+
+    table = next(t for t in load_classification(DBT_PROJECT_DIR).tables if t.name == source)
+    how, now = read_as(paths, source), now or datetime.now(timezone.utc)
+    files = files if files is not None else source_files(paths, source)
+    if not files:
+        print(f"No files of {source} to check.")
+        return 1
+    verdicts, hints = [], {}
+    for path in files:
+        try:
+            read = read_landing_table(Path(path), landing_columns(table), how, frozenset(optional_columns(table)))
+        except LandingFileError as exc:
+            print(f"{Path(path).name}: cannot be read. {exc}")
+            verdicts.append(False)
+            continue
+        outcome = validate(source, read.rows, now)
+        failures = pd.concat([outcome.failures, pd.DataFrame({"row_index": outcome.collapsed, "rule": DUPLICATE_RULE})],
+                             ignore_index=True)
+        rows_at = failures["row_index"].to_numpy(dtype=np.int64)
+        lines = read.rows.column("_source_line").to_numpy()[rows_at]
+        quarantined = len(set(rows_at)) + len(read.rejects)
+        passes = passes_gate(read.input_rows, quarantined, "\n".join(outcome.table_failures) or None,
+                             MAX_QUARANTINE_SHARE)
+        verdicts.append(passes)
+        print(f"{Path(path).name}: {read.input_rows:,} rows in, {read.input_rows - quarantined:,} would load, "
+              f"{quarantined:,} would be quarantined; the ingest gate would "
+              f"{'pass' if passes else 'stop'} it")
+        for rule in outcome.table_failures:
+            print(f"  table-level rule broken: {rule}")
+        at: dict[str, list[int]] = {}
+        for rule, line in zip(failures["rule"], lines):
+            at.setdefault(rule, []).append(int(line))
+        for reject in read.rejects:
+            at.setdefault(reject.reason, []).append(reject.line)
+        for rule, found in sorted(at.items(), key=lambda item: (-len(item[1]), item[0])):
+            shown = ", ".join(map(str, sorted(found)[:_LINES_SHOWN])) + (", ..." if len(found) > _LINES_SHOWN else "")
+            print(f"  {len(found):>10,}  {rule} (line{'s' if len(found) > 1 else ''} {shown})")
+        for setting, found in _hints(source, how, read, failures).items():
+            hints.setdefault(setting, set()).update(found)
+        if read.ignored_columns:
+            print(f"  Columns not read (not ours, never loaded): {', '.join(read.ignored_columns)}")
+    _print_hints(paths, source, how, hints)
+    return 0 if all(verdicts) else 1
+
+
+_WHY = {"decimal": ("','", "numbers with a decimal comma (1.234,50)"),
+        "dates": ("day-first", "dates written day first (23-11-2026)"),
+        "encoding": ("cp1252", "lines that are not UTF-8: most likely cp1252, an Excel export made on Windows")}
+
+
+def _hints(source: str, how: ReadAs, read, failures: pd.DataFrame) -> dict[str, set[str]]:
+    """csv setting -> the columns (or, for the encoding, the file) whose rule-breaking values have
+    the form that setting reads, where most of them have it. Never a value itself."""
+    from expectations.suites import typed_columns
+
+    numbers, dates = typed_columns(source)
+    hints: dict[str, set[str]] = {}
+    for rule in sorted(set(failures["rule"])):
+        column = rule.split(":", 1)[-1]
+        if column not in read.rows.column_names or not (column in numbers or column in dates):
+            continue
+        rows = failures.loc[failures["rule"] == rule, "row_index"].to_numpy(dtype=np.int64)
+        values = read.rows.column(column).take(pa.array(rows, pa.int64()))
+        if column in numbers and how.decimal == "." and _most(values, COMMA_NUMBER):
+            hints.setdefault("decimal", set()).add(column)
+        if column in dates and not how.day_first and _most(values, DAY_FIRST):
+            hints.setdefault("dates", set()).add(column)
+    if how.encoding == "utf-8" and sum(r.reason == NOT_UTF8 for r in read.rejects) * 2 > len(read.rejects) > 0:
+        hints["encoding"] = {"lines"}
+    return hints
+
+
+def _print_hints(paths: Paths, source: str, how: ReadAs, hints: dict[str, set[str]]) -> None:
+    if not hints:
+        return
+    print(f"The values that break those rules have the form of another CSV dialect; in {paths.mapping}:")
+    for setting, found in sorted(hints.items()):
+        value, what = _WHY[setting]
+        columns = "" if setting == "encoding" else f"{', '.join(sorted(found))}: "
+        print(f"  {setting + ': ' + value:<18} {columns}{what}")
+    settings = {**_written(how), **{k: _WHY[k][0] for k in sorted(hints)}}
+    print(f"  so: `{source}: {{csv: {{{', '.join(f'{k}: {v}' for k, v in settings.items())}}}}}`, then run "
+          f"`klantkluis check {source}` again.")
+
+
+def _written(how: ReadAs) -> dict[str, str]:
+    """The source's csv settings other than the defaults, as sources.yml writes them."""
+    return {k: v for k, v, default in (("delimiter", "tab" if how.delimiter == "\t" else repr(how.delimiter), "','"),
+                                       ("encoding", how.encoding, "utf-8"), ("decimal", repr(how.decimal), "'.'"),
+                                       ("dates", "day-first" if how.day_first else "iso", "iso")) if v != default}
+
+
+def _most(values: pa.Array, pattern: str) -> bool:
+    """Whether more than half of `values` (those present) match `pattern`."""
+    matched = pc.match_substring_regex(values, pattern)
+    present = len(values) - values.null_count
+    return present > 0 and pc.sum(matched).as_py() * 2 > present
+
+
+def add_check_command(sub) -> None:
+    from expectations.suites import SOURCES
+
+    check_ = sub.add_parser("check", help="whether a source's landing files would load: rows that would load or be "
+                                          "quarantined per rule, and the csv settings that would read them (no run)")
+    check_.add_argument("source", choices=list(SOURCES), help="the source whose rules judge the files")
+    check_.add_argument("files", nargs="*", type=Path,
+                        help="files to check (default: the source's landing files, as sources.yml finds them)")
+    check_.set_defaults(func=lambda args, paths: check(paths, args.source, args.files or None))
+

@@ -1,0 +1,54 @@
+"""`klantkluis check`: whether a source's files would load, and the csv settings that read them."""
+
+import pytest
+
+from orchestration.cli import main
+from orchestration.settings import Paths
+
+HEADER = "order_id;customer_id;order_date;amount;margin;product_category;channel;payment_method\r\n"
+ROWS = ["O0000001;C0000001;23-1-2026;2.345,60;-2,5;boeken;web;ideal",
+        "O0000002;C0000002;05-01-2026;10;0,00;café;store;ideal",
+        "O0000003;C0000003;7-1-2026;8;1;books;web;ideal",
+        "O0000004;C0000004;6-1-26;7,5;1,25;books;web;ideal"]  # a two-digit year
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    for name, value in Paths.from_home(tmp_path).environment().items():
+        monkeypatch.setenv(name, value)
+    folder = tmp_path / "landing" / "orders"
+    folder.mkdir(parents=True)
+    (folder / "2026-01-31.csv").write_bytes((HEADER + "\r\n".join(ROWS) + "\r\n").encode("cp1252"))
+    return tmp_path
+
+
+def test_check_names_the_csv_settings_that_read_an_excel_export_then_passes_with_them(home, capsys):
+    (home / "sources.yml").write_text("orders:\n  csv: {delimiter: ';'}\n")
+    assert main(["--home", str(home), "check", "orders"]) == 1
+    said = capsys.readouterr().out
+    assert "2026-01-31.csv: 4 rows in, 0 would load, 4 would be quarantined; the ingest gate would stop it" in said
+    assert "  3  expect_column_values_to_be_parseable_datetimes:order_date (lines 2, 4, 5)" in said
+    assert "  1  line is not valid UTF-8 (re-export the file as UTF-8) (line 3)" in said
+    assert "  dates: day-first   order_date: dates written day first" in said
+    assert "  decimal: ','       amount, margin: numbers with a decimal comma" in said
+    assert "  encoding: cp1252   lines that are not UTF-8" in said
+    assert "so: `orders: {csv: {delimiter: ';', dates: day-first, decimal: ',', encoding: cp1252}}`" in said
+    assert not any(value in said for value in ("C000000", "O000000", "2.345", "boeken", "23-1-2026"))  # no values
+    (home / "sources.yml").write_text("orders:\n  csv: {delimiter: ';', encoding: cp1252, dates: day-first}\n")
+    assert main(["--home", str(home), "check", "orders"]) == 1
+    said = capsys.readouterr().out  # the settings already given are kept in the suggestion
+    assert "so: `orders: {csv: {delimiter: ';', encoding: cp1252, dates: day-first, decimal: ','}}`" in said
+    (home / "sources.yml").write_text("orders:\n  csv: {delimiter: ';', encoding: cp1252, dates: day-first, "
+                                      "decimal: ','}\n")
+    assert main(["--home", str(home), "check", "orders"]) == 0
+    said = capsys.readouterr().out
+    assert "4 rows in, 3 would load, 1 would be quarantined; the ingest gate would pass it" in said
+    assert "  1  expect_column_values_to_be_parseable_datetimes:order_date (line 5)" in said
+    assert "another CSV dialect" not in said  # a two-digit year is no dialect: no setting reads it
+    assert not (home / "warehouse.duckdb").exists()  # nothing written
+
+
+def test_check_of_an_unreadable_file_names_the_fix(home, capsys):
+    assert main(["--home", str(home), "check", "orders"]) == 1
+    said = capsys.readouterr().out
+    assert "2026-01-31.csv: cannot be read." in said and "`csv: {delimiter: ';'}`" in said
