@@ -25,12 +25,13 @@ def model(dbt, session):
     gg = gamma_gamma.fit(spent["frequency"], spent["monetary_value"]) if len(spent) else None
     rows = _rows("bgnbd", bg, ("r", "alpha", "a", "b", "log_likelihood", "n"))
     rows += _rows("gamma_gamma", gg, ("p", "q", "gamma", "log_likelihood", "n"))
-    return pd.DataFrame(rows, columns=["model", "parameter", "value"])
+    # Float64 holds a missing value as null on every engine (NaN stays NaN on Spark and Snowflake).
+    return pd.DataFrame(rows, columns=["model", "parameter", "value"]).astype({"value": "Float64"})
 
 
 def _rows(model: str, params, names) -> list:
     """The fitted parameters; without customers to fit them on (a first day of orders, or no repeat
     purchase yet) they are null, n is 0, and int_clv_predictions predicts nothing."""
     if params is None:
-        return [(model, k, 0.0 if k == "n" else float("nan")) for k in names] + [(model, "converged", 0.0)]
+        return [(model, k, 0.0 if k == "n" else None) for k in names] + [(model, "converged", 0.0)]
     return [(model, k, float(getattr(params, k))) for k in names] + [(model, "converged", float(params.converged))]

@@ -3,6 +3,8 @@ over the horizon (the models were fitted on every customer's summary; see int_or
 
 import math
 
+import pandas as pd
+
 
 def model(dbt, session):
     dbt.config(materialized="table")
@@ -16,7 +18,7 @@ def model(dbt, session):
     gg_values = [value.get(("gamma_gamma", k)) for k in ("p", "q", "gamma")]
     if summary.empty or any(v is None or math.isnan(v) for v in bg_values + gg_values):
         # no fitted model (see int_clv_parameters_fitted): no prediction, null rather than a made-up 0
-        nothing = float("nan")
+        nothing = pd.array([None] * len(summary), dtype="Float64")  # null on every engine, not NaN
         return summary[["subject_id"]].assign(expected_purchases=nothing, p_alive=nothing, expected_avg_spend=nothing,
                                               clv=nothing)
     bg = bgnbd.BGNBDParams(*bg_values)
