@@ -84,13 +84,16 @@ def _rotate(args, paths: Paths) -> int:
               "with the old and new key per your KMS procedure.")
         return 2
     staged = old.path.with_name(ROTATING_FILE)
-    staged.unlink(missing_ok=True)
-    new = FileMasterKey(staged)
+    # The store opens only with the key that wraps it: if an interrupted rotation already rewrapped
+    # under master.key.new, it refuses and says to move that file into place.
     with KeyStore(paths.keystore, old, audit=AuditLog(paths.audit_log)) as store:
-        count = store.rotate_master(new, now=datetime.now(timezone.utc))
-    # The data keys are wrapped by the new key now: the installation is bound to it before the file
-    # moves, so after a crash in between the next start asks to move master.key.new into place.
-    keybinding.confirm(env, "master", new.key_id, replace=True)
+        with overwritten_when_replaced([staged]):  # a key staged by a rotation that committed nothing
+            staged.unlink(missing_ok=True)
+        new = FileMasterKey(staged)
+        # Once the data keys are wrapped by the new key the installation is bound to it, before the
+        # audit entry and the move: after a crash the next start asks to move master.key.new into place.
+        count = store.rotate_master(new, now=datetime.now(timezone.utc),
+                                    committed=lambda: keybinding.confirm(env, "master", new.key_id, replace=True))
     # The old key's bytes are zeroed, not only unlinked: a key-store backup from before the rotation
     # (holding keys erased since) must stay unreadable (Art. 17, 32), as the README promises.
     with overwritten_when_replaced([old.path]):

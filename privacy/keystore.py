@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from privacy import _keys
 from privacy._keys import Ciphers
 from privacy.audit import AuditLog, timestamp
 from privacy.exceptions import WrongMasterKey
-from privacy.masterkey import MasterKey, wrap_all
+from privacy.masterkey import MasterKey, interrupted_rotation, wrap_all
 from privacy.paths import private_dir
 from privacy.pseudonym import check_subject_ids, raw_subject_ids
 
@@ -63,6 +63,8 @@ class KeyStore:
             stored = self._db.execute("select value from meta where name = 'master_key_id'").fetchone()[0]
         if stored != master.key_id:
             self._db.close()
+            if unfinished := interrupted_rotation(master, wrapping=stored):
+                raise WrongMasterKey(unfinished)
             raise WrongMasterKey(f"key store {self.path} is wrapped by master key {stored}, "
                                  f"not by the given master key {master.key_id}: give the master key {stored} "
                                  "(master.key in KLANTKLUIS_KEY_DIR, or KLANTKLUIS_MASTER_KEY), restored from the "
@@ -168,8 +170,11 @@ class KeyStore:
         with self._tx():
             return self._db.execute("delete from shredded where shredded_at < ?", (timestamp(before),)).rowcount
 
-    def rotate_master(self, new_master: MasterKey, *, now: datetime | None = None) -> int:
-        """Rewrap every data key under ``new_master`` (Art. 32(1)(a)); the warehouse is untouched."""
+    def rotate_master(self, new_master: MasterKey, *, now: datetime | None = None,
+                      committed: Callable[[], None] | None = None) -> int:
+        """Rewrap every data key under ``new_master`` (Art. 32(1)(a)); the warehouse is untouched.
+        ``committed`` runs as soon as the rewrapped keys are committed (the installation binds the
+        new key there), before the audit entry, which may fail."""
         old = self._master
         if new_master.key_id == old.key_id:
             raise ValueError("the new master key is the current master key")
@@ -184,6 +189,8 @@ class KeyStore:
                 done, last = done + len(rows), rows[-1][0]
             self._db.execute("update meta set value = ? where name = 'master_key_id'", (new_master.key_id,))
         self._master = new_master
+        if committed is not None:
+            committed()
         self._db.execute("pragma wal_checkpoint(truncate)")
         if self._audit is not None:
             self._audit.append("master_key_rotated", now=now, count=done,

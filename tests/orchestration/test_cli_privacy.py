@@ -119,3 +119,41 @@ def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, 
         instance.add_run(DagsterRun(job_name="full_refresh", run_id="b" * 36, status=DagsterRunStatus.FAILURE))
     assert main(["--home", str(tmp_path), "status"]) == 0
     assert "failure: no run has succeeded yet, so the marts below may be missing or partial" in capsys.readouterr().out
+
+
+def test_a_rotation_stopped_after_the_rewrap_is_finished_by_moving_the_new_key_never_by_deleting_it(
+        tmp_path, monkeypatch, capsys):
+    """Review: a rotation whose audit entry failed after the rewrap left the store wrapped by
+    master.key.new while the installation still named the old key; running the rotation again
+    deleted master.key.new, the only key to the data keys."""
+    import pytest
+
+    from privacy.audit import AuditLog as Log
+    from privacy.exceptions import KeyFileError
+    from privacy.keystore import KeyStore
+    from privacy.masterkey import master_key_from_env
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as store:
+        store.ensure(["ab" * 32])
+    real_append = Log.append
+
+    def full_disk(self, event, **kwargs):
+        if event == "master_key_rotated":
+            raise OSError(28, "No space left on device")
+        return real_append(self, event, **kwargs)
+
+    monkeypatch.setattr(Log, "append", full_disk)
+    with pytest.raises(OSError):
+        main(["--home", str(tmp_path), "rotate-master-key"])
+    monkeypatch.setattr(Log, "append", real_append)
+    staged = paths.key_dir / "master.key.new"
+    assert main(["--home", str(tmp_path), "rotate-master-key"]) == 2  # refused: it names the move
+    assert staged.exists() and f"move {staged} to {paths.key_dir / 'master.key'}" in capsys.readouterr().err
+    with pytest.raises(KeyFileError, match="rotation was interrupted"):
+        master_key_from_env(paths.environment())
+    staged.rename(paths.key_dir / "master.key")  # what the message says
+    with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as store:
+        assert store.has("ab" * 32)
