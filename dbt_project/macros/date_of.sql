@@ -2,5 +2,5 @@
     Engines differ on casting text with a time of day to a date (Trino refuses it): only the
     date part is cast. -#}
 {% macro date_of(text) -%}
-    cast('{{ text[:10] }}' as date)
+    cast('{{ (text | string)[:10] }}' as date)
 {%- endmacro %}

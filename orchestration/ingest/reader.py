@@ -92,8 +92,9 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
         hint = ""
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
             sep = next(sep for sep in ";\t|" if sep in header[0])
+            setting = "tab" if sep == "\t" else f'"{sep}"'
             hint = (f" The header reads as one column holding {sep!r}: give the source's separator in sources.yml "
-                    f"(`csv: {{delimiter: {sep!r}}}`), or export the file with commas as separators.")
+                    f"(`csv: {{delimiter: {setting}}}`), or export the file with commas as separators.")
         elif not set(expected) & set(renamed):
             hint = " None of them is in the first line: does the file lack its header row?"
         raise LandingFileError(
@@ -155,6 +156,11 @@ def _plain_lines(block: bytes, width: int, sep: int = _COMMA) -> tuple[np.ndarra
     quotes = np.flatnonzero(arr == _QUOTE)
     per_line = np.diff(np.searchsorted(quotes, bounds))
     plain &= (commas == width - 1) | ((commas > width - 1) & (per_line > 0))
+    # A line of separators and spaces only (a spreadsheet's empty row) is blank: the line-by-line
+    # parser skips it. Only a line hardly longer than its separators can be one.
+    for i in np.flatnonzero(plain & (ends - starts - commas <= 8)):
+        if not _holds_data(block[starts[i]:ends[i]], sep):
+            plain[i] = False
     odd = (per_line & 1).astype(bool)
     plain &= ~odd
     if len(quotes):
@@ -197,6 +203,11 @@ def _plain_lines(block: bytes, width: int, sep: int = _COMMA) -> tuple[np.ndarra
     return starts, plain
 
 
+def _holds_data(line: bytes, sep: int) -> bool:
+    """Whether a line holds anything but whitespace and separators (else it is blank: skipped)."""
+    return bool(line.strip(b" \t\r\n\x0b\x0c" + bytes([sep])))
+
+
 class _LineParser:
     """The line-by-line reader: one record (or reject, or skipped blank line) from a physical line.
 
@@ -214,7 +225,7 @@ class _LineParser:
         """(fields | None, Reject | None, next line index) for the record starting at line `i`."""
         chunk = line_at(i)
         start, i = i, i + 1
-        if not chunk.strip():
+        if not _holds_data(chunk, ord(self.delimiter)):
             return None, None, i
         if b"\x00" in chunk:
             return None, Reject(line_no, "line contains a NUL byte", chunk.decode("utf-8", "replace")), i
@@ -322,11 +333,29 @@ class _Transcoded:
         return self._utf8(self.f.readline())
 
 
+def _is_utf8(f, sample: int = 1 << 20) -> bool:
+    """Whether a file given another encoding is UTF-8 all the same: it starts with UTF-8's
+    byte-order mark (Excel's "CSV UTF-8"), or its first MiB holds non-ASCII text that is valid
+    UTF-8 (a cp1252 export practically never is). Leaves the file at its start."""
+    head = f.read(sample)
+    f.seek(0)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return True
+    if len(head) == sample:
+        head = head[:head.rfind(b"\n") + 1]  # whole lines: a character may straddle the cut
+    try:
+        return max(head, default=0) >= 0x80 and bool(head.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+
+
 def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str],
                     block_bytes: int = _BLOCK_BYTES) -> "TableRead":
-    sep = read_as.delimiter
+    sep, encoding = read_as.delimiter, read_as.encoding
     with path.open("rb") as raw:
-        f = raw if read_as.encoding == "utf-8" else _Transcoded(raw, read_as.encoding)
+        if encoding != "utf-8" and _is_utf8(raw):
+            encoding = "utf-8"  # whatever sources.yml says: read as cp1252, its accents would be garbled
+        f = raw if encoding == "utf-8" else _Transcoded(raw, encoding)
         first = f.readline()
         if first.startswith(b"\xef\xbb\xbf"):
             first = first[3:]
@@ -335,18 +364,19 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
         try:
             header = next(csv.reader([first.removesuffix(b"\n").decode("utf-8").rstrip("\r")], delimiter=sep))
         except UnicodeDecodeError:
-            if read_as.encoding != "utf-8":
-                raise LandingFileError(f"{path}: the header holds a byte that is no character in {read_as.encoding}, "
+            if encoding != "utf-8":
+                raise LandingFileError(f"{path}: the header holds a byte that is no character in {encoding}, "
                                        "the encoding sources.yml gives this source; correct it there.") from None
             raise LandingFileError(f"{path}: the header is not UTF-8; re-export the file as UTF-8, or give the "
                                    "source's encoding in sources.yml (`csv: {encoding: cp1252}` for an Excel "
                                    "export made on Windows).") from None
         columns = _check_header(path, header, expected, read_as.columns, optional)
-        if len(set(columns)) != len(columns):
+        named = [c for c in columns if c]  # a spreadsheet's trailing separators give columns without a name
+        if len(set(named)) != len(named):
             raise LandingFileError(f"{path}: the header names a column twice ({', '.join(columns)}); fix the export.")
         width = len(columns)
         positions = [columns.index(c) if c in columns else None for c in expected]
-        parser, reader = _LineParser(width, sep, read_as.encoding), _Lines(f, block_bytes)
+        parser, reader = _LineParser(width, sep, encoding), _Lines(f, block_bytes)
         parts: list[pa.Table] = []
         records, lines, rejects = [], [], []
         line_no = 2  # physical line number of the block's first line; the header is line 1
@@ -414,7 +444,7 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
             line_no += n + len(extra)
         flush()
     table = pa.concat_tables(parts) if parts else _arrow([], [], positions, expected)
-    ignored = [c for c in columns if c not in expected]
+    ignored = [c for c in columns if c and c not in expected]
     return TableRead(_values_read_as(table, read_as), rejects, ignored)
 
 

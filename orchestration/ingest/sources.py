@@ -30,9 +30,11 @@ from orchestration.ingest.reader import LandingFileError, ReadAs
 from orchestration.settings import Paths, connect_duckdb
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-# A CSV dialect's settings and their values. Encodings are UTF-8 or single-byte ones, read block by block.
+# A CSV dialect's settings: each value as written in sources.yml -> as the reader takes it. Encodings
+# are UTF-8 or single-byte ones (read block by block), known by any of their names.
+_ENCODINGS = ("utf-8", "cp1252", "latin-1", "iso-8859-15")
 _DIALECT = {"delimiter": {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"},
-            "encoding": {"utf-8": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1", "iso8859-15": "iso8859-15"},
+            "encoding": {e: codecs.lookup(e).name for e in _ENCODINGS},
             "decimal": {".": ".", ",": ","}, "dates": {"iso": False, "day-first": True}}
 
 
@@ -70,8 +72,10 @@ def _config(paths: Paths) -> dict:
                 raise LandingFileError(f"{paths.mapping}, source {source}: unknown csv setting {key}; the settings "
                                        f"are {', '.join(_DIALECT)}.")
             if _dialect_value(key, value) is None:
+                quote = (" (write it in quotes: `delimiter: \"|\"`; a bare | or , is YAML syntax)"
+                         if key == "delimiter" and value in (None, "") else "")
                 raise LandingFileError(f"{paths.mapping}, source {source}: csv {key} {value!r} is not one this "
-                                       f"reader knows; use one of {', '.join(map(repr, _DIALECT[key]))}.")
+                                       f"reader knows; use one of {', '.join(map(repr, _DIALECT[key]))}{quote}.")
         if files and any(c in str(Path(files).parent) for c in "*?["):
             # Rows are kept per file name: two files of one name in different folders would replace
             # each other's rows, and 'the later file wins' needs names that sort in export order.
@@ -130,15 +134,14 @@ def source_location(paths: Paths, source: str) -> Path:
 
 def _dialect_value(key: str, value) -> str | bool | None:
     """A csv setting's value as the reader takes it, or None if unknown (an encoding by any of its names)."""
-    text = str(value).strip()
+    text = str(value) if key == "delimiter" else str(value).strip()  # a tab is a delimiter, not a space
     if key == "encoding":
         try:
-            text = codecs.lookup(text).name
+            name = codecs.lookup(text).name
         except LookupError:
             return None
-    else:
-        text = text.lower() if key == "dates" else text
-    return _DIALECT[key].get(text)
+        return name if name in _DIALECT[key].values() else None
+    return _DIALECT[key].get(text.lower() if key == "dates" else text)
 
 
 def read_as(paths: Paths, source: str) -> ReadAs:

@@ -41,11 +41,12 @@ def documents(inbox: Path, now: float | None = None) -> list[Path]:
 
 class TooLarge(bytes):
     """The start of a document larger than ``MAX_DOCUMENT``: never a request (those are a few hundred
-    bytes), so it is not read whole; ``request_id`` comes from its whole content, read in chunks."""
+    bytes, or a few MiB with a scan), so it is not read whole; ``request_id`` comes from its whole
+    content, read in chunks."""
     request_id: str
 
 
-MAX_DOCUMENT = 1 << 20
+MAX_DOCUMENT = 16 << 20  # a request with a scanned identity document still fits
 
 
 def inbox_files(inbox: Path) -> dict[str, tuple[Path, bytes | None]]:

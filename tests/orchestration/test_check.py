@@ -51,4 +51,4 @@ def test_check_names_the_csv_settings_that_read_an_excel_export_then_passes_with
 def test_check_of_an_unreadable_file_names_the_fix(home, capsys):
     assert main(["--home", str(home), "check", "orders"]) == 1
     said = capsys.readouterr().out
-    assert "2026-01-31.csv: cannot be read." in said and "`csv: {delimiter: ';'}`" in said
+    assert "2026-01-31.csv: cannot be read." in said and '`csv: {delimiter: ";"}`' in said

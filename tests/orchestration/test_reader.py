@@ -44,7 +44,7 @@ def _reference_read_csv(path, expected, mapping=None, optional=frozenset(), deli
     while i < len(physical):
         line_no, chunk = i + 1, physical[i]
         i += 1
-        if not chunk.strip():
+        if not chunk.strip(b" \t\r\n\x0b\x0c" + delimiter.encode()):  # (later: separators only is blank too)
             continue
         if b"\x00" in chunk:
             rejects.append(r.Reject(line_no, "line contains a NUL byte", chunk.decode("utf-8", "replace")))
@@ -80,7 +80,7 @@ def _reference_read_csv(path, expected, mapping=None, optional=frozenset(), deli
 
 
 LINES = [
-    '1,Jan,hallo,1.00', '"2","Piet","met, komma","2.00"', '3,"",,3.00', '"4","Ann ""A"" B","x","4"',
+    ',,,', ' , ,,\r', '1,Jan,hallo,1.00', '"2","Piet","met, komma","2.00"', '3,"",,3.00', '"4","Ann ""A"" B","x","4"',
     '5,Bob,"twee\nregels",5', '6,Eva,"open,6', '7,Kim,a"b,7', '8,Tom,"x"y,8', '9,Lot,x,9,extra', '10,Lex,x',
     '', '   ', '11,Nul,\x00,11', '12,Crl,x,12\r', '13,Cr2,"a\rb",13', '14,Cr3,x\r\r', '"15","Q","""",15',
     '16,"Zoë","é",16', '17,Last,"",""', '"18"," spaced ",",",18', '19,B"ad",x,19', '20,"",",",20',
@@ -150,7 +150,7 @@ def test_file_errors(tmp_path):
         read_landing_file(path, EXPECTED, ReadAs({"Remark": "note"}))
     path.write_bytes(b"id;name;note;amount\n1;x;y;z\n")  # the Dutch spreadsheet default
     with pytest.raises(LandingFileError, match="one column holding ';': give the source's separator in sources.yml "
-                                               r"\(`csv: \{delimiter: ';'\}`\)") as err:
+                                               r'\(`csv: \{delimiter: ";"\}`\)') as err:
         read_landing_file(path, EXPECTED)
     assert "id;name" not in str(err.value)  # a header's fields are never quoted: without one, they are data
     path.write_bytes(b"id,name,note,amount,name\n1,x,y,z,w\n")
@@ -207,3 +207,33 @@ def test_a_json_lines_line_nested_too_deep_is_rejected_not_the_whole_run(tmp_pat
                     '{"id": "2", "name": "x", "note": "y", "amount": "3"}\n')
     read = read_landing_table(path, EXPECTED)
     assert read.rows["id"].to_pylist() == ["2"] and [(r.line, r.reason) for r in read.rejects] == [(1, "malformed JSON line")]
+
+
+@pytest.mark.parametrize("block_bytes", [16, 1 << 20])
+def test_a_row_of_separators_only_is_blank_on_both_paths(tmp_path, block_bytes):
+    """Review: an empty spreadsheet row exported with tabs was an all-null row on the fast path
+    and skipped on the line-by-line one. Both skip it now, as a blank line (no data in it)."""
+    path = tmp_path / "f.csv"
+    _write(path, ["1\tJan\thallo\t1.00", "\t\t\t", "2\tPiet\tx\t2", " \t\t \t"], delimiter="\t")
+    _same(path, block_bytes, "\t")
+    assert read_landing_table(path, EXPECTED, ReadAs(delimiter="\t")).rows.column("id").to_pylist() == ["1", "2"]
+
+
+def test_a_utf8_file_is_read_as_utf8_whatever_encoding_the_source_has(tmp_path):
+    """Review: a UTF-8 export in a source set to cp1252 lost its header to the byte-order mark, or
+    was loaded garbled ('JosÃ©'), so look-ups by name missed it."""
+    path = tmp_path / "f.csv"
+    cp1252 = ReadAs(delimiter=";", encoding="cp1252")
+    for bom in (b"\xef\xbb\xbf", b""):
+        path.write_bytes(bom + "id;name;note;amount\r\n1;José;ü;1\r\n".encode("utf-8"))
+        assert read_landing_table(path, EXPECTED, cp1252).rows.column("name").to_pylist() == ["José"]
+    path.write_bytes("id;name;note;amount\r\n1;José;ü;1\r\n".encode("cp1252"))
+    assert read_landing_table(path, EXPECTED, cp1252).rows.column("name").to_pylist() == ["José"]
+
+
+def test_a_spreadsheets_trailing_separators_are_columns_without_a_name_not_an_error(tmp_path):
+    """Review: Excel may end every line with separators; the file was refused as naming a column twice."""
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"id;name;note;amount;;\n1;Jan;x;1;;\n")
+    read = read_landing_table(path, EXPECTED, ReadAs(delimiter=";"))
+    assert read.rows.column("amount").to_pylist() == ["1"] and read.ignored_columns == [] and read.rejects == []

@@ -1,6 +1,9 @@
 """Which landing files a source takes, and which landing days a run is split into."""
 
-from orchestration.ingest.sources import landing_day, no_files_message, pending_days, source_files
+import pytest
+
+from orchestration.ingest.reader import LandingFileError
+from orchestration.ingest.sources import landing_day, no_files_message, pending_days, read_as, source_files
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
 
@@ -75,3 +78,20 @@ def test_absent_says_what_happens_to_rows_loaded_earlier_and_files_left_in_the_l
     said = absent_message(con, paths, "leads")
     assert "the 61 rows loaded earlier stay in raw.leads until their retention rule" in said
     assert f"1 file(s) in {paths.landing / 'leads'} are not read" in said
+
+
+@pytest.mark.parametrize("written, encoding, delimiter", [
+    ("{encoding: latin-1}", "iso8859-1", ","), ("{encoding: windows-1252}", "cp1252", ","),
+    ("{encoding: ISO-8859-15}", "iso8859-15", ","), ('{delimiter: "\\t"}', "utf-8", "\t"),
+    ("{delimiter: tab}", "utf-8", "\t"), ('{delimiter: "|"}', "utf-8", "|")])
+def test_every_documented_csv_setting_is_taken_in_any_spelling_of_it(tmp_path, written, encoding, delimiter):
+    """Review: `latin-1`, which the README offers, was refused, and a quoted tab was stripped away."""
+    (tmp_path / "sources.yml").write_text(f"orders:\n  csv: {written}\n")
+    how = read_as(Paths.from_home(tmp_path), "orders")
+    assert (how.encoding, how.delimiter) == (encoding, delimiter)
+
+
+def test_a_bare_bar_as_delimiter_is_refused_with_the_quotes_to_write(tmp_path):
+    (tmp_path / "sources.yml").write_text("orders:\n  csv:\n    delimiter: |\n")  # YAML: an empty block scalar
+    with pytest.raises(LandingFileError, match=r'write it in quotes: `delimiter: "\|"`'):
+        read_as(Paths.from_home(tmp_path), "orders")
