@@ -90,11 +90,13 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
         theirs = {ours: t for t, ours in mapping.items()}
         names = [f"{c} (mapped from {theirs[c]!r}, which the header lacks)" if c in theirs else c for c in missing]
         hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-            sep = next(sep for sep in ";\t|" if sep in header[0])
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|,"):  # ',' if the setting is another
+            sep = next(sep for sep in ";\t|," if sep in header[0])
             setting = "tab" if sep == "\t" else f'"{sep}"'
             hint = (f" The header reads as one column holding {sep!r}: give the source's separator in sources.yml "
-                    f"(`csv: {{delimiter: {setting}}}`), or export the file with commas as separators.")
+                    f"(`csv: {{delimiter: {setting}}}`), or export the file with commas as separators." if sep != ","
+                    else " The header reads as one column holding ',': the file is comma separated, so remove the "
+                    "source's delimiter from sources.yml (or export the file with the separator set there).")
         elif not set(expected) & set(renamed):
             hint = " None of them is in the first line: does the file lack its header row?"
         raise LandingFileError(
@@ -232,7 +234,9 @@ class _LineParser:
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError:
-            return None, Reject(line_no, self.invalid, chunk.decode("latin-1")), i
+            # Kept as text for repair: a transcoded line is UTF-8 but its one undefined byte.
+            return None, Reject(line_no, self.invalid, chunk.decode("latin-1" if self.invalid == NOT_UTF8 else
+                                                                    "utf-8", "replace")), i
         joined = 1
         while text.count('"') % 2 and joined < _MAX_RECORD_LINES and (more := line_at(i)) is not None:
             text += "\n" + more.decode("utf-8", "replace")
