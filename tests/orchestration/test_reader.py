@@ -54,7 +54,8 @@ def _reference_read_csv(path, expected, mapping=None, optional=frozenset(), deli
         except UnicodeDecodeError:
             rejects.append(r.Reject(line_no, "line is not valid UTF-8 (re-export the file as UTF-8)" if encoding ==
                                     "utf-8" else f"line holds a byte that is no character in {encoding} (the "
-                                    "file's encoding in sources.yml)", chunk.decode("latin-1")))
+                                    "file's encoding in sources.yml)",
+                                    chunk.decode("latin-1") if encoding == "utf-8" else chunk.decode("utf-8", "replace")))
             continue
         joined = 1
         while text.count('"') % 2 and joined < r._MAX_RECORD_LINES and i < len(physical):
