@@ -90,15 +90,17 @@ def _rotate(args, paths: Paths) -> int:
         with overwritten_when_replaced([staged]):  # a key staged by a rotation that committed nothing
             staged.unlink(missing_ok=True)
         new = FileMasterKey(staged)
-        # Once the data keys are wrapped by the new key the installation is bound to it, before the
-        # audit entry and the move: after a crash the next start asks to move master.key.new into place.
+        # Announced before the rewrap and recorded once it commits: after a stop at any point the
+        # installation takes the key the store opens with, and the store names the file to move.
+        keybinding.rotating(env, "master", new.key_id)
         count = store.rotate_master(new, now=datetime.now(timezone.utc),
                                     committed=lambda: keybinding.confirm(env, "master", new.key_id, replace=True))
     # The old key's bytes are zeroed, not only unlinked: a key-store backup from before the rotation
-    # (holding keys erased since) must stay unreadable (Art. 17, 32), as the README promises.
+    # (holding keys erased since) must stay unreadable (Art. 17, 32), as the README promises. Zeroed
+    # once the move is durable, so a power cut never leaves master.key zeroed.
     with overwritten_when_replaced([old.path]):
         os.replace(staged, old.path)
-    fsync_dir(old.path.parent)
+        fsync_dir(old.path.parent)
     print(f"Master key rotated: {count:,} data keys rewrapped; new key id {new.key_id}; warehouse untouched.")
     return 0
 

@@ -77,20 +77,33 @@ def _keys_used(env: Mapping[str, str]) -> bool:
 
 def confirm(env: Mapping[str, str], kind: str, key_id: str, *, replace: bool = False) -> None:
     """Bind the installation to this ``kind`` key on first use; refuse another one afterwards
-    (Art. 32(1)(b)). ``replace`` records a new key on purpose (a master key rotation)."""
+    (Art. 32(1)(b)). ``replace`` records a new key on purpose (a master key rotation); the key a
+    rotation announced (``rotating``) is taken too, and recorded: the key store, which opens only
+    with the key that wraps it, decides whether the rotation got that far."""
     path = _path(env)
     if path is None:
         return
     recorded = _recorded(path)
     if recorded.get(kind) == key_id:
         return
-    if kind in recorded and not replace:
+    if kind in recorded and not replace and recorded.get(f"{kind}_rotating") != key_id:
         raise KeyFileError(f"the {kind} key in use ({key_id}) is not the one the data in {env[HOME_VAR]} was "
                            f"written with ({recorded[kind]}): {_FIX}")
+    _write(path, {**{k: v for k, v in recorded.items() if k != f"{kind}_rotating"}, kind: key_id})
+
+
+def rotating(env: Mapping[str, str], kind: str, key_id: str) -> None:
+    """Announce a rotation to ``key_id`` before any data key is rewrapped under it, so that after a
+    stop at any point the installation takes either key (Art. 32(1)(b), (c))."""
+    if (path := _path(env)) is not None:
+        _write(path, {**_recorded(path), f"{kind}_rotating": key_id})
+
+
+def _write(path: Path, recorded: dict) -> None:
     private_dir(path.parent)
     tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
-        f.write(json.dumps({**recorded, kind: key_id}, indent=1, sort_keys=True) + "\n")
+        f.write(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

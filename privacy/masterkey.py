@@ -135,7 +135,7 @@ def master_key_from_env(environ: Mapping[str, str] | None = None) -> MasterKey:
     try:
         keybinding.confirm(env, "master", master.key_id)
     except KeyFileError:
-        if unfinished := interrupted_rotation(master):
+        if unfinished := interrupted_rotation(master, wrapping=keybinding.bound(env, "master")):
             raise KeyFileError(unfinished) from None
         raise
     return master
@@ -144,9 +144,10 @@ def master_key_from_env(environ: Mapping[str, str] | None = None) -> MasterKey:
 def interrupted_rotation(master: MasterKey, wrapping: str | None = None) -> str | None:
     """What to do when a rotation stopped after the data keys were rewrapped under the staged
     ``master.key.new`` (whose id is ``wrapping``, if given), before it moved into place; else None."""
-    staged = getattr(master, "path", Path(".")).with_name(ROTATING_FILE)
-    if isinstance(master, FileMasterKey) and staged.exists() and (
-            wrapping is None or FileMasterKey(staged).key_id == wrapping):
+    if not isinstance(master, FileMasterKey):
+        return None
+    staged = master.path.with_name(ROTATING_FILE)
+    if staged.exists() and (wrapping is None or FileMasterKey(staged).key_id == wrapping):
         return (f"a master key rotation was interrupted after the data keys were rewrapped: move {staged} to "
                 f"{master.path} to finish it (never delete it: it is the only key to the data keys now)")
     return None

@@ -2,6 +2,8 @@
 
 from datetime import datetime, timezone
 
+import pytest
+
 from orchestration.cli import main
 from orchestration.settings import Paths
 from privacy.audit import AuditLog
@@ -121,13 +123,15 @@ def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, 
     assert "failure: no run has succeeded yet, so the marts below may be missing or partial" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("failing", ["audit entry", "binding"])
 def test_a_rotation_stopped_after_the_rewrap_is_finished_by_moving_the_new_key_never_by_deleting_it(
-        tmp_path, monkeypatch, capsys):
-    """Review: a rotation whose audit entry failed after the rewrap left the store wrapped by
-    master.key.new while the installation still named the old key; running the rotation again
-    deleted master.key.new, the only key to the data keys."""
-    import pytest
-
+        tmp_path, monkeypatch, capsys, failing):
+    """Reviews: a rotation that stopped after its rewrap (its audit entry failed, or writing the
+    installation's key binding did) left the store wrapped by master.key.new while the installation
+    named the old key. Running the rotation again deleted master.key.new, the only key to the data
+    keys; and once it was moved into place, the binding called it the wrong key and advised
+    restoring the old one from the backup over it."""
+    from privacy import keybinding
     from privacy.audit import AuditLog as Log
     from privacy.exceptions import KeyFileError
     from privacy.keystore import KeyStore
@@ -138,22 +142,51 @@ def test_a_rotation_stopped_after_the_rewrap_is_finished_by_moving_the_new_key_n
         monkeypatch.setenv(name, value)
     with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as store:
         store.ensure(["ab" * 32])
-    real_append = Log.append
+    real_append, real_confirm = Log.append, keybinding.confirm
 
     def full_disk(self, event, **kwargs):
         if event == "master_key_rotated":
             raise OSError(28, "No space left on device")
         return real_append(self, event, **kwargs)
 
-    monkeypatch.setattr(Log, "append", full_disk)
+    def binding_lost(env, kind, key_id, *, replace=False):
+        if replace:
+            raise OSError(28, "No space left on device")
+        return real_confirm(env, kind, key_id, replace=replace)
+
+    if failing == "audit entry":
+        monkeypatch.setattr(Log, "append", full_disk)
+    else:
+        monkeypatch.setattr(keybinding, "confirm", binding_lost)
     with pytest.raises(OSError):
         main(["--home", str(tmp_path), "rotate-master-key"])
-    monkeypatch.setattr(Log, "append", real_append)
-    staged = paths.key_dir / "master.key.new"
+    monkeypatch.undo()
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    staged, key = paths.key_dir / "master.key.new", paths.key_dir / "master.key"
     assert main(["--home", str(tmp_path), "rotate-master-key"]) == 2  # refused: it names the move
-    assert staged.exists() and f"move {staged} to {paths.key_dir / 'master.key'}" in capsys.readouterr().err
-    with pytest.raises(KeyFileError, match="rotation was interrupted"):
-        master_key_from_env(paths.environment())
-    staged.rename(paths.key_dir / "master.key")  # what the message says
+    said = capsys.readouterr().err
+    assert staged.exists() and f"move {staged} to {key}" in said and "restore" not in said
+    staged.rename(key)  # what the message says
     with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as store:
         assert store.has("ab" * 32)
+    assert main(["--home", str(tmp_path), "rotate-master-key"]) == 0  # and rotations go on as before
+    with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as store:
+        assert store.has("ab" * 32)
+
+
+def test_a_wrong_master_key_from_the_environment_is_named_not_a_traceback(tmp_path, monkeypatch):
+    """Review: the check for an interrupted rotation failed on a key without a file."""
+    import base64
+    import os
+
+    from privacy.exceptions import WrongMasterKey
+    from privacy.keystore import KeyStore
+    from privacy.masterkey import master_key_from_env
+
+    paths = Paths.from_home(tmp_path)
+    with KeyStore(paths.keystore, master_key_from_env(paths.environment())):
+        pass
+    wrong = {**paths.environment(), "KLANTKLUIS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    with pytest.raises(WrongMasterKey, match="is wrapped by master key"):
+        KeyStore(paths.keystore, master_key_from_env(wrong))
