@@ -6,6 +6,7 @@ it and counts reconcile (Art. 5(1)(d): inaccurate data is set aside, not silentl
 A file that cannot be read at all raises `LandingFileError` with a message naming the fix.
 """
 
+import codecs
 import csv
 import json
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class FileRead:
 
 
 def _check_header(path: Path, header: list[str], expected: list[str], mapping: dict[str, str],
-                  optional: frozenset[str] = frozenset()) -> list[str]:
+                  optional: frozenset[str] = frozenset(), sep: str = ",") -> list[str]:
     renamed = [mapping.get(h.strip(), h.strip()) for h in header]
     if twice := sorted({c for c in renamed if c in expected and renamed.count(c) > 1}):
         raise LandingFileError(f"{path}: column(s) {', '.join(twice)} appear twice once the source's column "
@@ -90,11 +91,11 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
         theirs = {ours: t for t, ours in mapping.items()}
         names = [f"{c} (mapped from {theirs[c]!r}, which the header lacks)" if c in theirs else c for c in missing]
         hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t|,"):  # ',' if the setting is another
-            sep = next(sep for sep in ";\t|," if sep in header[0])
-            setting = "tab" if sep == "\t" else f'"{sep}"'
-            hint = (f" The header reads as one column holding {sep!r}: give the source's separator in sources.yml "
-                    f"(`csv: {{delimiter: {setting}}}`), or export the file with commas as separators." if sep != ","
+        if len(header) == 1 and (found := [s for s in ";\t|," if s != sep and s in header[0]]):
+            other = found[0]
+            setting = "tab" if other == "\t" else f'"{other}"'
+            hint = (f" The header reads as one column holding {other!r}: give the source's separator in sources.yml "
+                    f"(`csv: {{delimiter: {setting}}}`), or export the file with commas as separators." if other != ","
                     else " The header reads as one column holding ',': the file is comma separated, so remove the "
                     "source's delimiter from sources.yml (or export the file with the separator set there).")
         elif not set(expected) & set(renamed):
@@ -158,9 +159,9 @@ def _plain_lines(block: bytes, width: int, sep: int = _COMMA) -> tuple[np.ndarra
     quotes = np.flatnonzero(arr == _QUOTE)
     per_line = np.diff(np.searchsorted(quotes, bounds))
     plain &= (commas == width - 1) | ((commas > width - 1) & (per_line > 0))
-    # A line of separators and spaces only (a spreadsheet's empty row) is blank: the line-by-line
-    # parser skips it. Only a line hardly longer than its separators can be one.
-    for i in np.flatnonzero(plain & (ends - starts - commas <= 8)):
+    # A line of separators and whitespace only (a spreadsheet's empty row) is blank: the line-by-line
+    # parser skips it. Only a line that starts with one of those bytes can be one (rare in data).
+    for i in np.flatnonzero(plain & np.isin(arr[np.minimum(starts, size - 1)], _BLANK + [sep])):
         if not _holds_data(block[starts[i]:ends[i]], sep):
             plain[i] = False
     odd = (per_line & 1).astype(bool)
@@ -205,9 +206,12 @@ def _plain_lines(block: bytes, width: int, sep: int = _COMMA) -> tuple[np.ndarra
     return starts, plain
 
 
+_BLANK = [32, 9, 13, 10, 11, 12]  # the bytes bytes.strip() takes for whitespace
+
+
 def _holds_data(line: bytes, sep: int) -> bool:
     """Whether a line holds anything but whitespace and separators (else it is blank: skipped)."""
-    return bool(line.strip(b" \t\r\n\x0b\x0c" + bytes([sep])))
+    return bool(line.strip(bytes(_BLANK + [sep])))
 
 
 class _LineParser:
@@ -337,20 +341,24 @@ class _Transcoded:
         return self._utf8(self.f.readline())
 
 
-def _is_utf8(f, sample: int = 1 << 20) -> bool:
+def _is_utf8(f, chunk: int = 1 << 20) -> bool:
     """Whether a file given another encoding is UTF-8 all the same: it starts with UTF-8's
-    byte-order mark (Excel's "CSV UTF-8"), or its first MiB holds non-ASCII text that is valid
-    UTF-8 (a cp1252 export practically never is). Leaves the file at its start."""
-    head = f.read(sample)
-    f.seek(0)
-    if head.startswith(b"\xef\xbb\xbf"):
-        return True
-    if len(head) == sample:
-        head = head[:head.rfind(b"\n") + 1]  # whole lines: a character may straddle the cut
+    byte-order mark (Excel's "CSV UTF-8"), or the first MiB that is not plain ASCII is valid UTF-8
+    (a cp1252 export's accents practically never are). Leaves the file at its start."""
     try:
-        return max(head, default=0) >= 0x80 and bool(head.decode("utf-8"))
+        if f.read(3) == b"\xef\xbb\xbf":
+            return True
+        f.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()  # a character may straddle the chunk's end
+        while data := f.read(chunk):
+            if not data.isascii():
+                decoder.decode(data, final=False)
+                return True
+        return False  # ASCII only: read the same either way
     except UnicodeDecodeError:
         return False
+    finally:
+        f.seek(0)
 
 
 def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str],
@@ -374,7 +382,7 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
             raise LandingFileError(f"{path}: the header is not UTF-8; re-export the file as UTF-8, or give the "
                                    "source's encoding in sources.yml (`csv: {encoding: cp1252}` for an Excel "
                                    "export made on Windows).") from None
-        columns = _check_header(path, header, expected, read_as.columns, optional)
+        columns = _check_header(path, header, expected, read_as.columns, optional, sep)
         named = [c for c in columns if c]  # a spreadsheet's trailing separators give columns without a name
         if len(set(named)) != len(named):
             raise LandingFileError(f"{path}: the header names a column twice ({', '.join(columns)}); fix the export.")
@@ -449,6 +457,8 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
         flush()
     table = pa.concat_tables(parts) if parts else _arrow([], [], positions, expected)
     ignored = [c for c in columns if c and c not in expected]
+    if unnamed := [str(k + 1) for k, c in enumerate(columns) if not c]:
+        ignored.append(f"column(s) {', '.join(unnamed)} without a header name")
     return TableRead(_values_read_as(table, read_as), rejects, ignored)
 
 

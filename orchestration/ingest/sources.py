@@ -74,8 +74,9 @@ def _config(paths: Paths) -> dict:
             if _dialect_value(key, value) is None:
                 quote = (" (write it in quotes: `delimiter: \"|\"`; a bare | or , is YAML syntax)"
                          if key == "delimiter" and value in (None, "") else "")
+                known = ", ".join(repr(k) if k != "tab" else "tab" for k in _DIALECT[key] if k != "\t")
                 raise LandingFileError(f"{paths.mapping}, source {source}: csv {key} {value!r} is not one this "
-                                       f"reader knows; use one of {', '.join(map(repr, _DIALECT[key]))}{quote}.")
+                                       f"reader knows; use one of {known}{quote}.")
         if files and any(c in str(Path(files).parent) for c in "*?["):
             # Rows are kept per file name: two files of one name in different folders would replace
             # each other's rows, and 'the later file wins' needs names that sort in export order.

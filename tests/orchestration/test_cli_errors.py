@@ -27,7 +27,7 @@ def home(tmp_path, monkeypatch):
     ("orders:\n  files: exports/*/orders.csv\n", "wildcards work in the file name only"),
     ("orders:\n  columns: {order_id: Nr, customer_id: Nr}\n", "column(s) Nr of yours mapped to more than one"),
     ("orders:\n  files: x/*.csv\n   columns: {}\n", "not valid YAML at line 3, column 11 (mapping values are not allowed here)"),
-    ("orders:\n  csv: {delimiter: ':'}\n", "csv delimiter ':' is not one this reader knows; use one of ',', ';', 'tab'"),
+    ("orders:\n  csv: {delimiter: ':'}\n", "csv delimiter ':' is not one this reader knows; use one of ',', ';', tab, '|'"),
     ("orders:\n  csv: {encoding: utf-16}\n", "csv encoding 'utf-16' is not one this reader knows; use one of 'utf-8'"),
     ("orders:\n  csv: {decimals: ','}\n", "unknown csv setting decimals; the settings are delimiter, encoding, decimal"),
     ("orders:\n  csv: {dates: us}\n", "csv dates 'us' is not one this reader knows; use one of 'iso', 'day-first'"),

@@ -81,7 +81,7 @@ def _reference_read_csv(path, expected, mapping=None, optional=frozenset(), deli
 
 
 LINES = [
-    ',,,', ' , ,,\r', '1,Jan,hallo,1.00', '"2","Piet","met, komma","2.00"', '3,"",,3.00', '"4","Ann ""A"" B","x","4"',
+    ',,,', ' , ,,\r', ' ' * 20 + ',,,', ',,,' + ' ' * 20, '      ,      ,      ,', '\t' * 10 + ',,,\r', '1,Jan,hallo,1.00', '"2","Piet","met, komma","2.00"', '3,"",,3.00', '"4","Ann ""A"" B","x","4"',
     '5,Bob,"twee\nregels",5', '6,Eva,"open,6', '7,Kim,a"b,7', '8,Tom,"x"y,8', '9,Lot,x,9,extra', '10,Lex,x',
     '', '   ', '11,Nul,\x00,11', '12,Crl,x,12\r', '13,Cr2,"a\rb",13', '14,Cr3,x\r\r', '"15","Q","""",15',
     '16,"Zoë","é",16', '17,Last,"",""', '"18"," spaced ",",",18', '19,B"ad",x,19', '20,"",",",20',
@@ -228,6 +228,9 @@ def test_a_utf8_file_is_read_as_utf8_whatever_encoding_the_source_has(tmp_path):
     for bom in (b"\xef\xbb\xbf", b""):
         path.write_bytes(bom + "id;name;note;amount\r\n1;José;ü;1\r\n".encode("utf-8"))
         assert read_landing_table(path, EXPECTED, cp1252).rows.column("name").to_pylist() == ["José"]
+    ascii_first = "id;name;note;amount\n" + "2;Jan;x;1\n" * 150_000 + "3;Zoë;ü;1\n"  # accents after the first MiB
+    path.write_bytes(ascii_first.encode("utf-8"))
+    assert read_landing_table(path, EXPECTED, cp1252).rows.column("name").to_pylist()[-1] == "Zoë"
     path.write_bytes("id;name;note;amount\r\n1;José;ü;1\r\n".encode("cp1252"))
     assert read_landing_table(path, EXPECTED, cp1252).rows.column("name").to_pylist() == ["José"]
 
@@ -237,4 +240,18 @@ def test_a_spreadsheets_trailing_separators_are_columns_without_a_name_not_an_er
     path = tmp_path / "f.csv"
     path.write_bytes(b"id;name;note;amount;;\n1;Jan;x;1;;\n")
     read = read_landing_table(path, EXPECTED, ReadAs(delimiter=";"))
-    assert read.rows.column("amount").to_pylist() == ["1"] and read.ignored_columns == [] and read.rejects == []
+    assert read.rows.column("amount").to_pylist() == ["1"] and read.rejects == []
+    assert read.ignored_columns == ["column(s) 5, 6 without a header name"]  # said, in case they held data
+
+
+def test_a_quoted_header_in_a_comma_file_gets_no_advice_about_a_setting_it_does_not_have(tmp_path):
+    """Review: the whole header in quotes read as one column holding ',' and was told to remove a
+    delimiter setting the source did not have."""
+    path = tmp_path / "f.csv"
+    path.write_bytes(b'"id,name,note,amount"\n1,x,y,z\n')
+    with pytest.raises(LandingFileError) as err:
+        read_landing_table(path, EXPECTED)
+    assert "delimiter" not in str(err.value)
+    path.write_bytes(b"id,name,note,amount\n1,x,y,z\n")
+    with pytest.raises(LandingFileError, match="the file is comma separated, so remove the source's delimiter"):
+        read_landing_table(path, EXPECTED, ReadAs(delimiter=";"))
