@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.ingest.context import DUPLICATE_RULE
+from orchestration.ingest.context import rule_failures
 from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE, passes_gate
 from orchestration.ingest.reader import COMMA_NUMBER, DAY_FIRST, NOT_UTF8, LandingFileError, ReadAs, read_landing_table
 from orchestration.ingest.schema import landing_columns, optional_columns
@@ -31,7 +31,6 @@ _LINES_SHOWN = 10
 def check(paths: Paths, source: str, files: list[Path] | None = None, now: datetime | None = None) -> int:
     """Print the verdict on each of `files` (default: the source's landing files); 0 when every
     file would pass the ingest gate, 1 otherwise."""
-    from expectations.validate import validate
     from privacy.classification import load_classification
 
     table = next(t for t in load_classification(DBT_PROJECT_DIR).tables if t.name == source)
@@ -48,19 +47,16 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
             print(f"{Path(path).name}: cannot be read. {exc}")
             verdicts.append(False)
             continue
-        outcome = validate(source, read.rows, now)
-        failures = pd.concat([outcome.failures, pd.DataFrame({"row_index": outcome.collapsed, "rule": DUPLICATE_RULE})],
-                             ignore_index=True)
+        failures, table_failures = rule_failures(source, read.rows, now)
         rows_at = failures["row_index"].to_numpy(dtype=np.int64)
         lines = read.rows.column("_source_line").to_numpy()[rows_at]
         quarantined = len(set(rows_at)) + len(read.rejects)
-        passes = passes_gate(read.input_rows, quarantined, "\n".join(outcome.table_failures) or None,
-                             MAX_QUARANTINE_SHARE)
+        passes = passes_gate(read.input_rows, quarantined, "\n".join(table_failures) or None, MAX_QUARANTINE_SHARE)
         verdicts.append(passes)
         print(f"{Path(path).name}: {read.input_rows:,} rows in, {read.input_rows - quarantined:,} would load, "
               f"{quarantined:,} would be quarantined; the ingest gate would "
               f"{'pass' if passes else 'stop'} it")
-        for rule in outcome.table_failures:
+        for rule in table_failures:
             print(f"  table-level rule broken: {rule}")
         at: dict[str, list[int]] = {}
         for rule, line in zip(failures["rule"], lines):
@@ -78,7 +74,7 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
     return 0 if all(verdicts) else 1
 
 
-_WHY = {"decimal": ("','", "numbers with a decimal comma (1.234,50)"),
+_WHY = {"decimal": ('","', "numbers with a decimal comma (1.234,50)"),
         "dates": ("day-first", "dates written day first (23-11-2026)"),
         "encoding": ("cp1252", "lines that are not UTF-8: most likely cp1252, an Excel export made on Windows")}
 
@@ -120,8 +116,8 @@ def _print_hints(paths: Paths, source: str, how: ReadAs, hints: dict[str, set[st
 
 def _written(how: ReadAs) -> dict[str, str]:
     """The source's csv settings other than the defaults, as sources.yml writes them."""
-    return {k: v for k, v, default in (("delimiter", "tab" if how.delimiter == "\t" else repr(how.delimiter), "','"),
-                                       ("encoding", how.encoding, "utf-8"), ("decimal", repr(how.decimal), "'.'"),
+    return {k: v for k, v, default in (("delimiter", "tab" if how.delimiter == "\t" else f'"{how.delimiter}"', '","'),
+                                       ("encoding", how.encoding, "utf-8"), ("decimal", f'"{how.decimal}"', '"."'),
                                        ("dates", "day-first" if how.day_first else "iso", "iso")) if v != default}
 
 

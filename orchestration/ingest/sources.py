@@ -47,7 +47,7 @@ def _config(paths: Paths) -> dict:
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or type(exc).__name__
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise LandingFileError(f"{paths.mapping}: not valid YAML{where} ({problem}); fix the file.") from None
-    shape = ("`<source>: {files: <glob>, columns: {<our column>: <your column>}, csv: {delimiter: ';', ...}}` "
+    shape = ("`<source>: {files: <glob>, columns: {<our column>: <your column>}, csv: {delimiter: \";\", ...}}` "
              "(or `{absent: true}`) per source")
     if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
         raise LandingFileError(f"{paths.mapping}: expected {shape}.")

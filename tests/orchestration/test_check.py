@@ -30,14 +30,14 @@ def test_check_names_the_csv_settings_that_read_an_excel_export_then_passes_with
     assert "  3  expect_column_values_to_be_parseable_datetimes:order_date (lines 2, 4, 5)" in said
     assert "  1  line is not valid UTF-8 (re-export the file as UTF-8) (line 3)" in said
     assert "  dates: day-first   order_date: dates written day first" in said
-    assert "  decimal: ','       amount, margin: numbers with a decimal comma" in said
+    assert '  decimal: ","       amount, margin: numbers with a decimal comma' in said
     assert "  encoding: cp1252   lines that are not UTF-8" in said
-    assert "so: `orders: {csv: {delimiter: ';', dates: day-first, decimal: ',', encoding: cp1252}}`" in said
+    assert 'so: `orders: {csv: {delimiter: ";", dates: day-first, decimal: ",", encoding: cp1252}}`' in said
     assert not any(value in said for value in ("C000000", "O000000", "2.345", "boeken", "23-1-2026"))  # no values
     (home / "sources.yml").write_text("orders:\n  csv: {delimiter: ';', encoding: cp1252, dates: day-first}\n")
     assert main(["--home", str(home), "check", "orders"]) == 1
     said = capsys.readouterr().out  # the settings already given are kept in the suggestion
-    assert "so: `orders: {csv: {delimiter: ';', encoding: cp1252, dates: day-first, decimal: ','}}`" in said
+    assert 'so: `orders: {csv: {delimiter: ";", encoding: cp1252, dates: day-first, decimal: ","}}`' in said
     (home / "sources.yml").write_text("orders:\n  csv: {delimiter: ';', encoding: cp1252, dates: day-first, "
                                       "decimal: ','}\n")
     assert main(["--home", str(home), "check", "orders"]) == 0
