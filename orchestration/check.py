@@ -22,7 +22,7 @@ from orchestration.ingest.context import rule_failures
 from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE, passes_gate
 from orchestration.ingest.reader import COMMA_NUMBER, DAY_FIRST, NOT_UTF8, LandingFileError, ReadAs, read_landing_table
 from orchestration.ingest.schema import landing_columns, optional_columns
-from orchestration.ingest.sources import read_as, source_files
+from orchestration.ingest.sources import absent, no_files_message, read_as, source_files
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
 _LINES_SHOWN = 10
@@ -37,7 +37,8 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
     how, now = read_as(paths, source), now or datetime.now(timezone.utc)
     files = files if files is not None else source_files(paths, source)
     if not files:
-        print(f"No files of {source} to check.")
+        print(no_files_message(paths, source) if not absent(paths, source) else
+              f"{source} is marked `absent: true` in {paths.mapping}: it has no files to check.")
         return 1
     verdicts, hints = [], {}
     for path in files:

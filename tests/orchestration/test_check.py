@@ -52,3 +52,9 @@ def test_check_of_an_unreadable_file_names_the_fix(home, capsys):
     assert main(["--home", str(home), "check", "orders"]) == 1
     said = capsys.readouterr().out
     assert "2026-01-31.csv: cannot be read." in said and '`csv: {delimiter: ";"}`' in said
+
+
+def test_check_without_files_says_where_it_looked(home, capsys):
+    (home / "sources.yml").write_text("orders:\n  files: exports/orders_*.csv\n")
+    assert main(["--home", str(home), "check", "orders"]) == 1
+    assert "No files of orders match" in capsys.readouterr().out
