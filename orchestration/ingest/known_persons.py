@@ -21,7 +21,7 @@ def known_persons(paths: Paths) -> list[tuple[str, str, str]]:
     for source in ("crm_customers", "leads"):
         for path in source_files(paths, source):
             try:
-                rows = read_landing_table(path, PERSON_COLUMNS, read_as(paths, source)).rows
+                rows = read_landing_table(path, PERSON_COLUMNS, read_as(paths, source, typed=False)).rows
             except LandingFileError:
                 continue  # the source's own ingest asset reports the unreadable file
             seen.update(zip(*(rows[c].fill_null("").to_pylist() for c in PERSON_COLUMNS)))

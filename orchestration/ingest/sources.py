@@ -145,13 +145,15 @@ def _dialect_value(key: str, value) -> str | bool | None:
     return _DIALECT[key].get(text.lower() if key == "dates" else text)
 
 
-def read_as(paths: Paths, source: str) -> ReadAs:
-    """How the source's files are read: the column mapping and CSV dialect of sources.yml."""
+def read_as(paths: Paths, source: str, typed: bool = True) -> ReadAs:
+    """How the source's files are read: the column mapping and CSV dialect of sources.yml. Without
+    `typed`, numbers and dates stay as written: for a reader of names, e-mail addresses and ids only
+    (knowing the typed columns loads the expectation suites, seconds for a data subject request)."""
     entry = _config(paths).get(source, {})
     columns = {str(theirs): str(ours) for ours, theirs in (entry.get("columns") or {}).items()}
     dialect = {key: _dialect_value(key, value) for key, value in (entry.get("csv") or {}).items()}
     day_first = dialect.pop("dates", False)
-    numbers, dates = typed_columns(source) if day_first or dialect.get("decimal") == "," else ((), ())
+    numbers, dates = typed_columns(source) if typed and (day_first or dialect.get("decimal") == ",") else ((), ())
     return ReadAs(columns, **dialect, day_first=day_first, numbers=frozenset(numbers), dates=frozenset(dates))
 
 

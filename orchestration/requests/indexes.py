@@ -29,7 +29,7 @@ def refresh(service) -> int:
         if table.layer != "source" or table.subject is None or EMAIL not in landing_columns(table):
             continue
         names = [c for c in NAMES if c in landing_columns(table)]
-        how = read_as(service.paths, table.name)
+        how = read_as(service.paths, table.name, typed=False)  # ids, e-mail addresses and names only
         read_with = f":{fingerprint}" if (fingerprint := how.fingerprint()) else ""
         for path in source_files(service.paths, table.name):
             info = path.stat()
