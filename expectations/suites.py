@@ -130,12 +130,16 @@ def build_suite(source: str, now: datetime) -> "gx.ExpectationSuite":
 
 
 @lru_cache(maxsize=None)
-def typed_columns(source: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(numbers, dates and times) among the source's landing columns: those its rules read through
-    ``__num`` / ``__dt`` helpers. A CSV dialect's decimal comma and day-first dates apply to these."""
-    helpers = {str(getattr(e, "column", "")) for e in build_suite(source, datetime.now(timezone.utc)).expectations}
-    return (frozenset(c.removesuffix("__num") for c in helpers if c.endswith("__num")),
-            frozenset(c.removesuffix("__dt") for c in helpers if c.endswith("__dt")))
+def typed_columns(source: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(numbers, dates, times) among the source's landing columns: those its rules read through
+    ``__num`` helpers, and those parsed as a date or as a time. A CSV dialect's settings (decimal
+    comma, dates day first, a local time zone) apply to these."""
+    rules = build_suite(source, datetime.now(timezone.utc)).expectations
+    numbers = {str(getattr(e, "column", "")).removesuffix("__num") for e in rules
+               if str(getattr(e, "column", "")).endswith("__num")}
+    formats = {e.column: e.datetime_format for e in rules if getattr(e, "datetime_format", None)}
+    return (frozenset(numbers), frozenset(c for c, fmt in formats.items() if fmt == f.DATE_FORMAT),
+            frozenset(c for c, fmt in formats.items() if fmt == f.TIMESTAMP_FORMAT))
 
 
 def rule_name(expectation) -> str:

@@ -22,7 +22,7 @@ from orchestration.ingest.context import rule_failures
 from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE, passes_gate
 from orchestration.ingest.reader import COMMA_NUMBER, DAY_FIRST, NOT_UTF8, LandingFileError, ReadAs, read_landing_table
 from orchestration.ingest.schema import landing_columns, optional_columns
-from orchestration.ingest.sources import absent, no_files_message, read_as, source_files
+from orchestration.ingest.sources import absent, landing_day, no_files_message, read_as, source_files
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
 _LINES_SHOWN = 10
@@ -54,9 +54,10 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
         quarantined = len(set(rows_at)) + len(read.rejects)
         passes = passes_gate(read.input_rows, quarantined, "\n".join(table_failures) or None, MAX_QUARANTINE_SHARE)
         verdicts.append(passes)
+        day = landing_day(Path(path))
         print(f"{Path(path).name}: {read.input_rows:,} rows in, {read.input_rows - quarantined:,} would load, "
-              f"{quarantined:,} would be quarantined; the ingest gate would "
-              f"{'pass' if passes else 'stop'} it")
+              f"{quarantined:,} would be quarantined; the ingest gate would {'pass' if passes else 'stop'} it; "
+              + (f"landing day {day}" if day else "no landing day (not named YYYY-MM-DD.*): every run takes it"))
         for rule in table_failures:
             print(f"  table-level rule broken: {rule}")
         at: dict[str, list[int]] = {}
@@ -85,7 +86,8 @@ def _hints(source: str, how: ReadAs, read, failures: pd.DataFrame) -> dict[str, 
     the form that setting reads, where most of them have it. Never a value itself."""
     from expectations.suites import typed_columns
 
-    numbers, dates = typed_columns(source)
+    numbers, dates, times = typed_columns(source)
+    dates = dates | times
     hints: dict[str, set[str]] = {}
     for rule in sorted(set(failures["rule"])):
         column = rule.split(":", 1)[-1]
@@ -119,7 +121,8 @@ def _written(how: ReadAs) -> dict[str, str]:
     """The source's csv settings other than the defaults, as sources.yml writes them."""
     return {k: v for k, v, default in (("delimiter", "tab" if how.delimiter == "\t" else f'"{how.delimiter}"', '","'),
                                        ("encoding", how.encoding, "utf-8"), ("decimal", f'"{how.decimal}"', '"."'),
-                                       ("dates", "day-first" if how.day_first else "iso", "iso")) if v != default}
+                                       ("dates", "day-first" if how.day_first else "iso", "iso"),
+                                       ("time_zone", how.time_zone, None)) if v != default}
 
 
 def _most(values: pa.Array, pattern: str) -> bool:

@@ -33,11 +33,13 @@ class ReadAs:
     """How one source's files are read (``sources.yml``, see ``orchestration.ingest.sources``).
 
     ``columns`` maps the user's column names to ours. A CSV export may be of another dialect, such
-    as Excel's with Dutch settings: ``delimiter`` ';', ``encoding`` cp1252, ``decimal`` ',' and
-    dates written day first (23-11-2026 9:05). Its numbers and dates are then read into the form
-    the expectations and the warehouse read (12.50, 2026-11-23 09:05); ``numbers`` and ``dates``
-    name the source's columns of each kind. A value of another form stays as written,
-    so the expectations quarantine it with its rule (Art. 5(1)(d)).
+    as Excel's with Dutch settings: ``delimiter`` ';', ``encoding`` cp1252, ``decimal`` ',' (and
+    a euro sign), dates written day first (23-11-2026 9:05) and times on the local clock
+    (``time_zone`` Europe/Amsterdam). Its numbers, dates and times are then read into the form
+    the expectations and the warehouse read (12.50; 2026-11-23; 2026-11-23T08:05:00Z), and a date
+    column's midnight time is dropped; ``numbers``, ``dates`` and ``times`` name the source's
+    columns of each kind. A value of another form stays as written, so the expectations
+    quarantine it with its rule (Art. 5(1)(d)).
     """
 
     columns: dict[str, str] = field(default_factory=dict)  # their column -> our column
@@ -45,16 +47,18 @@ class ReadAs:
     encoding: str = "utf-8"
     decimal: str = "."
     day_first: bool = False
+    time_zone: str | None = None  # the zone of times written without an offset; None: UTC
     numbers: frozenset[str] = frozenset()
-    dates: frozenset[str] = frozenset()  # dates and times
+    dates: frozenset[str] = frozenset()
+    times: frozenset[str] = frozenset()
 
     def fingerprint(self) -> str:
         """These settings as stable text ('' for the defaults). Part of a file's identity wherever
         a file counts as read (the load ledger, the blind index): the same file read otherwise is
         other data, loaded again."""
         dialect = {k: v for k, v in (("delimiter", self.delimiter), ("encoding", self.encoding),
-                                     ("decimal", self.decimal), ("day_first", self.day_first))
-                   if v != getattr(ReadAs, k)}
+                                     ("decimal", self.decimal), ("day_first", self.day_first),
+                                     ("time_zone", self.time_zone)) if v != getattr(ReadAs, k)}
         if not dialect:
             return json.dumps(self.columns, sort_keys=True) if self.columns else ""
         return json.dumps({"columns": self.columns, "csv": dialect}, sort_keys=True)
@@ -462,6 +466,12 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
     return TableRead(_values_read_as(table, read_as), rejects, ignored)
 
 
+# A euro sign before a number, with a minus before or after it: "€ 12,50", "-€ 12,50", "€ -12,50"
+_EURO = r"^(-?)\s*€\s*"
+# A date column's value with a time of midnight: 2026-02-01 00:00 or 2026-02-01T00:00:00
+_MIDNIGHT = r"^\d{4}-\d{2}-\d{2}[ T]00:00(?::00(?:\.0+)?)?$"
+# An ISO time without an offset: 2026-11-23 09:05, 2026-11-23T09:05:00.5
+_NAIVE_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
 # A number written with a decimal comma, thousands with dots or not: 1.234,50 / 1234,5 / -12
 COMMA_NUMBER = r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
 # A date written day first (23-11-2026, 1/2/2026, 23.11.2026), with a time of day or not
@@ -471,21 +481,45 @@ DAY_FIRST = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:([ T])(\d{1,2}):(\d{2}(?::\
 def _values_read_as(table: pa.Table, read_as: ReadAs) -> pa.Table:
     """Numbers and dates of a CSV dialect in the form the expectations and the warehouse read
     (see ``ReadAs``); values of any other form stay as written. Vectorised: no row in Python."""
-    for k, name in enumerate(table.column_names):
-        if read_as.decimal == "," and name in read_as.numbers:
-            shaped, read = _comma_decimals(table.column(name))
-        elif read_as.day_first and name in read_as.dates:
-            shaped, read = _day_first_dates(table.column(name))
-        else:
-            continue
-        table = table.set_column(k, name, pc.if_else(shaped, read, table.column(name)))
+    steps = [(read_as.numbers if read_as.decimal == "," else (), _comma_decimals),
+             (read_as.dates | read_as.times if read_as.day_first else (), _day_first_dates),
+             (read_as.dates, _midnight_dropped),
+             (read_as.times if read_as.time_zone else (), lambda column: _utc_times(column, read_as.time_zone))]
+    for columns, step in steps:
+        for k, name in enumerate(table.column_names):
+            if name in columns:
+                shaped, read = step(table.column(name))
+                table = table.set_column(k, name, pc.if_else(shaped, read, table.column(name)))
     return table
 
 
 def _comma_decimals(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """(which values are numbers with a decimal comma, each such value with a decimal point)."""
-    return (pc.match_substring_regex(column, COMMA_NUMBER),
-            pc.replace_substring(pc.replace_substring(column, ".", ""), ",", "."))
+    """(which values are numbers with a decimal comma, each such value with a decimal point; a euro
+    sign as Excel writes a currency cell, "€ -12,50" or "-€ 12,50", goes)."""
+    plain = pc.replace_substring_regex(column, _EURO, r"\1")
+    return (pc.match_substring_regex(plain, COMMA_NUMBER),
+            pc.replace_substring(pc.replace_substring(plain, ".", ""), ",", "."))
+
+
+def _midnight_dropped(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(which values of a date column are a date at midnight, as a spreadsheet writes a date cell
+    formatted as a time, each as the date alone)."""
+    return pc.match_substring_regex(column, _MIDNIGHT), pc.utf8_slice_codeunits(column, 0, 10)
+
+
+def _utc_times(column: pa.ChunkedArray, zone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(which values are ISO times without an offset, each read on the clock of `zone` and written
+    in UTC with a Z). At the change to summer time a time that does not exist is taken as the first
+    after the gap; at the change to winter time a time that occurs twice as the first of the two."""
+    text = pc.replace_substring_regex(column, r"^(\d{4}-\d{2}-\d{2})T", r"\1 ")
+    text = pc.replace_substring_regex(text, r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})(\.\d+)?$", r"\1:00\2")  # no seconds
+    moment = pc.strptime(pc.utf8_slice_codeunits(text, 0, 19), format="%Y-%m-%d %H:%M:%S", unit="s",
+                         error_is_null=True)
+    utc = pc.cast(pc.assume_timezone(moment, timezone=zone, ambiguous="earliest", nonexistent="latest"),
+                  pa.timestamp("s", "UTC"))
+    fraction = pc.utf8_slice_codeunits(text, 19, 40)
+    written = pc.binary_join_element_wise(pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S"), fraction, "Z", "")
+    return pc.and_kleene(pc.match_substring_regex(column, _NAIVE_TIME), pc.is_valid(moment)), written
 
 
 def _day_first_dates(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:

@@ -9,9 +9,10 @@
         order_date: Date
       csv:                                    # a CSV export of another dialect (Excel, Dutch settings)
         delimiter: ";"                        # , (default) ; tab |
-        encoding: cp1252                      # utf-8 (default), cp1252, latin-1, iso-8859-15
-        decimal: ","                          # . (default) or , (1.234,50)
+        encoding: cp1252                      # utf-8 (default) or cp1252
+        decimal: ","                          # "." (default) or "," (1.234,50; € 12,50)
         dates: day-first                      # iso (default) or day-first (23-11-2026 9:05)
+        time_zone: Europe/Amsterdam           # UTC (default): the clock of times without an offset
     leads:
       absent: true                            # no such export: nothing of it is loaded
 """
@@ -21,6 +22,8 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -32,10 +35,11 @@ from orchestration.settings import Paths, connect_duckdb
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A CSV dialect's settings: each value as written in sources.yml -> as the reader takes it. Encodings
 # are UTF-8 or single-byte ones (read block by block), known by any of their names.
-_ENCODINGS = ("utf-8", "cp1252", "latin-1", "iso-8859-15")
+_ENCODINGS = ("utf-8", "cp1252")  # latin-1 would read cp1252's € and curly quotes as control characters
 _DIALECT = {"delimiter": {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"},
             "encoding": {e: codecs.lookup(e).name for e in _ENCODINGS},
-            "decimal": {".": ".", ",": ","}, "dates": {"iso": False, "day-first": True}}
+            "decimal": {".": ".", ",": ","}, "dates": {"iso": False, "day-first": True},
+            "time_zone": {"UTC": None, "Europe/Amsterdam": "Europe/Amsterdam"}}  # or any IANA zone
 
 
 def _config(paths: Paths) -> dict:
@@ -71,10 +75,11 @@ def _config(paths: Paths) -> dict:
             if str(key) not in _DIALECT:
                 raise LandingFileError(f"{paths.mapping}, source {source}: unknown csv setting {key}; the settings "
                                        f"are {', '.join(_DIALECT)}.")
-            if _dialect_value(key, value) is None:
+            if _dialect_value(key, value) is (False if key == "time_zone" else None):
                 quote = (" (write it in quotes: `delimiter: \"|\"`; a bare | or , is YAML syntax)"
                          if key == "delimiter" and value in (None, "") else "")
-                known = ", ".join(repr(k) if k != "tab" else "tab" for k in _DIALECT[key] if k != "\t")
+                known = ", ".join(repr(k) if k != "tab" else "tab" for k in _DIALECT[key] if k != "\t") + (
+                    " or another IANA time zone" if key == "time_zone" else "")
                 raise LandingFileError(f"{paths.mapping}, source {source}: csv {key} {value!r} is not one this "
                                        f"reader knows; use one of {known}{quote}.")
         if files and any(c in str(Path(files).parent) for c in "*?["):
@@ -142,6 +147,11 @@ def _dialect_value(key: str, value) -> str | bool | None:
         except LookupError:
             return None
         return name if name in _DIALECT[key].values() else None
+    if key == "time_zone":
+        try:
+            return None if text.upper() == "UTC" else str(ZoneInfo(text))
+        except (ValueError, ZoneInfoNotFoundError):
+            return False  # not a zone (None is UTC)
     return _DIALECT[key].get(text.lower() if key == "dates" else text)
 
 
@@ -153,8 +163,9 @@ def read_as(paths: Paths, source: str, typed: bool = True) -> ReadAs:
     columns = {str(theirs): str(ours) for ours, theirs in (entry.get("columns") or {}).items()}
     dialect = {key: _dialect_value(key, value) for key, value in (entry.get("csv") or {}).items()}
     day_first = dialect.pop("dates", False)
-    numbers, dates = typed_columns(source) if typed and (day_first or dialect.get("decimal") == ",") else ((), ())
-    return ReadAs(columns, **dialect, day_first=day_first, numbers=frozenset(numbers), dates=frozenset(dates))
+    numbers, dates, times = typed_columns(source) if typed and entry.get("csv") else ((), (), ())
+    return ReadAs(columns, **dialect, day_first=day_first, numbers=frozenset(numbers), dates=frozenset(dates),
+                  times=frozenset(times))
 
 
 def landing_day(path: Path) -> str | None:

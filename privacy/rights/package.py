@@ -41,7 +41,8 @@ def access_files(datasets: list[Dataset], metadata: dict) -> dict[str, bytes]:
         writer = csv.writer(buf)
         writer.writerow(d.columns)
         writer.writerows([summary.cell(_plain_or_self(r.get(c))) for c in d.columns] for r in d.rows)
-        files[f"csv/{d.name}.csv"] = buf.getvalue().encode()
+        # With a byte-order mark: Excel, which a data subject opens it with, reads the accents as UTF-8.
+        files[f"csv/{d.name}.csv"] = buf.getvalue().encode("utf-8-sig")
     files["metadata.json"] = to_json(metadata).encode()
     for lang, name in summary.FILES.items():
         files[name] = summary.render(metadata, datasets, lang).encode()

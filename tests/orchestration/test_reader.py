@@ -255,3 +255,19 @@ def test_a_quoted_header_in_a_comma_file_gets_no_advice_about_a_setting_it_does_
     path.write_bytes(b"id,name,note,amount\n1,x,y,z\n")
     with pytest.raises(LandingFileError, match="the file is comma separated, so remove the source's delimiter"):
         read_landing_table(path, EXPECTED, ReadAs(delimiter=";"))
+
+
+def test_a_dialects_times_dates_and_amounts_are_read_as_the_warehouse_reads_them(tmp_path):
+    """Walkthrough: Excel shows local time, so times were taken as UTC (consents an hour off, a
+    withdrawal filed in UTC could lose to an earlier grant); a date cell formatted with a time, and
+    an amount written as currency, were quarantined."""
+    path = tmp_path / "f.csv"
+    path.write_bytes("id;day;at;amount\r\n1;1-2-2026 0:00:00;1-11-2026 9:16;€ 63,10\r\n"
+                     "2;2026-02-02;2026-07-01 12:00:00Z;-€ 1.234,50\r\n3;3-2-2026 10:00;26-7-2026 9:16:00.5;€x\r\n"
+                     .encode("cp1252"))
+    how = ReadAs(delimiter=";", encoding="cp1252", decimal=",", day_first=True, time_zone="Europe/Amsterdam",
+                 numbers=frozenset({"amount"}), dates=frozenset({"day"}), times=frozenset({"at"}))
+    rows = read_landing_table(path, ["id", "day", "at", "amount"], how).rows.to_pydict()
+    assert rows["day"] == ["2026-02-01", "2026-02-02", "2026-02-03 10:00"]  # a time that is not midnight stays
+    assert rows["at"] == ["2026-11-01T08:16:00Z", "2026-07-01 12:00:00Z", "2026-07-26T07:16:00.5Z"]
+    assert rows["amount"] == ["63.10", "-1234.50", "€x"]  # a value of another form stays, for its rule

@@ -80,15 +80,26 @@ def test_absent_says_what_happens_to_rows_loaded_earlier_and_files_left_in_the_l
     assert f"1 file(s) in {paths.landing / 'leads'} are not read" in said
 
 
-@pytest.mark.parametrize("written, encoding, delimiter", [
-    ("{encoding: latin-1}", "iso8859-1", ","), ("{encoding: windows-1252}", "cp1252", ","),
-    ("{encoding: ISO-8859-15}", "iso8859-15", ","), ('{delimiter: "\\t"}', "utf-8", "\t"),
-    ("{delimiter: tab}", "utf-8", "\t"), ('{delimiter: "|"}', "utf-8", "|")])
-def test_every_documented_csv_setting_is_taken_in_any_spelling_of_it(tmp_path, written, encoding, delimiter):
-    """Review: `latin-1`, which the README offers, was refused, and a quoted tab was stripped away."""
+@pytest.mark.parametrize("written, encoding, delimiter, zone", [
+    ("{encoding: windows-1252}", "cp1252", ",", None), ("{encoding: CP1252}", "cp1252", ",", None),
+    ("{encoding: UTF8}", "utf-8", ",", None), ('{delimiter: "\\t"}', "utf-8", "\t", None),
+    ("{delimiter: tab}", "utf-8", "\t", None), ('{delimiter: "|"}', "utf-8", "|", None),
+    ("{time_zone: Europe/Amsterdam}", "utf-8", ",", "Europe/Amsterdam"), ("{time_zone: UTC}", "utf-8", ",", None)])
+def test_every_documented_csv_setting_is_taken_in_any_spelling_of_it(tmp_path, written, encoding, delimiter, zone):
+    """Review: a quoted tab was stripped away."""
     (tmp_path / "sources.yml").write_text(f"orders:\n  csv: {written}\n")
     how = read_as(Paths.from_home(tmp_path), "orders")
-    assert (how.encoding, how.delimiter) == (encoding, delimiter)
+    assert (how.encoding, how.delimiter, how.time_zone) == (encoding, delimiter, zone)
+
+
+@pytest.mark.parametrize("written, said", [
+    ("{encoding: latin-1}", "csv encoding 'latin-1' is not one this reader knows; use one of 'utf-8', 'cp1252'"),
+    ("{time_zone: Europe/Amsterdamm}", "csv time_zone 'Europe/Amsterdamm' is not one this reader knows")])
+def test_a_setting_that_would_misread_the_file_is_refused(tmp_path, written, said):
+    """Walkthrough: latin-1 read cp1252's euro sign and curly quotes as control characters."""
+    (tmp_path / "sources.yml").write_text(f"orders:\n  csv: {written}\n")
+    with pytest.raises(LandingFileError, match=said):
+        read_as(Paths.from_home(tmp_path), "orders")
 
 
 def test_a_bare_bar_as_delimiter_is_refused_with_the_quotes_to_write(tmp_path):

@@ -415,6 +415,7 @@ def test_access_package_has_checksums_for_every_file_and_escapes_html(tmp_path, 
         assert "<script>alert" not in page and "&lt;script&gt;" in page and "lang='nl'" in page
         assert "Autoriteit Persoonsgegevens" in z.read("summary.en.html").decode()
         assert list(pd.read_csv(io.BytesIO(z.read("csv/raw.crm_customers.csv"))).columns) == ["subject_id", "first_name"]
+        assert z.read("csv/raw.crm_customers.csv").startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
     assert stat.S_IMODE((tmp_path / "out" / "req-1.zip").stat().st_mode) == 0o600
 
 
