@@ -133,7 +133,6 @@ def test_a_rotation_stopped_after_the_rewrap_is_finished_by_moving_the_new_key_n
     restoring the old one from the backup over it."""
     from privacy import keybinding
     from privacy.audit import AuditLog as Log
-    from privacy.exceptions import KeyFileError
     from privacy.keystore import KeyStore
     from privacy.masterkey import master_key_from_env
 
