@@ -76,7 +76,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         lines += ["", f"Time per stage{over}:"]
         lines += [f"  {stage:<40} {sec:8.1f} s" for stage, sec in stage_seconds.items()]
     lines += ["", "Files:",
-              f"  landing zone      {paths.landing}",
+              f"  landing zone      {paths.landing}" + ("" if not paths.mapping.is_file() else
+                                                    f"   (and the files globs of {paths.mapping.name})"),
               f"  warehouse         {paths.warehouse}",
               f"  published for BI  {paths.published}",
               f"  privacy register  {paths.register}",
