@@ -10,6 +10,7 @@ import codecs
 import csv
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -467,7 +468,7 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
 
 
 # A euro sign before a number, with a minus before or after it: "€ 12,50", "-€ 12,50", "€ -12,50"
-_EURO = r"^(-?)\s*€\s*"
+_EURO = r"^(-?)[\s\x{00A0}]*€[\s\x{00A0}]*"  # a no-break space too, as some Excel locales write
 # A date column's value with a time of midnight: 2026-02-01 00:00 or 2026-02-01T00:00:00
 _MIDNIGHT = r"^\d{4}-\d{2}-\d{2}[ T]00:00(?::00(?:\.0+)?)?$"
 # An ISO time without an offset: 2026-11-23 09:05, 2026-11-23T09:05:00.5
@@ -509,17 +510,24 @@ def _midnight_dropped(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Chun
 
 def _utc_times(column: pa.ChunkedArray, zone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(which values are ISO times without an offset, each read on the clock of `zone` and written
-    in UTC with a Z). At the change to summer time a time that does not exist is taken as the first
-    after the gap; at the change to winter time a time that occurs twice as the first of the two."""
+    in UTC with a Z). A time that occurs twice (the change to winter time) is taken as the first of
+    the two; one the change to summer time skips is read with the offset before the change, as the
+    clock that wrote it still ran (02:10 and 02:40 stay 30 minutes apart). A time that is no real
+    time (30 February, 10:00:61) stays as written, for its rule."""
     text = pc.replace_substring_regex(column, r"^(\d{4}-\d{2}-\d{2})T", r"\1 ")
     text = pc.replace_substring_regex(text, r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})(\.\d+)?$", r"\1:00\2")  # no seconds
-    moment = pc.strptime(pc.utf8_slice_codeunits(text, 0, 19), format="%Y-%m-%d %H:%M:%S", unit="s",
-                         error_is_null=True)
-    utc = pc.cast(pc.assume_timezone(moment, timezone=zone, ambiguous="earliest", nonexistent="latest"),
-                  pa.timestamp("s", "UTC"))
+    wall = pc.utf8_slice_codeunits(text, 0, 19)
+    moment = pc.strptime(wall, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    real = pc.equal(pc.strftime(moment, format="%Y-%m-%d %H:%M:%S"), wall)  # strptime rolls 30 Feb over to March
+    first, last = (pc.assume_timezone(moment, timezone=zone, ambiguous="earliest", nonexistent=side)
+                   for side in ("earliest", "latest"))
+    before = pa.scalar(timedelta(hours=3))  # before any gap: the offset the clock still had
+    skipped = pc.add(pc.assume_timezone(pc.subtract(moment, before), timezone=zone, ambiguous="earliest",
+                                        nonexistent="earliest"), before)
+    utc = pc.cast(pc.if_else(pc.not_equal(first, last), skipped, first), pa.timestamp("s", "UTC"))
     fraction = pc.utf8_slice_codeunits(text, 19, 40)
     written = pc.binary_join_element_wise(pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S"), fraction, "Z", "")
-    return pc.and_kleene(pc.match_substring_regex(column, _NAIVE_TIME), pc.is_valid(moment)), written
+    return pc.and_kleene(pc.match_substring_regex(column, _NAIVE_TIME), pc.fill_null(real, False)), written
 
 
 def _day_first_dates(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:

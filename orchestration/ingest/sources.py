@@ -23,7 +23,10 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import yaml
 
@@ -148,10 +151,15 @@ def _dialect_value(key: str, value) -> str | bool | None:
             return None
         return name if name in _DIALECT[key].values() else None
     if key == "time_zone":
-        try:
-            return None if text.upper() == "UTC" else str(ZoneInfo(text))
-        except (ValueError, ZoneInfoNotFoundError):
-            return False  # not a zone (None is UTC)
+        if text.upper() == "UTC":
+            return None
+        if text not in available_timezones() or text == "localtime":  # a zone, not a path (posix/...) nor this machine's clock
+            return False
+        try:  # the reader converts with Arrow, which reads the system's time zone database
+            pc.assume_timezone(pa.array([0], pa.timestamp("s")), timezone=text)
+        except pa.ArrowInvalid:
+            return False
+        return text
     return _DIALECT[key].get(text.lower() if key == "dates" else text)
 
 

@@ -9,6 +9,7 @@ import csv
 import random
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from orchestration.ingest import reader as r
@@ -271,3 +272,18 @@ def test_a_dialects_times_dates_and_amounts_are_read_as_the_warehouse_reads_them
     assert rows["day"] == ["2026-02-01", "2026-02-02", "2026-02-03 10:00"]  # a time that is not midnight stays
     assert rows["at"] == ["2026-11-01T08:16:00Z", "2026-07-01 12:00:00Z", "2026-07-26T07:16:00.5Z"]
     assert rows["amount"] == ["63.10", "-1234.50", "€x"]  # a value of another form stays, for its rule
+
+
+def test_a_local_time_that_is_no_real_time_stays_as_written_and_a_skipped_hour_keeps_its_order(tmp_path):
+    """Review: Arrow's parser rolls 30 February over to March and 10:00:61 to the next minute, so
+    those were loaded at a wrong instant; and every time in the hour the change to summer time skips
+    became the same instant, so a grant and a withdrawal in it tied."""
+    from orchestration.ingest.reader import _values_read_as
+
+    table = pa.table({"at": ["2026-02-30 10:00", "2026-11-01 09:00:61", "2028-02-29 10:00",
+                             "2026-03-29 02:10", "2026-03-29 02:40", "2026-10-25 02:30"]})
+    read = _values_read_as(table, ReadAs(time_zone="Europe/Amsterdam", times=frozenset({"at"})))
+    assert read.column("at").to_pylist() == [
+        "2026-02-30 10:00", "2026-11-01 09:00:61", "2028-02-29T09:00:00Z",  # the first two: quarantined by their rule
+        "2026-03-29T01:10:00Z", "2026-03-29T01:40:00Z",  # skipped by summer time: the clock's offset before it
+        "2026-10-25T00:30:00Z"]  # twice at the change to winter time: the first

@@ -94,7 +94,9 @@ def test_every_documented_csv_setting_is_taken_in_any_spelling_of_it(tmp_path, w
 
 @pytest.mark.parametrize("written, said", [
     ("{encoding: latin-1}", "csv encoding 'latin-1' is not one this reader knows; use one of 'utf-8', 'cp1252'"),
-    ("{time_zone: Europe/Amsterdamm}", "csv time_zone 'Europe/Amsterdamm' is not one this reader knows")])
+    ("{time_zone: Europe/Amsterdamm}", "csv time_zone 'Europe/Amsterdamm' is not one this reader knows"),
+    ("{time_zone: localtime}", "csv time_zone 'localtime' is not one"),  # the machine's clock, whatever it is
+    ("{time_zone: posix/Europe/Amsterdam}", "csv time_zone 'posix/Europe/Amsterdam' is not one")])
 def test_a_setting_that_would_misread_the_file_is_refused(tmp_path, written, said):
     """Walkthrough: latin-1 read cp1252's euro sign and curly quotes as control characters."""
     (tmp_path / "sources.yml").write_text(f"orders:\n  csv: {written}\n")
