@@ -119,10 +119,9 @@ def _print_hints(paths: Paths, source: str, how: ReadAs, hints: dict[str, set[st
 
 def _written(how: ReadAs) -> dict[str, str]:
     """The source's csv settings other than the defaults, as sources.yml writes them."""
-    return {k: v for k, v, default in (("delimiter", "tab" if how.delimiter == "\t" else f'"{how.delimiter}"', '","'),
-                                       ("encoding", how.encoding, "utf-8"), ("decimal", f'"{how.decimal}"', '"."'),
-                                       ("dates", "day-first" if how.day_first else "iso", "iso"),
-                                       ("time_zone", how.time_zone, None)) if v != default}
+    spelled = {"delimiter": lambda v: "tab" if v == "\t" else f'"{v}"', "decimal": lambda v: f'"{v}"'}
+    return {("dates" if k == "day_first" else k): ("day-first" if k == "day_first" else spelled.get(k, str)(v))
+            for k, v in how.dialect().items()}
 
 
 def _most(values: pa.Array, pattern: str) -> bool:

@@ -53,14 +53,16 @@ class ReadAs:
     dates: frozenset[str] = frozenset()
     times: frozenset[str] = frozenset()
 
+    def dialect(self) -> dict:
+        """The CSV dialect's settings other than the defaults (field -> value)."""
+        return {k: getattr(self, k) for k in ("delimiter", "encoding", "decimal", "day_first", "time_zone")
+                if getattr(self, k) != getattr(ReadAs, k)}
+
     def fingerprint(self) -> str:
         """These settings as stable text ('' for the defaults). Part of a file's identity wherever
         a file counts as read (the load ledger, the blind index): the same file read otherwise is
         other data, loaded again."""
-        dialect = {k: v for k, v in (("delimiter", self.delimiter), ("encoding", self.encoding),
-                                     ("decimal", self.decimal), ("day_first", self.day_first),
-                                     ("time_zone", self.time_zone)) if v != getattr(ReadAs, k)}
-        if not dialect:
+        if not (dialect := self.dialect()):
             return json.dumps(self.columns, sort_keys=True) if self.columns else ""
         return json.dumps({"columns": self.columns, "csv": dialect}, sort_keys=True)
 
