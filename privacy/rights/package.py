@@ -40,7 +40,7 @@ def access_files(datasets: list[Dataset], metadata: dict) -> dict[str, bytes]:
         buf = io.StringIO(newline="")
         writer = csv.writer(buf)
         writer.writerow(d.columns)
-        writer.writerows([summary.cell(_plain_or_self(r.get(c))) for c in d.columns] for r in d.rows)
+        writer.writerows([_spreadsheet_cell(r.get(c)) for c in d.columns] for r in d.rows)
         # With a byte-order mark: Excel, which a data subject opens it with, reads the accents as UTF-8.
         files[f"csv/{d.name}.csv"] = buf.getvalue().encode("utf-8-sig")
     files["metadata.json"] = to_json(metadata).encode()
@@ -93,6 +93,22 @@ def _plain(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "base64:" + base64.b64encode(bytes(value)).decode()
     return str(value)
+
+
+# A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_cell(value) -> str:
+    """One CSV cell that a spreadsheet shows rather than runs (Art. 32: a text a stranger typed
+    into a web form, such as ``=HYPERLINK(...)``, must not act on the subject's computer).
+
+    A text starting with ``= + - @``, a tab or a carriage return gets an apostrophe in front,
+    which the spreadsheet shows as text (OWASP's advice); numbers, dates and amounts are written
+    as they are, and json/ holds every text unchanged.
+    """
+    text = summary.cell(_plain_or_self(value))
+    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
 
 
 def _plain_or_self(value):

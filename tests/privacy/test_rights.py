@@ -5,6 +5,7 @@ tests/orchestration/test_requests_e2e.py.
 """
 
 import ast
+import csv
 import hashlib
 import io
 import json
@@ -12,6 +13,7 @@ import os
 import stat
 import zipfile
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -417,6 +419,19 @@ def test_access_package_has_checksums_for_every_file_and_escapes_html(tmp_path, 
         assert list(pd.read_csv(io.BytesIO(z.read("csv/raw.crm_customers.csv"))).columns) == ["subject_id", "first_name"]
         assert z.read("csv/raw.crm_customers.csv").startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
     assert stat.S_IMODE((tmp_path / "out" / "req-1.zip").stat().st_mode) == 0o600
+
+
+def test_access_csv_shows_a_formula_as_text_and_json_keeps_it(now):
+    crm = CLASSIFICATION.table("crm_customers", "source")
+    row = {"first_name": '=HYPERLINK("http://x","klik")', "city": "@SUM(1)", "phone": "+31 6 12345678",
+           "email": "-a@b.nl", "note": "\t=1", "amount": Decimal("-5.00"), "visits": -3, "plain": "Jan"}
+    datasets = [Dataset(Relation("raw", "crm_customers", False, tuple(row)), crm, list(row), [row])]
+    metadata = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    files = package.access_files(datasets, metadata)
+    cells = next(csv.reader(io.StringIO(files["csv/raw.crm_customers.csv"].decode("utf-8-sig").splitlines()[1])))
+    assert cells == ["'=HYPERLINK(\"http://x\",\"klik\")", "'@SUM(1)", "'+31 6 12345678", "'-a@b.nl", "'\t=1",
+                     "-5.00", "-3", "Jan"]
+    assert json.loads(files["json/raw.crm_customers.json"])[0]["first_name"] == row["first_name"]
 
 
 def test_third_persons_found_through_the_blind_name_index_are_those_of_the_full_list():
