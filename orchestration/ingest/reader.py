@@ -105,6 +105,10 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
                     f"(`csv: {{delimiter: {setting}}}`), or export the file with commas as separators." if other != ","
                     else " The header reads as one column holding ',': the file is comma separated, so remove the "
                     "source's delimiter from sources.yml (or export the file with the separator set there).")
+        elif near := _near_names([theirs.get(c, c) for c in missing], header):
+            hint = (" The header has " + ", ".join(f"{h!r} where {want!r} is looked for" for want, h in near)
+                    + ": names are matched exactly, case and spaces included, so write them as in the header"
+                    " in the source's column mapping, or rename the column in the export.")
         elif not set(expected) & set(renamed):
             hint = " None of them is in the first line: does the file lack its header row?"
         raise LandingFileError(
@@ -112,6 +116,18 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
             f"Expected columns: {', '.join(expected)}. Fix the export, or map your column names in the "
             "source's column mapping (see README, 'Point it at your own files').")
     return renamed
+
+
+def _near_names(wanted: list[str], header: list[str]) -> list[tuple[str, str]]:
+    """(name looked for, header field) where the two differ only in case, spaces, '_' or '-'.
+
+    Only such a field is shown: it spells a column name, so it is no data even in a file whose
+    first line is a row of data.
+    """
+    def key(name: str) -> str:
+        return "".join(ch for ch in name.casefold() if ch not in " _-\t")
+    fields = {key(h): h.strip() for h in header}
+    return [(want, fields[key(want)]) for want in wanted if key(want) in fields and fields[key(want)] != want]
 
 
 def _arrow(records: list[list[str | None]], lines: list[int], positions: list[int | None],

@@ -150,6 +150,15 @@ def test_file_errors(tmp_path):
         read_landing_file(path, EXPECTED)
     with pytest.raises(LandingFileError, match=r"note \(mapped from 'Remark', which the header lacks\)"):
         read_landing_file(path, EXPECTED, ReadAs({"Remark": "note"}))
+    path.write_bytes(b"id,name,Note,Bedrag \nJan,x,y,Bedrag_\n")  # names that differ in case or spacing only
+    with pytest.raises(LandingFileError, match=r"The header has 'Note' where 'note' is looked for, 'Bedrag' where "
+                                               r"'bedrag' is looked for: names are matched exactly") as err:
+        read_landing_file(path, EXPECTED, ReadAs({"bedrag": "amount"}))
+    assert "Jan" not in str(err.value) and "Bedrag_" not in str(err.value)
+    path.write_bytes(b"Jan,x,NOTE2,12\n")  # no header row: nothing near a name, so nothing quoted
+    with pytest.raises(LandingFileError, match="lack its header row") as err:
+        read_landing_file(path, EXPECTED)
+    assert "NOTE2" not in str(err.value) and "Jan" not in str(err.value)
     path.write_bytes(b"id;name;note;amount\n1;x;y;z\n")  # the Dutch spreadsheet default
     with pytest.raises(LandingFileError, match="one column holding ';': give the source's separator in sources.yml "
                                                r'\(`csv: \{delimiter: ";"\}`\)') as err:
