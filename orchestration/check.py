@@ -4,7 +4,8 @@ Each file is read as `sources.yml` says and judged by the source's expectation s
 ingest step judges it; nothing is written and no key is touched. Printed per file: rows in, rows
 that would load, rows that would be quarantined per rule (counts and line numbers, never values),
 whether the ingest gate would pass the file, and, where the values that break a rule have the form
-of another CSV dialect, the `csv` setting that reads them. Rows of erased subjects, which a run
+of another CSV dialect, the `csv` setting that reads them (or, for phone numbers a spreadsheet
+took for numbers, that the export must keep them as text). Rows of erased subjects, which a run
 suppresses, count here as rows that would load.
 """
 
@@ -20,7 +21,8 @@ import pyarrow.compute as pc
 
 from orchestration.ingest.context import rule_failures
 from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE, passes_gate
-from orchestration.ingest.reader import COMMA_NUMBER, DAY_FIRST, NOT_UTF8, LandingFileError, ReadAs, read_landing_table
+from orchestration.ingest.reader import (NOT_UTF8, LandingFileError, ReadAs, comma_decimals, day_first_dates,
+                                        read_landing_table)
 from orchestration.ingest.schema import landing_columns, optional_columns
 from orchestration.ingest.sources import absent, landing_day, no_files_message, read_as, source_files
 from orchestration.settings import DBT_PROJECT_DIR, Paths
@@ -76,6 +78,9 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
     return 0 if all(verdicts) else 1
 
 
+_AS_TEXT = "as text"  # not a csv setting: the export itself must keep the column as text
+# A Dutch phone number a spreadsheet took for a number: its leading 0 (or +) dropped
+_PHONE_AS_NUMBER = r"^(?:[1-9]\d{8}|31[1-9]\d{8})$"
 _WHY = {"decimal": ('","', "numbers with a decimal comma (1.234,50)"),
         "dates": ("day-first", "dates written day first (23-11-2026)"),
         "encoding": ("cp1252", "lines that are not UTF-8: most likely cp1252, an Excel export made on Windows")}
@@ -91,20 +96,26 @@ def _hints(source: str, how: ReadAs, read, failures: pd.DataFrame) -> dict[str, 
     hints: dict[str, set[str]] = {}
     for rule in sorted(set(failures["rule"])):
         column = rule.split(":", 1)[-1]
-        if column not in read.rows.column_names or not (column in numbers or column in dates):
+        if column not in read.rows.column_names or not (column in numbers or column in dates or column == "phone"):
             continue
         rows = failures.loc[failures["rule"] == rule, "row_index"].to_numpy(dtype=np.int64)
         values = read.rows.column(column).take(pa.array(rows, pa.int64()))
-        if column in numbers and how.decimal == "." and _most(values, COMMA_NUMBER):
+        if column in numbers and how.decimal == "." and _most(values, comma_decimals):
             hints.setdefault("decimal", set()).add(column)
-        if column in dates and not how.day_first and _most(values, DAY_FIRST):
+        if column in dates and not how.day_first and _most(values, day_first_dates):
             hints.setdefault("dates", set()).add(column)
+        if column == "phone" and _most(values, lambda v: (pc.match_substring_regex(v, _PHONE_AS_NUMBER), v)):
+            hints.setdefault(_AS_TEXT, set()).add(column)
     if how.encoding == "utf-8" and sum(r.reason == NOT_UTF8 for r in read.rejects) * 2 > len(read.rejects) > 0:
         hints["encoding"] = {"lines"}
     return hints
 
 
 def _print_hints(paths: Paths, source: str, how: ReadAs, hints: dict[str, set[str]]) -> None:
+    if columns := hints.pop(_AS_TEXT, None):
+        print(f"{', '.join(sorted(columns))}: the values that break its rule are mostly phone numbers without their "
+              "leading 0 or + (612345678, 31612345678), as a spreadsheet writes a cell it took for a number: format "
+              "the column as text in the spreadsheet and export again.")
     if not hints:
         return
     print(f"The values that break those rules have the form of another CSV dialect; in {paths.mapping}:")
@@ -124,9 +135,10 @@ def _written(how: ReadAs) -> dict[str, str]:
             for k, v in how.dialect().items()}
 
 
-def _most(values: pa.Array, pattern: str) -> bool:
-    """Whether more than half of `values` (those present) match `pattern`."""
-    matched = pc.match_substring_regex(values, pattern)
+def _most(values: pa.Array, read) -> bool:
+    """Whether `read` (a step of the reader's dialect: comma_decimals, day_first_dates) reads more
+    than half of `values` (those present)."""
+    matched, _ = read(pa.chunked_array([values]))
     present = len(values) - values.null_count
     return present > 0 and pc.sum(matched).as_py() * 2 > present
 

@@ -485,23 +485,24 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
     return TableRead(_values_read_as(table, read_as), rejects, ignored)
 
 
-# A euro sign before a number, with a minus before or after it: "€ 12,50", "-€ 12,50", "€ -12,50"
-_EURO = r"^(-?)[\s\x{00A0}]*€[\s\x{00A0}]*"  # a no-break space too, as some Excel locales write
+# A euro sign before a number, with a minus before or after it ("€ 12,50", "-€ 12,50", "€ -12,50"),
+# or after it ("12,50 €", as Excel with German or French settings writes it)
+_EURO = r"^(-?)[\s\x{00A0}]*€[\s\x{00A0}]*|[\s\x{00A0}]*€[\s\x{00A0}]*$"  # a no-break space too
 # A date column's value with a time of midnight: 2026-02-01 00:00 or 2026-02-01T00:00:00
 _MIDNIGHT = r"^\d{4}-\d{2}-\d{2}[ T]00:00(?::00(?:\.0+)?)?$"
 # An ISO time without an offset: 2026-11-23 09:05, 2026-11-23T09:05:00.5
 _NAIVE_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
 # A number written with a decimal comma, thousands with dots or not: 1.234,50 / 1234,5 / -12
-COMMA_NUMBER = r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
+_COMMA_NUMBER = r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
 # A date written day first (23-11-2026, 1/2/2026, 23.11.2026), with a time of day or not
-DAY_FIRST = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:([ T])(\d{1,2}):(\d{2}(?::\d{2}(?:\.\d+)?)?))?$"
+_DAY_FIRST = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:([ T])(\d{1,2}):(\d{2}(?::\d{2}(?:\.\d+)?)?))?$"
 
 
 def _values_read_as(table: pa.Table, read_as: ReadAs) -> pa.Table:
     """Numbers and dates of a CSV dialect in the form the expectations and the warehouse read
     (see ``ReadAs``); values of any other form stay as written. Vectorised: no row in Python."""
-    steps = [(read_as.numbers if read_as.decimal == "," else (), _comma_decimals),
-             (read_as.dates | read_as.times if read_as.day_first else (), _day_first_dates),
+    steps = [(read_as.numbers if read_as.decimal == "," else (), comma_decimals),
+             (read_as.dates | read_as.times if read_as.day_first else (), day_first_dates),
              (read_as.dates, _midnight_dropped),
              (read_as.times if read_as.time_zone else (), lambda column: _utc_times(column, read_as.time_zone))]
     for columns, step in steps:
@@ -512,11 +513,11 @@ def _values_read_as(table: pa.Table, read_as: ReadAs) -> pa.Table:
     return table
 
 
-def _comma_decimals(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+def comma_decimals(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(which values are numbers with a decimal comma, each such value with a decimal point; a euro
-    sign as Excel writes a currency cell, "€ -12,50" or "-€ 12,50", goes)."""
+    sign as Excel writes a currency cell, "€ -12,50", "-€ 12,50" or "-12,50 €", goes)."""
     plain = pc.replace_substring_regex(column, _EURO, r"\1")
-    return (pc.match_substring_regex(plain, COMMA_NUMBER),
+    return (pc.match_substring_regex(plain, _COMMA_NUMBER),
             pc.replace_substring(pc.replace_substring(plain, ".", ""), ",", "."))
 
 
@@ -548,7 +549,7 @@ def _utc_times(column: pa.ChunkedArray, zone: str) -> tuple[pa.ChunkedArray, pa.
     return pc.and_kleene(pc.match_substring_regex(column, _NAIVE_TIME), pc.fill_null(real, False)), written
 
 
-def _day_first_dates(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+def day_first_dates(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(which values are dates written day first, each such value in ISO 8601 with two-digit parts)."""
     read = column
     for pattern, into in ((r"^(\d)([-/.])", r"0\1\2"),  # RE2 back-references have one digit: \10 is \1, 0
@@ -556,7 +557,7 @@ def _day_first_dates(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Chunk
                           (r"([ T])(\d):", r"\10\2:"),
                           (r"^(\d\d)[-/.](\d\d)[-/.](\d{4})", r"\3-\2-\1")):
         read = pc.replace_substring_regex(read, pattern, into)
-    return pc.match_substring_regex(column, DAY_FIRST), read
+    return pc.match_substring_regex(column, _DAY_FIRST), read
 
 
 def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str]) -> "TableRead":

@@ -7,7 +7,7 @@ from orchestration.settings import Paths
 
 HEADER = "order_id;customer_id;order_date;amount;margin;product_category;channel;payment_method\r\n"
 ROWS = ["O0000001;C0000001;23-1-2026;2.345,60;-2,5;boeken;web;ideal",
-        "O0000002;C0000002;05-01-2026;10;0,00;café;store;ideal",
+        "O0000002;C0000002;05-01-2026;€ 10;0,00;café;store;ideal",
         "O0000003;C0000003;7-1-2026;8;1;books;web;ideal",
         "O0000004;C0000004;6-1-26;7,5;1,25;books;web;ideal"]  # a two-digit year
 
@@ -59,3 +59,19 @@ def test_check_without_files_says_where_it_looked(home, capsys):
     (home / "sources.yml").write_text("orders:\n  files: exports/orders_*.csv\n")
     assert main(["--home", str(home), "check", "orders"]) == 1
     assert "No files of orders match" in capsys.readouterr().out
+
+
+def test_check_says_when_a_spreadsheet_dropped_the_phones_leading_zero(home, capsys):
+    folder = home / "landing" / "leads"
+    folder.mkdir()
+    (folder / "2026-01-31.csv").write_text(
+        "lead_id,first_name,last_name,email,phone,company,stage,lead_source,created_at,last_contact_at\n"
+        "L0000001,Anna,Smit,anna@example.nl,687654321,,prospect,web,2026-01-02,\n"
+        "L0000002,Piet,Smit,piet@example.nl,31301234567,,prospect,web,2026-01-02,\n"
+        "L0000003,Kees,Smit,kees@example.nl,020 123 4567,,prospect,web,2026-01-02,\n")
+    assert main(["--home", str(home), "check", "leads"]) == 1
+    said = capsys.readouterr().out
+    assert "  2  expect_column_values_to_match_regex:phone (lines 2, 3)" in said
+    assert "phone: the values that break its rule are mostly phone numbers without their leading 0 or +" in said
+    assert "another CSV dialect" not in said  # no csv setting reads them
+    assert not any(value in said for value in ("687654321", "31301234567", "Anna", "L000000"))

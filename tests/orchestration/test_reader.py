@@ -271,6 +271,8 @@ def test_a_dialects_times_dates_and_amounts_are_read_as_the_warehouse_reads_them
     """Walkthrough: Excel shows local time, so times were taken as UTC (consents an hour off, a
     withdrawal filed in UTC could lose to an earlier grant); a date cell formatted with a time, and
     an amount written as currency, were quarantined."""
+    from orchestration.ingest.reader import _values_read_as
+
     path = tmp_path / "f.csv"
     path.write_bytes("id;day;at;amount\r\n1;1-2-2026 0:00:00;1-11-2026 9:16;€ 63,10\r\n"
                      "2;2026-02-02;2026-07-01 12:00:00Z;-€ 1.234,50\r\n3;3-2-2026 10:00;26-7-2026 9:16:00.5;€x\r\n"
@@ -281,6 +283,8 @@ def test_a_dialects_times_dates_and_amounts_are_read_as_the_warehouse_reads_them
     assert rows["day"] == ["2026-02-01", "2026-02-02", "2026-02-03 10:00"]  # a time that is not midnight stays
     assert rows["at"] == ["2026-11-01T08:16:00Z", "2026-07-01 12:00:00Z", "2026-07-26T07:16:00.5Z"]
     assert rows["amount"] == ["63.10", "-1234.50", "€x"]  # a value of another form stays, for its rule
+    after = _values_read_as(pa.table({"amount": ["12,50 €", "-1.234,50\xa0€", "12,50 EUR", "12 €€"]}), how)
+    assert after.column("amount").to_pylist() == ["12.50", "-1234.50", "12,50 EUR", "12 €€"]  # the sign after it
 
 
 def test_a_local_time_that_is_no_real_time_stays_as_written_and_a_skipped_hour_keeps_its_order(tmp_path):
