@@ -3,8 +3,9 @@ only appended, and only `expire` removes the oldest, under the log's own retenti
 
 Every entry carries the hash of the one before, so a changed, deleted, inserted or reordered
 entry breaks the chain; a small head file holds the last sequence number and hash, so cutting
-entries off the end is caught too. The accountability record of GDPR Art. 5(2) and the logging
-measure of Art. 32(1)(d); entries hold pseudonymous ids, counts and table names, never values.
+entries off the end is caught too. The accountability record of GDPR Art. 5(2) and a measure for
+the integrity of processing (Art. 32(1)(b)); entries hold pseudonymous ids, counts, table names and
+the account that acted, never values.
 
 The log keeps to its own retention rule (Art. 5(1)(e)): `expire` cuts the oldest entries and
 appends an entry recording where it cut (seq and hash), so the rest still verifies from there.
@@ -75,7 +76,7 @@ class AuditLog:
         self.head_path = self.path.with_name(self.path.name + ".head")
 
     def append(self, event: str, *, actor: str = "system", now: datetime | None = None, **details) -> dict:
-        """Record one privacy operation (Art. 5(2), 30, 32(1)(d)); returns the written entry.
+        """Record one privacy operation (Art. 5(2), 30, 32(1)(b)); returns the written entry.
 
         ``details`` must be JSON-serialisable and free of plaintext personal data. The event that
         records an expiry is written by `expire` only.

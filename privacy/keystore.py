@@ -1,8 +1,9 @@
 """Per-subject data keys in a SQLite file beside (never inside) the warehouse.
 
 Each data subject gets an independent random 256-bit key, stored only wrapped by the master key.
-Destroying one row makes every copy of that subject's encrypted values unreadable, including
-backups and published extracts (crypto-shredding, GDPR Art. 17(1) and Art. 32(1)(a)). A key
+Destroying one row makes every copy of that subject's encrypted values unreadable, in warehouse
+backups too (crypto-shredding, GDPR Art. 17(1) and Art. 32(1)(a)); what is not encrypted (the
+pseudonym, orders, redacted texts, the published extracts) a backup still holds until it expires. A key
 derived from the master key could not be destroyed this way, so keys are never derived.
 """
 

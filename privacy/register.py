@@ -3,8 +3,9 @@
 Built from the written policy (controller, purposes, recipients, retention, security measures)
 and the column classification, so every purpose, legal basis and retention rule that the code
 uses shows up in the register and the two cannot drift apart (Art. 5(2), 24(1)). Written in
-English and in Dutch, the language of the Dutch supervisory authority (Art. 30(4)): the policy's
-texts given as ``{en: ..., nl: ...}`` appear in Dutch, table and column names as in the warehouse.
+English and in Dutch, the language of the Dutch supervisory authority, to which it is made
+available on request (Art. 30(4)): the policy's texts given as ``{en: ..., nl: ...}`` appear in
+Dutch, table and column names as in the warehouse.
 """
 
 from __future__ import annotations

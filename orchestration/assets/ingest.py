@@ -209,7 +209,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     context.log.warning(
                         f"{where}: the file changed since {result.corrections_dropped} of its rows were corrected by "
                         "a rectification (Art. 16); its new values stand. Check them against the requests "
-                        "(`klantkluis audit --event rectification`) and correct the source system (Art. 19)")
+                        "(`klantkluis audit --event rectification`) and correct the source system (Art. 16 applies there too)")
                 context.log.info(
                     f"{where}: " + ("unchanged, skipped" if result.skipped else
                     f"{result.input_rows} rows in, {result.loaded} loaded, {result.quarantined} quarantined, "

@@ -221,7 +221,7 @@ def _process(args, paths) -> int:
             nobody = " (no data found for this identifier)" if outcome.detail.get("found") is False else ""
             print(f"{outcome.request_id} ({outcome.type}): {outcome.status}{nobody} -> {outcome.result_path or '-'}")
             if outcome.type == "rectification" and outcome.status == "completed" and outcome.detail.get("found"):
-                print("  Correct it in the source system too (Art. 19): its next export would bring the old value "
+                print("  Correct it in the source system too (Art. 16 applies there as well): its next export would bring the old value "
                       "back.")
             if deleted := outcome.detail.get("earlier_exports_deleted"):
                 print(f"  The access export(s) of {', '.join(deleted)} went with the data; if one was not delivered "

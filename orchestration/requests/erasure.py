@@ -25,12 +25,12 @@ SOURCES_NOTE = {
           "{days} dagen nadat ze geladen zijn verwijderd (een bestand dat onze invoercontrole niet doorstaat pas "
           "nadat het is hersteld), en tot dan blijven uw gegevens daarin staan. Een blokkade-"
           "registratie (uw pseudoniem bij de vernietigde sleutel) zorgt dat uw rijen nooit opnieuw worden geladen. "
-          "Wissen in de bronsystemen zelf volgt via hun eigen procedure (art. 19 AVG).",
+          "Wissen in de bronsystemen zelf volgt via hun eigen procedure (ook daar geldt art. 17 AVG).",
     "en": "The export files of our source systems (landing/) are outside the data warehouse; they are removed "
           "{days} days after they were loaded (a file that fails our input checks only once it is fixed), and "
           "until then your data stays in them. A suppression entry "
           "(your pseudonym beside the destroyed key) makes sure your rows are never loaded again. Erasure in the "
-          "source systems themselves follows their own procedure (Art. 19 GDPR)."}
+          "source systems themselves follows their own procedure (Art. 17 GDPR applies there too)."}
 
 
 def _sources_note(policy) -> dict[str, str]:

@@ -29,17 +29,21 @@ RIGHTS = {
     "withdraw_consent": ("7(3)", "U kunt gegeven toestemming altijd intrekken; dat geldt vanaf dat moment.",
                          "You can withdraw consent at any time; this applies from that moment on."),
 }
-# The erasure receipt's explanation (Art. 12(1), 17, 19): what was done, what is kept and why.
+# The erasure receipt's explanation (Art. 12(1), 17): what was done, what is kept and why.
 ERASED = ("Wij hebben uw gegevens gewist: ze zijn verwijderd uit ons datawarehouse en uit de kopieën voor rapportage.",
           "We have erased your data: it is removed from our data warehouse and from the copies for reporting.")
 ERASED_KEY = ("Uw sleutel is vernietigd, zodat niemand uw versleutelde gegevens nog kan lezen.",
               "Your key is destroyed, so no one can read your encrypted data any more.")
 ERASED_NOTHING = ("Wij vonden geen gegevens over u; er was niets te wissen.",
                   "We found no data about you; there was nothing to erase.")
-ERASED_KEPT = ("Uw bestellingen bewaren wij zonder gegevens die u identificeren tot {}, omdat de wet dat vereist "
-               "(de fiscale bewaarplicht, art. 17(3)(b) AVG).",
-               "Your orders we keep without data that identifies you until {}, because the law requires it "
-               "(the fiscal duty to keep records, Art. 17(3)(b) GDPR).")
+ERASED_KEPT = ("Uw bestellingen bewaren wij tot {}, omdat de wet dat vereist (de fiscale bewaarplicht, art. 17 "
+               "lid 3 onder b AVG): in ons datawarehouse zonder uw naam, klantnummer of ander verband met u, al "
+               "staan ze met datum en bedrag ook in onze boekhouding. Daarna blijven ze alleen over als anonieme "
+               "verkoopregels.",
+               "Your orders we keep until {}, because the law requires it (the fiscal duty to keep records, "
+               "Art. 17(3)(b) GDPR): in our data warehouse without your name, customer number or any other link "
+               "to you, though their date and amount are in our bookkeeping too. After that they remain only as "
+               "anonymous sales lines.")
 ERASED_EXPORT = ("Het overzicht van uw gegevens dat u eerder bij ons opvroeg, is met uw gegevens gewist.",
                  "The copy of your data that you asked us for earlier has been erased with your data.")
 ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging ({records} jaar) en ons logboek ({log} "

@@ -1,7 +1,7 @@
 -- Customer lifetime value: historical (revenue and margin to date) and predictive (BG/NBD
 -- expected purchases and P(alive), Gamma-Gamma expected spend, discounted over the horizon).
 -- The models see only purchases; a relationship that has ended (CRM status 'ended') has no
--- future purchases: prediction 0. Only the customer base is here (macro analysed_orders); without
+-- future purchases: prediction 0. Only the customer base is here (macro in_customer_base); without
 -- any CRM export (an order system alone) the relationship is unknown and the models' P(alive) stands.
 with
 

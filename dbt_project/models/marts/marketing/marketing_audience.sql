@@ -1,7 +1,9 @@
 -- Who may be approached with offers (direct marketing, Art. 6(1)(a)): only subjects with effective
 -- consent at as_of for e-mail or telephone marketing. Their pyramid tier and RFM segment, which
 -- personalise the offer, only with effective consent for profiling too (consent purpose
--- 'profiling', Art. 21(2)); otherwise null. A withdrawal or an objection takes effect on the next build.
+-- 'profiling', Art. 6(1)(a); an objection under Art. 21(2) ends it); otherwise null. A withdrawal or an
+-- objection takes effect at once in this table and its published copy (orchestration/requests/changes.py),
+-- and the next build derives the same.
 with
 
 consents as (
