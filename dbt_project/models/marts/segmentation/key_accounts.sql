@@ -1,6 +1,7 @@
 -- Key accounts: the top-valued active customers (top and large pyramid tiers), ranked by
 -- predicted CLV then revenue in the window (ties by subject_id), at most key_account_max_rank,
--- with their account manager, share of revenue and trend against the prior window.
+-- with their account manager, share of revenue and trend against the prior window: new (first
+-- order in the window), returning (older orders, none in the prior window), growing or declining.
 with
 
 pyramid as (
@@ -35,6 +36,7 @@ candidates as (
         customers.account_manager,
         orders.revenue_window,
         orders.revenue_prior_window,
+        orders.first_order_date,
         coalesce(clv.predicted_revenue, 0) as predicted_revenue,
         row_number() over (
             order by coalesce(clv.predicted_revenue, 0) desc, orders.revenue_window desc, pyramid.subject_id
@@ -63,7 +65,10 @@ select
     candidates.revenue_prior_window,
     candidates.revenue_window - candidates.revenue_prior_window as revenue_trend,
     case
-        when candidates.revenue_prior_window = 0 then 'new'
+        when candidates.revenue_prior_window = 0
+             and {{ dbt.datediff("candidates.first_order_date", date_of(as_of()), "day") }}
+                 < {{ var('activity_window_days') }} then 'new'
+        when candidates.revenue_prior_window = 0 then 'returning'
         when candidates.revenue_window >= candidates.revenue_prior_window then 'growing'
         else 'declining'
     end as trend,
