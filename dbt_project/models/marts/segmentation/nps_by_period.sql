@@ -1,8 +1,10 @@
 -- NPS per period (var nps_period): promoters score 9-10, passives 7-8, detractors 0-6;
 -- NPS = % promoters - % detractors, from -100 to +100. Periods follow the business's calendar (var
--- time_zone), not UTC. A period is complete once it has ended by as_of, unless it is the earliest
--- one and its data begins after its first day (retention has removed its start, or collection
--- began within it).
+-- time_zone), not UTC. Every period from the first response's to as_of's has a row: one without
+-- responses has 0 responses and a null NPS, so a chart shows the gap. A period is complete once it
+-- has ended by as_of, unless it is the earliest one and its data begins after its first day
+-- (retention has removed its start, or collection began within it).
+{%- set local_now = local_timestamp("cast('" ~ as_of() ~ "' as " ~ dbt.type_timestamp() ~ ")") %}
 with
 
 responses as (
@@ -40,17 +42,42 @@ periods as (
     from classified
     group by period_start
 
+),
+
+digits as (
+
+    {% for d in range(10) %}select {{ d }} as d{% if not loop.last %} union all {% endif %}{% endfor %}
+
+),
+
+steps as (  -- 0..999 periods after the first: 83 years of months
+
+    select ones.d + 10 * tens.d + 100 * hundreds.d as n
+    from digits as ones
+    cross join digits as tens
+    cross join digits as hundreds
+
+),
+
+spine as (
+
+    select cast({{ dbt.dateadd(var('nps_period'), 'steps.n', 'bounds.first_period') }} as date) as period_start
+    from (select min(period_start) as first_period from periods) as bounds
+    cross join steps
+    where {{ dbt.dateadd(var('nps_period'), 'steps.n', 'bounds.first_period') }} <= {{ local_now }}
+
 )
 
 select
-    period_start,
+    spine.period_start,
     '{{ var("nps_period") }}' as period,
-    responses,
-    promoters,
-    passives,
-    detractors,
-    nps,
-    {{ dbt.dateadd(var('nps_period'), 1, 'period_start') }}
-        <= {{ local_timestamp("cast('" ~ as_of() ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
-        and not (period_start = min(period_start) over () and first_response > period_start) as is_complete
-from periods
+    coalesce(periods.responses, 0) as responses,
+    coalesce(periods.promoters, 0) as promoters,
+    coalesce(periods.passives, 0) as passives,
+    coalesce(periods.detractors, 0) as detractors,
+    periods.nps,
+    {{ dbt.dateadd(var('nps_period'), 1, 'spine.period_start') }} <= {{ local_now }}
+        and not (spine.period_start = min(spine.period_start) over ()
+                 and periods.first_response > periods.period_start) as is_complete
+from spine
+left join periods on spine.period_start = periods.period_start
