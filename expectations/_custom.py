@@ -1,9 +1,8 @@
-"""Three custom Great Expectations expectations (GDPR Art. 5(1)(d), accuracy).
+"""Two custom Great Expectations column-map expectations (GDPR Art. 5(1)(d), accuracy).
 
-GE 1.x has no IBAN checksum, its own date-format expectation runs `datetime.strptime` once per
-row in Python (about 8 s per million rows here), and it has no "B must be given when A has this
-value" rule (an ended relationship needs its end date: retention counts from it, Art. 5(1)(e)),
-so these are written as vectorised pandas metrics. Defining the classes registers them with GE, which is why this module imports
+GE 1.x has no IBAN checksum, and its own date-format expectation runs `datetime.strptime` once
+per row in Python (about 8 s per million rows here), so both rules are written as vectorised
+pandas metrics. Defining the classes registers them with GE, which is why this module imports
 great_expectations at the top and is itself only imported lazily by `expectations.suites`.
 """
 
@@ -11,12 +10,10 @@ from typing import ClassVar
 
 import great_expectations as gx  # noqa: F401  (the registry must exist before the classes below)
 from great_expectations.execution_engine import PandasExecutionEngine
-from great_expectations.expectations.expectation import ColumnMapExpectation, ColumnPairMapExpectation
+from great_expectations.expectations.expectation import ColumnMapExpectation
 from great_expectations.expectations.metrics.map_metric_provider import (
     ColumnMapMetricProvider,
-    ColumnPairMapMetricProvider,
     column_condition_partial,
-    column_pair_condition_partial,
 )
 
 from expectations.formats import iban_is_valid, parse_datetimes
@@ -60,29 +57,5 @@ class ExpectColumnValuesToBeParseableDatetimes(ColumnMapExpectation):
     map_metric = "column_values.parseable_datetimes"
     success_keys = ("datetime_format", "mostly")
     args_keys = ("column", "datetime_format")
-    library_metadata: ClassVar[dict] = {"maturity": "experimental", "tags": ["klantkluis"],
-                                        "contributors": ["klantkluis"]}
-
-
-class ColumnPairValuesBPresentWhenA(ColumnPairMapMetricProvider):
-    condition_metric_name = "column_pair_values.b_present_when_a"
-    condition_domain_keys = ("batch_id", "table", "column_A", "column_B", "row_condition", "condition_parser",
-                             "ignore_row_if")
-    condition_value_keys = ("value_A",)
-
-    @column_pair_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column_A, column_B, value_A, **kwargs):
-        return column_B.notna() | column_A.ne(value_A)
-
-
-class ExpectColumnPairValuesBToBePresentWhenA(ColumnPairMapExpectation):
-    """Expect column B to hold a value in every row where column A equals `value_A` (a customer
-    whose status is "ended" has a relationship_end)."""
-
-    value_A: str
-    ignore_row_if: str = "neither"  # a missing B is what this rule looks for
-    map_metric = "column_pair_values.b_present_when_a"
-    success_keys = ("value_A", "ignore_row_if", "mostly")
-    args_keys = ("column_A", "column_B", "value_A")
     library_metadata: ClassVar[dict] = {"maturity": "experimental", "tags": ["klantkluis"],
                                         "contributors": ["klantkluis"]}

@@ -78,8 +78,6 @@ def _crm_customers(r: _Rules) -> list:
             r.E.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="relationship_end__dt", column_B="customer_since__dt", or_equal=True,
                 ignore_row_if="either_value_is_missing", meta={"column": "relationship_end"}),
-            r.C.ExpectColumnPairValuesBToBePresentWhenA(  # retention counts from the end (Art. 5(1)(e))
-                column_A="status", column_B="relationship_end", value_A="ended", meta={"column": "relationship_end"}),
             *r.regex("account_manager", f.ACCOUNT_MANAGER), *r.stamp("exported_at")]
 
 
