@@ -19,7 +19,7 @@ from orchestration.ingest.sources import going_back_in_time, last_load, pending_
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths, connect_duckdb
 from orchestration.requests.common import open_requests
-from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of
+from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
 from privacy.paths import private_dir
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -99,7 +99,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
 
     job = defs.resolve_job_def("full_refresh")
     stages: dict[str, float] = defaultdict(float)
-    days = pending_days(paths) or [None]
+    days, warnings = pending_days(paths) or [None], {}
     with DagsterInstance.get() as instance:
         for day in days:
             tags = {COMMAND_LINE_TAG: "run", **({AS_OF_TAG: as_of.isoformat()} if as_of else {})}
@@ -113,13 +113,14 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
             for event in result.all_events:
                 if event.event_type == DagsterEventType.STEP_SUCCESS:
                     stages[stage_of(event.step_key)] += event.event_specific_data.duration_ms / 1000
+            warnings.update(warnings_of(defs.resolve_asset_graph(), result.all_events))  # the latest day's count
             if not result.success:
                 break
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with connect_duckdb(paths.warehouse, read_only=True) as con:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
                          failed=not result.success, requests=open_requests(paths), days=len(days),
-                         quarantine=quarantine_counts(con)))
+                         quarantine=quarantine_counts(con), warnings=list(warnings.values())))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:

@@ -42,11 +42,12 @@ def _ui_command(paths: Paths) -> str:
 def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
            reconciliation: list[tuple[str, int, int, int, int]], failed: bool = False,
            requests: str | None = None, days: int = 1, quarantine: list[tuple[str, str, int]] = (),
-           title: str = "klantkluis run summary") -> str:
+           warnings: list[str] = (), title: str = "klantkluis run summary") -> str:
     """The run summary. After a failed run the rows per layer are left out: they would show the
     last successful build as if this run had made it. ``requests``: the reminder of data subject
     requests not answered yet (``open_requests``); ``days``: the landing days processed, one run each;
-    ``quarantine``: rows in quarantine per source and rule (``quarantine_counts``)."""
+    ``quarantine``: rows in quarantine per source and rule (``quarantine_counts``); ``warnings``: the
+    checks of severity WARN that failed (``warnings_of``)."""
     lines = ["", title, "=" * len(title)]
     if not failed:
         lines += ["", "Rows per layer:"]
@@ -69,6 +70,9 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         lines += ["", "Quarantined rows still held, per source and rule (kept 30 days, encrypted, with their file",
                   "and line, in raw._quarantine; fix the export and load it again):"]
         lines += [f"  {source:<16} {rows:>9,}  {rule}" for source, rule, rows in quarantine]
+    if warnings:
+        lines += ["", "Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):"]
+        lines += [f"  {w}" for w in warnings]
     if requests:
         lines += ["", f"Requests: {requests}"]
     if stage_seconds:
@@ -86,6 +90,26 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
               f"  keys (0600)       {paths.key_dir}",
               "", f"Open the Dagster UI on this warehouse:  {_ui_command(paths)}   (http://127.0.0.1:3000)", ""]
     return "\n".join(lines)
+
+
+def warnings_of(asset_graph, events) -> dict[str, str]:
+    """check -> one line, for each check of severity WARN that failed in ``events`` (a run's): its
+    failing row count where dbt gives one and the check's own description, which names the fix."""
+    from dagster import AssetCheckSeverity, DagsterEventType
+
+    out = {}
+    for event in events:
+        if event.event_type != DagsterEventType.ASSET_CHECK_EVALUATION:
+            continue
+        check = event.event_specific_data
+        if check.passed or check.severity != AssetCheckSeverity.WARN:
+            continue
+        rows = check.metadata.get("dagster_dbt/failed_row_count")
+        name = f"{check.asset_key.to_user_string()}:{check.check_name}"
+        count = f" ({rows.value:,} row{'s' if rows.value != 1 else ''})" if rows else ""
+        why = " ".join((asset_graph.get_check_spec(check.asset_check_key).description or "").split())
+        out[name] = f"{name}{count}" + (f": {why}" if why else "")
+    return out
 
 
 def quarantine_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:

@@ -251,3 +251,32 @@ def test_marts_are_filled_and_consistent(built):
         for mart in ("customer_rfm", "customer_relationship_cycle", "customer_clv", "key_accounts",
                      "marketing_audience", "clv_model_parameters"):
             assert counts[f"marts.{mart}"] > 0, mart
+
+
+def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(tiny_landing, tmp_path, capsys):
+    """Privacy review: retention counts from relationship_end, so an ended customer without one was
+    kept without limit, silently. A quarantine rule would have kept the customer's older, active row
+    current; a dbt test of severity warn names it instead, and the summary shows it."""
+    import csv
+
+    from orchestration.cli import main
+
+    shutil.copytree(tiny_landing / "landing", tmp_path / "landing")
+    first = sorted((tmp_path / "landing" / "crm_customers").glob("*.csv"))[0]
+    with first.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    ended = next(r for r in rows if r["status"] == "ended")
+    ended["relationship_end"] = ""
+    with first.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["--home", str(tmp_path), "run"]) == 0
+    said = capsys.readouterr().out.split("klantkluis run summary")[-1]
+    assert ("Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):\n"
+            "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer whose CRM "
+            "status is ended has its end date") in said
+    assert ended["customer_id"] not in said
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from staging.stg_crm__customers "
+                           "where status = 'ended' and relationship_end is null").fetchone()[0] == 1
