@@ -516,7 +516,7 @@ def _values_read_as(table: pa.Table, read_as: ReadAs) -> pa.Table:
 def comma_decimals(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(which values are numbers with a decimal comma, each such value with a decimal point; a euro
     sign as Excel writes a currency cell, "€ -12,50", "-€ 12,50" or "-12,50 €", goes)."""
-    plain = pc.replace_substring_regex(column, _EURO, r"\1")
+    plain = pc.replace_substring_regex(column, _EURO, r"\1", max_replacements=1)  # one sign: "€ 1 €" stays
     return (pc.match_substring_regex(plain, _COMMA_NUMBER),
             pc.replace_substring(pc.replace_substring(plain, ".", ""), ",", "."))
 

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,7 +39,7 @@ def access_files(datasets: list[Dataset], metadata: dict) -> dict[str, bytes]:
     for d in datasets:
         files[f"json/{d.name}.json"] = to_json(d.rows).encode()
         buf = io.StringIO(newline="")
-        writer = csv.writer(buf)
+        writer = csv.writer(buf, quoting=csv.QUOTE_ALL)  # a ';' in a text never splits it (Dutch Excel)
         writer.writerow(d.columns)
         writer.writerows([_spreadsheet_cell(r.get(c)) for c in d.columns] for r in d.rows)
         # With a byte-order mark: Excel, which a data subject opens it with, reads the accents as UTF-8.
@@ -97,18 +98,22 @@ def _plain(value):
 
 # A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def _spreadsheet_cell(value) -> str:
     """One CSV cell that a spreadsheet shows rather than runs (Art. 32: a text a stranger typed
     into a web form, such as ``=HYPERLINK(...)``, must not act on the subject's computer).
 
-    A text starting with ``= + - @``, a tab or a carriage return gets an apostrophe in front,
-    which the spreadsheet shows as text (OWASP's advice); numbers, dates and amounts are written
-    as they are, and json/ holds every text unchanged.
+    OWASP's advice: a text starting with ``= + - @``, a tab or a carriage return gets an
+    apostrophe in front, which the spreadsheet shows as text, and every cell is quoted (by the
+    writer), so no separator inside a text starts a new cell. Numbers, dates and amounts (a
+    negative one too, such as a margin of -2.50) are written as they are; json/ holds every text
+    unchanged.
     """
     text = summary.cell(_plain_or_self(value))
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+    formula = isinstance(value, str) and text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)
+    return "'" + text if formula else text
 
 
 def _plain_or_self(value):

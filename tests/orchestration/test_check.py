@@ -75,3 +75,13 @@ def test_check_says_when_a_spreadsheet_dropped_the_phones_leading_zero(home, cap
     assert "phone: the values that break its rule are mostly phone numbers without their leading 0 or +" in said
     assert "another CSV dialect" not in said  # no csv setting reads them
     assert not any(value in said for value in ("687654321", "31301234567", "Anna", "L000000"))
+
+
+def test_check_reads_currency_cells_as_the_decimal_comma_setting_reads_them(home, capsys):
+    (home / "landing" / "orders" / "2026-01-31.csv").write_text(
+        HEADER.replace(";", ",").replace("\r\n", "\n")
+        + "".join(f'O000000{i},C000000{i},2026-01-0{i},"€ {i},50",,books,web,ideal\n' for i in range(1, 4)))
+    assert main(["--home", str(home), "check", "orders"]) == 1
+    said = capsys.readouterr().out
+    assert '  decimal: ","       amount: numbers with a decimal comma' in said
+    assert 'so: `orders: {csv: {decimal: ","}}`' in said
