@@ -113,7 +113,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
             for event in result.all_events:
                 if event.event_type == DagsterEventType.STEP_SUCCESS:
                     stages[stage_of(event.step_key)] += event.event_specific_data.duration_ms / 1000
-            warnings.update(warnings_of(defs.resolve_asset_graph(), result.all_events))  # the latest day's count
+            warnings = warnings_of(defs.resolve_asset_graph(), result.all_events)  # as the latest day left them
             if not result.success:
                 break
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
