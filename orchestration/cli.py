@@ -60,7 +60,7 @@ def _status(args, paths: Paths) -> int:
     waiting = len(set(inbox_files(paths.inbox)) - registered_requests(paths))
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         print(render(paths, layer_counts(con), {}, reconciliation(con), requests=open_requests(paths),
-                     quarantine=quarantine_counts(con), title="klantkluis status"))
+                     quarantine=quarantine_counts(con), warnings=_last_warnings(paths), title="klantkluis status"))
     if waiting:  # the month of Art. 12(3) runs from receipt, registered or not
         print(f"{waiting} document(s) in {paths.inbox} not registered yet: the Dagster sensor takes them, "
               "or `klantkluis process-requests`.")
@@ -102,6 +102,28 @@ def _last_run(paths: Paths) -> str:
             "why it failed.")
 
 
+def _last_warnings(paths: Paths) -> list[str]:
+    """The warnings of the last run of the full_refresh job, as its summary listed them."""
+    from dagster import DagsterEventType, DagsterInstance, RunsFilter
+
+    from orchestration.summary import warnings_of
+
+    if not (paths.dagster_home / "dagster.yaml").is_file():
+        return []
+    try:
+        with DagsterInstance.get() as instance:
+            records = instance.get_run_records(filters=RunsFilter(job_name="full_refresh"), limit=1)
+            events = [entry.dagster_event for entry in instance.all_logs(
+                records[0].dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)] if records else []
+    except Exception:  # as _last_run: the counts still help where the instance cannot be read
+        return []
+    if all(e.event_specific_data.passed for e in events):
+        return []
+    from orchestration.definitions import defs  # only now: the descriptions name the fix, loading takes seconds
+
+    return list(warnings_of(defs.resolve_asset_graph(), events).values())
+
+
 def _ui(args, paths: Paths) -> int:
     os.environ.update(paths.environment())
     paths.prepare_dagster_home()
@@ -129,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="load every landing file again, unchanged ones too (after fixing a rule or a column mapping)")
     run.set_defaults(func=_run)
     status = sub.add_parser("status", help="the installation as the last run left it: rows per layer, the "
-                            "reconciliation, quarantined rows per rule, open requests (no run)")
+                            "reconciliation, quarantined rows per rule, the last run's warnings, open requests (no run)")
     status.set_defaults(func=_status)
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=port, default=3000, help="port on 127.0.0.1 (default 3000)")

@@ -277,6 +277,9 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
             "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer whose CRM "
             "status is ended has its end date") in said
     assert ended["customer_id"] not in said
+    assert main(["--home", str(tmp_path), "status"]) == 0  # later, without a run: the same warning
+    said = capsys.readouterr().out
+    assert "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer" in said
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from staging.stg_crm__customers "
                            "where status = 'ended' and relationship_end is null").fetchone()[0] == 1
