@@ -423,16 +423,16 @@ def test_access_package_has_checksums_for_every_file_and_escapes_html(tmp_path, 
 
 def test_access_csv_shows_a_formula_as_text_and_json_keeps_it(now):
     crm = CLASSIFICATION.table("crm_customers", "source")
-    row = {"first_name": '=HYPERLINK("http://x","klik")', "city": "@SUM(1)", "phone": "+31 6 12345678",
-           "email": "-a@b.nl", "note": "\t=1", "amount": Decimal("-5.00"), "visits": -3, "plain": "Jan",
+    row = {"first_name": '=HYPERLINK("http://x","klik")', "city": "@SUM(1)", "phone": "+SUM(1)",
+           "email": "-SUM(1)", "note": "\t=1", "amount": Decimal("-5.00"), "visits": -3, "plain": "plain text",
            "margin": "-2.50", "street": "x;=cmd|' /C calc'!A0"}  # raw amounts are text; Dutch Excel splits on ';'
     datasets = [Dataset(Relation("raw", "crm_customers", False, tuple(row)), crm, list(row), [row])]
     metadata = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)
     files = package.access_files(datasets, metadata)
     text = files["csv/raw.crm_customers.csv"].decode("utf-8-sig")
     cells = next(csv.reader(io.StringIO(text.splitlines()[1])))
-    assert cells == ["'=HYPERLINK(\"http://x\",\"klik\")", "'@SUM(1)", "'+31 6 12345678", "'-a@b.nl", "'\t=1",
-                     "-5.00", "-3", "Jan", "-2.50", "x;=cmd|' /C calc'!A0"]
+    assert cells == ["'=HYPERLINK(\"http://x\",\"klik\")", "'@SUM(1)", "'+SUM(1)", "'-SUM(1)", "'\t=1",
+                     "-5.00", "-3", "plain text", "-2.50", "x;=cmd|' /C calc'!A0"]
     assert '"x;=cmd|\' /C calc\'!A0"' in text  # quoted: a spreadsheet splitting on ';' keeps it one text cell
     assert json.loads(files["json/raw.crm_customers.json"])[0]["first_name"] == row["first_name"]
 
