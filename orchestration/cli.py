@@ -56,65 +56,65 @@ def _status(args, paths: Paths) -> int:
     if not paths.warehouse.exists():
         print(f"No warehouse yet in {paths.home}: `klantkluis --home {paths.home} run` builds it.")
         return 0
-    print(_last_run(paths))
+    said, last = _last_run(paths)
+    print(said)
     waiting = len(set(inbox_files(paths.inbox)) - registered_requests(paths))
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         print(render(paths, layer_counts(con), {}, reconciliation(con), requests=open_requests(paths),
-                     quarantine=quarantine_counts(con), warnings=_last_warnings(paths), title="klantkluis status"))
+                     quarantine=quarantine_counts(con), warnings=_warnings_of(last), title="klantkluis status"))
     if waiting:  # the month of Art. 12(3) runs from receipt, registered or not
         print(f"{waiting} document(s) in {paths.inbox} not registered yet: the Dagster sensor takes them, "
               "or `klantkluis process-requests`.")
     return 0
 
 
-def _last_run(paths: Paths) -> str:
+def _last_run(paths: Paths):
     """The last run of the full_refresh job (this installation's Dagster instance): when, and whether
-    the counts that follow are its results."""
+    the counts that follow are its results; and its run record (None if there is none to read)."""
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
     if not (paths.dagster_home / "dagster.yaml").is_file():
-        return "No run recorded in this installation yet."
+        return "No run recorded in this installation yet.", None
     try:
         with DagsterInstance.get() as instance:  # DAGSTER_HOME: this installation's (main exports it)
             records = instance.get_run_records(filters=RunsFilter(job_name="full_refresh"), limit=1)
             good = instance.get_run_records(filters=RunsFilter(job_name="full_refresh",
                                                                statuses=[DagsterRunStatus.SUCCESS]), limit=1)
     except Exception as exc:  # e.g. an auditor's account that may not open its storage: the counts still help
-        return f"The last run is unknown: the Dagster instance in {paths.dagster_home} could not be read " \
-               f"({type(exc).__name__})."
+        return (f"The last run is unknown: the Dagster instance in {paths.dagster_home} could not be read "
+                f"({type(exc).__name__})."), None
     if not records:
-        return "No run of full_refresh recorded in this installation's Dagster instance."
+        return "No run of full_refresh recorded in this installation's Dagster instance.", None
     record = records[0]
     status, started = record.dagster_run.status, record.create_timestamp.strftime("%Y-%m-%d %H:%M UTC")
     if status == DagsterRunStatus.SUCCESS:
-        return f"Last run: {started}, succeeded; the counts below are its results."
+        return f"Last run: {started}, succeeded; the counts below are its results.", record
     if status in (DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.QUEUED):
         from orchestration.pipeline import COMMAND_LINE_TAG, run_going
 
         tags = record.dagster_run.tags  # a run the UI re-executed carries the tags of the one it repeats
         if COMMAND_LINE_TAG in tags and "dagster/parent_run_id" not in tags and not run_going(paths):
             return (f"A run started at {started} stopped before it finished (its process ended): `klantkluis run` "
-                    "again takes it up; the counts below are as it left them.")
-        return f"A run started at {started} is still going: the counts below are changing."
+                    "again takes it up; the counts below are as it left them."), record
+        return f"A run started at {started} is still going: the counts below are changing.", record
     marts = (f"the marts below are from the last run that succeeded ({good[0].create_timestamp:%Y-%m-%d %H:%M UTC})"
              if good else "no run has succeeded yet, so the marts below may be missing or partial")
     return (f"Last run: {started}, {status.value.lower()}: {marts}; `klantkluis run` (or the Dagster UI) shows "
-            "why it failed.")
+            "why it failed."), record
 
 
-def _last_warnings(paths: Paths) -> list[str]:
-    """The warnings of the last run of the full_refresh job, as its summary listed them."""
-    from dagster import DagsterEventType, DagsterInstance, RunsFilter
+def _warnings_of(record) -> list[str]:
+    """The warnings of a run (its record, or None), as its summary listed them."""
+    from dagster import DagsterEventType, DagsterInstance
 
     from orchestration.summary import warnings_of
 
-    if not (paths.dagster_home / "dagster.yaml").is_file():
+    if record is None:
         return []
     try:
         with DagsterInstance.get() as instance:
-            records = instance.get_run_records(filters=RunsFilter(job_name="full_refresh"), limit=1)
             events = [entry.dagster_event for entry in instance.all_logs(
-                records[0].dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)] if records else []
+                record.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
     except Exception:  # as _last_run: the counts still help where the instance cannot be read
         return []
     if all(e.event_specific_data.passed for e in events):
