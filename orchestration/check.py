@@ -24,6 +24,7 @@ from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE, passes_gate
 from orchestration.ingest.reader import (NOT_UTF8, LandingFileError, ReadAs, comma_decimals, day_first_dates,
                                         read_landing_table)
 from orchestration.ingest.schema import landing_columns, optional_columns
+from orchestration.ingest.landing_zone import unread
 from orchestration.ingest.sources import absent, landing_day, no_files_message, read_as, source_files
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
@@ -37,7 +38,10 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
 
     table = next(t for t in load_classification(DBT_PROJECT_DIR).tables if t.name == source)
     how, now = read_as(paths, source), now or datetime.now(timezone.utc)
-    files = files if files is not None else source_files(paths, source)
+    if files is None:
+        files = source_files(paths, source)
+        for note in unread(paths):  # a file in the wrong folder is what a check of the right one misses
+            print(f"Elsewhere in the landing zone: {note}")
     if not files:
         print(no_files_message(paths, source) if not absent(paths, source) else
               f"{source} is marked `absent: true` in {paths.mapping}: it has no files to check.")
@@ -57,8 +61,10 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
         passes = passes_gate(read.input_rows, quarantined, "\n".join(table_failures) or None, MAX_QUARANTINE_SHARE)
         verdicts.append(passes)
         day = landing_day(Path(path))
+        why = "" if passes else (" (a table-level rule is broken)" if table_failures else
+                                 f" (more than {MAX_QUARANTINE_SHARE:.0%} of its rows would be quarantined)")
         print(f"{Path(path).name}: {read.input_rows:,} rows in, {read.input_rows - quarantined:,} would load, "
-              f"{quarantined:,} would be quarantined; the ingest gate would {'pass' if passes else 'stop'} it; "
+              f"{quarantined:,} would be quarantined; the ingest gate would {'pass' if passes else 'stop'} it{why}; "
               + (f"landing day {day}" if day else "no landing day (not named YYYY-MM-DD.*): every run takes it"))
         for rule in table_failures:
             print(f"  table-level rule broken: {rule}")

@@ -5,9 +5,10 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
+from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.check import add_check_command
 from orchestration.cli_args import port, positive, share
 from orchestration.cli_privacy import add_privacy_commands
@@ -48,6 +49,7 @@ def _run(args, paths: Paths) -> int:
 
 
 def _status(args, paths: Paths) -> int:
+    from orchestration.ingest.landing_zone import business_day, landing_notes
     from orchestration.requests.common import open_requests, registered_requests
     from orchestration.requests.inbox import inbox_files
     from orchestration.settings import connect_duckdb
@@ -61,7 +63,8 @@ def _status(args, paths: Paths) -> int:
     waiting = len(set(inbox_files(paths.inbox)) - registered_requests(paths))
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         print(render(paths, layer_counts(con), {}, reconciliation(con), requests=open_requests(paths),
-                     quarantine=quarantine_counts(con), warnings=_warnings_of(last), title="klantkluis status"))
+                     quarantine=quarantine_counts(con), warnings=_warnings_of(last),
+                     landing=landing_notes(paths, con, business_day()), title="klantkluis status"))
     if waiting:  # the month of Art. 12(3) runs from receipt, registered or not
         print(f"{waiting} document(s) in {paths.inbox} not registered yet: the Dagster sensor takes them, "
               "or `klantkluis process-requests`.")
@@ -134,6 +137,34 @@ def _ui(args, paths: Paths) -> int:
     os.execv(cmd[0], cmd)
 
 
+def _unload(args, paths: Paths) -> int:
+    """Take a landing file loaded by mistake (a wrong name, folder or export) out of the raw layer."""
+    from orchestration.ingest.context import IngestContext
+    from orchestration.ingest.schema import LATEST_LOAD_FIRST
+    from orchestration.ingest.sources import last_load, source_files
+    from orchestration.ingest.writer import UNLOADED, unload_file
+    from orchestration.pipeline import run_lock
+    from orchestration.settings import connect_duckdb
+    from privacy.audit import AuditLog
+
+    source, file = args.source, Path(args.file).name
+    if file in {p.name for p in source_files(paths, source)}:
+        raise LandingFileError(f"{file} is still among the landing files of {source}, so the next run would load it "
+                               "again: move it out of the landing zone first (a corrected file under the same name "
+                               "needs no unload: the next run loads it anew)")
+    now = max(datetime.now(timezone.utc), last_load(paths) or datetime.now(timezone.utc))  # after every load
+    with run_lock(paths, "unload again"), connect_duckdb(paths.warehouse) as con:
+        latest = con.execute(f"select sha256 from raw._batches where source = ? and file = ? "
+                             f"order by {LATEST_LOAD_FIRST} limit 1", [source, file]).fetchone()
+        if latest is None or latest[0] == UNLOADED:
+            raise LandingFileError(f"{source} holds no rows of a file named {file}: `klantkluis status` lists the "
+                                   "files loaded earlier that are no longer in the landing zone")
+        rows, quarantined = unload_file(con, source, file, IngestContext.new_batch_id(), AuditLog(paths.audit_log), now)
+    print(f"{source}/{file} unloaded: {rows:,} rows taken out of raw.{source} and {quarantined:,} out of the "
+          "quarantine. The next `klantkluis run` builds the marts without them.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klantkluis", description=__doc__)
     parser.add_argument("--home", help="installation folder (default: $KLANTKLUIS_HOME or ./data)")
@@ -153,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="the installation as the last run left it: rows per layer, the "
                             "reconciliation, quarantined rows per rule, the last run's warnings, open requests (no run)")
     status.set_defaults(func=_status)
+    unload = sub.add_parser("unload", help="take the rows of a landing file loaded by mistake (a wrong name, folder or "
+                            "export) out of the raw layer; the file must be out of the landing zone")
+    unload.add_argument("source", choices=sorted(LANDING_SOURCES), help="the source the file was loaded as")
+    unload.add_argument("file", help="the file's name, as `klantkluis status` lists it")
+    unload.set_defaults(func=_unload)
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=port, default=3000, help="port on 127.0.0.1 (default 3000)")
     ui.set_defaults(func=_ui)

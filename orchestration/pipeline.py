@@ -8,16 +8,17 @@ import fcntl
 import os
 import sys
 from collections import defaultdict
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from datetime import datetime, timezone
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
 from orchestration.console import INTERRUPTED, DbtProgress
+from orchestration.ingest.landing_zone import business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
-from orchestration.settings import Paths, connect_duckdb
+from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import open_requests
 from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
 from privacy.paths import private_dir
@@ -47,20 +48,26 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer"):
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
+    with run_lock(paths, "run again if need be"):
+        return _run_days(paths, as_of, reload)
+
+
+@contextmanager
+def run_lock(paths: Paths, then: str):
+    """Hold the installation's run lock (one `klantkluis run`, or a command that changes the raw
+    layer, at a time); WarehouseBusy naming the process that holds it, and `then`, what to do after."""
     with open(private_dir(paths.state) / RUN_LOCK, "a+") as lock:
         try:  # held until this process ends, however it ends: a stopped run never blocks the next
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.seek(0)
-            print(f"Error: another `klantkluis run` (process {(lock.read().split() or ['?'])[0]}) is running on this "
-                  "installation: wait for it to finish (`klantkluis status`), then run again if need be.",
-                  file=sys.stderr)
-            return 2
+            raise WarehouseBusy(f"another `klantkluis run` (process {(lock.read().split() or ['?'])[0]}) is running "
+                                f"on this installation: wait for it to finish (`klantkluis status`), then {then}.") from None
         lock.seek(0)
         lock.truncate()
         lock.write(f"{os.getpid()} {_boot_id()}")
         lock.flush()
-        return _run_days(paths, as_of, reload)
+        yield
 
 
 def run_going(paths: Paths) -> bool:
@@ -120,7 +127,8 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
         with connect_duckdb(paths.warehouse, read_only=True) as con:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
                          failed=not result.success, requests=open_requests(paths), days=len(days),
-                         quarantine=quarantine_counts(con), warnings=list(warnings.values())))
+                         quarantine=quarantine_counts(con), warnings=list(warnings.values()),
+                         landing=landing_notes(paths, con, business_day(as_of))))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:

@@ -42,12 +42,13 @@ def _ui_command(paths: Paths) -> str:
 def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
            reconciliation: list[tuple[str, int, int, int, int]], failed: bool = False,
            requests: str | None = None, days: int = 1, quarantine: list[tuple[str, str, int]] = (),
-           warnings: list[str] = (), title: str = "klantkluis run summary") -> str:
+           warnings: list[str] = (), landing: list[str] = (), title: str = "klantkluis run summary") -> str:
     """The run summary. After a failed run the rows per layer are left out: they would show the
     last successful build as if this run had made it. ``requests``: the reminder of data subject
     requests not answered yet (``open_requests``); ``days``: the landing days processed, one run each;
     ``quarantine``: rows in quarantine per source and rule (``quarantine_counts``); ``warnings``: the
-    checks of severity WARN that failed (``warnings_of``)."""
+    checks of severity WARN that failed (``warnings_of``); ``landing``: files no run reads, or gone
+    after their load (``landing_zone.landing_notes``)."""
     lines = ["", title, "=" * len(title)]
     if not failed:
         lines += ["", "Rows per layer:"]
@@ -73,6 +74,9 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
     if warnings:
         lines += ["", "Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):"]
         lines += [f"  {w}" for w in warnings]
+    if landing:
+        lines += ["", "Landing zone (files whose rows are not where you may expect them):"]
+        lines += [f"  {n}" for n in landing]
     if requests:
         lines += ["", f"Requests: {requests}"]
     if stage_seconds:

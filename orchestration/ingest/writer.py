@@ -31,6 +31,7 @@ from privacy.rights.rectify import corrections, reapply
 
 CHUNK_ROWS = 200_000  # rows protected at a time
 PARALLEL_MIN_ROWS = 20_000  # below this a chunk is protected in this process only
+UNLOADED = "unloaded"  # raw._batches.sha256 of a file taken out by `unload_file`: no content matches it
 PROGRESS_SECONDS = 15.0  # a long file load says how far it is at most this often; a quick one says nothing
 
 
@@ -281,3 +282,23 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         con.execute("rollback")
         raise
     return result
+
+
+def unload_file(con: duckdb.DuckDBPyConnection, source: str, file: str, batch_id: str, audit, now) -> tuple[int, int]:
+    """Take the rows of a landing file loaded by mistake (a wrong name, folder or export) out of
+    raw.<source> and the quarantine, in one transaction (Art. 5(1)(d), accuracy). A ledger row with
+    no input records it, so the reconciliation counts the file as empty, and the file placed again
+    is loaded anew. Returns (rows, quarantined rows) removed; the next run rebuilds the marts."""
+    con.execute("begin")
+    try:
+        rows = con.execute(f'delete from raw."{source}" where _source_file = ?', [file]).fetchone()[0]
+        quarantined = con.execute("delete from raw._quarantine where source = ? and file = ?", [source, file]).fetchone()[0]
+        con.execute("insert into raw._batches values (?, ?, ?, ?, 0, 0, 0, 0, ?, null)",
+                    [batch_id, source, file, UNLOADED, now])
+        audit.append("landing_file_unloaded", now=now, batch_id=batch_id, source=source, file=file, rows=rows,
+                     quarantined=quarantined)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return rows, quarantined

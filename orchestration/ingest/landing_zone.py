@@ -1,0 +1,105 @@
+"""What the landing zone holds that no run reads or that the raw layer holds without its file
+(GDPR Art. 5(1)(d), accuracy): a file in the wrong folder loses its rows in silence, and a file
+renamed or placed by mistake after its load keeps its rows in the raw layer, where the latest
+file name wins. Notes name folders and files only, never their content.
+"""
+
+import difflib
+from collections import defaultdict
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from expectations.suites import SOURCES as LANDING_SOURCES
+from orchestration.ingest.schema import LATEST_LOAD_FIRST
+from orchestration.ingest.sources import absent, landing_day, source_files, source_location
+from orchestration.settings import Paths
+from privacy.rights.requests import LOCAL_TIME
+from privacy.rights.warehouse import column_types
+
+SHOWN = 3  # file names shown per note; the rest are counted
+
+
+def _names(files: list[str]) -> str:
+    shown = ", ".join(sorted(files)[:SHOWN])
+    return shown + (f" and {len(files) - SHOWN} more" if len(files) > SHOWN else "")
+
+
+def _why_unread(paths: Paths, path: Path) -> str:
+    """Why a file under the landing folder is read by no source, and what to do."""
+    parts = path.relative_to(paths.landing).parts
+    folder = parts[0] if len(parts) > 1 else None
+    if folder is None:
+        return "directly in the landing folder: move them into landing/<source>/"
+    if folder in LANDING_SOURCES:
+        if absent(paths, folder):
+            return f"{folder} is marked `absent: true` in {paths.mapping.name}: remove that line to read them"
+        if source_location(paths, folder) != paths.landing / folder / "*":
+            return f"{paths.mapping.name} reads {folder} from `files` elsewhere: move them there, or change that glob"
+        return (f"in a subfolder: only files directly in landing/{folder}/ are read (and removed after their retention "
+                "period); move them up, or out of the landing zone")
+    near = ([s for s in LANDING_SOURCES if s.lower() == folder.lower()]
+            or difflib.get_close_matches(folder, LANDING_SOURCES, n=1, cutoff=0.5)
+            or [s for s in LANDING_SOURCES if s.startswith(folder.lower()) or folder.lower() in s])
+    hint = f"did you mean landing/{near[0]}/?" if near else f"the folders read are {', '.join(sorted(LANDING_SOURCES))}"
+    return f"landing/{folder}/ is not a source's folder: {hint}"
+
+
+def unread(paths: Paths) -> list[str]:
+    """One note per reason for the files under the landing folder that no source reads."""
+    if not paths.landing.is_dir():
+        return []
+    read = {p.resolve() for s in LANDING_SOURCES for p in source_files(paths, s)}
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(paths.landing.rglob("*")):
+        inside = path.relative_to(paths.landing).parts
+        if any(part.startswith(".") for part in inside) or not path.is_file() or path.resolve() in read:
+            continue
+        found[_why_unread(paths, path)].append(str(Path(*inside)))
+    return [f"{len(files)} file(s) not read ({_names(files)}): {why}" for why, files in found.items()]
+
+
+def vanished(paths: Paths, con) -> list[str]:
+    """One note per source whose raw layer holds rows of files loaded earlier that are gone from
+    where it reads them, removed by hand rather than by their retention rule. The consent events
+    of data subject requests (req-*.csv) are loaded from elsewhere and never counted."""
+    if not column_types(con, "raw", "_batches"):
+        return []
+    rows = con.execute(f"""
+        with latest as (
+            select source, file, loaded, loaded_at from raw._batches
+            qualify row_number() over (partition by source, file order by {LATEST_LOAD_FIRST}) = 1)
+        select source, file, loaded from latest l
+        where loaded > 0 and file not like 'req-%'
+          and not exists (select 1 from raw._landing_removed r where r.source = l.source and r.file = l.file
+                          and r.removed_at >= l.loaded_at)
+        order by source, file""").fetchall()
+    gone: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    present = {}
+    for source, file, loaded in rows:
+        if source not in present:
+            present[source] = {p.name for p in source_files(paths, source)}
+        if source in LANDING_SOURCES and not absent(paths, source) and file not in present[source]:
+            gone[source].append((file, loaded))
+    return [f"{source}: {len(files)} file(s) loaded earlier are no longer in {source_location(paths, source).parent} "
+            f"({_names([f for f, _ in files])}); their {sum(n for _, n in files):,} rows stay in raw.{source}. If one was "
+            f"renamed or loaded by mistake: `klantkluis unload {source} FILE`"
+            for source, files in gone.items()]
+
+
+def future_days(paths: Paths, today: date) -> list[str]:
+    """Notes on date-named files whose day is after `today`: most often a typo in the name, and
+    since the latest file name wins, their rows would overrule every later export."""
+    later = [f"{s}/{p.name}" for s in LANDING_SOURCES for p in source_files(paths, s)
+             if (day := landing_day(p)) and day > today.isoformat()]
+    return [f"{len(later)} file(s) named after a day after today ({_names(later)}): a typo in the name? Rename "
+            "them to their export day"] if later else []
+
+
+def business_day(at: datetime | None = None) -> date:
+    """The date on the business's calendar at `at` (default now): landing files are named after it."""
+    return (at or datetime.now(timezone.utc)).astimezone(LOCAL_TIME).date()
+
+
+def landing_notes(paths: Paths, con, today: date) -> list[str]:
+    """Every note on the landing zone, for the run summary and `klantkluis status`."""
+    return [*unread(paths), *vanished(paths, con), *future_days(paths, today)]

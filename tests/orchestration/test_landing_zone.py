@@ -1,0 +1,103 @@
+"""The landing zone's notes (files no run reads, files gone after their load, days after today) and
+`klantkluis unload`, which takes a file loaded by mistake out of the raw layer."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from dagster import DagsterInstance, materialize
+
+from orchestration.assets.ingest import build_ingest_asset
+from orchestration.cli import main
+from orchestration.ingest.landing_zone import future_days, landing_notes, unread
+from orchestration.resources import KlantkluisResource
+from orchestration.settings import Paths, connect_duckdb
+from orchestration.summary import reconciliation
+from privacy.audit import AuditLog
+
+HEADER = "order_id,customer_id,order_date,amount,margin,product_category,channel,payment_method\n"
+ROW = "O{n:07d},C{n:07d},2026-01-01,10.00,2.00,books,web,ideal\n"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
+    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
+    (tmp_path / "landing" / "orders").mkdir(parents=True)
+    return tmp_path
+
+
+def _ingest_orders(home, as_of: str = "2026-02-01T00:00:00+00:00") -> None:
+    from orchestration.definitions import SOURCES
+
+    asset = build_ingest_asset(next(t for t in SOURCES if t.name == "orders"))
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([asset], resources={"klantkluis": KlantkluisResource(home=str(home))}, instance=instance,
+                           tags={"klantkluis/as_of": as_of}).success
+
+
+def test_files_no_source_reads_are_named_with_the_fix(home):
+    landing = home / "landing"
+    for name in ("stray.csv", "nps/2026-01-01.csv", "Orders/2026-01-01.csv", "orders/archive/2026-01-01.csv"):
+        (landing / name).parent.mkdir(parents=True, exist_ok=True)
+        (landing / name).write_text(HEADER)
+    (landing / "orders" / "2026-01-01.csv").write_text(HEADER)  # read: no note
+    (landing / "orders" / ".hidden.csv").write_text(HEADER)  # hidden: no note
+    notes = unread(Paths.from_home(str(home)))
+    assert len(notes) == 4 and not any("orders/2026-01-01.csv" in n.split(":")[0] for n in notes)
+    assert "(stray.csv): directly in the landing folder" in notes[-1]
+    assert any("(nps/2026-01-01.csv): landing/nps/ is not a source's folder: did you mean landing/nps_responses/?"
+               in n for n in notes)
+    assert any("landing/Orders/ is not a source's folder: did you mean landing/orders/?" in n for n in notes)
+    assert any("(orders/archive/2026-01-01.csv): in a subfolder" in n for n in notes)
+
+
+def test_a_source_marked_absent_has_its_files_named(home):
+    (home / "sources.yml").write_text("leads:\n  absent: true\n")
+    (home / "landing" / "leads").mkdir()
+    (home / "landing" / "leads" / "2026-01-01.csv").write_text("x\n")
+    [note] = unread(Paths.from_home(str(home)))
+    assert note.startswith("1 file(s) not read (leads/2026-01-01.csv): leads is marked `absent: true`")
+
+
+def test_a_file_named_after_a_later_day_is_named(home):
+    (home / "landing" / "orders" / "2062-01-01.csv").write_text(HEADER)
+    (home / "landing" / "orders" / "2026-01-01.csv").write_text(HEADER)
+    paths = Paths.from_home(str(home))
+    assert future_days(paths, date(2026, 1, 1)) == [
+        "1 file(s) named after a day after today (orders/2062-01-01.csv): a typo in the name? Rename them to their "
+        "export day"]
+    assert future_days(paths, date(2062, 1, 1)) == []
+
+
+def test_a_renamed_file_is_noted_and_unload_takes_its_rows_out(home, capsys):
+    folder = home / "landing" / "orders"
+    (folder / "2026-01-01.csv").write_text(HEADER + "".join(ROW.format(n=n) for n in range(1, 5)))
+    (folder / "2062-01-02.csv").write_text(HEADER + ROW.format(n=9))  # a typo in the year
+    _ingest_orders(home)
+    (folder / "2062-01-02.csv").rename(folder / "2026-01-02.csv")  # corrected after its load
+    _ingest_orders(home)
+    paths = Paths.from_home(str(home))
+    with connect_duckdb(paths.warehouse, read_only=True) as con:
+        assert reconciliation(con) == [("orders", 6, 6, 0, 0)]  # the row counts twice
+        [note] = landing_notes(paths, con, date(2026, 2, 1))
+    assert note.startswith("orders: 1 file(s) loaded earlier are no longer in ") and "(2062-01-02.csv); their 1 rows" in note
+    assert "`klantkluis unload orders FILE`" in note
+
+    assert main(["--home", str(home), "unload", "orders", "2026-01-02.csv"]) == 2  # still there: it would come back
+    assert "still among the landing files of orders" in capsys.readouterr().err
+    assert main(["--home", str(home), "unload", "orders", "2062-01-02.csv"]) == 0
+    assert "orders/2062-01-02.csv unloaded: 1 rows taken out of raw.orders" in capsys.readouterr().out
+    with connect_duckdb(paths.warehouse, read_only=True) as con:
+        assert reconciliation(con) == [("orders", 5, 5, 0, 0)]
+        assert con.execute("select count(*) from raw.orders where _source_file = '2062-01-02.csv'").fetchone()[0] == 0
+        assert landing_notes(paths, con, date(2026, 2, 1)) == []
+    [entry] = [e for e in AuditLog(paths.audit_log).entries() if e["event"] == "landing_file_unloaded"]
+    assert entry["details"] | {"batch_id": None} == {"batch_id": None, "source": "orders", "file": "2062-01-02.csv",
+                                                    "rows": 1, "quarantined": 0}
+    assert main(["--home", str(home), "unload", "orders", "2062-01-02.csv"]) == 2  # nothing left to take out
+    assert "orders holds no rows of a file named 2062-01-02.csv" in capsys.readouterr().err
+
+    (folder / "2062-01-02.csv").write_text(HEADER + ROW.format(n=9))  # placed again: loaded anew
+    _ingest_orders(home, (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat())  # after the unload
+    with connect_duckdb(paths.warehouse, read_only=True) as con:
+        assert reconciliation(con) == [("orders", 6, 6, 0, 0)]
