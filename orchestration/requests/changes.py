@@ -147,7 +147,10 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
              or {}).get("customer_id")
         notice = con.execute("select max(notice_version) from raw.consent_events where subject_id = ?", [sid]).fetchone()
         if key:
-            rows += withdrawal_events(request.request_id, key, purposes, min(request.received_at, now),
+            # Dated when it is processed, not received: the latest event wins, and a grant dated in between
+            # (a checkout's box ticked while the request waited) must not undo an objection (Art. 21(3)) the
+            # receipt confirms "from now on"; the receipt date stays in the ledger for the month of Art. 12(3).
+            rows += withdrawal_events(request.request_id, key, purposes, now,
                                       (notice and notice[0]) or "unknown")
     if not rows:
         return 0

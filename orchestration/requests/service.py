@@ -193,6 +193,20 @@ class RequestService:
                            "about your data."))
         return found
 
+    def known(self, subject_ids: list[str]) -> list[str]:
+        """The subjects among ``subject_ids`` this installation holds anything of: a live data key,
+        a row in the raw layer, or an address in a landing file (a record not loaded yet, or
+        quarantined). A number nobody has finds none: erasing it anyway would leave a tombstone that
+        suppresses whoever is given that number later, as if they had been erased (Art. 5(1)(d), 17)."""
+        from orchestration.requests.indexes import refresh
+
+        refresh(self)
+        held = {s for s in subject_ids if self.keystore.has(s)} | self.ledger.index.holding(subject_ids)
+        if self.paths.warehouse.exists():
+            with self.warehouse(read_only=True) as con:
+                held.update(recorded(con, subject_ids))
+        return [s for s in subject_ids if s in held]
+
     def _holds_address(self, con, kind: str, subject_id: str, wanted: str, request: Request,
                        now: datetime) -> bool | None:
         """Whether the subject's record holds the requested address now; None when the raw layer

@@ -95,7 +95,10 @@ class BlindIndex:
 
     def known(self, table: str, hmacs: set[str]) -> set[str]:
         """Which of ``hmacs`` are in the e-mail (``email_index``) or name (``name_index``) index."""
-        column, found, wanted = "email_hmac" if table == "email_index" else "hmac", set(), sorted(hmacs)
+        return self._present(table, "email_hmac" if table == "email_index" else "hmac", hmacs)
+
+    def _present(self, table: str, column: str, values) -> set[str]:
+        found, wanted = set(), sorted(set(values))
         for i in range(0, len(wanted), 500):
             part = wanted[i:i + 500]
             found.update(r[0] for r in self._db.execute(
@@ -114,6 +117,10 @@ class BlindIndex:
                    for f in sorted(files))
         self._db.execute("pragma wal_checkpoint(truncate)")
         return gone
+
+    def holding(self, subject_ids: list[str]) -> set[str]:
+        """Which of ``subject_ids`` have an e-mail entry."""
+        return self._present("email_index", "subject_id", subject_ids)
 
     def indexed_subjects(self) -> set[str]:
         """Every subject with an e-mail entry."""

@@ -531,3 +531,19 @@ def test_a_huge_document_is_tracked_to_answer_by_hand_without_being_read_whole(p
         [row] = service.ledger.rows("rejected")
     assert row["request_id"] == request_id and "larger than" in row["detail"] and "by hand" in row["detail"]
     assert (paths.inbox / "rejected" / f"{request_id}.json").read_text() == body  # kept as it came
+
+
+def test_an_erasure_by_a_number_nobody_has_leaves_no_tombstone_for_whoever_gets_it_later(paths):
+    """Review: erasing an unknown number shredded a key that never was, and the tombstone suppressed
+    the customer given that number later for the tombstone's 7 years."""
+    landing = paths.landing / "crm_customers"
+    landing.mkdir(parents=True)
+    (landing / "2026-11-01.csv").write_text(f"customer_id,first_name,last_name,email\nC0000001,Anna,Bakker,{EMAIL}\n")
+    for number in ("C0000001", "C0000042"):  # in a landing file not loaded yet; nowhere
+        write_request(paths.inbox, {"type": "erasure", "customer_id": number, "verification": "id_document"})
+    assert _cli(paths, "process-requests") == 0
+    with RequestService(paths) as service:
+        ids = {n: service.pseudonymiser.subject_id("customer", n) for n in ("C0000001", "C0000042")}
+        assert service.keystore.shredded(set(ids.values())) == {ids["C0000001"]}  # never loaded, whatever the file
+        assert [e["details"]["subject_id"] for e in service.audit.entries() if e["event"] == "key_shredded"] == [
+            ids["C0000001"]]

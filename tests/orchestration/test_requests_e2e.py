@@ -38,6 +38,7 @@ CANARY = {"customer_id": "C0999901", "first_name": "Zebulon", "last_name": "Kwik
           "relationship_end": "", "account_manager": "AM05", "exported_at": "2026-11-01 06:00:00"}
 NEW_EMAIL = "rectified.address.k9@example.org"
 NOBODY = "C0999999"  # a customer number no landing file has
+OBJECTION_RECEIVED = "2026-01-05T10:00:00+01:00"
 
 
 def _iban(bank: str, account: str) -> str:
@@ -171,7 +172,12 @@ def _scenario(w, instance, pseudonymiser):
         profiled = {r[0] for r in con.execute("select subject_id from marts.marketing_audience where may_profile "
                                               "and tier is not null").fetchall()}
     customers = list(csv.DictReader((paths.landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
-    w["objector"] = next(c for c in customers[5:] if pseudonymiser.subject_id("customer", c["customer_id"]) in audience)
+    # The objector granted consent again after the day their objection was received (a box ticked while it
+    # waited): the objection must still hold after the next build (review: the later grant won).
+    late = {r["customer_id"] for r in csv.DictReader((paths.landing / "consent_events" / "2026-11-01.csv").open(
+        encoding="utf-8")) if r["action"] == "granted" and r["occurred_at"] > OBJECTION_RECEIVED[:10]}
+    w["objector"] = next(c for c in customers[5:] if pseudonymiser.subject_id("customer", c["customer_id"]) in audience
+                         and c["customer_id"] in late)
     w["objector_sid"] = pseudonymiser.subject_id("customer", w["objector"]["customer_id"])
     w["withdrawer"] = next(c["customer_id"] for c in customers if pseudonymiser.subject_id("customer", c["customer_id"])
                            in both - {w["objector_sid"]})
@@ -207,7 +213,8 @@ def _scenario(w, instance, pseudonymiser):
                   NEW_EMAIL, "--verified-by", "idin"],
                  ["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "postcode", "--value",
                   "9898 ZX", "--verified-by", "idin"],
-                 ["request", "object", "--email", w["objector"]["email"], "--verified-by", "email_confirmation"],
+                 ["request", "object", "--email", w["objector"]["email"], "--verified-by", "email_confirmation",
+                  "--received", OBJECTION_RECEIVED],
                  ["request", "object", "--lead", w["lead"], "--verified-by", "phone_callback"],
                  ["request", "withdraw", "--customer", w["withdrawer"], "--purpose", "marketing_email",
                   "--verified-by", "portal_login"],
