@@ -37,6 +37,12 @@ from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.requests import Request, local_date, parse_request
 from privacy.rights.warehouse import column_types, recorded
 
+NAME_FIELDS = frozenset({"first_name", "last_name"})  # a customer's and a lead's, compared to tell them apart
+SHARED_ADDRESS = ("Dit e-mailadres hoort bij meer dan één klant of contactpersoon. Stuur uw verzoek opnieuw met uw "
+                  "klantnummer, of neem contact met ons op, zodat wij zeker weten dat het om uw gegevens gaat.",
+                  "This e-mail address belongs to more than one customer or contact. Please send your request again "
+                  "with your customer number, or contact us, so we know for sure that it is about your data.")
+
 __all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestFailed", "RequestService", "WarehouseBusy",
            "parse_rules"]
 
@@ -174,7 +180,10 @@ class RequestService:
                     held = set(recorded(con, [s for _, s in found]))
                     found = [(k, s) for k, s in found if s in held]
                 holds = {(k, s): self._holds_address(con, k, s, wanted, request, now) for k, s in found}
-            found = [subject for subject, held in holds.items() if held]
+                found = [subject for subject, held in holds.items() if held]
+                if sorted(k for k, _ in found) == ["customer", "lead"] and not self._one_person(con, found, request, now):
+                    raise Refused("the e-mail address matches a customer and a lead record of other names",
+                                  SHARED_ADDRESS)
             if not found and None in holds.values():
                 # Only a record without its contact details (removed after its period, or quarantined)
                 # had this address once: it may be someone else's by now (Art. 5(1)(f), 12(6)).
@@ -182,15 +191,9 @@ class RequestService:
                               "had it once", texts.UNCONFIRMED_ADDRESS)
         if twice := sorted(k for k, n in Counter(k for k, _ in found).items() if n > 1):
             # Two customers (or two leads) with one address, a household say: answering would give one
-            # person another's data, or erase it (Art. 5(1)(f), 15(4)). One customer and one lead are
-            # taken to be one person, as a lead who became a customer is.
-            raise Refused(f"the e-mail address matches more than one {' and '.join(twice)} record",
-                          ("Dit e-mailadres hoort bij meer dan één klant of contactpersoon. Stuur uw verzoek opnieuw "
-                           "met uw klantnummer, of neem contact met ons op, zodat wij zeker weten dat het om uw "
-                           "gegevens gaat.",
-                           "This e-mail address belongs to more than one customer or contact. Please send your "
-                           "request again with your customer number, or contact us, so we know for sure that it is "
-                           "about your data."))
+            # person another's data, or erase it (Art. 5(1)(f), 15(4)). One customer and one lead of one
+            # name are taken to be one person, as a lead who became a customer is.
+            raise Refused(f"the e-mail address matches more than one {' and '.join(twice)} record", SHARED_ADDRESS)
         return found
 
     def known(self, subject_ids: list[str]) -> list[str]:
@@ -206,6 +209,23 @@ class RequestService:
             with self.warehouse(read_only=True) as con:
                 held.update(recorded(con, subject_ids))
         return [s for s in subject_ids if s in held]
+
+    def _one_person(self, con, found: list[tuple[str, str]], request: Request, now: datetime) -> bool:
+        """Whether the customer and the lead with one address bear one name (a lead who became a
+        customer), or one of them has no record to ask; otherwise they are two people sharing an
+        address, and answering for both would give one the other's data, or erase it (Art. 5(1)(f),
+        15(4)). Decrypts the two names only (audited)."""
+        from orchestration.requests.changes import latest_row
+
+        names = []
+        for kind, subject_id in found:
+            table = self.classification.table(MASTER_TABLES[kind], "source")
+            row = latest_row(self, con, table, subject_id, NAME_FIELDS, "identifying the requester (Art. 12(6))",
+                             f"request:{request.request_id}", now) if column_types(con, "raw", table.name) else None
+            if row is None:
+                return True
+            names.append(" ".join(" ".join(str(row.get(f) or "") for f in sorted(NAME_FIELDS)).casefold().split()))
+        return names[0] == names[1]
 
     def _holds_address(self, con, kind: str, subject_id: str, wanted: str, request: Request,
                        now: datetime) -> bool | None:

@@ -85,6 +85,15 @@ def _plant_canary(landing: Path) -> tuple[str, str]:
                                                       f"{CANARY['iban']}. Collega {third} belt terug."},
         {"interaction_id": "I099999902", "customer_id": other["customer_id"], "channel": "call", "direction": "inbound",
          "language": "nl", "occurred_at": "2026-04-05T09:00:00", "text": f"Klant zegt dat {me} ons heeft aangeraden."}])
+    # Two leads with a customer's address: one of another name (a partner sharing a mailbox), one of
+    # the customer's own name (a lead who became a customer).
+    customers = list(csv.DictReader((landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
+    sharing, became = [c for c in customers[20:] if c["email"]][:2]
+    _append(landing / "leads" / "2026-11-01.csv", [
+        {"lead_id": lead, "first_name": first, "last_name": last, "email": c["email"], "phone": "", "company": "",
+         "stage": "prospect", "lead_source": "website", "created_at": "2026-10-01", "last_contact_at": ""}
+        for lead, first, last, c in (("L0999901", "Xander", "Anders", sharing),
+                                     ("L0999902", became["first_name"].upper(), f" {became['last_name']}", became))])
     return third, other["customer_id"]
 
 
@@ -244,7 +253,9 @@ def _scenario(w, instance, pseudonymiser):
             ordered = {r[0] for r in con.execute("select subject_id from raw.orders").fetchall()}
         former = next(c["email"] for c in customers if c["email"] and
                       (sid_ := pseudonymiser.subject_id("customer", c["customer_id"])) not in recorded_ and sid_ in ordered)
-        for which, address in (("old", w["rectified"]["email"]), ("new", NEW_EMAIL), ("former", former)):
+        customers_ = [c for c in customers[20:] if c["email"]]
+        for which, address in (("old", w["rectified"]["email"]), ("new", NEW_EMAIL), ("former", former),
+                               ("shared", customers_[0]["email"]), ("lead_become_customer", customers_[1]["email"])):
             request_id, _ = write_request(paths.inbox, {"type": "access", "email": address, "verification": "email_confirmation"})
             service.intake()
             w[f"access_by_{which}_address"] = service.process(request_id)
@@ -459,6 +470,15 @@ def test_an_address_the_record_no_longer_holds_finds_no_one(world):
     former = world["access_by_former_address"]
     assert former.status == "completed" and former.detail["found"] and "raw.orders" in former.detail["rows"]
     assert "raw.crm_customers" not in former.detail["rows"]
+
+
+def test_a_customer_and_a_lead_with_one_address_are_one_person_only_by_one_name(world):
+    """Review: a lead of another name with a customer's address (a shared mailbox) was taken for the
+    customer: its data went into the customer's access export, and an objection erased it."""
+    shared, became = world["access_by_shared_address"], world["access_by_lead_become_customer_address"]
+    assert shared.status == "refused" and "a customer and a lead record of other names" in shared.detail["reason"]
+    assert not list(Path(world["paths"].outbox).glob(f"{shared.request_id}*.zip"))
+    assert became.status == "completed" and {"raw.crm_customers", "raw.leads"} <= set(became.detail["rows"])
 
 
 def test_objection_removes_the_subject_from_the_marketing_audience(world):
