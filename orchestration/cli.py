@@ -25,9 +25,15 @@ def _demo(args, paths: Paths) -> int:
         print(f"{paths.mapping} configures this installation's own sources; no demo data written "
               "(use another --home for the demo).")
         return 0
-    if paths.landing.is_dir() and any(paths.landing.iterdir()) and not args.force:
-        print(f"Landing zone {paths.landing} already holds files; keeping them (use --force to regenerate).")
-        return 0
+    if paths.landing.is_dir() and any(paths.landing.iterdir()):
+        if not paths.truth.is_dir():  # no demo wrote them: a user's own exports, never overwritten
+            print(f"Landing zone {paths.landing} holds files the demo did not write (your own exports?): no demo data "
+                  "written, --force or not. Use another --home for the demo; `klantkluis check SOURCE` and "
+                  "`klantkluis run` read your files.")
+            return 0
+        if not args.force:
+            print(f"Landing zone {paths.landing} already holds demo files; keeping them (--force regenerates them).")
+            return 0
     print(f"Generating demo data for {args.customers:,} customers (seed {args.seed}) in {paths.landing} ...")
     result = generate(paths.home, customers=args.customers, seed=args.seed)
     for source, n in result.rows.items():

@@ -106,9 +106,10 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
 
     job = defs.resolve_job_def("full_refresh")
     stages: dict[str, float] = defaultdict(float)
-    days, warnings = pending_days(paths) or [None], {}
+    days, warnings, ran = pending_days(paths) or [None], {}, 0
     with DagsterInstance.get() as instance:
         for day in days:
+            ran += 1
             tags = {COMMAND_LINE_TAG: "run", **({AS_OF_TAG: as_of.isoformat()} if as_of else {})}
             if reload and day == days[0]:  # later days stay one run each, so snapshots keep every day
                 tags[RELOAD_TAG] = "all"
@@ -126,7 +127,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with connect_duckdb(paths.warehouse, read_only=True) as con:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
-                         failed=not result.success, requests=open_requests(paths), days=len(days),
+                         failed=not result.success, requests=open_requests(paths), days=ran,
                          quarantine=quarantine_counts(con), warnings=list(warnings.values()),
                          landing=landing_notes(paths, con, business_day(as_of))))
     if not result.success:
@@ -147,5 +148,8 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
             elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
                 check = event.event_specific_data
                 print(f"  check {check.asset_key.to_user_string()}:{check.check_name}: {check.description or 'failed'}")
+        if later := [d for d in days[ran:] if d is not None]:
+            print(f"Not processed, since the run stopped at landing day {days[ran - 1]}: landing day(s) "
+                  f"{', '.join(later)}. `klantkluis run` processes them once the failure is fixed.")
         return 1
     return 0

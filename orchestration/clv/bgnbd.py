@@ -97,7 +97,10 @@ def log_likelihood(params, frequency, recency, T, weights=None) -> float:
 def _bfgs(data, theta0, hess_inv0=None, gtol=1e-8):
     opts = {"gtol": gtol, "maxiter": 1000}
     opts.update({} if hess_inv0 is None else {"hess_inv0": hess_inv0})
-    return minimize(_nll_and_grad, theta0, args=(data,), jac=True, method="BFGS", options=opts)
+    # The line search may try parameters where a term overflows (a few customers, say): it backs off
+    # on its own, and whether the fit converged is in the result, so numpy's warnings are noise.
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return minimize(_nll_and_grad, theta0, args=(data,), jac=True, method="BFGS", options=opts)
 
 
 def fit(frequency, recency, T, weights=None, *, gtol: float = 1e-8,

@@ -96,8 +96,9 @@ def fit(frequency, monetary_value, weights=None, *, gtol: float = 1e-9) -> Gamma
     # L-BFGS-B, depending on the row order (which changes the sums' last bits): 21 or 70
     # evaluations, 1.4 or 3.9 s at 666 k repeat customers; 1e-12 takes 20 in either order, and
     # the parameters move by 5e-9 relative.
-    res = minimize(_nll_and_grad, np.zeros(3), args=(x, z * scale, w), jac=True,
-                   method="L-BFGS-B", options={"gtol": gtol, "ftol": 1e-12, "maxiter": 1000})
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # as in bgnbd._bfgs
+        res = minimize(_nll_and_grad, np.zeros(3), args=(x, z * scale, w), jac=True,
+                       method="L-BFGS-B", options={"gtol": gtol, "ftol": 1e-12, "maxiter": 1000})
     p, q, g = (float(v) for v in np.exp(res.x))
     ok = bool(res.success or np.max(np.abs(res.jac)) < 1e-6)
     est = GammaGammaParams(p, q, float(g / scale), n=float(w.sum()), converged=ok)

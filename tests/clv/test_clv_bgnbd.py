@@ -118,3 +118,14 @@ def test_accepts_pandas_and_integer_input(cdnow_summary, fitted):
     s = cdnow_summary.astype({"frequency": "int64"})
     again = bgnbd.fit(pd.Series(s["frequency"]), s["recency"].to_list(), s["T"].to_numpy())
     assert again.r == pytest.approx(fitted.r, rel=1e-9)
+
+
+def test_a_fit_on_a_handful_of_customers_says_nothing_on_stderr():
+    """Onboarding review: two customers and three orders printed 23 numpy RuntimeWarnings into the
+    run's output while the line search tried parameters where a term overflows."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        params = bgnbd.fit(np.array([1.0, 0.0]), np.array([5.0, 0.0]), np.array([10.0, 10.0]))
+    assert params.n == 2.0

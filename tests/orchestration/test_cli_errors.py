@@ -60,6 +60,23 @@ def test_a_first_run_without_landing_files_says_how_to_get_them(home, capsys):
     assert "No landing files for orders" in captured.err and "Stack Trace" not in captured.err
 
 
+@pytest.mark.slow
+def test_a_run_stopped_on_one_landing_day_names_the_days_it_did_not_process(home, capsys):
+    """Onboarding review: the summary said "summed over the 2 landing days" when the first failed
+    and the second never ran."""
+    folder = home / "landing" / "orders"
+    folder.mkdir(parents=True)
+    for day in ("2026-01-01", "2026-01-02"):  # no other source has files: the first day's run fails
+        (folder / f"{day}.csv").write_text("order_id,customer_id,order_date,amount,margin,product_category,channel,"
+                                           f"payment_method\nO{day[-1]},C1,{day},1.00,0.50,books,web,ideal\n")
+    assert main(["--home", str(home), "run", "--as-of", "2026-01-03T00:00:00+00:00"]) == 1
+    out = capsys.readouterr().out
+    assert "Processing landing day 2026-01-01" in out and "Processing landing day 2026-01-02" not in out
+    assert "summed over" not in out
+    assert ("Not processed, since the run stopped at landing day 2026-01-01: landing day(s) 2026-01-02. "
+            "`klantkluis run` processes them once the failure is fixed.") in out
+
+
 @pytest.mark.parametrize("cls_name, trace_kept", [("Failure", False), ("DagsterAssetCheckFailedError", False),
                                                   ("DagsterExecutionInterruptedError", False),
                                                   ("KeyError", True)])
@@ -255,3 +272,14 @@ def test_demo_data_never_goes_into_an_installation_pointed_at_real_files(home, c
     assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 0
     assert "configures this installation's own sources; no demo data written" in capsys.readouterr().out
     assert not (home / "landing").exists()
+
+
+def test_demo_force_never_overwrites_exports_the_demo_did_not_write(home, capsys):
+    """Onboarding review: the hint `use --force to regenerate` led a user to replace their own export."""
+    own = home / "landing" / "orders" / "2026-11-01.csv"
+    own.parent.mkdir(parents=True)
+    own.write_text("order_id\nO1\n")
+    for argv in (["demo"], ["demo", "--force"]):
+        assert main(["--home", str(home), *argv, "--customers", "10"]) == 0
+        assert "holds files the demo did not write (your own exports?): no demo data written" in capsys.readouterr().out
+    assert own.read_text() == "order_id\nO1\n" and not (home / "truth").exists()

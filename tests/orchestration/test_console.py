@@ -37,3 +37,11 @@ def test_nodes_that_went_well_become_progress_lines_and_the_rest_passes():
 def test_dagster_can_capture_the_condensed_output_for_the_ui_through_its_descriptor(tmp_path):
     with open(tmp_path / "out.txt", "w") as out, DbtProgress(out) as progress:
         assert progress.fileno() == out.fileno()  # io.TextIOBase alone has none: the UI's step log stayed empty
+
+
+def test_colour_codes_go_when_the_output_is_no_terminal():
+    """Onboarding review: `klantkluis run > run.log` held dbt's escape codes."""
+    out = io.StringIO()
+    with DbtProgress(out) as progress:
+        progress.write("\x1b[32mCompleted successfully\x1b[0m\n")
+    assert out.getvalue() == "Completed successfully\n"
