@@ -56,8 +56,7 @@ def _run(args, paths: Paths) -> int:
 
 def _status(args, paths: Paths) -> int:
     from orchestration.ingest.landing_zone import business_day, landing_notes
-    from orchestration.requests.common import open_requests, registered_requests
-    from orchestration.requests.inbox import inbox_files
+    from orchestration.requests.common import open_requests, unregistered
     from orchestration.settings import connect_duckdb
     from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render
 
@@ -66,14 +65,12 @@ def _status(args, paths: Paths) -> int:
         return 0
     said, last = _last_run(paths)
     print(said)
-    waiting = len(set(inbox_files(paths.inbox)) - registered_requests(paths))
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         print(render(paths, layer_counts(con), {}, reconciliation(con), requests=open_requests(paths),
                      quarantine=quarantine_counts(con), warnings=_warnings_of(last),
                      landing=landing_notes(paths, con, business_day()), title="klantkluis status"))
-    if waiting:  # the month of Art. 12(3) runs from receipt, registered or not
-        print(f"{waiting} document(s) in {paths.inbox} not registered yet: the Dagster sensor takes them, "
-              "or `klantkluis process-requests`.")
+    if waiting := unregistered(paths):
+        print(waiting)
     return 0
 
 

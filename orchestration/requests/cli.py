@@ -154,11 +154,13 @@ def _answered(args, paths) -> int:
 
 
 def _list(args, paths) -> int:
+    from orchestration.requests.common import unregistered
     from privacy.audit import timestamp
     from privacy.rights.ledger import ANSWERED, Ledger
 
+    waiting = unregistered(paths)
     if not (paths.state / "requests.sqlite").exists():
-        print("No requests yet.")
+        print(waiting or "No requests yet.")
         return 0
     now = timestamp()
     with Ledger(paths.state / "requests.sqlite") as ledger:
@@ -181,7 +183,7 @@ def _list(args, paths) -> int:
         late += " (answer by hand, then `klantkluis request answered <id>`)" if r["status"] == "rejected" else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "
               f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {r['result_path'] or ''}{late}")
-    print(f"{len(rows)} request(s).")
+    print(f"{len(rows)} request(s)." + (f" And {waiting}" if waiting else ""))
     return 0
 
 

@@ -63,14 +63,20 @@ def write_receipt(outbox: Path, document: dict) -> str:
     return str(write_json(outbox / f"{document['request_id']}.receipt.json", document))
 
 
-def registered_requests(paths) -> set[str]:
-    """The ids of every request in the ledger (an inbox document among them is registered)."""
+def unregistered(paths) -> str | None:
+    """A note on the inbox documents the ledger has not registered yet (their month of Art. 12(3)
+    runs from receipt, registered or not); None when there are none."""
+    from orchestration.requests.inbox import inbox_files
     from privacy.rights.ledger import Ledger
 
-    if not (paths.state / "requests.sqlite").exists():
-        return set()
-    with Ledger(paths.state / "requests.sqlite") as ledger:
-        return {r["request_id"] for r in ledger.rows()}
+    registered = set()
+    if (paths.state / "requests.sqlite").exists():
+        with Ledger(paths.state / "requests.sqlite") as ledger:
+            registered = {r["request_id"] for r in ledger.rows()}
+    if waiting := len(set(inbox_files(paths.inbox)) - registered):
+        return (f"{waiting} document(s) in {paths.inbox} not registered yet: the Dagster sensor takes them, or "
+                "`klantkluis process-requests`.")
+    return None
 
 
 def open_requests(paths, now: datetime | None = None) -> str | None:

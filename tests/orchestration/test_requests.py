@@ -547,3 +547,15 @@ def test_an_erasure_by_a_number_nobody_has_leaves_no_tombstone_for_whoever_gets_
         assert service.keystore.shredded(set(ids.values())) == {ids["C0000001"]}  # never loaded, whatever the file
         assert [e["details"]["subject_id"] for e in service.audit.entries() if e["event"] == "key_shredded"] == [
             ids["C0000001"]]
+
+
+def test_requests_counts_a_filed_request_before_it_is_processed(paths, capsys):
+    """Onboarding review: right after `request erasure`, `requests --open` said 0 request(s)."""
+    assert _cli(paths, "request", "erasure", "--customer", "C0000042", "--verified-by", "id_document") == 0
+    capsys.readouterr()
+    assert _cli(paths, "requests", "--open") == 0
+    assert f"1 document(s) in {paths.inbox} not registered yet" in capsys.readouterr().out
+    assert _cli(paths, "process-requests") == 0
+    capsys.readouterr()
+    assert _cli(paths, "requests") == 0
+    assert capsys.readouterr().out.rstrip().endswith("1 request(s).")
