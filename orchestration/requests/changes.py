@@ -20,7 +20,7 @@ from orchestration.requests.erasure import erase_now, purge
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
-from privacy.rights.consent import PROFILING, purposes_for, withdrawal_events
+from privacy.rights.consent import PROFILING, direct_marketing_purposes, purposes_for, withdrawal_events
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
 from privacy.retention import latest_first
@@ -105,7 +105,11 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     customers, leads = [s for k, s in subjects if k == "customer"], [s for k, s in subjects if k == "lead"]
     purposes, actor, events = purposes_for(request.type, request.purpose, service.policy), f"request:{request.request_id}", 0
     lead_erasure = None
-    if request.type == "objection" and leads:  # a lead is kept only to approach them: Art. 17(1)(c)
+    # A lead is kept only to approach them: an objection, or a withdrawal that ends approaching them (no
+    # consent of a lead is recorded, so it can only mean that), erases the lead (Art. 17(1)(c), 21(3)). A
+    # lead is never profiled: withdrawing that alone changes nothing.
+    approach = set(direct_marketing_purposes(service.policy)) - {PROFILING}
+    if leads and (request.type == "objection" or set(purposes) & approach):
         lead_erasure = erase_now(service, request, leads, now)
     leads_erased = bool(lead_erasure and (lead_erasure["removed"] or lead_erasure["kept"]))
     if customers and service.paths.warehouse.exists():
@@ -120,9 +124,15 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     published = republish(service.paths) if events or leads_erased else None
     effects = ([texts.OBJECTED if request.type == "objection" else _withdrawn(purposes, service.policy)]
                if events else []) + ([texts.LEAD_ERASED] if leads_erased else [])
+    if (lead_erasure or {}).get("earlier_exports_deleted"):
+        effects.append(texts.ERASED_EXPORT)
+    if not effects and leads and service.known(leads):  # a lead, and a purpose a lead is never used for
+        effects = [texts.LEAD_NOT_USED_SO]
     document = receipt(request, now, "Art. 21 GDPR" if request.type == "objection" else "Art. 7(3) GDPR",
-                       found=bool(customers) or leads_erased, consent_purposes_withdrawn=purposes if events else [],
-                       events=events, lead_records_erased=leads_erased, published_copies_updated=bool(published),
+                       found=bool(customers) or leads_erased or bool(effects), events=events,
+                       consent_purposes_withdrawn=purposes if events else [], lead_records_erased=leads_erased,
+                       earlier_exports_deleted=(lead_erasure or {}).get("earlier_exports_deleted", []),
+                       published_copies_updated=bool(published),
                        effect=texts.both(tuple(" ".join(t) for t in zip(*effects)) if effects else texts.NOTHING_FOUND))
     service.audit.append("consent_withdrawn", now=now, request_id=request.request_id, events=events,
                          purposes=purposes, leads_erased=len(leads) if leads_erased else 0, subjects=customers)

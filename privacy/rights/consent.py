@@ -17,10 +17,15 @@ MARKETING = "direct_marketing"
 PROFILING = "profiling"
 
 
+def direct_marketing_purposes(policy: Policy) -> list[str]:
+    """The consent purposes of the direct-marketing purpose (Art. 21(2)): approaching the subject."""
+    return list(policy.purposes[MARKETING].consent_purposes) if MARKETING in policy.purposes else []
+
+
 def objection_purposes(policy: Policy) -> list[str]:
     """Consent purposes an objection to direct marketing ends: those of the consent-based
     direct-marketing purpose, plus profiling (Art. 21(2): "including profiling")."""
-    purposes = list(policy.purposes[MARKETING].consent_purposes) if MARKETING in policy.purposes else []
+    purposes = direct_marketing_purposes(policy)
     if PROFILING in policy.consent_purposes and PROFILING not in purposes:
         purposes.append(PROFILING)
     return [p for p in purposes if p in policy.consent_purposes]

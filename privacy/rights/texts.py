@@ -138,6 +138,12 @@ OBJECTED = ("U wordt vanaf nu niet meer benaderd met aanbiedingen, en niet meer 
             "(Art. 21 GDPR).")
 WITHDRAWN = ("Uw toestemming is vanaf nu ingetrokken voor: {purposes}. Andere toestemmingen blijven zoals ze waren.",
              "Your consent is withdrawn from now on for: {purposes}. Other consents stay as they were.")
+LEAD_NOT_USED_SO = ("Uw gegevens als lead gebruiken wij niet voor dit doel, en een toestemming van u hebben wij niet "
+                    "vastgelegd; er is niets gewijzigd. Wilt u niet meer benaderd worden, dan wissen wij uw gegevens "
+                    "als lead op uw bezwaar (art. 21 AVG).",
+                    "We do not use your details as a lead for this purpose, and no consent of yours is recorded; "
+                    "nothing was changed. If you no longer want to be approached, we erase your details as a lead "
+                    "on your objection (Art. 21 GDPR).")
 LEAD_ERASED = ("Uw gegevens als lead zijn gewist: een lead bewaren wij alleen om u te benaderen (art. 17 lid 1 "
                "onder c AVG).",
                "Your details as a lead are erased: we keep a lead only to approach them (Art. 17(1)(c) GDPR).")

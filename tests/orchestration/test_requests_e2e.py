@@ -195,9 +195,13 @@ def _scenario(w, instance, pseudonymiser):
                            in profiled - {w["objector_sid"], w["withdrawer_sid"]})
     w["unprofiled_sid"] = pseudonymiser.subject_id("customer", w["unprofiled"])
     w["nobody_sid"] = pseudonymiser.subject_id("customer", NOBODY)
-    w["lead"] = next(r["lead_id"] for r in csv.DictReader((paths.landing / "leads" / "2026-11-01.csv").open(encoding="utf-8"))
-                     if pseudonymiser.subject_id("lead", r["lead_id"]) in loaded_leads)  # not one swept or quarantined
+    # leads still loaded (not swept or quarantined): one objects, one withdraws everything, one withdraws
+    # profiling only (a lead is never profiled)
+    w["lead"], w["withdrawing_lead"], w["unprofiled_lead"] = [
+        r["lead_id"] for r in csv.DictReader((paths.landing / "leads" / "2026-11-01.csv").open(encoding="utf-8"))
+        if pseudonymiser.subject_id("lead", r["lead_id"]) in loaded_leads][:3]
     w["lead_sid"] = pseudonymiser.subject_id("lead", w["lead"])
+    w["withdrawing_lead_sid"] = pseudonymiser.subject_id("lead", w["withdrawing_lead"])
     w["rectified"] = customers[1]
     w["rectified_sid"] = pseudonymiser.subject_id("customer", customers[1]["customer_id"])
     w["others_values"] = [c[k] for c in customers if c["customer_id"] != CANARY["customer_id"] for k in ("email", "iban")]
@@ -216,6 +220,11 @@ def _scenario(w, instance, pseudonymiser):
         w["again_pending"] = [r.request_id for r in service.intake()]
         w["again_runs"] = _via_dagster(instance, home)
 
+    lead_access, _ = write_request(paths.inbox, {"type": "access", "lead_id": w["lead"], "verification": "phone_callback"})
+    with RequestService(paths) as service:  # before the lead objects: the objection erases it with the lead
+        service.intake()
+        w["lead_access"] = service.process(lead_access)
+
     parser = argparse.ArgumentParser()
     add_request_commands(parser.add_subparsers(dest="command"))
     for argv in (["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "email", "--value",
@@ -225,6 +234,10 @@ def _scenario(w, instance, pseudonymiser):
                  ["request", "object", "--email", w["objector"]["email"], "--verified-by", "email_confirmation",
                   "--received", OBJECTION_RECEIVED],
                  ["request", "object", "--lead", w["lead"], "--verified-by", "phone_callback"],
+                 ["request", "withdraw", "--lead", w["withdrawing_lead"], "--purpose", "all", "--verified-by",
+                  "phone_callback"],
+                 ["request", "withdraw", "--lead", w["unprofiled_lead"], "--purpose", "profiling", "--verified-by",
+                  "phone_callback"],
                  ["request", "withdraw", "--customer", w["withdrawer"], "--purpose", "marketing_email",
                   "--verified-by", "portal_login"],
                  ["request", "withdraw", "--customer", w["unprofiled"], "--purpose", "profiling",
@@ -532,6 +545,24 @@ def test_objection_by_a_lead_erases_the_lead(world):
     assert [r["found"] for r in receipts if r["lead_records_erased"]] == [True]
     with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
         assert scan(con, [sid]) == {}
+
+
+def test_a_leads_objection_says_it_erased_the_leads_earlier_export_and_withdrawals_by_leads_are_answered(world):
+    """Review: the objection deleted the lead's earlier access export without a word; a lead's withdrawal
+    changed nothing and its receipt said no lead was found."""
+    [objection] = [r for r in world["consent_receipts"] if r["type"] == "objection" and r["lead_records_erased"]]
+    access = world["lead_access"]
+    assert access.status == "completed" and access.detail["found"]
+    assert objection["earlier_exports_deleted"] == [access.request_id] and not Path(access.result_path).exists()
+    assert "asked us for earlier has been erased" in objection["effect"]["en"]
+    everything, profiling = sorted((r for r in world["consent_receipts"] if r["type"] == "withdraw_consent"
+                                    and r["consent_purposes_withdrawn"] == [] and r["events"] == 0),
+                                   key=lambda r: not r["lead_records_erased"])
+    assert everything["lead_records_erased"] and everything["found"]
+    assert profiling["found"] and not profiling["lead_records_erased"]
+    assert profiling["effect"]["en"].startswith("We do not use your details as a lead for this purpose")
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
+        assert scan(con, [world["withdrawing_lead_sid"]]) == {}
 
 
 def test_reingesting_every_landing_file_does_not_bring_the_canary_back(world):
