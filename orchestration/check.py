@@ -34,6 +34,7 @@ _LINES_SHOWN = 10
 def check(paths: Paths, source: str, files: list[Path] | None = None, now: datetime | None = None) -> int:
     """Print the verdict on each of `files` (default: the source's landing files); 0 when every
     file would pass the ingest gate, 1 otherwise."""
+    from expectations.suites import rule_terms
     from privacy.classification import load_classification
 
     table = next(t for t in load_classification(DBT_PROJECT_DIR).tables if t.name == source)
@@ -46,7 +47,7 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
         print(no_files_message(paths, source) if not absent(paths, source) else
               f"{source} is marked `absent: true` in {paths.mapping}: it has no files to check.")
         return 1
-    verdicts, hints = [], {}
+    verdicts, hints, terms = [], {}, rule_terms(source, now)
     for path in files:
         try:
             read = read_landing_table(Path(path), landing_columns(table), how, frozenset(optional_columns(table)))
@@ -75,7 +76,8 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
             at.setdefault(reject.reason, []).append(reject.line)
         for rule, found in sorted(at.items(), key=lambda item: (-len(item[1]), item[0])):
             shown = ", ".join(map(str, sorted(found)[:_LINES_SHOWN])) + (", ..." if len(found) > _LINES_SHOWN else "")
-            print(f"  {len(found):>10,}  {rule} (line{'s' if len(found) > 1 else ''} {shown})")
+            asks = f": {terms[rule]}" if rule in terms else ""
+            print(f"  {len(found):>10,}  {rule} (line{'s' if len(found) > 1 else ''} {shown}){asks}")
         for setting, found in _hints(source, how, read, failures).items():
             hints.setdefault(setting, set()).update(found)
         if read.ignored_columns:

@@ -69,7 +69,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         lines.append(f"  {source:<16} {why}")
     if quarantine:
         lines += ["", "Quarantined rows still held, per source and rule (kept 30 days, encrypted, with their file",
-                  "and line, in raw._quarantine; fix the export and load it again):"]
+                  "and line, in raw._quarantine; `klantkluis check SOURCE` lists the lines of the files still in",
+                  "the landing zone: fix the export and load it again):"]
         lines += [f"  {source:<16} {rows:>9,}  {rule}" for source, rule, rows in quarantine]
     if warnings:
         lines += ["", "Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):"]

@@ -80,9 +80,10 @@ def vanished(paths: Paths, con) -> list[str]:
             present[source] = {p.name for p in source_files(paths, source)}
         if source in LANDING_SOURCES and not absent(paths, source) and file not in present[source]:
             gone[source].append((file, loaded))
-    return [f"{source}: {len(files)} file(s) loaded earlier are no longer in {source_location(paths, source).parent} "
-            f"({_names([f for f, _ in files])}); their {sum(n for _, n in files):,} rows stay in raw.{source}. If one was "
-            f"renamed or loaded by mistake: `klantkluis unload {source} FILE`"
+    return [f"{source}: {len(files)} file(s) loaded earlier are gone from {source_location(paths, source).parent} "
+            f"({_names([f for f, _ in files])}), not by their retention rule; their {sum(n for _, n in files):,} rows "
+            f"stay in raw.{source} (as meant, if you removed the files). If one was renamed or loaded by mistake: "
+            f"`klantkluis unload {source} FILE`"
             for source, files in gone.items()]
 
 

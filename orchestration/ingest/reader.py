@@ -89,9 +89,12 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
                   optional: frozenset[str] = frozenset(), sep: str = ",") -> list[str]:
     renamed = [mapping.get(h.strip(), h.strip()) for h in header]
     if twice := sorted({c for c in renamed if c in expected and renamed.count(c) > 1}):
+        if all([h.strip() for h in header].count(c) > 1 for c in twice):  # the export's own header, not the mapping
+            raise LandingFileError(f"{path}: the header names column(s) {', '.join(twice)} twice; drop the extra "
+                                   "column(s) from the export.")
         raise LandingFileError(f"{path}: column(s) {', '.join(twice)} appear twice once the source's column "
-                               "mapping is applied (the file has our name and a column mapped to it); drop one "
-                               "from the export or from the mapping.")
+                               "mapping is applied (the file has our name and a column mapped to it, or a column "
+                               "twice); drop one from the export or from the mapping.")
     missing = [c for c in expected if c not in renamed and c not in optional]
     if missing:
         # The header's own fields are not quoted: a file without a header row has data there.
@@ -576,7 +579,7 @@ def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: froz
                 continue
             renamed = {mapping.get(k, k): v for k, v in obj.items()}
             if len(renamed) < len(obj):
-                _check_header(path, [mapping.get(k, k) for k in obj], expected, {}, optional)  # names the column
+                _check_header(path, list(obj), expected, mapping, optional)  # names the column
             obj = renamed
             seen.update(obj)
             if nested := [c for c in expected if isinstance(obj.get(c), (dict, list))]:

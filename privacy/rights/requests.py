@@ -107,7 +107,9 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
         raise InvalidRequest(f"give exactly one subject identifier: {', '.join(IDENTIFIERS)}")
     id_kind, identifier = given[0], _text(doc, given[0])
     if not _FORMS[id_kind].match(identifier):
-        raise InvalidRequest(f"{id_kind} is not well-formed (the form the landing files use; see privacy/identifiers.py)")
+        form = ("an e-mail address" if id_kind == "email" else "1 to 64 letters, digits and . _ : / -, starting "
+                "with a letter or digit, such as C0000042")
+        raise InvalidRequest(f"{id_kind} is not well-formed: give it as the landing files write it ({form})")
     verification = _text(doc, "verification")
     if verification not in VERIFICATION_METHODS:
         raise InvalidRequest(f"verification (how identity was verified, Art. 12(6)) must be one of "

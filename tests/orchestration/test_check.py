@@ -32,7 +32,8 @@ def test_check_names_the_csv_settings_that_read_an_excel_export_then_passes_with
             "source's folder: did you mean landing/orders/?") in said
     assert ("2026-01-31.csv: 4 rows in, 0 would load, 4 would be quarantined; the ingest gate would stop it (more "
             "than 50% of its rows would be quarantined); landing day 2026-01-31") in said
-    assert "  3  expect_column_values_to_be_parseable_datetimes:order_date (lines 2, 4, 5)" in said
+    assert ("  3  expect_column_values_to_be_parseable_datetimes:order_date (lines 2, 4, 5): written as YYYY-MM-DD"
+            in said)  # what the rule asks, so the export can be fixed
     assert "  1  line is not valid UTF-8 (re-export the file as UTF-8) (line 3)" in said
     assert "  dates: day-first   order_date: dates written day first" in said
     assert '  decimal: ","       amount, margin: numbers with a decimal comma' in said

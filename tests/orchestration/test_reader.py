@@ -200,6 +200,9 @@ def test_a_column_that_appears_twice_after_the_mapping_is_refused_by_every_reade
     for path in (parquet, jsonl, csv_file):
         with pytest.raises(LandingFileError, match=r"column\(s\) id appear twice once the source's column mapping"):
             read_landing_table(path, EXPECTED, ReadAs(mapping))
+    csv_file.write_text("id,name,note,amount,name\n1,x,y,3,z\n")  # no mapping: no mapping to blame
+    with pytest.raises(LandingFileError, match=r"the header names column\(s\) name twice; drop the extra"):
+        read_landing_table(csv_file, EXPECTED, ReadAs())
 
 
 def test_a_json_lines_value_that_is_an_object_is_rejected_not_stored_as_python_text(tmp_path):

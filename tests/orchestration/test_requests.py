@@ -54,6 +54,10 @@ def test_cli_writes_a_valid_request_and_refuses_an_invalid_one(paths, capsys):
     assert "Not filed: the new birth_date breaks the rule(s) expect_column_values_to_be_parseable_datetimes" in said
     assert _cli(paths, "request", "rectify", "--email", EMAIL, "--field", "phone", "--value", "06-12345678",
                 "--verified-by", "idin") == 0
+    assert _cli(paths, "request", "access", "--customer", "C0000001;x", "--verified-by", "idin") == 2
+    said = capsys.readouterr()
+    assert "customer_id is not well-formed: give it as the landing files write it (1 to 64 letters" in said.out + said.err
+    assert ".py" not in said.out + said.err  # a user is not sent into the source code
 
 
 def test_personal_data_for_a_request_can_come_from_standard_input(paths, monkeypatch, capsys):
