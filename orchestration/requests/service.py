@@ -163,10 +163,12 @@ class RequestService:
         self.audit.append("request_answered_by_hand", now=now, request_id=request_id)
 
     def subjects(self, request: Request, now: datetime) -> list[tuple[str, str]]:
-        """(kind, subject_id) of the requester: by number at once, by e-mail through the blind index
-        and the address the subject's record holds now."""
+        """(kind, subject_id) of the requester: by number at once (a customer with the lead that is
+        the customer themselves), by e-mail through the blind index and the address the subject's
+        record holds now."""
         if request.subject_kind:
-            return [(request.subject_kind, self.pseudonymiser.subject_id(request.subject_kind, request.identifier))]
+            found = [(request.subject_kind, self.pseudonymiser.subject_id(request.subject_kind, request.identifier))]
+            return found + (self._own_leads(found[0][1], request, now) if request.subject_kind == "customer" else [])
         from orchestration.requests.indexes import refresh
 
         refresh(self)
@@ -210,6 +212,28 @@ class RequestService:
                 held.update(recorded(con, subject_ids))
         return [s for s in subject_ids if s in held]
 
+    def _own_leads(self, customer: str, request: Request, now: datetime) -> list[tuple[str, str]]:
+        """The leads that are the customer themselves (a lead who became a customer): a lead record
+        holding the address and the name the customer's record holds now, so that a request by
+        customer number covers them as one by e-mail does (Art. 15, 17, 21)."""
+        from orchestration.requests.changes import latest_row
+        from orchestration.requests.indexes import EMAIL, refresh
+
+        if not self.paths.warehouse.exists():
+            return []
+        with self.warehouse(read_only=True) as con:
+            table = self.classification.table(MASTER_TABLES["customer"], "source")
+            row = latest_row(self, con, table, customer, {EMAIL}, "identifying the requester (Art. 12(6))",
+                             f"request:{request.request_id}", now) if column_types(con, "raw", table.name) else None
+            if not row or not row.get(EMAIL):
+                return []
+            refresh(self)
+            wanted = self.pseudonymiser.lookup_hmac(row[EMAIL])
+            leads = [(k, s) for k, s in self.ledger.index.subjects_for_email(wanted) if k == "lead"]
+            loaded = set(recorded(con, [s for _, s in leads])) if leads else set()  # a record to compare names with
+            return [(k, s) for k, s in leads if s in loaded and self._holds_address(con, k, s, wanted, request, now)
+                    and self._one_person(con, [("customer", customer), (k, s)], request, now)]
+
     def _one_person(self, con, found: list[tuple[str, str]], request: Request, now: datetime) -> bool:
         """Whether the customer and the lead with one address bear one name (a lead who became a
         customer), or one of them has no record to ask; otherwise they are two people sharing an
@@ -225,7 +249,7 @@ class RequestService:
             if row is None:
                 return True
             names.append(" ".join(" ".join(str(row.get(f) or "") for f in sorted(NAME_FIELDS)).casefold().split()))
-        return names[0] == names[1]
+        return names[0] == names[1] != ""  # no name on both is no proof of one person
 
     def _holds_address(self, con, kind: str, subject_id: str, wanted: str, request: Request,
                        now: datetime) -> bool | None:

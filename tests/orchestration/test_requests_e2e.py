@@ -272,6 +272,10 @@ def _scenario(w, instance, pseudonymiser):
             request_id, _ = write_request(paths.inbox, {"type": "access", "email": address, "verification": "email_confirmation"})
             service.intake()
             w[f"access_by_{which}_address"] = service.process(request_id)
+        for which, number in (("shared", customers_[0]["customer_id"]), ("lead_become_customer", customers_[1]["customer_id"])):
+            request_id, _ = write_request(paths.inbox, {"type": "access", "customer_id": number, "verification": "idin"})
+            service.intake()
+            w[f"access_by_{which}_number"] = service.process(request_id)
 
     w["erasure_id"], _ = write_request(paths.inbox, {"type": "erasure", "customer_id": CANARY["customer_id"],
                                                     "verification": "id_document"})
@@ -491,6 +495,11 @@ def test_a_customer_and_a_lead_with_one_address_are_one_person_only_by_one_name(
     shared, became = world["access_by_shared_address"], world["access_by_lead_become_customer_address"]
     assert shared.status == "refused" and "a customer and a lead record of other names" in shared.detail["reason"]
     assert not list(Path(world["paths"].outbox).glob(f"{shared.request_id}*.zip"))
+    assert became.status == "completed" and {"raw.crm_customers", "raw.leads"} <= set(became.detail["rows"])
+    # by customer number: the lead that is the customer comes along, the other person's lead does not
+    shared, became = world["access_by_shared_number"], world["access_by_lead_become_customer_number"]
+    assert shared.status == "completed" and "raw.crm_customers" in shared.detail["rows"]
+    assert "raw.leads" not in shared.detail["rows"]
     assert became.status == "completed" and {"raw.crm_customers", "raw.leads"} <= set(became.detail["rows"])
 
 
