@@ -142,9 +142,10 @@ def typed_columns(source: str) -> tuple[frozenset[str], frozenset[str], frozense
             frozenset(c for c, fmt in formats.items() if fmt == f.TIMESTAMP_FORMAT))
 
 
-def rule_terms(source: str, now: datetime) -> dict[str, str]:
+def rule_terms(source: str, now: datetime, day_first: bool = False) -> dict[str, str]:
     """Rule name -> what the rule asks, in words to fix an export by: the values allowed, the range,
-    the date format (for `klantkluis check`; the suite's own terms, never a value from a file)."""
+    the date format as the export writes it (``day_first``: the csv setting `dates: day-first`) (for
+    `klantkluis check`; the suite's own terms, never a value from a file)."""
     out = {}
     for expectation in build_suite(source, now).expectations:
         kwargs = expectation.configuration.kwargs
@@ -153,6 +154,8 @@ def rule_terms(source: str, now: datetime) -> dict[str, str]:
         elif form := kwargs.get("datetime_format"):
             for code, spelled in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%H", "hh"), ("%M", "mm"), ("%S", "ss")):
                 form = form.replace(code, spelled)
+            if day_first:
+                form = "DD-MM-YYYY" if form == "YYYY-MM-DD" else "DD-MM-YYYY hh:mm" if form == "ISO8601" else form
             out[rule_name(expectation)] = "written as " + ("ISO 8601 (2026-11-23T09:05:00)" if form == "ISO8601" else form)
         elif kwargs.get("min_value") is not None or kwargs.get("max_value") is not None:
             low, high = (f"{v:%Y-%m-%d}" if isinstance(v, datetime) else f"{v:g}" if isinstance(v, float) else v

@@ -47,7 +47,7 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
         print(no_files_message(paths, source) if not absent(paths, source) else
               f"{source} is marked `absent: true` in {paths.mapping}: it has no files to check.")
         return 1
-    verdicts, hints, terms = [], {}, rule_terms(source, now)
+    verdicts, hints, terms = [], {}, rule_terms(source, now, how.day_first)
     for path in files:
         try:
             read = read_landing_table(Path(path), landing_columns(table), how, frozenset(optional_columns(table)))

@@ -25,7 +25,7 @@ def _demo(args, paths: Paths) -> int:
         print(f"{paths.mapping} configures this installation's own sources; no demo data written "
               "(use another --home for the demo).")
         return 0
-    if paths.landing.is_dir() and any(paths.landing.iterdir()):
+    if paths.landing.is_dir() and any(p.is_file() for p in paths.landing.rglob("*")):
         if not paths.truth.is_dir():  # no demo wrote them: a user's own exports, never overwritten
             print(f"Landing zone {paths.landing} holds files the demo did not write (your own exports?): no demo data "
                   "written, --force or not. Use another --home for the demo; `klantkluis check SOURCE` and "
@@ -142,6 +142,7 @@ def _ui(args, paths: Paths) -> int:
 
 def _unload(args, paths: Paths) -> int:
     """Take a landing file loaded by mistake (a wrong name, folder or export) out of the raw layer."""
+    from orchestration.compaction import record_deletion
     from orchestration.ingest.context import IngestContext
     from orchestration.ingest.schema import LATEST_LOAD_FIRST
     from orchestration.ingest.sources import last_load, source_files
@@ -149,22 +150,32 @@ def _unload(args, paths: Paths) -> int:
     from orchestration.pipeline import run_lock
     from orchestration.settings import connect_duckdb
     from privacy.audit import AuditLog
+    from privacy.rights.requests import REQUEST_ID
 
     source, file = args.source, Path(args.file).name
+    if REQUEST_ID.fullmatch(Path(file).stem):
+        raise LandingFileError(f"{file} holds the consent events of data subject request {Path(file).stem}, not a "
+                               "landing file: they stay (Art. 7(3), 21(3))")
     if file in {p.name for p in source_files(paths, source)}:
         raise LandingFileError(f"{file} is still among the landing files of {source}, so the next run would load it "
                                "again: move it out of the landing zone first (a corrected file under the same name "
                                "needs no unload: the next run loads it anew)")
-    now = max(datetime.now(timezone.utc), last_load(paths) or datetime.now(timezone.utc))  # after every load
+    if (last := last_load(paths)) is None:
+        raise LandingFileError(f"nothing is loaded in {paths.home} yet, so there is nothing to unload")
+    now = max(datetime.now(timezone.utc), last)  # after every load: the unload is the file's latest word
     with run_lock(paths, "unload again"), connect_duckdb(paths.warehouse) as con:
         latest = con.execute(f"select sha256 from raw._batches where source = ? and file = ? "
                              f"order by {LATEST_LOAD_FIRST} limit 1", [source, file]).fetchone()
         if latest is None or latest[0] == UNLOADED:
             raise LandingFileError(f"{source} holds no rows of a file named {file}: `klantkluis status` lists the "
                                    "files loaded earlier that are no longer in the landing zone")
-        rows, quarantined = unload_file(con, source, file, IngestContext.new_batch_id(), AuditLog(paths.audit_log), now)
+        rows, quarantined, rectified = unload_file(con, source, file, IngestContext.new_batch_id(),
+                                                   AuditLog(paths.audit_log), now)
+    record_deletion(paths, now)  # their bytes leave the warehouse file at its next compaction
     print(f"{source}/{file} unloaded: {rows:,} rows taken out of raw.{source} and {quarantined:,} out of the "
-          "quarantine. The next `klantkluis run` builds the marts without them.")
+          "quarantine. The next `klantkluis run` builds the marts without them; the snapshots keep the history "
+          "they recorded from it." + (f" {rectified:,} of the rows held rectified values (Art. 16): if the file "
+                                     "comes back, file those rectifications again." if rectified else ""))
     return 0
 
 

@@ -61,8 +61,9 @@ def run_lock(paths: Paths, then: str):
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.seek(0)
-            raise WarehouseBusy(f"another `klantkluis run` (process {(lock.read().split() or ['?'])[0]}) is running "
-                                f"on this installation: wait for it to finish (`klantkluis status`), then {then}.") from None
+            raise WarehouseBusy(f"another `klantkluis run` (process {(lock.read().split() or ['?'])[0]}), or an unload, "
+                                f"is running on this installation: wait for it to finish (`klantkluis status`), then "
+                                f"{then}.") from None
         lock.seek(0)
         lock.truncate()
         lock.write(f"{os.getpid()} {_boot_id()}")

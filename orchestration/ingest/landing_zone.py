@@ -10,10 +10,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from expectations.suites import SOURCES as LANDING_SOURCES
+from orchestration.ingest.reader import LandingFileError
 from orchestration.ingest.schema import LATEST_LOAD_FIRST
 from orchestration.ingest.sources import absent, landing_day, source_files, source_location
 from orchestration.settings import Paths
-from privacy.rights.requests import LOCAL_TIME
+from privacy.rights.requests import LOCAL_TIME, REQUEST_ID
 from privacy.rights.warehouse import column_types
 
 SHOWN = 3  # file names shown per note; the rest are counted
@@ -34,7 +35,7 @@ def _why_unread(paths: Paths, path: Path) -> str:
         if absent(paths, folder):
             return f"{folder} is marked `absent: true` in {paths.mapping.name}: remove that line to read them"
         if source_location(paths, folder) != paths.landing / folder / "*":
-            return f"{paths.mapping.name} reads {folder} from `files` elsewhere: move them there, or change that glob"
+            return f"{paths.mapping.name} reads {folder} through its `files` glob, which these do not match"
         return (f"in a subfolder: only files directly in landing/{folder}/ are read (and removed after their retention "
                 "period); move them up, or out of the landing zone")
     near = ([s for s in LANDING_SOURCES if s.lower() == folder.lower()]
@@ -69,7 +70,7 @@ def vanished(paths: Paths, con) -> list[str]:
             select source, file, loaded, loaded_at from raw._batches
             qualify row_number() over (partition by source, file order by {LATEST_LOAD_FIRST}) = 1)
         select source, file, loaded from latest l
-        where loaded > 0 and file not like 'req-%'
+        where loaded > 0
           and not exists (select 1 from raw._landing_removed r where r.source = l.source and r.file = l.file
                           and r.removed_at >= l.loaded_at)
         order by source, file""").fetchall()
@@ -78,7 +79,8 @@ def vanished(paths: Paths, con) -> list[str]:
     for source, file, loaded in rows:
         if source not in present:
             present[source] = {p.name for p in source_files(paths, source)}
-        if source in LANDING_SOURCES and not absent(paths, source) and file not in present[source]:
+        if (source in LANDING_SOURCES and not absent(paths, source) and file not in present[source]
+                and not REQUEST_ID.fullmatch(Path(file).stem)):
             gone[source].append((file, loaded))
     return [f"{source}: {len(files)} file(s) loaded earlier are gone from {source_location(paths, source).parent} "
             f"({_names([f for f, _ in files])}), not by their retention rule; their {sum(n for _, n in files):,} rows "
@@ -102,5 +104,9 @@ def business_day(at: datetime | None = None) -> date:
 
 
 def landing_notes(paths: Paths, con, today: date) -> list[str]:
-    """Every note on the landing zone, for the run summary and `klantkluis status`."""
-    return [*unread(paths), *vanished(paths, con), *future_days(paths, today)]
+    """Every note on the landing zone, for the run summary and `klantkluis status`; a sources.yml
+    that cannot be read is the one note (the rest of the status still shows)."""
+    try:
+        return [*unread(paths), *vanished(paths, con), *future_days(paths, today)]
+    except LandingFileError as exc:
+        return [str(exc)]

@@ -28,6 +28,7 @@ from orchestration.ingest.reader import FileRead, ReadAs, read_landing_table
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables, landing_columns, optional_columns
 from privacy.ingest import protect_table
 from privacy.rights.rectify import corrections, reapply
+from privacy.rights.warehouse import column_types
 
 CHUNK_ROWS = 200_000  # rows protected at a time
 PARALLEL_MIN_ROWS = 20_000  # below this a chunk is protected in this process only
@@ -284,13 +285,17 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     return result
 
 
-def unload_file(con: duckdb.DuckDBPyConnection, source: str, file: str, batch_id: str, audit, now) -> tuple[int, int]:
+def unload_file(con: duckdb.DuckDBPyConnection, source: str, file: str, batch_id: str, audit,
+                now) -> tuple[int, int, int]:
     """Take the rows of a landing file loaded by mistake (a wrong name, folder or export) out of
     raw.<source> and the quarantine, in one transaction (Art. 5(1)(d), accuracy). A ledger row with
     no input records it, so the reconciliation counts the file as empty, and the file placed again
-    is loaded anew. Returns (rows, quarantined rows) removed; the next run rebuilds the marts."""
+    is loaded anew. Returns (rows, quarantined rows, rows that held rectified values) removed; the
+    next run rebuilds the marts."""
     con.execute("begin")
     try:
+        rectified = con.execute(f'select count(*) from raw."{source}" where _source_file = ? and _rectified is not null',
+                                [file]).fetchone()[0] if "_rectified" in column_types(con, "raw", source) else 0
         rows = con.execute(f'delete from raw."{source}" where _source_file = ?', [file]).fetchone()[0]
         quarantined = con.execute("delete from raw._quarantine where source = ? and file = ?", [source, file]).fetchone()[0]
         con.execute("insert into raw._batches values (?, ?, ?, ?, 0, 0, 0, 0, ?, null)",
@@ -301,4 +306,4 @@ def unload_file(con: duckdb.DuckDBPyConnection, source: str, file: str, batch_id
     except Exception:
         con.execute("rollback")
         raise
-    return rows, quarantined
+    return rows, quarantined, rectified

@@ -107,9 +107,11 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     lead_erasure = None
     # A lead is kept only to approach them: an objection, or a withdrawal that ends approaching them (no
     # consent of a lead is recorded, so it can only mean that), erases the lead (Art. 17(1)(c), 21(3)). A
-    # lead is never profiled: withdrawing that alone changes nothing.
-    approach = set(direct_marketing_purposes(service.policy)) - {PROFILING}
-    if leads and (request.type == "objection" or set(purposes) & approach):
+    # lead is never profiled: withdrawing that alone changes nothing. A lead number nobody has is erased
+    # from nothing, so it leaves no tombstone (RequestService.known).
+    ends_approach = request.type == "objection" or bool(set(purposes) & (set(direct_marketing_purposes(service.policy))
+                                                                         - {PROFILING}))
+    if leads and ends_approach and (leads := service.known(leads, request)):
         lead_erasure = erase_now(service, request, leads, now)
     leads_erased = bool(lead_erasure and (lead_erasure["removed"] or lead_erasure["kept"]))
     if customers and service.paths.warehouse.exists():
@@ -126,7 +128,7 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
                if events else []) + ([texts.LEAD_ERASED] if leads_erased else [])
     if (lead_erasure or {}).get("earlier_exports_deleted"):
         effects.append(texts.ERASED_EXPORT)
-    if not effects and leads and service.known(leads):  # a lead, and a purpose a lead is never used for
+    if not effects and leads and service.known(leads, request):  # a lead, and a purpose a lead is never used for
         effects = [texts.LEAD_NOT_USED_SO]
     document = receipt(request, now, "Art. 21 GDPR" if request.type == "objection" else "Art. 7(3) GDPR",
                        found=bool(customers) or leads_erased or bool(effects), events=events,

@@ -127,7 +127,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     # An attempt taken up again erases whom the first one found: by e-mail the subjects are found
     # through their keys, which that attempt may have destroyed already.
     ids = (detail["erasure"]["subject_ids"] if "erasure" in detail else detail["erasure_subjects"]
-           if "erasure_subjects" in detail else service.known([s for _, s in service.subjects(request, now)]))
+           if "erasure_subjects" in detail else service.known([s for _, s in service.subjects(request, now)], request))
     done = erase_now(service, request, ids, now)
     purged = purge(service)
     published = republish(service.paths)

@@ -7,7 +7,9 @@ carry request ids, counts and class names only (Art. 5(1)(f)).
 """
 
 import json
+import mmap
 import os
+import re
 import time
 import traceback
 from collections import Counter
@@ -198,10 +200,11 @@ class RequestService:
             raise Refused(f"the e-mail address matches more than one {' and '.join(twice)} record", SHARED_ADDRESS)
         return found
 
-    def known(self, subject_ids: list[str]) -> list[str]:
+    def known(self, subject_ids: list[str], request: Request) -> list[str]:
         """The subjects among ``subject_ids`` this installation holds anything of: a live data key,
-        a row in the raw layer, or an address in a landing file (a record not loaded yet, or
-        quarantined). A number nobody has finds none: erasing it anyway would leave a tombstone that
+        a row in the raw layer, an address in a landing file, or, for a ``request`` by number, that
+        number in a current landing file (a record not loaded yet, quarantined, or without an
+        address). A number nobody has finds none: erasing it anyway would leave a tombstone that
         suppresses whoever is given that number later, as if they had been erased (Art. 5(1)(d), 17)."""
         from orchestration.requests.indexes import refresh
 
@@ -210,7 +213,29 @@ class RequestService:
         if self.paths.warehouse.exists():
             with self.warehouse(read_only=True) as con:
                 held.update(recorded(con, subject_ids))
+        numbered = self.pseudonymiser.subject_id(request.subject_kind, request.identifier) if request.subject_kind else None
+        if numbered in set(subject_ids) - held and self._in_landing_files(request.identifier):
+            held.add(numbered)
         return [s for s in subject_ids if s in held]
+
+    def _in_landing_files(self, number: str) -> bool:
+        """Whether a current landing file holds ``number`` as a whole value; searched as bytes, so
+        in any source and text format (not inside a compressed Parquet page)."""
+        from expectations.suites import SOURCES
+        from orchestration.ingest.sources import source_files
+
+        needle, word = number.encode(), re.compile(rb"[A-Za-z0-9._:/-]")
+        for path in (p for source in SOURCES for p in source_files(self.paths, source)):
+            if not path.stat().st_size:
+                continue
+            with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+                at = text.find(needle)
+                while at >= 0:
+                    before, after = text[at - 1:at] if at else b"", text[at + len(needle):at + len(needle) + 1]
+                    if not word.fullmatch(before or b" ") and not word.fullmatch(after or b" "):
+                        return True
+                    at = text.find(needle, at + 1)
+        return False
 
     def _own_leads(self, customer: str, request: Request, now: datetime) -> list[tuple[str, str]]:
         """The leads that are the customer themselves (a lead who became a customer): a lead record
@@ -236,8 +261,8 @@ class RequestService:
 
     def _one_person(self, con, found: list[tuple[str, str]], request: Request, now: datetime) -> bool:
         """Whether the customer and the lead with one address bear one name (a lead who became a
-        customer), or one of them has no record to ask; otherwise they are two people sharing an
-        address, and answering for both would give one the other's data, or erase it (Art. 5(1)(f),
+        customer); otherwise (other names, no names, or a record not loaded yet to ask) they may be
+        two people sharing an address, and answering for both would give one the other's data, or erase it (Art. 5(1)(f),
         15(4)). Decrypts the two names only (audited)."""
         from orchestration.requests.changes import latest_row
 
@@ -246,8 +271,8 @@ class RequestService:
             table = self.classification.table(MASTER_TABLES[kind], "source")
             row = latest_row(self, con, table, subject_id, NAME_FIELDS, "identifying the requester (Art. 12(6))",
                              f"request:{request.request_id}", now) if column_types(con, "raw", table.name) else None
-            if row is None:
-                return True
+            if row is None:  # only in a landing file, not loaded yet: nothing to compare, so not one person
+                return False
             names.append(" ".join(" ".join(str(row.get(f) or "") for f in sorted(NAME_FIELDS)).casefold().split()))
         return names[0] == names[1] != ""  # no name on both is no proof of one person
 

@@ -80,6 +80,9 @@ def local_date(stored: str) -> str:
     return datetime.fromisoformat(stored).astimezone(LOCAL_TIME).date().isoformat()
 
 
+REQUEST_ID = re.compile(r"req-[0-9a-f]{20}")  # what request_id_for makes; a request's consent events load as <id>.csv
+
+
 def request_id_for(document: dict) -> str:
     """A stable id from the document's content (key order and spacing do not matter); who filed it
     is left out, so one request filed twice is one request."""
@@ -108,7 +111,7 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
     id_kind, identifier = given[0], _text(doc, given[0])
     if not _FORMS[id_kind].match(identifier):
         form = ("an e-mail address" if id_kind == "email" else "1 to 64 letters, digits and . _ : / -, starting "
-                "with a letter or digit, such as C0000042")
+                "with a letter or digit, such as C0000042 or L0000042")
         raise InvalidRequest(f"{id_kind} is not well-formed: give it as the landing files write it ({form})")
     verification = _text(doc, "verification")
     if verification not in VERIFICATION_METHODS:

@@ -49,7 +49,7 @@ def test_check_names_the_csv_settings_that_read_an_excel_export_then_passes_with
     assert main(["--home", str(home), "check", "orders"]) == 0
     said = capsys.readouterr().out
     assert "4 rows in, 3 would load, 1 would be quarantined; the ingest gate would pass it" in said
-    assert "  1  expect_column_values_to_be_parseable_datetimes:order_date (line 5)" in said
+    assert "  1  expect_column_values_to_be_parseable_datetimes:order_date (line 5): written as DD-MM-YYYY" in said
     assert "another CSV dialect" not in said  # a two-digit year is no dialect: no setting reads it
     assert not (home / "warehouse.duckdb").exists()  # nothing written
 

@@ -187,7 +187,8 @@ def test_a_second_run_on_one_installation_is_refused_while_the_first_runs(home, 
         assert ready.wait(10)
         assert main(["--home", str(home), "run"]) == 2
         err = capsys.readouterr().err
-        assert err.startswith(f"Error: another `klantkluis run` (process {holder.pid}) is running on this installation")
+        assert err.startswith(f"Error: another `klantkluis run` (process {holder.pid}), or an unload, is running on this "
+                              "installation")
     finally:
         done.set()
         holder.join(10)

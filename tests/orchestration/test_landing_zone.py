@@ -8,6 +8,7 @@ from dagster import DagsterInstance, materialize
 
 from orchestration.assets.ingest import build_ingest_asset
 from orchestration.cli import main
+from orchestration.compaction import uncompacted_since
 from orchestration.ingest.landing_zone import future_days, landing_notes, unread
 from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths, connect_duckdb
@@ -84,10 +85,14 @@ def test_a_renamed_file_is_noted_and_unload_takes_its_rows_out(home, capsys):
     assert "(2062-01-02.csv), not by their retention rule; their 1 rows stay in raw.orders" in note
     assert "`klantkluis unload orders FILE`" in note
 
+    assert main(["--home", str(home), "unload", "consent_events", "req-0123456789abcdef0123.csv"]) == 2
+    assert "holds the consent events of data subject request req-0123456789abcdef0123" in capsys.readouterr().err
     assert main(["--home", str(home), "unload", "orders", "2026-01-02.csv"]) == 2  # still there: it would come back
     assert "still among the landing files of orders" in capsys.readouterr().err
+    assert not uncompacted_since(paths)
     assert main(["--home", str(home), "unload", "orders", "2062-01-02.csv"]) == 0
     assert "orders/2062-01-02.csv unloaded: 1 rows taken out of raw.orders" in capsys.readouterr().out
+    assert uncompacted_since(paths)  # the deleted bytes leave the file at the next compaction
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         assert reconciliation(con) == [("orders", 5, 5, 0, 0)]
         assert con.execute("select count(*) from raw.orders where _source_file = '2062-01-02.csv'").fetchone()[0] == 0
@@ -102,3 +107,17 @@ def test_a_renamed_file_is_noted_and_unload_takes_its_rows_out(home, capsys):
     _ingest_orders(home, (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat())  # after the unload
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         assert reconciliation(con) == [("orders", 6, 6, 0, 0)]
+
+
+def test_unload_before_any_load_says_so_and_makes_no_warehouse(home, capsys):
+    """Review: it ended in a traceback and left an empty warehouse file behind."""
+    assert main(["--home", str(home), "unload", "orders", "2026-01-01.csv"]) == 2
+    assert "nothing is loaded" in capsys.readouterr().err
+    assert not Paths.from_home(str(home)).warehouse.exists()
+
+
+def test_a_sources_yml_that_cannot_be_read_is_the_one_note(home):
+    """Review: `status` stopped after its first line on a broken sources.yml; its counts still help."""
+    (home / "sources.yml").write_text("orders:\n  colums: {}\n")
+    [note] = landing_notes(Paths.from_home(str(home)), None, date(2026, 1, 1))
+    assert "unknown key(s) colums" in note

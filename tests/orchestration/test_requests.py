@@ -539,18 +539,24 @@ def test_a_huge_document_is_tracked_to_answer_by_hand_without_being_read_whole(p
 
 def test_an_erasure_by_a_number_nobody_has_leaves_no_tombstone_for_whoever_gets_it_later(paths):
     """Review: erasing an unknown number shredded a key that never was, and the tombstone suppressed
-    the customer given that number later for the tombstone's 7 years."""
-    landing = paths.landing / "crm_customers"
-    landing.mkdir(parents=True)
-    (landing / "2026-11-01.csv").write_text(f"customer_id,first_name,last_name,email\nC0000001,Anna,Bakker,{EMAIL}\n")
-    for number in ("C0000001", "C0000042"):  # in a landing file not loaded yet; nowhere
+    the customer given that number later for the tombstone's 7 years. A number a landing file holds
+    (not loaded yet; with or without an address; in any source) is someone's: tombstoned."""
+    (paths.landing / "crm_customers").mkdir(parents=True)
+    (paths.landing / "crm_customers" / "2026-11-01.csv").write_text(
+        f"customer_id,first_name,last_name,email\nC0000001,Anna,Bakker,{EMAIL}\nC0000007,Piet,Bakker,\n")
+    (paths.landing / "orders").mkdir()
+    (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000008\nO2,C00000420\n")
+    numbers = ("C0000001", "C0000007", "C0000008", "C0000042")  # C0000042 only inside another number
+    for number in numbers:
         write_request(paths.inbox, {"type": "erasure", "customer_id": number, "verification": "id_document"})
+    write_request(paths.inbox, {"type": "objection", "lead_id": "L0000099", "verification": "phone_callback"})
     assert _cli(paths, "process-requests") == 0
     with RequestService(paths) as service:
-        ids = {n: service.pseudonymiser.subject_id("customer", n) for n in ("C0000001", "C0000042")}
-        assert service.keystore.shredded(set(ids.values())) == {ids["C0000001"]}  # never loaded, whatever the file
-        assert [e["details"]["subject_id"] for e in service.audit.entries() if e["event"] == "key_shredded"] == [
-            ids["C0000001"]]
+        ids = {n: service.pseudonymiser.subject_id("customer", n) for n in numbers}
+        nobody = {ids["C0000042"], service.pseudonymiser.subject_id("lead", "L0000099")}
+        assert service.keystore.shredded(set(ids.values()) | nobody) == set(ids.values()) - nobody
+        assert sorted(e["details"]["subject_id"] for e in service.audit.entries() if e["event"] == "key_shredded") == \
+            sorted(set(ids.values()) - nobody)
 
 
 def test_requests_counts_a_filed_request_before_it_is_processed(paths, capsys):
