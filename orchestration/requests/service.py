@@ -186,8 +186,8 @@ class RequestService:
                 holds = {(k, s): self._holds_address(con, k, s, wanted, request, now) for k, s in found}
                 found = [subject for subject, held in holds.items() if held]
                 if sorted(k for k, _ in found) == ["customer", "lead"] and not self._one_person(con, found, request, now):
-                    raise Refused("the e-mail address matches a customer and a lead record of other names",
-                                  SHARED_ADDRESS)
+                    raise Refused("the e-mail address matches a customer and a lead record not shown to be one "
+                                  "person (other names, no names, or a record not loaded yet)", SHARED_ADDRESS)
             if not found and None in holds.values():
                 # Only a record without its contact details (removed after its period, or quarantined)
                 # had this address once: it may be someone else's by now (Art. 5(1)(f), 12(6)).
@@ -262,8 +262,8 @@ class RequestService:
     def _one_person(self, con, found: list[tuple[str, str]], request: Request, now: datetime) -> bool:
         """Whether the customer and the lead with one address bear one name (a lead who became a
         customer); otherwise (other names, no names, or a record not loaded yet to ask) they may be
-        two people sharing an address, and answering for both would give one the other's data, or erase it (Art. 5(1)(f),
-        15(4)). Decrypts the two names only (audited)."""
+        two people sharing an address, and answering for both would give one the other's data, or
+        erase it (Art. 5(1)(f), 15(4)). Decrypts the two names only (audited)."""
         from orchestration.requests.changes import latest_row
 
         names = []

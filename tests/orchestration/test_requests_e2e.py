@@ -493,7 +493,7 @@ def test_a_customer_and_a_lead_with_one_address_are_one_person_only_by_one_name(
     """Review: a lead of another name with a customer's address (a shared mailbox) was taken for the
     customer: its data went into the customer's access export, and an objection erased it."""
     shared, became = world["access_by_shared_address"], world["access_by_lead_become_customer_address"]
-    assert shared.status == "refused" and "a customer and a lead record of other names" in shared.detail["reason"]
+    assert shared.status == "refused" and "a customer and a lead record not shown to be one person" in shared.detail["reason"]
     assert not list(Path(world["paths"].outbox).glob(f"{shared.request_id}*.zip"))
     assert became.status == "completed" and {"raw.crm_customers", "raw.leads"} <= set(became.detail["rows"])
     # by customer number: the lead that is the customer comes along, the other person's lead does not
