@@ -543,7 +543,7 @@ def test_an_erasure_by_a_number_nobody_has_leaves_no_tombstone_for_whoever_gets_
     (not loaded yet; with or without an address; in any source) is someone's: tombstoned."""
     (paths.landing / "crm_customers").mkdir(parents=True)
     (paths.landing / "crm_customers" / "2026-11-01.csv").write_text(
-        f"customer_id,first_name,last_name,email\nC0000001,Anna,Bakker,{EMAIL}\nC0000007,Piet,Bakker,\n")
+        f"customer_id,first_name,last_name,email\nC0000001,Test,Person1,{EMAIL}\nC0000007,Test,Person7,\n")
     (paths.landing / "orders").mkdir()
     (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000008\nO2,C00000420\n")
     numbers = ("C0000001", "C0000007", "C0000008", "C0000042")  # C0000042 only inside another number

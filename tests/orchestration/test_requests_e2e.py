@@ -92,7 +92,7 @@ def _plant_canary(landing: Path) -> tuple[str, str]:
     _append(landing / "leads" / "2026-11-01.csv", [
         {"lead_id": lead, "first_name": first, "last_name": last, "email": c["email"], "phone": "", "company": "",
          "stage": "prospect", "lead_source": "website", "created_at": "2026-10-01", "last_contact_at": ""}
-        for lead, first, last, c in (("L0999901", "Xander", "Anders", sharing),
+        for lead, first, last, c in (("L0999901", "Other", "Person-L1", sharing),
                                      ("L0999902", became["first_name"].upper(), f" {became['last_name']}", became))])
     return third, other["customer_id"]
 
