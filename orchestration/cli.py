@@ -144,9 +144,8 @@ def _unload(args, paths: Paths) -> int:
     """Take a landing file loaded by mistake (a wrong name, folder or export) out of the raw layer."""
     from orchestration.compaction import record_deletion
     from orchestration.ingest.context import IngestContext
-    from orchestration.ingest.schema import LATEST_LOAD_FIRST
     from orchestration.ingest.sources import last_load, source_files
-    from orchestration.ingest.writer import UNLOADED, unload_file
+    from orchestration.ingest.writer import unload_file
     from orchestration.pipeline import run_lock
     from orchestration.settings import connect_duckdb
     from privacy.audit import AuditLog
@@ -164,11 +163,6 @@ def _unload(args, paths: Paths) -> int:
         raise LandingFileError(f"nothing is loaded in {paths.home} yet, so there is nothing to unload")
     now = max(datetime.now(timezone.utc), last)  # after every load: the unload is the file's latest word
     with run_lock(paths, "unload again"), connect_duckdb(paths.warehouse) as con:
-        latest = con.execute(f"select sha256 from raw._batches where source = ? and file = ? "
-                             f"order by {LATEST_LOAD_FIRST} limit 1", [source, file]).fetchone()
-        if latest is None or latest[0] == UNLOADED:
-            raise LandingFileError(f"{source} holds no rows of a file named {file}: `klantkluis status` lists the "
-                                   "files loaded earlier that are no longer in the landing zone")
         rows, quarantined, rectified = unload_file(con, source, file, IngestContext.new_batch_id(),
                                                    AuditLog(paths.audit_log), now)
     record_deletion(paths, now)  # their bytes leave the warehouse file at its next compaction

@@ -5,7 +5,7 @@ from collections import defaultdict
 import duckdb
 
 from expectations.suites import SOURCES as LANDING_SOURCES
-from orchestration.ingest.schema import LATEST_LOAD_FIRST
+from orchestration.ingest.schema import LATEST_BATCHES
 from orchestration.ingest.sources import absent
 from orchestration.settings import PROJECT_DIR, Paths
 from privacy.rights.warehouse import column_types
@@ -131,9 +131,5 @@ def reconciliation(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, 
     if not column_types(con, "raw", "_batches"):
         return []
     return con.execute(f"""
-        with latest as (
-            select *, row_number() over (partition by source, file order by {LATEST_LOAD_FIRST}) as rn
-            from raw._batches
-        )
         select source, sum(input_rows), sum(loaded), sum(quarantined), sum(suppressed)
-        from latest where rn = 1 group by source order by source""").fetchall()
+        from {LATEST_BATCHES} group by source order by source""").fetchall()

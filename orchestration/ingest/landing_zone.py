@@ -11,7 +11,7 @@ from pathlib import Path
 
 from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.ingest.reader import LandingFileError
-from orchestration.ingest.schema import LATEST_LOAD_FIRST
+from orchestration.ingest.schema import LATEST_BATCHES
 from orchestration.ingest.sources import absent, landing_day, source_files, source_location
 from orchestration.settings import Paths
 from privacy.rights.requests import LOCAL_TIME, REQUEST_ID
@@ -66,10 +66,7 @@ def vanished(paths: Paths, con) -> list[str]:
     if not column_types(con, "raw", "_batches"):
         return []
     rows = con.execute(f"""
-        with latest as (
-            select source, file, loaded, loaded_at from raw._batches
-            qualify row_number() over (partition by source, file order by {LATEST_LOAD_FIRST}) = 1)
-        select source, file, loaded from latest l
+        select source, file, loaded from {LATEST_BATCHES} l
         where loaded > 0
           and not exists (select 1 from raw._landing_removed r where r.source = l.source and r.file = l.file
                           and r.removed_at >= l.loaded_at)

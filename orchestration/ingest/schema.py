@@ -21,6 +21,9 @@ from privacy.tables import BOOKKEEPING
 # The order that puts a file's latest load first in raw._batches: batch ids sort in creation
 # order, so runs that share a simulated time still have one latest load.
 LATEST_LOAD_FIRST = "loaded_at desc, batch_id desc"
+# The latest load of each file: what the reconciliation and the landing notes count.
+LATEST_BATCHES = ("(select * from raw._batches qualify row_number() over (partition by source, file "
+                  f"order by {LATEST_LOAD_FIRST}) = 1)")
 DERIVED = {"pseudonymise", "age_band", "postcode_area", "redact"}
 
 _BATCHES = """

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orchestration.ingest.quarantine import quarantine_frame
-from orchestration.ingest.reader import FileRead, ReadAs, read_landing_table
+from orchestration.ingest.reader import FileRead, LandingFileError, ReadAs, read_landing_table
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables, landing_columns, optional_columns
 from privacy.ingest import protect_table
 from privacy.rights.rectify import corrections, reapply
@@ -67,10 +67,15 @@ def content_key(path: Path, read_as: ReadAs | None = None) -> str:
     return hashlib.sha256(f"{digest.hexdigest()}\n{fingerprint}".encode()).hexdigest()
 
 
-def _unchanged(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str) -> bool:
+def _latest_key(con: duckdb.DuckDBPyConnection, source: str, file: str) -> str | None:
+    """The content key of the latest load of `file` (UNLOADED once unloaded); None if never loaded."""
     row = con.execute("select sha256 from raw._batches where source = ? and file = ? "
                       f"order by {LATEST_LOAD_FIRST} limit 1", [source, file]).fetchone()
-    return row is not None and row[0] == sha
+    return row and row[0]
+
+
+def _unchanged(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str) -> bool:
+    return _latest_key(con, source, file) == sha
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame) -> None:
@@ -291,7 +296,10 @@ def unload_file(con: duckdb.DuckDBPyConnection, source: str, file: str, batch_id
     raw.<source> and the quarantine, in one transaction (Art. 5(1)(d), accuracy). A ledger row with
     no input records it, so the reconciliation counts the file as empty, and the file placed again
     is loaded anew. Returns (rows, quarantined rows, rows that held rectified values) removed; the
-    next run rebuilds the marts."""
+    next run rebuilds the marts. LandingFileError when the raw layer holds no load of it."""
+    if _latest_key(con, source, file) in (None, UNLOADED):
+        raise LandingFileError(f"{source} holds no rows of a file named {file}: `klantkluis status` lists the "
+                               "files loaded earlier that are no longer in the landing zone")
     con.execute("begin")
     try:
         rectified = con.execute(f'select count(*) from raw."{source}" where _source_file = ? and _rectified is not null',
