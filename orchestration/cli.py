@@ -5,7 +5,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from expectations.suites import SOURCES as LANDING_SOURCES
@@ -20,6 +20,7 @@ from privacy.exceptions import PrivacyError
 
 def _demo(args, paths: Paths) -> int:
     from orchestration.demo.generate import generate
+    from orchestration.ingest.landing_zone import business_day
 
     if paths.mapping.is_file():  # fake people beside real ones: never, --force or not
         print(f"{paths.mapping} configures this installation's own sources; no demo data written "
@@ -34,8 +35,12 @@ def _demo(args, paths: Paths) -> int:
         if not args.force:
             print(f"Landing zone {paths.landing} already holds demo files; keeping them (--force regenerates them).")
             return 0
-    print(f"Generating demo data for {args.customers:,} customers (seed {args.seed}) in {paths.landing} ...")
-    result = generate(paths.home, customers=args.customers, seed=args.seed)
+    # The demo's two landing days are the two days before today, as a live installation's latest
+    # exports are: recency, activity windows and CLV are measured from the run's time.
+    first_day = business_day() - timedelta(days=2)
+    print(f"Generating demo data for {args.customers:,} customers (seed {args.seed}), landing days {first_day} and "
+          f"{first_day + timedelta(days=1)}, in {paths.landing} ...")
+    result = generate(paths.home, customers=args.customers, seed=args.seed, as_of=first_day)
     for source, n in result.rows.items():
         print(f"  {source:<16} {n:>12,} rows")
     if args.defect_rate:

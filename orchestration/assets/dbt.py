@@ -39,6 +39,17 @@ class Translator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """dbt's description, the file it comes from, and its code under the code's own language
+        (dagster-dbt shows a seed's empty code and a Python model's code as "Raw SQL")."""
+        props = dbt_resource_props
+        about = (props.get("description") or f"dbt {props['resource_type']} {props['name']}").strip()
+        where = f"File: `dbt_project/{props['original_file_path']}`" if props.get("original_file_path") else ""
+        code = (props.get("raw_code") or "").strip("\n")
+        language = "python" if props.get("language") == "python" else "sql"
+        shown = f"#### {'Python' if language == 'python' else 'SQL'}:\n```{language}\n{code}\n```" if code else ""
+        return "\n\n".join(filter(None, [about, where, shown]))
+
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
         """Staging models also wait for the retention sweep, so they never read rows past retention."""
         spec = super().get_asset_spec(manifest, unique_id, project)

@@ -56,6 +56,21 @@ def test_assets_have_groups_descriptions_and_owners():
         assert node.owners, key
 
 
+def test_dbt_assets_show_their_file_and_their_code_under_its_own_language():
+    """BI review: a seed showed an empty "Raw SQL" block and a Python model its code as "Raw SQL"."""
+    from dagster import AssetKey
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    seed = graph.get(AssetKey(["config", "pyramid_tiers"])).description
+    assert "File: `dbt_project/seeds/pyramid_tiers.csv`" in seed and "```" not in seed
+    python = graph.get(AssetKey(["intermediate", "int_clv_predictions"])).description
+    assert "#### Python:\n```python\n" in python and "SQL" not in python.split("#### ")[1][:10]
+    sql = graph.get(AssetKey(["marts", "customer_rfm"])).description
+    assert sql.startswith("RFM scores") and "#### SQL:\n```sql\n" in sql
+
+
 def test_arrow_gives_freed_memory_back_at_once():
     import pyarrow as pa
 

@@ -249,8 +249,16 @@ def test_marts_are_filled_and_consistent(built):
         assert q("select pareto_share from marts.pareto_share")[0][0] == pytest.approx(float(top))
         assert 0.2 < top < 1
         for mart in ("customer_rfm", "customer_relationship_cycle", "customer_clv", "key_accounts",
-                     "marketing_audience", "clv_model_parameters"):
+                     "marketing_audience", "clv_model_parameters", "build_parameters"):
             assert counts[f"marts.{mart}"] > 0, mart
+        # BI review: the published copy named settings ("the activity window") but never their values.
+        import yaml
+
+        settings = yaml.safe_load((Path(__file__).parents[2] / "dbt_project" / "dbt_project.yml").read_text())["vars"]
+        assert q("select value from marts.build_parameters where parameter = 'activity_window_days'") == [
+            (str(settings["activity_window_days"]),)]
+        assert q("select count(*) from marts.customer_relationship_cycle where stage = 'ex_customer' "
+                 "and detail not in ('ended', 'lapsed')") == [(0,)]
 
 
 def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(tiny_landing, tmp_path, capsys):
@@ -271,15 +279,22 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    assert main(["--home", str(tmp_path), "run"]) == 0
+    assert main(["--home", str(tmp_path), "run", "--as-of", "2026-11-03T12:00:00+00:00"]) == 0  # the day after
     said = capsys.readouterr().out.split("klantkluis run summary")[-1]
     assert ("Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):\n"
             "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer whose CRM "
             "status is ended has its end date") in said
-    assert ended["customer_id"] not in said
+    assert ended["customer_id"] not in said and "sources_deliver_on_time" not in said  # the data is fresh
     assert main(["--home", str(tmp_path), "status"]) == 0  # later, without a run: the same warning
     said = capsys.readouterr().out
     assert "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer" in said
+    # BI review: a run weeks after the newest export measured everyone's recency from it in silence.
+    assert main(["--home", str(tmp_path), "run", "--as-of", "2026-11-20T12:00:00+00:00"]) == 0
+    said = capsys.readouterr().out.split("klantkluis run summary")[-1]
+    assert "  marts/source_freshness:sources_deliver_on_time (2 rows): Every source named in" in said
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select source, days_before_as_of from marts.source_freshness where max_age_days is not null "
+                           "order by source").fetchall() == [("crm_customers", 18), ("orders", 19)]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from staging.stg_crm__customers "
                            "where status = 'ended' and relationship_end is null").fetchone()[0] == 1

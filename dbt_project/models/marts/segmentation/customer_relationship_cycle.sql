@@ -3,7 +3,8 @@
 --   new         - first order less than new_customer_days ago, or fewer than loyal_min_orders orders,
 --                 and still active;
 --   loyal       - active, at least loyal_min_orders orders, first order new_customer_days or more ago;
---   ex_customer - the relationship ended, or no order within activity_window_days.
+--   ex_customer - the relationship ended (detail ended), or no order within activity_window_days
+--                 while the CRM still has it active (detail lapsed).
 with
 
 customers as (
@@ -51,7 +52,11 @@ staged as (
                  or orders < {{ var('loyal_min_orders') }} then 'new'
             else 'loyal'
         end as stage,
-        case when orders = 0 and status = 'active' then 'customer_without_orders' else status end as detail,
+        case
+            when orders = 0 and status = 'active' then 'customer_without_orders'
+            when status = 'active' and orders_window = 0 then 'lapsed'
+            else status
+        end as detail,
         orders,
         first_order_date,
         last_order_date
