@@ -2,12 +2,12 @@
 -- time every mart is measured from. Recency, activity windows and CLV count from as_of, so a
 -- source that stopped delivering makes its customers look inactive: the check
 -- sources_deliver_on_time warns when a source in var source_max_age_days is older than allowed.
+-- The consent events are left out: kept under a legal obligation (6(1)(c)) for consent and
+-- objections, they are no data of the analytics purpose, and a quiet week of them is normal.
 with newest as (
     select 'crm_customers' as source, max(exported_at) as newest_record_at from {{ ref('stg_crm__customers') }}
     union all
     select 'orders', max(cast(order_date as {{ dbt.type_timestamp() }})) from {{ ref('stg_shop__orders') }}
-    union all
-    select 'consent_events', max(occurred_at) from {{ ref('stg_crm__consent_events') }}
     union all
     select 'interactions', max(occurred_at) from {{ ref('stg_crm__interactions') }}
     union all
