@@ -105,8 +105,8 @@ def _no_files(context, con, paths, source: str) -> None:
     if absent(paths, source):
         context.log.info(absent_message(con, paths, source))
         return
-    earlier = con.execute("select count(distinct file) from raw._batches where source = ?", [source]).fetchone()[0]
-    if not earlier or landing_retention.expected_files(con, source):
+    earlier, expected = landing_retention.landing_files_loaded(con, source)
+    if not earlier or expected:
         raise Failure(no_files_message(paths, source))
     context.log.info(f"{source}: no landing files; the {earlier} loaded earlier were removed after their retention "
                      f"period (policy rule {landing_retention.RULE}), so raw.{source} stays as it is")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from orchestration.ingest.schema import LATEST_LOAD_FIRST
 from privacy.policy import Policy
+from privacy.rights.requests import REQUEST_ID
 from privacy.rights.purge import overwritten_when_replaced
 
 RULE = "landing_files"
@@ -70,9 +71,14 @@ def remove(con, expired_files: list[tuple[Path, str, datetime]], source: str, co
     return removed, refused
 
 
-def expected_files(con, source: str) -> int:
-    """Files of ``source`` the load ledger knows that were not removed after their latest load."""
-    return con.execute(
-        "select count(*) from (select file, max(loaded_at) as last from raw._batches where source = ? group by file) b "
-        "where not exists (select 1 from raw._landing_removed r where r.source = ? and r.file = b.file "
-        "and r.removed_at >= b.last)", [source, source]).fetchone()[0]
+def landing_files_loaded(con, source: str) -> tuple[int, int]:
+    """(landing files of ``source`` the load ledger knows, those of them not removed after their
+    latest load). The consent events of data subject requests (req-*.csv) never lie in the landing
+    zone, so they count as neither: once the consent exports were all removed after their retention
+    period, a source with only request files left is not missing its export."""
+    rows = con.execute(
+        "select file, exists (select 1 from raw._landing_removed r where r.source = ? and r.file = b.file "
+        "and r.removed_at >= b.last) from (select file, max(loaded_at) as last from raw._batches where source = ? "
+        "group by file) b", [source, source]).fetchall()
+    files = [removed for file, removed in rows if not REQUEST_ID.fullmatch(Path(file).stem)]
+    return len(files), sum(not removed for removed in files)

@@ -182,6 +182,21 @@ def test_a_landing_file_goes_30_days_after_its_content_was_first_loaded_and_a_co
         assert con.execute("select count(*) from raw.orders").fetchone()[0] == 9  # the raw layer keeps the rows
 
 
+def test_a_requests_consent_events_are_no_landing_file_missing_once_the_exports_were_removed(tmp_path, landing):
+    """Privacy review: after an objection, its events' batch (req-<id>.csv, never in the landing
+    zone) counted as a landing file removed by hand once the exports aged out, so the source failed
+    "no landing files" and every later run skipped the retention sweep."""
+    (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
+    assert _run(tmp_path)[0].success
+    with connect_duckdb(tmp_path / "warehouse.duckdb") as con:  # what a request's consent events leave in the ledger
+        con.execute("insert into raw._batches values ('b-req', 'orders', 'req-0123456789abcdef0123.csv', 'x', 1, 1, 0, 0, "
+                    "timestamptz '2026-02-10 00:00:00+00', null)")
+    result, logged = _run(tmp_path, "2026-03-05T00:00:00+00:00")  # the export goes after its 30 days
+    assert result.success and not (landing / "2026-01-01.csv").exists()
+    result, logged = _run(tmp_path, "2026-03-06T00:00:00+00:00")
+    assert result.success and any("no landing files; the 1 loaded earlier were removed" in line for line in logged)
+
+
 def test_a_landing_file_failing_the_gate_stays_and_one_deleted_by_hand_is_still_missed(tmp_path, landing):
     good, bad = landing / "2026-01-01.csv", landing / "2026-01-02.csv"
     good.write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
