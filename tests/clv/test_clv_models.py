@@ -107,3 +107,18 @@ def test_the_models_give_the_same_bits_on_an_engine_whose_frames_come_unordered(
     spark_value, spark_predictions = _run(summary, spark=True)
     assert spark_value == value  # exactly: the same last bits
     pd.testing.assert_frame_equal(spark_predictions.sort_index(), predictions.sort_index())
+
+
+def test_with_no_customer_left_both_tables_keep_their_text_columns_text(summary):
+    """Privacy review: after the retention sweep left no customer, the empty predictions reached
+    DuckDB with subject_id INTEGER, and every later build failed: dbt's unit tests type their
+    fixtures from the table ("Could not convert string 'a' to INT32")."""
+    con = duckdb.connect()
+    con.register("summary", summary.iloc[:0])
+    con.execute("create table int_orders_summarised_for_clv as select * from summary")
+    fitted = _model("int_clv_parameters_fitted")(_Dbt(con), con)
+    con.execute("create table int_clv_parameters_fitted as select * from fitted")
+    predictions = _model("int_clv_predictions")(_Dbt(con, horizon=52, discount=0.0018), con)
+    assert [str(t) for t in con.sql("select * from fitted").types][:2] == ["VARCHAR", "VARCHAR"]
+    assert [str(t) for t in con.sql("select subject_id from predictions").types] == ["VARCHAR"]
+    assert con.sql("select count(*) from predictions").fetchone() == (0,)

@@ -13,8 +13,9 @@ def model(dbt, session):
 
     summary = as_pandas(dbt.ref("int_orders_summarised_for_clv"), order_by="subject_id")  # the same fit each run
     if summary.empty:
-        return pd.DataFrame({"model": pd.Series(dtype=str), "parameter": pd.Series(dtype=str),
-                             "value": pd.Series(dtype=float)})
+        # "string", not str: an empty object column reaches DuckDB as INTEGER
+        return pd.DataFrame({"model": pd.Series(dtype="string"), "parameter": pd.Series(dtype="string"),
+                             "value": pd.Series(dtype="Float64")})
     # A customer whose first purchase is on the calibration end has had no time yet (T = 0): nothing
     # for BG/NBD to learn from, and predicted from the population like every other customer.
     observed = summary[summary["t"] > 0]

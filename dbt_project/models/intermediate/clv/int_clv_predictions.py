@@ -19,8 +19,11 @@ def model(dbt, session):
     if summary.empty or any(v is None or math.isnan(v) for v in bg_values + gg_values):
         # no fitted model (see int_clv_parameters_fitted): no prediction, null rather than a made-up 0
         nothing = pd.array([None] * len(summary), dtype="Float64")  # null on every engine, not NaN
-        return summary[["subject_id"]].assign(expected_purchases=nothing, p_alive=nothing, expected_avg_spend=nothing,
-                                              clv=nothing)
+        # subject_id as "string": an empty object column reaches DuckDB as INTEGER, and the next
+        # build's unit tests read their fixtures' types from the table (privacy review: after a
+        # retention sweep left no customer, a build failed on that until the end of time)
+        return summary[["subject_id"]].astype({"subject_id": "string"}).assign(
+            expected_purchases=nothing, p_alive=nothing, expected_avg_spend=nothing, clv=nothing)
     bg = bgnbd.BGNBDParams(*bg_values)
     gg = gamma_gamma.GammaGammaParams(*gg_values)
     return predict(summary, horizon_periods=float(dbt.config.get("horizon")),
