@@ -100,6 +100,20 @@ def _boot_id() -> str:
         return "-"
 
 
+def _stale_copies(paths: Paths, events) -> str | None:
+    """What to say when the run swept the raw layer but did not publish: the BI copies still hold
+    what the sweep removed (Art. 5(1)(e)) until a run gets through to the publish step."""
+    from orchestration.assets.retention import PUBLISHED_KEY, SWEEP_KEY
+
+    done = {e.step_key for e in events if e.event_type == DagsterEventType.STEP_SUCCESS}
+    if "__".join(SWEEP_KEY.path) not in done or "__".join(PUBLISHED_KEY.path) in done \
+            or not (paths.published / "marts.duckdb").exists():
+        return None
+    return (f"  The BI copies in {paths.published} are still those of the last build that got through; until a run "
+            "does, they hold the rows this run's retention sweep removed from the warehouse. Fix the failure above "
+            "and run again today.")
+
+
 def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
     _open_keys(paths)
     paths.prepare_dagster_home()
@@ -149,6 +163,8 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
             elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
                 check = event.event_specific_data
                 print(f"  check {check.asset_key.to_user_string()}:{check.check_name}: {check.description or 'failed'}")
+        if stale := _stale_copies(paths, result.all_events):
+            print(stale)
         if later := [d for d in days[ran:] if d is not None]:
             print(f"Not processed, since the run stopped at landing day {days[ran - 1]}: landing day(s) "
                   f"{', '.join(later)}. `klantkluis run` processes them once the failure is fixed.")

@@ -156,6 +156,27 @@ def test_the_summary_of_a_failed_run_leaves_out_the_rows_of_the_last_build(home)
     assert "Time per stage:" in render(*timed) and "summed over the 2 landing days" in render(*timed, days=2)
 
 
+def test_a_failed_run_that_swept_but_did_not_publish_says_the_bi_copies_still_hold_what_it_removed(home):
+    """Privacy review: a build that failed after the sweep left expired consents in the published
+    marketing audience, and the summary said only that dbt failed."""
+    from types import SimpleNamespace
+
+    from dagster import DagsterEventType
+
+    from orchestration.pipeline import _stale_copies
+
+    paths = Paths.from_home(home)
+    step = lambda key, kind=DagsterEventType.STEP_SUCCESS: SimpleNamespace(event_type=kind, step_key=key)  # noqa: E731
+    swept = [step("privacy__retention_sweep"), step("dbt_models", DagsterEventType.STEP_FAILURE)]
+    assert _stale_copies(paths, swept) is None  # nothing published yet: no copy to be stale
+    (paths.published).mkdir(parents=True)
+    (paths.published / "marts.duckdb").write_bytes(b"")
+    said = _stale_copies(paths, swept)
+    assert said and f"The BI copies in {paths.published} are still those of the last build" in said
+    assert _stale_copies(paths, [*swept, step("published__marts")]) is None
+    assert _stale_copies(paths, [step("raw__orders", DagsterEventType.STEP_FAILURE)]) is None  # nothing swept
+
+
 def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(home, capsys, warehouse_held_elsewhere):
     from orchestration.settings import connect_duckdb
 
