@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from privacy.audit import timestamp
 from privacy.policy import Policy
+from privacy.register import LINKED
 from privacy.rights import texts
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import LOAD_COLUMNS, Classification
@@ -21,6 +22,11 @@ from privacy.tables import LOAD_COLUMNS, Classification
 if TYPE_CHECKING:
     from privacy.rights.access import Dataset
 
+# What is kept of every subject found besides their rows in the warehouse, under its retention
+# rule, and where (Art. 15(1)(d): every period, not only those of the tables shown).
+KEPT_ELSEWHERE = {"landing_files": "landing files (the exports as delivered)",
+                  "lookup_indexes": "request lookup index", "data_keys": "key store", "audit_log": "audit log",
+                  "request_records": "request ledger", "access_exports": "outbox (this copy)"}
 FIELDS = ("confirmation", "purposes", "categories", "recipients", "retention", "rights", "complaint",
           "sources", "profiling", "transfers")
 _ARTICLES = dict(zip(FIELDS, ("15(1)", "15(1)(a)", "15(1)(b)", "15(1)(c)", "15(1)(d)", "15(1)(e)", "15(1)(f)",
@@ -37,7 +43,7 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
             by_purpose[p].add(d.name)
         if c.name not in LOAD_COLUMNS:  # our bookkeeping (file, line, batch): its rule is no period for your data
             by_rule[c.retention].add(d.name)
-        by_category[c.category].append(f"{d.name}.{c.name}")
+        by_category[_category(c)].append(f"{d.name}.{c.name}")
     rows = sum(len(d.rows) for d in datasets)
     info = {
         "confirmation": {"personal_data_processed": bool(datasets), "datasets": len(datasets), "rows": rows,
@@ -48,7 +54,9 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
         "recipients": [{"name": r["name"], "plain": _plain(r.get("plain"), r["name"]),
                         "purposes": sorted(set(r.get("purposes", [])) & set(by_purpose))}
                        for r in policy.recipients if set(r.get("purposes", [])) & set(by_purpose)],
-        "retention": [_retention(policy, rule, sorted(names)) for rule, names in sorted(by_rule.items())],
+        "retention": [_retention(policy, rule, sorted(names)) for rule, names in sorted(by_rule.items())]
+                     + [_retention(policy, rule, [where]) for rule, where in KEPT_ELSEWHERE.items()
+                        if rule in policy.retention and rule not in by_rule],
         "rights": {name: {"article": f"Art. {art} GDPR", **texts.both((nl, en)),
                           "how": f"{policy.controller.get('contact', '')} / {policy.dpo.get('contact', '')}"}
                    for name, (art, nl, en) in texts.RIGHTS.items()},
@@ -79,6 +87,13 @@ def profiling(classification: Classification, present: set[str]) -> dict:
                         "legal_basis": f"Art. {t.column(SUBJECT_COLUMN).legal_basis} GDPR",
                         "significance": [texts.both(texts.SIGNIFICANCE[p]) for p in t.column(SUBJECT_COLUMN).purposes
                                          if p in texts.SIGNIFICANCE]} for t in models]}
+
+
+def _category(column) -> str:
+    """A column's category for the subject it is about: a value that identifies no one by itself
+    (an amount, a score) is still their personal data on their row (Art. 4(1)), as the register
+    says (``privacy.register.LINKED``)."""
+    return LINKED if column.category == "non_personal" else str(column.category)
 
 
 def _retention(policy: Policy, rule: str, datasets: list[str]) -> dict:
@@ -126,6 +141,6 @@ def _dataset(d: Dataset) -> dict:
     return {"name": d.name, "title": d.title, "layer": d.relation.schema, "view": d.relation.is_view,
             "rows": len(d.rows), "description": d.table.description if d.table else "",
             "columns": [{"name": n, "title": headings[n],
-                         **({"category": cols[n].category, "purposes": list(cols[n].purposes),
+                         **({"category": _category(cols[n]), "purposes": list(cols[n].purposes),
                              "legal_basis": cols[n].legal_basis, "retention": cols[n].retention,
                              "description": cols[n].description} if n in cols else {})} for n in d.columns]}

@@ -86,11 +86,14 @@ CATEGORIES = {
     "direct_identifier": ("Direct identificerend (naam, contactgegevens, adres, IBAN, geboortedatum, vrije tekst); "
                           "versleuteld opgeslagen", "Directly identifying (name, contact details, address, IBAN, "
                           "birth date, free text); stored encrypted"),
-    "quasi_identifier": ("Indirect identificerend (klantcode, leeftijdsklasse, postcodegebied, woonplaats, data)",
+    "quasi_identifier": ("Indirect identificerend (pseudoniem: een code in plaats van uw klantnummer; leeftijdsklasse, "
+                         "postcodegebied, woonplaats, data)",
                          "Indirectly identifying (pseudonymous id, age band, postcode area, city, dates)"),
     "special_category": ("Bijzondere persoonsgegevens", "Special categories of personal data"),
-    "non_personal": ("Overige gegevens over u (bestellingen, scores, toestemmingen, segmenten)",
-                     "Other data about you (orders, scores, consents, segments)"),
+    "linked_to_a_subject": ("Overige gegevens over u, aan u gekoppeld via uw pseudoniem (bestellingen, scores, "
+                            "toestemmingen, segmenten)",
+                            "Other data about you, linked to you through your pseudonym (orders, scores, consents, "
+                            "segments)"),
 }
 SIGNIFICANCE = {
     "analytics": ("Helpt ons onze klanten te begrijpen; op zich leidt het tot geen besluit over u. Sommige van deze "

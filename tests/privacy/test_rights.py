@@ -358,6 +358,10 @@ def test_art15_information_fills_every_field_from_classification_and_policy(now)
     assert "Autoriteit Persoonsgegevens" in art["complaint"]["authority"]
     assert {"rectification", "erasure", "restriction", "objection"} <= set(art["rights"])
     assert any(m["model"] == "customer_clv" and "BG/NBD" in m["logic"] for m in art["profiling"]["models"])
+    # privacy review: the subject's own orders and scores were labelled "non_personal"
+    categories = {k["category"] for k in art["categories"]} | {c.get("category") for d in metadata["datasets"]
+                                                              for c in d["columns"]}
+    assert "non_personal" not in categories and "linked_to_a_subject" in categories
     empty = disclosure.art15_information([], CLASSIFICATION, POLICY, request_id="req-2", now=now)
     assert empty["art15"]["confirmation"]["content"]["personal_data_processed"] is False
 
@@ -369,8 +373,12 @@ def test_a_lead_from_a_bought_list_is_told_where_their_data_came_from(now):
     dataset = Dataset(Relation("raw", "leads", False, tuple(columns)), leads, columns,
                       [{"subject_id": "b" * 64, "lead_source": "purchased_list", "_source_file": "2026-11-01.csv"}])
     art = disclosure.art15_information([dataset], CLASSIFICATION, POLICY, request_id="req-3", now=now)["art15"]
-    # the load columns are our bookkeeping: their rule is not listed as a period for the subject's data
-    assert {r["rule"] for r in art["retention"]["content"]} == {"leads"}
+    # the load columns are our bookkeeping: their rule is not listed as a period for the subject's data;
+    # what is kept of them outside the warehouse's tables is (privacy review: Art. 15(1)(d))
+    assert {r["rule"] for r in art["retention"]["content"]} == {"leads", *disclosure.KEPT_ELSEWHERE}
+    elsewhere = {r["rule"]: r for r in art["retention"]["content"]}
+    assert elsewhere["landing_files"]["datasets"] == ["landing files (the exports as delivered)"]
+    assert "30 dagen" in elsewhere["landing_files"]["plain"]["nl"] and elsewhere["audit_log"]["duration_days"] > 0
     assert "raw.leads._source_file" in {c for k in art["categories"]["content"] for c in k["columns"]}  # still shown
     [source] = [s for s in art["sources"]["content"] if s["dataset"] == "raw.leads"]
     assert "bought from a supplier, not from you" in source["origin"]["en"] and "kochten van een leverancier" in source["origin"]["nl"]
