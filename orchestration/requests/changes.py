@@ -128,12 +128,15 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
                if events else []) + ([texts.LEAD_ERASED] if leads_erased else [])
     if (lead_erasure or {}).get("earlier_exports_deleted"):
         effects.append(texts.ERASED_EXPORT)
+    if kept_exports := (lead_erasure or {}).get("exports_kept_for_delivery"):
+        effects.append(tuple(t.format(max(e["until"] for e in kept_exports)) for t in texts.EXPORT_KEPT_FOR_DELIVERY))
     if not effects and leads and service.known(leads, request):  # a lead, and a purpose a lead is never used for
         effects = [texts.LEAD_NOT_USED_SO]
     document = receipt(request, now, "Art. 21 GDPR" if request.type == "objection" else "Art. 7(3) GDPR",
                        found=bool(customers) or leads_erased or bool(effects), events=events,
                        consent_purposes_withdrawn=purposes if events else [], lead_records_erased=leads_erased,
                        earlier_exports_deleted=(lead_erasure or {}).get("earlier_exports_deleted", []),
+                       exports_kept_for_delivery=(lead_erasure or {}).get("exports_kept_for_delivery", []),
                        published_copies_updated=bool(published),
                        effect=texts.both(tuple(" ".join(t) for t in zip(*effects)) if effects else texts.NOTHING_FOUND))
     service.audit.append("consent_withdrawn", now=now, request_id=request.request_id, events=events,

@@ -8,7 +8,7 @@ The purge runs at once, in the same job: the receipt states when it finished and
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from orchestration.compaction import compact_warehouse
@@ -83,18 +83,39 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
         shredded = max(shredded, sum(bool(e["details"].get("existed")) for e in service.audit.matching(
             events=["key_shredded"], since=first, mentioning=actor) if e["actor"] == actor))
     service.ledger.index.forget_subjects(subject_ids)
-    earlier = [r for r in service.ledger.results_for(subject_ids, "access")
-               if r["result_path"] and Path(r["result_path"]).exists()]  # not those removed after 30 days
+    earlier, for_delivery = _exports(service, request, subject_ids)
     exports = [r["request_id"] for r in earlier]
     for r in earlier:  # all of the subject's data: erased too; the access record says why it is gone
         service.discard(Path(r["result_path"]))
         service.ledger.update_detail(r["request_id"], {"removed": {"at": timestamp(now), "rule": "erasure",
                                                                    "by": request.request_id}})
-    done = {"subject_ids": list(subject_ids), "keys_shredded": shredded, "removed": removed, "kept": kept, "earlier_exports_deleted": exports,
+    done = {"subject_ids": list(subject_ids), "keys_shredded": shredded, "removed": removed, "kept": kept,
+            "earlier_exports_deleted": exports, "exports_kept_for_delivery": for_delivery,
             "immediate_seconds": round(time.perf_counter() - started, 3), "shred_seconds": shred_seconds,
             "shredded_at": timestamp(now)}
     service.ledger.update_detail(request.request_id, {"erasure": done})
     return done
+
+
+def _exports(service, request: Request, subject_ids: list[str]) -> tuple[list[dict], list[dict]]:
+    """The subjects' access exports still in the outbox: (those to erase with the data, those kept
+    for delivery as {request_id, until}). An access request answered after this erasure request came
+    in (filed with it, say) was still open when the subject asked for erasure: it is answered first
+    (Art. 12(3), 15), so its export stays until its own rule removes it (Art. 17(3)(b): answering is
+    a legal duty). An export made before then is the subject's data like any other."""
+    came_in = datetime.fromisoformat(service.ledger.get(request.request_id)["received_at"])
+    rule = service.policy.retention.get("access_exports")
+    erase, deliver = [], []
+    for r in service.ledger.results_for(subject_ids, "access"):
+        if not (r["result_path"] and Path(r["result_path"]).exists()):  # removed after its 30 days already
+            continue
+        answered = datetime.fromisoformat(r["completed_at"])
+        if rule is not None and answered >= came_in and datetime.fromisoformat(r["received_at"]) <= came_in:
+            deliver.append({"request_id": r["request_id"],
+                            "until": (answered + timedelta(days=rule.duration_days)).date().isoformat()})
+        else:
+            erase.append(r)
+    return erase, deliver
 
 
 def _explanation(found: bool, done: dict, policy) -> tuple[str, str]:
@@ -107,6 +128,8 @@ def _explanation(found: bool, done: dict, policy) -> tuple[str, str]:
         parts.append(tuple(t.format(ends) for t in texts.ERASED_KEPT))
     if done["earlier_exports_deleted"]:
         parts.append(texts.ERASED_EXPORT)
+    if kept_exports := done.get("exports_kept_for_delivery"):
+        parts.append(tuple(t.format(max(e["until"] for e in kept_exports)) for t in texts.EXPORT_KEPT_FOR_DELIVERY))
     years = {name: round(policy.retention[rule].duration_days / 365.25)
              for name, rule in (("records", "request_records"), ("log", "audit_log"))}
     parts.append(tuple(t.format(**years) for t in texts.ERASED_RECORDS))
@@ -143,6 +166,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                        published_copies=published and {"republished": True, **published},
                        suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
+                       exports_kept_for_delivery=done.get("exports_kept_for_delivery", []),
                        physical_purge=purged, source_systems=_sources_note(service.policy),
                        timing={"key_shredded_after_seconds": done["shred_seconds"],
                                "immediate_seconds": done["immediate_seconds"],
@@ -154,6 +178,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     return path, {"subject_ids": ids, "found": found, "removed": {r["table"]: r["rows"] for r in done["removed"]},
                   "kept": {k["table"]: k["rows"] for k in done["kept"]}, "keys_shredded": done["keys_shredded"],
                   "earlier_exports_deleted": done["earlier_exports_deleted"],
+                  "exports_kept_for_delivery": done.get("exports_kept_for_delivery", []),
                   "shred_seconds": done["shred_seconds"], "immediate_seconds": done["immediate_seconds"],
                   "purge_seconds": purged and purged["seconds"],
                   "publish_seconds": published and published["seconds"]}

@@ -110,7 +110,7 @@ def _id_of(digest) -> str:
 
 def intake(service, now: datetime) -> list:
     """Register new inbox files in the ledger (the Art. 12(3) clock runs from receipt); returns the
-    requests still to be answered, oldest first."""
+    requests still to be answered, oldest first, an erasure after the others received with it."""
     pending = []
     for request_id, (path, raw) in inbox_files(service.paths.inbox).items():
         try:
@@ -149,7 +149,9 @@ def intake(service, now: datetime) -> list:
         else:
             pending.append(request)
     service.remove_expired(now)
-    return sorted(pending, key=lambda r: (r.received_at, r.request_id))
+    # Received at one moment ("send me my data, then delete it"): the erasure comes last, so the
+    # access is answered first and its export kept for delivery (orchestration.requests.erasure).
+    return sorted(pending, key=lambda r: (r.received_at, r.type == "erasure", r.request_id))
 
 
 def _arrival(path: Path, raw: bytes, now: datetime) -> datetime:

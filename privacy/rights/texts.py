@@ -46,6 +46,11 @@ ERASED_KEPT = ("Uw bestellingen bewaren wij tot {}, omdat de wet dat vereist (de
                "anonymous sales lines.")
 ERASED_EXPORT = ("Het overzicht van uw gegevens dat u eerder bij ons opvroeg, is met uw gegevens gewist.",
                  "The copy of your data that you asked us for earlier has been erased with your data.")
+EXPORT_KEPT_FOR_DELIVERY = (
+    "Het overzicht van uw gegevens dat u tegelijk met dit verzoek opvroeg, bewaren wij alleen om het u te bezorgen: "
+    "uiterlijk {} wissen wij het.",
+    "The copy of your data that you asked for together with this request is kept only to deliver it to you: we erase "
+    "it on {} at the latest.")
 ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging ({records} jaar) en ons logboek ({log} "
                   "jaar), met alleen een code in plaats van uw naam, en een aantekening dat uw gegevens niet opnieuw "
                   "worden geladen.",

@@ -569,3 +569,35 @@ def test_requests_counts_a_filed_request_before_it_is_processed(paths, capsys):
     capsys.readouterr()
     assert _cli(paths, "requests") == 0
     assert capsys.readouterr().out.rstrip().endswith("1 request(s).")
+
+
+def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_keep_its_export_for_delivery(paths, capsys):
+    """Privacy review: "send me my data, then delete it" erased the export 0.1 s after it was made,
+    and the subject never got an answer to Art. 15. An export made before the erasure came in goes
+    with the data (test_requests_e2e)."""
+    import duckdb
+
+    from orchestration.ingest.schema import ensure_raw_tables
+
+    (paths.landing / "orders").mkdir(parents=True)
+    (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000001\n")
+    with RequestService(paths) as service:
+        sid = service.pseudonymiser.subject_id("customer", "C0000001")
+        with duckdb.connect(str(paths.warehouse)) as con:
+            ensure_raw_tables(con, [t for t in service.classification if t.name == "orders" and t.layer == "source"])
+            con.execute("insert into raw.orders (subject_id, amount) values (?, '12.50')", [sid])
+    for kind in ("erasure", "access"):  # received at one moment, in either order: the access is answered first
+        write_request(paths.inbox, {"type": kind, "customer_id": "C0000001", "verification": "id_document",
+                                    "received_at": "2026-12-01T10:00:00+01:00"})
+    assert _cli(paths, "process-requests") == 0
+    said = capsys.readouterr().out
+    with RequestService(paths) as service:
+        rows = {r["type"]: r for r in service.ledger.rows()}
+    access, erasure = rows["access"], rows["erasure"]
+    receipt = json.loads(open(erasure["result_path"]).read())
+    assert access["status"] == erasure["status"] == "completed" and receipt["earlier_exports_deleted"] == 0
+    assert os.path.exists(access["result_path"])
+    [kept] = receipt["exports_kept_for_delivery"]
+    assert kept["request_id"] == access["request_id"]
+    assert f"we erase it on {kept['until']} at the latest" in receipt["explanation"]["en"]
+    assert f"The access export of {access['request_id']}, answered after this request came in, stays for delivery" in said
