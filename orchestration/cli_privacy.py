@@ -42,9 +42,12 @@ def _audit(args, paths: Paths) -> int:
 
     from privacy.audit import AuditLog
 
+    mentioning = [args.id] if args.id else []
+    if number := args.customer or args.lead:
+        mentioning += _subject_and_requests(paths, "customer" if args.customer else "lead", number)
     try:
         entries = list(AuditLog(paths.audit_log).matching(events=args.event or (), since=args.since,
-                                                          until=args.until, mentioning=args.id))
+                                                          until=args.until, mentioning=mentioning or None))
     except ValueError:
         print("--since and --until take ISO 8601, a date (2026-12-05) or a time (2026-12-05T10:00+01:00), "
               "or a number of days back (30d).")
@@ -64,8 +67,22 @@ def _audit(args, paths: Paths) -> int:
             print(f"No event {', '.join(unknown)} in this log; its events: {', '.join(events) or 'none yet'}.")
     if args.id and not entries:
         print("--id finds pseudonymous subject ids, request ids, tables and files; never a customer number or "
-              "e-mail address, which the log does not hold.")
+              "e-mail address, which the log does not hold: --customer and --lead find a number's entries.")
     return 0
+
+
+def _subject_and_requests(paths: Paths, kind: str, number: str) -> list[str]:
+    """The pseudonymous id of the customer or lead `number` (the log never holds the number itself)
+    and the ids of the requests about them, whose entries name only the request (Art. 5(2))."""
+    from privacy.pseudonym import pseudonymiser_from_env
+    from privacy.rights.ledger import Ledger
+
+    subject = pseudonymiser_from_env({**os.environ, **paths.environment()}).subject_id(kind, number.strip())
+    ledger_file = paths.state / "requests.sqlite"
+    if not ledger_file.exists():
+        return [subject]
+    with Ledger(ledger_file) as ledger:
+        return [subject, *(r["request_id"] for r in ledger.rows() if subject in json.loads(r["subjects"] or "[]"))]
 
 
 def _rotate(args, paths: Paths) -> int:
@@ -124,6 +141,10 @@ def add_privacy_commands(sub) -> None:
                                       "30d: the last 30 days)")
     read.add_argument("--until", help="up to this time (ISO 8601 prefix, inclusive; 30d: up to 30 days ago)")
     read.add_argument("--id", help="naming this pseudonymous subject id, request id, table or file")
+    who = read.add_mutually_exclusive_group()
+    who.add_argument("--customer", metavar="NUMBER", help="about this customer: entries naming their pseudonymous id "
+                                                          "or a request about them")
+    who.add_argument("--lead", metavar="NUMBER", help="about this lead, as --customer")
     read.add_argument("--last", type=positive, default=0, help="only the last N matching entries")
     read.add_argument("--json", action="store_true", help="the entries as JSON Lines")
     read.set_defaults(func=_audit)

@@ -154,18 +154,19 @@ class AuditLog:
         return (json.loads(line) for line in self._lines())
 
     def matching(self, *, events: Iterable[str] = (), since: str | None = None, until: str | None = None,
-                 mentioning: str | None = None) -> Iterator[dict]:
+                 mentioning: str | Iterable[str] | None = None) -> Iterator[dict]:
         """The entries answering "who did what, when" (Art. 5(2)): of the given events, with ``ts``
         from ``since`` up to ``until`` (ISO 8601: a date such as "2026-12-05", inclusive, or a time,
         UTC unless it has an offset; ValueError otherwise), naming
-        ``mentioning`` (a pseudonymous subject id, a request id, a table or file name)."""
+        ``mentioning`` (a pseudonymous subject id, a request id, a table or file name; or any of several)."""
         wanted, since, until = set(events), _moment(since), _moment(until)
+        names = [mentioning] if isinstance(mentioning, str) else list(mentioning or [])
         for entry in self.entries():
             if wanted and entry["event"] not in wanted:
                 continue
             if (since and entry["ts"] < since) or (until and entry["ts"][:len(until)] > until):
                 continue
-            if mentioning and mentioning not in _canonical([entry["actor"], entry["details"]]).decode():
+            if names and not any(n in _canonical([entry["actor"], entry["details"]]).decode() for n in names):
                 continue
             yield entry
 

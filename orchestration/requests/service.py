@@ -248,7 +248,8 @@ class RequestService:
             return []
         with self.warehouse(read_only=True) as con:
             table = self.classification.table(MASTER_TABLES["customer"], "source")
-            row = latest_row(self, con, table, customer, {EMAIL}, "identifying the requester (Art. 12(6))",
+            row = latest_row(self, con, table, customer, {EMAIL},
+                             "finding the lead record of the customer who made the request (Art. 12(6), 15)",
                              f"request:{request.request_id}", now) if column_types(con, "raw", table.name) else None
             if not row or not row.get(EMAIL):
                 return []

@@ -29,6 +29,35 @@ def test_the_audit_command_shows_who_did_what_when_filtered(tmp_path, monkeypatc
     assert "No event" not in capsys.readouterr().out  # the event is right; the time excluded it
 
 
+def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_their_requests(tmp_path, monkeypatch,
+                                                                                              capsys):
+    """Privacy review: the log holds no numbers, and a request's entries name only the request, so
+    "whose data, when" took a lookup by hand and a second search."""
+    from privacy.pseudonym import pseudonymiser_from_env
+    from privacy.rights.ledger import Ledger
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    sid = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000001")
+    other = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000002")
+    paths.state.mkdir(parents=True, exist_ok=True)
+    with Ledger(paths.state / "requests.sqlite") as ledger:
+        for request_id, subject in (("req-aaaaaaaaaaaaaaaaaaaa", sid), ("req-bbbbbbbbbbbbbbbbbbbb", other)):
+            ledger._db.execute("insert into requests (request_id, type, status, subjects, received_at, due_at) "
+                               "values (?, 'access', 'completed', ?, '2026-12-01', '2027-01-01')",
+                               (request_id, f'["{subject}"]'))
+        ledger._db.commit()
+    log = AuditLog(paths.audit_log)
+    log.append("key_created", now=NOW, subject_id=sid)
+    log.append("access_export", actor="request:req-aaaaaaaaaaaaaaaaaaaa", now=NOW, rows=4)
+    log.append("access_export", actor="request:req-bbbbbbbbbbbbbbbbbbbb", now=NOW, rows=2)
+    assert main(["--home", str(tmp_path), "audit", "--customer", "C0000001"]) == 0
+    said = capsys.readouterr().out
+    assert "key_created" in said and "req-aaaa" in said and "req-bbbb" not in said and "2 of the entries" in said
+    assert "C0000001" not in said
+
+
 def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch, capsys):
     from privacy.masterkey import master_key_from_env
 
