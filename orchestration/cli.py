@@ -35,6 +35,13 @@ def _demo(args, paths: Paths) -> int:
         if not args.force:
             print(f"Landing zone {paths.landing} already holds demo files; keeping them (--force regenerates them).")
             return 0
+        if paths.warehouse.exists():  # new days' files beside the loaded ones: every customer twice
+            print(f"The warehouse {paths.warehouse} holds the rows of the demo files there; --force would add a second "
+                  f"demo of other days beside them. To start over: `rm -rf {paths.home}`, then `klantkluis demo`.")
+            return 2
+        for path in [*paths.landing.rglob("*"), *paths.truth.rglob("*")]:  # the demo's own files, named by their day
+            if path.is_file():
+                path.unlink()
     # The demo's two landing days are the two days before today, as a live installation's latest
     # exports are: recency, activity windows and CLV are measured from the run's time.
     first_day = business_day() - timedelta(days=2)
@@ -154,10 +161,10 @@ def _unload(args, paths: Paths) -> int:
     from orchestration.pipeline import run_lock
     from orchestration.settings import connect_duckdb
     from privacy.audit import AuditLog
-    from privacy.rights.requests import REQUEST_ID
+    from privacy.rights.requests import is_request_batch
 
     source, file = args.source, Path(args.file).name
-    if REQUEST_ID.fullmatch(Path(file).stem):
+    if is_request_batch(file):
         raise LandingFileError(f"{file} holds the consent events of data subject request {Path(file).stem}, not a "
                                "landing file: they stay (Art. 7(3), 21(3))")
     if file in {p.name for p in source_files(paths, source)}:

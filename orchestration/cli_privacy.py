@@ -44,7 +44,10 @@ def _audit(args, paths: Paths) -> int:
 
     mentioning = [args.id] if args.id else []
     if number := args.customer or args.lead:
-        mentioning += _subject_and_requests(paths, "customer" if args.customer else "lead", number)
+        if not (about := _subject_and_requests(paths, "customer" if args.customer else "lead", number)):
+            print(f"No pseudonym key in {paths.key_dir} yet, so this installation has recorded nothing about anyone.")
+            return 0
+        mentioning += about
     try:
         entries = list(AuditLog(paths.audit_log).matching(events=args.event or (), since=args.since,
                                                           until=args.until, mentioning=mentioning or None))
@@ -73,16 +76,16 @@ def _audit(args, paths: Paths) -> int:
 
 def _subject_and_requests(paths: Paths, kind: str, number: str) -> list[str]:
     """The pseudonymous id of the customer or lead `number` (the log never holds the number itself)
-    and the ids of the requests about them, whose entries name only the request (Art. 5(2))."""
-    from privacy.pseudonym import pseudonymiser_from_env
-    from privacy.rights.ledger import Ledger
+    and the ids of the requests about them, whose entries name only the request (Art. 5(2)); none
+    without a pseudonym key (a read makes no key)."""
+    from privacy.pseudonym import PSEUDONYM_KEY_FILE, PSEUDONYM_KEY_VAR, pseudonymiser_from_env
+    from privacy.rights.ledger import requests_about
 
-    subject = pseudonymiser_from_env({**os.environ, **paths.environment()}).subject_id(kind, number.strip())
-    ledger_file = paths.state / "requests.sqlite"
-    if not ledger_file.exists():
-        return [subject]
-    with Ledger(ledger_file) as ledger:
-        return [subject, *(r["request_id"] for r in ledger.rows() if subject in json.loads(r["subjects"] or "[]"))]
+    env = {**os.environ, **paths.environment()}
+    if not env.get(PSEUDONYM_KEY_VAR) and not (paths.key_dir / PSEUDONYM_KEY_FILE).exists():
+        return []
+    subject = pseudonymiser_from_env(env).subject_id(kind, number)
+    return [subject, *requests_about(paths.state / "requests.sqlite", subject)]
 
 
 def _rotate(args, paths: Paths) -> int:

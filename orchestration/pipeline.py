@@ -106,7 +106,11 @@ def _stale_copies(paths: Paths, events) -> str | None:
     from orchestration.assets.retention import PUBLISHED_KEY, SWEEP_KEY
 
     done = {e.step_key for e in events if e.event_type == DagsterEventType.STEP_SUCCESS}
-    if "__".join(SWEEP_KEY.path) not in done or "__".join(PUBLISHED_KEY.path) in done \
+    # rows the sweep or (for their own tables) the ingest steps deleted or anonymised in this run
+    swept = sum(value.value for e in events if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
+                for key, value in e.event_specific_data.materialization.metadata.items()
+                if key in ("rows_swept", "past_retention_swept"))
+    if not swept or "__".join(SWEEP_KEY.path) not in done or "__".join(PUBLISHED_KEY.path) in done \
             or not (paths.published / "marts.duckdb").exists():
         return None
     return (f"  The BI copies in {paths.published} are still those of the last build that got through; until a run "

@@ -88,8 +88,9 @@ def check_description(test: Mapping[str, Any]) -> str | None:
         "unique": f"No two rows have the same {column}.",
         "accepted_values": f"Every {column} that is set is one of: {', '.join(map(str, args.get('values') or []))}.",
         "relationships": f"Every {column} that is set is a {args.get('field')} of {_ref_name(args.get('to', ''))}.",
-        "values_between": f"Every {column} that is set lies within [{low}, {high}]." if high is not None
-                          else f"Every {column} that is set is at least {low}.",
+        "values_between": f"Every {column} that is set lies within [{low}, {high}]." if None not in (low, high)
+                          else f"Every {column} that is set is at least {low}." if high is None
+                          else f"Every {column} that is set is at most {high}.",
     }
     return sentences.get(meta.get("name"))
 
@@ -122,15 +123,16 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
         events.extend(invocation.stream())
     except Exception as exc:  # a failed model or test: what did build still shows, then the failure
         failure = exc
-    yield from with_row_counts(context, events, klantkluis)
+    yield from with_row_counts(context, events, klantkluis, as_of)
     if failure is not None:
         raise failure
 
 
-def with_row_counts(context, events: list, klantkluis: KlantkluisResource) -> Iterator:
+def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of: str | None = None) -> Iterator:
     """The build's events, each model's and snapshot's materialization with its columns' types
     (``dagster/column_schema``, with dbt's descriptions) and each table's with ``dagster/row_count``
     (the UI's row count and its history); views are not counted: counting one runs its query.
+    A mart's also carries ``as_of``, the time its recency and windows count from (UTC).
     These are extras: when the warehouse cannot be read, the events go without them."""
     nodes = _manifest_nodes()
     built = {uid: nodes[uid] for uid in map(_unique_id, events) if uid in nodes}
@@ -142,6 +144,8 @@ def with_row_counts(context, events: list, klantkluis: KlantkluisResource) -> It
                     extra[uid] = {"dagster/column_schema": TableSchema(columns=[
                         TableColumn(name, kind.lower(), (n["columns"].get(name) or {}).get("description") or None)
                         for name, kind in column_types(con, n["schema"], n["alias"]).items()])}
+                    if as_of and "marts" in n["fqn"]:
+                        extra[uid]["as_of"] = as_of
                     if n["config"]["materialized"] != "view":
                         extra[uid]["dagster/row_count"] = con.execute(
                             f'select count(*) from "{n["schema"]}"."{n["alias"]}"').fetchone()[0]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from orchestration.ingest.schema import LATEST_LOAD_FIRST
 from privacy.policy import Policy
-from privacy.rights.requests import REQUEST_ID
+from privacy.rights.requests import is_request_batch
 from privacy.rights.purge import overwritten_when_replaced
 
 RULE = "landing_files"
@@ -80,5 +80,5 @@ def landing_files_loaded(con, source: str) -> tuple[int, int]:
         "select file, exists (select 1 from raw._landing_removed r where r.source = ? and r.file = b.file "
         "and r.removed_at >= b.last) from (select file, max(loaded_at) as last from raw._batches where source = ? "
         "group by file) b", [source, source]).fetchall()
-    files = [removed for file, removed in rows if not REQUEST_ID.fullmatch(Path(file).stem)]
+    files = [removed for file, removed in rows if not is_request_batch(file)]
     return len(files), sum(not removed for removed in files)

@@ -14,7 +14,7 @@ from orchestration.ingest.reader import LandingFileError
 from orchestration.ingest.schema import LATEST_BATCHES
 from orchestration.ingest.sources import absent, landing_day, source_files, source_location
 from orchestration.settings import Paths
-from privacy.rights.requests import LOCAL_TIME, REQUEST_ID
+from privacy.rights.requests import LOCAL_TIME, is_request_batch
 from privacy.rights.warehouse import column_types
 
 SHOWN = 3  # file names shown per note; the rest are counted
@@ -77,7 +77,7 @@ def vanished(paths: Paths, con) -> list[str]:
         if source not in present:
             present[source] = {p.name for p in source_files(paths, source)}
         if (source in LANDING_SOURCES and not absent(paths, source) and file not in present[source]
-                and not REQUEST_ID.fullmatch(Path(file).stem)):
+                and not is_request_batch(file)):
             gone[source].append((file, loaded))
     return [f"{source}: {len(files)} file(s) loaded earlier are gone from {source_location(paths, source).parent} "
             f"({_names([f for f, _ in files])}), not by their retention rule; their {sum(n for _, n in files):,} rows "

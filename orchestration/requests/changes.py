@@ -16,7 +16,7 @@ from orchestration.compaction import record_deletion
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.writer import load_file
 from orchestration.requests.common import MASTER_TABLES, Refused, receipt, republish, write_receipt
-from orchestration.requests.erasure import erase_now, purge
+from orchestration.requests.erasure import erase_now, kept_for_delivery, purge
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
@@ -128,8 +128,7 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
                if events else []) + ([texts.LEAD_ERASED] if leads_erased else [])
     if (lead_erasure or {}).get("earlier_exports_deleted"):
         effects.append(texts.ERASED_EXPORT)
-    if kept_exports := (lead_erasure or {}).get("exports_kept_for_delivery"):
-        effects.append(tuple(t.format(max(e["until"] for e in kept_exports)) for t in texts.EXPORT_KEPT_FOR_DELIVERY))
+    effects += kept_for_delivery(lead_erasure or {})
     if not effects and leads and service.known(leads, request):  # a lead, and a purpose a lead is never used for
         effects = [texts.LEAD_NOT_USED_SO]
     document = receipt(request, now, "Art. 21 GDPR" if request.type == "objection" else "Art. 7(3) GDPR",
@@ -143,7 +142,9 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
                          purposes=purposes, leads_erased=len(leads) if leads_erased else 0, subjects=customers)
     return write_receipt(service.paths.outbox, document), {"subject_ids": customers + (leads if leads_erased else []),
                                                            "found": bool(customers) or leads_erased,
-                                                           "events": events, "purposes": purposes}
+                                                           "events": events, "purposes": purposes,
+                                                           "exports_kept_for_delivery": (lead_erasure or {}).get(
+                                                               "exports_kept_for_delivery", [])}
 
 
 def _withdrawn(purposes: list[str], policy) -> tuple[str, ...]:

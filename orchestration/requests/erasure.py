@@ -17,7 +17,7 @@ from orchestration.ingest import landing_retention
 from privacy.audit import timestamp
 from privacy.rights import texts
 from privacy.rights.erasure import Erasure, erase
-from privacy.rights.requests import Request
+from privacy.rights.requests import Request, local_date
 from privacy.rights.warehouse import recorded
 
 SOURCES_NOTE = {
@@ -111,11 +111,18 @@ def _exports(service, request: Request, subject_ids: list[str]) -> tuple[list[di
             continue
         answered = datetime.fromisoformat(r["completed_at"])
         if rule is not None and answered >= came_in and datetime.fromisoformat(r["received_at"]) <= came_in:
+            # as orchestration.requests.file_retention removes it: once its rule's days are over
             deliver.append({"request_id": r["request_id"],
-                            "until": (answered + timedelta(days=rule.duration_days)).date().isoformat()})
+                            "until": local_date(timestamp(answered + timedelta(days=rule.duration_days)))})
         else:
             erase.append(r)
     return erase, deliver
+
+
+def kept_for_delivery(done: dict) -> list[tuple[str, str]]:
+    """The receipt's sentence on exports kept for delivery (``_exports``), in Dutch and English."""
+    kept = done.get("exports_kept_for_delivery")
+    return [tuple(t.format(max(e["until"] for e in kept)) for t in texts.EXPORT_KEPT_FOR_DELIVERY)] if kept else []
 
 
 def _explanation(found: bool, done: dict, policy) -> tuple[str, str]:
@@ -128,8 +135,7 @@ def _explanation(found: bool, done: dict, policy) -> tuple[str, str]:
         parts.append(tuple(t.format(ends) for t in texts.ERASED_KEPT))
     if done["earlier_exports_deleted"]:
         parts.append(texts.ERASED_EXPORT)
-    if kept_exports := done.get("exports_kept_for_delivery"):
-        parts.append(tuple(t.format(max(e["until"] for e in kept_exports)) for t in texts.EXPORT_KEPT_FOR_DELIVERY))
+    parts += kept_for_delivery(done)
     years = {name: round(policy.retention[rule].duration_days / 365.25)
              for name, rule in (("records", "request_records"), ("log", "audit_log"))}
     parts.append(tuple(t.format(**years) for t in texts.ERASED_RECORDS))
@@ -166,7 +172,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                        published_copies=published and {"republished": True, **published},
                        suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
-                       exports_kept_for_delivery=done.get("exports_kept_for_delivery", []),
+                       exports_kept_for_delivery=done["exports_kept_for_delivery"],
                        physical_purge=purged, source_systems=_sources_note(service.policy),
                        timing={"key_shredded_after_seconds": done["shred_seconds"],
                                "immediate_seconds": done["immediate_seconds"],
@@ -178,7 +184,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     return path, {"subject_ids": ids, "found": found, "removed": {r["table"]: r["rows"] for r in done["removed"]},
                   "kept": {k["table"]: k["rows"] for k in done["kept"]}, "keys_shredded": done["keys_shredded"],
                   "earlier_exports_deleted": done["earlier_exports_deleted"],
-                  "exports_kept_for_delivery": done.get("exports_kept_for_delivery", []),
+                  "exports_kept_for_delivery": done["exports_kept_for_delivery"],
                   "shred_seconds": done["shred_seconds"], "immediate_seconds": done["immediate_seconds"],
                   "purge_seconds": purged and purged["seconds"],
                   "publish_seconds": published and published["seconds"]}

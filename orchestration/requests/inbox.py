@@ -108,9 +108,13 @@ def _id_of(digest) -> str:
     return "req-" + digest.hexdigest()[:20]
 
 
+ERASING = ("erasure", "objection", "withdraw_consent")  # request types that may erase a subject's records
+
+
 def intake(service, now: datetime) -> list:
     """Register new inbox files in the ledger (the Art. 12(3) clock runs from receipt); returns the
-    requests still to be answered, oldest first, an erasure after the others received with it."""
+    requests still to be answered, oldest first; of those received at one moment, the ones that may
+    erase (an erasure; an objection or withdrawal, which erases a lead) after the others."""
     pending = []
     for request_id, (path, raw) in inbox_files(service.paths.inbox).items():
         try:
@@ -149,9 +153,9 @@ def intake(service, now: datetime) -> list:
         else:
             pending.append(request)
     service.remove_expired(now)
-    # Received at one moment ("send me my data, then delete it"): the erasure comes last, so the
+    # Received at one moment ("send me my data, then delete it"): what may erase comes last, so the
     # access is answered first and its export kept for delivery (orchestration.requests.erasure).
-    return sorted(pending, key=lambda r: (r.received_at, r.type == "erasure", r.request_id))
+    return sorted(pending, key=lambda r: (r.received_at, r.type in ERASING, r.request_id))
 
 
 def _arrival(path: Path, raw: bytes, now: datetime) -> datetime:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from privacy.audit import timestamp
 from privacy.policy import Policy
-from privacy.register import LINKED
+from privacy.register import category
 from privacy.rights import texts
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import LOAD_COLUMNS, Classification
@@ -43,7 +43,7 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
             by_purpose[p].add(d.name)
         if c.name not in LOAD_COLUMNS:  # our bookkeeping (file, line, batch): its rule is no period for your data
             by_rule[c.retention].add(d.name)
-        by_category[_category(c)].append(f"{d.name}.{c.name}")
+        by_category[category(d.table, c)].append(f"{d.name}.{c.name}")
     rows = sum(len(d.rows) for d in datasets)
     info = {
         "confirmation": {"personal_data_processed": bool(datasets), "datasets": len(datasets), "rows": rows,
@@ -87,13 +87,6 @@ def profiling(classification: Classification, present: set[str]) -> dict:
                         "legal_basis": f"Art. {t.column(SUBJECT_COLUMN).legal_basis} GDPR",
                         "significance": [texts.both(texts.SIGNIFICANCE[p]) for p in t.column(SUBJECT_COLUMN).purposes
                                          if p in texts.SIGNIFICANCE]} for t in models]}
-
-
-def _category(column) -> str:
-    """A column's category for the subject it is about: a value that identifies no one by itself
-    (an amount, a score) is still their personal data on their row (Art. 4(1)), as the register
-    says (``privacy.register.LINKED``)."""
-    return LINKED if column.category == "non_personal" else str(column.category)
 
 
 def _retention(policy: Policy, rule: str, datasets: list[str]) -> dict:
@@ -141,6 +134,6 @@ def _dataset(d: Dataset) -> dict:
     return {"name": d.name, "title": d.title, "layer": d.relation.schema, "view": d.relation.is_view,
             "rows": len(d.rows), "description": d.table.description if d.table else "",
             "columns": [{"name": n, "title": headings[n],
-                         **({"category": _category(cols[n]), "purposes": list(cols[n].purposes),
+                         **({"category": category(d.table, cols[n]), "purposes": list(cols[n].purposes),
                              "legal_basis": cols[n].legal_basis, "retention": cols[n].retention,
                              "description": cols[n].description} if n in cols else {})} for n in d.columns]}

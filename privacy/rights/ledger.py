@@ -9,6 +9,7 @@ holds the blind indexes (:mod:`privacy.rights.blind_index`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -32,6 +33,16 @@ create table if not exists requests (
 ANSWERED = ("completed", "refused", "answered")  # statuses of a request that is done with
 STATUSES = ("received", "processing", "failed", "rejected", *ANSWERED)
 STALE = timedelta(minutes=30)  # a request "processing" this long was interrupted: it may be claimed again
+
+
+def requests_about(path: str | os.PathLike[str], subject_id: str) -> list[str]:
+    """The ids of the requests about ``subject_id`` in the ledger at ``path``, read only (for the
+    audit trail of one person, Art. 5(2)); none when there is no ledger."""
+    if not os.path.exists(path):
+        return []
+    with contextlib.closing(sqlite3.connect(f"file:{os.fspath(path)}?mode=ro", uri=True)) as db:
+        return [request_id for request_id, subjects in db.execute("select request_id, subjects from requests")
+                if subject_id in json.loads(subjects or "[]")]
 
 
 class NotOpen(PrivacyError):

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as _field
 from datetime import datetime, timedelta, timezone
+from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
 from privacy.exceptions import PrivacyError
@@ -81,6 +82,12 @@ def local_date(stored: str) -> str:
 
 
 REQUEST_ID = re.compile(r"req-[0-9a-f]{20}")  # what request_id_for makes; a request's consent events load as <id>.csv
+
+
+def is_request_batch(file: str) -> bool:
+    """Whether a loaded file name is a request's consent events (<request id>.csv), which never lie
+    in the landing zone."""
+    return bool(REQUEST_ID.fullmatch(PurePath(file).stem))
 
 
 def request_id_for(document: dict) -> str:

@@ -47,10 +47,10 @@ ERASED_KEPT = ("Uw bestellingen bewaren wij tot {}, omdat de wet dat vereist (de
 ERASED_EXPORT = ("Het overzicht van uw gegevens dat u eerder bij ons opvroeg, is met uw gegevens gewist.",
                  "The copy of your data that you asked us for earlier has been erased with your data.")
 EXPORT_KEPT_FOR_DELIVERY = (
-    "Het overzicht van uw gegevens dat u tegelijk met dit verzoek opvroeg, bewaren wij alleen om het u te bezorgen: "
-    "uiterlijk {} wissen wij het.",
-    "The copy of your data that you asked for together with this request is kept only to deliver it to you: we erase "
-    "it on {} at the latest.")
+    "Het overzicht van uw gegevens dat u opvroeg en dat wij pas maakten nadat dit verzoek binnenkwam, bewaren wij "
+    "alleen om het u te bezorgen: tot en met {}; daarna wissen wij het.",
+    "The copy of your data that you asked for and that we made after this request came in is kept only to deliver it "
+    "to you: until {}, then we erase it.")
 ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging ({records} jaar) en ons logboek ({log} "
                   "jaar), met alleen een code in plaats van uw naam, en een aantekening dat uw gegevens niet opnieuw "
                   "worden geladen.",
@@ -95,6 +95,8 @@ CATEGORIES = {
                          "postcodegebied, woonplaats, data)",
                          "Indirectly identifying (pseudonymous id, age band, postcode area, city, dates)"),
     "special_category": ("Bijzondere persoonsgegevens", "Special categories of personal data"),
+    "non_personal": ("Overige gegevens (bestellingen, scores, toestemmingen, segmenten)",
+                     "Other data (orders, scores, consents, segments)"),
     "linked_to_a_subject": ("Overige gegevens over u, aan u gekoppeld via uw pseudoniem (bestellingen, scores, "
                             "toestemmingen, segmenten)",
                             "Other data about you, linked to you through your pseudonym (orders, scores, consents, "

@@ -167,7 +167,10 @@ def test_a_failed_run_that_swept_but_did_not_publish_says_the_bi_copies_still_ho
 
     paths = Paths.from_home(home)
     step = lambda key, kind=DagsterEventType.STEP_SUCCESS: SimpleNamespace(event_type=kind, step_key=key)  # noqa: E731
-    swept = [step("privacy__retention_sweep"), step("dbt_models", DagsterEventType.STEP_FAILURE)]
+    rows = lambda n: SimpleNamespace(event_type=DagsterEventType.ASSET_MATERIALIZATION, step_key="x",  # noqa: E731
+                                     event_specific_data=SimpleNamespace(materialization=SimpleNamespace(
+                                         metadata={"rows_swept": SimpleNamespace(value=n)})))
+    swept = [rows(3), step("privacy__retention_sweep"), step("dbt_models", DagsterEventType.STEP_FAILURE)]
     assert _stale_copies(paths, swept) is None  # nothing published yet: no copy to be stale
     (paths.published).mkdir(parents=True)
     (paths.published / "marts.duckdb").write_bytes(b"")
@@ -175,6 +178,7 @@ def test_a_failed_run_that_swept_but_did_not_publish_says_the_bi_copies_still_ho
     assert said and f"The BI copies in {paths.published} are still those of the last build" in said
     assert _stale_copies(paths, [*swept, step("published__marts")]) is None
     assert _stale_copies(paths, [step("raw__orders", DagsterEventType.STEP_FAILURE)]) is None  # nothing swept
+    assert _stale_copies(paths, [rows(0), *swept[1:]]) is None  # the sweep found nothing past retention
 
 
 def test_a_warehouse_held_by_another_process_gets_one_line_naming_that_process(home, capsys, warehouse_held_elsewhere):
@@ -319,3 +323,11 @@ def test_the_demo_lands_the_two_days_before_today_so_its_marts_are_measured_from
     days = {p.stem for p in (home / "landing" / "orders").iterdir()}
     assert days == {str(today - timedelta(days=2)), str(today - timedelta(days=1))}
     assert f"landing days {today - timedelta(days=2)} and {today - timedelta(days=1)}" in capsys.readouterr().out
+    # Diff review: a --force on a later day added a second demo of other days beside the first.
+    stale = home / "landing" / "orders" / "2026-11-01.csv"
+    stale.write_text("order_id\nO1\n")  # as an earlier day's demo left it
+    assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 0
+    assert {p.stem for p in (home / "landing" / "orders").iterdir()} == days
+    Paths.from_home(home).warehouse.write_bytes(b"")  # once built, a new demo would load beside the old one
+    assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 2
+    assert f"To start over: `rm -rf {home}`" in capsys.readouterr().out

@@ -56,6 +56,13 @@ def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_thei
     said = capsys.readouterr().out
     assert "key_created" in said and "req-aaaa" in said and "req-bbbb" not in said and "2 of the entries" in said
     assert "C0000001" not in said
+    fresh = Paths.from_home(tmp_path / "fresh", tmp_path / "fresh" / "keys")  # diff review: a read made a pseudonym key where none was
+    for name, value in fresh.environment().items():
+        monkeypatch.setenv(name, value)
+    fresh.state.mkdir(parents=True)
+    AuditLog(fresh.audit_log).append("key_created", now=NOW, subject_id=sid)
+    assert main(["--home", str(fresh.home), "audit", "--customer", "C0000001"]) == 0
+    assert "No pseudonym key in" in capsys.readouterr().out and not fresh.key_dir.exists()
 
 
 def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch, capsys):

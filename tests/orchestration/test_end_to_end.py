@@ -208,6 +208,10 @@ def test_the_dagster_ui_shows_each_dbt_tables_row_count_and_column_types(built):
             .asset_materialization.metadata["dagster/column_schema"].value
         columns = {c.name: c for c in schema.columns}
         assert columns["recency_days"].type != "?" and columns["r_score"].description.startswith("Recency quintile")
+        # BI review: the asset view could not tell which time a mart was measured from
+        metadata = instance.get_latest_materialization_event(AssetKey(["marts", "customer_rfm"])).asset_materialization.metadata
+        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+            assert metadata["as_of"].value == str(con.execute("select as_of from marts.build_info").fetchone()[0])
 
 
 def test_a_second_run_changes_no_counts_while_bi_reads_the_published_copy(built):
@@ -257,6 +261,8 @@ def test_marts_are_filled_and_consistent(built):
         settings = yaml.safe_load((Path(__file__).parents[2] / "dbt_project" / "dbt_project.yml").read_text())["vars"]
         assert q("select value from marts.build_parameters where parameter = 'activity_window_days'") == [
             (str(settings["activity_window_days"]),)]
+        listed = {p for (p,) in q("select parameter from marts.build_parameters")}
+        assert listed == set(settings) - {"as_of", "anonymised_prefix"}  # a new setting is listed too
         assert q("select count(*) from marts.customer_relationship_cycle where stage = 'ex_customer' "
                  "and detail not in ('ended', 'lapsed')") == [(0,)]
 

@@ -598,6 +598,7 @@ def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_kee
     assert access["status"] == erasure["status"] == "completed" and receipt["earlier_exports_deleted"] == 0
     assert os.path.exists(access["result_path"])
     [kept] = receipt["exports_kept_for_delivery"]
-    assert kept["request_id"] == access["request_id"]
-    assert f"we erase it on {kept['until']} at the latest" in receipt["explanation"]["en"]
+    answered = datetime.fromisoformat(access["completed_at"])
+    assert kept == {"request_id": access["request_id"], "until": local_date(timestamp(answered + timedelta(days=30)))}
+    assert f"until {kept['until']}, then we erase it" in receipt["explanation"]["en"]
     assert f"The access export of {access['request_id']}, answered after this request came in, stays for delivery" in said

@@ -1,8 +1,10 @@
-{% test values_between(model, column_name, min_value, max_value=none) %}
--- Rows whose value lies outside [min_value, max_value] (max_value none: no upper bound). A null
--- passes: not_null says whether one is allowed.
-select {{ column_name }}
+{% test values_between(model, column_name, min_value=none, max_value=none) %}
+-- Rows whose value lies outside [min_value, max_value] (a bound that is none: no bound on that
+-- side). A null passes: not_null says whether one is allowed.
+{%- set outside = [] %}
+{%- if min_value is not none %}{% do outside.append(column_name ~ ' < ' ~ min_value) %}{% endif %}
+{%- if max_value is not none %}{% do outside.append(column_name ~ ' > ' ~ max_value) %}{% endif %}
+select *
 from {{ model }}
-where {{ column_name }} < {{ min_value }}
-{%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
+where {{ outside | join(' or ') if outside else '1 = 0' }}
 {% endtest %}

@@ -22,8 +22,9 @@
 select
     '{{ name }}' as parameter,
     {%- set value = var(name) %}
+    {%- set text = value | tojson if value is mapping or (value is iterable and value is not string) else value | string %}
     {% if value is none %}cast(null as {{ dbt.type_string() }}){% else -%}
-    cast('{{ value | tojson if value is mapping else value }}' as {{ dbt.type_string() }}){% endif %} as value,
+    cast({{ dbt.string_literal(text | replace("'", "''")) }} as {{ dbt.type_string() }}){% endif %} as value,
     cast('{{ meaning }}' as {{ dbt.type_string() }}) as meaning
 {%- if not loop.last %}
 union all

@@ -4,23 +4,34 @@
 -- sources_deliver_on_time warns when a source in var source_max_age_days is older than allowed.
 -- The consent events are left out: kept under a legal obligation (6(1)(c)) for consent and
 -- objections, they are no data of the analytics purpose, and a quiet week of them is normal.
+{%- set newest_of = {
+    'crm_customers': ('stg_crm__customers', 'exported_at'),
+    'orders': ('stg_shop__orders', 'cast(order_date as ' ~ dbt.type_timestamp() ~ ')'),
+    'interactions': ('stg_crm__interactions', 'occurred_at'),
+    'nps_responses': ('stg_survey__nps_responses', 'responded_at'),
+    'leads': ('stg_crm__leads', 'cast(last_contact_at as ' ~ dbt.type_timestamp() ~ ')'),
+} %}
+{%- set unknown = var('source_max_age_days') | reject('in', newest_of) | list %}
+{%- if unknown %}
+    {{ exceptions.raise_compiler_error("var source_max_age_days names " ~ unknown | join(', ') ~
+                                       ", which is no source here; the sources are " ~ newest_of | join(', ')) }}
+{%- endif %}
+
 with newest as (
-    select 'crm_customers' as source, max(exported_at) as newest_record_at from {{ ref('stg_crm__customers') }}
+    {%- for source, (model, column) in newest_of.items() %}
+    select '{{ source }}' as source, max({{ column }}) as newest_record_at from {{ ref(model) }}
+    {%- if not loop.last %}
     union all
-    select 'orders', max(cast(order_date as {{ dbt.type_timestamp() }})) from {{ ref('stg_shop__orders') }}
-    union all
-    select 'interactions', max(occurred_at) from {{ ref('stg_crm__interactions') }}
-    union all
-    select 'nps_responses', max(responded_at) from {{ ref('stg_survey__nps_responses') }}
-    union all
-    select 'leads', max(cast(last_contact_at as {{ dbt.type_timestamp() }})) from {{ ref('stg_crm__leads') }}
+    {%- endif %}
+    {%- endfor %}
 ),
 
 allowed as (
     {%- for source, days in var('source_max_age_days').items() %}
-    select '{{ source }}' as source, {{ days }} as max_age_days
-    {%- if not loop.last %} union all{% endif %}
+    select '{{ source }}' as source, {{ days | int }} as max_age_days
+    union all
     {%- endfor %}
+    select cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_int() }}) where 1 = 0
 )
 
 select
