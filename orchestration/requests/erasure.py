@@ -172,7 +172,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                        published_copies=published and {"republished": True, **published},
                        suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
-                       exports_kept_for_delivery=done["exports_kept_for_delivery"],
+                       exports_kept_for_delivery=done.get("exports_kept_for_delivery", []),  # none in an older record
                        physical_purge=purged, source_systems=_sources_note(service.policy),
                        timing={"key_shredded_after_seconds": done["shred_seconds"],
                                "immediate_seconds": done["immediate_seconds"],
@@ -184,7 +184,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     return path, {"subject_ids": ids, "found": found, "removed": {r["table"]: r["rows"] for r in done["removed"]},
                   "kept": {k["table"]: k["rows"] for k in done["kept"]}, "keys_shredded": done["keys_shredded"],
                   "earlier_exports_deleted": done["earlier_exports_deleted"],
-                  "exports_kept_for_delivery": done["exports_kept_for_delivery"],
+                  "exports_kept_for_delivery": done.get("exports_kept_for_delivery", []),
                   "shred_seconds": done["shred_seconds"], "immediate_seconds": done["immediate_seconds"],
                   "purge_seconds": purged and purged["seconds"],
                   "publish_seconds": published and published["seconds"]}
