@@ -166,8 +166,10 @@ class AuditLog:
                 continue
             if (since and entry["ts"] < since) or (until and entry["ts"][:len(until)] > until):
                 continue
-            if names and not any(n in _canonical([entry["actor"], entry["details"]]).decode() for n in names):
-                continue
+            if names:
+                text = _canonical([entry["actor"], entry["details"]]).decode()
+                if not any(n in text for n in names):
+                    continue
             yield entry
 
     def verify(self) -> VerifyResult:
