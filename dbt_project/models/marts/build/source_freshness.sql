@@ -4,9 +4,11 @@
 -- sources_deliver_on_time warns when a source in var source_max_age_days is older than allowed.
 -- The consent events are left out: kept under a legal obligation (6(1)(c)) for consent and
 -- objections, they are no data of the analytics purpose, and a quiet week of them is normal.
+-- The orders are read where the marts read them (the customer base's, up to as_of): a table,
+-- where the staging view would deduplicate 10 M orders again (4 s at 1 M customers).
 {%- set newest_of = {
     'crm_customers': ('stg_crm__customers', 'exported_at'),
-    'orders': ('stg_shop__orders', 'cast(order_date as ' ~ dbt.type_timestamp() ~ ')'),
+    'orders': ('int_orders_aggregated_to_subjects', 'cast(last_order_date as ' ~ dbt.type_timestamp() ~ ')'),
     'interactions': ('stg_crm__interactions', 'occurred_at'),
     'nps_responses': ('stg_survey__nps_responses', 'responded_at'),
     'leads': ('stg_crm__leads', 'cast(last_contact_at as ' ~ dbt.type_timestamp() ~ ')'),
