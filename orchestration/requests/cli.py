@@ -37,7 +37,7 @@ HELP = {"access": "a copy of all data about the subject (Art. 15, 20)", "erasure
 def add_request_commands(subparsers) -> None:
     """Add `request`, `requests` and `process-requests` to the `klantkluis` parser."""
     request = subparsers.add_parser("request", help="file a data subject request (writes it to the inbox), or "
-                                    "record a step taken by hand (extend, answered)")
+                                    "record a step taken by hand (extend, answered, delivered)")
     kinds = request.add_subparsers(dest="request_type", required=True)
     extend = kinds.add_parser("extend", help="extend a request's deadline by two months (Art. 12(3)); writes the "
                               "notice the requester must have within the first month")
@@ -48,6 +48,10 @@ def add_request_commands(subparsers) -> None:
     answered = kinds.add_parser("answered", help="record that a rejected document was answered by hand (Art. 12(4))")
     answered.add_argument("request_id", help="the request id (req-...) of the rejected document")
     answered.set_defaults(func=_answered)
+    delivered = kinds.add_parser("delivered", help="record that an access export reached its requester; removes it "
+                                                   "from the outbox now rather than after its 30 days")
+    delivered.add_argument("request_id", help="the access request's id (req-...)")
+    delivered.set_defaults(func=_delivered)
     for name, kind in COMMANDS.items():
         p = kinds.add_parser(name, help=HELP[name])
         who = p.add_mutually_exclusive_group(required=True)
@@ -153,6 +157,21 @@ def _answered(args, paths) -> int:
     return 0
 
 
+def _delivered(args, paths) -> int:
+    from orchestration.requests.service import RequestService
+    from privacy.rights.ledger import NotOpen
+
+    with RequestService(paths) as service:
+        try:
+            service.delivered(args.request_id)
+        except NotOpen as exc:
+            print(f"Not recorded: {exc}.")
+            return 2
+    print(f"The access export of {args.request_id} is recorded as delivered and removed from {paths.outbox} "
+          "(its bytes overwritten); its receipt stays as proof.")
+    return 0
+
+
 def _list(args, paths) -> int:
     from orchestration.requests.common import unregistered
     from privacy.audit import timestamp
@@ -230,5 +249,6 @@ def _process(args, paths) -> int:
                       "data; if one was not delivered yet, the erasure receipt tells the requester so.")
             for kept in outcome.detail.get("exports_kept_for_delivery", []):
                 print(f"  The access export of {kept['request_id']}, answered after this request came in, stays for "
-                      f"delivery until {kept['until']} (Art. 17(3)(b)): deliver it before then.")
+                      f"delivery until {kept['until']} (Art. 17(3)(b)): deliver it before then, and then "
+                      f"`klantkluis request delivered {kept['request_id']}` removes it at once.")
     return code

@@ -26,14 +26,14 @@ from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused,
 from orchestration.requests.file_retention import EXTENSION_NOTICE, remove_expired
 from orchestration.requests.inbox import inbox_files, intake
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
-from privacy.audit import AuditLog
+from privacy.audit import AuditLog, timestamp
 from privacy.classification import load_classification
 from privacy.keystore import KeyStore
 from privacy.masterkey import master_key_from_env
 from privacy.policy import load_policy
 from privacy.pseudonym import pseudonymiser_from_env
 from privacy.rights import texts
-from privacy.rights.ledger import ANSWERED, Ledger
+from privacy.rights.ledger import ANSWERED, Ledger, NotOpen
 from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.requests import Request, local_date, parse_request
@@ -163,6 +163,22 @@ class RequestService:
         now = now or datetime.now(timezone.utc)
         self.ledger.answered(request_id, now=now)
         self.audit.append("request_answered_by_hand", now=now, request_id=request_id)
+
+    def delivered(self, request_id: str, now: datetime | None = None) -> None:
+        """Record that an access export reached its requester and remove it from the outbox now,
+        before its rule ``access_exports`` would (Art. 5(1)(c), (e)): it was kept only to deliver
+        it. NotOpen when the request has no export in the outbox."""
+        now = now or datetime.now(timezone.utc)
+        row = self.ledger.get(request_id)
+        if row is None or row["type"] != "access" or row["status"] != "completed" or not row["result_path"]:
+            raise NotOpen(f"{request_id} is no answered access request with an export")
+        export = self.paths.outbox / Path(row["result_path"]).name  # by name: the home may have moved
+        if not export.exists():
+            raise NotOpen(f"the export of {request_id} is no longer in the outbox (`klantkluis requests` says when "
+                          "and why it went)")
+        self.discard(export)
+        self.ledger.update_detail(request_id, {"removed": {"at": timestamp(now), "rule": "delivered"}})
+        self.audit.append("access_export_delivered", now=now, request_id=request_id)
 
     def subjects(self, request: Request, now: datetime) -> list[tuple[str, str]]:
         """(kind, subject_id) of the requester: by number at once (a customer with the lead that is

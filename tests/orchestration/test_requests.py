@@ -602,3 +602,15 @@ def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_kee
     assert kept == {"request_id": access["request_id"], "until": local_date(timestamp(answered + timedelta(days=30)))}
     assert f"until {kept['until']}, then we erase it" in receipt["explanation"]["en"]
     assert f"The access export of {access['request_id']}, answered after this request came in, stays for delivery" in said
+    # Once delivered it goes at once, not after its 30 days (Art. 5(1)(e)); only an access export can be
+    assert _cli(paths, "request", "delivered", erasure["request_id"]) == 2
+    assert _cli(paths, "request", "delivered", access["request_id"]) == 0
+    assert not os.path.exists(access["result_path"]) and os.path.exists(erasure["result_path"])
+    assert _cli(paths, "request", "delivered", access["request_id"]) == 2
+    said = capsys.readouterr().out
+    assert "Not recorded: req-" in said and "is no longer in the outbox" in said
+    assert _cli(paths, "requests") == 0
+    assert "rule delivered)" in capsys.readouterr().out
+    with RequestService(paths) as service:
+        assert [e["details"]["request_id"] for e in service.audit.entries()
+                if e["event"] == "access_export_delivered"] == [access["request_id"]]
