@@ -123,17 +123,26 @@ def _request(args, paths) -> int:
     return 0
 
 
-def _extend(args, paths) -> int:
+def _by_hand(paths, step, refused: str = "Not recorded"):
+    """``step(service)`` for a step taken by hand; its result, or None once a NotOpen was said."""
     from orchestration.requests.service import RequestService
     from privacy.rights.ledger import NotOpen
 
     with RequestService(paths) as service:
         try:
-            notice = service.extend(args.request_id, args.reason)
+            return step(service)
         except NotOpen as exc:
-            print(f"Not extended: {exc}.")
-            return 2
-        row = service.ledger.get(args.request_id)
+            print(f"{refused}: {exc}.")
+            return None
+
+
+def _extend(args, paths) -> int:
+    def extend(service):
+        return service.extend(args.request_id, args.reason), service.ledger.get(args.request_id)
+
+    if (done := _by_hand(paths, extend, "Not extended")) is None:
+        return 2
+    notice, row = done
     first = json.loads(row["detail"])["extension"]["first_due_at"]
     print(f"Request {args.request_id} is now due {local_date(row['due_at'])} (was {local_date(first)}).")
     print(f"Send the requester the notice {notice} (Dutch and English) now: Art. 12(3) asks that they are told "
@@ -142,31 +151,20 @@ def _extend(args, paths) -> int:
 
 
 def _answered(args, paths) -> int:
-    from orchestration.requests.service import RequestService
-    from privacy.rights.ledger import NotOpen
+    def answered(service):
+        service.answered(args.request_id)
+        return service.policy.retention["rejected_requests"].duration_days
 
-    with RequestService(paths) as service:
-        try:
-            service.answered(args.request_id)
-        except NotOpen as exc:
-            print(f"Not recorded: {exc}.")
-            return 2
-        days = service.policy.retention["rejected_requests"].duration_days
+    if (days := _by_hand(paths, answered)) is None:
+        return 2
     print(f"Request {args.request_id} is recorded as answered by hand; its document in "
           f"{paths.inbox / 'rejected'} is removed {days} days from now (rule rejected_requests).")
     return 0
 
 
 def _delivered(args, paths) -> int:
-    from orchestration.requests.service import RequestService
-    from privacy.rights.ledger import NotOpen
-
-    with RequestService(paths) as service:
-        try:
-            service.delivered(args.request_id)
-        except NotOpen as exc:
-            print(f"Not recorded: {exc}.")
-            return 2
+    if _by_hand(paths, lambda service: service.delivered(args.request_id) or True) is None:
+        return 2
     print(f"The access export of {args.request_id} is recorded as delivered and removed from {paths.outbox} "
           "(its bytes overwritten); its receipt stays as proof.")
     return 0
