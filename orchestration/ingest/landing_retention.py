@@ -15,7 +15,7 @@ import stat
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from orchestration.ingest.schema import LATEST_LOAD_FIRST
+from orchestration.ingest.schema import LATEST_BATCHES, LATEST_LOAD_FIRST
 from privacy.policy import Policy
 from privacy.rights.requests import is_request_batch
 from privacy.rights.purge import overwritten_when_replaced
@@ -77,8 +77,7 @@ def landing_files_loaded(con, source: str) -> tuple[int, int]:
     zone, so they count as neither: once the consent exports were all removed after their retention
     period, a source with only request files left is not missing its export."""
     rows = con.execute(
-        "select file, exists (select 1 from raw._landing_removed r where r.source = ? and r.file = b.file "
-        "and r.removed_at >= b.last) from (select file, max(loaded_at) as last from raw._batches where source = ? "
-        "group by file) b", [source, source]).fetchall()
+        f"select file, exists (select 1 from raw._landing_removed r where r.source = l.source and r.file = l.file "
+        f"and r.removed_at >= l.loaded_at) from {LATEST_BATCHES} l where l.source = ?", [source]).fetchall()
     files = [removed for file, removed in rows if not is_request_batch(file)]
     return len(files), sum(not removed for removed in files)

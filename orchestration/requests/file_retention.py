@@ -31,13 +31,18 @@ def rejected_document(inbox: Path, request_id: str) -> Path:
     return next((inbox / REJECTED).glob(f"{request_id}.*"), inbox / REJECTED / f"{request_id}.json")
 
 
+def export_path(paths, row: dict) -> Path:
+    """Where an access request's export is: by name in this installation's outbox (the stored
+    path is wrong once the home has moved)."""
+    return paths.outbox / Path(row["result_path"]).name
+
+
 def _files(service, rule: str) -> list[tuple[Path, dict]]:
     if rule == "rejected_requests":  # from the answer given by hand (Ledger.answered), at the latest from its due date
         return [(rejected_document(service.paths.inbox, r["request_id"]), r) for r in service.ledger.rows()
                 if r["type"] == "invalid" and r["status"] in ("answered", "rejected")]
     if rule == "access_exports":
-        # by name in this installation's outbox: the stored path is wrong once the home has moved
-        return [(service.paths.outbox / Path(r["result_path"]).name, r) for r in service.ledger.rows("completed")
+        return [(export_path(service.paths, r), r) for r in service.ledger.rows("completed")
                 if r["type"] == "access" and r["result_path"]]
     return [(service.paths.outbox / f"{r['request_id']}.receipt.json", r) for r in service.ledger.rows()
             if r["status"] in ANSWERED]

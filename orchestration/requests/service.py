@@ -23,7 +23,7 @@ from orchestration.compaction import compact_if_due_now
 from orchestration.ingest.encrypt_plain import encrypt_plain
 from orchestration.ingest.schema import plain_columns
 from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused, parse_rules, receipt, write_receipt
-from orchestration.requests.file_retention import EXTENSION_NOTICE, remove_expired
+from orchestration.requests.file_retention import EXTENSION_NOTICE, export_path, remove_expired
 from orchestration.requests.inbox import inbox_files, intake
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from privacy.audit import AuditLog, timestamp
@@ -172,7 +172,7 @@ class RequestService:
         row = self.ledger.get(request_id)
         if row is None or row["type"] != "access" or row["status"] != "completed" or not row["result_path"]:
             raise NotOpen(f"{request_id} is no answered access request with an export")
-        export = self.paths.outbox / Path(row["result_path"]).name  # by name: the home may have moved
+        export = export_path(self.paths, row)
         if not export.exists():
             raise NotOpen(f"the export of {request_id} is no longer in the outbox (`klantkluis requests` says when "
                           "and why it went)")
