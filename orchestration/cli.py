@@ -67,6 +67,7 @@ def _run(args, paths: Paths) -> int:
 
 
 def _status(args, paths: Paths) -> int:
+    from orchestration.headlines import all_figures
     from orchestration.ingest.landing_zone import business_day, landing_notes
     from orchestration.requests.common import open_requests, unregistered
     from orchestration.settings import connect_duckdb
@@ -80,7 +81,8 @@ def _status(args, paths: Paths) -> int:
     with connect_duckdb(paths.warehouse, read_only=True) as con:
         print(render(paths, layer_counts(con), {}, reconciliation(con), requests=open_requests(paths),
                      quarantine=quarantine_counts(con), warnings=_warnings_of(last),
-                     landing=landing_notes(paths, con, business_day()), title="klantkluis status"))
+                     landing=landing_notes(paths, con, business_day()), headlines=all_figures(con),
+                     title="klantkluis status"))
     if waiting := unregistered(paths):
         print(waiting)
     return 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance
 
 from orchestration.console import INTERRUPTED, DbtProgress
+from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
@@ -148,7 +149,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
                          failed=not result.success, requests=open_requests(paths), days=ran,
                          quarantine=quarantine_counts(con), warnings=list(warnings.values()),
-                         landing=landing_notes(paths, con, business_day(as_of))))
+                         landing=landing_notes(paths, con, business_day(as_of)), headlines=all_figures(con)))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:

@@ -42,19 +42,25 @@ def _ui_command(paths: Paths) -> str:
 def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[str, float],
            reconciliation: list[tuple[str, int, int, int, int]], failed: bool = False,
            requests: str | None = None, days: int = 1, quarantine: list[tuple[str, str, int]] = (),
-           warnings: list[str] = (), landing: list[str] = (), title: str = "klantkluis run summary") -> str:
+           warnings: list[str] = (), landing: list[str] = (), headlines: dict[str, dict] | None = None,
+           title: str = "klantkluis run summary") -> str:
     """The run summary. After a failed run the rows per layer are left out: they would show the
     last successful build as if this run had made it. ``requests``: the reminder of data subject
     requests not answered yet (``open_requests``); ``days``: the landing days processed, one run each;
     ``quarantine``: rows in quarantine per source and rule (``quarantine_counts``); ``warnings``: the
     checks of severity WARN that failed (``warnings_of``); ``landing``: files no run reads, or gone
-    after their load (``landing_zone.landing_notes``)."""
+    after their load (``landing_zone.landing_notes``); ``headlines``: the marts' headline figures
+    (``headlines.all_figures``)."""
     lines = ["", title, "=" * len(title)]
     if not failed:
         lines += ["", "Rows per layer:"]
         for schema in LAYERS:
             for name, n in counts.get(schema, {}).items():
                 lines.append(f"  {LAYERS[schema]:<{max(map(len, LAYERS.values()))}} {name:<34} {n:>12,}")
+        if headlines:
+            lines += ["", "Key figures (the marts' meta.headline; the Dagster UI plots them per run):"]
+            lines += [f"  {mart:<22} " + "  ".join(f"{k} {_figure(v)}" for k, v in found.items())
+                      for mart, found in headlines.items()]
     lines += ["", "Ingest reconciliation per source, over the latest load of each landing file and of each",
               "request's consent events (req-*.csv); input = loaded + quarantined + suppressed, and",
               "'in raw now' is lower once the retention sweep or an erasure removed loaded rows:"]
@@ -95,6 +101,14 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
               f"  keys (0600)       {paths.key_dir}",
               "", f"Open the Dagster UI on this warehouse:  {_ui_command(paths)}   (http://127.0.0.1:3000)", ""]
     return "\n".join(lines)
+
+
+def _figure(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def warnings_of(asset_graph, events) -> dict[str, str]:

@@ -121,17 +121,17 @@ def _tables(doc: dict, path: Path, root: Path) -> list[Table]:
     for key, layer in _LAYERS.items():
         for entry in doc.get(key) or []:
             for t in (entry.get("tables") or []) if layer == "source" else [entry]:
-                subject = _meta(t).get("subject") or {}
+                subject = node_meta(t).get("subject") or {}
                 out.append(Table(t["name"], layer, tuple(_column(c) for c in t.get("columns") or []),
                                  Subject(subject["kind"], subject["key"]) if subject else None,
                                  entry["name"] if layer == "source" else None, path.relative_to(root),
-                                 (t.get("description") or "").strip(), dict(_meta(t).get("plain") or {}),
-                                 dict(_meta(t).get("title") or {})))
+                                 (t.get("description") or "").strip(), dict(node_meta(t).get("plain") or {}),
+                                 dict(node_meta(t).get("title") or {})))
     return out
 
 
 def _column(c: dict) -> Column:
-    meta = _meta(c)
+    meta = node_meta(c)
     privacy, ingest = meta.get("privacy") or {}, meta.get("ingest") or {}
     purposes = privacy.get("purposes") or ()
     return Column(c["name"], privacy.get("category"), (purposes,) if isinstance(purposes, str) else tuple(purposes),
@@ -141,6 +141,6 @@ def _column(c: dict) -> Column:
                   dict(meta.get("title") or {}))
 
 
-def _meta(node: dict) -> dict:
+def node_meta(node: dict) -> dict:
     # dbt >= 1.10 prefers meta under config; both spellings are honoured, config winning.
     return {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}

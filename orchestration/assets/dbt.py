@@ -4,7 +4,6 @@ Sources map to the ingest assets through `meta.dagster.asset_key`, so the graph 
 from each landing source through staging and snapshots to the marts.
 """
 
-import functools
 import itertools
 import json
 import os
@@ -19,7 +18,8 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Output, Ta
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
-from orchestration.project import dbt_project
+from orchestration.headlines import HeadlineError, figures
+from orchestration.project import dbt_project, manifest_nodes
 from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
 from orchestration.settings import AS_OF_VAR, WarehouseBusy, connect_duckdb
 from privacy.rights.warehouse import column_types
@@ -132,9 +132,10 @@ def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of
     """The build's events, each model's and snapshot's materialization with its columns' types
     (``dagster/column_schema``, with dbt's descriptions) and each table's with ``dagster/row_count``
     (the UI's row count and its history); views are not counted: counting one runs its query.
-    A mart's also carries ``as_of``, the time its recency and windows count from (UTC).
+    A mart's also carries ``as_of``, the time its recency and windows count from (UTC), and an
+    aggregate mart's its headline figures (``orchestration.headlines``), which the UI plots.
     These are extras: when the warehouse cannot be read, the events go without them."""
-    nodes = _manifest_nodes()
+    nodes = manifest_nodes()
     built = {uid: nodes[uid] for uid in map(_unique_id, events) if uid in nodes}
     extra: dict[str, dict] = {}
     if built:
@@ -146,6 +147,10 @@ def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of
                         for name, kind in column_types(con, n["schema"], n["alias"]).items()])}
                     if as_of and "marts" in n["fqn"]:
                         extra[uid]["as_of"] = as_of
+                    try:
+                        extra[uid].update(figures(con, n))
+                    except HeadlineError as exc:
+                        context.log.warning(str(exc))
                     if n["config"]["materialized"] != "view":
                         extra[uid]["dagster/row_count"] = con.execute(
                             f'select count(*) from "{n["schema"]}"."{n["alias"]}"').fetchone()[0]
@@ -161,11 +166,6 @@ def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of
 def _unique_id(event) -> str | None:
     """The dbt node a materialization is of; None for any other event."""
     return event.metadata["unique_id"].value if isinstance(event, Output) and "unique_id" in event.metadata else None
-
-
-@functools.cache
-def _manifest_nodes() -> dict[str, dict]:
-    return json.loads(dbt_project.manifest_path.read_text())["nodes"]
 
 
 def dbt_as_of(tagged: str | None, run_moment: datetime) -> str:
