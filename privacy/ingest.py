@@ -32,7 +32,7 @@ def protect(table: Table, df: pd.DataFrame, *, keystore: KeyStore, pseudonymiser
     ``df`` holds the landing columns as strings; empty strings and NaN become null. The result
     has the table's declared columns (without the load columns the writer adds), keeps the
     index of ``df``, and holds encrypted values as ``bytes``. Rows of erased subjects raise
-    ``KeyShredded``: drop them first with :func:`erased_rows`.
+    ``KeyShredded``: drop them first (the writer suppresses them, Art. 17).
 
     ``encryption=False`` exists for the benchmark only (ingest time without encryption): the
     columns to encrypt come back null and no keys are made, so nothing leaves in the clear.
@@ -118,16 +118,6 @@ def _transform(table: Table, columns, landing: dict[str, pa.Array], n: int, subj
         else:
             raise ValueError(f"{table.name}.{c.name}: unknown ingest transform {c.transform!r}")
     return out
-
-
-def erased_rows(table: Table, df: pd.DataFrame, *, keystore: KeyStore,
-                pseudonymiser: Pseudonymiser) -> pd.Series:
-    """Which landing rows belong to subjects erased earlier (Art. 17): never load them again."""
-    if table.subject is None:
-        return pd.Series(False, index=df.index)
-    ids = pseudonymiser.subject_ids(table.subject.kind, _strings(df[table.subject.key]))
-    gone = keystore.shredded({i for i in ids if i is not None})
-    return pd.Series([i in gone for i in ids], index=df.index, dtype=bool)
 
 
 def age_bands(birth_dates: pd.Series, *, now: datetime | date) -> pd.Series:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _EMAIL = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 MAX_TOKENS = 6
-KINDS = ("full", "first", "last")
 _NOBODY = "qxzqxz"  # stands in for the unknown half of a name found alone; no text holds it
 
 
