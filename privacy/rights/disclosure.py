@@ -23,10 +23,16 @@ if TYPE_CHECKING:
     from privacy.rights.access import Dataset
 
 # What is kept of every subject found besides their rows in the warehouse, under its retention
-# rule, and where (Art. 15(1)(d): every period, not only those of the tables shown).
-KEPT_ELSEWHERE = {"landing_files": "landing files (the exports as delivered)",
-                  "lookup_indexes": "request lookup index", "data_keys": "key store", "audit_log": "audit log",
-                  "request_records": "request ledger", "access_exports": "outbox (this copy)"}
+# rule, and where, in Dutch and English (Art. 15(1)(d): every period, not only those of the tables
+# shown; Art. 12(1): in the subject's language).
+KEPT_ELSEWHERE = {
+    "landing_files": ("aangeleverde bestanden (de exports zoals we ze ontvingen)", "landing files (the exports as delivered)"),
+    "lookup_indexes": ("opzoekindex voor verzoeken", "request lookup index"),
+    "data_keys": ("sleutelopslag", "key store"),
+    "audit_log": ("auditlog", "audit log"),
+    "request_records": ("register van verzoeken", "request ledger"),
+    "access_exports": ("uitgaande map (deze kopie)", "outbox (this copy)"),
+}
 FIELDS = ("confirmation", "purposes", "categories", "recipients", "retention", "rights", "complaint",
           "sources", "profiling", "transfers")
 _ARTICLES = dict(zip(FIELDS, ("15(1)", "15(1)(a)", "15(1)(b)", "15(1)(c)", "15(1)(d)", "15(1)(e)", "15(1)(f)",
@@ -55,8 +61,8 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
                         "purposes": sorted(set(r.get("purposes", [])) & set(by_purpose))}
                        for r in policy.recipients if set(r.get("purposes", [])) & set(by_purpose)],
         "retention": [_retention(policy, rule, sorted(names)) for rule, names in sorted(by_rule.items())]
-                     + [_retention(policy, rule, [where]) for rule, where in KEPT_ELSEWHERE.items()
-                        if rule in policy.retention and rule not in by_rule],
+                     + [{**_retention(policy, rule, [where[1]]), "kept_in": texts.both(where)}
+                        for rule, where in KEPT_ELSEWHERE.items() if rule in policy.retention and rule not in by_rule],
         "rights": {name: {"article": f"Art. {art} GDPR", **texts.both((nl, en)),
                           "how": f"{policy.controller.get('contact', '')} / {policy.dpo.get('contact', '')}"}
                    for name, (art, nl, en) in texts.RIGHTS.items()},

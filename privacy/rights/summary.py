@@ -56,7 +56,8 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
         out += [_list(L["purposes"], [_purpose(p, L, lang) for p in a["purposes"]]),
                 _list(L["categories"], [c["description"][lang] for c in a["categories"]]),
                 _list(L["recipients"], [r["plain"][lang] for r in a["recipients"]]),
-                _list(L["retention"], [f"{r['plain'][lang] if 'plain' in r else r['rule']} ({', '.join(r['datasets'])})"
+                _list(L["retention"], [f"{r['plain'][lang] if 'plain' in r else r['rule']} "
+                                       f"({r['kept_in'][lang] if 'kept_in' in r else ', '.join(r['datasets'])})"
                                        for r in a["retention"]]),
                 _list(L["sources"], [f"{s['title'][lang]} ({s['dataset']}): {s['origin'][lang]}" for s in a["sources"]])]
     prof = a["profiling"]
