@@ -15,7 +15,7 @@ import stat
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from orchestration.ingest.schema import LATEST_BATCHES, LATEST_LOAD_FIRST
+from orchestration.ingest.schema import LATEST_BATCHES
 from privacy.policy import Policy
 from privacy.rights.requests import is_request_batch
 from privacy.rights.purge import overwritten_when_replaced
@@ -32,8 +32,7 @@ def expired(con, source: str, files: list[Path], policy: Policy, now: datetime) 
         return []
     marks = ", ".join("?" * len(files))
     found = {file: (sha, first) for file, sha, first in con.execute(
-        f"with latest as (select file, sha256 from raw._batches where source = ? and file in ({marks}) "
-        f"qualify row_number() over (partition by file order by {LATEST_LOAD_FIRST}) = 1) "
+        f"with latest as (select file, sha256 from {LATEST_BATCHES} l where source = ? and file in ({marks})) "
         "select b.file, latest.sha256, min(b.loaded_at) from raw._batches b join latest on b.file = latest.file and b.sha256 = latest.sha256 "
         "where b.source = ? group by b.file, latest.sha256 having min(b.loaded_at) < ?",
         [source, *(p.name for p in files), source, now - timedelta(days=rule.duration_days)]).fetchall()}
