@@ -311,15 +311,16 @@ def test_demo_force_never_overwrites_exports_the_demo_did_not_write(home, capsys
     assert own.read_text() == "order_id\nO1\n" and not (home / "truth").exists()
 
 
-def test_the_demo_lands_the_two_days_before_today_so_its_marts_are_measured_from_fresh_data(home, capsys):
+def test_the_demo_lands_the_two_days_before_today_so_its_marts_are_measured_from_fresh_data(home, capsys, monkeypatch):
     """BI review: a demo fixed in November 2026 made every customer look more lapsed each day it
     was run later (recency and activity windows count from the run's time)."""
     from datetime import timedelta
 
-    from orchestration.ingest.landing_zone import business_day
+    from orchestration.ingest import landing_zone
 
+    today = landing_zone.business_day()
+    monkeypatch.setattr(landing_zone, "business_day", lambda at=None: today)  # one day, even across midnight
     assert main(["--home", str(home), "demo", "--customers", "10"]) == 0
-    today = business_day()
     days = {p.stem for p in (home / "landing" / "orders").iterdir()}
     assert days == {str(today - timedelta(days=2)), str(today - timedelta(days=1))}
     assert f"landing days {today - timedelta(days=2)} and {today - timedelta(days=1)}" in capsys.readouterr().out

@@ -139,8 +139,8 @@ def test_a_rejected_document_is_open_and_overdue_until_it_is_recorded_as_answere
     assert _cli(paths, "process-requests") == 0
     said = capsys.readouterr().out
     with RequestService(paths) as service:
-        [request_id] = [r["request_id"] for r in service.ledger.rows("rejected")]
-    due = local_date(timestamp(months_after(datetime.now(timezone.utc), 1)))
+        [(request_id, received)] = [(r["request_id"], r["received_at"]) for r in service.ledger.rows("rejected")]
+    due = local_date(timestamp(months_after(datetime.fromisoformat(received), 1)))  # not now: midnight may pass
     assert f"by {due} (Art. 12(4))" in said and f"klantkluis request answered {request_id}" in said
     with RequestService(paths) as service:
         service.ledger._db.execute("update requests set due_at = '2026-01-01T00:00:00.000000Z'")  # a month later

@@ -14,7 +14,7 @@ import re
 import shutil
 import time
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -22,6 +22,7 @@ import pytest
 from dagster import DagsterInstance, RunRequest, build_sensor_context
 
 from orchestration.assets.requests import request_sensor
+from orchestration.ingest.landing_zone import business_day
 from orchestration.requests.cli import add_request_commands
 from orchestration.requests.inbox import write_request
 from orchestration.requests.service import RequestService
@@ -31,14 +32,23 @@ from privacy.policy import load_policy
 from privacy.rights.disclosure import FIELDS
 
 pytestmark = pytest.mark.slow
+# The world's first landing day, as `klantkluis demo` lands it: the canary's dates are days before it, so
+# its data stays within retention whenever the suite runs (fixed dates aged out of it from April 2027).
+DAY = business_day() - timedelta(days=2)
+
+
+def _ago(days: int) -> str:
+    return (DAY - timedelta(days=days)).isoformat()
+
+
 CANARY = {"customer_id": "C0999901", "first_name": "Zebulon", "last_name": "Kwikstaartje",
           "email": "zebulon.kwikstaartje.k9@example.org", "phone": "+31 6 13572468", "gender": "X",
           "birth_date": "1977-07-17", "street": "Kanarieweg", "house_number": "77", "postcode": "9999 KQ",
           "city": "Kwikstaartdorp", "iban": "", "status": "active", "customer_since": "2020-02-02",
-          "relationship_end": "", "account_manager": "AM05", "exported_at": "2026-11-01 06:00:00"}
+          "relationship_end": "", "account_manager": "AM05", "exported_at": f"{DAY} 06:00:00"}
 NEW_EMAIL = "rectified.address.k9@example.org"
 NOBODY = "C0999999"  # a customer number no landing file has
-OBJECTION_RECEIVED = "2026-01-05T10:00:00+01:00"
+OBJECTION_RECEIVED = f"{_ago(300)}T10:00:00+01:00"
 
 
 def _iban(bank: str, account: str) -> str:
@@ -61,37 +71,37 @@ def _append(path: Path, rows: list[dict]) -> None:
 
 
 def _plant_canary(landing: Path) -> tuple[str, str]:
-    other = next(csv.DictReader((landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
+    other = next(csv.DictReader((landing / "crm_customers" / f"{DAY}.csv").open(encoding="utf-8")))
     third = f"{other['first_name']} {other['last_name']}"
     c, me = CANARY["customer_id"], f"{CANARY['first_name']} {CANARY['last_name']}"
-    _append(landing / "crm_customers" / "2026-11-01.csv", [CANARY])
-    _append(landing / "orders" / "2026-11-01.csv", [
-        {"order_id": "O099999901", "customer_id": c, "order_date": "2025-05-05", "amount": "120.00", "margin": "30.00",
+    _append(landing / "crm_customers" / f"{DAY}.csv", [CANARY])
+    _append(landing / "orders" / f"{DAY}.csv", [
+        {"order_id": "O099999901", "customer_id": c, "order_date": _ago(545), "amount": "120.00", "margin": "30.00",
          "product_category": "hardware", "channel": "web", "payment_method": "ideal"},
-        {"order_id": "O099999902", "customer_id": c, "order_date": "2026-06-06", "amount": "80.00", "margin": "20.00",
+        {"order_id": "O099999902", "customer_id": c, "order_date": _ago(148), "amount": "80.00", "margin": "20.00",
          "product_category": "software", "channel": "phone", "payment_method": "invoice"}])
-    _append(landing / "consent_events" / "2026-11-01.csv", [
+    _append(landing / "consent_events" / f"{DAY}.csv", [
         {"event_id": f"E09999990{i}", "customer_id": c, "purpose": p, "action": "granted",
-         "occurred_at": "2024-01-01T10:00:00", "notice_version": "2024.2", "channel": "web"}
+         "occurred_at": f"{_ago(1035)}T10:00:00", "notice_version": "2024.2", "channel": "web"}
         for i, p in enumerate(("marketing_email", "telemarketing"), 1)])
-    _append(landing / "nps_responses" / "2026-11-01.csv", [
-        {"response_id": "R099999901", "customer_id": c, "responded_at": "2026-03-03T12:00:00", "score": "9",
+    _append(landing / "nps_responses" / f"{DAY}.csv", [
+        {"response_id": "R099999901", "customer_id": c, "responded_at": f"{_ago(243)}T12:00:00", "score": "9",
          "comment": f"Top! Groet, {me}. Mijn buurman {third} raadde jullie aan."},
-        {"response_id": "R099999902", "customer_id": c, "responded_at": "2026-03-04T12:00:00", "score": "11",
+        {"response_id": "R099999902", "customer_id": c, "responded_at": f"{_ago(242)}T12:00:00", "score": "11",
          "comment": f"Mail me op {CANARY['email']}"}])  # score 11: quarantined, with the subject
-    _append(landing / "interactions" / "2026-11-01.jsonl", [
+    _append(landing / "interactions" / f"{DAY}.jsonl", [
         {"interaction_id": "I099999901", "customer_id": c, "channel": "call", "direction": "inbound", "language": "nl",
-         "occurred_at": "2026-04-04T09:00:00", "text": f"Gesprek met {me} ({CANARY['email']}, {CANARY['phone']}) over "
+         "occurred_at": f"{_ago(211)}T09:00:00", "text": f"Gesprek met {me} ({CANARY['email']}, {CANARY['phone']}) over "
                                                       f"{CANARY['iban']}. Collega {third} belt terug."},
         {"interaction_id": "I099999902", "customer_id": other["customer_id"], "channel": "call", "direction": "inbound",
-         "language": "nl", "occurred_at": "2026-04-05T09:00:00", "text": f"Klant zegt dat {me} ons heeft aangeraden."}])
+         "language": "nl", "occurred_at": f"{_ago(210)}T09:00:00", "text": f"Klant zegt dat {me} ons heeft aangeraden."}])
     # Two leads with a customer's address: one of another name (a partner sharing a mailbox), one of
     # the customer's own name (a lead who became a customer).
-    customers = list(csv.DictReader((landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
+    customers = list(csv.DictReader((landing / "crm_customers" / f"{DAY}.csv").open(encoding="utf-8")))
     sharing, became = [c for c in customers[20:] if c["email"]][:2]
-    _append(landing / "leads" / "2026-11-01.csv", [
+    _append(landing / "leads" / f"{DAY}.csv", [
         {"lead_id": lead, "first_name": first, "last_name": last, "email": c["email"], "phone": "", "company": "",
-         "stage": "prospect", "lead_source": "website", "created_at": "2026-10-01", "last_contact_at": ""}
+         "stage": "prospect", "lead_source": "website", "created_at": _ago(31), "last_contact_at": ""}
         for lead, first, last, c in (("L0999901", "Other", "Person-L1", sharing),
                                      ("L0999902", became["first_name"].upper(), f" {became['last_name']}", became))])
     return third, other["customer_id"]
@@ -147,7 +157,7 @@ def world(tmp_path_factory):
     from privacy.pseudonym import pseudonymiser_from_env
 
     home = tmp_path_factory.mktemp("rights")
-    generate(home, customers=200, seed=11)
+    generate(home, customers=200, seed=11, as_of=DAY)
     shutil.rmtree(home / "truth", ignore_errors=True)
     third, other_customer = _plant_canary(home / "landing")
     saved = {k: os.environ.get(k) for k in ("KLANTKLUIS_HOME", "KLANTKLUIS_KEY_DIR", "DAGSTER_HOME")}
@@ -180,25 +190,29 @@ def _scenario(w, instance, pseudonymiser):
         loaded_leads = {r[0] for r in con.execute("select subject_id from raw.leads").fetchall()}
         profiled = {r[0] for r in con.execute("select subject_id from marts.marketing_audience where may_profile "
                                               "and tier is not null").fetchall()}
-    customers = list(csv.DictReader((paths.landing / "crm_customers" / "2026-11-01.csv").open(encoding="utf-8")))
+    customers = list(csv.DictReader((paths.landing / "crm_customers" / f"{DAY}.csv").open(encoding="utf-8")))
     # The objector granted consent again after the day their objection was received (a box ticked while it
     # waited): the objection must still hold after the next build (review: the later grant won).
-    late = {r["customer_id"] for r in csv.DictReader((paths.landing / "consent_events" / "2026-11-01.csv").open(
+    late = {r["customer_id"] for r in csv.DictReader((paths.landing / "consent_events" / f"{DAY}.csv").open(
         encoding="utf-8")) if r["action"] == "granted" and r["occurred_at"] > OBJECTION_RECEIVED[:10]}
-    w["objector"] = next(c for c in customers[5:] if pseudonymiser.subject_id("customer", c["customer_id"]) in audience
+    # the customers of the later access steps (the rectified one, the shared address, the lead who became a
+    # customer) neither object nor withdraw: an objection would erase the lead that is the customer
+    spoken_for = {customers[1]["customer_id"], *(c["customer_id"] for c in [c for c in customers[20:] if c["email"]][:2])}
+    free = [c for c in customers if c["customer_id"] not in spoken_for]
+    w["objector"] = next(c for c in free[5:] if pseudonymiser.subject_id("customer", c["customer_id"]) in audience
                          and c["customer_id"] in late)
     w["objector_sid"] = pseudonymiser.subject_id("customer", w["objector"]["customer_id"])
-    w["withdrawer"] = next(c["customer_id"] for c in customers if pseudonymiser.subject_id("customer", c["customer_id"])
+    w["withdrawer"] = next(c["customer_id"] for c in free if pseudonymiser.subject_id("customer", c["customer_id"])
                            in both - {w["objector_sid"]})
     w["withdrawer_sid"] = pseudonymiser.subject_id("customer", w["withdrawer"])
-    w["unprofiled"] = next(c["customer_id"] for c in customers if pseudonymiser.subject_id("customer", c["customer_id"])
+    w["unprofiled"] = next(c["customer_id"] for c in free if pseudonymiser.subject_id("customer", c["customer_id"])
                            in profiled - {w["objector_sid"], w["withdrawer_sid"]})
     w["unprofiled_sid"] = pseudonymiser.subject_id("customer", w["unprofiled"])
     w["nobody_sid"] = pseudonymiser.subject_id("customer", NOBODY)
     # leads still loaded (not swept or quarantined): one objects, one withdraws everything, one withdraws
     # profiling only (a lead is never profiled)
     w["lead"], w["withdrawing_lead"], w["unprofiled_lead"] = [
-        r["lead_id"] for r in csv.DictReader((paths.landing / "leads" / "2026-11-01.csv").open(encoding="utf-8"))
+        r["lead_id"] for r in csv.DictReader((paths.landing / "leads" / f"{DAY}.csv").open(encoding="utf-8"))
         if pseudonymiser.subject_id("lead", r["lead_id"]) in loaded_leads][:3]
     w["lead_sid"] = pseudonymiser.subject_id("lead", w["lead"])
     w["withdrawing_lead_sid"] = pseudonymiser.subject_id("lead", w["withdrawing_lead"])
