@@ -104,6 +104,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
 
 
 def _figure(value) -> str:
+    if value is None:
+        return "n/a"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, int):

@@ -18,7 +18,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Output, Ta
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
-from orchestration.headlines import HeadlineError, figures
+from orchestration.headlines import PREFIX, HeadlineError, figures
 from orchestration.project import dbt_project, manifest_nodes
 from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
 from orchestration.settings import AS_OF_VAR, WarehouseBusy, connect_duckdb
@@ -133,7 +133,8 @@ def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of
     (``dagster/column_schema``, with dbt's descriptions) and each table's with ``dagster/row_count``
     (the UI's row count and its history); views are not counted: counting one runs its query.
     A mart's also carries ``as_of``, the time its recency and windows count from (UTC), and an
-    aggregate mart's its headline figures (``orchestration.headlines``), which the UI plots.
+    aggregate mart's its headline figures (``headline/<column>``, ``orchestration.headlines``), which
+    the UI plots.
     These are extras: when the warehouse cannot be read, the events go without them."""
     nodes = manifest_nodes()
     built = {uid: nodes[uid] for uid in map(_unique_id, events) if uid in nodes}
@@ -148,7 +149,7 @@ def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of
                     if as_of and "marts" in n["fqn"]:
                         extra[uid]["as_of"] = as_of
                     try:
-                        extra[uid].update(figures(con, n))
+                        extra[uid].update({PREFIX + k: v for k, v in figures(con, n).items() if v is not None})
                     except HeadlineError as exc:
                         context.log.warning(str(exc))
                     if n["config"]["materialized"] != "view":

@@ -22,17 +22,6 @@ from privacy.tables import LOAD_COLUMNS, Classification
 if TYPE_CHECKING:
     from privacy.rights.access import Dataset
 
-# What is kept of every subject found besides their rows in the warehouse, under its retention
-# rule, and where, in Dutch and English (Art. 15(1)(d): every period, not only those of the tables
-# shown; Art. 12(1): in the subject's language).
-KEPT_ELSEWHERE = {
-    "landing_files": ("aangeleverde bestanden (de exports zoals we ze ontvingen)", "landing files (the exports as delivered)"),
-    "lookup_indexes": ("opzoekindex voor verzoeken", "request lookup index"),
-    "data_keys": ("sleutelopslag", "key store"),
-    "audit_log": ("auditlog", "audit log"),
-    "request_records": ("register van verzoeken", "request ledger"),
-    "access_exports": ("uitgaande map (deze kopie)", "outbox (this copy)"),
-}
 FIELDS = ("confirmation", "purposes", "categories", "recipients", "retention", "rights", "complaint",
           "sources", "profiling", "transfers")
 _ARTICLES = dict(zip(FIELDS, ("15(1)", "15(1)(a)", "15(1)(b)", "15(1)(c)", "15(1)(d)", "15(1)(e)", "15(1)(f)",
@@ -62,7 +51,7 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
                        for r in policy.recipients if set(r.get("purposes", [])) & set(by_purpose)],
         "retention": [_retention(policy, rule, sorted(names)) for rule, names in sorted(by_rule.items())]
                      + [{**_retention(policy, rule, [where[1]]), "kept_in": texts.both(where)}
-                        for rule, where in KEPT_ELSEWHERE.items() if rule in policy.retention and rule not in by_rule],
+                        for rule, where in texts.KEPT_ELSEWHERE.items() if rule in policy.retention and rule not in by_rule],
         "rights": {name: {"article": f"Art. {art} GDPR", **texts.both((nl, en)),
                           "how": f"{policy.controller.get('contact', '')} / {policy.dpo.get('contact', '')}"}
                    for name, (art, nl, en) in texts.RIGHTS.items()},

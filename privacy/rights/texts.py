@@ -87,6 +87,16 @@ LEAD_SOURCES = {
 }
 LEAD_ORIGIN = ("ons CRM-systeem; uw gegevens kregen wij via: {}", "our CRM system; your details reached us through: {}")
 DERIVED = ("door ons berekend uit de gegevens hierboven", "computed by us from the data above")
+# What is kept of every subject found besides their rows in the warehouse, by its retention rule, and
+# where (Art. 15(1)(d): every period, not only those of the tables shown).
+KEPT_ELSEWHERE = {
+    "landing_files": ("aangeleverde bestanden (de exports zoals we ze ontvingen)", "landing files (the exports as delivered)"),
+    "lookup_indexes": ("opzoekindex voor verzoeken", "request lookup index"),
+    "data_keys": ("sleutelopslag", "key store"),
+    "audit_log": ("auditlog", "audit log"),
+    "request_records": ("register van verzoeken", "request ledger"),
+    "access_exports": ("uitgaande map (deze kopie)", "outbox (this copy)"),
+}
 CATEGORIES = {
     "direct_identifier": ("Direct identificerend (naam, contactgegevens, adres, IBAN, geboortedatum, vrije tekst); "
                           "versleuteld opgeslagen", "Directly identifying (name, contact details, address, IBAN, "

@@ -7,7 +7,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -16,6 +16,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from orchestration.demo.generate import DEFAULT_AS_OF
+from orchestration.headlines import PREFIX, all_figures
 from orchestration.ingest.reader import read_landing_file
 from orchestration.ingest.schema import landing_columns
 
@@ -222,11 +223,21 @@ def test_the_dagster_ui_shows_each_dbt_tables_row_count_and_column_types(built):
         metadata = instance.get_latest_materialization_event(AssetKey(["marts", "customer_rfm"])).asset_materialization.metadata
         with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
             assert metadata["as_of"].value == str(con.execute("select as_of from marts.build_info").fetchone()[0])
-            share, active = con.execute("select pareto_share, active_customers from marts.pareto_share").fetchone()
-        # BI review: headline figures as metadata, which the UI plots over the runs
-        headline = instance.get_latest_materialization_event(AssetKey(["marts", "pareto_share"])).asset_materialization.metadata
-        assert headline["pareto_share"].value == pytest.approx(float(share)) and headline["active_customers"].value == active
-        assert "pareto_share" not in metadata  # customer_rfm has none
+            share = con.execute("select pareto_share from marts.pareto_share").fetchone()[0]
+            found = all_figures(con)
+        # BI review: headline figures as metadata (headline/<column>), which the UI plots over the runs
+        def headline(mart):
+            metadata = instance.get_latest_materialization_event(AssetKey(["marts", mart])).asset_materialization.metadata
+            return {k.removeprefix(PREFIX): v.value for k, v in metadata.items() if k.startswith(PREFIX)}
+
+        assert set(found) == {"pareto_share", "nps_by_period", "source_freshness"}  # every query runs
+        for mart, figures in found.items():
+            assert headline(mart) == {k: v for k, v in figures.items() if v is not None}, mart
+        assert found["pareto_share"]["pareto_share"] == pytest.approx(float(share)) and 0 < share < 1
+        as_of = datetime.fromisoformat(_AS_OF).date()
+        freshness = found["source_freshness"]
+        assert (as_of - date.fromisoformat(freshness["data_through"])).days == freshness["days_behind"] >= 0
+        assert found["nps_by_period"]["latest_complete_period"] < str(as_of) and -100 <= found["nps_by_period"]["nps"] <= 100
 
 
 def test_a_second_run_changes_no_counts_while_bi_reads_the_published_copy(built):
@@ -300,12 +311,13 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    assert main(["--home", str(tmp_path), "run", "--as-of", "2026-11-03T12:00:00+00:00"]) == 0  # the day after
+    assert main(["--home", str(tmp_path), "run", "--as-of", _AS_OF]) == 0  # the day after
     said = capsys.readouterr().out.split("klantkluis run summary")[-1]
     assert ("Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):\n"
             "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer whose CRM "
             "status is ended has its end date") in said
     assert ended["customer_id"] not in said and "sources_deliver_on_time" not in said  # the data is fresh
+    assert "Key figures (the marts' meta.headline; the Dagster UI plots them per run):\n  nps_by_period " in said
     assert main(["--home", str(tmp_path), "status"]) == 0  # later, without a run: the same warning
     said = capsys.readouterr().out
     assert "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer" in said

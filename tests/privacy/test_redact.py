@@ -63,6 +63,18 @@ def test_postcode_with_house_number_and_dates_of_birth_in_context(redactor):
     assert spans == {("1234 AB 12", "NL_POSTCODE"), ("3 maart 1985", "DATE_OF_BIRTH")}
 
 
+def test_a_date_counts_as_a_birth_date_by_the_year_it_is_read_in(redactor, monkeypatch):
+    """Clock audit: the youngest birth year was fixed when the process started, so a code server
+    running past New Year kept last year's."""
+    import privacy.recognizers
+
+    text = "Geboortedatum gecontroleerd op 12-05-2025."
+    assert found(redactor, text) == set()  # a check made last year or so: no birth date
+    monkeypatch.setattr(privacy.recognizers, "date", type("Later", (date,), {"today": classmethod(
+        lambda cls: date(2037, 6, 1))}))
+    assert found(redactor, text) == {("12-05-2025", "DATE_OF_BIRTH")}  # by 2037 it could be one
+
+
 def test_known_person_in_another_customers_note_is_found(redactor):
     text = "Klant Jan de Vries belde. Pakket afgegeven bij de buren, Anna Bakker. Mevrouw Bakker was niet thuis."
     assert found(redactor, text) == {("Jan de Vries", "PERSON"), ("Anna Bakker", "PERSON"), ("Bakker", "PERSON")}

@@ -26,7 +26,7 @@ from privacy.classification import load_classification
 from privacy.crypto import decrypt_values, encrypt_values
 from privacy.ingest import protect
 from privacy.policy import load_policy
-from privacy.rights import blind_index, consent, disclosure, package, purge
+from privacy.rights import blind_index, consent, disclosure, package, purge, texts
 from privacy.rights.access import Dataset
 from privacy.rights.erasure import TOKEN_PREFIX, erase
 from privacy.rights.ledger import Ledger
@@ -375,7 +375,7 @@ def test_a_lead_from_a_bought_list_is_told_where_their_data_came_from(now):
     art = disclosure.art15_information([dataset], CLASSIFICATION, POLICY, request_id="req-3", now=now)["art15"]
     # the load columns are our bookkeeping: their rule is not listed as a period for the subject's data;
     # what is kept of them outside the warehouse's tables is (privacy review: Art. 15(1)(d))
-    assert {r["rule"] for r in art["retention"]["content"]} == {"leads", *disclosure.KEPT_ELSEWHERE}
+    assert {r["rule"] for r in art["retention"]["content"]} == {"leads", *texts.KEPT_ELSEWHERE}
     elsewhere = {r["rule"]: r for r in art["retention"]["content"]}
     assert elsewhere["landing_files"]["datasets"] == ["landing files (the exports as delivered)"]
     assert elsewhere["audit_log"]["kept_in"] == {"nl": "auditlog", "en": "audit log"}  # told in the reader's language
