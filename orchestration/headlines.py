@@ -17,7 +17,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from orchestration.project import manifest_nodes
+from orchestration.project import dbt_project, manifest_nodes
 from privacy.classification import node_meta
 from privacy.rights.warehouse import SUBJECT_COLUMN, column_types
 
@@ -56,7 +56,9 @@ def figures(con: duckdb.DuckDBPyConnection, node: dict) -> dict[str, Any]:
 
 def all_figures(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """mart name -> its headline figures, for every model with a headline that has a row (the
-    build's own step warns about one left out)."""
+    build's own step warns about one left out); none without the dbt manifest (`make` writes it)."""
+    if not dbt_project.manifest_path.is_file():
+        return {}
     out = {}
     for node in sorted(manifest_nodes().values(), key=lambda n: n["name"]):
         if node.get("resource_type") == "model":

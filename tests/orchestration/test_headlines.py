@@ -60,6 +60,16 @@ def test_every_headline_of_the_project_is_on_an_aggregate_mart():
         assert "subject_id" not in node["columns"] and "{this}" in node["meta"]["headline"], node["name"]
 
 
+def test_without_the_dbt_manifest_there_are_no_figures_and_no_traceback(con, monkeypatch, tmp_path):
+    """`klantkluis status` on a warehouse whose project lost its target/ folder."""
+    from orchestration.headlines import all_figures
+    from orchestration.project import dbt_project
+
+    monkeypatch.setattr(type(dbt_project), "manifest_path", property(lambda self: tmp_path / "gone.json"))
+    manifest_nodes.cache_clear()
+    assert all_figures(con) == {}
+
+
 def test_the_summary_shows_the_key_figures_readably(tmp_path):
     paths = Paths.from_home(tmp_path)
     args = (paths, {"marts": {"pareto_share": 1}}, {}, [])
