@@ -12,6 +12,7 @@ pseudonymised personal data).
 
 import fcntl
 import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,7 +86,9 @@ def _leftovers(out: Path) -> None:
 
 
 def _publish(con, out: Path, now: datetime, schema: str) -> Publication:
-    version = now.strftime("%Y%m%dT%H%M%S%f")
+    # The run's time names the version, and a random part keeps it new when two runs share a time
+    # (`run --as-of` twice): writing into the folder readers have open would not be atomic.
+    version = f"{now:%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}"
     parquet_root = out / "parquet"
     parquet_dir = parquet_root / f"v{version}"
     staged_db = out / f".marts-{version}.duckdb"

@@ -22,7 +22,20 @@ def test_a_publication_removes_what_an_interrupted_one_left_even_in_a_folder_wit
     result = publish(warehouse, out, datetime(2026, 12, 6, tzinfo=timezone.utc))
     assert result.tables == {"customer_rfm": 1}
     assert sorted(p.name for p in out.iterdir()) == [".publishing.lock", "marts.duckdb", "parquet"]
-    assert sorted(p.name for p in (out / "parquet").iterdir()) == ["current", "v20261206T000000000000"]
+    current, version = sorted(p.name for p in (out / "parquet").iterdir())
+    assert current == "current" and version.startswith("v20261206T000000000000-")
     assert oct((out / "marts.duckdb").stat().st_mode)[-3:] == "440"
     with duckdb.connect(str(out / "marts.duckdb"), read_only=True) as con:
         assert con.execute("select subject_id from customer_rfm").fetchall() == [("subject-1",)]
+
+
+def test_a_second_publication_at_the_same_time_goes_to_a_new_folder(tmp_path):
+    """Clock audit: `run --as-of X` twice wrote the second publication into the folder BI readers
+    had open, file by file; each publication must be swapped in whole."""
+    warehouse, out = tmp_path / "warehouse.duckdb", tmp_path / "published"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts; create table marts.pareto_share as select 0.6 as pareto_share")
+    at = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    first = publish(warehouse, out, at).parquet_dir.resolve()
+    second = publish(warehouse, out, at).parquet_dir.resolve()
+    assert first != second and not first.exists() and second.name.startswith("v20261206T")
