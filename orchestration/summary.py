@@ -59,7 +59,7 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
                 lines.append(f"  {LAYERS[schema]:<{max(map(len, LAYERS.values()))}} {name:<34} {n:>12,}")
         if headlines:
             lines += ["", "Key figures (the marts' meta.headline; the Dagster UI plots them per run):"]
-            lines += [f"  {mart:<22} " + "  ".join(f"{k} {_figure(v)}" for k, v in found.items())
+            lines += [f"  {mart:<22} " + "  ".join(f"{k} {_shown(v)}" for k, v in found.items())
                       for mart, found in headlines.items()]
     lines += ["", "Ingest reconciliation per source, over the latest load of each landing file and of each",
               "request's consent events (req-*.csv); input = loaded + quarantined + suppressed, and",
@@ -103,7 +103,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
     return "\n".join(lines)
 
 
-def _figure(value) -> str:
+def _shown(value) -> str:
+    """A headline figure as the summary prints it."""
     if value is None:
         return "n/a"
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -32,7 +32,7 @@ def expired(con, source: str, files: list[Path], policy: Policy, now: datetime) 
         return []
     marks = ", ".join("?" * len(files))
     found = {file: (sha, first) for file, sha, first in con.execute(
-        f"with latest as (select file, sha256 from {LATEST_BATCHES} l where source = ? and file in ({marks})) "
+        f"with latest as (select file, sha256 from {LATEST_BATCHES} where source = ? and file in ({marks})) "
         "select b.file, latest.sha256, min(b.loaded_at) from raw._batches b join latest on b.file = latest.file and b.sha256 = latest.sha256 "
         "where b.source = ? group by b.file, latest.sha256 having min(b.loaded_at) < ?",
         [source, *(p.name for p in files), source, now - timedelta(days=rule.duration_days)]).fetchall()}

@@ -48,7 +48,7 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
     from the audit log."""
     detail = json.loads(service.ledger.get(request.request_id)["detail"])
     if (done := detail.get("erasure")) is not None:
-        return done
+        return {"exports_kept_for_delivery": [], **done}  # a record from before the field: none kept
     started, actor, pending = time.perf_counter(), f"request:{request.request_id}", detail.get("erasure_pending")
     first = detail.get("erasure_started")  # an earlier attempt, stopped: when it began
     if first is None:
@@ -172,7 +172,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                        published_copies=published and {"republished": True, **published},
                        suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
-                       exports_kept_for_delivery=done.get("exports_kept_for_delivery", []),  # none in an older record
+                       exports_kept_for_delivery=done["exports_kept_for_delivery"],
                        physical_purge=purged, source_systems=_sources_note(service.policy),
                        timing={"key_shredded_after_seconds": done["shred_seconds"],
                                "immediate_seconds": done["immediate_seconds"],
@@ -184,7 +184,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     return path, {"subject_ids": ids, "found": found, "removed": {r["table"]: r["rows"] for r in done["removed"]},
                   "kept": {k["table"]: k["rows"] for k in done["kept"]}, "keys_shredded": done["keys_shredded"],
                   "earlier_exports_deleted": done["earlier_exports_deleted"],
-                  "exports_kept_for_delivery": done.get("exports_kept_for_delivery", []),
+                  "exports_kept_for_delivery": done["exports_kept_for_delivery"],
                   "shred_seconds": done["shred_seconds"], "immediate_seconds": done["immediate_seconds"],
                   "purge_seconds": purged and purged["seconds"],
                   "publish_seconds": published and published["seconds"]}
