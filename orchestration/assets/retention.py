@@ -126,7 +126,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         with klantkluis.connect() as con, RequestService(klantkluis.paths) as service:
             due, done = retention.sweep(con, classification, policy, now=now, audit=audit)
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
-            left = retention.plan(con, classification, policy, now=now).counts()
+            # the proof: planned again after a sweep that had rows due (a plan that found none is the proof)
+            left = retention.plan(con, classification, policy, now=now).counts() if due.rows else due.counts()
             # rows go here and in each ingest step of the run, which sweeps its own table after loading
             deleted = any(done.values()) or _swept_by_ingest(context, ingest_keys)
             # every sweep, not only one that deleted: a run stopped between a deletion and this step
