@@ -10,7 +10,7 @@ from pathlib import Path
 
 from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.check import add_check_command
-from orchestration.cli_args import port, positive, share
+from orchestration.cli_args import moment, port, positive, share
 from orchestration.cli_privacy import add_privacy_commands
 from orchestration.ingest.reader import LandingFileError
 from orchestration.requests.cli import add_request_commands
@@ -63,7 +63,7 @@ def _demo(args, paths: Paths) -> int:
 def _run(args, paths: Paths) -> int:
     from orchestration.pipeline import run_full_refresh
 
-    return run_full_refresh(paths, as_of=args.as_of, reload=args.reload)
+    return run_full_refresh(paths, as_of=args.as_of, reload=args.reload, simulate=args.simulate)
 
 
 def _status(args, paths: Paths) -> int:
@@ -145,6 +145,11 @@ def _warnings_of(record) -> list[str]:
 
 
 def _ui(args, paths: Paths) -> int:
+    from orchestration.project import manifest_problem
+
+    if problem := manifest_problem():
+        print(f"Error: {problem}", file=sys.stderr)
+        return 2
     os.environ.update(paths.environment())
     paths.prepare_dagster_home()
     os.chdir(PROJECT_DIR)
@@ -199,7 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="share of rows to damage with documented defects (see orchestration/demo/defects.py)")
     demo.set_defaults(func=_demo)
     run = sub.add_parser("run", help="materialise every asset (the full_refresh job) and print a summary")
-    run.add_argument("--as-of", type=datetime.fromisoformat, default=None, help="simulate the run's time (ISO 8601, e.g. 2026-11-30T06:00:00+00:00)")
+    run.add_argument("--as-of", type=moment, default=None,
+                     help="the run's time (ISO 8601, e.g. 2026-11-30T06:00:00+00:00); more than a day ahead "
+                          "only with --simulate")
+    run.add_argument("--simulate", action="store_true",
+                     help="allow a later --as-of: the run applies retention at that time for real, so use an "
+                          "installation of its own (--home)")
     run.add_argument("--reload", action="store_true",
                      help="load every landing file again, unchanged ones too (after fixing a rule or a column mapping)")
     run.set_defaults(func=_run)

@@ -9,7 +9,7 @@ import os
 import sys
 from collections import defaultdict
 from contextlib import contextmanager, redirect_stdout
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
@@ -18,11 +18,13 @@ from orchestration.console import INTERRUPTED, DbtProgress
 from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
+from orchestration.project import manifest_problem
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
 from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import open_requests
 from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
 from privacy.paths import private_dir
+from privacy.policy import load_policy
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 RUN_LOCK = "run.lock"  # in <home>/state: held by the one `klantkluis run` of an installation
@@ -40,17 +42,34 @@ def _open_keys(paths: Paths) -> None:
     master_key_from_env(env).key_id  # noqa: B018  (reads, or on first use creates, the key file)
 
 
-def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool = False) -> int:
+def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool = False,
+                     simulate: bool = False) -> int:
     """Materialise every asset (per pending landing day); print rows, time per stage, file locations.
 
-    `reload`: the first run also loads every earlier landing file again, unchanged ones too."""
+    `reload`: the first run also loads every earlier landing file again, unchanged ones too.
+    `simulate`: allow an `as_of` more than a day ahead of now."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
-    if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer"):
+    load_policy()  # a mistake in privacy/policy.yml: one PolicyError now, not one failure per step
+    if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer") \
+            or (None if simulate else _ahead(as_of)) or manifest_problem():
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
     with run_lock(paths, "run again if need be"):
         return _run_days(paths, as_of, reload)
+
+
+def _ahead(as_of: datetime | None) -> str | None:
+    """Why a run at `as_of` needs --simulate: more than a day ahead of now, its retention sweep
+    would delete for real what is past its rule at that time (Art. 5(1)(e) applied early: rows,
+    landing files, keys), and every later plain run would be refused as going back in time."""
+    now = datetime.now(timezone.utc)
+    if as_of is None or as_of <= now + timedelta(days=1):
+        return None
+    return (f"--as-of {as_of.isoformat()} is {(as_of - now).days} day(s) ahead of now: the run would apply the "
+            "retention rules at that time for real (rows and landing files past them deleted), and later runs "
+            "at the real time would be refused. To simulate time, use an installation of its own "
+            "(`klantkluis --home data/sim demo`) and add --simulate")
 
 
 @contextmanager

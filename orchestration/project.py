@@ -2,10 +2,11 @@
 
 import functools
 import json
+import subprocess
 
 from dagster_dbt import DbtProject
 
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -14,3 +15,19 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 def manifest_nodes() -> dict[str, dict]:
     """The dbt manifest's nodes (models, snapshots, seeds, tests), by unique id."""
     return json.loads(dbt_project.manifest_path.read_text())["nodes"]
+
+
+def manifest_problem() -> str | None:
+    """Parse the dbt project when its manifest is missing (a checkout run without `make`, or after
+    `make clean`): Dagster defines the dbt assets from it. What is wrong, with the fix; None if
+    the manifest is there."""
+    if dbt_project.manifest_path.is_file():
+        return None
+    print("Preparing the dbt manifest (dbt parse) ...", flush=True)
+    folder = dbt_project.project_dir
+    parsed = subprocess.run([DBT_EXECUTABLE, "parse", "--profiles-dir", ".", "--quiet"], cwd=folder,
+                            capture_output=True, text=True)
+    if parsed.returncode or not dbt_project.manifest_path.is_file():
+        return (f"the dbt project in {folder} does not parse, so no run can start: "
+                f"`cd {folder} && dbt parse --profiles-dir .` shows why")
+    return None

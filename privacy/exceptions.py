@@ -9,6 +9,10 @@ class PrivacyError(Exception):
     """Base class of every error raised by :mod:`privacy`."""
 
 
+class PolicyError(PrivacyError):
+    """The policy file cannot be read as a policy: its message names the file, the place and the fix."""
+
+
 class KeyFileError(PrivacyError):
     """A key file or key variable is missing, malformed or readable by others."""
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from privacy.exceptions import PolicyError
+
 DEFAULT_POLICY = Path(__file__).with_name("policy.yml")
 
 # One or more Art. 6(1) / Art. 9(2) grounds, e.g. "6(1)(b)" or "6(1)(a) + 9(2)(a)".
@@ -76,11 +78,24 @@ class Policy:
         return self.dutch.get(english, english) if lang == "nl" else english
 
 
+SECTIONS = {"controller", "dpo", "supervisory_authority", "subject_categories", "purposes", "consent_purposes",
+            "retention", "recipients", "transfers_outside_eea", "transfers_outside_eea_plain", "security_measures"}
+PURPOSE_KEYS = {"description", "legal_basis", "consent_based", "consent_purposes", "plain", "legitimate_interest",
+                "compatibility"}
+RULE_KEYS = {"description", "plain", "duration_days", "anchor", "action", "applies_to"}
+# delete or anonymise rows (the sweep), rewrite the warehouse file (compaction), or rebuild (derived data)
+ACTIONS = ("delete", "anonymise", "compact", "rebuild")
+
+
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
-    """Read the policy file (default ``privacy/policy.yml``) that documents Art. 5, 6, 30 and 32."""
+    """Read the policy file (default ``privacy/policy.yml``) that documents Art. 5, 6, 30 and 32.
+
+    A mistake in it raises PolicyError before anything acts on it: a misspelt ``duration_days``
+    read as 0 days would delete data the law keeps, an unknown action would keep data past its
+    rule (Art. 5(1)(e))."""
     path = Path(path) if path is not None else DEFAULT_POLICY
     dutch: dict[str, str] = {}
-    raw = _english(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, dutch)
+    raw = _english(_checked(_read(path), path), dutch)
     purposes = {
         name: Purpose(name, p.get("description", ""), str(p.get("legal_basis", "")),
                       bool(p.get("consent_based", False)), tuple(p.get("consent_purposes") or ()),
@@ -89,8 +104,8 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         for name, p in (raw.get("purposes") or {}).items()
     }
     retention = {
-        name: RetentionRule(name, r.get("description", ""), int(r.get("duration_days", 0)),
-                            str(r.get("anchor", "")), str(r.get("action", "")), str(r.get("applies_to", "")),
+        name: RetentionRule(name, r.get("description", ""), r["duration_days"], str(r["anchor"]), r["action"],
+                            str(r.get("applies_to", "")),
                             dict(r.get("plain") or {}))
         for name, r in (raw.get("retention") or {}).items()
     }
@@ -111,6 +126,52 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         raw=raw,
         dutch=dutch,
     )
+
+
+def _read(path: Path) -> dict:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyError(f"The policy file {path} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise PolicyError(f"The policy file {path} is not valid YAML{where} "
+                          f"({getattr(exc, 'problem', None) or type(exc).__name__}): fix the indentation or "
+                          "quoting there (`git diff` shows what changed).") from None
+    if not isinstance(raw, dict):
+        raise PolicyError(f"The policy file {path} must be a mapping of sections ({', '.join(sorted(SECTIONS))}).")
+    return raw
+
+
+def _checked(raw: dict, path: Path) -> dict:
+    """``raw`` when its sections, purposes and retention rules have only known keys and each rule a
+    whole number of days, an anchor and a known action; else PolicyError naming the place."""
+    def fail(where: str, problem: str):
+        raise PolicyError(f"The policy file {path}, {where}: {problem}. Fix the file, then run again.")
+
+    def known(where: str, keys, allowed: set[str]):
+        if unknown := sorted(set(keys) - allowed):
+            fail(where, f"unknown key {unknown[0]!r} (expected one of {', '.join(sorted(allowed))})")
+
+    known("top level", raw, SECTIONS)
+    for section, allowed in (("purposes", PURPOSE_KEYS), ("retention", RULE_KEYS)):
+        entries = raw.get(section) or {}
+        if not isinstance(entries, dict):
+            fail(section, "expected a mapping of names to entries")
+        for name, entry in entries.items():
+            if not isinstance(entry, dict):
+                fail(f"{section} {name!r}", "expected a mapping of keys")
+            known(f"{section} {name!r}", entry, allowed)
+    for name, rule in (raw.get("retention") or {}).items():
+        days = rule.get("duration_days")
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            fail(f"retention rule {name!r}", "duration_days must be a whole number of days, 0 or more")
+        if rule.get("action") not in ACTIONS:
+            fail(f"retention rule {name!r}", f"action must be one of {', '.join(ACTIONS)}")
+        if not rule.get("anchor"):
+            fail(f"retention rule {name!r}", "anchor must say from when the duration counts")
+    return raw
 
 
 def _english(value, dutch: dict[str, str], key: str = ""):

@@ -332,3 +332,67 @@ def test_the_demo_lands_the_two_days_before_today_so_its_marts_are_measured_from
     Paths.from_home(home).warehouse.write_bytes(b"")  # once built, a new demo would load beside the old one
     assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 2
     assert f"To start over: `rm -rf {home}`" in capsys.readouterr().out
+
+
+def _broken_policy(tmp_path, monkeypatch):
+    import privacy.policy
+
+    path = tmp_path / "policy.yml"
+    path.write_text(privacy.policy.DEFAULT_POLICY.read_text().replace("    duration_days: 365\n    anchor: occurred_at",
+                                                                      "    duration: 365\n    anchor: occurred_at"))
+    monkeypatch.setattr(privacy.policy, "DEFAULT_POLICY", path)
+
+
+@pytest.mark.parametrize("argv", [["run"], ["register"], ["process-requests"]])
+def test_a_mistake_in_the_policy_stops_a_command_with_one_line_before_any_work(home, tmp_path, monkeypatch, capsys,
+                                                                                argv):
+    """Review: a misspelt duration_days was read as 0 days and the run deleted every call note;
+    a mis-indented line gave tracebacks in every step."""
+    (home / "landing").mkdir()  # an installation
+    _broken_policy(tmp_path, monkeypatch)
+    assert main(["--home", str(home), *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("Error: The policy file ") and "unknown key 'duration'" in captured.err
+    assert "Traceback" not in captured.out + captured.err
+    assert not (Paths.from_home(home).dagster_home / "storage").exists()  # no run started
+
+
+def test_a_run_more_than_a_day_ahead_needs_simulate(home, capsys):
+    """Review: a mistyped --as-of year swept a live installation for real (rows and landing files)."""
+    from datetime import datetime, timedelta, timezone
+
+    ahead = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0).isoformat()
+    assert main(["--home", str(home), "run", "--as-of", ahead]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"Error: --as-of {ahead} is 2 day(s) ahead of now") and "--simulate" in captured.err
+    assert not (Paths.from_home(home).dagster_home / "storage").exists()  # no run started
+    tomorrow = (datetime.now(timezone.utc) + timedelta(hours=20)).isoformat()
+    for argv in (["--as-of", ahead, "--simulate"], ["--as-of", tomorrow]):  # past this check: no landing files yet
+        assert main(["--home", str(home), "run", *argv]) == 1
+        assert "No landing files for orders" in capsys.readouterr().out
+
+
+def test_an_as_of_that_is_not_a_time_gets_argparses_one_line(home, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--home", str(home), "run", "--as-of", "tomorrow"])
+    assert stop.value.code == 2
+    assert "'tomorrow' is not a time: write it in ISO 8601" in capsys.readouterr().err
+
+
+def test_a_run_without_the_dbt_manifest_parses_the_project_first(tmp_path, monkeypatch, capsys):
+    """Review: after `make clean` (or a checkout run without make) `klantkluis run` ended in
+    DagsterDbtManifestNotFoundError; a project that does not parse is one line naming dbt parse."""
+    import shutil
+
+    import orchestration.project as project
+    from dagster_dbt import DbtProject
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(project.dbt_project.project_dir, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setattr(project, "dbt_project", DbtProject(project_dir=copy, profiles_dir=copy))
+    assert project.manifest_problem() is None and (copy / "target" / "manifest.json").is_file()
+    assert "Preparing the dbt manifest (dbt parse)" in capsys.readouterr().out
+    shutil.rmtree(copy / "target")
+    (copy / "models" / "broken.sql").write_text("select {{ 1")  # unclosed Jinja
+    assert project.manifest_problem() == (f"the dbt project in {copy} does not parse, so no run can start: "
+                                          f"`cd {copy} && dbt parse --profiles-dir .` shows why")

@@ -1,0 +1,41 @@
+"""A mistake in privacy/policy.yml stops with one message naming the place, before anything acts on it."""
+
+import pytest
+
+from privacy.exceptions import PolicyError
+from privacy.policy import DEFAULT_POLICY, load_policy
+
+TEXT = DEFAULT_POLICY.read_text(encoding="utf-8")
+INTERACTIONS = "    duration_days: 365\n    anchor: occurred_at\n"  # the interactions rule's
+
+
+def test_the_shipped_policy_loads():
+    policy = load_policy()
+    assert policy.retention["interactions"].duration_days == 365 and policy.retention["orders"].action == "anonymise"
+
+
+@pytest.mark.parametrize("edit, said", [
+    # a misspelt key read as 0 days deleted every call note (review of 2026-12-07)
+    ((INTERACTIONS, INTERACTIONS.replace("duration_days", "duration")),
+     "retention 'interactions': unknown key 'duration' (expected one of action, anchor, applies_to,"),
+    # an unknown action kept leads past their rule, and the sweep's check passed
+    ((INTERACTIONS + "    action: delete\n", INTERACTIONS + "    action: delte\n"),
+     "retention rule 'interactions': action must be one of delete, anonymise, compact, rebuild"),
+    ((INTERACTIONS, INTERACTIONS.replace("365", '"two years"')),
+     "retention rule 'interactions': duration_days must be a whole number of days, 0 or more"),
+    ((INTERACTIONS, INTERACTIONS.replace("365", "-1")), "duration_days must be a whole number of days"),
+    ((INTERACTIONS, INTERACTIONS.replace("occurred_at", '""')), "anchor must say from when the duration counts"),
+    (("retention:\n", "retentoin:\n"), "top level: unknown key 'retentoin'"),
+    (("    legal_basis:", "    legal_bassis:", 1), "purposes 'contract': unknown key 'legal_bassis'"),
+    ((INTERACTIONS, "   duration_days: 365\n    anchor: occurred_at\n"), "is not valid YAML at line "),
+])
+def test_a_mistake_in_the_policy_is_one_message_naming_its_place(tmp_path, edit, said):
+    old, new, *count = edit
+    assert old in TEXT
+    text = TEXT.replace(old, new, *count)
+    path = tmp_path / "policy.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        load_policy(path)
+    assert said in str(err.value) and str(path) in str(err.value)
+    assert "\n" not in str(err.value)
