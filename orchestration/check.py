@@ -44,8 +44,8 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
         for note in unread(paths):  # a file in the wrong folder is what a check of the right one misses
             print(f"Elsewhere in the landing zone: {note}")
     if not files:
-        print(no_files_message(paths, source) if not absent(paths, source) else
-              f"{source} is marked `absent: true` in {paths.mapping}: it has no files to check.")
+        print(f"{source} is marked `absent: true` in {paths.mapping}: it has no files to check."
+              if absent(paths, source) else no_files_message(paths, source, loaded_before=paths.warehouse.exists()))
         return 1
     verdicts, hints, terms = [], {}, rule_terms(source, now, how.day_first)
     for path in files:

@@ -35,13 +35,14 @@ def _demo(args, paths: Paths) -> int:
         if not args.force:
             print(f"Landing zone {paths.landing} already holds demo files; keeping them (--force regenerates them).")
             return 0
-        if paths.warehouse.exists():  # new days' files beside the loaded ones: every customer twice
-            print(f"The warehouse {paths.warehouse} holds the rows of the demo files there; --force would add a second "
-                  f"demo of other days beside them. To start over: `rm -rf {paths.home}`, then `klantkluis demo`.")
-            return 2
-        for path in [*paths.landing.rglob("*"), *paths.truth.rglob("*")]:  # the demo's own files, named by their day
-            if path.is_file():
-                path.unlink()
+    if paths.warehouse.exists():  # new days' files beside the loaded rows: every customer twice, or fake beside real
+        print(f"The warehouse {paths.warehouse} holds loaded rows; demo files would be loaded beside them. "
+              + (f"To start over: `rm -rf {paths.home}`, then `klantkluis demo`." if paths.truth.is_dir() else
+                 "Use another --home for the demo."))
+        return 2
+    for path in [*paths.landing.rglob("*"), *paths.truth.rglob("*")]:  # the demo's own files, named by their day
+        if path.is_file():
+            path.unlink()
     # The demo's two landing days are the two days before today, as a live installation's latest
     # exports are: recency, activity windows and CLV are measured from the run's time.
     first_day = business_day() - timedelta(days=2)

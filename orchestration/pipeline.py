@@ -138,6 +138,19 @@ def _stale_copies(paths: Paths, events) -> str | None:
             "and run again today.")
 
 
+def failed_check(check, shown: int = 5) -> list[str]:
+    """The lines a failed check gets in the summary: its name and description, then the first of its
+    ``details`` findings (table and column names with the problem, never values), so the fix is
+    named without the UI."""
+    lines = [f"  check {check.asset_key.to_user_string()}:{check.check_name}: {check.description or 'failed'}"]
+    details = check.metadata.get("details")
+    found = [line.strip() for line in str(details.value if details else "").splitlines() if line.strip()]
+    lines += [f"    {line}" for line in found[:shown]]
+    if len(found) > shown:
+        lines.append(f"    and {len(found) - shown} more (the check's details in the Dagster UI)")
+    return lines
+
+
 def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
     _open_keys(paths)
     paths.prepare_dagster_home()
@@ -185,8 +198,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
                 cause, _, text = error.message.strip().partition(": ")  # "package.module.Class: message"
                 print(f"  {event.step_key}: {text if text and cause.endswith(error.cls_name or '?') else error.message.strip()}")
             elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
-                check = event.event_specific_data
-                print(f"  check {check.asset_key.to_user_string()}:{check.check_name}: {check.description or 'failed'}")
+                print("\n".join(failed_check(event.event_specific_data)))
         if stale := _stale_copies(paths, result.all_events):
             print(stale)
         if later := [d for d in days[ran:] if d is not None]:

@@ -107,7 +107,7 @@ def _no_files(context, con, paths, source: str) -> None:
         return
     earlier, expected = landing_retention.landing_files_loaded(con, source)
     if not earlier or expected:
-        raise Failure(no_files_message(paths, source))
+        raise Failure(no_files_message(paths, source, loaded_before=bool(earlier)))
     context.log.info(f"{source}: no landing files; the {earlier} loaded earlier were removed after their retention "
                      f"period (policy rule {landing_retention.RULE}), so raw.{source} stays as it is")
 

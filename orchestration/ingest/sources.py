@@ -107,13 +107,14 @@ def absent(paths: Paths, source: str) -> bool:
     return bool(_config(paths).get(source, {}).get("absent"))
 
 
-def no_files_message(paths: Paths, source: str) -> str:
-    """What to do when `source` has no landing files: the fix depends on where they are looked for."""
+def no_files_message(paths: Paths, source: str, loaded_before: bool) -> str:
+    """What to do when `source` has no landing files: the fix depends on where they are looked for,
+    and demo data is suggested only where none of the source's files was ever loaded."""
     where = source_location(paths, source)
     if _config(paths).get(source, {}).get("files"):
         return (f"No files of {source} match {where} (its `files` in {paths.mapping}): correct the glob, or "
                 "place the export there.")
-    if paths.mapping.is_file():
+    if paths.mapping.is_file() or loaded_before:
         return (f"No landing files for {source} in {where}: place its export there, set `files` for it in "
                 f"{paths.mapping}, or mark it `absent: true` there if you have no such data.")
     return (f"No landing files for {source} in {where}. Run `klantkluis --home {paths.home} demo` for demo data, "

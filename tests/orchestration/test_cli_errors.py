@@ -1,10 +1,12 @@
 """A user's mistake on the command line gets one message naming the fix, never a traceback."""
 
+import shutil
+
 import pytest
 
 from orchestration.cli import main
 from orchestration.ingest.reader import LandingFileError
-from orchestration.ingest.sources import source_files
+from orchestration.ingest.sources import no_files_message, source_files
 from orchestration.settings import Paths
 
 
@@ -332,6 +334,17 @@ def test_the_demo_lands_the_two_days_before_today_so_its_marts_are_measured_from
     Paths.from_home(home).warehouse.write_bytes(b"")  # once built, a new demo would load beside the old one
     assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 2
     assert f"To start over: `rm -rf {home}`" in capsys.readouterr().out
+    # UX review: once retention had emptied the landing zone, demo wrote a second demo beside the loaded one
+    for path in (home / "landing").rglob("*.*"):
+        path.unlink()
+    assert main(["--home", str(home), "demo", "--customers", "10"]) == 2
+    assert "holds loaded rows; demo files would be loaded beside them" in capsys.readouterr().out
+    assert not any(p.is_file() for p in (home / "landing").rglob("*"))
+    shutil.rmtree(home / "truth")  # not a demo installation: real rows loaded from exports since removed
+    assert main(["--home", str(home), "demo", "--customers", "10"]) == 2
+    assert "Use another --home for the demo." in capsys.readouterr().out
+    assert "klantkluis --home" not in no_files_message(Paths.from_home(home), "orders", loaded_before=True)
+    assert f"klantkluis --home {home} demo" in no_files_message(Paths.from_home(home), "orders", loaded_before=False)
 
 
 def _broken_policy(tmp_path, monkeypatch):
@@ -382,8 +395,6 @@ def test_an_as_of_that_is_not_a_time_gets_argparses_one_line(home, capsys):
 def test_a_run_without_the_dbt_manifest_parses_the_project_first(tmp_path, monkeypatch, capsys):
     """Review: after `make clean` (or a checkout run without make) `klantkluis run` ended in
     DagsterDbtManifestNotFoundError; a project that does not parse is one line naming dbt parse."""
-    import shutil
-
     import orchestration.project as project
     from dagster_dbt import DbtProject
 
@@ -396,3 +407,20 @@ def test_a_run_without_the_dbt_manifest_parses_the_project_first(tmp_path, monke
     (copy / "models" / "broken.sql").write_text("select {{ 1")  # unclosed Jinja
     assert project.manifest_problem() == (f"the dbt project in {copy} does not parse, so no run can start: "
                                           f"`cd {copy} && dbt parse --profiles-dir .` shows why")
+
+
+def test_a_failed_check_lists_its_first_findings_in_the_summary():
+    """Review: a misspelt retention rule in the classification ended the run with only
+    `check privacy/register:classification_complete: failed`; the findings were in the UI alone."""
+    from dagster import AssetCheckEvaluation, AssetKey, MetadataValue
+
+    from orchestration.pipeline import failed_check
+
+    findings = [f"- raw.orders.col{i}: retention rule 'orders_typo' is not in the policy" for i in range(7)]
+    check = AssetCheckEvaluation(asset_key=AssetKey(["privacy", "register"]), check_name="classification_complete",
+                                 passed=False, metadata={"details": MetadataValue.md("\n".join(findings))})
+    assert failed_check(check) == [
+        "  check privacy/register:classification_complete: failed",
+        *[f"    {f}" for f in findings[:5]],
+        "    and 2 more (the check's details in the Dagster UI)"]
+    assert len(failed_check(AssetCheckEvaluation(asset_key=AssetKey("x"), check_name="y", passed=False))) == 1

@@ -54,12 +54,12 @@ def test_demo_writes_no_fake_people_into_an_installation_that_reads_your_own_fil
 
 def test_a_source_marked_absent_has_no_files_and_no_files_get_the_fix_for_where_they_were_looked_for(tmp_path):
     paths = _landing(tmp_path, "leads", "2026-11-01.csv")
-    assert f"Run `klantkluis --home {tmp_path} demo`" in no_files_message(paths, "orders")  # a demo installation
+    assert f"Run `klantkluis --home {tmp_path} demo`" in no_files_message(paths, "orders", loaded_before=False)  # a demo installation
     (tmp_path / "sources.yml").write_text("leads:\n  absent: true\norders:\n  files: exports/*.csv\n")
     assert source_files(paths, "leads") == []  # absent wins over files left in landing/leads/
-    assert no_files_message(paths, "orders").startswith(f"No files of orders match {tmp_path / 'exports/*.csv'} "
+    assert no_files_message(paths, "orders", loaded_before=False).startswith(f"No files of orders match {tmp_path / 'exports/*.csv'} "
                                                         "(its `files` in")
-    said = no_files_message(paths, "nps_responses")
+    said = no_files_message(paths, "nps_responses", loaded_before=False)
     assert "mark it `absent: true` there" in said and "klantkluis demo" not in said  # demo refuses here
 
 
