@@ -138,6 +138,11 @@ class Paths:
                 "KLANTKLUIS_DUCKDB_MEMORY_LIMIT": DUCKDB_MEMORY_LIMIT}
 
     def prepare_dagster_home(self) -> Path:
+        """DAGSTER_HOME, and the inbox its request sensor watches: every installation's `run` and UI
+        pass here, so a request dropped in ``<home>/inbox`` finds the folder (Art. 12(3))."""
+        from orchestration.requests.inbox import make_inbox
+
+        make_inbox(self.inbox)
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         # One run at a time: DuckDB allows one writing process (schedules must queue, not collide).
         (self.dagster_home / "dagster.yaml").write_text(

@@ -20,6 +20,7 @@ from pathlib import Path
 from orchestration.requests.file_retention import REJECTED
 from privacy.audit import timestamp
 from privacy.exceptions import PrivacyError
+from privacy.paths import private_dir
 from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for, stated_receipt
 
 
@@ -36,7 +37,24 @@ def documents(inbox: Path, now: float | None = None) -> list[Path]:
     symbolic link (what it points to is not a document given to us: a key file, say)."""
     now = time.time() if now is None else now
     return sorted(p for p in inbox.iterdir() if p.is_file() and not p.is_symlink() and not _NOT_DOCUMENTS.search(p.name)
-                  and (p.suffix == ".json" or now - p.stat().st_mtime >= SETTLE)) if inbox.is_dir() else []
+                  and (p.suffix == ".json" or now - p.stat().st_mtime >= SETTLE)) if _checked(inbox).is_dir() else []
+
+
+def make_inbox(inbox: Path) -> Path:
+    """Create the inbox (mode 0700: its documents name their senders), as every installation's
+    `run` and UI do (``Paths.prepare_dagster_home``), so that a request copied to ``<home>/inbox``
+    lands in the folder, not in a file of that name."""
+    return private_dir(_checked(inbox))
+
+
+def _checked(inbox: Path) -> Path:
+    """The inbox; PrivacyError when a file has its name: a request copied there before the folder
+    existed, never seen while its month runs (Art. 12(3))."""
+    if inbox.exists() and not inbox.is_dir():
+        raise PrivacyError(f"{inbox} is a file, not a folder, so no request there is seen; it may be a request "
+                           f"itself: move it aside (`mv {inbox} {inbox}.json`), make the folder (`mkdir -m 700 "
+                           f"{inbox}`), put it back inside (`mv {inbox}.json {inbox}/`), then run again")
+    return inbox
 
 
 class TooLarge(bytes):
@@ -170,7 +188,7 @@ def write_request(inbox: Path, document: dict) -> tuple[str, Path]:
     document = {k: v for k, v in document.items() if v not in (None, "")}
     document.setdefault("received_at", datetime.now(LOCAL_TIME).isoformat(timespec="seconds"))
     request_id = request_id_for(document)
-    inbox.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_inbox(inbox)
     path = inbox / f"{request_id}.json"
     tmp = inbox / f".{request_id}.tmp"
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:

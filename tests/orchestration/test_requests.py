@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import shutil
 import time
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -335,6 +336,35 @@ def test_a_folder_in_the_inbox_is_not_read_as_a_request(tmp_path):
     (tmp_path / "g.json").mkdir()  # a folder that happens to end in .json
     (tmp_path / "r.json").write_text(json.dumps({"type": "access"}))
     assert [path.name for path, _ in inbox_files(tmp_path).values()] == ["r.json"]
+
+
+def test_the_inbox_is_a_folder_from_the_first_run_and_a_file_in_its_place_is_named_not_passed_over(
+        paths, monkeypatch, capsys):
+    """Review: no run made inbox/, so `cp request.json <home>/inbox` made a file of that name, and
+    process-requests said "No valid requests pending" while the request's month ran (Art. 12(3))."""
+    from orchestration.cli import main
+    from privacy.exceptions import PrivacyError
+
+    paths.prepare_dagster_home()  # as `klantkluis run` and `klantkluis ui` do
+    assert paths.inbox.is_dir() and oct(paths.inbox.stat().st_mode)[-3:] == "700"
+    shutil.rmtree(paths.inbox)  # an installation from before this change: no inbox/
+    paths.inbox.write_text(json.dumps({"type": "access", "email": EMAIL, "verification": "idin",
+                                       "received_at": "2026-12-01T10:00:00+01:00"}))  # copied before the folder was
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    for argv in (["process-requests"], ["requests", "--open"], ["request", "access", "--customer", "C0000001",
+                                                                "--verified-by", "idin"]):
+        assert main(["--home", str(paths.home), *argv]) == 2
+        out = capsys.readouterr()
+        assert out.err.count("\n") == 1 and f"Error: {paths.inbox} is a file, not a folder" in out.err
+        assert f"`mkdir -m 700 {paths.inbox}`" in out.err and EMAIL not in out.out + out.err
+        assert "Traceback" not in out.out + out.err and "No valid requests" not in out.out
+    resource = KlantkluisResource(home=str(paths.home))
+    with DagsterInstance.ephemeral() as instance, pytest.raises(Exception, match="is a file, not a folder"):
+        request_sensor(build_sensor_context(instance=instance, resources={"klantkluis": resource}))
+    with pytest.raises(PrivacyError, match="is a file, not a folder"):
+        paths.prepare_dagster_home()
+    assert paths.inbox.is_file()  # the request itself is left where it is
 
 
 def test_a_request_another_process_is_answering_says_when_it_is_taken_up_again(paths, capsys):
