@@ -50,7 +50,24 @@ __all__ = ["JOBS", "MASTER_TABLES", "Outcome", "Refused", "RequestFailed", "Requ
 
 
 class RequestFailed(Exception):
-    """A request could not be answered; the message names the error class and place, no values."""
+    """A request could not be answered; the message names the error class and place, no values
+    (see ``_failure``)."""
+
+
+def _failure(exc: Exception) -> str:
+    """What is said of a failed request: the error's class and place, and for a file system error
+    (an outbox this account cannot write to, say) the folder and the fix. Never the error's message,
+    which may quote a value, nor a file's name: an inbox document's may be its sender's address."""
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    error = f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}"
+    if isinstance(exc, OSError) and isinstance(exc.filename, (str, bytes, os.PathLike)):
+        path = Path(os.fsdecode(exc.filename))
+        folder = path if path.is_dir() else path.parent
+        error += f" on {folder} ({exc.strerror})"
+        if isinstance(exc, PermissionError):
+            error += (": give the account that runs klantkluis write access to it, then `klantkluis process-requests` "
+                      "answers it")
+    return error
 
 
 class RequestService:
@@ -123,10 +140,9 @@ class RequestService:
             result_path = write_receipt(self.paths.outbox, receipt(request, now, "Art. 12(4) GDPR", refused=str(exc),
                                                                    explanation=texts.both(exc.plain)))
         except Exception as exc:
-            # A message may quote a value (a database error about a bad value, say): only the
-            # class and the place go to the ledger, the audit log and, raised, to Dagster's logs.
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            error = f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}"
+            # A message may quote a value (a database error about a bad value, say): only the class,
+            # the place (and a folder) go to the ledger, the audit log and, raised, to Dagster's logs.
+            error = _failure(exc)
             self.ledger.fail(request_id, error, now=now)
             self.audit.append("request_failed", now=now, request_id=request_id, error=error)
             raise RequestFailed(f"request {request_id} failed: {error}") from None

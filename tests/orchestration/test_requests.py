@@ -7,6 +7,7 @@ import shutil
 import time
 import zipfile
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, Definitions, RunRequest, SkipReason, build_sensor_context
@@ -309,6 +310,29 @@ def test_a_failing_request_reports_class_and_place_never_the_value(paths, monkey
     assert row["status"] == "failed" and "ValueError at test_requests.py" in row["detail"]
     assert EMAIL.encode() not in paths.audit_log.read_bytes()
     assert any(paths.inbox.glob("*.json"))  # kept for a retry
+
+
+def test_an_outbox_this_account_cannot_write_to_is_named_with_the_fix(paths, monkeypatch, capsys):
+    """Review: "failed: PermissionError at package.py:60" named neither the folder nor the fix."""
+    import errno
+
+    real_open = os.open
+
+    def no_access(path, flags, *args):  # as an outbox owned by another account (the tests run as root)
+        if Path(path).parent == paths.outbox:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    request_id, _ = write_request(paths.inbox, {"type": "access", "email": EMAIL, "verification": "idin"})
+    monkeypatch.setattr(os, "open", no_access)
+    assert _cli(paths, "process-requests") == 1
+    said = capsys.readouterr().out
+    assert (f"request {request_id} failed: PermissionError at " in said and f" on {paths.outbox} "
+            "(Permission denied): give the account that runs klantkluis write access to it, then `klantkluis process-requests`" in said)
+    assert EMAIL not in said and f"{paths.outbox}/" not in said  # the folder, never a file's name
+    monkeypatch.setattr(os, "open", real_open)  # the folder fixed: the request is answered
+    assert _cli(paths, "process-requests") == 0
+    assert f"{request_id} (access): completed" in capsys.readouterr().out
 
 
 def test_a_request_record_and_its_receipt_go_when_the_request_records_rule_ends(paths, capsys):
