@@ -21,7 +21,7 @@ from pathlib import Path
 
 from privacy.audit import os_account
 from privacy.rights.ledger import STALE, STATUSES
-from privacy.rights.requests import LANGUAGES, LOCAL_TIME, VERIFICATION_METHODS, local_date
+from privacy.rights.requests import LANGUAGES, LOCAL_TIME, VERIFICATION_METHODS, InvalidRequest, local_date
 from privacy.rights.texts import EXTENSION_REASONS
 
 STDIN_HELP = ("; '-' reads it from standard input (asked for, unshown, at a terminal; the e-mail address first), "
@@ -83,13 +83,18 @@ def add_request_commands(subparsers) -> None:
     process.set_defaults(func=_process)
 
 
-def _from_stdin(value: str | None, what: str) -> str | None:
+def _from_stdin(value: str | None, what: str, option: str) -> str | None:
     """``-`` stands for the next line of standard input (the e-mail address before the value when
     both are ``-``): personal data given there stays out of the process list and the shell's
-    history (Art. 32(1)(b)); typed at a terminal, it is not shown either."""
+    history (Art. 32(1)(b)); typed at a terminal, it is not shown either. InvalidRequest when that
+    line is empty or absent."""
     if value != "-":
         return value
-    return getpass.getpass(f"{what}: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    read = getpass.getpass(f"{what}: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    if not read:
+        raise InvalidRequest(f"nothing was read from standard input for {option} -: give it there on a line of its "
+                             "own (the e-mail address first when --email and --value are both -)")
+    return read
 
 
 def _request(args, paths) -> int:
@@ -98,15 +103,15 @@ def _request(args, paths) -> int:
     from orchestration.requests.inbox import write_request
     from orchestration.settings import DBT_PROJECT_DIR
     from privacy.classification import load_classification
-    from privacy.rights.requests import InvalidRequest, parse_request
+    from privacy.rights.requests import parse_request
 
-    document = {"type": args.kind, "email": _from_stdin(args.email, "E-mail address"), "customer_id": args.customer,
-                "lead_id": args.lead, "verification": args.verified_by, "received_at": args.received,
-                "language": args.language, "field": getattr(args, "field", None),
-                "value": _from_stdin(getattr(args, "value", None), "Corrected value"),
-                "purpose": getattr(args, "purpose", None), "filed_by": args.filed_by or os_account()}
     classification = load_classification(DBT_PROJECT_DIR)
     try:
+        document = {"type": args.kind, "email": _from_stdin(args.email, "E-mail address", "--email"),
+                    "customer_id": args.customer, "lead_id": args.lead, "verification": args.verified_by,
+                    "received_at": args.received, "language": args.language, "field": getattr(args, "field", None),
+                    "value": _from_stdin(getattr(args, "value", None), "Corrected value", "--value"),
+                    "purpose": getattr(args, "purpose", None), "filed_by": args.filed_by or os_account()}
         request = parse_request({k: v for k, v in document.items() if v is not None} |
                                 {"received_at": args.received or datetime.now(timezone.utc).isoformat()},
                                 **parse_rules(classification))

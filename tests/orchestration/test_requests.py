@@ -80,6 +80,18 @@ def test_personal_data_for_a_request_can_come_from_standard_input(paths, monkeyp
     assert _cli(paths, "request", "rectify", "--customer", "C0000001", "--field", "phone", "--value", "-",
                 "--verified-by", "idin") == 0
     assert asked == ["Corrected value: "]
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # review: it said "give exactly one subject identifier"
+    assert _cli(paths, "request", "access", "--email", "-", "--verified-by", "idin") == 2
+    assert capsys.readouterr().out == ("Not a valid request: nothing was read from standard input for --email -: give "
+                                       "it there on a line of its own (the e-mail address first when --email and "
+                                       "--value are both -)\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{EMAIL}\n"))
+    assert _cli(paths, "request", "rectify", "--email", "-", "--field", "phone", "--value", "-",
+                "--verified-by", "idin") == 2
+    said = capsys.readouterr().out
+    assert "nothing was read from standard input for --value -" in said and EMAIL not in said
+    assert len(list(paths.inbox.glob("*.json"))) == 2  # nothing more filed
 
 
 def test_a_letter_saved_in_the_inbox_is_tracked_as_a_document_to_answer_by_hand(paths, capsys):
