@@ -77,12 +77,16 @@ def _audit(args, paths: Paths) -> int:
 def _subject_and_requests(paths: Paths, kind: str, number: str) -> list[str]:
     """The pseudonymous id of the customer or lead `number` (the log never holds the number itself)
     and the ids of the requests about them, whose entries name only the request (Art. 5(2)); none
-    without a pseudonym key (a read makes no key)."""
+    without a pseudonym key (a read makes no key) in a new installation. One with data refuses a key
+    folder without its key, as every command does (Art. 32(1)(b)): there, nothing found would be
+    the wrong folder's answer, not the log's."""
+    from privacy import keybinding
     from privacy.pseudonym import PSEUDONYM_KEY_FILE, PSEUDONYM_KEY_VAR, pseudonymiser_from_env
     from privacy.rights.ledger import requests_about
 
     env = {**os.environ, **paths.environment()}
-    if not env.get(PSEUDONYM_KEY_VAR) and not (paths.key_dir / PSEUDONYM_KEY_FILE).exists():
+    if not env.get(PSEUDONYM_KEY_VAR) and not (key := paths.key_dir / PSEUDONYM_KEY_FILE).exists():
+        keybinding.refuse_new(env, "pseudonym", key)
         return []
     subject = pseudonymiser_from_env(env).subject_id(kind, number)
     return [subject, *requests_about(paths.state / "requests.sqlite", subject)]

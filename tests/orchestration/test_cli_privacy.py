@@ -65,6 +65,27 @@ def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_thei
     assert "No pseudonym key in" in capsys.readouterr().out and not fresh.key_dir.exists()
 
 
+def test_the_audit_command_refuses_a_key_folder_without_the_installations_key_rather_than_finding_nothing(
+        tmp_path, monkeypatch, capsys):
+    """Review: KLANTKLUIS_KEY_DIR=/tmp/nokeys klantkluis audit --customer ... said this installation had
+    recorded nothing about anyone, while with its keys it found the customer's entries."""
+    from privacy.pseudonym import pseudonymiser_from_env
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    sid = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000100")  # binds the key
+    AuditLog(paths.audit_log).append("key_created", now=NOW, subject_id=sid)
+    wrong = tmp_path.parent / f"{tmp_path.name}-nokeys"
+    monkeypatch.setenv("KLANTKLUIS_KEY_DIR", str(wrong))
+    assert main(["--home", str(tmp_path), "audit", "--customer", "C0000100"]) == 2
+    out = capsys.readouterr()
+    assert out.err.count("\n") == 1 and "was written with pseudonym key kek-" in out.err
+    assert "KLANTKLUIS_KEY_DIR" in out.err and "recorded nothing" not in out.out
+    assert "C0000100" not in out.out + out.err and "Traceback" not in out.out + out.err
+    assert not wrong.exists()  # a read makes no key
+
+
 def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch, capsys):
     from privacy.masterkey import master_key_from_env
 
