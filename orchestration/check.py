@@ -4,8 +4,9 @@ Each file is read as `sources.yml` says and judged by the source's expectation s
 ingest step judges it; nothing is written and no key is touched. Printed per file: rows in, rows
 that would load, rows that would be quarantined per rule (counts and line numbers, never values),
 whether the ingest gate would pass the file, and, where the values that break a rule have the form
-of another CSV dialect, the `csv` setting that reads them (or, for phone numbers a spreadsheet
-took for numbers, that the export must keep them as text). Rows of erased subjects, which a run
+of another CSV dialect, the `csv` setting that reads them (in a Parquet or JSON Lines file, which no
+csv setting reads, that the export must write them as numbers or dates; for phone numbers a
+spreadsheet took for numbers, that it must keep them as text). Rows of erased subjects, which a run
 suppresses, count here as rows that would load.
 """
 
@@ -78,7 +79,8 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
             shown = ", ".join(map(str, sorted(found)[:_LINES_SHOWN])) + (", ..." if len(found) > _LINES_SHOWN else "")
             asks = f": {terms[rule]}" if rule in terms else ""
             print(f"  {len(found):>10,}  {rule} (line{'s' if len(found) > 1 else ''} {shown}){asks}")
-        for setting, found in _hints(source, how, read, failures).items():
+        for setting, found in _hints(source, how if Path(path).suffix.lower() == ".csv" else None, read,
+                                     failures).items():
             hints.setdefault(setting, set()).update(found)
         if read.ignored_columns:
             print(f"  Columns not read (not ours, never loaded): {', '.join(read.ignored_columns)}")
@@ -86,7 +88,14 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
     return 0 if all(verdicts) else 1
 
 
-_AS_TEXT = "as text"  # not a csv setting: the export itself must keep the column as text
+# Not csv settings: the export itself must write the column otherwise (key -> what to tell)
+_AS_TEXT = "as text"
+_EXPORT = {_AS_TEXT: "phone numbers without their leading 0 or + (612345678, 31612345678), as a spreadsheet writes "
+                     "a cell it took for a number: format the column as text in the spreadsheet and export again",
+           "as numbers": "text with a decimal comma (1.234,50) in a Parquet or JSON Lines file, which no `csv` setting "
+                         "reads: export the column as numbers (or as text with a decimal point, 1234.50)",
+           "as dates": "dates written day first (23-11-2026) in a Parquet or JSON Lines file, which no `csv` setting "
+                       "reads: export the column as dates (or as text written YYYY-MM-DD)"}
 # A Dutch phone number a spreadsheet took for a number: its leading 0 (or +) dropped
 _PHONE_AS_NUMBER = r"^(?:[1-9]\d{8}|31[1-9]\d{8})$"
 _WHY = {"decimal": ('","', "numbers with a decimal comma (1.234,50)"),
@@ -94,13 +103,14 @@ _WHY = {"decimal": ('","', "numbers with a decimal comma (1.234,50)"),
         "encoding": ("cp1252", "lines that are not UTF-8: most likely cp1252, an Excel export made on Windows")}
 
 
-def _hints(source: str, how: ReadAs, read, failures: pd.DataFrame) -> dict[str, set[str]]:
-    """csv setting -> the columns (or, for the encoding, the file) whose rule-breaking values have
-    the form that setting reads, where most of them have it. Never a value itself."""
+def _hints(source: str, how: ReadAs | None, read, failures: pd.DataFrame) -> dict[str, set[str]]:
+    """csv setting (or a key of `_EXPORT`) -> the columns (or, for the encoding, the file) whose
+    rule-breaking values have the form that setting reads, where most of them have it. Never a
+    value itself. `how` is None for a file that is not CSV: no csv setting reads it."""
     from expectations.suites import typed_columns
 
     numbers, dates, times = typed_columns(source)
-    dates = dates | times
+    dates, read_as = dates | times, how or ReadAs()
     hints: dict[str, set[str]] = {}
     for rule in sorted(set(failures["rule"])):
         column = rule.split(":", 1)[-1]
@@ -108,22 +118,21 @@ def _hints(source: str, how: ReadAs, read, failures: pd.DataFrame) -> dict[str, 
             continue
         rows = failures.loc[failures["rule"] == rule, "row_index"].to_numpy(dtype=np.int64)
         values = read.rows.column(column).take(pa.array(rows, pa.int64()))
-        if column in numbers and how.decimal == "." and _most(values, comma_decimals):
-            hints.setdefault("decimal", set()).add(column)
-        if column in dates and not how.day_first and _most(values, day_first_dates):
-            hints.setdefault("dates", set()).add(column)
+        if column in numbers and read_as.decimal == "." and _most(values, comma_decimals):
+            hints.setdefault("decimal" if how else "as numbers", set()).add(column)
+        if column in dates and not read_as.day_first and _most(values, day_first_dates):
+            hints.setdefault("dates" if how else "as dates", set()).add(column)
         if column == "phone" and _most(values, lambda v: (pc.match_substring_regex(v, _PHONE_AS_NUMBER), v)):
             hints.setdefault(_AS_TEXT, set()).add(column)
-    if how.encoding == "utf-8" and sum(r.reason == NOT_UTF8 for r in read.rejects) * 2 > len(read.rejects) > 0:
+    if how and how.encoding == "utf-8" and sum(r.reason == NOT_UTF8 for r in read.rejects) * 2 > len(read.rejects) > 0:
         hints["encoding"] = {"lines"}
     return hints
 
 
 def _print_hints(paths: Paths, source: str, how: ReadAs, hints: dict[str, set[str]]) -> None:
-    if columns := hints.pop(_AS_TEXT, None):
-        print(f"{', '.join(sorted(columns))}: the values that break its rule are mostly phone numbers without their "
-              "leading 0 or + (612345678, 31612345678), as a spreadsheet writes a cell it took for a number: format "
-              "the column as text in the spreadsheet and export again.")
+    for key, what in _EXPORT.items():
+        if columns := hints.pop(key, None):
+            print(f"{', '.join(sorted(columns))}: the values that break its rule are mostly {what}.")
     if not hints:
         return
     print(f"The values that break those rules have the form of another CSV dialect; in {paths.mapping}:")

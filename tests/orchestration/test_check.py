@@ -90,3 +90,20 @@ def test_check_reads_currency_cells_as_the_decimal_comma_setting_reads_them(home
     said = capsys.readouterr().out
     assert '  decimal: ","       amount: numbers with a decimal comma' in said
     assert 'so: `orders: {csv: {decimal: ","}}`' in said
+
+
+def test_a_parquet_files_decimal_commas_get_the_export_fix_not_a_csv_setting_none_reads(home, capsys):
+    """Review: it suggested `csv: {decimal: ","}`, which reads CSV files only; with it the rows stayed quarantined."""
+    import pandas as pd
+
+    (home / "landing" / "orders" / "2026-01-31.csv").unlink()
+    pd.DataFrame({"order_id": ["O0000001", "O0000002"], "customer_id": ["C0000001", "C0000002"],
+                  "order_date": ["2026-01-01", "2026-01-02"], "amount": ["12,50", "1.234,50"]}
+                 ).to_parquet(home / "landing" / "orders" / "2026-01-31.parquet")
+    for settings in ("", "orders:\n  csv: {decimal: ','}\n"):
+        (home / "sources.yml").write_text(settings)
+        assert main(["--home", str(home), "check", "orders"]) == 1
+        said = capsys.readouterr().out
+        assert ("amount: the values that break its rule are mostly text with a decimal comma (1.234,50) in a Parquet "
+                "or JSON Lines file, which no `csv` setting reads: export the column as numbers") in said
+        assert "csv: {" not in said and "12,50" not in said
