@@ -303,3 +303,14 @@ def test_a_local_time_that_is_no_real_time_stays_as_written_and_a_skipped_hour_k
         "2026-02-30 10:00", "2026-11-01 09:00:61", "2028-02-29T09:00:00Z",  # the first two: quarantined by their rule
         "2026-03-29T01:10:00Z", "2026-03-29T01:40:00Z",  # skipped by summer time: the clock's offset before it
         "2026-10-25T00:30:00Z"]  # twice at the change to winter time: the first
+
+
+def test_a_json_array_saved_as_json_lines_is_refused_with_the_fix(tmp_path):
+    """Review: it was read as one malformed line."""
+    path = tmp_path / "f.jsonl"
+    path.write_text('\n  [{"id": "1", "name": "x", "note": "y", "amount": "3"},\n'
+                    ' {"id": "2", "name": "x", "note": "y", "amount": "3"}]\n')
+    with pytest.raises(LandingFileError, match=r"one JSON array, not JSON Lines; export one JSON object per line") \
+            as err:
+        read_landing_table(path, EXPECTED)
+    assert '"x"' not in str(err.value)
