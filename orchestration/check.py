@@ -50,6 +50,10 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
         return 1
     verdicts, hints, terms = [], {}, rule_terms(source, now, how.day_first)
     for path in files:
+        if not Path(path).exists():  # a path given by hand: no landing folder setting is at fault
+            print(f"{path}: no such file.")
+            verdicts.append(False)
+            continue
         try:
             read = read_landing_table(Path(path), landing_columns(table), how, frozenset(optional_columns(table)))
         except LandingFileError as exc:

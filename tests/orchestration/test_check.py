@@ -107,3 +107,11 @@ def test_a_parquet_files_decimal_commas_get_the_export_fix_not_a_csv_setting_non
         assert ("amount: the values that break its rule are mostly text with a decimal comma (1.234,50) in a Parquet "
                 "or JSON Lines file, which no `csv` setting reads: export the column as numbers") in said
         assert "csv: {" not in said and "12,50" not in said
+
+
+def test_a_file_named_that_does_not_exist_is_said_to_be_missing(home, capsys):
+    """Review: it said to check the landing folder setting, which has no part in a path given by hand."""
+    missing = home / "nonexist.csv"
+    assert main(["--home", str(home), "check", "orders", str(missing)]) == 1
+    said = capsys.readouterr().out
+    assert f"{missing}: no such file." in said and "landing folder" not in said
