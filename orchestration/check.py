@@ -26,7 +26,8 @@ from orchestration.ingest.reader import (NOT_UTF8, LandingFileError, ReadAs, com
                                         read_landing_table)
 from orchestration.ingest.schema import landing_columns, optional_columns
 from orchestration.ingest.landing_zone import unread
-from orchestration.ingest.sources import absent, landing_day, no_files_message, read_as, source_files
+from orchestration.ingest.sources import (absent, landing_day, landing_day_name, no_files_message, read_as,
+                                          source_files)
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
 _LINES_SHOWN = 10
@@ -66,12 +67,13 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
         quarantined = len(set(rows_at)) + len(read.rejects)
         passes = passes_gate(read.input_rows, quarantined, "\n".join(table_failures) or None, MAX_QUARANTINE_SHARE)
         verdicts.append(passes)
-        day = landing_day(Path(path))
+        day, rename = landing_day(Path(path)), landing_day_name(Path(path))
         why = "" if passes else (" (a table-level rule is broken)" if table_failures else
                                  f" (more than {MAX_QUARANTINE_SHARE:.0%} of its rows would be quarantined)")
         print(f"{Path(path).name}: {read.input_rows:,} rows in, {read.input_rows - quarantined:,} would load, "
               f"{quarantined:,} would be quarantined; the ingest gate would {'pass' if passes else 'stop'} it{why}; "
-              + (f"landing day {day}" if day else "no landing day (not named YYYY-MM-DD.*): every run takes it"))
+              + (f"landing day {day}" if day else "no landing day (not named YYYY-MM-DD.*): every run takes it"
+                 + (f"; rename it {rename}" if rename else "")))
         for rule in table_failures:
             print(f"  table-level rule broken: {rule}")
         at: dict[str, list[int]] = {}

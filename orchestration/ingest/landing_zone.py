@@ -1,10 +1,13 @@
-"""What the landing zone holds that no run reads or that the raw layer holds without its file
-(GDPR Art. 5(1)(d), accuracy): a file in the wrong folder loses its rows in silence, and a file
-renamed or placed by mistake after its load keeps its rows in the raw layer, where the latest
-file name wins. Notes name folders and files only, never their content.
+"""What the landing zone holds that no run reads, that a run reads otherwise than meant, or that
+the raw layer holds without its file (GDPR Art. 5(1)(d), accuracy): a file in the wrong folder
+loses its rows in silence, a file renamed or placed by mistake after its load keeps its rows in the
+raw layer, where the latest file name wins, and a misnamed day or a second download is loaded
+beside the files meant. Notes name folders and files only, never their content.
 """
 
+import contextlib
 import difflib
+import hashlib
 from collections import defaultdict
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -12,7 +15,7 @@ from pathlib import Path
 from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.ingest.reader import LandingFileError
 from orchestration.ingest.schema import LATEST_BATCHES
-from orchestration.ingest.sources import absent, landing_day, source_files, source_location
+from orchestration.ingest.sources import absent, landing_day, landing_day_name, source_files, source_location
 from orchestration.settings import Paths
 from privacy.rights.requests import LOCAL_TIME, is_request_batch
 from privacy.rights.warehouse import column_types
@@ -95,6 +98,42 @@ def future_days(paths: Paths, today: date) -> list[str]:
             "them to their export day"] if later else []
 
 
+def misnamed_days(paths: Paths) -> list[str]:
+    """A note on files named after a day with the year last (07-12-2026.csv): they have no landing
+    day, so every run takes them, and they sort out of export order."""
+    renames = [f"{s}/{p.name} to {name}" for s in LANDING_SOURCES for p in source_files(paths, s)
+               if (name := landing_day_name(p))]
+    return [f"{len(renames)} file(s) named after a day with the year last: they have no landing day (every run takes "
+            "them) and sort out of export order, so where files hold the same record an older one's row can win; "
+            f"rename {_names(renames)}"] if renames else []
+
+
+def copies(paths: Paths) -> list[str]:
+    """One note per file without a landing day that holds the same bytes as another file of its source
+    (a second download, `2026-12-06 (1).csv` beside `2026-12-06.csv`): it is loaded beside that one.
+    Only files of a size another file of the source has are read."""
+    notes = []
+    for source in LANDING_SOURCES:
+        sizes: dict[int, list[Path]] = defaultdict(list)
+        for path in source_files(paths, source):
+            with contextlib.suppress(OSError):  # removed since it was listed: no copy
+                sizes[path.stat().st_size].append(path)
+        same: dict[bytes, list[Path]] = defaultdict(list)
+        for group in sizes.values():
+            if len(group) > 1 and any(landing_day(p) is None for p in group):
+                for path in group:
+                    with contextlib.suppress(OSError), path.open("rb") as f:
+                        same[hashlib.file_digest(f, "sha256").digest()].append(path)
+        for group in same.values():
+            kept = min(group, key=lambda p: (landing_day(p) is None, len(p.name), p.name))
+            for path in group:
+                if path != kept and landing_day(path) is None:
+                    notes.append(f"{source}: {path.name} holds the same bytes as {kept.name} (a second download?): "
+                                 f"its rows are loaded a second time and count twice in the in and loaded counts; "
+                                 f"remove {path.name}")
+    return notes
+
+
 def business_day(at: datetime | None = None) -> date:
     """The date on the business's calendar at `at` (default now): landing files are named after it."""
     return (at or datetime.now(timezone.utc)).astimezone(LOCAL_TIME).date()
@@ -104,6 +143,7 @@ def landing_notes(paths: Paths, con, today: date) -> list[str]:
     """Every note on the landing zone, for the run summary and `klantkluis status`; a sources.yml
     that cannot be read is the one note (the rest of the status still shows)."""
     try:
-        return [*unread(paths), *vanished(paths, con), *future_days(paths, today)]
+        return [*unread(paths), *vanished(paths, con), *future_days(paths, today), *misnamed_days(paths),
+                *copies(paths)]
     except LandingFileError as exc:
         return [str(exc)]

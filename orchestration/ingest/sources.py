@@ -18,9 +18,10 @@
 """
 
 import codecs
+import contextlib
 import os
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from zoneinfo import available_timezones
@@ -36,6 +37,7 @@ from orchestration.ingest.reader import LandingFileError, ReadAs
 from orchestration.settings import Paths, connect_duckdb
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_YEAR_LAST = re.compile(r"(\d{1,2})[-._ ](\d{1,2})[-._ ](\d{4})")  # 07-12-2026, 7.12.2026
 # A CSV dialect's settings: each value as written in sources.yml -> as the reader takes it. Encodings
 # are UTF-8 or single-byte ones (read block by block), known by any of their names.
 _ENCODINGS = ("utf-8", "cp1252")  # latin-1 would read cp1252's € and curly quotes as control characters
@@ -180,6 +182,18 @@ def read_as(paths: Paths, source: str, typed: bool = True) -> ReadAs:
 def landing_day(path: Path) -> str | None:
     """The landing day a file is named after (`2026-11-01.csv`), or None for any other name."""
     return path.stem if _DAY.fullmatch(path.stem) else None
+
+
+def landing_day_name(path: Path) -> str | None:
+    """The landing day's name for a file named after a day with the year last (07-12-2026.csv ->
+    2026-12-07.csv: day first, unless only month first is a date), or None for any other name."""
+    if not (found := _YEAR_LAST.fullmatch(path.stem)):
+        return None
+    first, second, year = map(int, found.groups())
+    for day, month in ((first, second), (second, first)):
+        with contextlib.suppress(ValueError):
+            return date(year, month, day).isoformat() + path.suffix
+    return None
 
 
 def _loads(paths: Paths, query: str) -> list[tuple]:

@@ -115,3 +115,11 @@ def test_a_file_named_that_does_not_exist_is_said_to_be_missing(home, capsys):
     assert main(["--home", str(home), "check", "orders", str(missing)]) == 1
     said = capsys.readouterr().out
     assert f"{missing}: no such file." in said and "landing folder" not in said
+
+
+def test_a_file_named_after_a_day_with_the_year_last_gets_its_landing_days_name(home, capsys):
+    (home / "sources.yml").write_text("orders:\n  csv: {delimiter: ';'}\n")
+    (home / "landing" / "orders" / "2026-01-31.csv").rename(home / "landing" / "orders" / "31-01-2026.csv")
+    main(["--home", str(home), "check", "orders"])
+    assert "no landing day (not named YYYY-MM-DD.*): every run takes it; rename it 2026-01-31.csv" in (
+        capsys.readouterr().out)

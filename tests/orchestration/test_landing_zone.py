@@ -1,8 +1,10 @@
-"""The landing zone's notes (files no run reads, files gone after their load, days after today) and
-`klantkluis unload`, which takes a file loaded by mistake out of the raw layer."""
+"""The landing zone's notes (files no run reads, files gone after their load, days after today or
+with the year last, second downloads) and `klantkluis unload`, which takes a file loaded by
+mistake out of the raw layer."""
 
 from datetime import date, datetime, timedelta, timezone
 
+import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
 
@@ -68,6 +70,31 @@ def test_a_file_named_after_a_later_day_is_named(home):
         "1 file(s) named after a day after today (orders/2062-01-01.csv): a typo in the name? Rename them to their "
         "export day"]
     assert future_days(paths, date(2062, 1, 1)) == []
+
+
+def test_a_file_named_after_a_day_with_the_year_last_is_named_with_its_landing_day(home):
+    """Review: 07-12-2026.csv had no landing day, so every run took it and it sorted before the dated files."""
+    names = ("07-12-2026.csv", "12-25-2026.csv", "2026-12-06.csv", "orders_07-12-2026.csv", "31-02-2026.csv")
+    for n, name in enumerate(names):
+        (home / "landing" / "orders" / name).write_text(HEADER + ROW.format(n=n))
+    assert landing_notes(Paths.from_home(str(home)), duckdb.connect(), date(2026, 12, 31)) == [
+        "2 file(s) named after a day with the year last: they have no landing day (every run takes them) and sort out "
+        "of export order, so where files hold the same record an older one's row can win; rename "
+        "orders/07-12-2026.csv to 2026-12-07.csv, orders/12-25-2026.csv to 2026-12-25.csv"]
+
+
+def test_a_second_download_of_a_file_is_named_beside_the_first(home):
+    """Review: `2026-12-06 (1).csv` was loaded again beside `2026-12-06.csv`, its rows counted twice."""
+    (home / "landing" / "consent_events").mkdir()
+    folder = home / "landing" / "consent_events"
+    (folder / "2026-12-06.csv").write_text(HEADER + ROW.format(n=1))
+    (folder / "2026-12-06 (1).csv").write_text(HEADER + ROW.format(n=1))
+    (folder / "2026-12-07.csv").write_text(HEADER + ROW.format(n=1))  # dated files alike: both days' exports
+    (folder / "other.csv").write_text(HEADER + ROW.format(n=2))  # the same size, other bytes
+    (home / "landing" / "orders" / "2026-12-06 (1).csv").write_text(HEADER + ROW.format(n=1))  # another source's
+    assert landing_notes(Paths.from_home(str(home)), duckdb.connect(), date(2026, 12, 31)) == [
+        "consent_events: 2026-12-06 (1).csv holds the same bytes as 2026-12-06.csv (a second download?): its rows "
+        "are loaded a second time and count twice in the in and loaded counts; remove 2026-12-06 (1).csv"]
 
 
 def test_a_renamed_file_is_noted_and_unload_takes_its_rows_out(home, capsys):
