@@ -567,6 +567,8 @@ def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: froz
     records, lines, rejects, seen, mapping = [], [], [], set(), read_as.columns
     with path.open("rb") as f:
         for line_no, chunk in enumerate(f, start=1):
+            if line_no == 1:
+                chunk = chunk.removeprefix(codecs.BOM_UTF8)  # as an editor on Windows writes it; CSV drops it too
             if not chunk.strip():
                 continue
             if not records and not rejects and chunk.lstrip().startswith(b"["):

@@ -314,3 +314,15 @@ def test_a_json_array_saved_as_json_lines_is_refused_with_the_fix(tmp_path):
             as err:
         read_landing_table(path, EXPECTED)
     assert '"x"' not in str(err.value)
+
+
+def test_a_json_lines_file_with_a_byte_order_mark_loads_its_first_line(tmp_path):
+    """Review: the first line of a .jsonl written with a UTF-8 byte-order mark was rejected as
+    malformed JSON, and an array behind one got past the JSON-array message."""
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"id": "1", "name": "x", "note": "y", "amount": "3"}\n')
+    read = read_landing_table(path, EXPECTED)
+    assert read.rows["id"].to_pylist() == ["1"] and read.rejects == []
+    path.write_bytes(b'\xef\xbb\xbf[{"id": "1", "name": "x", "note": "y", "amount": "3"}]\n')
+    with pytest.raises(LandingFileError, match="one JSON array, not JSON Lines"):
+        read_landing_table(path, EXPECTED)
