@@ -26,8 +26,8 @@ from orchestration.ingest.reader import (NOT_UTF8, LandingFileError, ReadAs, com
                                         read_landing_table)
 from orchestration.ingest.schema import landing_columns, optional_columns
 from orchestration.ingest.landing_zone import unread
-from orchestration.ingest.sources import (absent, landing_day, landing_day_name, no_files_message, read_as,
-                                          source_files)
+from orchestration.ingest.sources import (absent, landing_day, landing_day_name, loaded_before, no_files_message,
+                                          read_as, source_files)
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
 _LINES_SHOWN = 10
@@ -47,7 +47,7 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
             print(f"Elsewhere in the landing zone: {note}")
     if not files:
         print(f"{source} is marked `absent: true` in {paths.mapping}: it has no files to check."
-              if absent(paths, source) else no_files_message(paths, source, loaded_before=paths.warehouse.exists()))
+              if absent(paths, source) else no_files_message(paths, source, loaded_before(paths)))
         return 1
     verdicts, hints, terms = [], {}, rule_terms(source, now, how.day_first)
     for path in files:

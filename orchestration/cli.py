@@ -21,6 +21,7 @@ from privacy.exceptions import PrivacyError
 def _demo(args, paths: Paths) -> int:
     from orchestration.demo.generate import generate
     from orchestration.ingest.landing_zone import business_day
+    from orchestration.ingest.sources import loaded_before
 
     if paths.mapping.is_file():  # fake people beside real ones: never, --force or not
         print(f"{paths.mapping} configures this installation's own sources; no demo data written "
@@ -35,7 +36,11 @@ def _demo(args, paths: Paths) -> int:
         if not args.force:
             print(f"Landing zone {paths.landing} already holds demo files; keeping them (--force regenerates them).")
             return 0
-    if paths.warehouse.exists():  # new days' files beside the loaded rows: every customer twice, or fake beside real
+    if loaded_before(paths):  # new days' files beside the loaded rows: every customer twice, or fake beside real
+        if paths.truth.is_dir() and not args.force:  # a demo whose files went after their retention (`make run`)
+            print(f"The warehouse {paths.warehouse} holds the demo's rows, loaded from files since removed after "
+                  "their retention; keeping them (`klantkluis run` goes on with them).")
+            return 0
         print(f"The warehouse {paths.warehouse} holds loaded rows; demo files would be loaded beside them. "
               + (f"To start over: `rm -rf {paths.home}`, then `klantkluis demo`." if paths.truth.is_dir() else
                  "Use another --home for the demo."))

@@ -9,7 +9,7 @@ import os
 import sys
 from collections import defaultdict
 from contextlib import contextmanager, redirect_stdout
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
@@ -19,7 +19,7 @@ from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.project import manifest_problem
-from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG
+from orchestration.resources import AS_OF_TAG, RELOAD_TAG, SIMULATE_TAG, THROUGH_TAG, ahead_of_now
 from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import open_requests
 from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
@@ -52,24 +52,11 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
     load_policy()  # a mistake in privacy/policy.yml: one PolicyError now, not one failure per step
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer") \
-            or (None if simulate else _ahead(as_of)) or manifest_problem():
+            or (None if simulate else ahead_of_now(as_of)) or manifest_problem():
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
     with run_lock(paths, "run again if need be"):
-        return _run_days(paths, as_of, reload)
-
-
-def _ahead(as_of: datetime | None) -> str | None:
-    """Why a run at `as_of` needs --simulate: more than a day ahead of now, its retention sweep
-    would delete for real what is past its rule at that time (Art. 5(1)(e) applied early: rows,
-    landing files, keys), and every later plain run would be refused as going back in time."""
-    now = datetime.now(timezone.utc)
-    if as_of is None or as_of <= now + timedelta(days=1):
-        return None
-    return (f"--as-of {as_of.isoformat()} is {(as_of - now).days} day(s) ahead of now: the run would apply the "
-            "retention rules at that time for real (rows and landing files past them deleted), and later runs "
-            "at the real time would be refused. To simulate time, use an installation of its own "
-            "(`klantkluis --home data/sim demo`) and add --simulate")
+        return _run_days(paths, as_of, reload, simulate)
 
 
 @contextmanager
@@ -151,7 +138,7 @@ def failed_check(check, shown: int = 5) -> list[str]:
     return lines
 
 
-def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
+def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool) -> int:
     _open_keys(paths)
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
@@ -162,7 +149,8 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool) -> int:
     with DagsterInstance.get() as instance:
         for day in days:
             ran += 1
-            tags = {COMMAND_LINE_TAG: "run", **({AS_OF_TAG: as_of.isoformat()} if as_of else {})}
+            tags = {COMMAND_LINE_TAG: "run", **({AS_OF_TAG: as_of.isoformat()} if as_of else {}),
+                    **({SIMULATE_TAG: "true"} if simulate else {})}
             if reload and day == days[0]:  # later days stay one run each, so snapshots keep every day
                 tags[RELOAD_TAG] = "all"
             if day is not None and len(days) > 1:

@@ -1,10 +1,10 @@
 """The one Dagster resource: where the installation lives, and the privacy services built from it."""
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from dagster import ConfigurableResource, OpExecutionContext, RetryRequested, get_dagster_logger
+from dagster import ConfigurableResource, Failure, OpExecutionContext, RetryRequested, get_dagster_logger
 
 from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE
 from orchestration.ingest.reader import ReadAs
@@ -16,14 +16,33 @@ DBT_VARS_TAG = "klantkluis/dbt_vars"  # JSON object of dbt vars for the run (cut
 THROUGH_TAG = "klantkluis/through_day"  # load only landing files named up to this day (catch-up runs)
 RELOAD_TAG = "klantkluis/reload"  # "all": load every landing file again, unchanged ones too (after a fix to a
 # rule or a column mapping; each file's rows are replaced, so counts do not double)
+SIMULATE_TAG = "klantkluis/simulate"  # "true": allow an as_of more than a day ahead (`klantkluis run --simulate`)
+
+
+def ahead_of_now(as_of: datetime | None) -> str | None:
+    """Why a run at `as_of` must be marked as a simulation: more than a day ahead of now, its
+    retention sweep would delete for real what is past its rule at that time (Art. 5(1)(e) applied
+    early: rows, landing files, keys), and every later run at the real time would be refused as
+    going back in time. None when it need not be."""
+    now = datetime.now(timezone.utc)
+    if as_of is None or as_of <= now + timedelta(days=1):
+        return None
+    return (f"--as-of {as_of.isoformat()} is {(as_of - now).days} day(s) ahead of now: the run would apply the "
+            "retention rules at that time for real (rows and landing files past them deleted), and later runs "
+            "at the real time would be refused. To simulate time, use an installation of its own "
+            f"(`klantkluis --home data/sim demo`) and add --simulate (from the UI: the tag {SIMULATE_TAG}: true)")
 
 
 def run_time(context: OpExecutionContext) -> datetime:
-    """The run's notion of now (UTC): the `klantkluis/as_of` tag (to simulate time), else the run's creation."""
+    """The run's notion of now (UTC): the `klantkluis/as_of` tag (to simulate time), else the run's
+    creation. Failure for a tag more than a day ahead without `klantkluis/simulate` (see `ahead_of_now`)."""
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:
         moment = datetime.fromisoformat(tag)
-        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        if context.run.tags.get(SIMULATE_TAG) != "true" and (problem := ahead_of_now(moment)):
+            raise Failure(problem)  # a run from the UI with a mistyped year: no step acts on it
+        return moment
     record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record else datetime.now(timezone.utc)
     return created.astimezone(timezone.utc).replace(microsecond=0)

@@ -105,32 +105,46 @@ def misnamed_days(paths: Paths) -> list[str]:
                if (name := landing_day_name(p))]
     return [f"{len(renames)} file(s) named after a day with the year last: they have no landing day (every run takes "
             "them) and sort out of export order, so where files hold the same record an older one's row can win; "
-            f"rename {_names(renames)}"] if renames else []
+            f"rename {_names(renames)} (read day first where either order is a date); one a run loaded already: "
+            "move it out, `klantkluis unload SOURCE FILE`, then put it back under its new name"] if renames else []
+
+
+def _same_bytes(group: list[Path], prefix: int = 1 << 16) -> list[list[Path]]:
+    """The files of `group` (one size) that hold the same bytes, in groups of two or more: a first
+    block is compared before whole files are read. A file gone since it was listed is left out."""
+    found: list[list[Path]] = [group]
+    for limit in (prefix, None):
+        split: list[list[Path]] = []
+        for files in found:
+            by: dict[bytes, list[Path]] = defaultdict(list)
+            for path in files:
+                with contextlib.suppress(OSError), path.open("rb") as f:
+                    by[hashlib.sha256(f.read(limit)).digest() if limit else
+                       hashlib.file_digest(f, "sha256").digest()].append(path)
+            split += [same for same in by.values() if len(same) > 1]
+        found = split
+    return found
 
 
 def copies(paths: Paths) -> list[str]:
     """One note per file without a landing day that holds the same bytes as another file of its source
     (a second download, `2026-12-06 (1).csv` beside `2026-12-06.csv`): it is loaded beside that one.
-    Only files of a size another file of the source has are read."""
+    Only files of a size another file of the source has are read, a first block before the whole."""
     notes = []
     for source in LANDING_SOURCES:
         sizes: dict[int, list[Path]] = defaultdict(list)
         for path in source_files(paths, source):
             with contextlib.suppress(OSError):  # removed since it was listed: no copy
                 sizes[path.stat().st_size].append(path)
-        same: dict[bytes, list[Path]] = defaultdict(list)
-        for group in sizes.values():
-            if len(group) > 1 and any(landing_day(p) is None for p in group):
-                for path in group:
-                    with contextlib.suppress(OSError), path.open("rb") as f:
-                        same[hashlib.file_digest(f, "sha256").digest()].append(path)
-        for group in same.values():
-            kept = min(group, key=lambda p: (landing_day(p) is None, len(p.name), p.name))
-            for path in group:
-                if path != kept and landing_day(path) is None:
-                    notes.append(f"{source}: {path.name} holds the same bytes as {kept.name} (a second download?): "
-                                 f"its rows are loaded a second time and count twice in the in and loaded counts; "
-                                 f"remove {path.name}")
+        for size in sizes.values():
+            if len(size) < 2 or all(landing_day(p) for p in size):
+                continue
+            for group in _same_bytes(size):
+                kept = min(group, key=lambda p: (landing_day(p) is None, len(p.name), p.name))
+                notes += [f"{source}: {path.name} holds the same bytes as {kept.name}: if it is a second download, "
+                          "its rows are loaded twice and count twice in the in and loaded counts; move it out of the "
+                          f"landing zone, then `klantkluis unload {source} {path.name}`"
+                          for path in group if path != kept and landing_day(path) is None]
     return notes
 
 

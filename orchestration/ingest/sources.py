@@ -34,7 +34,7 @@ import yaml
 from expectations.suites import SOURCES as LANDING_SOURCES
 from expectations.suites import typed_columns
 from orchestration.ingest.reader import LandingFileError, ReadAs
-from orchestration.settings import Paths, connect_duckdb
+from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR_LAST = re.compile(r"(\d{1,2})[-._ ](\d{1,2})[-._ ](\d{4})")  # 07-12-2026, 7.12.2026
@@ -218,6 +218,14 @@ def pending_days(paths: Paths) -> list[str]:
 def last_load(paths: Paths) -> datetime | None:
     """When the raw layer was last loaded; None before the first load."""
     return (_loads(paths, "select max(loaded_at) from raw._batches") or [(None,)])[0][0]
+
+
+def loaded_before(paths: Paths) -> bool:
+    """Whether a file was ever loaded here (a warehouse a run holds counts: it is in use)."""
+    try:
+        return last_load(paths) is not None
+    except WarehouseBusy:
+        return True
 
 
 def going_back_in_time(now: datetime, last: datetime | None, what: str) -> str | None:

@@ -62,8 +62,8 @@ def _failure(exc: Exception) -> str:
     error = f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}"
     if isinstance(exc, OSError) and isinstance(exc.filename, (str, bytes, os.PathLike)):
         path = Path(os.fsdecode(exc.filename))
-        folder = path if path.is_dir() else path.parent
-        error += f" on {folder} ({exc.strerror})"
+        folder = path if os.path.isdir(path) else path.parent  # isdir: False, not an error, where stat is refused
+        error += f" on {folder}" + (f" ({exc.strerror})" if exc.strerror else "")
         if isinstance(exc, PermissionError):
             error += (": give the account that runs klantkluis write access to it, then `klantkluis process-requests` "
                       "answers it")

@@ -2,6 +2,7 @@
 
 import shutil
 
+import duckdb
 import pytest
 
 from orchestration.cli import main
@@ -331,13 +332,19 @@ def test_the_demo_lands_the_two_days_before_today_so_its_marts_are_measured_from
     stale.write_text("order_id\nO1\n")  # as an earlier day's demo left it
     assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 0
     assert {p.stem for p in (home / "landing" / "orders").iterdir()} == days
-    Paths.from_home(home).warehouse.write_bytes(b"")  # once built, a new demo would load beside the old one
+    # Diff review: a first run without files creates the warehouse file; demo, which its failure advises, still runs
+    duckdb.connect(str(Paths.from_home(home).warehouse)).close()
+    assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 0
+    _loaded(home)  # once loaded, a new demo would load beside the old one
     assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 2
     assert f"To start over: `rm -rf {home}`" in capsys.readouterr().out
-    # UX review: once retention had emptied the landing zone, demo wrote a second demo beside the loaded one
+    # UX review: once retention had emptied the landing zone, demo wrote a second demo beside the loaded one;
+    # without --force (`make run`, twice) it keeps the loaded rows and lets the run go on
     for path in (home / "landing").rglob("*.*"):
         path.unlink()
-    assert main(["--home", str(home), "demo", "--customers", "10"]) == 2
+    assert main(["--home", str(home), "demo", "--customers", "10"]) == 0
+    assert "holds the demo's rows, loaded from files since removed after their retention" in capsys.readouterr().out
+    assert main(["--home", str(home), "demo", "--force", "--customers", "10"]) == 2
     assert "holds loaded rows; demo files would be loaded beside them" in capsys.readouterr().out
     assert not any(p.is_file() for p in (home / "landing").rglob("*"))
     shutil.rmtree(home / "truth")  # not a demo installation: real rows loaded from exports since removed
@@ -345,6 +352,18 @@ def test_the_demo_lands_the_two_days_before_today_so_its_marts_are_measured_from
     assert "Use another --home for the demo." in capsys.readouterr().out
     assert "klantkluis --home" not in no_files_message(Paths.from_home(home), "orders", loaded_before=True)
     assert f"klantkluis --home {home} demo" in no_files_message(Paths.from_home(home), "orders", loaded_before=False)
+
+
+def _loaded(home) -> None:
+    """A warehouse whose load ledger records one loaded file."""
+    from orchestration.ingest.schema import ensure_raw_tables
+    from orchestration.settings import connect_duckdb
+
+    Paths.from_home(home).warehouse.unlink(missing_ok=True)
+    with connect_duckdb(Paths.from_home(home).warehouse) as con:
+        ensure_raw_tables(con, [])
+        con.execute("insert into raw._batches values ('b1', 'orders', 'f.csv', 'x', 1, 1, 0, 0, "
+                    "'2026-02-01 00:00:00+00', null)")
 
 
 def _broken_policy(tmp_path, monkeypatch):

@@ -154,3 +154,20 @@ def test_dbt_events_go_on_without_row_counts_when_the_warehouse_cannot_be_read(t
     events = [Output(None, output_name="m", metadata={"unique_id": "model.klantkluis.customer_rfm"}), "check"]
     resource = KlantkluisResource(home=str(tmp_path / "no-warehouse-here"))
     assert list(with_row_counts(context, events, resource)) == events and "left out" in warned[0]
+
+
+def test_a_run_from_the_ui_more_than_a_day_ahead_stops_unless_marked_a_simulation():
+    """Diff review: the --simulate guard covered `klantkluis run` only; a run launched from the UI
+    with a mistyped year in its as_of tag still swept a live installation."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from dagster import Failure
+
+    from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, run_time
+
+    ahead = (datetime.now(timezone.utc) + timedelta(days=400)).replace(microsecond=0)
+    with pytest.raises(Failure, match=f"day\\(s\\) ahead of now: .* the tag {SIMULATE_TAG}: true"):
+        run_time(SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: ahead.isoformat()})))
+    simulated = SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: ahead.isoformat(), SIMULATE_TAG: "true"}))
+    assert run_time(simulated) == ahead

@@ -80,7 +80,9 @@ def test_a_file_named_after_a_day_with_the_year_last_is_named_with_its_landing_d
     assert landing_notes(Paths.from_home(str(home)), duckdb.connect(), date(2026, 12, 31)) == [
         "2 file(s) named after a day with the year last: they have no landing day (every run takes them) and sort out "
         "of export order, so where files hold the same record an older one's row can win; rename "
-        "orders/07-12-2026.csv to 2026-12-07.csv, orders/12-25-2026.csv to 2026-12-25.csv"]
+        "orders/07-12-2026.csv to 2026-12-07.csv, orders/12-25-2026.csv to 2026-12-25.csv (read day first where "
+        "either order is a date); one a run loaded already: move it out, `klantkluis unload SOURCE FILE`, then put it "
+        "back under its new name"]
 
 
 def test_a_second_download_of_a_file_is_named_beside_the_first(home):
@@ -92,9 +94,13 @@ def test_a_second_download_of_a_file_is_named_beside_the_first(home):
     (folder / "2026-12-07.csv").write_text(HEADER + ROW.format(n=1))  # dated files alike: both days' exports
     (folder / "other.csv").write_text(HEADER + ROW.format(n=2))  # the same size, other bytes
     (home / "landing" / "orders" / "2026-12-06 (1).csv").write_text(HEADER + ROW.format(n=1))  # another source's
+    head = HEADER + "".join(ROW.format(n=n) for n in range(5000))  # past the first block compared
+    (folder / "big.csv").write_text(head + ROW.format(n=1))
+    (folder / "big (1).csv").write_text(head + ROW.format(n=2))  # the same size and first block, other bytes
     assert landing_notes(Paths.from_home(str(home)), duckdb.connect(), date(2026, 12, 31)) == [
-        "consent_events: 2026-12-06 (1).csv holds the same bytes as 2026-12-06.csv (a second download?): its rows "
-        "are loaded a second time and count twice in the in and loaded counts; remove 2026-12-06 (1).csv"]
+        "consent_events: 2026-12-06 (1).csv holds the same bytes as 2026-12-06.csv: if it is a second download, its "
+        "rows are loaded twice and count twice in the in and loaded counts; move it out of the landing zone, then "
+        "`klantkluis unload consent_events 2026-12-06 (1).csv`"]
 
 
 def test_a_renamed_file_is_noted_and_unload_takes_its_rows_out(home, capsys):

@@ -680,3 +680,25 @@ def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_kee
     with RequestService(paths) as service:
         assert [e["details"]["request_id"] for e in service.audit.entries()
                 if e["event"] == "access_export_delivered"] == [access["request_id"]]
+
+
+def test_a_failure_on_a_folder_this_account_may_not_search_is_still_recorded(tmp_path, monkeypatch):
+    """Diff review: naming the folder asked whether the file was a folder, which re-raised the
+    PermissionError of an outbox owned by another account (0700): the failure went unrecorded."""
+    import errno
+
+    from orchestration.requests.service import _failure
+
+    real_stat, locked = os.stat, tmp_path / "outbox"
+
+    def refused(path, *args, **kwargs):  # as a folder of another account (the tests run as root)
+        if Path(path).parent == locked:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", refused)
+    try:
+        raise PermissionError(errno.EACCES, "Permission denied", str(locked / "req-1.receipt.json"))
+    except PermissionError as exc:
+        said = _failure(exc)
+    assert f" on {locked} (Permission denied): give the account" in said and "req-1" not in said

@@ -15,7 +15,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from orchestration.demo.generate import DEFAULT_AS_OF, generate
-from orchestration.resources import AS_OF_TAG, THROUGH_TAG
+from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, THROUGH_TAG
 from privacy.audit import AuditLog
 from privacy.rights.warehouse import subject_relations
 
@@ -42,7 +42,7 @@ PAST = {  # (days, query): rows past retention when {cut} is now minus days
 def _run(job_name: str, now: datetime, through: str | None = None):
     from orchestration.definitions import defs
 
-    tags = {AS_OF_TAG: now.isoformat(), **({THROUGH_TAG: through} if through else {})}
+    tags = {AS_OF_TAG: now.isoformat(), SIMULATE_TAG: "true", **({THROUGH_TAG: through} if through else {})}
     with DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
