@@ -20,9 +20,11 @@ from orchestration.ingest.landing_zone import business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
 from orchestration.project import manifest_problem
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, SIMULATE_TAG, THROUGH_TAG, ahead_of_now
-from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
+from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import open_requests
 from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
+from privacy import retention
+from privacy.classification import load_classification
 from privacy.paths import private_dir
 from privacy.policy import load_policy
 
@@ -50,7 +52,8 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     `simulate`: allow an `as_of` more than a day ahead of now."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
-    load_policy()  # a mistake in privacy/policy.yml: one PolicyError now, not one failure per step
+    # a mistake in privacy/policy.yml: one PolicyError now, not one failure per step
+    retention.check_anchors(load_classification(DBT_PROJECT_DIR), load_policy())
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer") \
             or (None if simulate else ahead_of_now(as_of)) or manifest_problem():
         print(f"Error: {problem}", file=sys.stderr)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from privacy.exceptions import PolicyError
 from privacy.policy import Policy, RetentionRule, load_policy
 from privacy.rights.warehouse import column_types, subject_relations
 from privacy.tables import Classification, Table
@@ -70,6 +71,19 @@ def table_rule(table: Table, policy: Policy) -> RetentionRule | None:
     names = {c.name: c.retention for c in table.columns}
     shared = set(names.values())
     return policy.retention.get(names.get("subject_id") or (shared.pop() if len(shared) == 1 else ""))
+
+
+def check_anchors(classification: Classification, policy: Policy) -> None:
+    """PolicyError when a rule that deletes or anonymises raw rows has an anchor that is not a
+    column of a table it governs (a misspelt ``anchor: ocurred_at``): found before a run, not by
+    every ingest step after its load (Art. 5(1)(e))."""
+    for table in classification:
+        rule = table_rule(table, policy) if table.layer == "source" else None
+        if rule is None or rule.action not in ("delete", "anonymise"):
+            continue
+        if not {rule.anchor, rule.anchor.lstrip("_")} & {c.name for c in table.columns}:
+            raise PolicyError(f"The policy file {policy.path}, retention rule {rule.name!r}: anchor {rule.anchor!r} is "
+                              f"not a column of raw.{table.name}, which the rule governs. Fix the file, then run again.")
 
 
 def plan(con, classification: Classification, policy: Policy | None = None, *, now: datetime,

@@ -366,12 +366,12 @@ def _loaded(home) -> None:
                     "'2026-02-01 00:00:00+00', null)")
 
 
-def _broken_policy(tmp_path, monkeypatch):
+def _broken_policy(tmp_path, monkeypatch, wrong: str = "    duration: 365\n    anchor: occurred_at"):
     import privacy.policy
 
     path = tmp_path / "policy.yml"
     path.write_text(privacy.policy.DEFAULT_POLICY.read_text().replace("    duration_days: 365\n    anchor: occurred_at",
-                                                                      "    duration: 365\n    anchor: occurred_at"))
+                                                                      wrong))
     monkeypatch.setattr(privacy.policy, "DEFAULT_POLICY", path)
 
 
@@ -386,6 +386,14 @@ def test_a_mistake_in_the_policy_stops_a_command_with_one_line_before_any_work(h
     captured = capsys.readouterr()
     assert captured.err.startswith("Error: The policy file ") and "unknown key 'duration'" in captured.err
     assert "Traceback" not in captured.out + captured.err
+    assert not (Paths.from_home(home).dagster_home / "storage").exists()  # no run started
+
+
+def test_a_misspelt_anchor_stops_a_run_before_any_work(home, tmp_path, monkeypatch, capsys):
+    """Diff review: it passed the file's check and failed every ingest step after its load."""
+    _broken_policy(tmp_path, monkeypatch, "    duration_days: 365\n    anchor: ocurred_at")
+    assert main(["--home", str(home), "run"]) == 2
+    assert "anchor 'ocurred_at' is not a column of raw.interactions" in capsys.readouterr().err
     assert not (Paths.from_home(home).dagster_home / "storage").exists()  # no run started
 
 

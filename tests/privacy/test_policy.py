@@ -2,6 +2,7 @@
 
 import pytest
 
+from orchestration.settings import DBT_PROJECT_DIR
 from privacy.exceptions import PolicyError
 from privacy.policy import DEFAULT_POLICY, load_policy
 
@@ -39,3 +40,17 @@ def test_a_mistake_in_the_policy_is_one_message_naming_its_place(tmp_path, edit,
         load_policy(path)
     assert said in str(err.value) and str(path) in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_an_anchor_that_is_no_column_of_the_table_its_rule_governs_is_found_before_a_run(tmp_path):
+    """Diff review: `anchor: ocurred_at` passed the file's check and failed every ingest step after its load."""
+    from privacy.classification import load_classification
+    from privacy.retention import check_anchors
+
+    classification = load_classification(DBT_PROJECT_DIR)
+    check_anchors(classification, load_policy())  # the shipped policy and classification agree
+    path = tmp_path / "policy.yml"
+    path.write_text(TEXT.replace(INTERACTIONS, INTERACTIONS.replace("occurred_at", "ocurred_at")), encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"retention rule 'interactions': anchor 'ocurred_at' is not a column of "
+                                          r"raw.interactions, which the rule governs"):
+        check_anchors(classification, load_policy(path))
