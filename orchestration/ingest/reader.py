@@ -572,8 +572,8 @@ def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: froz
             if not chunk.strip():
                 continue
             if not records and not rejects and chunk.lstrip().startswith(b"["):
-                raise LandingFileError(f"{path}: the file is one JSON array, not JSON Lines; export one JSON object "
-                                       "per line, without the [ ] around them.")
+                raise LandingFileError(f"{path}: the file starts with a JSON array, not JSON Lines; export one JSON "
+                                       "object per line, without [ ] around them.")
             try:
                 obj = json.loads(chunk.decode("utf-8"))
                 if not isinstance(obj, dict):

@@ -310,7 +310,7 @@ def test_a_json_array_saved_as_json_lines_is_refused_with_the_fix(tmp_path):
     path = tmp_path / "f.jsonl"
     path.write_text('\n  [{"id": "1", "name": "x", "note": "y", "amount": "3"},\n'
                     ' {"id": "2", "name": "x", "note": "y", "amount": "3"}]\n')
-    with pytest.raises(LandingFileError, match=r"one JSON array, not JSON Lines; export one JSON object per line") \
+    with pytest.raises(LandingFileError, match=r"starts with a JSON array, not JSON Lines; export one JSON object per line") \
             as err:
         read_landing_table(path, EXPECTED)
     assert '"x"' not in str(err.value)
@@ -324,5 +324,5 @@ def test_a_json_lines_file_with_a_byte_order_mark_loads_its_first_line(tmp_path)
     read = read_landing_table(path, EXPECTED)
     assert read.rows["id"].to_pylist() == ["1"] and read.rejects == []
     path.write_bytes(b'\xef\xbb\xbf[{"id": "1", "name": "x", "note": "y", "amount": "3"}]\n')
-    with pytest.raises(LandingFileError, match="one JSON array, not JSON Lines"):
+    with pytest.raises(LandingFileError, match="starts with a JSON array, not JSON Lines"):
         read_landing_table(path, EXPECTED)
