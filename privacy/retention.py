@@ -26,6 +26,7 @@ from privacy.tables import Classification, Table
 
 ANONYMOUS_PREFIX = "anon-"
 SCHEMAS = {"source": "raw", "snapshot": "snapshots"}
+ROW_ACTIONS = ("delete", "anonymise")  # the policy's actions the sweep applies to rows
 _FALLBACK = {"last_contact_at": ("created_at",)}
 _STATE_ANCHORS = {"relationship_end", "last_contact_at"}
 _LATEST_FIRST = ("exported_at", "_source_file", "_source_line")
@@ -79,9 +80,9 @@ def check_anchors(classification: Classification, policy: Policy) -> None:
     every ingest step after its load (Art. 5(1)(e))."""
     for table in classification:
         rule = table_rule(table, policy) if table.layer == "source" else None
-        if rule is None or rule.action not in ("delete", "anonymise"):
+        if rule is None or rule.action not in ROW_ACTIONS:
             continue
-        if not {rule.anchor, rule.anchor.lstrip("_")} & {c.name for c in table.columns}:
+        if _anchor(rule, {c.name for c in table.columns}) is None:
             raise PolicyError(f"The policy file {policy.path}, retention rule {rule.name!r}: anchor {rule.anchor!r} is "
                               f"not a column of raw.{table.name}, which the rule governs. Fix the file, then run again.")
 
@@ -105,7 +106,7 @@ def plan(con, classification: Classification, policy: Policy | None = None, *, n
     chosen = (t for t in classification if t.layer in schemas and (tables is None or t.name in tables))
     for table in sorted(chosen, key=lambda t: t.layer != "source"):
         rule, relation = table_rule(table, policy), f'{schemas[table.layer]}."{table.name}"'
-        if relation not in types or rule is None or rule.action not in ("delete", "anonymise"):
+        if relation not in types or rule is None or rule.action not in ROW_ACTIONS:
             continue
         cols = types[relation]
         if table.layer == "source":
@@ -291,8 +292,14 @@ def latest_first(cols: dict[str, str]) -> str:
     return ", ".join(f"{k} desc nulls last" for k in keys)  # as staging: engines differ on where nulls go
 
 
+def _anchor(rule: RetentionRule, columns) -> str | None:
+    """The column a rule's duration counts from: its anchor, or for a load record (``_loaded_at``)
+    the same name without the underscore; None when the table has neither."""
+    return next((a for a in (rule.anchor, rule.anchor.lstrip("_")) if a in columns), None)
+
+
 def _expired(relation: str, cols: dict[str, str], rule: RetentionRule, now: datetime) -> str:
-    anchor = next((a for a in (rule.anchor, rule.anchor.lstrip("_")) if a in cols), None)
+    anchor = _anchor(rule, cols)
     if anchor is None:
         raise ValueError(f"retention rule {rule.name!r}: anchor {rule.anchor!r} is not a column of {relation}")
     # Naive text times are UTC, as dbt staging casts them; timestamptz is converted to UTC.
