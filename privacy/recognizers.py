@@ -276,22 +276,49 @@ RELATIONS = frozenset("man vrouw zoon dochter buurman buurvrouw partner collega 
 
 
 _SPACE_OR_COMMA = re.compile(r",?\s+")  # 'buurman Henk', 'groet,\nHenk', a wrapped line
+_SENTENCE_BREAK = re.compile(r"[.!?]|.*\n", re.S)  # what ends a sentence, or a line, before a word
+# Capitalised words that name no person: a signature's team, a letter's 'Dear Sir or Madam'.
+NOT_NAMES = frozenset("team klantenservice customer service support sir madam".split())
+_LEADS = GREETINGS | TITLES  # words before a name that are no part of it
+
+
+def _starts_sentence(text: str, toks: list, i: int) -> bool:
+    """Whether token i opens a sentence or a line (not the name after an initial: 'L. van Vliet')."""
+    if i == 0:
+        return True
+    gap = text[toks[i - 1][1]:toks[i][0]]
+    return bool(_SENTENCE_BREAK.match(gap)) and not (gap.startswith(".") and len(toks[i - 1][2]) == 1)
 
 
 def name_like(text: str) -> list[tuple[int, int]]:
     """Spans that look like a name though the CRM does not know it: two or more capitalised words
-    inside a sentence ('haar buurman Henk Brouwer'), or one after a word for a relation ('mijn vrouw
-    Anna'). For where hiding too much is the safe side: a third person in an access export
-    (Art. 15(4)); a place ('in Den Haag') is hidden too."""
+    inside a sentence ('haar buurman Henk Brouwer') or opening one ('Henk Brouwer belde'), or one
+    after a word for a relation ('mijn vrouw Anna'), a greeting or a title ('Beste Henk,', 'Mevrouw
+    Jansen belde': the name alone, so the subject's own stays). For where hiding too much is the
+    safe side: a third person in an access export (Art. 15(4)); a place ('in Den Haag') is hidden
+    too, words in ``NOT_NAMES`` alone are not."""
     toks = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
     out, done = [], -1
-    for i in range(1, len(toks)):
-        s, e, _ = toks[i]
-        if i <= done or not text[s].isupper() or not _SPACE_OR_COMMA.fullmatch(text[toks[i - 1][1]:s]) \
-                or not text[toks[i - 1][0]].islower():
-            continue  # not capitalised, or at a sentence's start (no lower-case word right before it)
-        hit = _capitalised(text, toks, i, 0.5)
-        if hit and (toks[i - 1][2] in RELATIONS or sum(text[toks[k][0]].isupper() for k in range(i, hit[3] + 1)) > 1):
+    for i in range(len(toks)):
+        s = toks[i][0]
+        if i <= done or not text[s].isupper():
+            continue
+        if _starts_sentence(text, toks, i):
+            one_will_do = False
+        elif _SPACE_OR_COMMA.fullmatch(text[toks[i - 1][1]:s]) and text[toks[i - 1][0]].islower():
+            one_will_do = toks[i - 1][2] in RELATIONS
+        else:
+            continue  # after a capitalised word inside a sentence: part of a run already looked at
+        first = i
+        while toks[first][2] in _LEADS and first + 1 < len(toks) and text[toks[first + 1][0]].isupper() \
+                and _SPACE_OR_COMMA.fullmatch(text[toks[first][1]:toks[first + 1][0]]):
+            first, one_will_do = first + 1, True  # 'Beste Henk,', 'Mevrouw Jansen'
+        if (hit := _capitalised(text, toks, first, 0.5)) is None:
+            continue
+        words = range(first, hit[3] + 1)
+        if all(toks[k][2] in NOT_NAMES or toks[k][2] in _PARTICLES for k in words):
+            continue
+        if one_will_do or sum(text[toks[k][0]].isupper() for k in words) > 1:
             out.append((hit[0], hit[1]))
             done = hit[3]
     return out

@@ -221,13 +221,15 @@ def _starts_with_own(span: str, own: set[str]) -> bool:
 
 def own_values(record: dict) -> set[str]:
     """The data subject's values from a CRM row (first_name, last_name, email, phone, iban, postcode,
-    house_number, birth_date) as accepted by redact_others: name forms include 'Lastname' alone."""
+    house_number, birth_date) as accepted by redact_others: name forms include 'Lastname' alone and
+    'J. Lastname'."""
     def get(key: str) -> str:
         value = record.get(key)
         return "" if value is None or value != value else str(value).strip()  # value != value: NaN
 
     first, last = get("first_name"), get("last_name")
-    values = {first, last, f"{first} {last}", get("email"), get("phone"), get("iban"),
+    initial = f"{first[:1]}. {last}" if first and last else ""  # 'J. Smit', as people sign
+    values = {first, last, f"{first} {last}", initial, get("email"), get("phone"), get("iban"),
               f"{get('postcode')} {get('house_number')}", get("birth_date")}
     return {v.strip() for v in values if v.strip()}
 

@@ -4,7 +4,8 @@ GDPR Art. 15(1) and (3) (a copy of the personal data) and Art. 20 (structured, m
 every row with the subject's pseudonymous id in any table: raw layer, quarantine, snapshot
 history, intermediate and marts (profiling results). Encrypted columns are decrypted through
 :func:`privacy.crypto.decrypt_columns`, which writes one audit entry per table (Art. 5(2)).
-Free text is given back with the subject's own values but third persons redacted (Art. 15(4)).
+Free text, and its copy redacted at ingest, is given back with the subject's own values but third
+persons redacted (Art. 15(4)).
 """
 
 from __future__ import annotations
@@ -91,8 +92,9 @@ def derived_views(con) -> list[str]:
 
 
 def free_text_columns(classification: Classification) -> dict[str, list[str]]:
-    """Per raw table, the free-text columns: those with a redacted twin (``meta.ingest.transform: redact``)."""
-    return {t.name: sorted({c.from_column for c in t.columns if c.transform == "redact"})
+    """Per raw table, the free-text columns: those with a redacted twin (``meta.ingest.transform:
+    redact``), and the twins, whose redaction at ingest leaves a person the CRM does not know."""
+    return {t.name: sorted({n for c in t.columns if c.transform == "redact" for n in (c.from_column, c.name)})
             for t in classification if t.layer == "source"}
 
 

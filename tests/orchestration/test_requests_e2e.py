@@ -57,6 +57,7 @@ def _iban(bank: str, account: str) -> str:
 
 
 CANARY["iban"] = _iban("KNAB", "0987654321")
+UNKNOWN = ("Wim Nergensvan", "Kees Onbekendhuis")  # persons the CRM does not know, in a call note
 NEEDLES = [CANARY[k] for k in ("customer_id", "first_name", "last_name", "email", "iban", "street", "city")] + ["13572468"]
 
 
@@ -92,7 +93,8 @@ def _plant_canary(landing: Path) -> tuple[str, str]:
     _append(landing / "interactions" / f"{DAY}.jsonl", [
         {"interaction_id": "I099999901", "customer_id": c, "channel": "call", "direction": "inbound", "language": "nl",
          "occurred_at": f"{_ago(211)}T09:00:00", "text": f"Gesprek met {me} ({CANARY['email']}, {CANARY['phone']}) over "
-                                                      f"{CANARY['iban']}. Collega {third} belt terug."},
+                                                      f"{CANARY['iban']}. Collega {third} belt terug. {UNKNOWN[0]} belde ook, "
+                                                      f"met haar buurman {UNKNOWN[1]}."},
         {"interaction_id": "I099999902", "customer_id": other["customer_id"], "channel": "call", "direction": "inbound",
          "language": "nl", "occurred_at": f"{_ago(210)}T09:00:00", "text": f"Klant zegt dat {me} ons heeft aangeraden."}])
     # Two leads with a customer's address: one of another name (a partner sharing a mailbox), one of
@@ -352,6 +354,8 @@ def test_access_export_holds_nothing_about_other_people(world):
     assert set(re.findall(r"[0-9a-f]{64}", blob)) & world["others"] == set()
     assert [v for v in world["others_values"] if v and v in blob] == []
     assert world["third"] not in blob and "<PERSON>" in blob  # the neighbour and the colleague are redacted
+    # Persons the CRM does not know stay in the copy redacted at ingest; the export hides them there too.
+    assert [w for name in UNKNOWN for w in name.split() if w in blob] == []
 
 
 def test_every_art15_field_is_present_and_filled(world):

@@ -139,6 +139,14 @@ def test_a_person_the_crm_does_not_know_is_found_after_a_title_or_an_introductio
     ("Ik ben Jan Smit en bel over mijn bestelling.", "Ik ben Jan Smit en bel over mijn bestelling."),  # own name
     ("Met vriendelijke groet,\nHenk Brouwer", "Met vriendelijke groet,\n<PERSON>"),  # a sign-off on its own line
     ("sprak met Jan Smit Maandag over de levering", "sprak met Jan Smit Maandag over de levering"),  # own name first
+    ("Henk Brouwer belde gisteren.", "<PERSON> belde gisteren."),  # a name that opens a sentence
+    ("Klant belde. Henk Brouwer ook.", "Klant belde. <PERSON> ook."),
+    ("Beste Henk, dank voor je bericht.", "Beste <PERSON>, dank voor je bericht."),  # after a greeting
+    ("Beste Jan, dank voor je bericht.", "Beste Jan, dank voor je bericht."),  # own first name
+    ("Mevrouw Brouwer belde.", "Mevrouw <PERSON> belde."),
+    ("Met vriendelijke groet,\nJ. Smit", "Met vriendelijke groet,\nJ. Smit"),  # own initial and last name
+    ("Met vriendelijke groet,\nTeam Klantenservice", "Met vriendelijke groet,\nTeam Klantenservice"),
+    ("Dear Sir or Madam, my husband Peter Smith called.", "Dear Sir or Madam, my husband <PERSON> called."),
 ])
 def test_an_access_export_hides_a_third_person_the_crm_does_not_know(text, exported):
     me = {"first_name": "Jan", "last_name": "Smit"}
