@@ -64,10 +64,10 @@ EXTENDED = ("Wij hebben meer tijd nodig om uw verzoek van {received} te beantwoo
             "antwoord uiterlijk op {due} (art. 12 lid 3 AVG).",
             "We need more time to answer your request of {received}, because {reason}. You will have our answer "
             "by {due} at the latest (Art. 12(3) GDPR).")
-COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens, en u kunt naar de rechter "
-             "stappen (art. 79 AVG).",
+COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens (art. 77 AVG), en u kunt naar de "
+             "rechter stappen (art. 79 AVG).",
              "You have the right to lodge a complaint with the Dutch supervisory authority, the "
-             "Autoriteit Persoonsgegevens, and to seek a judicial remedy (Art. 79 GDPR).")
+             "Autoriteit Persoonsgegevens (Art. 77 GDPR), and to seek a judicial remedy (Art. 79 GDPR).")
 SOURCES = {
     "crm": ("ons CRM-systeem: wat u ons als klant of lead gaf en onze contacten met u",
             "our CRM system: what you gave us as a customer or lead, and our contacts with you"),
@@ -195,8 +195,10 @@ def cite_basis(basis: str, lang: str) -> str:
 
 
 def cite(article: str, lang: str) -> str:
-    """'Art. 16 GDPR' as the Dutch cite it: 'art. 16 AVG'."""
-    return article.replace("Art. ", "art. ").replace("GDPR", "AVG") if lang == "nl" else article
+    """'Art. 16 GDPR' as the Dutch cite it: 'art. 16 AVG'; 'Art. 7(3) GDPR' as 'art. 7 lid 3 AVG'."""
+    if lang != "nl":
+        return article
+    return re.sub(r"(\d+)\((\d+)\)", r"\1 lid \2", article.replace("Art. ", "art. ").replace("GDPR", "AVG"))
 
 
 def both(pair: tuple[str, str]) -> dict[str, str]:

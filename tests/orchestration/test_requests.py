@@ -511,7 +511,8 @@ def test_an_email_address_shared_by_two_records_is_refused_not_answered_for_both
     receipts = [json.loads(p.read_text()) for p in paths.outbox.glob("*.receipt.json")]
     assert sorted(r["type"] for r in receipts) == ["access", "erasure"]
     assert all("more than one customer or contact" in r["explanation"]["en"] for r in receipts)
-    assert all("art. 79" in r["your_rights"]["complaint"]["nl"] for r in receipts)
+    assert all("art. 77" in r["your_rights"]["complaint"]["nl"] and "art. 79" in r["your_rights"]["complaint"]["nl"]
+               for r in receipts)
     assert EMAIL not in capsys.readouterr().out
 
 

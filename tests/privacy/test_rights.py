@@ -462,3 +462,11 @@ def test_third_persons_found_through_the_blind_name_index_are_those_of_the_full_
              "en J. Jansen niet.", "Geen namen hier, wel 0612345678."]
     found = names.persons_in(texts, lambda kind, keys: {k for k in keys if (kind, k) in index}, lambda a: a & emails)
     assert len(found) < 4 * len(people) and Redactor(found).redact(texts) == Redactor(people).redact(texts)
+
+
+def test_articles_are_cited_as_the_dutch_cite_them():
+    from privacy.rights.texts import cite
+
+    assert cite("Art. 7(3) GDPR", "nl") == "art. 7 lid 3 AVG"
+    assert cite("Art. 16 GDPR", "nl") == "art. 16 AVG"
+    assert cite("Art. 7(3) GDPR", "en") == "Art. 7(3) GDPR"
