@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+
 from privacy.rights import texts
+from privacy.rights.requests import LOCAL_TIME
+from privacy.rights.warehouse import SUBJECT_COLUMN
 
 if TYPE_CHECKING:
     from privacy.rights.access import Dataset
@@ -50,7 +57,8 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
            f"<style>{_CSS}</style></head><body>",
            f"<p><a href='{L['other'][1]}' hreflang='{'en' if lang == 'nl' else 'nl'}'>{e(L['other'][0])}</a></p>",
            f"<h1>{e(L['title'])} {e(metadata['controller'].get('name', ''))}</h1>",
-           f"<p>{e(L['request'])}: {e(metadata['request_id'])}. {e(L['generated'])}: {e(metadata['generated_at'])}.</p>",
+           f"<p>{e(L['request'])}: {e(metadata['request_id'])}. {e(L['generated'])}: "
+           f"{e(shown(datetime.fromisoformat(metadata['generated_at']), lang))}.</p>",
            f"<h2>{e(L['confirmation'])}</h2><p>{e(a['confirmation']['statement'][lang])}</p><p>{e(L['files'])}</p>"]
     if datasets:
         out += [_list(L["purposes"], [_purpose(p, L, lang) for p in a["purposes"]]),
@@ -86,16 +94,44 @@ def _list(title: str, items: list[str]) -> str:
 
 
 def _table(d: Dataset, lang: str) -> str:
-    """The rows under each column's heading in ``lang``, its name (as in json/ and csv/) beneath."""
-    head = "".join(f"<th>{html.escape(title[lang])}<br><small><code>{html.escape(c)}</code></small></th>"
-                   for c, title in d.headings().items())
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(r.get(c)))}</td>" for c in d.columns) + "</tr>"
+    """The rows under each column's heading in ``lang``, its name (as in json/ and csv/) beneath;
+    without the pseudonym and the load bookkeeping (``_source_file``...), which json/ and csv/ keep."""
+    columns = [c for c in d.columns if c != SUBJECT_COLUMN and not c.startswith("_")]
+    headings = d.headings()
+    head = "".join(f"<th>{html.escape(headings[c][lang])}<br><small><code>{html.escape(c)}</code></small></th>"
+                   for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(shown(r.get(c), lang))}</td>" for c in columns) + "</tr>"
                    for r in d.rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+YES_NO = {"nl": ("nee", "ja"), "en": ("no", "yes")}
+
+
+def shown(value, lang: str) -> str:
+    """One value as the page shows it to the subject (Art. 12(1)): a time on the Dutch clock (the
+    warehouse keeps UTC), dates and numbers as ``lang`` writes them, yes or no; json/ and csv/ keep
+    each value as stored (Art. 20)."""
+    locale = LOCALES[lang]
+    if isinstance(value, bool):
+        return YES_NO[lang][value]
+    if isinstance(value, datetime):
+        at = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return format_datetime(at, "d MMMM y, HH:mm", tzinfo=LOCAL_TIME, locale=locale)
+    if isinstance(value, date):
+        return format_date(value, "d MMMM y", locale=locale)
+    if isinstance(value, Decimal) and value.is_finite():
+        places = max(0, -value.as_tuple().exponent)  # an amount keeps its cents: 85,50
+        return format_decimal(value, format="#,##0" + ("." + "0" * places if places else ""), locale=locale)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        # a probability or a model's estimate: three significant digits below 1, cents above
+        return format_decimal(value, format="@@@" if 0 < abs(value) < 1 else "#,##0.##", locale=locale)
+    return cell(value)
+
+
 def cell(value) -> str:
-    """One value as text for HTML and CSV: JSON for nested records, empty for null."""
+    """One value as text for CSV: JSON for nested records, empty for null."""
     if value is None:
         return ""
     if isinstance(value, (dict, list)):

@@ -12,7 +12,7 @@ import json
 import os
 import stat
 import zipfile
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -470,3 +470,22 @@ def test_articles_are_cited_as_the_dutch_cite_them():
     assert cite("Art. 7(3) GDPR", "nl") == "art. 7 lid 3 AVG"
     assert cite("Art. 16 GDPR", "nl") == "art. 16 AVG"
     assert cite("Art. 7(3) GDPR", "en") == "Art. 7(3) GDPR"
+
+
+def test_the_page_shows_times_on_the_dutch_clock_and_numbers_as_the_reader_writes_them(now):
+    """Art. 12(1): the page a data subject reads; json/ and csv/ keep every value as stored (Art. 20)."""
+    from privacy.rights import summary
+
+    crm = CLASSIFICATION.table("crm_customers", "source")
+    row = {"subject_id": "a" * 64, "customer_since": date(2022, 11, 29), "_source_file": "2026-11-01.csv",
+           "exported_at": datetime(2022, 11, 29, 18, 35, 14), "amount": Decimal("1234.50"), "p_alive": 0.9966742,
+           "is_granted": False}
+    datasets = [Dataset(Relation("raw", "crm_customers", False, tuple(row)), crm, list(row), [row])]
+    metadata = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    nl, en = summary.render(metadata, datasets, "nl"), summary.render(metadata, datasets, "en")
+    cells = "<td>29 november 2022</td><td>29 november 2022, 19:35</td><td>1.234,50</td><td>0,997</td><td>nee</td>"
+    assert cells in nl  # 18:35 UTC is 19:35 in Amsterdam in November
+    assert "<td>29 November 2022</td><td>29 November 2022, 19:35</td><td>1,234.50</td><td>0.997</td><td>no</td>" in en
+    assert "a" * 64 not in nl and "_source_file" not in nl  # the pseudonym and our bookkeeping: in json/ only
+    files = package.access_files(datasets, metadata)
+    assert json.loads(files["json/raw.crm_customers.json"])[0]["subject_id"] == "a" * 64
