@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from privacy.audit import timestamp
 from privacy.policy import Policy
 from privacy.register import category
-from privacy.rights import texts
+from privacy.rights import texts, values
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import LOAD_COLUMNS, Classification
 
@@ -67,7 +67,7 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
     return {"request_id": request_id, "generated_at": timestamp(now), "controller": policy.controller,
             "data_protection_officer": policy.dpo,
             "art15": {k: {"article": _ARTICLES[k], "content": v} for k, v in info.items()},
-            "datasets": [_dataset(d) for d in datasets],
+            "datasets": [_dataset(d) for d in datasets], "codes": values.codes(datasets, policy),
             "derived_views": {"views": list(views), **texts.both(texts.VIEWS)}}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -79,7 +80,7 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
     out.append(f"<h2>{e(L['datasets'])}</h2>")
     for d in datasets:
         out.append(f"<h3>{e(d.title[lang])} <small>({e(d.name)}, {len(d.rows)} {e(L['rows'][len(d.rows) != 1])})"
-                   f"</small></h3>{_table(d, lang)}")
+                   f"</small></h3>{_table(d, lang, metadata.get('codes', {}))}")
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -93,19 +94,26 @@ def _list(title: str, items: list[str]) -> str:
     return f"<h2>{html.escape(title)}</h2><ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>"
 
 
-def _table(d: Dataset, lang: str) -> str:
-    """The rows under each column's heading in ``lang``, its name (as in json/ and csv/) beneath;
-    without the pseudonym and the load bookkeeping (``_source_file``...), which json/ and csv/ keep."""
+def _table(d: Dataset, lang: str, codes: dict[str, dict[str, dict[str, str]]]) -> str:
+    """The rows under each column's heading in ``lang``, its name (as in json/ and csv/) beneath, a
+    code as what it means (``codes``: column -> code -> text per language); without the pseudonym
+    and the load bookkeeping (``_source_file``...), which json/ and csv/ keep."""
     columns = [c for c in d.columns if c != SUBJECT_COLUMN and not c.startswith("_")]
     headings = d.headings()
     head = "".join(f"<th>{html.escape(headings[c][lang])}<br><small><code>{html.escape(c)}</code></small></th>"
                    for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(shown(r.get(c), lang))}</td>" for c in columns) + "</tr>"
-                   for r in d.rows)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_meaning(codes, c, r.get(c), lang))}</td>" for c in columns)
+                   + "</tr>" for r in d.rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _meaning(codes: dict, column: str, value, lang: str) -> str:
+    said = codes.get(column, {}).get(value) if isinstance(value, str) else None
+    return said[lang] if said else shown(value, lang)
+
+
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
 YES_NO = {"nl": ("nee", "ja"), "en": ("no", "yes")}
 
 
@@ -114,6 +122,11 @@ def shown(value, lang: str) -> str:
     warehouse keeps UTC), dates and numbers as ``lang`` writes them, yes or no; json/ and csv/ keep
     each value as stored (Art. 20)."""
     locale = LOCALES[lang]
+    if isinstance(value, str) and _ISO.fullmatch(value):  # the raw layer keeps times and dates as delivered
+        try:
+            value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+        except ValueError:  # no real date ('2026-02-30'): as written
+            return value
     if isinstance(value, bool):
         return YES_NO[lang][value]
     if isinstance(value, datetime):

@@ -7,6 +7,7 @@ tests/orchestration/test_requests_e2e.py.
 import ast
 import csv
 import hashlib
+import html
 import io
 import json
 import os
@@ -477,15 +478,39 @@ def test_the_page_shows_times_on_the_dutch_clock_and_numbers_as_the_reader_write
     from privacy.rights import summary
 
     crm = CLASSIFICATION.table("crm_customers", "source")
-    row = {"subject_id": "a" * 64, "customer_since": date(2022, 11, 29), "_source_file": "2026-11-01.csv",
+    row = {"subject_id": "a" * 64, "customer_since": "2022-11-29", "_source_file": "2026-11-01.csv",
            "exported_at": datetime(2022, 11, 29, 18, 35, 14), "amount": Decimal("1234.50"), "p_alive": 0.9966742,
-           "is_granted": False}
+           "is_granted": False, "gender": "X", "purpose": "telemarketing"}
     datasets = [Dataset(Relation("raw", "crm_customers", False, tuple(row)), crm, list(row), [row])]
     metadata = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)
     nl, en = summary.render(metadata, datasets, "nl"), summary.render(metadata, datasets, "en")
     cells = "<td>29 november 2022</td><td>29 november 2022, 19:35</td><td>1.234,50</td><td>0,997</td><td>nee</td>"
     assert cells in nl  # 18:35 UTC is 19:35 in Amsterdam in November
     assert "<td>29 November 2022</td><td>29 November 2022, 19:35</td><td>1,234.50</td><td>0.997</td><td>no</td>" in en
+    # a code as what it means, the consent purpose as the policy words it
+    assert f"<td>anders of niet opgegeven</td><td>{html.escape(POLICY.consent_plain['telemarketing']['nl'])}</td>" in nl
+    assert metadata["codes"]["gender"] == {"X": {"nl": "anders of niet opgegeven", "en": "other or not stated"}}
     assert "a" * 64 not in nl and "_source_file" not in nl  # the pseudonym and our bookkeeping: in json/ only
     files = package.access_files(datasets, metadata)
     assert json.loads(files["json/raw.crm_customers.json"])[0]["subject_id"] == "a" * 64
+
+
+def test_every_code_a_column_may_hold_has_its_meaning_for_the_export():
+    """Art. 12(1), 15(1)(h): each value the expectation suites, dbt's accepted_values tests and the
+    segment seeds allow in a column the pages translate (privacy.rights.values) has its text."""
+    from expectations.suites import SOURCES, build_suite
+    from privacy.rights.values import VALUES
+
+    allowed = [(e.configuration.kwargs["column"], e.configuration.kwargs["value_set"])
+               for source in SOURCES for e in build_suite(source, datetime(2026, 12, 1)).expectations
+               if e.configuration.kwargs.get("value_set")]
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    allowed += [(n["column_name"], n["test_metadata"]["kwargs"]["values"]) for n in manifest["nodes"].values()
+                if (n.get("test_metadata") or {}).get("name") == "accepted_values"]
+    for seed, column in (("rfm_segments", "segment"), ("pyramid_tiers", "tier")):
+        with (DBT_PROJECT_DIR / "seeds" / f"{seed}.csv").open(encoding="utf-8") as f:
+            allowed.append((column, [r[column] for r in csv.DictReader(f)]))
+    known = {**VALUES, "lead_source": texts.LEAD_SOURCES, "purpose": POLICY.consent_plain}
+    missing = {(column, v) for column, values in allowed if column in known for v in values if v not in known[column]}
+    assert {c for c, _ in allowed} >= {"gender", "status", "channel", "action", "purpose", "stage", "segment", "tier"}
+    assert missing == set()
