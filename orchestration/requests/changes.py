@@ -4,8 +4,9 @@ consent (Art. 7(3)).
 A corrected value must pass the same expectation suite as at ingest (Art. 5(1)(d)); a broken rule
 refuses the request with the rule's name. Withdrawals are written as consent events through the
 single raw-layer writer (validation, pseudonymisation, load ledger, audit), from a private
-temporary file that is deleted at once; the marketing audience and its published copy drop the
-subject immediately, and the next build derives the same from the events.
+temporary file that is deleted at once; the derived tables that state consent (the resolved
+consents, the marketing audience and its published copy) follow immediately (``derive_withdrawal``),
+and the next build derives the same from the events.
 """
 
 import csv
@@ -26,6 +27,8 @@ from privacy.rights.requests import Request
 from privacy.retention import latest_first
 from privacy.rights.warehouse import column_types, recorded
 
+CONSENTS = "intermediate.int_consents_resolved"  # what the access export shows as "your consents as they stand now"
+EVENTS = "staging.stg_crm__consent_events"  # the events typed as the build reads them
 AUDIENCE = "marts.marketing_audience"
 FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the audience's channels: membership
 PROFILED = ("tier", "segment")  # the audience's columns shown only with consent for profiling
@@ -156,7 +159,7 @@ def _withdrawn(purposes: list[str], policy) -> tuple[str, ...]:
 def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
     table = service.classification.table("consent_events", "source")
     crm = service.classification.table(MASTER_TABLES["customer"], "source")
-    rows = []
+    rows, withdrawing = [], []
     for sid in customers:
         key = request.identifier if request.identifier_kind == "customer_id" else \
             (latest_row(service, con, crm, sid, {"customer_id"}, "recording a withdrawal (Art. 7(3), 21)", actor, now)
@@ -168,6 +171,7 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
             # receipt confirms "from now on"; the receipt date stays in the ledger for the month of Art. 12(3).
             rows += withdrawal_events(request.request_id, key, purposes, now,
                                       (notice and notice[0]) or "unknown")
+            withdrawing.append(sid)
     if not rows:
         return 0
     path = private_dir(service.paths.state / "tmp") / f"{request.request_id}.csv"
@@ -184,17 +188,37 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
         raise RuntimeError(f"{len(rows) - result.loaded} of {len(rows)} withdrawal event(s) were not loaded "
                            f"({result.quarantined} quarantined by the consent_events suite, {result.suppressed} "
                            "suppressed as of an erased subject)")
-    schema, name = AUDIENCE.split(".")
-    present = {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = ? "
-                                         "and table_name = ?", [schema, name]).fetchall()}  # none before a build
+    derive_withdrawal(con, withdrawing, purposes, [r["event_id"] for r in rows])
+    return len(rows)
+
+
+def derive_withdrawal(con, customers: list[str], purposes: list[str], event_ids: list[str]) -> None:
+    """Carry withdrawal events just loaded into every derived table that states current consent, at
+    once (Art. 7(3), 21(3)): the resolved consents become the withdrawal (dated now, it is the latest
+    event, and it wins a tie: int_consents_resolved), and the marketing audience loses the withdrawn
+    channels, or the subject (marketing_audience). The one place that knows this; the next build
+    derives the same from the events. A table not built yet, or built by an older version without a
+    column, is left to that build."""
+    marks, purpose_marks = ", ".join("?" * len(customers)), ", ".join("?" * len(purposes))
+    if _columns(con, CONSENTS) and _columns(con, EVENTS):
+        con.execute(f"delete from {CONSENTS} where subject_id in ({marks}) and purpose in ({purpose_marks})",
+                    customers + purposes)
+        con.execute(f"insert into {CONSENTS} (subject_id, purpose, is_granted, decided_at, notice_version) "
+                    f"select subject_id, purpose, action = 'granted', occurred_at, notice_version from {EVENTS} "
+                    f"where event_id in ({', '.join('?' * len(event_ids))})", event_ids)
     sets = {FLAGS[p]: "false" for p in purposes if p in FLAGS}
     if PROFILING in purposes:
         sets |= {"may_profile": "false", **dict.fromkeys(PROFILED, "null")}
-    sets = {c: v for c, v in sets.items() if c in present}  # an audience built by an older version
+    sets = {c: v for c, v in sets.items() if c in _columns(con, AUDIENCE)}
     if sets:
-        marks = ", ".join("?" * len(customers))
         con.execute(f"update {AUDIENCE} set {', '.join(f'{c} = {v}' for c, v in sets.items())} "
                     f"where subject_id in ({marks})", customers)
         con.execute(f"delete from {AUDIENCE} where subject_id in ({marks}) and not ({' or '.join(FLAGS.values())})",
                     customers)
-    return len(rows)
+
+
+def _columns(con, relation: str) -> set[str]:
+    """The columns of a table or view; none before a build."""
+    schema, name = relation.split(".")
+    return {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = ? "
+                                      "and table_name = ?", [schema, name]).fetchall()}

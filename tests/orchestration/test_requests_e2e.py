@@ -146,6 +146,11 @@ def scan(con, needles: list[str]) -> dict[str, int]:
     return hits
 
 
+def _consents(con, sids: list[str]) -> list[tuple]:
+    return con.execute("select * from intermediate.int_consents_resolved where subject_id in "
+                       f"({', '.join('?' * len(sids))}) order by all", sids).fetchall()
+
+
 def _subject_ids(con) -> set[str]:
     return {r[0] for schema, name in con.execute(
         "select table_schema, table_name from information_schema.columns where column_name = 'subject_id' "
@@ -272,7 +277,12 @@ def _scenario(w, instance, pseudonymiser):
             "select subject_id, may_email, may_call from marts.marketing_audience").fetchall()}
         w["profiles_at_once"] = {r[0]: r[1:] for r in con.execute(
             "select subject_id, may_profile, tier, segment from marts.marketing_audience").fetchall()}
+        w["consents_at_once"] = _consents(con, [w["objector_sid"], w["withdrawer_sid"], w["unprofiled_sid"]])
     with RequestService(paths) as service:
+        request_id, _ = write_request(paths.inbox, {"type": "access", "customer_id": w["objector"]["customer_id"],
+                                                    "verification": "portal_login"})  # at once, before any build
+        service.intake()
+        w["access_after_objection"] = service.process(request_id)
         w["consent_receipts"] = [json.loads(Path(r["result_path"]).read_text()) for r in service.ledger.rows()
                                  if r["type"] in ("objection", "withdraw_consent") and r["result_path"]]
         # the rectified customer's old address, which may be someone else's by now, and the new one; the
@@ -532,6 +542,23 @@ def test_objection_removes_the_subject_from_the_marketing_audience(world):
     with duckdb.connect() as con:
         audience = world["home"] / "published" / "parquet" / "current" / "marketing_audience.parquet"
         assert con.execute(f"select count(*) from read_parquet('{audience}') where subject_id = ?", [sid]).fetchone()[0] == 0
+
+
+def test_an_access_export_right_after_an_objection_states_the_consents_withdrawn_as_the_next_build_does(world):
+    """Review: an export made right after an objection showed "your consents as they stand now" as given
+    (int_consents_resolved of the last build), beside the withdrawal events in the same package."""
+    outcome = world["access_after_objection"]
+    with zipfile.ZipFile(outcome.result_path) as z:
+        resolved = json.loads(z.read("json/intermediate.int_consents_resolved.json"))
+        stated = {r["purpose"]: r["is_granted"] for r in resolved}
+        events = json.loads(z.read("json/raw.consent_events.json"))
+    withdrawn = {e["purpose"] for e in events if e["channel"] == "privacy_request" and e["action"] == "withdrawn"}
+    assert withdrawn == {"marketing_email", "telemarketing", "profiling"}
+    assert {p: stated[p] for p in withdrawn} == dict.fromkeys(withdrawn, False)
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:  # the next build derives the same
+        assert world["consents_at_once"] == _consents(con, [world["objector_sid"], world["withdrawer_sid"],
+                                                             world["unprofiled_sid"]])
+    assert len(world["consents_at_once"]) > len(withdrawn) + 2  # the other consents are there, as they were
 
 
 def test_withdrawal_of_one_purpose_keeps_the_other(world):

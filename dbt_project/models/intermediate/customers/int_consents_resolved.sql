@@ -1,7 +1,8 @@
 -- Effective consent per subject and consent purpose at as_of: the latest event wins (Art. 7);
 -- a withdrawal does not make earlier processing unlawful (Art. 7(3)), it stops it from now on.
 -- A grant and a withdrawal at the same moment: the withdrawal wins (consent must be unambiguous,
--- Art. 4(11)); the event id only orders events of one action.
+-- Art. 4(11)); the event id only orders events of one action. A withdrawal or an objection by request
+-- takes effect at once in this table (orchestration/requests/changes.py), and the next build derives the same.
 with
 
 events as (
