@@ -21,7 +21,8 @@ from orchestration.requests.erasure import erase_now, kept_for_delivery, purge
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
-from privacy.rights.consent import PROFILING, direct_marketing_purposes, purposes_for, withdrawal_events
+from privacy.rights.consent import (PROFILING, continuing_after_objection, direct_marketing_purposes, purposes_for,
+                                    withdrawal_events)
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
 from privacy.retention import latest_first
@@ -127,7 +128,7 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     if leads_erased:
         purge(service)
     published = republish(service.paths) if events or leads_erased else None
-    effects = ([texts.OBJECTED if request.type == "objection" else _withdrawn(purposes, service.policy)]
+    effects = ([_objected(service.policy) if request.type == "objection" else _withdrawn(purposes, service.policy)]
                if events else []) + ([texts.LEAD_ERASED] if leads_erased else [])
     if (lead_erasure or {}).get("earlier_exports_deleted"):
         effects.append(texts.ERASED_EXPORT)
@@ -154,6 +155,19 @@ def _withdrawn(purposes: list[str], policy) -> tuple[str, ...]:
     def named(lang: str) -> str:
         return "; ".join(policy.consent_plain.get(p, {}).get(lang) or policy.consent_purposes.get(p, p) for p in purposes)
     return tuple(t.format(purposes=named(lang)) for t, lang in zip(texts.WITHDRAWN, texts.LANGUAGES))
+
+
+def _objected(policy) -> tuple[str, ...]:
+    """What an objection to direct marketing stops (Art. 21(2)-(3)) and what goes on under legitimate
+    interest, with the right to object to that too (Art. 21(1)), by the purposes' plain names."""
+    def named(lang: str) -> str:
+        return "; ".join(_lower_first(policy.purposes[p].plain.get(lang) or policy.purposes[p].description)
+                         for p in continuing_after_objection(policy))
+    return tuple(t.format(purposes=named(lang)) for t, lang in zip(texts.OBJECTED, texts.LANGUAGES))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _withdraw(service, con, request, customers, purposes, actor, now) -> int:

@@ -31,6 +31,21 @@ def objection_purposes(policy: Policy) -> list[str]:
     return [p for p in purposes if p in policy.consent_purposes]
 
 
+# What an objection to direct marketing leaves running (Art. 21(2)-(3) end direct marketing only): the
+# purposes on legitimate interest (Art. 6(1)(f)) that use a customer's data and read no consent, so no
+# withdrawal changes them: the segmentation and CLV marts (analytics), the key accounts (account_management)
+# and the satisfaction figures per segment (service_quality). Art. 21(1) covers them: the privacy officer
+# assesses such an objection. Whether an account manager's contact with a key account is direct marketing
+# (then an objection would have to end it, and key_accounts leave objectors out) is a business decision: the
+# policy names it account management, so the objection leaves it as it is, and its receipt says so.
+CONTINUING = ("analytics", "account_management", "service_quality")
+
+
+def continuing_after_objection(policy: Policy) -> list[str]:
+    """The purposes an objection to direct marketing leaves running (Art. 21(1) covers them, not 21(2))."""
+    return [p for p in CONTINUING if p in policy.purposes]
+
+
 def purposes_for(request_type: str, purpose: str | None, policy: Policy) -> list[str]:
     """The consent purposes a request withdraws (Art. 7(3), 21(3))."""
     if request_type == "objection":

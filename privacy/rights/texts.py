@@ -152,10 +152,21 @@ NOT_ACCEPTED = ("De nieuwe waarde voor {field} heeft niet een vorm die wij kunne
                 "met ons op.",
                 "The new value for {field} does not have a form we can store (such as a valid IBAN, or a postcode "
                 "like 1234 AB); nothing was changed. If you believe it is right, please contact us.")
-OBJECTED = ("U wordt vanaf nu niet meer benaderd met aanbiedingen, en niet meer ingedeeld in segmenten om die "
-            "aanbiedingen te kiezen (art. 21 AVG).",
-            "From now on you are not approached with offers, nor placed in segments to choose those offers "
-            "(Art. 21 GDPR).")
+# Art. 21(2)-(3) end direct marketing only; {purposes}: the plain names of the purposes on legitimate
+# interest that go on (privacy.rights.consent.continuing_after_objection), which Art. 21(1) covers.
+OBJECTED = ("Wij benaderen u vanaf nu niet meer met aanbiedingen per e-mail of telefoon, en gebruiken uw klantgroep "
+            "niet meer om aanbiedingen voor u te kiezen (art. 21 lid 2 en 3 AVG). Op grond van ons gerechtvaardigd "
+            "belang (art. 6 lid 1 onder f AVG) gebruiken wij uw gegevens nog wel voor: {purposes}. U blijft dus "
+            "ingedeeld in klantgroepen voor onze analyse, en hoort u bij onze grootste klanten, dan heeft u een vaste "
+            "accountmanager, die contact met u kan opnemen. Ook daartegen kunt u bezwaar maken (art. 21 lid 1 AVG): "
+            "onze functionaris gegevensbescherming beoordeelt dat, en wij stoppen ermee tenzij wij dwingende "
+            "gerechtvaardigde gronden hebben.",
+            "From now on we no longer approach you with offers by e-mail or phone, nor use your customer group to "
+            "choose offers for you (Art. 21(2) and (3) GDPR). On our legitimate interest (Art. 6(1)(f) GDPR) we do "
+            "still use your data for: {purposes}. So you stay in customer groups for our analysis, and if you are one "
+            "of our largest customers, you have a dedicated account manager, who may contact you. You can object to "
+            "that too (Art. 21(1) GDPR): our data protection officer assesses it, and we stop unless we have "
+            "compelling legitimate grounds.")
 WITHDRAWN = ("Uw toestemming is vanaf nu ingetrokken voor: {purposes}. Andere toestemmingen blijven zoals ze waren.",
              "Your consent is withdrawn from now on for: {purposes}. Other consents stay as they were.")
 LEAD_NOT_USED_SO = ("Uw gegevens als lead gebruiken wij niet voor dit doel, en een toestemming van u hebben wij niet "

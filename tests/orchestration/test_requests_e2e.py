@@ -561,6 +561,29 @@ def test_an_access_export_right_after_an_objection_states_the_consents_withdrawn
     assert len(world["consents_at_once"]) > len(withdrawn) + 2  # the other consents are there, as they were
 
 
+def test_an_objection_receipt_says_what_stops_and_what_goes_on_as_the_next_build_does(world):
+    """Review: the receipt said the objector was no longer placed in segments, but the next build kept them
+    in customer_rfm, customer_pyramid and customer_clv (and key_accounts): processing on legitimate
+    interest, which an objection to direct marketing (Art. 21(2)) does not end, but one under 21(1) may."""
+    from orchestration.project import manifest_nodes
+
+    [receipt] = [r for r in world["consent_receipts"] if r["type"] == "objection" and r["events"]]
+    said, policy, sid = receipt["effect"], load_policy(), world["objector_sid"]
+    assert "niet meer ingedeeld" not in said["nl"] and "nor placed in segments" not in said["en"]
+    assert "art. 21 lid 1 AVG" in said["nl"] and "Art. 21(1) GDPR" in said["en"]
+    assert "functionaris gegevensbescherming beoordeelt" in said["nl"] and "accountmanager" in said["nl"]
+    purposes = {n["name"]: n["meta"].get("purpose") for n in manifest_nodes().values() if n["resource_type"] == "model"}
+    with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
+        marts = [n for (n,) in con.execute("select table_name from information_schema.columns where table_schema = "
+                                           "'marts' and column_name = 'subject_id'").fetchall()]
+        holding = {m for m in marts if con.execute(f'select count(*) from marts."{m}" where subject_id = ?',
+                                                    [sid]).fetchone()[0]}
+    assert {"customer_rfm", "customer_pyramid", "customer_clv"} <= holding and "marketing_audience" not in holding
+    for purpose in {purposes[m] for m in holding} | {"account_management"}:  # each goes on, and the receipt says so
+        plain = policy.purposes[purpose].plain
+        assert all(plain[lang][1:] in said[lang] for lang in ("nl", "en")), purpose
+
+
 def test_withdrawal_of_one_purpose_keeps_the_other(world):
     sid = world["withdrawer_sid"]
     assert world["audience_at_once"][sid] == (False, True)
