@@ -115,7 +115,8 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     # from nothing, so it leaves no tombstone (RequestService.known).
     ends_approach = request.type == "objection" or bool(set(purposes) & (set(direct_marketing_purposes(service.policy))
                                                                          - {PROFILING}))
-    if leads and ends_approach and (leads := service.known(leads, request)):
+    leads = service.known(leads, request) if leads else []
+    if leads and ends_approach:
         lead_erasure = erase_now(service, request, leads, now)
     leads_erased = bool(lead_erasure and (lead_erasure["removed"] or lead_erasure["kept"]))
     if customers and service.paths.warehouse.exists():
@@ -133,10 +134,11 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     if (lead_erasure or {}).get("earlier_exports_deleted"):
         effects.append(texts.ERASED_EXPORT)
     effects += kept_for_delivery(lead_erasure or {})
-    if not effects and leads and service.known(leads, request):  # a lead, and a purpose a lead is never used for
+    if not effects and leads:  # a lead, and a purpose a lead is never used for
         effects = [texts.LEAD_NOT_USED_SO]
+    found = bool(customers) or leads_erased or bool(effects)  # one answer, for the receipt and the ledger
     document = receipt(request, now, "Art. 21 GDPR" if request.type == "objection" else "Art. 7(3) GDPR",
-                       found=bool(customers) or leads_erased or bool(effects), events=events,
+                       found=found, events=events,
                        consent_purposes_withdrawn=purposes if events else [], lead_records_erased=leads_erased,
                        earlier_exports_deleted=(lead_erasure or {}).get("earlier_exports_deleted", []),
                        exports_kept_for_delivery=(lead_erasure or {}).get("exports_kept_for_delivery", []),
@@ -145,7 +147,7 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     service.audit.append("consent_withdrawn", now=now, request_id=request.request_id, events=events,
                          purposes=purposes, leads_erased=len(leads) if leads_erased else 0, subjects=customers)
     return write_receipt(service.paths.outbox, document), {"subject_ids": customers + (leads if leads_erased else []),
-                                                           "found": bool(customers) or leads_erased,
+                                                           "found": found,
                                                            "events": events, "purposes": purposes,
                                                            "exports_kept_for_delivery": (lead_erasure or {}).get(
                                                                "exports_kept_for_delivery", [])}

@@ -703,3 +703,27 @@ def test_a_failure_on_a_folder_this_account_may_not_search_is_still_recorded(tmp
     except PermissionError as exc:
         said = _failure(exc)
     assert f" on {locked} (Permission denied): give the account" in said and "req-1" not in said
+
+
+def test_a_leads_withdrawal_that_changes_nothing_is_listed_as_found_as_its_receipt_says(paths, capsys):
+    """Review: the receipt said the lead was found (and why nothing changed), while process-requests,
+    `klantkluis requests` and the ledger said "no data found". A lead number nobody has is not found in both."""
+    (paths.landing / "leads").mkdir(parents=True)
+    (paths.landing / "leads" / "2026-11-01.csv").write_text(
+        f"lead_id,first_name,last_name,email\nL0000004,Test,Lead4,{EMAIL}\n")
+    ids = {}
+    for lead in ("L0000004", "L0000099"):
+        assert _cli(paths, "request", "withdraw", "--lead", lead, "--purpose", "profiling",
+                    "--verified-by", "email_confirmation") == 0
+        ids[lead] = capsys.readouterr().out.split()[1]
+    assert _cli(paths, "process-requests") == 0
+    processed = capsys.readouterr().out
+    assert _cli(paths, "requests") == 0
+    listed = capsys.readouterr().out
+    with RequestService(paths) as service:
+        known, nobody = (service.ledger.get(ids[lead]) for lead in ("L0000004", "L0000099"))
+    assert json.loads(open(known["result_path"]).read())["effect"]["en"].startswith("We do not use your details")
+    for row, found in ((known, True), (nobody, False)):
+        assert json.loads(open(row["result_path"]).read())["found"] is json.loads(row["detail"])["found"] is found
+        said = [line for line in processed.splitlines() + listed.splitlines() if line.startswith(row["request_id"])]
+        assert len(said) == 2 and all(("no data found" in line) is not found for line in said)
