@@ -156,19 +156,26 @@ def sweep(con, classification: Classification, policy: Policy, *, now: datetime,
     return due, done
 
 
-def retire_subjects(con, keystore, index, *, now: datetime, audit) -> dict[str, int]:
+def subjects_left(con) -> set[str]:
+    """Whose data the warehouse still holds: the subject ids of the raw layer and the snapshot
+    history, and the key of each quarantined batch whose rows have no readable subject."""
+    relations = [r for r in subject_relations(con, views=False) if r.schema in ("raw", "snapshots")]
+    left = {s for (s,) in con.execute(" union ".join(f"select subject_id from {r.sql}" for r in relations)
+                                      ).fetchall()} if relations else set()
+    return left | {quarantine_key(b) for (b,) in _rows(con, "_quarantine", "select distinct batch_id from "
+                                                                          "raw._quarantine where subject_id is null")}
+
+
+def retire_subjects(con, keystore, index, *, left: set[str], now: datetime, audit) -> dict[str, int]:
     """Storage limitation beside the warehouse (Art. 5(1)(e)): a subject none of whose rows is left
-    in the raw layer (the quarantine included) or the snapshot history, all past their rules, has
-    their data key destroyed (``KeyStore.retire``), so the encrypted bytes that deleted rows leave
-    in the file's free space can no longer be read, and their e-mail entries dropped from the blind
+    in the raw layer (the quarantine included) or the snapshot history (not in ``left``, from
+    ``subjects_left``), all past their rules, has their data key destroyed (``KeyStore.retire``),
+    so the encrypted bytes that deleted rows leave in the file's free space can no longer be read,
+    and their e-mail entries dropped from the blind
     index (a rectified address too); so are the name entries of a loaded file none of whose rows
     is left. The index also reads landing files not loaded yet (a later landing day, a file
     failing to load): their entries stay. One audit entry, counts only. Returns the counts."""
     relations = [r for r in subject_relations(con, views=False) if r.schema in ("raw", "snapshots")]
-    left = {s for (s,) in con.execute(" union ".join(f"select subject_id from {r.sql}" for r in relations)
-                                      ).fetchall()} if relations else set()
-    left |= {quarantine_key(b) for (b,) in _rows(con, "_quarantine", "select distinct batch_id from raw._quarantine "
-                                                                     "where subject_id is null")}
     loaded = set(_rows(con, "_batches", "select distinct source, file from raw._batches"))
     files_left = set(_rows(con, "_quarantine", "select distinct source, file from raw._quarantine")) | {
         (r.name, f) for r in relations if r.schema == "raw" and "_source_file" in r.columns

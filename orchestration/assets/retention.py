@@ -24,6 +24,7 @@ from privacy.audit import AuditLog
 from privacy.classification import load_classification
 from privacy.exceptions import AuditTampered
 from privacy.policy import load_policy
+from privacy.rights.erasure import erase_again
 
 SWEEP_KEY = AssetKey(["privacy", "retention_sweep"])
 PUBLISHED_KEY = AssetKey(["published", "marts"])
@@ -128,11 +129,18 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
             # the proof: planned again after a sweep that had rows due (a plan that found none is the proof)
             left = retention.plan(con, classification, policy, now=now).counts() if due.rows else due.counts()
+            held = retention.subjects_left(con)
+            erased = erase_again(con, held, keystore=service.keystore, classification=classification, policy=policy,
+                                 audit=audit, now=now)
+            if erased:
+                context.log.warning(f"{len(erased)} erased subject(s) had rows in the warehouse again (restored from "
+                                    "a backup older than their erasure?): erased again, as their requests did")
             # rows go here and in each ingest step of the run, which sweeps its own table after loading
-            deleted = any(done.values()) or _swept_by_ingest(context, ingest_keys)
+            deleted = any(done.values()) or bool(erased) or _swept_by_ingest(context, ingest_keys)
             # every sweep, not only one that deleted: a run stopped between a deletion and this step
             # (or an erasure's, a reload's) left subjects whose keys no later deletion would retire
-            retired = retention.retire_subjects(con, service.keystore, service.ledger.index, now=now, audit=audit)
+            retired = retention.retire_subjects(con, service.keystore, service.ledger.index,
+                                                left=held - set(erased), now=now, audit=audit)
             tombstones = service.keystore.expire_tombstones(now - timedelta(days=rule.duration_days)) \
                 if (rule := policy.retention.get(TOMBSTONES)) else 0
             if tombstones:
@@ -153,6 +161,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             "per_table": _table(swept, "table (rule, action)"), **per_table,
             **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired or 0,
             "audit_log_verifies": expired is not None, **{f"retired/{k}": n for k, n in retired.items()},
+            "erasures_reapplied": len(erased),
             f"{TOMBSTONES}_expired": tombstones, UNCOMPACTED: uncompacted})
 
     return retention_sweep

@@ -87,6 +87,21 @@ def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classifi
     return result
 
 
+def erase_again(con, left: set[str], *, keystore, classification: Classification, policy: Policy, audit,
+                now: datetime) -> list[str]:
+    """Erasure that stays done (Art. 17(1), 5(2)): subjects of ``left`` (``retention.subjects_left``)
+    whose key an erasure shredded have rows again only because the warehouse was restored from a
+    backup older than their erasure (ingest suppresses them); they are erased again, as the
+    request did, with an ``erasure`` audit entry and one ``erasure_reapplied`` (counts only).
+    Returns their ids."""
+    again = sorted(keystore.shredded({s for s in left if len(s) == 64 and not s.startswith(TOKEN_PREFIX)}))
+    if again:
+        erase(con, again, keystore=keystore, classification=classification, policy=policy, audit=audit,
+              actor="system", now=now)
+        audit.append("erasure_reapplied", now=now, subjects=len(again))
+    return again
+
+
 def _rebook(con, rel: Relation, where: str, ids: list[str]) -> int:
     # Keep the load ledger honest (input = loaded + quarantined + suppressed): the erased rows
     # now count as suppressed, as they will on every later load of the same file.

@@ -233,7 +233,7 @@ def test_a_subject_with_no_row_left_loses_their_key_and_look_up_entries_but_gets
     index.index_file("crm_customers", "old.csv", "s2", [("h2", "customer", swept), ("h3", "customer", kept)], {"n2"})
     index.index_file("crm_customers", "later.csv", "s3", [("h4", "customer", coming)], {"n3"})
     index.index_file("rectification", "req-1", "req-1", [("h5", "customer", swept)])  # a corrected address
-    done = retention.retire_subjects(con, keystore, index, now=NOW, audit=audit)
+    done = retention.retire_subjects(con, keystore, index, left=retention.subjects_left(con), now=NOW, audit=audit)
     assert done == {"keys_destroyed": 1, "email_entries": 2, "name_entries": 1}
     assert keystore.subject_ids() == {kept, in_snapshot, quarantined, batch}
     assert keystore.shredded([swept, erased]) == {erased}  # retired is not erased: a new delivery loads again

@@ -11,6 +11,7 @@ import html
 import io
 import json
 import os
+import shutil
 import stat
 import zipfile
 from datetime import date, datetime, timezone
@@ -514,3 +515,32 @@ def test_every_code_a_column_may_hold_has_its_meaning_for_the_export():
     missing = {(column, v) for column, values in allowed if column in known for v in values if v not in known[column]}
     assert {c for c, _ in allowed} >= {"gender", "status", "channel", "action", "purpose", "stage", "segment", "tier"}
     assert missing == set()
+
+
+def test_a_warehouse_restored_from_before_an_erasure_has_the_subject_erased_again(tmp_path, keystore, pseudonymiser,
+                                                                                  audit, now):
+    """Art. 17(1), 5(2): restoring a backup older than an erasure must not bring the subject back."""
+    from privacy.retention import subjects_left
+    from privacy.rights.erasure import erase_again
+
+    warehouse, backup = tmp_path / "w.duckdb", tmp_path / "backup.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        jan, anna = _warehouse(con, keystore, pseudonymiser, now)
+    shutil.copy(warehouse, backup)  # the nightly backup
+    with duckdb.connect(str(warehouse)) as con:
+        erase(con, [jan], keystore=keystore, classification=CLASSIFICATION, policy=POLICY, audit=audit, actor="test",
+              now=now)
+    shutil.copy(backup, warehouse)  # restored after disk trouble: jan's rows are back
+    with duckdb.connect(str(warehouse)) as con:
+        assert jan in subjects_left(con)
+        again = erase_again(con, subjects_left(con), keystore=keystore, classification=CLASSIFICATION, policy=POLICY,
+                            audit=audit, now=now)
+        assert again == [jan]
+        for rel in subject_relations(con):
+            assert con.execute(f"select count(*) from {rel.sql} where subject_id = ?", [jan]).fetchone()[0] == 0
+        assert con.execute("select count(*) from raw.orders where subject_id like 'anon-%'").fetchone()[0] == 2
+        assert con.execute("select count(*) from raw.crm_customers where subject_id = ?", [anna]).fetchone()[0] == 2
+        assert erase_again(con, subjects_left(con), keystore=keystore, classification=CLASSIFICATION, policy=POLICY,
+                           audit=audit, now=now) == []  # once is enough
+    events = [e["event"] for e in audit.entries()]
+    assert events[-2:] == ["erasure", "erasure_reapplied"] and events.count("erasure_reapplied") == 1
