@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from privacy import paths as privacy_paths
+from privacy.exceptions import PrivacyError
 from privacy.paths import HOME_VAR
 from privacy.rights.requests import LOCAL_TIME
 
@@ -144,7 +145,35 @@ class Paths:
 
         make_inbox(self.inbox)
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        # One run at a time: DuckDB allows one writing process (schedules must queue, not collide).
-        (self.dagster_home / "dagster.yaml").write_text(
-            "telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n")
+        _dagster_settings(self.dagster_home / "dagster.yaml")
         return self.dagster_home
+
+
+# What klantkluis needs of the Dagster instance: one run at a time (DuckDB allows one writing
+# process: schedules must queue, not collide), no telemetry. Set on every `run` and `ui`.
+DAGSTER_REQUIRED = {"telemetry": {"enabled": False}, "run_queue": {"max_concurrent_runs": 1}}
+# Until the operator sets their own: schedule and sensor ticks do not pile up (the runs themselves
+# go by the policy's rule run_history, in the retention sweep).
+DAGSTER_DEFAULTS = {"retention": {"schedule": {"purge_after_days": 90},
+                                  "sensor": {"purge_after_days": {"skipped": 7, "failure": 30, "success": 90}}}}
+
+
+def _dagster_settings(config: Path) -> None:
+    """Write ``DAGSTER_REQUIRED`` (and ``DAGSTER_DEFAULTS`` where absent) into Dagster's
+    ``dagster.yaml``, keeping every other setting the operator made there."""
+    import yaml
+
+    try:
+        given = yaml.safe_load(config.read_text(encoding="utf-8")) if config.exists() else {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        given = f"line {where.line + 1}" if where else "it"
+        raise PrivacyError(f"{config} is not valid YAML ({given}): correct it, or remove the file to have "
+                           "klantkluis write its settings anew") from None
+    given = {} if given is None else given
+    if not isinstance(given, dict):
+        raise PrivacyError(f"{config} holds no settings (a mapping of Dagster's keys): correct it, or remove the "
+                           "file to have klantkluis write its settings anew")
+    merged = {**DAGSTER_DEFAULTS, **given, **{k: {**(given.get(k) or {}), **v} for k, v in DAGSTER_REQUIRED.items()}}
+    if merged != given:
+        config.write_text(yaml.safe_dump(merged, sort_keys=False), encoding="utf-8")

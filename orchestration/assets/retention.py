@@ -8,11 +8,11 @@ no subject that the swept source layer no longer holds).
 """
 
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import duckdb
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
-                     AssetSelection, DefaultScheduleStatus, MaterializeResult, MetadataValue, RunRequest,
+                     AssetSelection, DefaultScheduleStatus, MaterializeResult, MetadataValue, RunRequest, RunsFilter,
                      ScheduleEvaluationContext, SkipReason, asset, asset_check, define_asset_job, schedule)
 
 from orchestration.compaction import compact_warehouse, record_deletion, uncompacted_since
@@ -31,6 +31,7 @@ PUBLISHED_KEY = AssetKey(["published", "marts"])
 CHECK = "no_row_past_retention"
 OWNERS = ["team:privacy-office"]
 TOMBSTONES, COMPACTION, UNCOMPACTED = "erasure_tombstones", "deleted_rows_in_file", "uncompacted_deletions_since"
+RUN_HISTORY = "run_history"
 DAILY = timedelta(days=1)  # the sweep runs at least daily: compact a day before the rule's limit
 RECENT = timedelta(hours=2)  # a sweep at a time this recent (full_refresh at 02:00) makes the 03:00 job redundant
 
@@ -66,6 +67,23 @@ def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetim
         context.log.warning("The audit log does not verify, so none of its entries expired; run "
                             "`klantkluis audit-verify` and investigate")
         return None
+
+
+def _run_history(context, policy, audit, now: datetime) -> int:
+    """Remove Dagster's record of the runs past the rule ``run_history`` (their logs, step events and
+    metadata), so the instance's storage does not grow without bound (Art. 5(1)(e)); by Dagster's own
+    clock, as it stamps runs (a simulated run's time does not age them). At most 1,000 per sweep.
+    Returns how many went."""
+    rule = policy.retention.get(RUN_HISTORY)
+    if rule is None:
+        return 0
+    before = datetime.now(timezone.utc) - timedelta(days=rule.duration_days)
+    old = context.instance.get_run_ids(RunsFilter(created_before=before), limit=1000)
+    for run_id in old:
+        context.instance.delete_run(run_id)
+    if old:
+        audit.append("run_history_expired", now=now, rule=RUN_HISTORY, count=len(old))
+    return len(old)
 
 
 def _swept_by_ingest(context, ingest_keys: list[AssetKey]) -> bool:
@@ -112,10 +130,11 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                     "layer and the snapshot history that are past their retention rule (privacy/policy.yml: "
                     "duration after an anchor date) at the run's time, in one transaction, and writes one audit "
                     "entry per table (counts only); then destroys the data keys and look-up index entries of "
-                    "subjects with no row left, and rewrites the warehouse file without the deleted rows' bytes "
+                    "subjects with no row left (and erases again a subject an erasure shredded whose rows a "
+                    "restored backup brought back), and rewrites the warehouse file without the deleted rows' bytes "
                     "before their rule (deleted_rows_in_file) runs out; removes rejected request documents, access "
-                    "exports, request records, erasure tombstones and audit log entries past their rules. Runs "
-                    "after ingest and before dbt staging.",
+                    "exports, request records, erasure tombstones, audit log entries and Dagster's record of runs "
+                    "past their rules. Runs after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
                                     description="After the sweep no row of the raw layer or a snapshot is past "
                                                 "its retention rule at the run's time.")],
@@ -148,6 +167,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         uncompacted = _compact_when_due(context, klantkluis, policy, now, deleted, audit)
         files = _request_files(context, klantkluis, now)
         expired = _audit_entries(context, klantkluis, policy, now)
+        runs = _run_history(context, policy, audit, now)
         swept = {f"{s.table} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
         per_table = {f"rows/{s.table}": done[s.relation] for s in due.steps}
         context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised, "
@@ -161,7 +181,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             "per_table": _table(swept, "table (rule, action)"), **per_table,
             **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired or 0,
             "audit_log_verifies": expired is not None, **{f"retired/{k}": n for k, n in retired.items()},
-            "erasures_reapplied": len(erased),
+            "erasures_reapplied": len(erased), f"{RUN_HISTORY}_expired": runs,
             f"{TOMBSTONES}_expired": tombstones, UNCOMPACTED: uncompacted})
 
     return retention_sweep

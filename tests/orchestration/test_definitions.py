@@ -171,3 +171,58 @@ def test_a_run_from_the_ui_more_than_a_day_ahead_stops_unless_marked_a_simulatio
         run_time(SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: ahead.isoformat()})))
     simulated = SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: ahead.isoformat(), SIMULATE_TAG: "true"}))
     assert run_time(simulated) == ahead
+
+
+def test_dagster_yaml_keeps_the_operators_settings_and_always_one_run_at_a_time(tmp_path):
+    import yaml
+    from dagster import DagsterInstance
+
+    from orchestration.settings import Paths
+    from privacy.exceptions import PrivacyError
+
+    paths = Paths.from_home(tmp_path, tmp_path / "keys")
+    config = paths.prepare_dagster_home() / "dagster.yaml"
+    first = yaml.safe_load(config.read_text())
+    assert first["run_queue"] == {"max_concurrent_runs": 1} and first["retention"]["schedule"]["purge_after_days"] == 90
+    config.write_text("run_queue:\n  max_concurrent_runs: 4\nretention:\n  schedule:\n    purge_after_days: 30\n"
+                      "run_monitoring:\n  enabled: true\n")
+    paths.prepare_dagster_home()  # as every `klantkluis run` and `ui` does
+    kept = yaml.safe_load(config.read_text())
+    assert kept["run_monitoring"] == {"enabled": True} and kept["retention"] == {"schedule": {"purge_after_days": 30}}
+    assert kept["run_queue"] == {"max_concurrent_runs": 1} and kept["telemetry"] == {"enabled": False}
+    with DagsterInstance.from_config(str(config.parent)) as instance:  # Dagster reads what was written
+        assert instance.run_coordinator is not None
+    config.write_text("run_queue: [\n")
+    with pytest.raises(PrivacyError, match=r"dagster.yaml is not valid YAML \(line 2\)"):
+        paths.prepare_dagster_home()
+
+
+def test_the_sweep_removes_dagsters_record_of_runs_past_the_rule_run_history():
+    from dataclasses import replace
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from dagster import DagsterInstance, job, op
+
+    from orchestration.assets.retention import RUN_HISTORY, _run_history
+    from privacy.policy import load_policy
+
+    @op
+    def nothing():
+        pass
+
+    @job
+    def trivial():
+        nothing()
+
+    policy, events = load_policy(), []
+    audit = SimpleNamespace(append=lambda event, **fields: events.append((event, fields)))
+    now = datetime.now(timezone.utc)
+    with DagsterInstance.ephemeral() as instance:
+        for _ in range(2):
+            trivial.execute_in_process(instance=instance)
+        context = SimpleNamespace(instance=instance)
+        assert _run_history(context, policy, audit, now) == 0 and len(instance.get_run_ids()) == 2  # 90 days
+        policy.retention[RUN_HISTORY] = replace(policy.retention[RUN_HISTORY], duration_days=0)
+        assert _run_history(context, policy, audit, now) == 2 and instance.get_run_ids() == []
+    assert events == [("run_history_expired", {"now": now, "rule": RUN_HISTORY, "count": 2})]
