@@ -150,7 +150,10 @@ def _warnings_of(record) -> list[str]:
     return list(warnings_of(defs.resolve_asset_graph(), events).values())
 
 
-def _ui(args, paths: Paths) -> int:
+def _dagster(paths: Paths, program: str, *options: str, says: str) -> int:
+    """Replace this process by a Dagster program on the installation's definitions, with the
+    environment and instance settings every `klantkluis run` has (``Paths.environment``,
+    ``Paths.prepare_dagster_home``: one run at a time, the inbox)."""
     from orchestration.project import manifest_problem
 
     if problem := manifest_problem():
@@ -159,10 +162,27 @@ def _ui(args, paths: Paths) -> int:
     os.environ.update(paths.environment())
     paths.prepare_dagster_home()
     os.chdir(PROJECT_DIR)
-    cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "orchestration.definitions",
-           "-h", "127.0.0.1", "-p", str(args.port)]
-    print(f"Serving the Dagster UI on http://127.0.0.1:{args.port} for {paths.warehouse} (Ctrl-C stops it).")
+    print(says, flush=True)
+    cmd = [str(Path(sys.executable).parent / program), *options, "-m", "orchestration.definitions"]
     os.execv(cmd[0], cmd)
+
+
+def _ui(args, paths: Paths) -> int:
+    return _dagster(paths, "dagster", "dev", "-h", "127.0.0.1", "-p", str(args.port),
+                    says=f"Serving the Dagster UI on http://127.0.0.1:{args.port} for {paths.warehouse} "
+                         "(Ctrl-C stops it).")
+
+
+def _daemon(args, paths: Paths) -> int:
+    return _dagster(paths, "dagster-daemon", "run",
+                    says=f"Running the Dagster daemon for {paths.home}: the 02:00 and 03:00 schedules, the request "
+                         "sensor and the run queue (SIGTERM or Ctrl-C stops it).")
+
+
+def _webserver(args, paths: Paths) -> int:
+    return _dagster(paths, "dagster-webserver", "-h", args.host, "-p", str(args.port),
+                    says=f"Serving the Dagster UI on http://{args.host}:{args.port} for {paths.home}; schedules and "
+                         "the sensor run only while `klantkluis daemon` runs too.")
 
 
 def _unload(args, paths: Paths) -> int:
@@ -230,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=port, default=3000, help="port on 127.0.0.1 (default 3000)")
     ui.set_defaults(func=_ui)
+    daemon = sub.add_parser("daemon", help="run the Dagster daemon (schedules, the request sensor, the run queue): "
+                            "the production service beside `webserver`")
+    daemon.set_defaults(func=_daemon)
+    webserver = sub.add_parser("webserver", help="serve the Dagster UI without a daemon: the production service "
+                               "beside `daemon`")
+    webserver.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    webserver.add_argument("--port", type=port, default=3000, help="port (default 3000)")
+    webserver.set_defaults(func=_webserver)
     add_check_command(sub)
     add_privacy_commands(sub)
     add_request_commands(sub)
@@ -296,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         try:
-            if args.command != "ui":
+            if args.command not in ("ui", "daemon", "webserver"):
                 print(f"({args.command} took {time.perf_counter() - started:.1f} s)", flush=True)
         except BrokenPipeError:
             _reader_gone()
