@@ -451,3 +451,29 @@ def test_a_failed_check_lists_its_first_findings_in_the_summary():
         *[f"    {f}" for f in findings[:5]],
         "    and 2 more (the check's details in the Dagster UI)"]
     assert len(failed_check(AssetCheckEvaluation(asset_key=AssetKey("x"), check_name="y", passed=False))) == 1
+
+
+def test_the_production_services_start_with_the_installations_environment(home, monkeypatch, capsys):
+    """A daemon started by hand lacked KLANTKLUIS_HOME (every sensor tick failed) and, on a new
+    home, the one-run-at-a-time queue; `klantkluis daemon` and `webserver` set both."""
+    import os
+
+    started = []
+
+    def execv(program, argv):  # what the process would become
+        started.append((argv, os.environ["KLANTKLUIS_HOME"], os.environ["DAGSTER_HOME"], os.getcwd()))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execv", execv)
+    monkeypatch.chdir(home)
+    assert main(["--home", str(home / "nowhere"), "daemon"]) == 2  # a mistyped home: not an installation
+    (home / "landing").mkdir()
+    for command in (["daemon"], ["webserver", "--host", "0.0.0.0", "--port", "8080"]):
+        with pytest.raises(SystemExit):
+            main(["--home", str(home), *command])
+    (daemon, *_), (webserver, *_) = started
+    assert daemon[1:] == ["run", "-m", "orchestration.definitions"] and daemon[0].endswith("dagster-daemon")
+    assert webserver[1:] == ["-h", "0.0.0.0", "-p", "8080", "-m", "orchestration.definitions"]
+    assert {s[1] for s in started} == {str(home)} and {s[2] for s in started} == {str(home / "dagster")}
+    assert "max_concurrent_runs: 1" in (home / "dagster" / "dagster.yaml").read_text()
+    assert "Running the Dagster daemon" in capsys.readouterr().out
