@@ -17,7 +17,7 @@ from orchestration.compaction import record_deletion
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.writer import load_file
 from orchestration.requests.common import MASTER_TABLES, Refused, receipt, republish, write_receipt
-from orchestration.requests.erasure import erase_now, kept_for_delivery, purge
+from orchestration.requests.erasure import erase_now, exports_said, purge
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
@@ -131,15 +131,14 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     published = republish(service.paths) if events or leads_erased else None
     effects = ([_objected(service.policy) if request.type == "objection" else _withdrawn(purposes, service.policy)]
                if events else []) + ([texts.LEAD_ERASED] if leads_erased else [])
-    if (lead_erasure or {}).get("earlier_exports_deleted"):
-        effects.append(texts.ERASED_EXPORT)
-    effects += kept_for_delivery(lead_erasure or {})
+    effects += exports_said(lead_erasure or {})
     if not effects and leads:  # a lead, and a purpose a lead is never used for
         effects = [texts.LEAD_NOT_USED_SO]
     found = bool(customers) or leads_erased or bool(effects)  # one answer, for the receipt and the ledger
     document = receipt(request, now, "Art. 21 GDPR" if request.type == "objection" else "Art. 7(3) GDPR",
                        found=found, events=events,
                        consent_purposes_withdrawn=purposes if events else [], lead_records_erased=leads_erased,
+                       earlier_exports_delivered=(lead_erasure or {}).get("earlier_exports_delivered", []),
                        earlier_exports_deleted=(lead_erasure or {}).get("earlier_exports_deleted", []),
                        exports_kept_for_delivery=(lead_erasure or {}).get("exports_kept_for_delivery", []),
                        published_copies_updated=bool(published),

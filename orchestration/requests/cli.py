@@ -248,10 +248,11 @@ def _process(args, paths) -> int:
                 print("  Correct it in the source system too (Art. 16 applies there as well): its next export would bring the old value "
                       "back.")
             if deleted := outcome.detail.get("earlier_exports_deleted"):
-                print(f"  The access export(s) of {', '.join(deleted)}, made before this request came in, went with the "
-                      "data; if one was not delivered yet, the erasure receipt tells the requester so.")
+                print(f"  The access export(s) of {', '.join(deleted)}, not recorded as delivered, went with the data: "
+                      "the policy has no rule access_exports to keep them for delivery; the erasure receipt tells the "
+                      "requester so.")
             for kept in outcome.detail.get("exports_kept_for_delivery", []):
-                print(f"  The access export of {kept['request_id']}, answered after this request came in, stays for "
-                      f"delivery until {kept['until']} (Art. 17(3)(b)): deliver it before then, and then "
-                      f"`klantkluis request delivered {kept['request_id']}` removes it at once.")
+                print(f"  The access export of {kept['request_id']}, not recorded as delivered, stays for delivery until "
+                      f"{kept['until']} (Art. 12(3), 17(3)(b)), as the erasure receipt tells the requester: deliver it "
+                      f"before then, and then `klantkluis request delivered {kept['request_id']}` removes it at once.")
     return code

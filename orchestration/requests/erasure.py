@@ -1,18 +1,19 @@
 """The erasure request (Art. 17): immediate part, physical purge, re-publication, receipt.
 
-The immediate part (key shredded, rows deleted or anonymised, blind index and earlier exports
-removed) is recorded in the ledger before the purge starts, so a purge that has to wait for a
-running build resumes without repeating it and the receipt still lists what was removed.
+The immediate part (key shredded, rows deleted or anonymised, blind index removed, access
+exports not delivered yet kept for delivery) is recorded in the ledger before the purge starts,
+so a purge that has to wait for a running build resumes without repeating it and the receipt
+still lists what was removed.
 The purge runs at once, in the same job: the receipt states when it finished and how long it took.
 """
 
 import json
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from orchestration.compaction import compact_warehouse
 from orchestration.requests.common import receipt, republish, write_receipt
+from orchestration.requests.file_retention import export_path
 from orchestration.ingest import landing_retention
 from privacy.audit import timestamp
 from privacy.rights import texts
@@ -39,7 +40,7 @@ def _sources_note(policy) -> dict[str, str]:
 
 
 def erase_now(service, request: Request, subject_ids: list[str], now: datetime) -> dict:
-    """The immediate part, once per request: shred, delete/anonymise, forget, drop old exports.
+    """The immediate part, once per request: shred, delete/anonymise, forget, keep exports for delivery.
 
     What the deletions did is in the ledger before they commit (``erasure_pending``): a process
     stopped after the commit leaves rows gone and keys destroyed, and a second attempt would find
@@ -48,7 +49,8 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
     from the audit log."""
     detail = json.loads(service.ledger.get(request.request_id)["detail"])
     if (done := detail.get("erasure")) is not None:
-        return {"exports_kept_for_delivery": [], **done}  # a record from before the field: none kept
+        # a record from before these fields: none kept, none said to be delivered
+        return {"exports_kept_for_delivery": [], "earlier_exports_delivered": [], **done}
     started, actor, pending = time.perf_counter(), f"request:{request.request_id}", detail.get("erasure_pending")
     first = detail.get("erasure_started")  # an earlier attempt, stopped: when it began
     if first is None:
@@ -83,59 +85,68 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
         shredded = max(shredded, sum(bool(e["details"].get("existed")) for e in service.audit.matching(
             events=["key_shredded"], since=first, mentioning=actor) if e["actor"] == actor))
     service.ledger.index.forget_subjects(subject_ids)
-    earlier, for_delivery = _exports(service, request, subject_ids)
-    exports = [r["request_id"] for r in earlier]
-    for r in earlier:  # all of the subject's data: erased too; the access record says why it is gone
-        service.discard(Path(r["result_path"]))
+    delivered, unkept, for_delivery = _exports(service, subject_ids)
+    for r in unkept:  # no period to keep it for delivery: erased too; the access record says why it is gone
+        service.discard(export_path(service.paths, r))
         service.ledger.update_detail(r["request_id"], {"removed": {"at": timestamp(now), "rule": "erasure",
                                                                    "by": request.request_id}})
     done = {"subject_ids": list(subject_ids), "keys_shredded": shredded, "removed": removed, "kept": kept,
-            "earlier_exports_deleted": exports, "exports_kept_for_delivery": for_delivery,
+            "earlier_exports_delivered": delivered, "earlier_exports_deleted": [r["request_id"] for r in unkept],
+            "exports_kept_for_delivery": for_delivery,
             "immediate_seconds": round(time.perf_counter() - started, 3), "shred_seconds": shred_seconds,
             "shredded_at": timestamp(now)}
     service.ledger.update_detail(request.request_id, {"erasure": done})
     return done
 
 
-def _exports(service, request: Request, subject_ids: list[str]) -> tuple[list[dict], list[dict]]:
-    """The subjects' access exports still in the outbox: (those to erase with the data, those kept
-    for delivery as {request_id, until}). An access request answered after this erasure request came
-    in (filed with it, say) was still open when the subject asked for erasure: it is answered first
-    (Art. 12(3), 15), so its export stays until its own rule removes it (Art. 17(3)(b): answering is
-    a legal duty). An export made before then is the subject's data like any other."""
-    came_in = datetime.fromisoformat(service.ledger.get(request.request_id)["received_at"])
+def _exports(service, subject_ids: list[str]) -> tuple[list[str], list[dict], list[dict]]:
+    """The subjects' access exports (Art. 15, 20): (the ids of those delivered already, those erased
+    with the data, those kept for delivery as {request_id, until}).
+
+    An export still in the outbox is one not recorded as delivered (``klantkluis request delivered``
+    removes it at once), whenever it was made: the subject is still owed that answer (Art. 12(3),
+    15), and answering is a legal duty (Art. 17(3)(b)), so it is kept to deliver it. The trade-off:
+    the zip holds the erased person's data in clear, out of reach of the destroyed key, so it is
+    kept only until it is recorded as delivered or its rule ``access_exports`` removes it (counted
+    from the access request's completion, as ``file_retention.remove_expired`` does), whichever
+    comes first, and never without limit: a policy without that rule sets no end, so the export
+    goes with the data and the receipt says it was not delivered. A delivered export is gone from
+    the outbox already; the receipt says so."""
     rule = service.policy.retention.get("access_exports")
-    erase, deliver = [], []
+    delivered, erase, deliver = [], [], []
     for r in service.ledger.results_for(subject_ids, "access"):
-        if not (r["result_path"] and Path(r["result_path"]).exists()):  # removed after its 30 days already
+        if (json.loads(r["detail"]).get("removed") or {}).get("rule") == "delivered":
+            delivered.append(r["request_id"])
+        elif not (r["result_path"] and export_path(service.paths, r).exists()):  # removed after its days already
             continue
-        answered = datetime.fromisoformat(r["completed_at"])
-        if rule is not None and answered >= came_in and datetime.fromisoformat(r["received_at"]) <= came_in:
-            # as orchestration.requests.file_retention removes it: once its rule's days are over
+        elif rule is None:
+            erase.append(r)
+        else:
+            answered = datetime.fromisoformat(r["completed_at"])
             deliver.append({"request_id": r["request_id"],
                             "until": local_date(timestamp(answered + timedelta(days=rule.duration_days)))})
-        else:
-            erase.append(r)
-    return erase, deliver
+    return delivered, erase, deliver
 
 
-def kept_for_delivery(done: dict) -> list[tuple[str, str]]:
-    """The receipt's sentence on exports kept for delivery (``_exports``), in Dutch and English."""
-    kept = done.get("exports_kept_for_delivery")
-    return [tuple(t.format(max(e["until"] for e in kept)) for t in texts.EXPORT_KEPT_FOR_DELIVERY)] if kept else []
+def exports_said(done: dict) -> list[tuple[str, str]]:
+    """The receipt's sentences on the subject's access exports (``_exports``), in Dutch and English:
+    one delivered earlier, one erased undelivered, and until when one is kept for delivery."""
+    said = [text for key, text in (("earlier_exports_delivered", texts.ERASED_EXPORT),
+                                   ("earlier_exports_deleted", texts.EXPORT_ERASED_UNDELIVERED)) if done.get(key)]
+    if kept := done.get("exports_kept_for_delivery"):
+        said.append(tuple(t.format(max(e["until"] for e in kept)) for t in texts.EXPORT_KEPT_FOR_DELIVERY))
+    return said
 
 
 def _explanation(found: bool, done: dict, policy) -> tuple[str, str]:
     """What the erasure did, in plain Dutch and English (Art. 12(1)): erased, kept by law until when,
-    an earlier export erased too, what stays as proof (the periods from the policy's rules)."""
+    what became of the access exports, what stays as proof (the periods from the policy's rules)."""
     if not found:
         return texts.ERASED_NOTHING
     parts = [texts.ERASED] + ([texts.ERASED_KEY] if done["keys_shredded"] else [])
     if ends := max((k["legal_duty_ends"] for k in done["kept"] if k.get("legal_duty_ends")), default=None):
         parts.append(tuple(t.format(ends) for t in texts.ERASED_KEPT))
-    if done["earlier_exports_deleted"]:
-        parts.append(texts.ERASED_EXPORT)
-    parts += kept_for_delivery(done)
+    parts += exports_said(done)
     years = {name: round(policy.retention[rule].duration_days / 365.25)
              for name, rule in (("records", "request_records"), ("log", "audit_log"))}
     parts.append(tuple(t.format(**years) for t in texts.ERASED_RECORDS))
@@ -171,6 +182,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                        removed=done["removed"], kept=done["kept"],
                        published_copies=published and {"republished": True, **published},
                        suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
+                       earlier_exports_delivered=len(done["earlier_exports_delivered"]),
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
                        exports_kept_for_delivery=done["exports_kept_for_delivery"],
                        physical_purge=purged, source_systems=_sources_note(service.policy),

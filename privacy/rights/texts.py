@@ -44,13 +44,21 @@ ERASED_KEPT = ("Uw bestellingen bewaren wij tot {}, omdat de wet dat vereist (de
                "Art. 17(3)(b) GDPR): in our data warehouse without your name, customer number or any other link "
                "to you, though their date and amount are in our bookkeeping too. After that they remain only as "
                "anonymous sales lines.")
-ERASED_EXPORT = ("Het overzicht van uw gegevens dat u eerder bij ons opvroeg, is met uw gegevens gewist.",
-                 "The copy of your data that you asked us for earlier has been erased with your data.")
+# What became of the subject's access exports (Art. 15) at an erasure (orchestration.requests.erasure._exports).
+ERASED_EXPORT = ("Het overzicht van uw gegevens dat wij u eerder bezorgden, hebben wij gewist zodra het bezorgd was; "
+                 "wat u daarvan bewaart, beheert u zelf.",
+                 "The copy of your data that we delivered to you earlier we erased as soon as it was delivered; "
+                 "whatever you keep of it is in your own hands.")
 EXPORT_KEPT_FOR_DELIVERY = (
-    "Het overzicht van uw gegevens dat u opvroeg en dat wij pas maakten nadat dit verzoek binnenkwam, bewaren wij "
-    "alleen om het u te bezorgen: tot en met {}; daarna wissen wij het.",
-    "The copy of your data that you asked for and that we made after this request came in is kept only to deliver it "
-    "to you: until {}, then we erase it.")
+    "Het overzicht van uw gegevens dat u opvroeg en dat wij u nog niet bezorgden, bewaren wij alleen om het u te "
+    "bezorgen: tot en met {}, of korter als het eerder bij u is; daarna wissen wij het.",
+    "The copy of your data that you asked for and that we have not delivered to you yet is kept only to deliver it to "
+    "you: until {}, or less if you have it sooner; then we erase it.")
+EXPORT_ERASED_UNDELIVERED = (
+    "Het overzicht van uw gegevens dat u opvroeg, hadden wij u nog niet bezorgd; wij hebben geen termijn om het te "
+    "bewaren, dus is het met uw gegevens gewist.",
+    "The copy of your data that you asked for had not been delivered to you yet; we have no period for keeping it, so "
+    "it has been erased with your data.")
 ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging ({records} jaar) en ons logboek ({log} "
                   "jaar), met alleen een code in plaats van uw naam, en een aantekening dat uw gegevens niet opnieuw "
                   "worden geladen.",

@@ -563,6 +563,9 @@ def test_an_erasure_receipt_claims_a_destroyed_key_only_when_one_was():
     assert "key" not in en and "sleutel" not in nl and "(5 years) and our log (7 years)" in en
     assert "Your key is destroyed" in _explanation(True, {**done, "keys_shredded": 1}, policy)[1]
     assert _explanation(False, done, policy)[1].startswith("We found no data about you")
+    # a policy without the rule access_exports sets no end to keeping an export: it went, undelivered
+    assert "had not been delivered to you yet" in _explanation(True, {**done, "earlier_exports_deleted": ["req-1"]},
+                                                               policy)[1]
 
 
 def test_a_huge_document_is_tracked_to_answer_by_hand_without_being_read_whole(paths, monkeypatch):
@@ -640,8 +643,8 @@ def test_requests_counts_a_filed_request_before_it_is_processed(paths, capsys):
 
 def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_keep_its_export_for_delivery(paths, capsys):
     """Privacy review: "send me my data, then delete it" erased the export 0.1 s after it was made,
-    and the subject never got an answer to Art. 15. An export made before the erasure came in goes
-    with the data (test_requests_e2e)."""
+    and the subject never got an answer to Art. 15. One made before the erasure came in and not delivered
+    stays too (test_an_access_export_not_delivered_yet_stays_for_delivery_when_the_subject_is_erased_later)."""
     import duckdb
 
     from orchestration.ingest.schema import ensure_raw_tables
@@ -667,8 +670,8 @@ def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_kee
     [kept] = receipt["exports_kept_for_delivery"]
     answered = datetime.fromisoformat(access["completed_at"])
     assert kept == {"request_id": access["request_id"], "until": local_date(timestamp(answered + timedelta(days=30)))}
-    assert f"until {kept['until']}, then we erase it" in receipt["explanation"]["en"]
-    assert f"The access export of {access['request_id']}, answered after this request came in, stays for delivery" in said
+    assert f"until {kept['until']}, or less if you have it sooner; then we erase it" in receipt["explanation"]["en"]
+    assert f"The access export of {access['request_id']}, not recorded as delivered, stays for delivery" in said
     # Once delivered it goes at once, not after its 30 days (Art. 5(1)(e)); only an access export can be
     assert _cli(paths, "request", "delivered", erasure["request_id"]) == 2
     assert _cli(paths, "request", "delivered", access["request_id"]) == 0
@@ -727,3 +730,58 @@ def test_a_leads_withdrawal_that_changes_nothing_is_listed_as_found_as_its_recei
         assert json.loads(open(row["result_path"]).read())["found"] is json.loads(row["detail"])["found"] is found
         said = [line for line in processed.splitlines() + listed.splitlines() if line.startswith(row["request_id"])]
         assert len(said) == 2 and all(("no data found" in line) is not found for line in said)
+
+
+def test_an_access_export_not_delivered_yet_stays_for_delivery_when_the_subject_is_erased_later(paths, capsys):
+    """Review: an access export made but never recorded as delivered was deleted by the subject's later
+    erasure, whose receipt said the copy they asked for was erased with their data as if they had it, and
+    process-requests claimed the receipt told the requester otherwise. The Art. 15 answer is still owed:
+    the export stays until it is delivered or its rule ends; only a delivered copy is said to be erased."""
+    import duckdb
+
+    from orchestration.ingest.schema import ensure_raw_tables
+
+    (paths.landing / "orders").mkdir(parents=True)
+    (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000004\nO2,C0000005\n")
+    with RequestService(paths) as service:
+        with duckdb.connect(str(paths.warehouse)) as con:
+            ensure_raw_tables(con, [t for t in service.classification if t.name == "orders" and t.layer == "source"])
+            for number in ("C0000004", "C0000005"):
+                con.execute("insert into raw.orders (subject_id, amount) values (?, '12.50')",
+                            [service.pseudonymiser.subject_id("customer", number)])
+    write_request(paths.inbox, {"type": "access", "customer_id": "C0000004", "verification": "portal_login",
+                                "language": "en"})
+    assert _cli(paths, "process-requests") == 0  # answered; `request delivered` is never run
+    time.sleep(1)  # the erasure comes in after the export was made
+    write_request(paths.inbox, {"type": "erasure", "customer_id": "C0000004", "verification": "id_document"})
+    assert _cli(paths, "process-requests") == 0
+    said = capsys.readouterr().out
+    with RequestService(paths) as service:
+        rows = {r["type"]: r for r in service.ledger.rows()}
+    access, erasure = rows["access"], rows["erasure"]
+    receipt = json.loads(open(erasure["result_path"]).read())
+    assert os.path.exists(access["result_path"]) and "removed" not in json.loads(access["detail"])
+    until = local_date(timestamp(datetime.fromisoformat(access["completed_at"]) + timedelta(days=30)))
+    assert receipt["exports_kept_for_delivery"] == [{"request_id": access["request_id"], "until": until}]
+    assert receipt["earlier_exports_deleted"] == receipt["earlier_exports_delivered"] == 0
+    assert f"have not delivered to you yet is kept only to deliver it to you: until {until}" in receipt["explanation"]["en"]
+    assert "eerder bezorgden" not in receipt["explanation"]["nl"]  # no delivered copy claimed
+    assert f"The access export of {access['request_id']}, not recorded as delivered, stays for delivery until {until}" in said
+    assert "went with the data" not in said
+    with RequestService(paths) as service:  # the rule removes it once its days are over, delivered or not
+        assert service.remove_expired(datetime.now(timezone.utc) + timedelta(days=31))["access_exports"] == 1
+    assert not os.path.exists(access["result_path"])
+    # Delivered first, then erased: the receipt speaks of the copy delivered, and keeps nothing.
+    write_request(paths.inbox, {"type": "access", "customer_id": "C0000005", "verification": "portal_login"})
+    assert _cli(paths, "process-requests") == 0
+    with RequestService(paths) as service:
+        [access] = [r for r in service.ledger.rows() if r["type"] == "access" and r["request_id"] != access["request_id"]]
+    assert _cli(paths, "request", "delivered", access["request_id"]) == 0
+    write_request(paths.inbox, {"type": "erasure", "customer_id": "C0000005", "verification": "id_document"})
+    assert _cli(paths, "process-requests") == 0
+    with RequestService(paths) as service:
+        [erasure] = [r for r in service.ledger.rows("completed") if r["type"] == "erasure"
+                     and r["request_id"] != erasure["request_id"]]
+    receipt = json.loads(open(erasure["result_path"]).read())
+    assert receipt["earlier_exports_delivered"] == 1 and receipt["exports_kept_for_delivery"] == []
+    assert "we delivered to you earlier we erased as soon as it was delivered" in receipt["explanation"]["en"]

@@ -303,6 +303,8 @@ def _scenario(w, instance, pseudonymiser):
             service.intake()
             w[f"access_by_{which}_number"] = service.process(request_id)
 
+    with RequestService(paths) as service:  # the canary has their export (the lead's is not delivered yet)
+        service.delivered(w["access_id"])
     w["erasure_id"], _ = write_request(paths.inbox, {"type": "erasure", "customer_id": CANARY["customer_id"],
                                                     "verification": "id_document"})
     _via_dagster(instance, home)
@@ -431,14 +433,13 @@ def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
     [kept] = receipt["kept"]
     assert kept["table"] == "raw.orders" and kept["rows"] == 2 and "6(1)(c)" in kept["legal_basis"]
     assert receipt["physical_purge"]["seconds"] >= 0 and receipt["published_copies"]["republished"]
-    assert receipt["earlier_exports_deleted"] == 1
+    assert receipt["earlier_exports_delivered"] == 1 and receipt["earlier_exports_deleted"] == 0
     said = receipt["explanation"]
     assert said["nl"].startswith("Wij hebben uw gegevens gewist:") and "fiscale bewaarplicht" in said["nl"]
     assert "Uw sleutel is vernietigd" in said["nl"]
-    assert f"until {kept['legal_duty_ends']}" in said["en"] and "copy of your data that you asked us for" in said["en"]
+    assert f"until {kept['legal_duty_ends']}" in said["en"] and "copy of your data that we delivered" in said["en"]
     [access] = [r for r in world["ledger"] if r["request_id"] == world["access_id"]]
-    assert json.loads(access["detail"])["removed"] == {"at": row["completed_at"], "rule": "erasure",
-                                                       "by": world["erasure_id"]}  # why the export is gone
+    assert json.loads(access["detail"])["removed"]["rule"] == "delivered"  # why the export is gone
     assert "removed 30 days after they were loaded" in receipt["source_systems"]["en"]
     assert not [n for n in NEEDLES if n in json.dumps(receipt)]
     assert "order_id replaced by a token" in kept["identifying_data_removed"] and "order_id" not in kept["kept_columns"]
@@ -624,14 +625,17 @@ def test_objection_by_a_lead_erases_the_lead(world):
         assert scan(con, [sid]) == {}
 
 
-def test_a_leads_objection_says_it_erased_the_leads_earlier_export_and_withdrawals_by_leads_are_answered(world):
-    """Review: the objection deleted the lead's earlier access export without a word; a lead's withdrawal
-    changed nothing and its receipt said no lead was found."""
+def test_a_leads_objection_keeps_the_leads_undelivered_export_for_delivery_and_withdrawals_by_leads_are_answered(world):
+    """Review: the objection deleted the lead's earlier access export without a word; then it deleted it
+    undelivered, saying it was erased as if the lead had it (the Art. 15 answer is still owed); a lead's
+    withdrawal changed nothing and its receipt said no lead was found."""
     [objection] = [r for r in world["consent_receipts"] if r["type"] == "objection" and r["lead_records_erased"]]
     access = world["lead_access"]
     assert access.status == "completed" and access.detail["found"]
-    assert objection["earlier_exports_deleted"] == [access.request_id] and not Path(access.result_path).exists()
-    assert "asked us for earlier has been erased" in objection["effect"]["en"]
+    assert objection["earlier_exports_deleted"] == [] and Path(access.result_path).exists()
+    [kept] = objection["exports_kept_for_delivery"]
+    assert kept["request_id"] == access.request_id
+    assert f"have not delivered to you yet is kept only to deliver it to you: until {kept['until']}" in objection["effect"]["en"]
     everything, profiling = sorted((r for r in world["consent_receipts"] if r["type"] == "withdraw_consent"
                                     and r["consent_purposes_withdrawn"] == [] and r["events"] == 0),
                                    key=lambda r: not r["lead_records_erased"])
