@@ -138,18 +138,50 @@ def exports_said(done: dict) -> list[tuple[str, str]]:
     return said
 
 
+def _found(done: dict) -> bool:
+    """Whether an erasure's immediate part (``erase_now``) found anything of the subject to erase."""
+    return bool(done["removed"] or done["kept"] or done["keys_shredded"])
+
+
+def _kept_by_law(kept: list[dict]) -> list[tuple[str, str]]:
+    """Until when rows are kept by law without a link to the subject (ERASED_KEPT), if any are."""
+    ends = max((k["legal_duty_ends"] for k in kept if k.get("legal_duty_ends")), default=None)
+    return [tuple(t.format(ends) for t in texts.ERASED_KEPT)] if ends else []
+
+
+def _records_kept(policy) -> tuple[str, str]:
+    """What stays as proof (ERASED_RECORDS), with the periods of the policy's rules."""
+    years = {name: round(policy.retention[rule].duration_days / 365.25)
+             for name, rule in (("records", "request_records"), ("log", "audit_log"))}
+    return tuple(t.format(**years) for t in texts.ERASED_RECORDS)
+
+
 def _explanation(found: bool, done: dict, policy) -> tuple[str, str]:
     """What the erasure did, in plain Dutch and English (Art. 12(1)): erased, kept by law until when,
     what became of the access exports, what stays as proof (the periods from the policy's rules)."""
     if not found:
         return texts.ERASED_NOTHING
-    parts = [texts.ERASED] + ([texts.ERASED_KEY] if done["keys_shredded"] else [])
-    if ends := max((k["legal_duty_ends"] for k in done["kept"] if k.get("legal_duty_ends")), default=None):
-        parts.append(tuple(t.format(ends) for t in texts.ERASED_KEPT))
-    parts += exports_said(done)
-    years = {name: round(policy.retention[rule].duration_days / 365.25)
-             for name, rule in (("records", "request_records"), ("log", "audit_log"))}
-    parts.append(tuple(t.format(**years) for t in texts.ERASED_RECORDS))
+    parts = [texts.ERASED] + ([texts.ERASED_KEY] if done["keys_shredded"] else []) + _kept_by_law(done["kept"])
+    parts += exports_said(done) + [_records_kept(policy)]
+    return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
+
+
+def erased_before(service, subject_ids: list[str]) -> tuple[str, str] | None:
+    """For an access request (Art. 15(1)) about subjects the request ledger shows as erased (by an
+    erasure, or a lead's objection), which no longer finds a row of theirs: that we erased their data
+    and on which day, and what we still keep and until when, in the erasure receipt's own words (the
+    rows kept by law, the landing files, the proof); None when none of them was erased. Not "we do
+    not process data about you": the landing files hold the data for up to their rule's days, and
+    the request records and the log stay."""
+    wanted = set(subject_ids)
+    erased = [d["erasure"] for r in service.ledger.rows("completed") if "erasure" in (d := json.loads(r["detail"]))
+              and wanted & set(d["erasure"]["subject_ids"]) and _found(d["erasure"])]
+    if not erased:
+        return None
+    on = local_date(max(e["shredded_at"] for e in erased))
+    landing = _sources_note(service.policy)
+    parts = ([tuple(t.format(on) for t in texts.ERASED_ON)] + _kept_by_law([k for e in erased for k in e["kept"]])
+             + [tuple(landing[lang] for lang in texts.LANGUAGES), _records_kept(service.policy)])
     return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
 
 
@@ -171,7 +203,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     done = erase_now(service, request, ids, now)
     purged = purge(service)
     published = republish(service.paths)
-    found = bool(done["removed"] or done["kept"] or done["keys_shredded"])
+    found = _found(done)
     document = receipt(request, now, "Art. 17 GDPR", found=found,
                        explanation=texts.both(_explanation(found, done, service.policy)), subjects=len(ids), key_shredded={
                            "keys": done["keys_shredded"], "at": done["shredded_at"],

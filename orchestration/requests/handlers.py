@@ -9,7 +9,7 @@ import time
 from datetime import datetime
 
 from orchestration.requests.changes import consent, rectification
-from orchestration.requests.erasure import erasure
+from orchestration.requests.erasure import erased_before, erasure
 from orchestration.requests.indexes import name_hmacs, refresh
 from privacy.audit import timestamp
 from privacy.rights.access import collect, derived_views
@@ -59,7 +59,8 @@ def access(service, request: Request, now: datetime) -> tuple[str, dict]:
                                actor=f"request:{request.request_id}", now=now)
             views = derived_views(con)
     metadata = art15_information(datasets, service.classification, service.policy,
-                                 request_id=request.request_id, now=now, views=views)
+                                 request_id=request.request_id, now=now, views=views,
+                                 erased=erased_before(service, ids) if ids and not datasets else None)
     metadata["request"] = {"type": request.type, "received_at": timestamp(request.received_at),
                            "due_at": timestamp(request.due_at), "language": request.language,
                            "identity_verified_by": request.verification}

@@ -29,8 +29,13 @@ _ARTICLES = dict(zip(FIELDS, ("15(1)", "15(1)(a)", "15(1)(b)", "15(1)(c)", "15(1
 
 
 def art15_information(datasets: list[Dataset], classification: Classification, policy: Policy, *,
-                      request_id: str, now: datetime, views: list[str] = ()) -> dict:
-    """``metadata.json`` of the access export: every Art. 15(1)-(2) field, each naming its article."""
+                      request_id: str, now: datetime, views: list[str] = (),
+                      erased: tuple[str, str] | None = None) -> dict:
+    """``metadata.json`` of the access export: every Art. 15(1)-(2) field, each naming its article.
+
+    ``erased``, for a subject with no rows left because we erased them: the (Dutch, English)
+    statement of when, and of what is still kept and until when (Art. 15(1), 15(1)(d)), given
+    instead of "we process no data about you"."""
     cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns]
     by_purpose, by_rule, by_category = defaultdict(set), defaultdict(set), defaultdict(list)
     for d, c in cols:
@@ -41,8 +46,8 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
         by_category[category(d.table, c)].append(f"{d.name}.{c.name}")
     rows = sum(len(d.rows) for d in datasets)
     info = {
-        "confirmation": {"personal_data_processed": bool(datasets), "datasets": len(datasets), "rows": rows,
-                         "statement": texts.both(texts.FOUND if datasets else texts.NOT_FOUND)},
+        "confirmation": {"personal_data_processed": bool(datasets or erased), "datasets": len(datasets), "rows": rows,
+                         "statement": texts.both(texts.FOUND if datasets else erased or texts.NOT_FOUND)},
         "purposes": [_purpose(policy, p, sorted(by_purpose[p])) for p in sorted(by_purpose)],
         "categories": [{"category": k, "description": texts.both(texts.CATEGORIES.get(k, (k, k))),
                         "columns": sorted(v)} for k, v in sorted(by_category.items())],
@@ -62,7 +67,7 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
                       "plain": _plain(policy.raw.get("transfers_outside_eea_plain"), policy.transfers_outside_eea)},
     }
     if not datasets:
-        none = texts.both(texts.NOT_FOUND)
+        none = info["confirmation"]["statement"]
         info.update({k: [{"not_applicable": none}] for k in ("purposes", "categories", "recipients", "retention", "sources")})
     return {"request_id": request_id, "generated_at": timestamp(now), "controller": policy.controller,
             "data_protection_officer": policy.dpo,

@@ -33,7 +33,8 @@ LABELS = {
            "rights": "Uw rechten", "complaint": "Klacht", "transfers": "Doorgifte buiten de EER",
            "datasets": "Uw gegevens per dataset", "rows": ("rij", "rijen"), "basis": "grondslag",
            "interest": "ons belang daarbij", "files":
-           "De map json/ en csv/ bevatten dezelfde gegevens machineleesbaar; metadata.json deze uitleg; "
+           "De mappen json/ en csv/ bevatten dezelfde gegevens machineleesbaar, zoals wij ze opslaan (met codes, "
+           "uw pseudoniem en onze laadadministratie); metadata.json deze uitleg en wat de codes betekenen; "
            "manifest.json de SHA-256-controlegetallen van elk bestand.", "applies": "geldt voor u"},
     "en": {"title": "Your personal data held by", "request": "Request", "generated": "Prepared on",
            "other": ("In het Nederlands", "overzicht.nl.html"), "confirmation": "Do we process your data?",
@@ -42,7 +43,8 @@ LABELS = {
            "rights": "Your rights", "complaint": "Complaint", "transfers": "Transfers outside the EEA",
            "datasets": "Your data per dataset", "rows": ("row", "rows"), "basis": "legal basis",
            "interest": "our interest in it", "files":
-           "The folders json/ and csv/ hold the same data, machine-readable; metadata.json this information; "
+           "The folders json/ and csv/ hold the same data, machine-readable, as we store it (with codes, your "
+           "pseudonym and our load records); metadata.json this information and what the codes mean; "
            "manifest.json the SHA-256 checksum of every file.", "applies": "applies to you"},
 }
 FILES = {"nl": "overzicht.nl.html", "en": "summary.en.html"}
@@ -60,9 +62,10 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
            f"<h1>{e(L['title'])} {e(metadata['controller'].get('name', ''))}</h1>",
            f"<p>{e(L['request'])}: {e(metadata['request_id'])}. {e(L['generated'])}: "
            f"{e(shown(datetime.fromisoformat(metadata['generated_at']), lang))}.</p>",
-           f"<h2>{e(L['confirmation'])}</h2><p>{e(a['confirmation']['statement'][lang])}</p><p>{e(L['files'])}</p>"]
-    if datasets:
-        out += [_list(L["purposes"], [_purpose(p, L, lang) for p in a["purposes"]]),
+           f"<h2>{e(L['confirmation'])}</h2><p>{e(a['confirmation']['statement'][lang])}</p>"]
+    if datasets:  # the files sentence speaks of the datasets in json/ and csv/
+        out += [f"<p>{e(L['files'])}</p>",
+                _list(L["purposes"], [_purpose(p, L, lang) for p in a["purposes"]]),
                 _list(L["categories"], [c["description"][lang] for c in a["categories"]]),
                 _list(L["recipients"], [r["plain"][lang] for r in a["recipients"]]),
                 _list(L["retention"], [f"{r['plain'][lang] if 'plain' in r else r['rule']} "

@@ -59,11 +59,15 @@ EXPORT_ERASED_UNDELIVERED = (
     "bewaren, dus is het met uw gegevens gewist.",
     "The copy of your data that you asked for had not been delivered to you yet; we have no period for keeping it, so "
     "it has been erased with your data.")
-ERASED_RECORDS = ("Als bewijs bewaren wij dit verzoek en deze bevestiging ({records} jaar) en ons logboek ({log} "
-                  "jaar), met alleen een code in plaats van uw naam, en een aantekening dat uw gegevens niet opnieuw "
-                  "worden geladen.",
-                  "As proof we keep this request and this receipt ({records} years) and our log ({log} years), with "
-                  "only a code instead of your name, and a note that your data is not to be loaded again.")
+ERASED_RECORDS = ("Als bewijs bewaren wij uw verzoeken en onze bevestigingen daarvan ({records} jaar) en ons "
+                  "logboek ({log} jaar), met alleen een code in plaats van uw naam, en een aantekening dat uw "
+                  "gegevens niet opnieuw worden geladen.",
+                  "As proof we keep your requests and our receipts for them ({records} years) and our log ({log} "
+                  "years), with only a code instead of your name, and a note that your data is not to be loaded "
+                  "again.")
+# An access request (Art. 15(1)) after an erasure: when, followed by what is still kept (ERASED_KEPT,
+# the landing files' note, ERASED_RECORDS) in the erasure receipt's own words.
+ERASED_ON = ("Wij hebben uw gegevens gewist op {}.", "We erased your data on {}.")
 # Art. 12(3): a deadline extended by two further months; the requester is told why within the first.
 EXTENSION_REASONS = {"complexity": ("uw verzoek ingewikkeld is", "your request is complex"),
                      "number_of_requests": ("wij veel verzoeken tegelijk ontvingen",

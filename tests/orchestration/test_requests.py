@@ -785,3 +785,42 @@ def test_an_access_export_not_delivered_yet_stays_for_delivery_when_the_subject_
     receipt = json.loads(open(erasure["result_path"]).read())
     assert receipt["earlier_exports_delivered"] == 1 and receipt["exports_kept_for_delivery"] == []
     assert "we delivered to you earlier we erased as soon as it was delivered" in receipt["explanation"]["en"]
+
+
+def test_an_access_request_after_an_erasure_says_when_we_erased_and_what_we_still_keep(paths, capsys):
+    """Review: an access request after an erasure answered "we do not process personal data about you",
+    though the erasure's records and log stay, its orders are kept by law and the landing files hold the
+    data for up to 30 days, as the erasure receipt itself says; and the page spoke of json/ and csv/
+    folders it did not have."""
+    import duckdb
+
+    from orchestration.ingest.schema import ensure_raw_tables
+    from privacy.rights import texts
+
+    (paths.landing / "orders").mkdir(parents=True)
+    (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000004\n")
+    with RequestService(paths) as service:
+        with duckdb.connect(str(paths.warehouse)) as con:
+            ensure_raw_tables(con, [t for t in service.classification if t.name == "orders" and t.layer == "source"])
+            con.execute("insert into raw.orders (subject_id, amount, order_date) values (?, '12.50', '2026-11-01')",
+                        [service.pseudonymiser.subject_id("customer", "C0000004")])
+    write_request(paths.inbox, {"type": "erasure", "customer_id": "C0000004", "verification": "id_document"})
+    assert _cli(paths, "process-requests") == 0
+    write_request(paths.inbox, {"type": "access", "customer_id": "C0000004", "verification": "portal_login"})
+    assert _cli(paths, "process-requests") == 0
+    with RequestService(paths) as service:
+        rows = {r["type"]: r for r in service.ledger.rows()}
+    erasure = json.loads(open(rows["erasure"]["result_path"]).read())
+    with zipfile.ZipFile(rows["access"]["result_path"]) as z:
+        page, summary = z.read("overzicht.nl.html").decode(), z.read("summary.en.html").decode()
+        confirmation = json.loads(z.read("metadata.json"))["art15"]["confirmation"]["content"]
+        assert not any(name.startswith(("json/", "csv/")) for name in z.namelist())
+    on, ends = local_date(erasure["key_shredded"]["at"]), erasure["kept"][0]["legal_duty_ends"]
+    assert f"Wij hebben uw gegevens gewist op {on}." in page and f"We erased your data on {on}." in summary
+    assert f"Uw bestellingen bewaren wij tot {ends}" in page  # the erasure receipt's own statements
+    assert "landing/" in page and "30 dagen nadat ze geladen zijn verwijderd" in page
+    assert "(5 jaar) en ons logboek (7 jaar)" in page and "(5 years) and our log (7 years)" in summary
+    assert texts.NOT_FOUND[0] not in page and texts.NOT_FOUND[1] not in summary
+    assert "json/" not in page and "json/" not in summary  # no folders to speak of
+    assert confirmation["personal_data_processed"] is True and confirmation["datasets"] == 0
+    assert "C0000004" not in page + summary

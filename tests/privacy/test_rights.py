@@ -428,6 +428,7 @@ def test_access_package_has_checksums_for_every_file_and_escapes_html(tmp_path, 
         assert all(hashlib.sha256(z.read(n)).hexdigest() == h for n, h in manifest.items())
         page = z.read("overzicht.nl.html").decode()
         assert "<script>alert" not in page and "&lt;script&gt;" in page and "lang='nl'" in page
+        assert "De mappen json/ en csv/ bevatten dezelfde gegevens" in page  # plural, as the folders are
         assert "Autoriteit Persoonsgegevens" in z.read("summary.en.html").decode()
         assert list(pd.read_csv(io.BytesIO(z.read("csv/raw.crm_customers.csv"))).columns) == ["subject_id", "first_name"]
         assert z.read("csv/raw.crm_customers.csv").startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
