@@ -18,6 +18,7 @@ from orchestration.ingest import landing_retention
 from privacy.audit import timestamp
 from privacy.rights import texts
 from privacy.rights.erasure import Erasure, erase
+from privacy.rights.readable import dated
 from privacy.rights.requests import Request, local_date
 from privacy.rights.warehouse import recorded
 
@@ -134,7 +135,7 @@ def exports_said(done: dict) -> list[tuple[str, str]]:
     said = [text for key, text in (("earlier_exports_delivered", texts.ERASED_EXPORT),
                                    ("earlier_exports_deleted", texts.EXPORT_ERASED_UNDELIVERED)) if done.get(key)]
     if kept := done.get("exports_kept_for_delivery"):
-        said.append(tuple(t.format(max(e["until"] for e in kept)) for t in texts.EXPORT_KEPT_FOR_DELIVERY))
+        said.append(dated(texts.EXPORT_KEPT_FOR_DELIVERY, max(e["until"] for e in kept)))
     return said
 
 
@@ -146,7 +147,7 @@ def _found(done: dict) -> bool:
 def _kept_by_law(kept: list[dict]) -> list[tuple[str, str]]:
     """Until when rows are kept by law without a link to the subject (ERASED_KEPT), if any are."""
     ends = max((k["legal_duty_ends"] for k in kept if k.get("legal_duty_ends")), default=None)
-    return [tuple(t.format(ends) for t in texts.ERASED_KEPT)] if ends else []
+    return [dated(texts.ERASED_KEPT, ends)] if ends else []
 
 
 def _records_kept(policy) -> tuple[str, str]:
@@ -180,7 +181,7 @@ def erased_before(service, subject_ids: list[str]) -> tuple[str, str] | None:
         return None
     on = local_date(max(e["shredded_at"] for e in erased))
     landing = _sources_note(service.policy)
-    parts = ([tuple(t.format(on) for t in texts.ERASED_ON)] + _kept_by_law([k for e in erased for k in e["kept"]])
+    parts = ([dated(texts.ERASED_ON, on)] + _kept_by_law([k for e in erased for k in e["kept"]])
              + [tuple(landing[lang] for lang in texts.LANGUAGES), _records_kept(service.policy)])
     return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
 

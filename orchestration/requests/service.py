@@ -36,6 +36,7 @@ from privacy.rights import texts
 from privacy.rights.ledger import ANSWERED, Ledger, NotOpen
 from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
+from privacy.rights.readable import dated
 from privacy.rights.requests import Request, local_date, parse_request
 from privacy.rights.warehouse import column_types, recorded
 
@@ -163,9 +164,8 @@ class RequestService:
             self.intake(now)  # a request still in the inbox is registered first
         row = self.ledger.extend(request_id, reason, now=now)
         first_due = json.loads(row["detail"])["extension"]["first_due_at"]
-        dates = {"received": local_date(row["received_at"]), "due": local_date(row["due_at"])}
-        explanation = {lang: texts.EXTENDED[i].format(reason=texts.EXTENSION_REASONS[reason][i], **dates)
-                       for i, lang in enumerate(texts.LANGUAGES)}
+        why = tuple(text.replace("{reason}", said) for text, said in zip(texts.EXTENDED, texts.EXTENSION_REASONS[reason]))
+        explanation = texts.both(dated(why, received=local_date(row["received_at"]), due=local_date(row["due_at"])))
         path = write_json(self.paths.outbox / f"{request_id}{EXTENSION_NOTICE}", {
             "request_id": request_id, "type": row["type"], "article": "Art. 12(3) GDPR",
             "received_at": row["received_at"], "first_due_at": first_due, "due_at": row["due_at"], "reason": reason,

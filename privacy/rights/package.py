@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from privacy.rights import summary
+from privacy.rights.readable import cell
 
 if TYPE_CHECKING:
     from privacy.rights.access import Dataset
@@ -111,7 +112,7 @@ def _spreadsheet_cell(value) -> str:
     negative one too, such as a margin of -2.50) are written as they are; json/ holds every text
     unchanged.
     """
-    text = summary.cell(_plain_or_self(value))
+    text = cell(_plain_or_self(value))
     formula = isinstance(value, str) and text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)
     return "'" + text if formula else text
 

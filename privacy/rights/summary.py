@@ -8,17 +8,11 @@ free text and must never become markup.
 from __future__ import annotations
 
 import html
-import json
-import re
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
-
 from privacy.rights import texts
-from privacy.rights.requests import LOCAL_TIME
+from privacy.rights.readable import shown
 from privacy.rights.warehouse import SUBJECT_COLUMN
 
 if TYPE_CHECKING:
@@ -113,43 +107,3 @@ def _table(d: Dataset, lang: str, codes: dict[str, dict[str, dict[str, str]]]) -
 def _meaning(codes: dict, column: str, value, lang: str) -> str:
     said = codes.get(column, {}).get(value) if isinstance(value, str) else None
     return said[lang] if said else shown(value, lang)
-
-
-LOCALES = {"nl": "nl_NL", "en": "en_GB"}
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
-YES_NO = {"nl": ("nee", "ja"), "en": ("no", "yes")}
-
-
-def shown(value, lang: str) -> str:
-    """One value as the page shows it to the subject (Art. 12(1)): a time on the Dutch clock (the
-    warehouse keeps UTC), dates and numbers as ``lang`` writes them, yes or no; json/ and csv/ keep
-    each value as stored (Art. 20)."""
-    locale = LOCALES[lang]
-    if isinstance(value, str) and _ISO.fullmatch(value):  # the raw layer keeps times and dates as delivered
-        try:
-            value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
-        except ValueError:  # no real date ('2026-02-30'): as written
-            return value
-    if isinstance(value, bool):
-        return YES_NO[lang][value]
-    if isinstance(value, datetime):
-        at = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return format_datetime(at, "d MMMM y, HH:mm", tzinfo=LOCAL_TIME, locale=locale)
-    if isinstance(value, date):
-        return format_date(value, "d MMMM y", locale=locale)
-    if isinstance(value, Decimal) and value.is_finite():
-        places = max(0, -value.as_tuple().exponent)  # an amount keeps its cents: 85,50
-        return format_decimal(value, format="#,##0" + ("." + "0" * places if places else ""), locale=locale)
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        # a probability or a model's estimate: three significant digits below 1, cents above
-        return format_decimal(value, format="@@@" if 0 < abs(value) < 1 else "#,##0.##", locale=locale)
-    return cell(value)
-
-
-def cell(value) -> str:
-    """One value as text for CSV: JSON for nested records, empty for null."""
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)

@@ -21,6 +21,7 @@ from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
 from privacy.audit import timestamp
 from privacy.rights.ledger import NotOpen
+from privacy.rights.readable import shown
 from privacy.rights.requests import LOCAL_TIME, local_date, months_after
 
 EMAIL = "secret.person@example.nl"
@@ -219,8 +220,8 @@ def test_a_deadline_is_extended_once_by_two_months_within_the_first_with_a_notic
         [entry] = [e for e in service.audit.entries() if e["event"] == "request_extended"]
     document = json.loads(notice.read_text())
     assert document["first_due_at"].startswith("2026-12-30") and document["reason"] == "complexity"
-    assert "uiterlijk op 2027-02-28" in document["explanation"]["nl"]
-    assert "of 2026-11-30, because your request is complex. You will have our answer by 2027-02-28" in \
+    assert "uiterlijk op 28 februari 2027" in document["explanation"]["nl"]  # a date as the Dutch write it
+    assert "of 30 November 2026, because your request is complex. You will have our answer by 28 February 2027" in \
         document["explanation"]["en"]
     assert EMAIL not in notice.read_text() + json.dumps(entry) and oct(notice.stat().st_mode & 0o777) == oct(0o600)
     assert _cli(paths, "requests") == 0
@@ -670,7 +671,7 @@ def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_kee
     [kept] = receipt["exports_kept_for_delivery"]
     answered = datetime.fromisoformat(access["completed_at"])
     assert kept == {"request_id": access["request_id"], "until": local_date(timestamp(answered + timedelta(days=30)))}
-    assert f"until {kept['until']}, or less if you have it sooner; then we erase it" in receipt["explanation"]["en"]
+    assert f"until {shown(kept['until'], 'en')}, or less if you have it sooner; then we erase it" in receipt["explanation"]["en"]
     assert f"The access export of {access['request_id']}, not recorded as delivered, stays for delivery" in said
     # Once delivered it goes at once, not after its 30 days (Art. 5(1)(e)); only an access export can be
     assert _cli(paths, "request", "delivered", erasure["request_id"]) == 2
@@ -764,7 +765,8 @@ def test_an_access_export_not_delivered_yet_stays_for_delivery_when_the_subject_
     until = local_date(timestamp(datetime.fromisoformat(access["completed_at"]) + timedelta(days=30)))
     assert receipt["exports_kept_for_delivery"] == [{"request_id": access["request_id"], "until": until}]
     assert receipt["earlier_exports_deleted"] == receipt["earlier_exports_delivered"] == 0
-    assert f"have not delivered to you yet is kept only to deliver it to you: until {until}" in receipt["explanation"]["en"]
+    assert f"have not delivered to you yet is kept only to deliver it to you: until {shown(until, 'en')}" in \
+        receipt["explanation"]["en"]
     assert "eerder bezorgden" not in receipt["explanation"]["nl"]  # no delivered copy claimed
     assert f"The access export of {access['request_id']}, not recorded as delivered, stays for delivery until {until}" in said
     assert "went with the data" not in said
@@ -816,8 +818,9 @@ def test_an_access_request_after_an_erasure_says_when_we_erased_and_what_we_stil
         confirmation = json.loads(z.read("metadata.json"))["art15"]["confirmation"]["content"]
         assert not any(name.startswith(("json/", "csv/")) for name in z.namelist())
     on, ends = local_date(erasure["key_shredded"]["at"]), erasure["kept"][0]["legal_duty_ends"]
-    assert f"Wij hebben uw gegevens gewist op {on}." in page and f"We erased your data on {on}." in summary
-    assert f"Uw bestellingen bewaren wij tot {ends}" in page  # the erasure receipt's own statements
+    assert f"Wij hebben uw gegevens gewist op {shown(on, 'nl')}." in page
+    assert f"We erased your data on {shown(on, 'en')}." in summary
+    assert f"Uw bestellingen bewaren wij tot {shown(ends, 'nl')}" in page  # the erasure receipt's own statements
     assert "landing/" in page and "30 dagen nadat ze geladen zijn verwijderd" in page
     assert "(5 jaar) en ons logboek (7 jaar)" in page and "(5 years) and our log (7 years)" in summary
     assert texts.NOT_FOUND[0] not in page and texts.NOT_FOUND[1] not in summary

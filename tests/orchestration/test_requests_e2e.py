@@ -30,6 +30,7 @@ from orchestration.resources import KlantkluisResource
 from orchestration.settings import Paths
 from privacy.policy import load_policy
 from privacy.rights.disclosure import FIELDS
+from privacy.rights.readable import shown
 
 pytestmark = pytest.mark.slow
 # The world's first landing day, as `klantkluis demo` lands it: the canary's dates are days before it, so
@@ -635,7 +636,8 @@ def test_a_leads_objection_keeps_the_leads_undelivered_export_for_delivery_and_w
     assert objection["earlier_exports_deleted"] == [] and Path(access.result_path).exists()
     [kept] = objection["exports_kept_for_delivery"]
     assert kept["request_id"] == access.request_id
-    assert f"have not delivered to you yet is kept only to deliver it to you: until {kept['until']}" in objection["effect"]["en"]
+    assert f"have not delivered to you yet is kept only to deliver it to you: until {shown(kept['until'], 'en')}" in \
+        objection["effect"]["en"]
     everything, profiling = sorted((r for r in world["consent_receipts"] if r["type"] == "withdraw_consent"
                                     and r["consent_purposes_withdrawn"] == [] and r["events"] == 0),
                                    key=lambda r: not r["lead_records_erased"])
