@@ -208,13 +208,10 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     document = receipt(request, now, "Art. 17 GDPR", found=found,
                        explanation=texts.both(_explanation(found, done, service.policy)), subjects=len(ids), key_shredded={
                            "keys": done["keys_shredded"], "at": done["shredded_at"],
-                           "effect": "your data key is destroyed: the encrypted copies of your data can no longer be "
-                                     "decrypted with the keys in use; a backup of our key store made before the "
-                                     "erasure still holds your key, itself encrypted, until that backup expires"
-                           if done["keys_shredded"] else "we hold no data key for you: no encrypted data of yours"},
+                           "effect": texts.both(texts.ERASED_KEY if done["keys_shredded"] else texts.NO_KEY)},
                        removed=done["removed"], kept=done["kept"],
                        published_copies=published and {"republished": True, **published},
-                       suppression="re-loading unchanged or changed source files skips your rows (Art. 17, 19)",
+                       suppression=texts.both(texts.SUPPRESSED),
                        earlier_exports_delivered=len(done["earlier_exports_delivered"]),
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
                        exports_kept_for_delivery=done["exports_kept_for_delivery"],

@@ -32,8 +32,16 @@ RIGHTS = {
 # The erasure receipt's explanation (Art. 12(1), 17): what was done, what is kept and why.
 ERASED = ("Wij hebben uw gegevens gewist: ze zijn verwijderd uit ons datawarehouse en uit de kopieën voor rapportage.",
           "We have erased your data: it is removed from our data warehouse and from the copies for reporting.")
-ERASED_KEY = ("Uw sleutel is vernietigd, zodat niemand uw versleutelde gegevens nog kan lezen.",
-              "Your key is destroyed, so no one can read your encrypted data any more.")
+ERASED_KEY = ("Uw sleutel is vernietigd, zodat uw versleutelde gegevens niet meer te lezen zijn met de sleutels die "
+              "wij gebruiken; een reservekopie van onze sleutelopslag van vóór de wissing bevat uw sleutel nog, zelf "
+              "versleuteld, tot die reservekopie vervalt.",
+              "Your key is destroyed, so your encrypted data can no longer be read with the keys we use; a backup of "
+              "our key store made before the erasure still holds your key, itself encrypted, until that backup "
+              "expires.")
+NO_KEY = ("Wij hadden geen sleutel voor u, dus ook geen versleutelde gegevens van u.",
+          "We held no key for you, so no encrypted data of yours either.")
+SUPPRESSED = ("Levert een van onze systemen uw gegevens opnieuw aan, dan slaan wij ze over (art. 17 en 19 AVG).",
+              "Should one of our systems deliver your data again, we skip it (Art. 17 and 19 GDPR).")
 ERASED_NOTHING = ("Wij vonden geen gegevens over u; er was niets te wissen.",
                   "We found no data about you; there was nothing to erase.")
 ERASED_KEPT = ("Uw bestellingen bewaren wij tot {}, omdat de wet dat vereist (de fiscale bewaarplicht, art. 17 "
