@@ -17,9 +17,9 @@ from dagster import DagsterEventType, DagsterInstance
 from orchestration.console import INTERRUPTED, DbtProgress
 from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import business_day, landing_notes
-from orchestration.ingest.sources import going_back_in_time, last_load, pending_days
+from orchestration.ingest.sources import going_back_in_time, last_load
 from orchestration.project import manifest_problem
-from orchestration.resources import AS_OF_TAG, RELOAD_TAG, SIMULATE_TAG, THROUGH_TAG, ahead_of_now
+from orchestration.resources import AS_OF_TAG, RELOAD_TAG, SIMULATE_TAG, ahead_of_now, day_runs
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import open_requests
 from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
@@ -148,16 +148,15 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool
 
     job = defs.resolve_job_def("full_refresh")
     stages: dict[str, float] = defaultdict(float)
-    days, warnings, ran = pending_days(paths) or [None], {}, 0
+    runs, warnings, ran = day_runs(paths), {}, 0
     with DagsterInstance.get() as instance:
-        for day in days:
+        for day, day_tags in runs:
             ran += 1
-            tags = {COMMAND_LINE_TAG: "run", **({AS_OF_TAG: as_of.isoformat()} if as_of else {}),
+            tags = {COMMAND_LINE_TAG: "run", **day_tags, **({AS_OF_TAG: as_of.isoformat()} if as_of else {}),
                     **({SIMULATE_TAG: "true"} if simulate else {})}
-            if reload and day == days[0]:  # later days stay one run each, so snapshots keep every day
+            if reload and ran == 1:  # later days stay one run each, so snapshots keep every day
                 tags[RELOAD_TAG] = "all"
-            if day is not None and len(days) > 1:
-                tags[THROUGH_TAG] = day
+            if len(runs) > 1:
                 print(f"Processing landing day {day} ...", flush=True)
             with DbtProgress(sys.stdout) as progress, redirect_stdout(progress):
                 result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
@@ -192,8 +191,8 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool
                 print("\n".join(failed_check(event.event_specific_data)))
         if stale := _stale_copies(paths, result.all_events):
             print(stale)
-        if later := [d for d in days[ran:] if d is not None]:
-            print(f"Not processed, since the run stopped at landing day {days[ran - 1]}: landing day(s) "
+        if later := [d for d, _ in runs[ran:]]:
+            print(f"Not processed, since the run stopped at landing day {runs[ran - 1][0]}: landing day(s) "
                   f"{', '.join(later)}. `klantkluis run` processes them once the failure is fixed.")
         return 1
     return 0

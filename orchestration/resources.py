@@ -8,7 +8,7 @@ from dagster import ConfigurableResource, Failure, OpExecutionContext, RetryRequ
 
 from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE
 from orchestration.ingest.reader import ReadAs
-from orchestration.ingest.sources import landing_day, read_as, source_files
+from orchestration.ingest.sources import landing_day, pending_days, read_as, source_files
 from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
 
 AS_OF_TAG = "klantkluis/as_of"
@@ -17,6 +17,16 @@ THROUGH_TAG = "klantkluis/through_day"  # load only landing files named up to th
 RELOAD_TAG = "klantkluis/reload"  # "all": load every landing file again, unchanged ones too (after a fix to a
 # rule or a column mapping; each file's rows are replaced, so counts do not double)
 SIMULATE_TAG = "klantkluis/simulate"  # "true": allow an as_of more than a day ahead (`klantkluis run --simulate`)
+
+
+def day_runs(paths: Paths) -> list[tuple[str | None, dict[str, str]]]:
+    """How a catch-up is split into runs, as (landing day, tags) in the order to run them: one run per
+    pending landing day, oldest first, tagged THROUGH_TAG with its day, so each run loads the files
+    named up to its day and the snapshots record every day's state; one run without the tag when no
+    day is pending (retention, requests and the rebuild run daily all the same). `klantkluis run`
+    and the daily full_refresh schedule both split this way. Reads the load ledger read-only
+    (WarehouseBusy while another process holds the warehouse)."""
+    return [(day, {THROUGH_TAG: day}) for day in pending_days(paths)] or [(None, {})]
 
 
 def ahead_of_now(as_of: datetime | None) -> str | None:

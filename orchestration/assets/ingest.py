@@ -18,7 +18,7 @@ from orchestration.ingest.encrypt_plain import encrypt_plain
 from orchestration.ingest.quarantine import passes_gate
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
-from orchestration.ingest.sources import absent, going_back_in_time, no_files_message
+from orchestration.ingest.sources import absent, going_back_in_time, landing_day, no_files_message, pending_days
 from orchestration.ingest.writer import BatchResult, content_key, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
@@ -76,6 +76,33 @@ def _refuse_going_back_in_time(con, table, now) -> None:
     last = con.execute("select max(loaded_at) from raw._batches where source = ?", [table.name]).fetchone()[0]
     if problem := going_back_in_time(now, last, table.name):
         raise Failure(problem)
+
+
+def _new_days(context, con, paths, source: str, files: list) -> list[str]:
+    """The landing days of `files` this source has not loaded any of yet: one per run keeps each
+    day's state in the snapshots (dbt snapshots once per run, after every ingest step).
+
+    A run tagged with its day (`klantkluis run`, the daily schedule) stops when an earlier day is
+    still pending: that day's run failed or was stopped, and the queue runs the next one all the
+    same. A run without the tag (a launch from the UI) takes every pending day; with more than one,
+    the run's log says so, and what it costs."""
+    if through := context.run.tags.get(THROUGH_TAG):
+        if earlier := [day for day in pending_days(paths, con) if day < through]:
+            raise Failure(f"Landing day(s) {', '.join(earlier)}, before this run's day {through}, are not loaded: "
+                          "the run of that day failed or was stopped. Taking them in this run would lose their "
+                          "state from the snapshots, so nothing is loaded. Fix that failure, then `klantkluis run` "
+                          f"(one run per pending day, oldest first), or launch with the tag {THROUGH_TAG}: "
+                          f"{earlier[0]}.")
+    loaded = {file for (file,) in con.execute("select distinct file from raw._batches where source = ?",
+                                              [source]).fetchall()}
+    days = sorted({day for p in files if (day := landing_day(p)) and p.name not in loaded})
+    if len(days) > 1:
+        context.log.warning(
+            f"{source}: this run takes the files of {len(days)} landing days at once ({days[0]} to {days[-1]}), "
+            f"having no tag {THROUGH_TAG}: the snapshots keep only the state after the last of them, the earlier "
+            "days' history is lost. To keep it, process each day in its own run: `klantkluis run`, or launch "
+            f"full_refresh with the tag {THROUGH_TAG}: <day> once per day, oldest first (the daily schedule does so).")
+    return days
 
 
 def _sweep(con, table, policy, now, audit) -> int:
@@ -190,6 +217,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
         results, errors = [], []
         with _encrypted_first(context, klantkluis, table, ctx) as con:
             _refuse_going_back_in_time(con, table, now)
+            days = _new_days(context, con, klantkluis.paths, table.name, files)
             if not files:
                 _no_files(context, con, klantkluis.paths, table.name)
             for i, path in enumerate(files, start=1):
@@ -229,7 +257,11 @@ def build_ingest_asset(table) -> AssetsDefinition:
         if any(r.replaced for r in results):  # a changed file's old rows: their bytes await a compaction
             record_deletion(klantkluis.paths, now)
         counts, rules = _summary(results)
-        metadata = {**counts, "past_retention_swept": rows_swept, "landing_files_removed": removed,
+        metadata = {**counts, "landing_days_new": len(days),  # more than one: see _new_days
+                    **({"landing_days_warning": f"{len(days)} landing days in one run: the snapshots keep only "
+                                                f"the last one's state (launch with the tag {THROUGH_TAG})"}
+                       if len(days) > 1 else {}),
+                    "past_retention_swept": rows_swept, "landing_files_removed": removed,
                     "raw_rows_total": raw_rows,
                     "quarantine_rows_total": sum(held.values()),
                     "quarantine_rules": _rules_table(held),  # as held, as the total: files of earlier runs too

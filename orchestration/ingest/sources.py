@@ -196,22 +196,25 @@ def landing_day_name(path: Path) -> str | None:
     return None
 
 
-def _loads(paths: Paths, query: str) -> list[tuple]:
-    """`query` on the load ledger raw._batches; no rows before the first load."""
-    if not paths.warehouse.exists():
-        return []
-    with connect_duckdb(paths.warehouse, read_only=True) as con:
-        if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                           "and table_name = '_batches'").fetchone()[0]:
+def _loads(paths: Paths, query: str, con=None) -> list[tuple]:
+    """`query` on the load ledger raw._batches, through `con` if given (a step's own connection:
+    DuckDB opens one file once per process), else read-only; no rows before the first load."""
+    if con is None:
+        if not paths.warehouse.exists():
             return []
-        return con.execute(query).fetchall()
+        with connect_duckdb(paths.warehouse, read_only=True) as con:
+            return _loads(paths, query, con)
+    if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                       "and table_name = '_batches'").fetchone()[0]:
+        return []
+    return con.execute(query).fetchall()
 
 
-def pending_days(paths: Paths) -> list[str]:
-    """Landing days (date-named files) with a file that has never been loaded, in order. Files named
-    otherwise have no day: every run takes them, in name order."""
+def pending_days(paths: Paths, con=None) -> list[str]:
+    """Landing days (date-named files) with a file that has never been loaded, in order; the ledger
+    read through `con` if given. Files named otherwise have no day: every run takes them, in name order."""
     stems = {(source, landing_day(p), p.name) for source in LANDING_SOURCES for p in source_files(paths, source)}
-    loaded = set(_loads(paths, "select source, file from raw._batches"))
+    loaded = set(_loads(paths, "select source, file from raw._batches", con))
     return sorted({day for source, day, name in stems if day and (source, name) not in loaded})
 
 

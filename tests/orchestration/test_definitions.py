@@ -226,3 +226,77 @@ def test_the_sweep_removes_dagsters_record_of_runs_past_the_rule_run_history():
         policy.retention[RUN_HISTORY] = replace(policy.retention[RUN_HISTORY], duration_days=0)
         assert _run_history(context, policy, audit, now) == 2 and instance.get_run_ids() == []
     assert events == [("run_history_expired", {"now": now, "rule": RUN_HISTORY, "count": 2})]
+
+
+def _schedule_requests(home, queued: tuple[str, ...] = ()):
+    """What the full_refresh schedule requests for the installation at `home`, with runs of the
+    landing days `queued` waiting in the run queue."""
+    from dagster import DagsterRunStatus, build_schedule_context, instance_for_test
+    from dagster._core.test_utils import create_run_for_test
+
+    from orchestration.definitions import defs
+    from orchestration.resources import THROUGH_TAG, KlantkluisResource
+
+    schedule = defs.resolve_schedule_def("full_refresh_schedule")
+    with instance_for_test() as instance:
+        for day in queued:
+            # created, not yet queued (a queued one needs a code location): the schedule counts both
+            create_run_for_test(instance, "full_refresh", status=DagsterRunStatus.NOT_STARTED, tags={THROUGH_TAG: day})
+        context = build_schedule_context(instance=instance,
+                                         resources={"klantkluis": KlantkluisResource(home=str(home))})
+        result = schedule.evaluate_tick(context)
+        return list(result.run_requests or []) or result.skip_message
+
+
+def _land(home, files: dict[str, list[str]]) -> None:
+    for source, names in files.items():
+        (home / "landing" / source).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (home / "landing" / source / name).write_text("")  # the schedule goes by the names only
+
+
+def test_the_daily_schedule_requests_one_run_per_pending_landing_day_in_order_as_klantkluis_run_does(tmp_path):
+    """Operations review: the 02:00 schedule sent no day tag, so its run took every pending day at
+    once and the snapshots lost the earlier days' history (1,833 versions, none closed, against
+    1,903 and 70 closed via `klantkluis run`)."""
+    from orchestration.resources import THROUGH_TAG
+    from orchestration.settings import Paths, connect_duckdb
+
+    _land(tmp_path, {"crm_customers": ["2026-12-07.csv", "2026-12-06.csv"], "orders": ["2026-12-06.csv"],
+                     "leads": ["2026-12-05.csv", "leads_export.csv"]})
+    with connect_duckdb(tmp_path / "warehouse.duckdb") as con:  # the ledger: 12-05 was loaded before
+        con.execute("create schema raw; create table raw._batches (source varchar, file varchar)")
+        con.execute("insert into raw._batches values ('leads', '2026-12-05.csv')")
+    requests = _schedule_requests(tmp_path)
+    assert [(r.run_key, r.tags.get(THROUGH_TAG)) for r in requests] == [("2026-12-06", "2026-12-06"),
+                                                                         ("2026-12-07", "2026-12-07")]
+    # one place splits a catch-up into days: `klantkluis run` (pipeline._run_days) takes the same tags
+    from orchestration.resources import day_runs
+
+    ours = [{k: v for k, v in r.tags.items() if k.startswith("klantkluis/")} for r in requests]
+    assert ours == [tags for _, tags in day_runs(Paths.from_home(tmp_path))]
+    # the daemon evaluates each tick it missed while down: a day whose run waits in the queue is not requested again
+    assert [r.run_key for r in _schedule_requests(tmp_path, queued=("2026-12-06",))] == ["2026-12-07"]
+    assert "has a run waiting in the queue" in _schedule_requests(tmp_path, queued=("2026-12-06", "2026-12-07"))
+
+
+def test_the_daily_schedule_requests_one_run_without_a_day_when_none_is_pending(tmp_path):
+    """Retention, requests and the rebuild run daily, new files or not."""
+    from orchestration.resources import THROUGH_TAG
+
+    assert [r.tags.get(THROUGH_TAG) for r in _schedule_requests(tmp_path)] == [None]  # no landing folder at all
+    _land(tmp_path, {"orders": ["orders_export.csv"]})  # a file without a day: every run takes it
+    assert [r.tags.get(THROUGH_TAG) for r in _schedule_requests(tmp_path)] == [None]
+
+
+def test_the_daily_schedule_still_requests_a_run_while_another_process_holds_the_warehouse(
+        tmp_path, warehouse_held_elsewhere):
+    from orchestration.resources import THROUGH_TAG
+    from orchestration.settings import connect_duckdb
+
+    _land(tmp_path, {"orders": ["2026-12-06.csv", "2026-12-07.csv"]})
+    connect_duckdb(tmp_path / "warehouse.duckdb").close()
+    with warehouse_held_elsewhere(tmp_path / "warehouse.duckdb"):
+        requests = _schedule_requests(tmp_path)
+    # which days are pending is unknown: one run, not a failed tick (its ingest steps warn if it takes two days)
+    assert [r.tags.get(THROUGH_TAG) for r in requests] == [None]

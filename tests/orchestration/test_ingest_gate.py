@@ -2,7 +2,8 @@
 landing file on its latest load (a file that failed it fails it again when skipped unchanged, until
 it is fixed); a run earlier than the last load is refused; a long load logs its progress; a
 warehouse held by another process is waited for; a column an older version stored in plain text
-is encrypted."""
+is encrypted; a run without a day tag that takes several landing days says so, and a run of a day
+stops while an earlier day is not loaded."""
 
 
 import functools
@@ -331,3 +332,39 @@ def test_an_excel_export_with_dutch_settings_loads_as_its_dialect_in_sources_yml
     assert not result.success  # the gate names the fix: the csv settings of sources.yml
     assert "orders file 1/1 2026-01-31.csv: 5 rows in, 0 loaded, 5 quarantined, 0 suppressed" in logged
     assert any("or correct the column mapping or csv settings in sources.yml" in (line or "") for line in logged)
+
+
+def test_a_run_without_a_day_tag_that_takes_two_landing_days_says_so_and_what_it_costs(tmp_path, landing):
+    """A launch from the UI has no `klantkluis/through_day` tag: it takes every pending day, and the
+    snapshots keep only the last one's state. Its log and metadata say so, and how to avoid it."""
+    for day in (1, 2):
+        (landing / f"2026-01-0{day}.csv").write_text(HEADER + GOOD.format(n=day, d=day))
+    result, logged = _run(tmp_path)
+    assert result.success
+    [said] = [line for line in logged if "landing days at once" in line]
+    assert said.startswith("orders: this run takes the files of 2 landing days at once (2026-01-01 to 2026-01-02)")
+    assert "`klantkluis run`" in said and "klantkluis/through_day" in said
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["landing_days_new"].value == 2 and "landing_days_warning" in metadata
+    (landing / "2026-01-03.csv").write_text(HEADER + GOOD.format(n=3, d=3))
+    result, logged = _run(tmp_path, "2026-02-02T00:00:00+00:00")  # one new day: nothing to say
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["landing_days_new"].value == 1 and "landing_days_warning" not in metadata
+    assert not [line for line in logged if "landing days at once" in line]
+
+
+def test_a_run_of_a_landing_day_stops_while_an_earlier_day_is_not_loaded(tmp_path, landing):
+    """The schedule queues one run per day; the queue runs the next day's even when the earlier day's
+    run failed. That run loads nothing, instead of taking both days (and losing one from the snapshots)."""
+    for day in (1, 2):
+        (landing / f"2026-01-0{day}.csv").write_text(HEADER + GOOD.format(n=day, d=day))
+    result, _ = _run(tmp_path, tags={"klantkluis/through_day": "2026-01-02"})
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    assert "Landing day(s) 2026-01-01, before this run's day 2026-01-02, are not loaded" in str(
+        failure.event_specific_data.error)
+    with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        assert con.execute("select count(*) from raw._batches").fetchone()[0] == 0
+    for day in ("2026-01-01", "2026-01-02"):  # in order, as `klantkluis run` and the schedule do
+        result, logged = _run(tmp_path, tags={"klantkluis/through_day": day})
+        assert result.success and not [line for line in logged if "landing days at once" in line]
