@@ -21,7 +21,7 @@ from orchestration.ingest.sources import going_back_in_time, last_load
 from orchestration.project import manifest_problem
 from orchestration.resources import AS_OF_TAG, RELOAD_TAG, SIMULATE_TAG, ahead_of_now, day_runs
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
-from orchestration.requests.common import open_requests
+from orchestration.requests.common import requests_note
 from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
 from privacy import retention
 from privacy.classification import load_classification
@@ -169,7 +169,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with connect_duckdb(paths.warehouse, read_only=True) as con:
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
-                         failed=not result.success, requests=open_requests(paths), days=ran,
+                         failed=not result.success, requests=requests_note(paths), days=ran,
                          quarantine=quarantine_counts(con), warnings=list(warnings.values()),
                          landing=landing_notes(paths, con, business_day(as_of)), headlines=all_figures(con)))
     if not result.success:

@@ -63,20 +63,27 @@ def write_receipt(outbox: Path, document: dict) -> str:
     return str(write_json(outbox / f"{document['request_id']}.receipt.json", document))
 
 
-def unregistered(paths) -> str | None:
-    """A note on the inbox documents the ledger has not registered yet (their month of Art. 12(3)
-    runs from receipt, registered or not); None when there are none."""
-    from orchestration.requests.inbox import inbox_files
+def unregistered(paths, now: datetime | None = None) -> str | None:
+    """A note on the inbox documents the ledger has not registered yet, with the earliest answer due
+    (their month of Art. 12(3) runs from arrival, registered or not: see ``inbox.arrival``) and how
+    many are overdue; None when there are none. Counts and dates only."""
+    from orchestration.requests.inbox import arrival, inbox_files
     from privacy.rights.ledger import Ledger
+    from privacy.rights.requests import local_date, months_after
 
+    now = now or datetime.now(timezone.utc)
     registered = set()
     if (paths.state / "requests.sqlite").exists():
         with Ledger(paths.state / "requests.sqlite") as ledger:
             registered = {r["request_id"] for r in ledger.rows()}
-    if waiting := len(set(inbox_files(paths.inbox)) - registered):
-        return (f"{waiting} document(s) in {paths.inbox} not registered yet: the Dagster sensor takes them, or "
-                "`klantkluis process-requests`.")
-    return None
+    waiting = [doc for request_id, doc in inbox_files(paths.inbox).items() if request_id not in registered]
+    if not waiting:
+        return None
+    due = sorted(months_after(arrival(path, raw or b"", now), 1) for path, raw in waiting)
+    overdue = sum(d < now for d in due)
+    return (f"{len(waiting)} document(s) in {paths.inbox} not registered yet, the first answer due "
+            f"{local_date(due[0].isoformat())}" + (f", {overdue} overdue" if overdue else "")
+            + ": the Dagster sensor takes them (while `klantkluis daemon` runs), or `klantkluis process-requests`.")
 
 
 def open_requests(paths, now: datetime | None = None) -> str | None:
@@ -94,6 +101,13 @@ def open_requests(paths, now: datetime | None = None) -> str | None:
     return (f"{len(open_)} data subject request(s) not answered yet, {len(overdue)} overdue"
             + (f", {by_hand} rejected document(s) to answer by hand" if by_hand else "")
             + ": `klantkluis requests --open`")
+
+
+def requests_note(paths) -> str | None:
+    """The Requests line of the run summary and of `klantkluis status`: the requests not answered
+    yet and the inbox documents not registered yet (a run from cron answers none: the sensor or
+    `process-requests` does). None when there are neither."""
+    return " ".join(note for note in (open_requests(paths), unregistered(paths)) if note) or None
 
 
 def republish(paths) -> dict | None:

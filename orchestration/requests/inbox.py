@@ -145,7 +145,7 @@ def intake(service, now: datetime) -> list:
             request = service.parse(raw)
         except InvalidRequest as exc:
             try:
-                received = _arrival(path, raw or b"", now)
+                received = arrival(path, raw or b"", now)
                 folder = service.paths.inbox / REJECTED
                 if folder.is_symlink():  # documents would be moved wherever it points
                     raise PrivacyError(f"{folder} is a symbolic link: make it a folder of its own (remove the "
@@ -176,7 +176,7 @@ def intake(service, now: datetime) -> list:
     return sorted(pending, key=lambda r: (r.received_at, r.type in ERASING, r.request_id))
 
 
-def _arrival(path: Path, raw: bytes, now: datetime) -> datetime:
+def arrival(path: Path, raw: bytes, now: datetime) -> datetime:
     """When a document that is not a valid request arrived: the earliest of the time it states, the
     file's time and now, so that its deadline is never later than the law's."""
     moments = [now, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)]

@@ -121,7 +121,7 @@ def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_r
     said = capsys.readouterr().out
     assert "No run recorded in this installation yet." in said and "klantkluis status" in said
     (paths.inbox).mkdir()
-    (paths.inbox / "req-1.json").write_text("{}")
+    (paths.inbox / "req-1.json").write_text('{"received_at": "2026-01-05T10:00:00+01:00"}')  # months ago
     with duckdb.connect(str(paths.warehouse)) as con:
         ensure_raw_tables(con, [])
         con.execute("insert into raw._batches values ('b1', 'orders', 'o.csv', 'x', 5, 2, 3, 0, now(), null)")
@@ -131,7 +131,9 @@ def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_r
     assert main(["--home", str(tmp_path), "status"]) == 0
     said = capsys.readouterr().out
     assert "klantkluis status" in said and "orders           in          5  loaded          2  quarantined       3" in said
-    assert f"1 document(s) in {paths.inbox} not registered yet" in said
+    # the month of Art. 12(3) runs from arrival: the operator sees it is overdue, not only that it waits
+    assert f"Requests: 1 document(s) in {paths.inbox} not registered yet, the first answer due 2026-02-05, 1 overdue" \
+        in said
     from orchestration.requests.service import RequestService
 
     with RequestService(paths) as service:  # registered, not answered yet (crash review: still called unregistered)
