@@ -38,8 +38,9 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
     instead of "we process no data about you"."""
     cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns]
     by_purpose, by_rule, by_category = defaultdict(set), defaultdict(set), defaultdict(list)
+    unused = _without_consent(datasets, policy)
     for d, c in cols:
-        for p in c.purposes:
+        for p in set(c.purposes) - unused:
             by_purpose[p].add(d.name)
         if c.name not in LOAD_COLUMNS:  # our bookkeeping (file, line, batch): its rule is no period for your data
             by_rule[c.retention].add(d.name)
@@ -74,6 +75,18 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
             "art15": {k: {"article": _ARTICLES[k], "content": v} for k, v in info.items()},
             "datasets": [_dataset(d) for d in datasets], "codes": values.codes(datasets, policy),
             "derived_views": {"views": list(views), **texts.both(texts.VIEWS)}}
+
+
+RESOLVED_CONSENTS = "intermediate.int_consents_resolved"
+
+
+def _without_consent(datasets: list[Dataset], policy: Policy) -> set[str]:
+    """The purposes based on consent (Art. 6(1)(a)) this subject's data is not used for, since none
+    of their consent purposes is granted now (``int_consents_resolved``, which a withdrawal updates
+    at once): a lead, for whom no consent is recorded, or a customer who never agreed or withdrew,
+    is not told of them as purposes of their data (Art. 12(1), 15(1)(a))."""
+    granted = {r["purpose"] for d in datasets if d.name == RESOLVED_CONSENTS for r in d.rows if r.get("is_granted")}
+    return {name for name, p in policy.purposes.items() if p.consent_based and not granted & set(p.consent_purposes)}
 
 
 def profiling(classification: Classification, present: set[str]) -> dict:

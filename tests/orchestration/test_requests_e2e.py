@@ -438,7 +438,7 @@ def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
     said = receipt["explanation"]
     assert said["nl"].startswith("Wij hebben uw gegevens gewist:") and "fiscale bewaarplicht" in said["nl"]
     assert "Uw sleutel is vernietigd" in said["nl"]
-    assert f"until {kept['legal_duty_ends']}" in said["en"] and "copy of your data that we delivered" in said["en"]
+    assert f"until {shown(kept['legal_duty_ends'], 'en')}" in said["en"] and "copy of your data that we delivered" in said["en"]
     [access] = [r for r in world["ledger"] if r["request_id"] == world["access_id"]]
     assert json.loads(access["detail"])["removed"]["rule"] == "delivered"  # why the export is gone
     assert "removed 30 days after they were loaded" in receipt["source_systems"]["en"]

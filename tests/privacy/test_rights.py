@@ -545,3 +545,25 @@ def test_a_warehouse_restored_from_before_an_erasure_has_the_subject_erased_agai
                            audit=audit, now=now) == []  # once is enough
     events = [e["event"] for e in audit.entries()]
     assert events[-2:] == ["erasure", "erasure_reapplied"] and events.count("erasure_reapplied") == 1
+
+
+def test_a_purpose_based_on_consent_is_named_only_to_a_subject_who_granted_it(now):
+    """Art. 12(1), 15(1)(a): a lead (no consent is recorded of leads) was told their pyramid tier
+    serves offers "only if you agreed"; it does not, so direct marketing is no purpose of theirs."""
+    leads, pyramid = CLASSIFICATION.table("leads", "source"), CLASSIFICATION.table("customer_pyramid", "model")
+    consents = CLASSIFICATION.table("int_consents_resolved", "model")
+    lead = [Dataset(Relation("raw", "leads", False, ("subject_id", "lead_id")), leads, ["subject_id", "lead_id"],
+                    [{"subject_id": "b" * 64, "lead_id": "L0000001"}]),
+            Dataset(Relation("marts", "customer_pyramid", False, ("subject_id", "tier")), pyramid,
+                    ["subject_id", "tier"], [{"subject_id": "b" * 64, "tier": "prospect"}])]
+
+    def purposes(datasets):
+        art = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)["art15"]
+        return {p["purpose"] for p in art["purposes"]["content"]}
+
+    assert "direct_marketing" not in purposes(lead) and "analytics" in purposes(lead)
+    for granted, told in ((False, False), (True, True)):  # withdrawn, then granted
+        rows = [{"subject_id": "b" * 64, "purpose": "marketing_email", "is_granted": granted}]
+        resolved = Dataset(Relation("intermediate", "int_consents_resolved", False, tuple(rows[0])), consents,
+                           list(rows[0]), rows)
+        assert ("direct_marketing" in purposes([*lead, resolved])) is told
