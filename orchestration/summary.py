@@ -49,7 +49,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
     requests not answered yet (``open_requests``); ``days``: the landing days processed, one run each;
     ``quarantine``: rows in quarantine per source and rule (``quarantine_counts``); ``warnings``: the
     checks of severity WARN that failed (``warnings_of``); ``landing``: files no run reads, or gone
-    after their load (``landing_zone.landing_notes``); ``headlines``: the marts' headline figures
+    after their load, and columns of files not read or missing, a column the file before had first,
+    marked as a warning (``landing_zone.landing_notes``); ``headlines``: the marts' headline figures
     (``headlines.all_figures``)."""
     lines = ["", title, "=" * len(title)]
     if not failed:
@@ -82,7 +83,7 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
         lines += ["", "Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):"]
         lines += [f"  {w}" for w in warnings]
     if landing:
-        lines += ["", "Landing zone (files whose rows are not where you may expect them):"]
+        lines += ["", "Landing zone (files whose rows or columns are not where you may expect them):"]
         lines += [f"  {n}" for n in landing]
     if requests:
         lines += ["", f"Requests: {requests}"]

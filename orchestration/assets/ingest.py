@@ -15,6 +15,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
 from orchestration.compaction import compact_if_due_now, record_deletion
 from orchestration.ingest import landing_retention
 from orchestration.ingest.encrypt_plain import encrypt_plain
+from orchestration.ingest.landing_zone import column_notes, file_columns
 from orchestration.ingest.quarantine import passes_gate
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
@@ -33,6 +34,15 @@ OWNERS = ["team:data-engineering"]
 def _rules_table(rules: Counter) -> MetadataValue:
     table = "| rule | rows |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in sorted(rules.items()))
     return MetadataValue.md(table if rules else "No rule broken.")
+
+
+def _columns_table(found: list) -> MetadataValue:
+    """Per file, the header's names not read and the optional columns it lacks (names only)."""
+    rows = [f"| {f.file} | {', '.join(f.not_read)} | "
+            + ", ".join(f"{c} (null; {f.before} had it)" if c in f.lost else c for c in f.missing) + " |"
+            for f in found if f.not_read or f.missing]
+    return MetadataValue.md("| file | columns not read | optional columns missing |\n|---|---|---|\n" + "\n".join(rows)
+                            if rows else "Every file has every column and no other.")
 
 
 def _summary(results: list[BatchResult]) -> tuple[dict, Counter]:
@@ -251,6 +261,13 @@ def build_ingest_asset(table) -> AssetsDefinition:
             read = {r.file for r in results}
             removed = _remove_expired(context, con, table.name, [p for p in files if p.name in read & passed],
                                       klantkluis, policy, ctx.audit, now)
+            columns = file_columns(con, table.name, [p.name for p in files])
+            warned, noted = column_notes([f for f in columns if f.file in {r.file for r in results if not r.skipped}],
+                                         klantkluis.paths.mapping.name)
+            for line in warned:
+                context.log.warning(line)
+            for line in noted:
+                context.log.info(line)
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             held = _held_rules(con, table.name)
             current = _held_rules(con, table.name, [f for f, *_ in latest])
@@ -265,7 +282,9 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     "raw_rows_total": raw_rows,
                     "quarantine_rows_total": sum(held.values()),
                     "quarantine_rules": _rules_table(held),  # as held, as the total: files of earlier runs too
-                    "quarantine_rules_this_run": _rules_table(rules)}
+                    "quarantine_rules_this_run": _rules_table(rules),
+                    "landing_columns": _columns_table(columns),  # of the current files, as the gate
+                    "files_with_columns_lost": sum(bool(f.lost) for f in columns)}
         if errors:
             raise Failure(description="\n".join(errors), metadata=metadata)
         return MaterializeResult(metadata={**metadata, "dagster/row_count": raw_rows}, check_results=[

@@ -1,14 +1,16 @@
 """What the landing zone holds that no run reads, that a run reads otherwise than meant, or that
 the raw layer holds without its file (GDPR Art. 5(1)(d), accuracy): a file in the wrong folder
 loses its rows in silence, a file renamed or placed by mistake after its load keeps its rows in the
-raw layer, where the latest file name wins, and a misnamed day or a second download is loaded
-beside the files meant. Notes name folders and files only, never their content.
+raw layer, where the latest file name wins, a misnamed day or a second download is loaded
+beside the files meant, and a column renamed or dropped in an export loads as null. Notes name
+folders, files and columns only, never their content.
 """
 
 import contextlib
 import difflib
 import hashlib
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -148,6 +150,78 @@ def copies(paths: Paths) -> list[str]:
     return notes
 
 
+@dataclass(frozen=True)
+class FileColumns:
+    """A landing file's header as its latest load recorded it in the load ledger, names only: the
+    header's names that are none of ours (never loaded), the optional columns of ours it lacks
+    (loaded as null), and of those the ones the source's file loaded before it had: a column the
+    export renamed or dropped, whose values became null unseen (Art. 5(1)(d))."""
+
+    source: str
+    file: str
+    not_read: tuple[str, ...]
+    missing: tuple[str, ...]
+    lost: tuple[str, ...] = ()
+    before: str | None = None  # the file loaded before it that had the lost columns
+
+
+def file_columns(con, source: str | None = None, files: list[str] | None = None) -> list[FileColumns]:
+    """The recorded headers of the files of `source` (default: every source), of `files` only if
+    given, in load order. A file's "before" is the one whose latest load came last before its own;
+    loads made before headers were recorded, unloaded files and the consent events of requests
+    (never landing files) are left out."""
+    if con is None or "columns_missing" not in column_types(con, "raw", "_batches"):
+        return []
+    rows = con.execute(f"select source, file, columns_not_read, columns_missing from {LATEST_BATCHES} "
+                       "where columns_missing is not null" + (" and source = ?" if source else "")
+                       + " order by source, loaded_at, batch_id", [source] if source else []).fetchall()
+    found, before = [], {}
+    for source_, file, not_read, missing in rows:
+        if is_request_batch(file):
+            continue
+        had = before.get(source_)
+        lost = tuple(c for c in missing if had is not None and c not in had.missing)
+        before[source_] = FileColumns(source_, file, tuple(not_read), tuple(missing), lost, had.file if lost else None)
+        found.append(before[source_])
+    return [f for f in found if files is None or f.file in files]
+
+
+def column_notes(found: list[FileColumns], mapping: str) -> tuple[list[str], list[str]]:
+    """(warnings, notes) on the headers `found`, each naming its fix: a warning per file that lacks
+    a column the file before it had (its values are null now), then per source the files with the
+    same columns not read, and those lacking the same optional columns. ``mapping``: the name of
+    the sources file where columns are mapped."""
+    fix = f"map it under the source's `columns` in {mapping} (README, 'Point it at your own files')"
+    warnings = [f"{f.source}/{f.file} lacks {', '.join(f.lost)}, which {f.before} had: the rows it loaded "
+                f"hold no {', '.join(f.lost)} (null), nor do the marts built from them. A renamed column: {fix}"
+                + (f"; this file has {', '.join(f.not_read)} not read" if f.not_read else "")
+                + ". A dropped one: correct the export. Either way the next run loads the file again"
+                for f in found if f.lost]
+    not_read, missing = defaultdict(list), defaultdict(list)
+    for f in found:
+        if f.not_read:
+            not_read[f.source, f.not_read].append(f.file)
+        if rest := tuple(c for c in f.missing if c not in f.lost):
+            missing[f.source, rest].append(f.file)
+    notes = [f"{source}: {len(files)} file(s) ({_names(files)}) have column(s) not read: {', '.join(columns)}; none "
+             f"of ours when loaded, so never loaded. One that holds a column of ours under another name: {fix}; one "
+             "declared since (an upgrade): `klantkluis run --reload`; else leave it, or drop it from the export"
+             for (source, columns), files in not_read.items()]
+    notes += [f"{source}: {len(files)} file(s) ({_names(files)}) lack the optional column(s) {', '.join(columns)}: "
+              f"their rows hold none (null). One the export has under another name: {fix}; else add it to the export "
+              "if you have it" for (source, columns), files in missing.items()]
+    return warnings, notes
+
+
+def header_notes(paths: Paths, con) -> list[str]:
+    """The warnings (first, so marked) and notes on the columns of the landing files still where their
+    source reads them."""
+    current = {s: {p.name for p in source_files(paths, s)} for s in LANDING_SOURCES}
+    warnings, notes = column_notes([f for f in file_columns(con) if f.file in current.get(f.source, ())],
+                                   paths.mapping.name)
+    return [*(f"Warning: {w}" for w in warnings), *notes]
+
+
 def business_day(at: datetime | None = None) -> date:
     """The date on the business's calendar at `at` (default now): landing files are named after it."""
     return (at or datetime.now(timezone.utc)).astimezone(LOCAL_TIME).date()
@@ -157,7 +231,7 @@ def landing_notes(paths: Paths, con, today: date) -> list[str]:
     """Every note on the landing zone, for the run summary and `klantkluis status`; a sources.yml
     that cannot be read is the one note (the rest of the status still shows)."""
     try:
-        return [*unread(paths), *vanished(paths, con), *future_days(paths, today), *misnamed_days(paths),
-                *copies(paths)]
+        return [*header_notes(paths, con), *unread(paths), *vanished(paths, con), *future_days(paths, today),
+                *misnamed_days(paths), *copies(paths)]
     except LandingFileError as exc:
         return [str(exc)]

@@ -79,6 +79,7 @@ class FileRead:
     rows: pd.DataFrame  # expected columns as str (None for empty) plus _source_line
     rejects: list[Reject] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
 
     @property
     def input_rows(self) -> int:
@@ -485,7 +486,7 @@ def _read_csv_table(path: Path, expected: list[str], read_as: ReadAs, optional: 
     ignored = [c for c in columns if c and c not in expected]
     if unnamed := [str(k + 1) for k, c in enumerate(columns) if not c]:
         ignored.append(f"column(s) {', '.join(unnamed)} without a header name")
-    return TableRead(_values_read_as(table, read_as), rejects, ignored)
+    return TableRead(_values_read_as(table, read_as), rejects, ignored, [c for c in expected if c not in columns])
 
 
 # A euro sign before a number, with a minus before or after it ("€ 12,50", "-€ 12,50", "€ -12,50"),
@@ -596,7 +597,8 @@ def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: froz
     if records:
         _check_header(path, sorted(seen), expected, {}, optional)
     table = _arrow(records, lines, list(range(len(expected))), expected)
-    return TableRead(table, rejects, sorted(seen - set(expected)))
+    return TableRead(table, rejects, sorted(seen - set(expected)),
+                     [c for c in expected if c not in seen] if records else [])
 
 
 def _read_parquet(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str]) -> "TableRead":
@@ -612,7 +614,7 @@ def _read_parquet(path: Path, expected: list[str], read_as: ReadAs, optional: fr
     arrays = [pa.array(df[c].tolist(), pa.string()) for c in expected]
     lines = pa.array(np.arange(1, len(df) + 1, dtype=np.int64))
     return TableRead(pa.Table.from_arrays([*arrays, lines], names=[*expected, "_source_line"]), [],
-                     [c for c in columns if c not in expected])
+                     [c for c in columns if c not in expected], [c for c in expected if c not in columns])
 
 
 def _iso_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -635,11 +637,14 @@ def _iso_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 @dataclass
 class TableRead:
-    """A landing file as Arrow: the `expected` columns as strings (null for empty) plus _source_line."""
+    """A landing file as Arrow: the `expected` columns as strings (null for empty) plus _source_line.
+    ``ignored_columns``: the header's names that are none of ours (never loaded); ``missing_columns``:
+    the optional columns of ours the file lacks, read as null. Names only, never values."""
 
     rows: pa.Table
     rejects: list[Reject] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
 
     @property
     def input_rows(self) -> int:
@@ -649,7 +654,7 @@ class TableRead:
         df = self.rows.to_pandas()
         data = [c for c in df.columns if c != "_source_line"]
         df[data] = df[data].astype(object)
-        return FileRead(df, self.rejects, self.ignored_columns)
+        return FileRead(df, self.rejects, self.ignored_columns, self.missing_columns)
 
 
 READERS = {".csv": _read_csv_table, ".jsonl": _read_jsonl, ".parquet": _read_parquet}

@@ -30,8 +30,16 @@ _BATCHES = """
 create table if not exists raw._batches (
     batch_id varchar primary key, source varchar not null, file varchar not null, sha256 varchar not null,
     input_rows bigint not null, loaded bigint not null, quarantined bigint not null,
-    suppressed bigint not null, loaded_at timestamptz not null, table_failures varchar
+    suppressed bigint not null, loaded_at timestamptz not null, table_failures varchar,
+    columns_not_read varchar[], columns_missing varchar[]
 )"""
+# Added to the load ledger after its first version (older warehouses get them in `ensure_raw_tables`):
+# - table_failures: the table-level rules a file broke (rule names, "\n"-separated); an unchanged file is
+#   not read again, so its gate outcome must outlive the run that loaded it;
+# - columns_not_read, columns_missing: the names in the file's header that are none of ours, and the
+#   optional columns of ours it lacks (null: a load made before they were recorded); what the run
+#   summary and each ingest step say about a file's columns (`landing_zone.file_columns`).
+_BATCHES_ADDED = {"table_failures": "varchar", "columns_not_read": "varchar[]", "columns_missing": "varchar[]"}
 # Landing files removed after their retention period (orchestration/ingest/landing_retention.py).
 _LANDING_REMOVED = """
 create table if not exists raw._landing_removed (
@@ -71,9 +79,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> No
     """Create the raw schema, the load ledger, the quarantine and each declared raw table."""
     con.execute("create schema if not exists raw")
     con.execute(_BATCHES)
-    # The table-level rules a file broke (rule names, "\n"-separated): an unchanged file is not read
-    # again, so its gate outcome must outlive the run that loaded it. Added to older warehouses here.
-    con.execute("alter table raw._batches add column if not exists table_failures varchar")
+    for name, kind in _BATCHES_ADDED.items():
+        con.execute(f"alter table raw._batches add column if not exists {name} {kind}")
     con.execute(_QUARANTINE)
     con.execute(_LANDING_REMOVED)
     for table in tables:

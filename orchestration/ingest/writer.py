@@ -34,6 +34,8 @@ CHUNK_ROWS = 200_000  # rows protected at a time
 PARALLEL_MIN_ROWS = 20_000  # below this a chunk is protected in this process only
 UNLOADED = "unloaded"  # raw._batches.sha256 of a file taken out by `unload_file`: no content matches it
 PROGRESS_SECONDS = 15.0  # a long file load says how far it is at most this often; a quick one says nothing
+# The load ledger's columns every load records (schema._BATCHES; the others are named where they are set)
+_LEDGER = "batch_id, source, file, sha256, input_rows, loaded, quarantined, suppressed, loaded_at"
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         return BatchResult(table.name, path.name, skipped=True)
     read = read_landing_table(path, landing_columns(table), read_as, optional_columns(table))
     names, columns, rejects, input_rows = read.rows.column_names, read.rows.columns, read.rejects, read.input_rows
+    not_read, missing = read.ignored_columns, read.missing_columns
     del read
     tell(lambda: f"read {input_rows:,} rows; validating")
     # One chunk per column: taking each chunk's rows from many chunks gathers them again per take.
@@ -275,9 +278,11 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         result = replace(result, corrections_kept=reapply(con, table, path.name, saved) if same else 0,
                          corrections_dropped=0 if same else len(saved), replaced=0 if same else gone)
         _insert(con, "_quarantine", quarantine)
-        con.execute("insert into raw._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute(f"insert into raw._batches ({_LEDGER}, table_failures, columns_not_read, columns_missing) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,
-                     result.quarantined, result.suppressed, ctx.now, "\n".join(table_failures) or None])
+                     result.quarantined, result.suppressed, ctx.now, "\n".join(table_failures) or None,
+                     not_read, missing])
         # Recorded before the commit: a load the audit log cannot record is not made (Art. 5(2)); a
         # process stopped between the two leaves an entry whose batch id raw._batches lacks, never
         # rows without an entry.
@@ -306,7 +311,7 @@ def unload_file(con: duckdb.DuckDBPyConnection, source: str, file: str, batch_id
                                 [file]).fetchone()[0] if "_rectified" in column_types(con, "raw", source) else 0
         rows = con.execute(f'delete from raw."{source}" where _source_file = ?', [file]).fetchone()[0]
         quarantined = con.execute("delete from raw._quarantine where source = ? and file = ?", [source, file]).fetchone()[0]
-        con.execute("insert into raw._batches values (?, ?, ?, ?, 0, 0, 0, 0, ?, null)",
+        con.execute(f"insert into raw._batches ({_LEDGER}) values (?, ?, ?, ?, 0, 0, 0, 0, ?)",
                     [batch_id, source, file, UNLOADED, now])
         audit.append("landing_file_unloaded", now=now, batch_id=batch_id, source=source, file=file, rows=rows,
                      quarantined=quarantined)

@@ -154,3 +154,54 @@ def test_a_sources_yml_that_cannot_be_read_is_the_one_note(home):
     (home / "sources.yml").write_text("orders:\n  colums: {}\n")
     [note] = landing_notes(Paths.from_home(str(home)), None, date(2026, 1, 1))
     assert "unknown key(s) colums" in note
+
+
+def test_a_renamed_or_dropped_optional_column_is_a_warning_and_columns_not_read_are_named(home, capsys):
+    """Operations review (Art. 5(1)(d), accuracy): an export that renamed `margin` to `gross_margin`
+    and added `delivery_method` loaded with 0 margins and no word: the columns not read were named
+    by `klantkluis check` only. Now the ingest step's log and metadata, the run summary and
+    `klantkluis status` name them, and a column the file before had is a warning, with its fix."""
+    import logging
+
+    from orchestration.definitions import SOURCES
+
+    folder = home / "landing" / "orders"
+    (folder / "2026-01-01.csv").write_text(HEADER + "".join(ROW.format(n=n) for n in range(1, 4)))
+    _ingest_orders(home)
+    renamed = HEADER.replace("margin", "gross_margin").replace("\n", ",delivery_method\n")
+    (folder / "2026-01-02.csv").write_text(renamed + "".join(ROW.format(n=n).replace("\n", ",post\n")
+                                                             for n in range(4, 7)))
+    asset = build_ingest_asset(next(t for t in SOURCES if t.name == "orders"))
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([asset], resources={"klantkluis": KlantkluisResource(home=str(home))}, instance=instance,
+                             tags={"klantkluis/as_of": "2026-02-01T00:01:00+00:00"})
+        logged = [(e.level, e.user_message) for e in instance.all_logs(result.run_id) if e.user_message]
+    assert result.success  # a warning, not a failure: the rows are there, their margins are not
+    [warned] = [m for level, m in logged if level == logging.WARNING]
+    assert warned.startswith("orders/2026-01-02.csv lacks margin, which 2026-01-01.csv had: the rows it loaded hold "
+                             "no margin (null), nor do the marts built from them")
+    assert "map it under the source's `columns` in sources.yml" in warned and "gross_margin, delivery_method" in warned
+    assert any("1 file(s) (2026-01-02.csv) have column(s) not read: gross_margin, delivery_method" in m
+               for level, m in logged if level == logging.INFO)
+    [event] = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["files_with_columns_lost"].value == 1
+    assert ("| 2026-01-02.csv | gross_margin, delivery_method | margin (null; 2026-01-01.csv had it) |"
+            in metadata["landing_columns"].value)
+
+    (folder / "2026-01-03.csv").write_text(HEADER.replace(",margin", "") + "O0000009,C0000009,2026-01-03,10.00,"
+                                           "books,web,ideal\n")  # as the file before: a note, no second warning
+    _ingest_orders(home, "2026-02-01T00:02:00+00:00")
+    paths = Paths.from_home(str(home))
+    with connect_duckdb(paths.warehouse, read_only=True) as con:
+        notes = landing_notes(paths, con, date(2026, 2, 1))
+        assert con.execute("select _source_file, count(margin) from raw.orders group by 1 order by 1").fetchall() == [
+            ("2026-01-01.csv", 3), ("2026-01-02.csv", 0), ("2026-01-03.csv", 0)]
+    assert [n.split(":")[0] for n in notes] == ["Warning", "orders", "orders"]
+    assert notes[0].startswith("Warning: orders/2026-01-02.csv lacks margin, which 2026-01-01.csv had")
+    assert notes[2].startswith("orders: 1 file(s) (2026-01-03.csv) lack the optional column(s) margin: their rows "
+                               "hold none (null)")
+    assert main(["--home", str(home), "status"]) == 0
+    said = capsys.readouterr().out
+    assert "Landing zone (files whose rows or columns are not where you may expect them):\n  Warning: orders/" in said
+    assert "C0000004" not in said + "".join(m for _, m in logged)  # names only, never values

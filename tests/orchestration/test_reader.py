@@ -326,3 +326,21 @@ def test_a_json_lines_file_with_a_byte_order_mark_loads_its_first_line(tmp_path)
     path.write_bytes(b'\xef\xbb\xbf[{"id": "1", "name": "x", "note": "y", "amount": "3"}]\n')
     with pytest.raises(LandingFileError, match="starts with a JSON array, not JSON Lines"):
         read_landing_table(path, EXPECTED)
+
+
+def test_each_reader_names_the_optional_columns_a_file_lacks_and_the_columns_it_does_not_read(tmp_path):
+    """Operations review (Art. 5(1)(d)): a renamed optional column loaded as null with no word; the
+    writer records both lists in the load ledger, so every file type must give them."""
+    import pyarrow.parquet as pq
+
+    optional = frozenset({"note", "amount"})
+    (tmp_path / "f.csv").write_text("id,name,gross_amount,extra\n1,Jan,2,x\n")
+    (tmp_path / "f.jsonl").write_text('{"id": "1", "name": "Jan", "gross_amount": "2", "extra": "x"}\n')
+    pq.write_table(pa.table({"id": ["1"], "name": ["Jan"], "gross_amount": ["2"], "extra": ["x"]}),
+                   tmp_path / "f.parquet")
+    for name in ("f.csv", "f.jsonl", "f.parquet"):
+        read = read_landing_table(tmp_path / name, EXPECTED, optional=optional)
+        assert (read.missing_columns, sorted(read.ignored_columns)) == (["note", "amount"], ["extra", "gross_amount"])
+        assert read.to_file_read().missing_columns == ["note", "amount"]
+    mapped = read_landing_table(tmp_path / "f.csv", EXPECTED, ReadAs(columns={"gross_amount": "amount"}), optional)
+    assert (mapped.missing_columns, mapped.ignored_columns) == (["note"], ["extra"])
