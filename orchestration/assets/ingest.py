@@ -79,10 +79,13 @@ def _held_rules(con, source: str, files: list[str] | None = None) -> Counter:
                                     "group by rule", [source, *(files or [])]).fetchall()))
 
 
-def _refuse_going_back_in_time(con, table, now) -> None:
+def _refuse_going_back_in_time(context, con, table, now, audit) -> None:
     """Stop a run whose time (`--as-of`, or the clock after a simulated later run) is before this
-    source's last load (`klantkluis run` refuses it before it starts; this covers runs from the UI)."""
-    ensure_raw_tables(con, [table])
+    source's last load (`klantkluis run` refuses it before it starts; this covers runs from the UI).
+    Columns declared since an older version made the table are added first (ensure_raw_tables)."""
+    if added := ensure_raw_tables(con, [table], audit, now):
+        context.log.info(f"{', '.join(added)}: declared since this table was made, now added to it (null in the rows "
+                         "loaded before)")
     last = con.execute("select max(loaded_at) from raw._batches where source = ?", [table.name]).fetchone()[0]
     if problem := going_back_in_time(now, last, table.name):
         raise Failure(problem)
@@ -226,7 +229,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
         reload = context.run.tags.get(RELOAD_TAG) == "all"
         results, errors = [], []
         with _encrypted_first(context, klantkluis, table, ctx) as con:
-            _refuse_going_back_in_time(con, table, now)
+            _refuse_going_back_in_time(context, con, table, now, ctx.audit)
             days = _new_days(context, con, klantkluis.paths, table.name, files)
             if not files:
                 _no_files(context, con, klantkluis.paths, table.name)

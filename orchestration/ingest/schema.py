@@ -75,20 +75,35 @@ def _type(column) -> str:
     return "blob" if column.transform == "encrypt" else "varchar"
 
 
-def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> None:
-    """Create the raw schema, the load ledger, the quarantine and each declared raw table."""
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection, tables: list[Table], audit: AuditLog | None = None,
+                      now: datetime | None = None) -> list[str]:
+    """Create the raw schema, the load ledger, the quarantine and each declared raw table.
+
+    An upgrade migrates itself: a column declared in the sources YAML after an older version made
+    the table (a bookkeeping column, or a landing column such as a new optional one) is added,
+    nullable and typed as declared, so its rows of earlier loads hold null. Each added landing
+    column is recorded in ``audit`` (event ``raw_columns_added``: table and column names) and
+    returned as ``table.column``. A column no longer declared stays in the table with its values,
+    never dropped in silence: new loads leave it null, and the blocking ``classification_complete``
+    check names it as unclassified until it is declared again or dropped by hand (README, Upgrading)."""
     con.execute("create schema if not exists raw")
     con.execute(_BATCHES)
     for name, kind in _BATCHES_ADDED.items():
         con.execute(f"alter table raw._batches add column if not exists {name} {kind}")
     con.execute(_QUARANTINE)
     con.execute(_LANDING_REMOVED)
+    added = []
     for table in tables:
         columns = ", ".join(f'"{c.name}" {_type(c)}' for c in table.columns)
         con.execute(f'create table if not exists raw."{table.name}" ({columns})')
-        for c in table.columns:  # a column of ours declared after an older version made the table
-            if c.name in BOOKKEEPING:
-                con.execute(f'alter table raw."{table.name}" add column if not exists "{c.name}" {_type(c)}')
+        held = column_types(con, "raw", table.name)
+        new = [c for c in table.columns if c.name not in held]
+        if (landing := [c.name for c in new if c.name not in BOOKKEEPING]) and audit is not None:
+            audit.append("raw_columns_added", now=now, table=table.name, columns=landing)  # recorded first
+        for c in new:
+            con.execute(f'alter table raw."{table.name}" add column "{c.name}" {_type(c)}')
+        added += [f"{table.name}.{name}" for name in landing]
+    return added
 
 
 def plain_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:

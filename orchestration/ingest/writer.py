@@ -209,7 +209,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     transaction: readers see all of the file or none of it. `progress` gets a line now and then
     while a large file loads (see PROGRESS_SECONDS).
     """
-    ensure_raw_tables(con, [table])
+    ensure_raw_tables(con, [table], ctx.audit, ctx.now)
     tell = _Progress(progress)
     sha = content_key(path, read_as)
     same = _unchanged(con, table.name, path.name, sha)

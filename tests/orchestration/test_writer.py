@@ -220,3 +220,37 @@ def test_loading_a_file_again_keeps_what_a_rectification_corrected_in_its_rows(l
     [entry] = [e for e in ctx.audit.entries() if e["event"] == "ingest_batch"][-2:-1]
     assert entry["details"]["corrections_kept"] == 1
     ctx.close()
+
+
+def test_a_column_declared_after_the_table_was_made_is_added_and_one_no_longer_declared_stays(
+        landing, monkeypatch, tmp_path):
+    """Upgrade review: a new release declared an optional orders column; every later ingest of orders
+    failed on the existing warehouse with DuckDB's binder error. The column is now added (null in
+    the rows loaded before) and recorded in the audit log (Art. 5(2)); a column taken out of the
+    declaration again keeps its values (nothing is dropped in silence)."""
+    from dataclasses import replace
+
+    ctx, older, path = _orders(landing, monkeypatch, tmp_path)
+    at = next(i for i, c in enumerate(older.columns) if c.name == "channel")  # classified as the channel is
+    new = replace(older.columns[at], name="delivery_method", from_column="delivery_method", optional=True,
+                  title={"nl": "Bezorgwijze", "en": "Delivery method"})
+    newer = replace(older, columns=(*older.columns[:at + 1], new, *older.columns[at + 1:]))
+    header = "order_id,customer_id,order_date,amount,margin,product_category,channel,payment_method"
+    row = "O9{n:08d},C{n:07d},2026-11-23,10.00,2.00,books,web,ideal"
+    with_it, without = tmp_path / "2026-11-24.csv", tmp_path / "2026-11-25.csv"
+    with_it.write_text(f"{header},delivery_method\n" + "".join(row.format(n=n) + ",post\n" for n in range(1, 4)))
+    without.write_text(f"{header}\n" + "".join(row.format(n=n) + "\n" for n in range(4, 6)))
+    held = "select _source_file, count(*), count(delivery_method) from raw.orders group by 1 order by 1"
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        before = writer.load_file(con, older, path, ctx)  # the older release made raw.orders
+        writer.load_file(con, newer, with_it, ctx)  # the upgrade declares delivery_method
+        upgraded = con.execute(held).fetchall()
+        writer.load_file(con, older, without, ctx)  # and a later release no longer does
+        downgraded = con.execute(held).fetchall()
+        typed = con.execute("select data_type from duckdb_columns() where table_name = 'orders' "
+                            "and column_name = 'delivery_method'").fetchone()
+    ctx.close()
+    assert upgraded == [(path.name, before.loaded, 0), (with_it.name, 3, 3)] and typed == ("VARCHAR",)
+    assert downgraded == [*upgraded, (without.name, 2, 0)]  # its values stay
+    [entry] = [e for e in ctx.audit.entries() if e["event"] == "raw_columns_added"]
+    assert entry["details"] == {"table": "orders", "columns": ["delivery_method"]}
