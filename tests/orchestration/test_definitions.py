@@ -242,9 +242,9 @@ def _schedule_requests(home, queued: tuple[str, ...] = ()):
         for day in queued:
             # created, not yet queued (a queued one needs a code location): the schedule counts both
             create_run_for_test(instance, "full_refresh", status=DagsterRunStatus.NOT_STARTED, tags={THROUGH_TAG: day})
-        context = build_schedule_context(instance=instance,
-                                         resources={"klantkluis": KlantkluisResource(home=str(home))})
-        result = schedule.evaluate_tick(context)
+        with build_schedule_context(instance=instance,
+                                    resources={"klantkluis": KlantkluisResource(home=str(home))}) as context:
+            result = schedule.evaluate_tick(context)
         return list(result.run_requests or []) or result.skip_message
 
 
