@@ -149,9 +149,6 @@ class Paths:
         return self.dagster_home
 
 
-# What klantkluis needs of the Dagster instance: one run at a time (DuckDB allows one writing
-# process: schedules must queue, not collide), no telemetry. Set on every `run` and `ui`.
-DAGSTER_REQUIRED = {"telemetry": {"enabled": False}, "run_queue": {"max_concurrent_runs": 1}}
 # Until the operator sets their own: schedule and sensor ticks do not pile up (the runs themselves
 # go by the policy's rule run_history, in the retention sweep).
 DAGSTER_DEFAULTS = {"retention": {"schedule": {"purge_after_days": 90},
@@ -159,21 +156,38 @@ DAGSTER_DEFAULTS = {"retention": {"schedule": {"purge_after_days": 90},
 
 
 def _dagster_settings(config: Path) -> None:
-    """Write ``DAGSTER_REQUIRED`` (and ``DAGSTER_DEFAULTS`` where absent) into Dagster's
-    ``dagster.yaml``, keeping every other setting the operator made there."""
+    """Set in Dagster's ``dagster.yaml`` what klantkluis needs: one run at a time (DuckDB allows one
+    writing process: schedules must queue, not collide), wherever the file sets run concurrency
+    (``run_coordinator``, ``concurrency: runs``, else ``run_queue``), and no telemetry; add
+    ``DAGSTER_DEFAULTS`` where absent; keep every other setting (comments do not survive a change).
+    PrivacyError, naming the fix, for a file klantkluis cannot work with."""
     import yaml
+
+    def refused(why: str) -> PrivacyError:
+        return PrivacyError(f"{config} {why}: correct it, or remove the file to have klantkluis write its settings anew")
 
     try:
         given = yaml.safe_load(config.read_text(encoding="utf-8")) if config.exists() else {}
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
-        given = f"line {where.line + 1}" if where else "it"
-        raise PrivacyError(f"{config} is not valid YAML ({given}): correct it, or remove the file to have "
-                           "klantkluis write its settings anew") from None
+        raise refused(f"is not valid YAML ({f'line {where.line + 1}' if where else 'it'})") from None
     given = {} if given is None else given
     if not isinstance(given, dict):
-        raise PrivacyError(f"{config} holds no settings (a mapping of Dagster's keys): correct it, or remove the "
-                           "file to have klantkluis write its settings anew")
-    merged = {**DAGSTER_DEFAULTS, **given, **{k: {**(given.get(k) or {}), **v} for k, v in DAGSTER_REQUIRED.items()}}
+        raise refused("holds no settings (a mapping of Dagster's keys)")
+    if bad := [k for k in ("telemetry", "run_queue", "concurrency", "run_coordinator", "retention")
+               if given.get(k) is not None and not isinstance(given[k], dict)]:
+        raise refused(f"gives {', '.join(bad)} a value that is no mapping of settings")
+    merged = {**DAGSTER_DEFAULTS, **given, "telemetry": {**(given.get("telemetry") or {}), "enabled": False}}
+    if coordinator := merged.get("run_coordinator"):
+        if coordinator.get("class") != "QueuedRunCoordinator":
+            raise refused("sets a run_coordinator that does not queue runs, while klantkluis needs them run one at "
+                          "a time (DuckDB has one writer): use QueuedRunCoordinator, or leave run_coordinator out")
+        merged["run_coordinator"] = {**coordinator, "config": {**(coordinator.get("config") or {}),
+                                                                "max_concurrent_runs": 1}}
+    elif "concurrency" in merged:
+        runs = {**(merged["concurrency"].get("runs") or {}), "max_concurrent_runs": 1}
+        merged["concurrency"] = {**merged["concurrency"], "runs": runs}
+    else:
+        merged["run_queue"] = {**(merged.get("run_queue") or {}), "max_concurrent_runs": 1}
     if merged != given:
         config.write_text(yaml.safe_dump(merged, sort_keys=False), encoding="utf-8")

@@ -192,9 +192,24 @@ def test_dagster_yaml_keeps_the_operators_settings_and_always_one_run_at_a_time(
     assert kept["run_queue"] == {"max_concurrent_runs": 1} and kept["telemetry"] == {"enabled": False}
     with DagsterInstance.from_config(str(config.parent)) as instance:  # Dagster reads what was written
         assert instance.run_coordinator is not None
-    config.write_text("run_queue: [\n")
-    with pytest.raises(PrivacyError, match=r"dagster.yaml is not valid YAML \(line 2\)"):
+    # run concurrency set the current way, or by a queued coordinator: one run at a time there, and
+    # no run_queue beside it, which Dagster refuses to start with (review)
+    for given, where in (("concurrency:\n  runs:\n    max_concurrent_runs: 4\n", ("concurrency", "runs")),
+                         ("run_coordinator:\n  module: dagster.core.run_coordinator\n  class: QueuedRunCoordinator\n",
+                          ("run_coordinator", "config"))):
+        config.write_text(given)
         paths.prepare_dagster_home()
+        written = yaml.safe_load(config.read_text())
+        assert written[where[0]][where[1]]["max_concurrent_runs"] == 1 and "run_queue" not in written
+        with DagsterInstance.from_config(str(config.parent)) as instance:
+            assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+    for given, said in (("run_queue: [\n", r"is not valid YAML \(line 2\)"),
+                        ("telemetry: true\n", "gives telemetry a value that is no mapping"),
+                        ("run_coordinator:\n  module: dagster.core.run_coordinator\n  class: DefaultRunCoordinator\n",
+                         "does not queue runs")):
+        config.write_text(given)
+        with pytest.raises(PrivacyError, match=said):
+            paths.prepare_dagster_home()
 
 
 def test_the_sweep_removes_dagsters_record_of_runs_past_the_rule_run_history():
