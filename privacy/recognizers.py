@@ -277,41 +277,62 @@ RELATIONS = frozenset("man vrouw zoon dochter buurman buurvrouw partner collega 
 
 _SPACE_OR_COMMA = re.compile(r",?\s+")  # 'buurman Henk', 'groet,\nHenk', a wrapped line
 _SENTENCE_BREAK = re.compile(r"[.!?]|.*\n", re.S)  # what ends a sentence, or a line, before a word
+# What opens a clause before a word: a colon, a bracket, a double quote, a dash between spaces
+# ('Contactpersoon: Henk Brouwer', '(Henk Brouwer)', 'belde - Henk Brouwer ook').
+_CLAUSE_BREAK = re.compile(r"\s*[:;()\[\]\"\u201c\u201d]+\s*|\s+[-\u2013\u2014]+\s+")
 # Capitalised words that name no person: a signature's team, a letter's 'Dear Sir or Madam'.
 NOT_NAMES = frozenset("team klantenservice customer service support sir madam".split())
+# Words that open a sentence before a name without being part of it ('Bel Henk Brouwer terug').
+OPENERS = frozenset("bel belde bellen terugbellen mail mailde mailen via graag volgens met voor na namens over aan door "
+                    "bij per sinds tijdens dank bedankt gisteren vandaag morgen klant gesprek contact in op uit naar "
+                    "van te om tot de het een ik wij we u hij zij ze dit dat deze die er ook call called email emailed "
+                    "thanks with for from about after the a an i he she they it this that on at of to".split())
 _LEADS = GREETINGS | TITLES  # words before a name that are no part of it
 
 
-def _starts_sentence(text: str, toks: list, i: int) -> bool:
-    """Whether token i opens a sentence or a line (not the name after an initial: 'L. van Vliet')."""
+def _opens(text: str, toks: list, i: int) -> bool:
+    """Whether token i opens a sentence, a line or a clause, where a capitalised word may be an
+    ordinary one (not the name after an initial: 'L. van Vliet')."""
     if i == 0:
         return True
     gap = text[toks[i - 1][1]:toks[i][0]]
-    return bool(_SENTENCE_BREAK.match(gap)) and not (gap.startswith(".") and len(toks[i - 1][2]) == 1)
+    if gap.startswith(".") and len(toks[i - 1][2]) == 1:
+        return False
+    return bool(_SENTENCE_BREAK.match(gap) or _CLAUSE_BREAK.fullmatch(gap))
+
+
+def _next_capitalised(text: str, toks: list, i: int) -> bool:
+    """Whether token i + 1 is capitalised and follows token i after a space or a comma."""
+    return i + 1 < len(toks) and text[toks[i + 1][0]].isupper() \
+        and bool(_SPACE_OR_COMMA.fullmatch(text[toks[i][1]:toks[i + 1][0]]))
 
 
 def name_like(text: str) -> list[tuple[int, int]]:
     """Spans that look like a name though the CRM does not know it: two or more capitalised words
-    inside a sentence ('haar buurman Henk Brouwer') or opening one ('Henk Brouwer belde'), or one
-    after a word for a relation ('mijn vrouw Anna'), a greeting or a title ('Beste Henk,', 'Mevrouw
-    Jansen belde': the name alone, so the subject's own stays). For where hiding too much is the
-    safe side: a third person in an access export (Art. 15(4)); a place ('in Den Haag') is hidden
-    too, words in ``NOT_NAMES`` alone are not."""
+    inside a sentence ('haar buurman Henk Brouwer') or opening a sentence or a clause ('Henk
+    Brouwer belde', 'Contactpersoon: Henk Brouwer'), or one after a word for a relation ('mijn vrouw
+    Anna'), a greeting or a title ('Beste Henk,', 'Mevrouw Jansen belde'); an opening word such as
+    'Bel' or a title is left out of the span, so the subject's own name stays theirs. For where
+    hiding too much is the safe side: a third person in an access export (Art. 15(4)); a place ('in
+    Den Haag') is hidden too, words in ``NOT_NAMES`` alone are not."""
     toks = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
     out, done = [], -1
     for i in range(len(toks)):
         s = toks[i][0]
         if i <= done or not text[s].isupper():
             continue
-        if _starts_sentence(text, toks, i):
+        first = i
+        if _opens(text, toks, i):
             one_will_do = False
+            if toks[i][2] in OPENERS:  # 'Bel Henk Brouwer terug', 'Mail van Henk'
+                if not _next_capitalised(text, toks, i):
+                    continue
+                first = i + 1
         elif _SPACE_OR_COMMA.fullmatch(text[toks[i - 1][1]:s]) and text[toks[i - 1][0]].islower():
             one_will_do = toks[i - 1][2] in RELATIONS
         else:
-            continue  # after a capitalised word inside a sentence: part of a run already looked at
-        first = i
-        while toks[first][2] in _LEADS and first + 1 < len(toks) and text[toks[first + 1][0]].isupper() \
-                and _SPACE_OR_COMMA.fullmatch(text[toks[first][1]:toks[first + 1][0]]):
+            continue  # right after a capitalised word inside a sentence: part of a run already looked at
+        while toks[first][2] in _LEADS and _next_capitalised(text, toks, first):
             first, one_will_do = first + 1, True  # 'Beste Henk,', 'Mevrouw Jansen'
         if (hit := _capitalised(text, toks, first, 0.5)) is None:
             continue

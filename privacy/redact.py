@@ -214,9 +214,12 @@ class Redactor:
 
 
 def _starts_with_own(span: str, own: set[str]) -> bool:
-    """Whether a name-like run begins with the subject's own name ('Jan Smit Maandag'): kept, like the name."""
+    """Whether a name-like run begins with the subject's own full name ('Jan Smit Maandag'), or does
+    after its first word, an ordinary word opening a sentence ('Graag Jan Smit'): kept, like the
+    name. A single name is not enough: 'Piet Smit' may be another Smit."""
     key = name_key(span)
-    return any(key.startswith(f"{o} ") for o in own if " " in o)
+    rest = key.partition(" ")[2]
+    return any(key.startswith(f"{o} ") or rest == o or rest.startswith(f"{o} ") for o in own if " " in o)
 
 
 def own_values(record: dict) -> set[str]:
