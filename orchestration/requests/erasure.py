@@ -22,22 +22,9 @@ from privacy.rights.readable import dated
 from privacy.rights.requests import Request, local_date
 from privacy.rights.warehouse import recorded
 
-SOURCES_NOTE = {
-    "nl": "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; ze worden "
-          "{days} dagen nadat ze geladen zijn verwijderd (een bestand dat onze invoercontrole niet doorstaat pas "
-          "nadat het is hersteld), en tot dan blijven uw gegevens daarin staan. Een blokkade-"
-          "registratie (uw pseudoniem bij de vernietigde sleutel) zorgt dat uw rijen nooit opnieuw worden geladen. "
-          "Wissen in de bronsystemen zelf volgt via hun eigen procedure (ook daar geldt art. 17 AVG).",
-    "en": "The export files of our source systems (landing/) are outside the data warehouse; they are removed "
-          "{days} days after they were loaded (a file that fails our input checks only once it is fixed), and "
-          "until then your data stays in them. A suppression entry "
-          "(your pseudonym beside the destroyed key) makes sure your rows are never loaded again. Erasure in the "
-          "source systems themselves follows their own procedure (Art. 17 GDPR applies there too)."}
-
-
 def _sources_note(policy) -> dict[str, str]:
     rule = policy.retention.get(landing_retention.RULE)
-    return {k: v.format(days=rule.duration_days if rule else "?") for k, v in SOURCES_NOTE.items()}
+    return texts.both(tuple(t.format(days=rule.duration_days if rule else "?") for t in texts.LANDING_FILES_KEPT))
 
 
 def erase_now(service, request: Request, subject_ids: list[str], now: datetime) -> dict:
@@ -167,22 +154,27 @@ def _explanation(found: bool, done: dict, policy) -> tuple[str, str]:
     return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
 
 
-def erased_before(service, subject_ids: list[str]) -> tuple[str, str] | None:
+def erased_before(service, subject_ids: list[str], now: datetime) -> tuple[str, str] | None:
     """For an access request (Art. 15(1)) about subjects the request ledger shows as erased (by an
     erasure, or a lead's objection), which no longer finds a row of theirs: that we erased their data
     and on which day, and what we still keep and until when, in the erasure receipt's own words (the
-    rows kept by law, the landing files, the proof); None when none of them was erased. Not "we do
-    not process data about you": the landing files hold the data for up to their rule's days, and
-    the request records and the log stay."""
+    rows kept by law, an access export still kept for delivery, the landing files while their rule
+    runs, the proof); None when none of them was erased. Not "we do not process data about you":
+    those stay, and the request records and the log too."""
     wanted = set(subject_ids)
     erased = [d["erasure"] for r in service.ledger.rows("completed") if "erasure" in (d := json.loads(r["detail"]))
               and wanted & set(d["erasure"]["subject_ids"]) and _found(d["erasure"])]
     if not erased:
         return None
-    on = local_date(max(e["shredded_at"] for e in erased))
-    landing = _sources_note(service.policy)
-    parts = ([dated(texts.ERASED_ON, on)] + _kept_by_law([k for e in erased for k in e["kept"]])
-             + [tuple(landing[lang] for lang in texts.LANGUAGES), _records_kept(service.policy)])
+    last = datetime.fromisoformat(max(e["shredded_at"] for e in erased))
+    today = local_date(timestamp(now))
+    kept = [k for e in erased for k in e.get("exports_kept_for_delivery", []) if k["until"] >= today]
+    rule = service.policy.retention.get(landing_retention.RULE)
+    landing = _sources_note(service.policy) if rule is None or now < last + timedelta(days=rule.duration_days) else None
+    parts = ([dated(texts.ERASED_ON, local_date(timestamp(last)))]
+             + _kept_by_law([k for e in erased for k in e["kept"]])
+             + exports_said({"exports_kept_for_delivery": kept})
+             + ([tuple(landing[lang] for lang in texts.LANGUAGES)] if landing else []) + [_records_kept(service.policy)])
     return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
 
 

@@ -60,7 +60,7 @@ def access(service, request: Request, now: datetime) -> tuple[str, dict]:
             views = derived_views(con)
     metadata = art15_information(datasets, service.classification, service.policy,
                                  request_id=request.request_id, now=now, views=views,
-                                 erased=erased_before(service, ids) if ids and not datasets else None)
+                                 erased=(erased := erased_before(service, ids, now) if ids and not datasets else None))
     metadata["request"] = {"type": request.type, "received_at": timestamp(request.received_at),
                            "due_at": timestamp(request.due_at), "language": request.language,
                            "identity_verified_by": request.verification}
@@ -71,7 +71,9 @@ def access(service, request: Request, now: datetime) -> tuple[str, dict]:
     service.audit.append("access_export", actor=f"request:{request.request_id}", now=now,
                          request_id=request.request_id, subjects=len(ids),
                          datasets=len(datasets), rows=sum(rows.values()), files=len(files), sha256=sha)
-    return str(path), {"subject_ids": ids, "found": any(rows.values()), "datasets": len(datasets), "rows": rows,
+    # found: data held, or erased by us (the subject is told when, and what stays), as the page says
+    return str(path), {"subject_ids": ids, "found": any(rows.values()) or erased is not None,
+                       "datasets": len(datasets), "rows": rows,
                        "files": len(files),
                        "sha256": sha, "export_seconds": round(time.perf_counter() - started, 3)}
 

@@ -73,6 +73,16 @@ ERASED_RECORDS = ("Als bewijs bewaren wij uw verzoeken en onze bevestigingen daa
                   "As proof we keep your requests and our receipts for them ({records} years) and our log ({log} "
                   "years), with only a code instead of your name, and a note that your data is not to be loaded "
                   "again.")
+# What stays in the landing files after an erasure ({days}: their rule's), and who erases at the source.
+LANDING_FILES_KEPT = (
+    "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; ze worden {days} dagen "
+    "nadat ze geladen zijn verwijderd (een bestand dat onze invoercontrole niet doorstaat pas nadat het is "
+    "hersteld), en tot dan blijven uw gegevens daarin staan. Wissen in de bronsystemen zelf volgt via hun eigen "
+    "procedure (ook daar geldt art. 17 AVG).",
+    "The export files of our source systems (landing/) are outside the data warehouse; they are removed {days} days "
+    "after they were loaded (a file that fails our input checks only once it is fixed), and until then your data "
+    "stays in them. Erasure in the source systems themselves follows their own procedure (Art. 17 GDPR applies "
+    "there too).")
 # An access request (Art. 15(1)) after an erasure: when, followed by what is still kept (ERASED_KEPT,
 # the landing files' note, ERASED_RECORDS) in the erasure receipt's own words.
 ERASED_ON = ("Wij hebben uw gegevens gewist op {}.", "We erased your data on {}.")

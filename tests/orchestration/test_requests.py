@@ -15,6 +15,7 @@ from dagster import DagsterInstance, Definitions, RunRequest, SkipReason, build_
 from orchestration.assets.requests import request_jobs, request_sensor
 from orchestration.requests.cli import add_request_commands
 from orchestration.requests.common import open_requests
+from orchestration.requests.erasure import erased_before
 from orchestration.requests.inbox import documents, write_request
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource
@@ -827,3 +828,9 @@ def test_an_access_request_after_an_erasure_says_when_we_erased_and_what_we_stil
     assert "json/" not in page and "json/" not in summary  # no folders to speak of
     assert confirmation["personal_data_processed"] is True and confirmation["datasets"] == 0
     assert "C0000004" not in page + summary
+    assert page.count("opnieuw worden geladen") == 1  # the suppression said once (review)
+    assert "(no data found" not in capsys.readouterr().out  # the operator is told as the subject is
+    with RequestService(paths) as service:  # once the landing files' 30 days are over, they are not spoken of
+        later = datetime.now(timezone.utc) + timedelta(days=31)
+        said = erased_before(service, [service.pseudonymiser.subject_id("customer", "C0000004")], later)
+    assert "landing/" not in said[0] and f"gewist op {shown(on, 'nl')}" in said[0]
