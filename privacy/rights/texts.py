@@ -126,6 +126,8 @@ KEPT_ELSEWHERE = {
     "audit_log": ("auditlog", "audit log"),
     "request_records": ("register van verzoeken", "request ledger"),
     "access_exports": ("uitgaande map (deze kopie)", "outbox (this copy)"),
+    "run_history": ("technisch logboek van onze runs (alleen codes, zoals die van uw verzoek)",
+                    "technical log of our runs (codes only, such as your request's)"),
 }
 CATEGORIES = {
     "direct_identifier": ("Direct identificerend (naam, contactgegevens, adres, IBAN, geboortedatum, vrije tekst); "
@@ -236,10 +238,13 @@ def cite_basis(basis: str, lang: str) -> str:
 
 
 def cite(article: str, lang: str) -> str:
-    """'Art. 16 GDPR' as the Dutch cite it: 'art. 16 AVG'; 'Art. 7(3) GDPR' as 'art. 7 lid 3 AVG'."""
+    """'Art. 16 GDPR' as the Dutch cite it: 'art. 16 AVG'; 'Art. 7(3) GDPR' as 'art. 7 lid 3 AVG',
+    'Art. 6(1)(f) GDPR' as 'art. 6 lid 1 onder f AVG'."""
     if lang != "nl":
         return article
-    return re.sub(r"(\d+)\((\d+)\)", r"\1 lid \2", article.replace("Art. ", "art. ").replace("GDPR", "AVG"))
+    dutch = article.replace("Art. ", "art. ").replace("GDPR", "AVG")
+    return re.sub(r"(\d+)\((\d+)\)(?:\(([a-z])\))?", lambda m: f"{m[1]} lid {m[2]}" + (f" onder {m[3]}" if m[3] else ""),
+                  dutch)
 
 
 def both(pair: tuple[str, str]) -> dict[str, str]:

@@ -34,7 +34,7 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
     "population": {"customer": ("klant", "customer"), "lead": ("geïnteresseerde (lead)", "prospective customer (lead)")},
     "tier": {"top": ("top: de klanten met de hoogste omzet", "top: the customers with the highest revenue"),
              "large": ("groot: de laag onder de top", "large: the layer below the top"),
-             "medium": ("middel", "medium"), "small": ("klein", "small"),
+             "medium": ("middelgroot", "medium"), "small": ("klein", "small"),
              "inactive": ("inactief: geen recente bestelling, of de klantrelatie is beëindigd",
                           "inactive: no recent order, or the relationship ended"),
              "prospect": ("prospect: wij hadden contact, maar er is geen bestelling",

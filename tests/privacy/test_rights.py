@@ -472,6 +472,7 @@ def test_articles_are_cited_as_the_dutch_cite_them():
 
     assert cite("Art. 7(3) GDPR", "nl") == "art. 7 lid 3 AVG"
     assert cite("Art. 16 GDPR", "nl") == "art. 16 AVG"
+    assert cite("Art. 6(1)(f) GDPR", "nl") == "art. 6 lid 1 onder f AVG"
     assert cite("Art. 7(3) GDPR", "en") == "Art. 7(3) GDPR"
 
 
