@@ -13,17 +13,23 @@ from decimal import Decimal
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
+from privacy.rights import texts
 from privacy.rights.requests import LOCAL_TIME
 
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
 YES_NO = {"nl": ("nee", "ja"), "en": ("no", "yes")}
+_PLACEHOLDER = re.compile(f"<({'|'.join(texts.HIDDEN)})>")
 
 
 def shown(value, lang: str) -> str:
     """One value as ``lang`` ("nl" or "en") writes it: a time on the Dutch clock (the warehouse
-    keeps UTC), a date ('6 januari 2027'), a number, yes or no; text as it is, JSON for a record."""
+    keeps UTC), a date ('6 januari 2027'), a number, yes or no; text as it is but for redaction's
+    placeholders ('<PERSON>' as '[naam afgeschermd]'), JSON for a record."""
     locale = LOCALES[lang]
+    if isinstance(value, str) and "<" in value:  # a redaction's placeholder: '[naam afgeschermd]'
+        at = texts.LANGUAGES.index(lang)
+        return _PLACEHOLDER.sub(lambda m: texts.HIDDEN_AS[at].format(texts.HIDDEN[m[1]][at]), value)
     if isinstance(value, str) and _ISO.fullmatch(value):  # the raw layer keeps times and dates as delivered
         try:
             value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)

@@ -73,6 +73,12 @@ ERASED_RECORDS = ("Als bewijs bewaren wij uw verzoeken en onze bevestigingen daa
                   "As proof we keep your requests and our receipts for them ({records} years) and our log ({log} "
                   "years), with only a code instead of your name, and a note that your data is not to be loaded "
                   "again.")
+# The placeholders redaction leaves in a text (privacy.redact.ENTITIES), as a page shows them.
+HIDDEN = {"PERSON": ("naam", "name"), "EMAIL_ADDRESS": ("e-mailadres", "e-mail address"),
+          "PHONE_NUMBER": ("telefoonnummer", "phone number"), "IBAN_CODE": ("rekeningnummer", "account number"),
+          "NL_BSN": ("BSN", "citizen service number"), "NL_POSTCODE": ("adres", "address"),
+          "DATE_OF_BIRTH": ("geboortedatum", "date of birth")}
+HIDDEN_AS = ("[{} afgeschermd]", "[{} hidden]")
 # What stays in the landing files after an erasure ({days}: their rule's), and who erases at the source.
 LANDING_FILES_KEPT = (
     "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; ze worden {days} dagen "

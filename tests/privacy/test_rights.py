@@ -483,7 +483,7 @@ def test_the_page_shows_times_on_the_dutch_clock_and_numbers_as_the_reader_write
     crm = CLASSIFICATION.table("crm_customers", "source")
     row = {"subject_id": "a" * 64, "customer_since": "2022-11-29", "_source_file": "2026-11-01.csv",
            "exported_at": datetime(2022, 11, 29, 18, 35, 14), "amount": Decimal("1234.50"), "p_alive": 0.9966742,
-           "is_granted": False, "gender": "X", "purpose": "telemarketing"}
+           "is_granted": False, "gender": "X", "purpose": "telemarketing", "text_redacted": "Belde <PERSON>."}
     datasets = [Dataset(Relation("raw", "crm_customers", False, tuple(row)), crm, list(row), [row])]
     metadata = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)
     nl, en = summary.render(metadata, datasets, "nl"), summary.render(metadata, datasets, "en")
@@ -493,6 +493,10 @@ def test_the_page_shows_times_on_the_dutch_clock_and_numbers_as_the_reader_write
     # a code as what it means, the consent purpose as the policy words it
     assert f"<td>anders of niet opgegeven</td><td>{html.escape(POLICY.consent_plain['telemarketing']['nl'])}</td>" in nl
     assert metadata["codes"]["gender"] == {"X": {"nl": "anders of niet opgegeven", "en": "other or not stated"}}
+    assert "<td>Belde [naam afgeschermd].</td>" in nl and "<td>Belde [name hidden].</td>" in en  # not '&lt;PERSON&gt;'
+    from privacy.redact import ENTITIES
+
+    assert set(texts.HIDDEN) == set(ENTITIES)  # every placeholder redaction leaves has its words
     assert "a" * 64 not in nl and "_source_file" not in nl  # the pseudonym and our bookkeeping: in json/ only
     files = package.access_files(datasets, metadata)
     assert json.loads(files["json/raw.crm_customers.json"])[0]["subject_id"] == "a" * 64
