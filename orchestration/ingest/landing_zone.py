@@ -154,13 +154,16 @@ def copies(paths: Paths) -> list[str]:
 class FileColumns:
     """A landing file's header as its latest load recorded it in the load ledger, names only: the
     header's names that are none of ours (never loaded), the optional columns of ours it lacks
-    (loaded as null), and of those the ones the source's file loaded before it had: a column the
-    export renamed or dropped, whose values became null unseen (Art. 5(1)(d))."""
+    (loaded as null), the columns of ours it has (None: a load made before they were recorded), and
+    of the ones it lacks those the source's file loaded before it had: a column the export renamed
+    or dropped, whose values became null unseen (Art. 5(1)(d)). A column declared after that file
+    was loaded (an upgrade) is not among the ones it had, so never lost."""
 
     source: str
     file: str
     not_read: tuple[str, ...]
     missing: tuple[str, ...]
+    read: tuple[str, ...] | None = None
     lost: tuple[str, ...] = ()
     before: str | None = None  # the file loaded before it that had the lost columns
 
@@ -169,19 +172,23 @@ def file_columns(con, source: str | None = None, files: list[str] | None = None)
     """The recorded headers of the files of `source` (default: every source), of `files` only if
     given, in load order. A file's "before" is the one whose latest load came last before its own;
     loads made before headers were recorded, unloaded files and the consent events of requests
-    (never landing files) are left out."""
-    if con is None or "columns_missing" not in column_types(con, "raw", "_batches"):
+    (never landing files) are left out. A column is lost only where the file before recorded that it
+    had it: one loaded before the columns each file has were recorded is not compared."""
+    held = column_types(con, "raw", "_batches") if con is not None else {}
+    if "columns_missing" not in held:
         return []
-    rows = con.execute(f"select source, file, columns_not_read, columns_missing from {LATEST_BATCHES} "
+    had_read = "columns_read" if "columns_read" in held else "null"  # not migrated yet: a read-only `status`
+    rows = con.execute(f"select source, file, columns_not_read, columns_missing, {had_read} from {LATEST_BATCHES} "
                        "where columns_missing is not null" + (" and source = ?" if source else "")
                        + " order by source, loaded_at, batch_id", [source] if source else []).fetchall()
     found, before = [], {}
-    for source_, file, not_read, missing in rows:
+    for source_, file, not_read, missing, read in rows:
         if is_request_batch(file):
             continue
         had = before.get(source_)
-        lost = tuple(c for c in missing if had is not None and c not in had.missing)
-        before[source_] = FileColumns(source_, file, tuple(not_read), tuple(missing), lost, had.file if lost else None)
+        lost = tuple(c for c in missing if had is not None and had.read is not None and c in had.read)
+        before[source_] = FileColumns(source_, file, tuple(not_read), tuple(missing),
+                                      None if read is None else tuple(read), lost, had.file if lost else None)
         found.append(before[source_])
     return [f for f in found if files is None or f.file in files]
 

@@ -31,15 +31,17 @@ create table if not exists raw._batches (
     batch_id varchar primary key, source varchar not null, file varchar not null, sha256 varchar not null,
     input_rows bigint not null, loaded bigint not null, quarantined bigint not null,
     suppressed bigint not null, loaded_at timestamptz not null, table_failures varchar,
-    columns_not_read varchar[], columns_missing varchar[]
+    columns_not_read varchar[], columns_missing varchar[], columns_read varchar[]
 )"""
 # Added to the load ledger after its first version (older warehouses get them in `ensure_raw_tables`):
 # - table_failures: the table-level rules a file broke (rule names, "\n"-separated); an unchanged file is
 #   not read again, so its gate outcome must outlive the run that loaded it;
-# - columns_not_read, columns_missing: the names in the file's header that are none of ours, and the
-#   optional columns of ours it lacks (null: a load made before they were recorded); what the run
-#   summary and each ingest step say about a file's columns (`landing_zone.file_columns`).
-_BATCHES_ADDED = {"table_failures": "varchar", "columns_not_read": "varchar[]", "columns_missing": "varchar[]"}
+# - columns_not_read, columns_missing, columns_read: the names in the file's header that are none of
+#   ours, the optional columns of ours it lacks, and the columns of ours it has, as declared when it
+#   was loaded (null: a load made before they were recorded); what the run summary and each ingest
+#   step say about a file's columns (`landing_zone.file_columns`).
+_BATCHES_ADDED = {"table_failures": "varchar", "columns_not_read": "varchar[]", "columns_missing": "varchar[]",
+                  "columns_read": "varchar[]"}
 # Landing files removed after their retention period (orchestration/ingest/landing_retention.py).
 _LANDING_REMOVED = """
 create table if not exists raw._landing_removed (

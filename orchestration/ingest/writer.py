@@ -278,11 +278,11 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         result = replace(result, corrections_kept=reapply(con, table, path.name, saved) if same else 0,
                          corrections_dropped=0 if same else len(saved), replaced=0 if same else gone)
         _insert(con, "_quarantine", quarantine)
-        con.execute(f"insert into raw._batches ({_LEDGER}, table_failures, columns_not_read, columns_missing) "
-                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute(f"insert into raw._batches ({_LEDGER}, table_failures, columns_not_read, columns_missing, "
+                    "columns_read) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, table.name, path.name, sha, result.input_rows, result.loaded,
                      result.quarantined, result.suppressed, ctx.now, "\n".join(table_failures) or None,
-                     not_read, missing])
+                     not_read, missing, [c for c in landing_columns(table) if c not in missing]])
         # Recorded before the commit: a load the audit log cannot record is not made (Art. 5(2)); a
         # process stopped between the two leaves an entry whose batch id raw._batches lacks, never
         # rows without an entry.

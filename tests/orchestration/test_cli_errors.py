@@ -134,7 +134,7 @@ def test_a_run_earlier_than_the_last_load_is_refused_before_it_starts(home, caps
     with connect_duckdb(paths.warehouse) as con:
         ensure_raw_tables(con, [])
         con.execute("insert into raw._batches values ('b1', 'orders', 'f.csv', 'x', 1, 1, 0, 0, "
-                    "'2026-02-01 00:00:00+00', null, null, null)")
+                    "'2026-02-01 00:00:00+00', null, null, null, null)")
     assert main(["--home", str(home), "run", "--as-of", "2026-01-31T23:00:00"]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith("Error: This run's time 2026-01-31T23:00:00+00:00 is before the last load of the "
@@ -363,7 +363,7 @@ def _loaded(home) -> None:
     with connect_duckdb(Paths.from_home(home).warehouse) as con:
         ensure_raw_tables(con, [])
         con.execute("insert into raw._batches values ('b1', 'orders', 'f.csv', 'x', 1, 1, 0, 0, "
-                    "'2026-02-01 00:00:00+00', null, null, null)")
+                    "'2026-02-01 00:00:00+00', null, null, null, null)")
 
 
 def _broken_policy(tmp_path, monkeypatch, wrong: str = "    duration: 365\n    anchor: occurred_at"):

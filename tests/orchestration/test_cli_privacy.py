@@ -124,7 +124,7 @@ def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_r
     (paths.inbox / "req-1.json").write_text('{"received_at": "2026-01-05T10:00:00+01:00"}')  # months ago
     with duckdb.connect(str(paths.warehouse)) as con:
         ensure_raw_tables(con, [])
-        con.execute("insert into raw._batches values ('b1', 'orders', 'o.csv', 'x', 5, 2, 3, 0, now(), null, null, null)")
+        con.execute("insert into raw._batches values ('b1', 'orders', 'o.csv', 'x', 5, 2, 3, 0, now(), null, null, null, null)")
         con.execute("insert into raw._quarantine select 'orders', 'o.csv', range, rule, null, null, 'b1', now() "
                     "from range(3), (values ('expect_column_values_to_match_regex:amount'), ('malformed')) r(rule) "
                     "where range < 2 or rule = 'malformed'")

@@ -191,7 +191,7 @@ def test_a_requests_consent_events_are_no_landing_file_missing_once_the_exports_
     assert _run(tmp_path)[0].success
     with connect_duckdb(tmp_path / "warehouse.duckdb") as con:  # what a request's consent events leave in the ledger
         con.execute("insert into raw._batches values ('b-req', 'orders', 'req-0123456789abcdef0123.csv', 'x', 1, 1, 0, 0, "
-                    "timestamptz '2026-02-10 00:00:00+00', null, null, null)")
+                    "timestamptz '2026-02-10 00:00:00+00', null, null, null, null)")
     result, logged = _run(tmp_path, "2026-03-05T00:00:00+00:00")  # the export goes after its 30 days
     assert result.success and not (landing / "2026-01-01.csv").exists()
     result, logged = _run(tmp_path, "2026-03-06T00:00:00+00:00")

@@ -2,6 +2,8 @@
 with the year last, second downloads) and `klantkluis unload`, which takes a file loaded by
 mistake out of the raw layer."""
 
+import base64
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
@@ -11,11 +13,14 @@ from dagster import DagsterInstance, materialize
 from orchestration.assets.ingest import build_ingest_asset
 from orchestration.cli import main
 from orchestration.compaction import uncompacted_since
-from orchestration.ingest.landing_zone import future_days, landing_notes, unread
+from orchestration.ingest.context import IngestContext
+from orchestration.ingest.landing_zone import column_notes, file_columns, future_days, landing_notes, unread
+from orchestration.ingest.writer import load_file
 from orchestration.resources import KlantkluisResource
-from orchestration.settings import Paths, connect_duckdb
+from orchestration.settings import DBT_PROJECT_DIR, Paths, connect_duckdb
 from orchestration.summary import reconciliation
 from privacy.audit import AuditLog
+from privacy.classification import load_classification
 
 HEADER = "order_id,customer_id,order_date,amount,margin,product_category,channel,payment_method\n"
 ROW = "O{n:07d},C{n:07d},2026-01-01,10.00,2.00,books,web,ideal\n"
@@ -205,3 +210,33 @@ def test_a_renamed_or_dropped_optional_column_is_a_warning_and_columns_not_read_
     said = capsys.readouterr().out
     assert "Landing zone (files whose rows or columns are not where you may expect them):\n  Warning: orders/" in said
     assert "C0000004" not in said + "".join(m for _, m in logged)  # names only, never values
+
+
+def test_a_column_declared_by_an_upgrade_is_lost_only_where_the_file_before_had_it(home, monkeypatch):
+    """Review: after an upgrade that declares a new optional column, the first file without it was
+    warned to have lost it, "which <the file before> had", though that file was loaded before the
+    column was declared. A column is lost now only where the file before recorded having it; a
+    renamed column still warns, and a load recorded before the columns a file has were is not compared."""
+    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
+    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    orders = next(t for t in load_classification(DBT_PROJECT_DIR).tables if t.layer == "source" and t.name == "orders")
+    older = replace(orders, columns=tuple(c for c in orders.columns if c.name != "channel"))  # the release before
+    folder, header = home / "landing" / "orders", HEADER.replace(",channel", "")
+    rows = "".join(ROW.format(n=n).replace(",web", "") for n in range(1, 4))
+    (folder / "2026-01-01.csv").write_text(header + rows)
+    (folder / "2026-01-02.csv").write_text(header.replace("margin", "gross_margin") + rows)  # margin renamed
+    paths = Paths.from_home(str(home))
+    with duckdb.connect(str(paths.warehouse)) as con:
+        for table, name, day in ((older, "2026-01-01.csv", 1), (orders, "2026-01-02.csv", 2)):
+            ctx = IngestContext.open(paths, datetime(2026, 2, day, tzinfo=timezone.utc))
+            assert load_file(con, table, folder / name, ctx).loaded == 3
+            ctx.close()
+        _, after = file_columns(con, "orders")
+        warned, noted = column_notes([after], "sources.yml")
+        assert (after.missing, after.lost, after.before) == (("margin", "channel"), ("margin",), "2026-01-01.csv")
+        [warning] = warned
+        assert warning.startswith("orders/2026-01-02.csv lacks margin, which 2026-01-01.csv had: the rows it loaded "
+                                  "hold no margin (null)")
+        assert noted[-1].startswith("orders: 1 file(s) (2026-01-02.csv) lack the optional column(s) channel:")
+        con.execute("update raw._batches set columns_read = null where file = '2026-01-01.csv'")
+        assert [f.lost for f in file_columns(con, "orders")] == [(), ()]  # recorded before columns_read: not compared

@@ -156,7 +156,7 @@ def test_quarantine_after_30_days_and_load_metadata_after_7_years_on_timestamptz
         con.execute("insert into raw._quarantine values ('orders', 'f', 1, 'rule', 's', null, 'b', ?)",
                     [NOW - timedelta(days=age)])
     for batch, age in (("old", 2558), ("new", 2556)):
-        con.execute("insert into raw._batches values (?, 'orders', 'f', 'x', 1, 1, 0, 0, ?, null, null, null)",
+        con.execute("insert into raw._batches values (?, 'orders', 'f', 'x', 1, 1, 0, 0, ?, null, null, null, null)",
                     [batch, NOW - timedelta(days=age)])
     con.execute("set TimeZone = 'America/New_York'")  # the session zone must not shift the cut-off
     counts = plan(con).counts()
@@ -224,7 +224,7 @@ def test_a_subject_with_no_row_left_loses_their_key_and_look_up_entries_but_gets
     con.execute("insert into raw._quarantine values ('crm_customers', 'new.csv', 2, 'rule', ?, null, 'b1', ?), "
                 "('crm_customers', 'new.csv', 3, 'rule', null, null, 'b2', ?)", [quarantined, ago(1), ago(1)])
     for batch_id, file in (("b1", "new.csv"), ("b0", "old.csv")):
-        con.execute("insert into raw._batches values (?, 'crm_customers', ?, 'x', 1, 1, 0, 0, ?, null, null, null)",
+        con.execute("insert into raw._batches values (?, 'crm_customers', ?, 'x', 1, 1, 0, 0, ?, null, null, null, null)",
                     [batch_id, file, ago(1)])
     db = sqlite3.connect(":memory:", isolation_level=None)  # as the ledger opens it
     db.row_factory = sqlite3.Row

@@ -217,8 +217,8 @@ def _warehouse(con, keystore, pseudonymiser, now, customers=("C0000001", "C00000
                 "'hardware', 'web', 'ideal', 'o.csv', 1, 'batch-o'), (?, 'O000000002', '2025-03-01', '5.00', '1.00', "
                 "'hardware', 'web', 'ideal', 'o.csv', 2, 'batch-o')) v(subject_id, order_id, order_date, amount, margin, "
                 "product_category, channel, payment_method, _source_file, _source_line, _batch_id)", [ids[0], ids[0]])
-    con.execute("insert into raw._batches values ('batch-a', 'crm_customers', 'a.csv', '', 2, 2, 0, 0, now(), null, null, null), "
-                "('batch-b', 'crm_customers', 'b.csv', '', 2, 2, 0, 0, now(), null, null, null)")
+    con.execute("insert into raw._batches values ('batch-a', 'crm_customers', 'a.csv', '', 2, 2, 0, 0, now(), null, null, null, null), "
+                "('batch-b', 'crm_customers', 'b.csv', '', 2, 2, 0, 0, now(), null, null, null, null)")
     con.execute("create schema snapshots; create table snapshots.snap_crm__customers as select subject_id, postcode_area, "
                 "city from raw.crm_customers")
     con.execute("create schema marts; create table marts.customer_rfm as select distinct subject_id, 'Loyal' as segment "
