@@ -1,7 +1,8 @@
 """The one Dagster `Definitions` of klantkluis: ingest, transform (dbt), privacy and publish."""
 
-from dagster import (AssetSelection, DagsterRunStatus, DefaultScheduleStatus, Definitions, EnvVar, RunRequest,
-                     RunsFilter, ScheduleEvaluationContext, SkipReason, define_asset_job, in_process_executor, schedule)
+from dagster import (AssetSelection, DagsterRunStatus, DefaultScheduleStatus, DefaultSensorStatus, Definitions, EnvVar,
+                     RunRequest, RunsFilter, RunStatusSensorContext, ScheduleEvaluationContext, SkipReason,
+                     define_asset_job, in_process_executor, run_status_sensor, schedule)
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_models
@@ -14,7 +15,8 @@ from orchestration.assets.retention import (PUBLISHED_KEY, build_retention_job, 
                                            published_retention_check)
 from orchestration.project import dbt_project
 from orchestration.ingest.reader import LandingFileError
-from orchestration.resources import THROUGH_TAG, KlantkluisResource, day_runs
+from orchestration.resources import (NO_DAY, OLDEST, OLDEST_DAY_RUN, OLDEST_DAY_TAG, THROUGH_TAG, KlantkluisResource,
+                                     day_runs)
 from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, TIME_ZONE, WarehouseBusy
 from privacy.classification import load_classification
 
@@ -31,6 +33,27 @@ full_refresh = define_asset_job(
                 "look-up indexes.")
 
 
+def _day_requests(context, klantkluis: KlantkluisResource, key: str = "") -> list[RunRequest] | SkipReason:
+    """The runs of a catch-up (`day_runs`), less the days whose run still waits in the queue; run keys
+    `key` + the day. When the ledger cannot be read (another process holds the warehouse, or
+    sources.yml cannot be read), one run of the oldest pending day (OLDEST_DAY_RUN): never one run
+    that takes every pending day, which would lose the earlier days' history from the snapshots."""
+    try:
+        runs = day_runs(klantkluis.paths)
+    except (WarehouseBusy, LandingFileError) as exc:
+        context.log.warning(f"Which landing days are pending is not known now ({exc}); one run is requested with "
+                            f"the tag {THROUGH_TAG}: {OLDEST}: it loads the oldest pending day only, and once it "
+                            f"succeeded, the sensor {AFTER_OLDEST} requests the later days, each in its own run.")
+        runs = [OLDEST_DAY_RUN]
+    if days := [day for day, _ in runs if day]:
+        queued = {run.tags[THROUGH_TAG] for run in context.instance.get_runs(RunsFilter(
+            job_name=full_refresh.name, statuses=[DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED],
+            tags={THROUGH_TAG: days}))}
+        if not (runs := [(day, tags) for day, tags in runs if day not in queued]):
+            return SkipReason(f"Every pending landing day ({', '.join(days)}) has a run waiting in the queue.")
+    return [RunRequest(run_key=f"{key}{day or tags.get(THROUGH_TAG, '')}" or None, tags=tags) for day, tags in runs]
+
+
 @schedule(job=full_refresh, cron_schedule="0 2 * * *", execution_timezone=TIME_ZONE,
           default_status=DefaultScheduleStatus.RUNNING,
           description="The daily run at 02:00: new landing files in, retention swept, marts rebuilt and published; "
@@ -43,21 +66,34 @@ def full_refresh_schedule(context: ScheduleEvaluationContext, klantkluis: Klantk
     missed tick the daemon catches up on after it was down) gets none; a started run is not counted,
     since one that was killed stays `STARTED` and its day would never be requested again. The run
     key (the day; Dagster keeps it per tick) keeps a tick evaluated again from launching a day twice.
-    Reads the load ledger read-only: when another process holds the warehouse, or sources.yml cannot
-    be read, one run without the tag all the same (its ingest steps warn if it takes several days)."""
-    try:
-        runs = day_runs(klantkluis.paths)
-    except (WarehouseBusy, LandingFileError) as exc:
-        context.log.warning(f"Which landing days are pending is not known now ({exc}); one run is requested "
-                            f"without the tag {THROUGH_TAG}: it takes the files of every pending day at once.")
-        runs = [(None, {})]
-    if days := [day for day, _ in runs if day]:
-        queued = {run.tags[THROUGH_TAG] for run in context.instance.get_runs(RunsFilter(
-            job_name=full_refresh.name, statuses=[DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED],
-            tags={THROUGH_TAG: days}))}
-        if not (runs := [(day, tags) for day, tags in runs if day not in queued]):
-            return SkipReason(f"Every pending landing day ({', '.join(days)}) has a run waiting in the queue.")
-    return [RunRequest(run_key=day, tags=tags) for day, tags in runs]
+    Reads the load ledger read-only: when another process holds the warehouse at 02:00 (a
+    `process-requests` from cron, a request run, a compaction), or sources.yml cannot be read, one
+    run tagged `oldest` (see `_day_requests`); the later days then follow through the sensor
+    `landing_days_after_oldest` as soon as it succeeded, not a day later at the next tick."""
+    return _day_requests(context, klantkluis)
+
+
+AFTER_OLDEST = "landing_days_after_oldest"
+
+
+@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name=AFTER_OLDEST, monitored_jobs=[full_refresh],
+                   request_job=full_refresh, default_status=DefaultSensorStatus.RUNNING,
+                   description=f"After a full_refresh run tagged {THROUGH_TAG}: {OLDEST} (the 02:00 schedule's while "
+                               "another process held the warehouse) loaded a day: the later pending days, one run "
+                               "each, oldest first.")
+def landing_days_after_oldest(context: RunStatusSensorContext, klantkluis: KlantkluisResource):
+    """A run tagged `oldest` loads one day (the schedule could not read the ledger): once it succeeded,
+    the rest of the catch-up as the schedule would have requested it (`_day_requests`, run keys
+    scoped to that run), now that the ledger can be read again; if it still cannot, one more run of
+    the oldest day, which in turn is followed up. Nothing after a run that found no day pending (the
+    catch-up is done), nor after a failed one: the next tick takes it up, as `klantkluis run` stops at
+    a failed day."""
+    tags = context.dagster_run.tags
+    if tags.get(THROUGH_TAG) != OLDEST:
+        return SkipReason("Not a run of the oldest pending landing day: nothing to follow up.")
+    if (day := tags.get(OLDEST_DAY_TAG, NO_DAY)) == NO_DAY:
+        return SkipReason("The run found no landing day pending: nothing to follow up.")
+    return _day_requests(context, klantkluis, key=f"after {context.dagster_run.run_id} ({day}): ")
 
 
 defs = Definitions(
@@ -65,7 +101,7 @@ defs = Definitions(
             build_publish_asset(dbt_models, register_asset.key), request_indexes],
     asset_checks=[published_retention_check],
     jobs=[full_refresh, retention_job, *request_jobs],
-    sensors=[request_sensor],
+    sensors=[request_sensor, landing_days_after_oldest],
     schedules=[full_refresh_schedule, retention_schedule],
     loggers={"console": console_logger},
     executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another

@@ -19,7 +19,7 @@ from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load
 from orchestration.project import manifest_problem
-from orchestration.resources import AS_OF_TAG, RELOAD_TAG, SIMULATE_TAG, ahead_of_now, day_runs
+from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, ahead_of_now, day_runs
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import requests_note
 from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
@@ -48,7 +48,8 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
                      simulate: bool = False) -> int:
     """Materialise every asset (per pending landing day); print rows, time per stage, file locations.
 
-    `reload`: the first run also loads every earlier landing file again, unchanged ones too.
+    `reload`: the last run loads every landing file again, unchanged ones too, with no day limit
+    (every day's files, those loaded before too); the pending days before it keep a run each (`day_runs`).
     `simulate`: allow an `as_of` more than a day ahead of now."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
@@ -148,14 +149,12 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool
 
     job = defs.resolve_job_def("full_refresh")
     stages: dict[str, float] = defaultdict(float)
-    runs, warnings, ran = day_runs(paths), {}, 0
+    runs, warnings, ran = day_runs(paths, reload), {}, 0  # with reload, the last run reloads every file
     with DagsterInstance.get() as instance:
         for day, day_tags in runs:
             ran += 1
             tags = {COMMAND_LINE_TAG: "run", **day_tags, **({AS_OF_TAG: as_of.isoformat()} if as_of else {}),
                     **({SIMULATE_TAG: "true"} if simulate else {})}
-            if reload and ran == 1:  # later days stay one run each, so snapshots keep every day
-                tags[RELOAD_TAG] = "all"
             if len(runs) > 1:
                 print(f"Processing landing day {day} ...", flush=True)
             with DbtProgress(sys.stdout) as progress, redirect_stdout(progress):

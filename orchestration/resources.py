@@ -13,20 +13,62 @@ from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
 
 AS_OF_TAG = "klantkluis/as_of"
 DBT_VARS_TAG = "klantkluis/dbt_vars"  # JSON object of dbt vars for the run (cut-offs, CLV horizon, ...)
-THROUGH_TAG = "klantkluis/through_day"  # load only landing files named up to this day (catch-up runs)
+THROUGH_TAG = "klantkluis/through_day"  # load only landing files named up to this day (catch-up runs; OLDEST:
+# the oldest pending one, see through_day)
 RELOAD_TAG = "klantkluis/reload"  # "all": load every landing file again, unchanged ones too (after a fix to a
 # rule or a column mapping; each file's rows are replaced, so counts do not double)
 SIMULATE_TAG = "klantkluis/simulate"  # "true": allow an as_of more than a day ahead (`klantkluis run --simulate`)
 
 
-def day_runs(paths: Paths) -> list[tuple[str | None, dict[str, str]]]:
+OLDEST = "oldest"  # THROUGH_TAG value: the oldest pending landing day, decided once by the run itself
+OLDEST_DAY_TAG = "klantkluis/oldest_day"  # the day a run tagged `oldest` decided on ("none": none was pending)
+NO_DAY = "none"
+
+
+def day_runs(paths: Paths, reload: bool = False) -> list[tuple[str | None, dict[str, str]]]:
     """How a catch-up is split into runs, as (landing day, tags) in the order to run them: one run per
     pending landing day, oldest first, tagged THROUGH_TAG with its day, so each run loads the files
     named up to its day and the snapshots record every day's state; one run without the tag when no
     day is pending (retention, requests and the rebuild run daily all the same). `klantkluis run`
     and the daily full_refresh schedule both split this way. Reads the load ledger read-only
-    (WarehouseBusy while another process holds the warehouse)."""
-    return [(day, {THROUGH_TAG: day}) for day in pending_days(paths)] or [(None, {})]
+    (WarehouseBusy while another process holds the warehouse: see OLDEST_DAY_RUN).
+
+    With `reload` (`klantkluis run --reload`), the last run has RELOAD_TAG: all instead of a day, so
+    it loads every landing file again: the files of the days loaded before (a late file for an
+    earlier day may be the only one pending), and those named without a day. The runs before it load
+    their own day's new files as usual (new loads go by the rules in force), so each pending day
+    still has its own run and its own state in the snapshots; the reload's state is the last one."""
+    runs = [(day, {THROUGH_TAG: day}) for day in pending_days(paths)] or [(None, {})]
+    if reload:
+        runs[-1] = (runs[-1][0], {RELOAD_TAG: "all"})
+    return runs
+
+
+# The run of a catch-up whose pending days are not known when it is requested (the ledger was held by
+# another process): it loads the oldest pending day only, decided by its first ingest step
+# (`through_day`); the sensor `landing_days_after_oldest` requests the later days once it succeeded.
+OLDEST_DAY_RUN: tuple[str | None, dict[str, str]] = (None, {THROUGH_TAG: OLDEST})
+
+
+def through_day(context: OpExecutionContext, con, paths: Paths) -> str | None:
+    """The day up to which this run loads landing files (its THROUGH_TAG), None for every file.
+
+    `oldest` is decided once per run, through the step's connection `con`: the first ingest step to
+    get here takes the oldest pending landing day and records it as the run's tag OLDEST_DAY_TAG
+    (NO_DAY when none is pending: the run then takes every file, as one without the tag); the later
+    steps read it there. Each judging anew would disagree: after an earlier step loaded that day's
+    files, the oldest pending day is the next one."""
+    through = context.run.tags.get(THROUGH_TAG)
+    if through != OLDEST:
+        return through
+    run = context.instance.get_run_by_id(context.run.run_id)  # this run's tags now, not as it started
+    if (day := (run.tags if run else {}).get(OLDEST_DAY_TAG)) is None:
+        day = next(iter(pending_days(paths, con)), NO_DAY)
+        context.instance.add_run_tags(context.run.run_id, {OLDEST_DAY_TAG: day})
+        context.log.info(f"This run loads the oldest pending landing day: {day} (tag {OLDEST_DAY_TAG}); the later "
+                         "days follow in runs of their own" if day != NO_DAY else
+                         "No landing day is pending: this run takes every landing file, as one without a day")
+    return None if day == NO_DAY else day
 
 
 def ahead_of_now(as_of: datetime | None) -> str | None:

@@ -21,7 +21,7 @@ from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import absent, going_back_in_time, landing_day, no_files_message, pending_days
 from orchestration.ingest.writer import BatchResult, content_key, load_file
-from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time
+from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time, through_day
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
 from privacy.classification import load_classification
@@ -91,15 +91,15 @@ def _refuse_going_back_in_time(context, con, table, now, audit) -> None:
         raise Failure(problem)
 
 
-def _new_days(context, con, paths, source: str, files: list) -> list[str]:
+def _new_days(context, con, paths, source: str, files: list, through: str | None) -> list[str]:
     """The landing days of `files` this source has not loaded any of yet: one per run keeps each
     day's state in the snapshots (dbt snapshots once per run, after every ingest step).
 
     A run tagged with its day (`klantkluis run`, the daily schedule) stops when an earlier day is
     still pending: that day's run failed or was stopped, and the queue runs the next one all the
     same. A run without the tag (a launch from the UI) takes every pending day; with more than one,
-    the run's log says so, and what it costs."""
-    if through := context.run.tags.get(THROUGH_TAG):
+    the run's log says so, and what it costs. `through` is the run's day (`through_day`)."""
+    if through:
         if earlier := [day for day in pending_days(paths, con) if day < through]:
             raise Failure(f"Landing day(s) {', '.join(earlier)}, before this run's day {through}, are not loaded: "
                           "the run of that day failed or was stopped. Taking them in this run would lose their "
@@ -224,13 +224,14 @@ def build_ingest_asset(table) -> AssetsDefinition:
     )
     def _ingest(context, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
-        files = klantkluis.landing_files(table.name, context.run.tags.get(THROUGH_TAG))
         ctx = klantkluis.ingest_context(now)
         reload = context.run.tags.get(RELOAD_TAG) == "all"
         results, errors = [], []
         with _encrypted_first(context, klantkluis, table, ctx) as con:
             _refuse_going_back_in_time(context, con, table, now, ctx.audit)
-            days = _new_days(context, con, klantkluis.paths, table.name, files)
+            through = through_day(context, con, klantkluis.paths)  # `oldest`: decided once per run
+            files = klantkluis.landing_files(table.name, through)
+            days = _new_days(context, con, klantkluis.paths, table.name, files, through)
             if not files:
                 _no_files(context, con, klantkluis.paths, table.name)
             for i, path in enumerate(files, start=1):

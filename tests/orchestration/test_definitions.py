@@ -306,6 +306,9 @@ def test_the_daily_schedule_requests_one_run_without_a_day_when_none_is_pending(
 
 def test_the_daily_schedule_still_requests_a_run_while_another_process_holds_the_warehouse(
         tmp_path, warehouse_held_elsewhere):
+    """A `process-requests` from cron, a request run or a compaction holding the warehouse at 02:00:
+    one run all the same, not a failed tick, but of the oldest pending day only (it took every
+    pending day at once, and the snapshots lost the earlier days' history)."""
     from orchestration.resources import THROUGH_TAG
     from orchestration.settings import connect_duckdb
 
@@ -313,5 +316,87 @@ def test_the_daily_schedule_still_requests_a_run_while_another_process_holds_the
     connect_duckdb(tmp_path / "warehouse.duckdb").close()
     with warehouse_held_elsewhere(tmp_path / "warehouse.duckdb"):
         requests = _schedule_requests(tmp_path)
-    # which days are pending is unknown: one run, not a failed tick (its ingest steps warn if it takes two days)
-    assert [r.tags.get(THROUGH_TAG) for r in requests] == [None]
+    # which days are pending is unknown: the run decides on the oldest itself (resources.through_day)
+    assert [r.tags.get(THROUGH_TAG) for r in requests] == ["oldest"]
+
+
+def _after_oldest(home, tags: dict[str, str]):
+    """What the sensor landing_days_after_oldest requests after a successful full_refresh run with `tags`."""
+    from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, build_run_status_sensor_context, \
+        instance_for_test
+    from dagster._core.test_utils import create_run_for_test
+
+    from orchestration.definitions import defs
+    from orchestration.resources import KlantkluisResource
+
+    sensor = defs.resolve_sensor_def("landing_days_after_oldest")
+    with instance_for_test() as instance:
+        run = create_run_for_test(instance, "full_refresh", status=DagsterRunStatus.SUCCESS, tags=tags)
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name, dagster_instance=instance, dagster_run=run,
+            dagster_event=DagsterEvent(DagsterEventType.RUN_SUCCESS.value, "full_refresh"),
+            resources={"klantkluis": KlantkluisResource(home=str(home))})
+        result = sensor(context)
+        return result if not isinstance(result, list) else [(r.run_key, r.tags) for r in result]
+
+
+def test_after_a_run_of_the_oldest_day_the_later_days_follow_each_in_its_own_run(tmp_path, warehouse_held_elsewhere):
+    """Not a day later at the next tick (while cron's `process-requests` keeps colliding with 02:00,
+    a backlog would never shrink): as soon as the run of the oldest day succeeded."""
+    from dagster import SkipReason
+
+    from orchestration.resources import THROUGH_TAG
+    from orchestration.settings import connect_duckdb
+
+    OLDEST_DAY_TAG = "klantkluis/oldest_day"  # where the run recorded the day it decided on
+    _land(tmp_path, {"orders": ["2026-12-05.csv", "2026-12-06.csv", "2026-12-07.csv"]})
+    with connect_duckdb(tmp_path / "warehouse.duckdb") as con:  # the oldest day's run loaded 12-05
+        con.execute("create schema raw; create table raw._batches (source varchar, file varchar)")
+        con.execute("insert into raw._batches values ('orders', '2026-12-05.csv')")
+    oldest = {THROUGH_TAG: "oldest", OLDEST_DAY_TAG: "2026-12-05"}
+    requests = _after_oldest(tmp_path, oldest)
+    assert [tags.get(THROUGH_TAG) for _, tags in requests] == ["2026-12-06", "2026-12-07"]
+    assert all(key.endswith(day) and key != day for (key, _), day in zip(requests, ["2026-12-06", "2026-12-07"]))
+    with warehouse_held_elsewhere(tmp_path / "warehouse.duckdb"):  # held again: one more run of the oldest day
+        assert [tags for _, tags in _after_oldest(tmp_path, oldest)] == [{THROUGH_TAG: "oldest"}]
+    # nothing to follow up: no day was pending, or a run of a day (the schedule's, `klantkluis run`'s)
+    assert isinstance(_after_oldest(tmp_path, {THROUGH_TAG: "oldest", OLDEST_DAY_TAG: "none"}), SkipReason)
+    assert isinstance(_after_oldest(tmp_path, {THROUGH_TAG: "2026-12-05"}), SkipReason)
+
+
+def test_klantkluis_run_reload_loads_every_file_again_in_its_last_run_with_one_run_per_pending_day(
+        tmp_path, monkeypatch):
+    """With one pending day (a late file for an earlier day), `--reload` ran one run tagged with that
+    day: the files of the later days, loaded before, were not loaded again, in silence."""
+    from dagster import JobDefinition
+
+    from orchestration import pipeline, resources
+    from orchestration.resources import RELOAD_TAG, THROUGH_TAG
+    from orchestration.settings import Paths
+
+    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
+    launched = []
+
+    class Result:
+        success, all_events = True, []
+
+    def execute_in_process(self, tags, **_):
+        launched.append({k: v for k, v in tags.items() if k in (THROUGH_TAG, RELOAD_TAG)})
+        return Result()
+
+    monkeypatch.setattr(JobDefinition, "execute_in_process", execute_in_process)
+    pending = []
+    monkeypatch.setattr(resources, "pending_days", lambda paths: pending)  # no warehouse: no summary either
+    for pending[:], expected in [
+            (["2026-12-01"], [{RELOAD_TAG: "all"}]),  # every file, 12-02 and later days loaded before too
+            (["2026-12-01", "2026-12-03"], [{THROUGH_TAG: "2026-12-01"}, {RELOAD_TAG: "all"}]),
+            ([], [{RELOAD_TAG: "all"}])]:
+        launched.clear()
+        assert pipeline._run_days(Paths.from_home(tmp_path), None, reload=True, simulate=False) == 0
+        assert launched == expected
+    launched.clear()  # without --reload: one run per day, each with its day
+    pending[:] = ["2026-12-01", "2026-12-03"]
+    assert pipeline._run_days(Paths.from_home(tmp_path), None, reload=False, simulate=False) == 0
+    assert launched == [{THROUGH_TAG: "2026-12-01"}, {THROUGH_TAG: "2026-12-03"}]

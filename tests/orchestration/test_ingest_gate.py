@@ -368,3 +368,45 @@ def test_a_run_of_a_landing_day_stops_while_an_earlier_day_is_not_loaded(tmp_pat
     for day in ("2026-01-01", "2026-01-02"):  # in order, as `klantkluis run` and the schedule do
         result, logged = _run(tmp_path, tags={"klantkluis/through_day": day})
         assert result.success and not [line for line in logged if "landing days at once" in line]
+
+
+CONSENT_HEADER = "event_id,customer_id,purpose,action,occurred_at,notice_version,channel\n"
+CONSENT = "E{n:07d},C{n:07d},marketing_email,granted,2026-01-0{d}T10:00:00,v1,web\n"
+
+
+def test_a_run_of_the_oldest_pending_day_decides_that_day_once_for_all_its_ingest_steps(tmp_path, landing):
+    """The 02:00 schedule, finding the warehouse held by another process, cannot read which days are
+    pending: it requests one run tagged `klantkluis/through_day: oldest` (it took every pending day
+    at once, losing the earlier days' history from the snapshots). Its first ingest step decides the
+    day and records it on the run; a later step judging anew, after the first loaded that day's
+    files, would take the next day."""
+    from orchestration.definitions import SOURCES
+
+    consents = tmp_path / "landing" / "consent_events"
+    consents.mkdir()
+    for day in (1, 2):
+        (consents / f"2026-01-0{day}.csv").write_text(CONSENT_HEADER + CONSENT.format(n=day, d=day))
+    (landing / "2026-01-02.csv").write_text(HEADER + GOOD.format(n=2, d=2))
+    (landing / "orders_export.csv").write_text(HEADER + GOOD.format(n=9, d=1))  # no day: every run takes it
+    assets = [build_ingest_asset(t) for t in SOURCES if t.name in ("consent_events", "orders")]
+
+    def oldest_run(as_of):
+        with DagsterInstance.ephemeral() as instance:
+            result = materialize(assets, resources={"klantkluis": KlantkluisResource(home=str(tmp_path))},
+                                 instance=instance, raise_on_error=False,
+                                 tags={"klantkluis/as_of": as_of, "klantkluis/through_day": "oldest"})
+            assert result.success
+            order = [e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_START]
+            assert order == ["raw__consent_events", "raw__orders"]  # orders' step judging anew would take day 2
+            return instance.get_run_by_id(result.run_id).tags.get("klantkluis/oldest_day")
+
+    def loaded():
+        with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+            return con.execute("select source, file from raw._batches order by all").fetchall()
+
+    assert oldest_run("2026-02-01T00:00:00+00:00") == "2026-01-01"
+    assert loaded() == [("consent_events", "2026-01-01.csv"), ("orders", "orders_export.csv")]
+    assert oldest_run("2026-02-01T01:00:00+00:00") == "2026-01-02"  # the next run: the next day
+    assert loaded() == [("consent_events", "2026-01-01.csv"), ("consent_events", "2026-01-02.csv"),
+                        ("orders", "2026-01-02.csv"), ("orders", "orders_export.csv")]
+    assert oldest_run("2026-02-01T02:00:00+00:00") == "none"  # nothing pending: every file, as without a day
