@@ -173,8 +173,8 @@ def _ui(args, paths: Paths) -> int:
 
 def _daemon(args, paths: Paths) -> int:
     return _dagster(paths, "dagster-daemon", "run",
-                    says=f"Running the Dagster daemon for {paths.home}: the 02:00 and 03:00 schedules, the request "
-                         "sensor and the run queue (SIGTERM or Ctrl-C stops it).")
+                    says=f"Running the Dagster daemon for {paths.home}: the 02:00 and 03:00 schedules, the sensors "
+                         "and the run queue (SIGTERM or Ctrl-C stops it).")
 
 
 def _webserver(args, paths: Paths) -> int:
