@@ -17,7 +17,6 @@ import getpass
 import json
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 from privacy.audit import os_account
 from privacy.rights.ledger import STALE, STATUSES
@@ -177,6 +176,7 @@ def _delivered(args, paths) -> int:
 
 def _list(args, paths) -> int:
     from orchestration.requests.common import unregistered
+    from orchestration.requests.file_retention import export_path
     from privacy.audit import timestamp
     from privacy.rights.ledger import ANSWERED, Ledger
 
@@ -195,7 +195,8 @@ def _list(args, paths) -> int:
         detail = json.loads(r["detail"] or "{}")
         if "extension" in detail:
             late += f" (extended {local_date(detail['extension']['at'])}: {detail['extension']['reason']})"
-        if r["result_path"] and not Path(r["result_path"]).exists():
+        where = export_path(paths, r) if r["result_path"] else None  # this home's, also after a move
+        if where and not where.exists():
             removed = detail.get("removed") or {}
             why = f"with the data, by request {removed['by']}" if "by" in removed else f"rule {removed.get('rule')}"
             late += f" (deleted {removed['at'][:10]}, {why})" if removed else " (deleted)"
@@ -204,7 +205,7 @@ def _list(args, paths) -> int:
             late += f" (reason: {detail['reason']})"
         late += " (answer by hand, then `klantkluis request answered <id>`)" if r["status"] == "rejected" else ""
         print(f"{r['request_id']:<25} {r['type']:<17} {r['status']:<11} {r['received_at'][:19]:<20} "
-              f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {r['result_path'] or ''}{late}")
+              f"{r['due_at'][:19]:<20} {(r['completed_at'] or '')[:19]:<20} {where or ''}{late}")
     print(f"{len(rows)} request(s)." + (f" And {waiting}" if waiting else ""))
     return 0
 

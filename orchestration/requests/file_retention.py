@@ -32,9 +32,11 @@ def rejected_document(inbox: Path, request_id: str) -> Path:
 
 
 def export_path(paths, row: dict) -> Path:
-    """Where an access request's export is: by name in this installation's outbox (the stored
-    path is wrong once the home has moved)."""
-    return paths.outbox / Path(row["result_path"]).name
+    """Where a request's result (an access export, a receipt, a rejected document) is in this
+    installation: by name in its outbox, or in the inbox's rejected folder (the stored path is
+    wrong once the home has moved or was restored elsewhere)."""
+    stored = Path(row["result_path"])
+    return paths.inbox / REJECTED / stored.name if stored.parent.name == REJECTED else paths.outbox / stored.name
 
 
 def _files(service, rule: str) -> list[tuple[Path, dict]]:

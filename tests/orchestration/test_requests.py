@@ -834,3 +834,17 @@ def test_an_access_request_after_an_erasure_says_when_we_erased_and_what_we_stil
         later = datetime.now(timezone.utc) + timedelta(days=31)
         said = erased_before(service, [service.pseudonymiser.subject_id("customer", "C0000004")], later)
     assert "landing/" not in said[0] and f"gewist op {shown(on, 'nl')}" in said[0]
+
+
+def test_requests_lists_the_results_in_this_installation_after_a_move(paths, tmp_path, capsys):
+    """Operations review: after a home was restored elsewhere, `klantkluis requests` showed the old
+    home's paths and called an export there "deleted" (or, with the old home still present, alive)."""
+    write_request(paths.inbox, {"type": "access", "customer_id": "C0000004", "verification": "portal_login"})
+    assert _cli(paths, "process-requests") == 0
+    moved = Paths.from_home(tmp_path / "elsewhere", tmp_path / "elsewhere" / "keys")
+    shutil.copytree(paths.home, moved.home)
+    shutil.rmtree(paths.home)  # the old machine is gone
+    capsys.readouterr()
+    assert _cli(moved, "requests") == 0
+    listed = capsys.readouterr().out
+    assert str(moved.outbox) in listed and str(paths.outbox) not in listed and "(deleted" not in listed
