@@ -643,21 +643,28 @@ def test_requests_counts_a_filed_request_before_it_is_processed(paths, capsys):
     assert capsys.readouterr().out.rstrip().endswith("1 request(s).")
 
 
-def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_keep_its_export_for_delivery(paths, capsys):
-    """Privacy review: "send me my data, then delete it" erased the export 0.1 s after it was made,
-    and the subject never got an answer to Art. 15. One made before the erasure came in and not delivered
-    stays too (test_an_access_export_not_delivered_yet_stays_for_delivery_when_the_subject_is_erased_later)."""
+def _with_orders(paths, *numbers: str) -> None:
+    """An orders landing file and a raw order of 2026-11-01 per customer number (as loaded, with no
+    key): customers an erasure or an access request finds."""
     import duckdb
 
     from orchestration.ingest.schema import ensure_raw_tables
 
     (paths.landing / "orders").mkdir(parents=True)
-    (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000001\n")
-    with RequestService(paths) as service:
-        sid = service.pseudonymiser.subject_id("customer", "C0000001")
-        with duckdb.connect(str(paths.warehouse)) as con:
-            ensure_raw_tables(con, [t for t in service.classification if t.name == "orders" and t.layer == "source"])
-            con.execute("insert into raw.orders (subject_id, amount) values (?, '12.50')", [sid])
+    (paths.landing / "orders" / "2026-11-01.csv").write_text(
+        "order_id,customer_id\n" + "".join(f"O{i},{n}\n" for i, n in enumerate(numbers, 1)))
+    with RequestService(paths) as service, duckdb.connect(str(paths.warehouse)) as con:
+        ensure_raw_tables(con, [t for t in service.classification if t.name == "orders" and t.layer == "source"])
+        for number in numbers:
+            con.execute("insert into raw.orders (subject_id, amount, order_date) values (?, '12.50', '2026-11-01')",
+                        [service.pseudonymiser.subject_id("customer", number)])
+
+
+def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_keep_its_export_for_delivery(paths, capsys):
+    """Privacy review: "send me my data, then delete it" erased the export 0.1 s after it was made,
+    and the subject never got an answer to Art. 15. One made before the erasure came in and not delivered
+    stays too (test_an_access_export_not_delivered_yet_stays_for_delivery_when_the_subject_is_erased_later)."""
+    _with_orders(paths, "C0000001")
     for kind in ("erasure", "access"):  # received at one moment, in either order: the access is answered first
         write_request(paths.inbox, {"type": kind, "customer_id": "C0000001", "verification": "id_document",
                                     "received_at": "2026-12-01T10:00:00+01:00"})
@@ -739,18 +746,7 @@ def test_an_access_export_not_delivered_yet_stays_for_delivery_when_the_subject_
     erasure, whose receipt said the copy they asked for was erased with their data as if they had it, and
     process-requests claimed the receipt told the requester otherwise. The Art. 15 answer is still owed:
     the export stays until it is delivered or its rule ends; only a delivered copy is said to be erased."""
-    import duckdb
-
-    from orchestration.ingest.schema import ensure_raw_tables
-
-    (paths.landing / "orders").mkdir(parents=True)
-    (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000004\nO2,C0000005\n")
-    with RequestService(paths) as service:
-        with duckdb.connect(str(paths.warehouse)) as con:
-            ensure_raw_tables(con, [t for t in service.classification if t.name == "orders" and t.layer == "source"])
-            for number in ("C0000004", "C0000005"):
-                con.execute("insert into raw.orders (subject_id, amount) values (?, '12.50')",
-                            [service.pseudonymiser.subject_id("customer", number)])
+    _with_orders(paths, "C0000004", "C0000005")
     write_request(paths.inbox, {"type": "access", "customer_id": "C0000004", "verification": "portal_login",
                                 "language": "en"})
     assert _cli(paths, "process-requests") == 0  # answered; `request delivered` is never run
@@ -795,18 +791,9 @@ def test_an_access_request_after_an_erasure_says_when_we_erased_and_what_we_stil
     though the erasure's records and log stay, its orders are kept by law and the landing files hold the
     data for up to 30 days, as the erasure receipt itself says; and the page spoke of json/ and csv/
     folders it did not have."""
-    import duckdb
-
-    from orchestration.ingest.schema import ensure_raw_tables
     from privacy.rights import texts
 
-    (paths.landing / "orders").mkdir(parents=True)
-    (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000004\n")
-    with RequestService(paths) as service:
-        with duckdb.connect(str(paths.warehouse)) as con:
-            ensure_raw_tables(con, [t for t in service.classification if t.name == "orders" and t.layer == "source"])
-            con.execute("insert into raw.orders (subject_id, amount, order_date) values (?, '12.50', '2026-11-01')",
-                        [service.pseudonymiser.subject_id("customer", "C0000004")])
+    _with_orders(paths, "C0000004")
     write_request(paths.inbox, {"type": "erasure", "customer_id": "C0000004", "verification": "id_document"})
     assert _cli(paths, "process-requests") == 0
     write_request(paths.inbox, {"type": "access", "customer_id": "C0000004", "verification": "portal_login"})
