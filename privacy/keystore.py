@@ -123,6 +123,12 @@ class KeyStore:
                 return {k.hex() for (k,) in self._db.execute("select subject_id from shredded")} & ids
             return {k.hex() for k in self._lookup("shredded", raw_subject_ids(ids))}
 
+    def tombstones(self) -> set[str]:
+        """Every subject erased by shredding their key whose tombstone is still kept (Art. 17): few,
+        so reading them all beats asking about a million ids."""
+        with self._tx(write=False):
+            return {k.hex() for (k,) in self._db.execute("select subject_id from shredded")}
+
     def has(self, subject_id: str) -> bool:
         """Whether the subject has a live data key."""
         sql = "select 1 from data_keys where subject_id = ?"

@@ -94,7 +94,7 @@ def erase_again(con, left: set[str], *, keystore, classification: Classification
     backup older than their erasure (ingest suppresses them); they are erased again, as the
     request did, with an ``erasure`` audit entry and one ``erasure_reapplied`` (counts only).
     Returns their ids."""
-    again = sorted(keystore.shredded({s for s in left if len(s) == 64 and not s.startswith(TOKEN_PREFIX)}))
+    again = sorted(keystore.tombstones() & left)
     if again:
         erase(con, again, keystore=keystore, classification=classification, policy=policy, audit=audit,
               actor="system", now=now)
