@@ -21,14 +21,13 @@ from orchestration.requests.erasure import erase_now, exports_said, purge
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
-from privacy.rights.consent import (PROFILING, continuing_after_objection, direct_marketing_purposes, purposes_for,
-                                    withdrawal_events)
+from privacy.rights.consent import (PROFILING, RESOLVED, continuing_after_objection, direct_marketing_purposes,
+                                    purposes_for, withdrawal_events)
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
 from privacy.retention import latest_first
 from privacy.rights.warehouse import column_types, recorded
 
-CONSENTS = "intermediate.int_consents_resolved"  # what the access export shows as "your consents as they stand now"
 EVENTS = "staging.stg_crm__consent_events"  # the events typed as the build reads them
 AUDIENCE = "marts.marketing_audience"
 FLAGS = {"marketing_email": "may_email", "telemarketing": "may_call"}  # the audience's channels: membership
@@ -215,25 +214,19 @@ def derive_withdrawal(con, customers: list[str], purposes: list[str], event_ids:
     derives the same from the events. A table not built yet, or built by an older version without a
     column, is left to that build."""
     marks, purpose_marks = ", ".join("?" * len(customers)), ", ".join("?" * len(purposes))
-    if _columns(con, CONSENTS) and _columns(con, EVENTS):
-        con.execute(f"delete from {CONSENTS} where subject_id in ({marks}) and purpose in ({purpose_marks})",
+    if column_types(con, *RESOLVED.split(".")) and column_types(con, *EVENTS.split(".")):
+        con.execute(f"delete from {RESOLVED} where subject_id in ({marks}) and purpose in ({purpose_marks})",
                     customers + purposes)
-        con.execute(f"insert into {CONSENTS} (subject_id, purpose, is_granted, decided_at, notice_version) "
+        con.execute(f"insert into {RESOLVED} (subject_id, purpose, is_granted, decided_at, notice_version) "
                     f"select subject_id, purpose, action = 'granted', occurred_at, notice_version from {EVENTS} "
                     f"where event_id in ({', '.join('?' * len(event_ids))})", event_ids)
     sets = {FLAGS[p]: "false" for p in purposes if p in FLAGS}
     if PROFILING in purposes:
         sets |= {"may_profile": "false", **dict.fromkeys(PROFILED, "null")}
-    sets = {c: v for c, v in sets.items() if c in _columns(con, AUDIENCE)}
+    sets = {c: v for c, v in sets.items() if c in column_types(con, *AUDIENCE.split("."))}
     if sets:
         con.execute(f"update {AUDIENCE} set {', '.join(f'{c} = {v}' for c, v in sets.items())} "
                     f"where subject_id in ({marks})", customers)
         con.execute(f"delete from {AUDIENCE} where subject_id in ({marks}) and not ({' or '.join(FLAGS.values())})",
                     customers)
 
-
-def _columns(con, relation: str) -> set[str]:
-    """The columns of a table or view; none before a build."""
-    schema, name = relation.split(".")
-    return {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = ? "
-                                      "and table_name = ?", [schema, name]).fetchall()}

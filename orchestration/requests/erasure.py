@@ -22,9 +22,9 @@ from privacy.rights.readable import dated
 from privacy.rights.requests import Request, local_date
 from privacy.rights.warehouse import recorded
 
-def _sources_note(policy) -> dict[str, str]:
+def _sources_note(policy) -> tuple[str, str]:
     rule = policy.retention.get(landing_retention.RULE)
-    return texts.both(tuple(t.format(days=rule.duration_days if rule else "?") for t in texts.LANDING_FILES_KEPT))
+    return tuple(t.format(days=rule.duration_days if rule else "?") for t in texts.LANDING_FILES_KEPT)
 
 
 def erase_now(service, request: Request, subject_ids: list[str], now: datetime) -> dict:
@@ -174,7 +174,7 @@ def erased_before(service, subject_ids: list[str], now: datetime) -> tuple[str, 
     parts = ([dated(texts.ERASED_ON, local_date(timestamp(last)))]
              + _kept_by_law([k for e in erased for k in e["kept"]])
              + exports_said({"exports_kept_for_delivery": kept})
-             + ([tuple(landing[lang] for lang in texts.LANGUAGES)] if landing else []) + [_records_kept(service.policy)])
+             + ([landing] if landing else []) + [_records_kept(service.policy)])
     return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
 
 
@@ -207,7 +207,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                        earlier_exports_delivered=len(done["earlier_exports_delivered"]),
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
                        exports_kept_for_delivery=done["exports_kept_for_delivery"],
-                       physical_purge=purged, source_systems=_sources_note(service.policy),
+                       physical_purge=purged, source_systems=texts.both(_sources_note(service.policy)),
                        timing={"key_shredded_after_seconds": done["shred_seconds"],
                                "immediate_seconds": done["immediate_seconds"],
                                "purge_seconds": purged and purged["seconds"],

@@ -15,6 +15,9 @@ from privacy.policy import Policy
 CHANNEL = "privacy_request"
 MARKETING = "direct_marketing"
 PROFILING = "profiling"
+# The consent each subject has now per purpose, derived from the events (latest wins): what the access
+# export shows as "your consents as they stand now", and what a withdrawal updates at once.
+RESOLVED = "intermediate.int_consents_resolved"
 
 
 def direct_marketing_purposes(policy: Policy) -> list[str]:

@@ -16,6 +16,7 @@ from privacy.audit import timestamp
 from privacy.policy import Policy
 from privacy.register import category
 from privacy.rights import texts, values
+from privacy.rights.consent import RESOLVED
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import LOAD_COLUMNS, Classification
 
@@ -77,15 +78,12 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
             "derived_views": {"views": list(views), **texts.both(texts.VIEWS)}}
 
 
-RESOLVED_CONSENTS = "intermediate.int_consents_resolved"
-
-
 def _without_consent(datasets: list[Dataset], policy: Policy) -> set[str]:
     """The purposes based on consent (Art. 6(1)(a)) this subject's data is not used for, since none
     of their consent purposes is granted now (``int_consents_resolved``, which a withdrawal updates
     at once): a lead, for whom no consent is recorded, or a customer who never agreed or withdrew,
     is not told of them as purposes of their data (Art. 12(1), 15(1)(a))."""
-    granted = {r["purpose"] for d in datasets if d.name == RESOLVED_CONSENTS for r in d.rows if r.get("is_granted")}
+    granted = {r["purpose"] for d in datasets if d.name == RESOLVED for r in d.rows if r.get("is_granted")}
     return {name for name, p in policy.purposes.items() if p.consent_based and not granted & set(p.consent_purposes)}
 
 

@@ -55,7 +55,7 @@ def dated(pair: tuple[str, str], *days: str, **named: str) -> tuple[str, str]:
     """A (Dutch, English) pair with ISO dates written in ('tot {}', 'by {due}') as each language
     writes a date: 'tot 6 januari 2027', 'by 6 January 2027'."""
     return tuple(text.format(*(shown(d, lang) for d in days), **{k: shown(v, lang) for k, v in named.items()})
-                 for text, lang in zip(pair, ("nl", "en")))
+                 for text, lang in zip(pair, texts.LANGUAGES))
 
 
 def cell(value) -> str:
