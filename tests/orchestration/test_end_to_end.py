@@ -318,6 +318,7 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
             "status is ended has its end date") in said
     assert ended["customer_id"] not in said and "sources_deliver_on_time" not in said  # the data is fresh
     assert "Key figures (the marts' meta.headline; the Dagster UI plots them per run):\n  nps_by_period " in said
+    assert "late_sources none" in said
     assert main(["--home", str(tmp_path), "status"]) == 0  # later, without a run: the same warning
     said = capsys.readouterr().out
     assert "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer" in said
@@ -325,6 +326,7 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
     assert main(["--home", str(tmp_path), "run", "--as-of", "2026-11-20T12:00:00+00:00"]) == 0
     said = capsys.readouterr().out.split("klantkluis run summary")[-1]
     assert "  marts/source_freshness:sources_deliver_on_time (2 rows): Every source named in" in said
+    assert "late_sources crm_customers, orders" in said  # which sources, named where the warning points
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select source, days_before_as_of from marts.source_freshness where max_age_days is not null "
                            "order by source").fetchall() == [("crm_customers", 18), ("orders", 19)]
