@@ -69,7 +69,7 @@ def _demo(args, paths: Paths) -> int:
 def _run(args, paths: Paths) -> int:
     from orchestration.pipeline import run_full_refresh
 
-    return run_full_refresh(paths, as_of=args.as_of, reload=args.reload, simulate=args.simulate)
+    return run_full_refresh(paths, as_of=args.as_of, reload=args.reload, simulate=args.simulate, strict=args.strict)
 
 
 def _status(args, paths: Paths) -> int:
@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "installation of its own (--home)")
     run.add_argument("--reload", action="store_true",
                      help="load every landing file again, unchanged ones too (after fixing a rule or a column mapping)")
+    run.add_argument("--strict", action="store_true",
+                     help="exit with 3 instead of 0 when the run succeeded with warnings in its summary (for cron "
+                          "or a monitor that alerts on the exit code)")
     run.set_defaults(func=_run)
     status = sub.add_parser("status", help="the installation as the last run left it: rows per layer, the "
                             "reconciliation, quarantined rows per rule, the last run's warnings, open requests (no run)")

@@ -16,7 +16,7 @@ from dagster import DagsterEventType, DagsterInstance
 
 from orchestration.console import INTERRUPTED, DbtProgress
 from orchestration.headlines import all_figures
-from orchestration.ingest.landing_zone import business_day, landing_notes
+from orchestration.ingest.landing_zone import WARNING, business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load
 from orchestration.project import manifest_problem
 from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, ahead_of_now, day_runs
@@ -45,12 +45,14 @@ def _open_keys(paths: Paths) -> None:
 
 
 def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool = False,
-                     simulate: bool = False) -> int:
+                     simulate: bool = False, strict: bool = False) -> int:
     """Materialise every asset (per pending landing day); print rows, time per stage, file locations.
 
     `reload`: the last run loads every landing file again, unchanged ones too, with no day limit
     (every day's files, those loaded before too); the pending days before it keep a run each (`day_runs`).
-    `simulate`: allow an `as_of` more than a day ahead of now."""
+    `simulate`: allow an `as_of` more than a day ahead of now. `strict`: a run that succeeded with
+    warnings in its summary (checks of severity warn, landing-zone warnings) exits with 3, not 0, for
+    a cron job or monitor that alerts on the exit code."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
     # a mistake in privacy/policy.yml: one PolicyError now, not one failure per step
@@ -60,7 +62,7 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
     with run_lock(paths, "run again if need be"):
-        return _run_days(paths, as_of, reload, simulate)
+        return _run_days(paths, as_of, reload, simulate, strict)
 
 
 @contextmanager
@@ -142,7 +144,7 @@ def failed_check(check, shown: int = 5) -> list[str]:
     return lines
 
 
-def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool) -> int:
+def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool, strict: bool) -> int:
     _open_keys(paths)
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
@@ -165,12 +167,14 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool
             warnings = warnings_of(defs.resolve_asset_graph(), result.all_events)  # as the latest day left them
             if not result.success:
                 break
+    landing = []
     if paths.warehouse.exists():  # the first run may fail before it creates the warehouse
         with connect_duckdb(paths.warehouse, read_only=True) as con:
+            landing = landing_notes(paths, con, business_day(as_of))
             print(render(paths, layer_counts(con), dict(stages), reconciliation(con),
                          failed=not result.success, requests=requests_note(paths), days=ran,
                          quarantine=quarantine_counts(con), warnings=list(warnings.values()),
-                         landing=landing_notes(paths, con, business_day(as_of)), headlines=all_figures(con)))
+                         landing=landing, headlines=all_figures(con)))
     if not result.success:
         print("The run failed:")
         for event in result.all_events:
@@ -194,4 +198,8 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool
             print(f"Not processed, since the run stopped at landing day {runs[ran - 1][0]}: landing day(s) "
                   f"{', '.join(later)}. `klantkluis run` processes them once the failure is fixed.")
         return 1
+    warned = len(warnings) + sum(note.startswith(WARNING) for note in landing)
+    if strict and warned:
+        print(f"--strict: the run succeeded with {warned} warning(s) in its summary; exit code 3.")
+        return 3
     return 0

@@ -23,6 +23,7 @@ from privacy.rights.requests import LOCAL_TIME, is_request_batch
 from privacy.rights.warehouse import column_types
 
 SHOWN = 3  # file names shown per note; the rest are counted
+WARNING = "Warning: "  # opens a landing note that is a warning (`klantkluis run --strict` counts them)
 
 
 def _names(files: list[str]) -> str:
@@ -226,7 +227,7 @@ def header_notes(paths: Paths, con) -> list[str]:
     current = {s: {p.name for p in source_files(paths, s)} for s in LANDING_SOURCES}
     warnings, notes = column_notes([f for f in file_columns(con) if f.file in current.get(f.source, ())],
                                    paths.mapping.name)
-    return [*(f"Warning: {w}" for w in warnings), *notes]
+    return [*(f"{WARNING}{w}" for w in warnings), *notes]
 
 
 def business_day(at: datetime | None = None) -> date:

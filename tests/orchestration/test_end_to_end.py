@@ -323,8 +323,10 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
     said = capsys.readouterr().out
     assert "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer" in said
     # BI review: a run weeks after the newest export measured everyone's recency from it in silence.
-    assert main(["--home", str(tmp_path), "run", "--as-of", "2026-11-20T12:00:00+00:00"]) == 0
+    # Operator review: with --strict a cron job's exit code tells a run with warnings (3) from a clean one
+    assert main(["--home", str(tmp_path), "run", "--as-of", "2026-11-20T12:00:00+00:00", "--strict"]) == 3
     said = capsys.readouterr().out.split("klantkluis run summary")[-1]
+    assert "\n--strict: the run succeeded with 2 warning(s) in its summary; exit code 3.\n" in said
     assert "  marts/source_freshness:sources_deliver_on_time (2 rows): Every source named in" in said
     assert "late_sources crm_customers, orders" in said  # which sources, named where the warning points
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
