@@ -28,13 +28,13 @@ REQUEST_TAG, TYPE_TAG = "klantkluis/request_id", "klantkluis/request_type"
 # run beside the UI) waits and retries.
 DESCRIPTIONS = {
     "access_request": "Access export (Art. 15, 20): one zip with the subject's data, the Art. 15 information "
-                      "and checksums, in <home>/outbox/.",
+                      "and checksums, in <home>/outbox/, with a cover letter in the request's language.",
     "erasure_request": "Erasure (Art. 17): key shredded, rows removed (orders kept anonymised for the fiscal duty), "
-                       "warehouse compacted, BI copies republished; receipt in <home>/outbox/.",
+                       "warehouse compacted, BI copies republished; receipt and letter in <home>/outbox/.",
     "rectification_request": "Rectification (Art. 16): the corrected value in every stored version that held the "
-                             "wrong one (an earlier value, right then, stays); receipt.",
+                             "wrong one (an earlier value, right then, stays); receipt and letter.",
     "consent_request": "Objection to direct marketing (Art. 21) or withdrawal of consent (Art. 7(3)), recorded as "
-                       "consent events; the subject leaves the marketing audience; receipt.",
+                       "consent events; the subject leaves the marketing audience; receipt and letter.",
 }
 
 

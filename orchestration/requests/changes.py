@@ -100,7 +100,7 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
         service.ledger.index.index_file("rectification", request.request_id, request.request_id, entries)
     document = receipt(request, now, "Art. 16 GDPR", found=bool(ids), field=request.field, rows_corrected=changed,
                        effect=texts.both(texts.RECTIFIED if ids else texts.NOTHING_FOUND))
-    return write_receipt(service.paths.outbox, document), {"subject_ids": ids, "found": bool(ids), "rows": changed}
+    return write_receipt(service, document), {"subject_ids": ids, "found": bool(ids), "rows": changed}
 
 
 def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
@@ -144,7 +144,7 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
                        effect=texts.both(tuple(" ".join(t) for t in zip(*effects)) if effects else texts.NOTHING_FOUND))
     service.audit.append("consent_withdrawn", now=now, request_id=request.request_id, events=events,
                          purposes=purposes, leads_erased=len(leads) if leads_erased else 0, subjects=customers)
-    return write_receipt(service.paths.outbox, document), {"subject_ids": customers + (leads if leads_erased else []),
+    return write_receipt(service, document), {"subject_ids": customers + (leads if leads_erased else []),
                                                            "found": found,
                                                            "events": events, "purposes": purposes,
                                                            "exports_kept_for_delivery": (lead_erasure or {}).get(

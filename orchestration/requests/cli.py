@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from privacy.audit import os_account
 from privacy.rights.ledger import STALE, STATUSES
+from privacy.rights.letter import letter_of
 from privacy.rights.requests import LANGUAGES, LOCAL_TIME, VERIFICATION_METHODS, InvalidRequest, local_date
 from privacy.rights.texts import EXTENSION_REASONS
 
@@ -62,7 +63,8 @@ def add_request_commands(subparsers) -> None:
         p.add_argument("--received", help="time of receipt, ISO 8601 (default: now)")
         p.add_argument("--filed-by", help="who filed the request and verified the identity, for the audit log: "
                                           "an account name (default: yours)")
-        p.add_argument("--language", choices=LANGUAGES, default="nl", help="language of the answer")
+        p.add_argument("--language", choices=LANGUAGES, default="nl",
+                       help="language of the letter to the requester (the receipt and the export's pages hold both)")
         if kind == "rectification":
             p.add_argument("--field", required=True, help="the field to correct: an identifying field of the CRM or "
                            "lead record as stored (name, e-mail, phone, address, IBAN, birth date, gender, customer "
@@ -149,8 +151,8 @@ def _extend(args, paths) -> int:
     notice, row = done
     first = json.loads(row["detail"])["extension"]["first_due_at"]
     print(f"Request {args.request_id} is now due {local_date(row['due_at'])} (was {local_date(first)}).")
-    print(f"Send the requester the notice {notice} (Dutch and English) now: Art. 12(3) asks that they are told "
-          "within the first month, with the reason.")
+    print(f"Send the requester the letter {letter_of(notice)} (in the request's language; the notice {notice.name} is "
+          "the record) now: Art. 12(3) asks that they are told within the first month, with the reason.")
     return 0
 
 

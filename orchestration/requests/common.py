@@ -4,7 +4,6 @@ re-publication of the BI copies after a change (Art. 17, 19)."""
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 from orchestration.publish import publish
 from orchestration.settings import DBT_PROJECT_DIR
@@ -12,6 +11,7 @@ from privacy.audit import timestamp
 from privacy.classification import load_classification
 from privacy.policy import load_policy
 from privacy.rights import texts
+from privacy.rights.letter import write_letter
 from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.rectify import rectifiable_fields
@@ -54,13 +54,17 @@ def receipt(request: Request, now: datetime, article: str, **content) -> dict:
     """The common head of every receipt: what was asked, when, by whom (verified how), when due."""
     return {"request_id": request.request_id, "type": request.type, "article": article,
             "received_at": timestamp(request.received_at), "due_at": timestamp(request.due_at),
-            "completed_at": timestamp(now), "identity_verified_by": request.verification, **content,
+            "completed_at": timestamp(now), "identity_verified_by": request.verification,
+            "language": request.language, **content,
             "your_rights": {"complaint": texts.both(texts.COMPLAINT)}}
 
 
-def write_receipt(outbox: Path, document: dict) -> str:
-    """``outbox/<request id>.receipt.json`` (mode 0600); returns its path."""
-    return str(write_json(outbox / f"{document['request_id']}.receipt.json", document))
+def write_receipt(service, document: dict) -> str:
+    """``outbox/<request id>.receipt.json`` and the letter of it in the request's language,
+    ``<request id>.receipt.letter.txt`` (mode 0600); returns the receipt's path."""
+    path = write_json(service.paths.outbox / f"{document['request_id']}.receipt.json", document)
+    write_letter(path, document, service.policy.controller, datetime.fromisoformat(document["completed_at"]))
+    return str(path)
 
 
 def unregistered(paths, now: datetime | None = None) -> str | None:

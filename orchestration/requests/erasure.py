@@ -212,7 +212,7 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
                                "immediate_seconds": done["immediate_seconds"],
                                "purge_seconds": purged and purged["seconds"],
                                "publish_seconds": published and published["seconds"]})
-    path = write_receipt(service.paths.outbox, document)
+    path = write_receipt(service, document)
     service.audit.append("erasure_completed", now=now, request_id=request.request_id,
                          purge_seconds=purged and purged["seconds"], republished=bool(published))
     return path, {"subject_ids": ids, "found": found, "removed": {r["table"]: r["rows"] for r in done["removed"]},

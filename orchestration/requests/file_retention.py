@@ -5,9 +5,9 @@ subject's data: each is kept as long as its rule in ``privacy/policy.yml`` says,
 request's completion, then overwritten and removed, with an audit entry and a note in the ledger.
 A rejected document is kept until it was answered by hand, then as long as its rule says; one
 never recorded as answered goes that long after its answer was due. The
-record of a request (its ledger row, with the pseudonymous ids), its receipt and any extension
-notice are the proof that it was answered (Art. 5(2)); they go when the rule ``request_records``
-ends.
+record of a request (its ledger row, with the pseudonymous ids), its receipt, any extension
+notice and the letters to the requester are the proof that it was answered (Art. 5(2)); they go
+when the rule ``request_records`` ends.
 ``RequestService.remove_expired`` runs this when the inbox is read and in the daily retention
 sweep, so files also go when no request arrives.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from privacy.audit import timestamp
 from privacy.rights.ledger import ANSWERED
+from privacy.rights.letter import letter_of
 
 REJECTED = "rejected"  # <inbox>/rejected/<request id>.<its own suffix, .json if none>
 EXTENSION_NOTICE = ".extension.json"  # <outbox>/<request id>.extension.json: an extended deadline (Art. 12(3))
@@ -29,6 +30,13 @@ RULES = {"rejected_requests": "rejected_request_removed", "access_exports": "acc
 def rejected_document(inbox: Path, request_id: str) -> Path:
     """Where a rejected document is kept: its request id with the suffix it came with."""
     return next((inbox / REJECTED).glob(f"{request_id}.*"), inbox / REJECTED / f"{request_id}.json")
+
+
+def record_files(outbox: Path, request_id: str) -> list[Path]:
+    """A request's files in the outbox that prove it was answered (Art. 5(2)): the receipt, an
+    extension notice and the letters of each, and the cover letter of an access export."""
+    documents = [outbox / f"{request_id}.receipt.json", outbox / f"{request_id}{EXTENSION_NOTICE}"]
+    return [*documents, *map(letter_of, documents), letter_of(outbox / f"{request_id}.zip")]
 
 
 def export_path(paths, row: dict) -> Path:
@@ -69,9 +77,9 @@ def remove_expired(service, now: datetime) -> dict[str, int]:
             since = row["completed_at"] or (_unanswered_since(row) if row["status"] == "rejected" else None)
             if not (since and datetime.fromisoformat(since) < cutoff):
                 continue
-            if rule == RECORDS:  # the receipt and an extension notice, if any, and the record itself
-                service.discard(path)
-                service.discard(path.with_name(f"{row['request_id']}{EXTENSION_NOTICE}"))
+            if rule == RECORDS:  # the receipt, an extension notice, their letters, and the record itself
+                for record in record_files(service.paths.outbox, row["request_id"]):
+                    service.discard(record)
                 service.ledger.forget(row["request_id"])
             elif path.exists():
                 service.discard(path)

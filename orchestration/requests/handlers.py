@@ -12,8 +12,10 @@ from orchestration.requests.changes import consent, rectification
 from orchestration.requests.erasure import erased_before, erasure
 from orchestration.requests.indexes import name_hmacs, refresh
 from privacy.audit import timestamp
+from privacy.rights import summary, texts
 from privacy.rights.access import collect, derived_views
 from privacy.rights.disclosure import art15_information
+from privacy.rights.letter import write_letter
 from privacy.rights.names import persons_in
 from privacy.rights.package import access_files, write_zip
 from privacy.rights.requests import Request
@@ -67,6 +69,11 @@ def access(service, request: Request, now: datetime) -> tuple[str, dict]:
     files = access_files(datasets, metadata)
     path = service.paths.outbox / f"{request.request_id}.zip"
     sha = write_zip(path, files, now=now)
+    page = summary.FILES[request.language]
+    write_letter(path, {"request_id": request.request_id, "type": request.type, "received_at": timestamp(request.received_at),
+                        "language": request.language, "explanation": texts.both(tuple(
+                            t.format(file=path.name, page=page) for t in texts.ACCESS_SENT))},
+                 service.policy.controller, now)
     rows = {d.name: len(d.rows) for d in datasets}
     service.audit.append("access_export", actor=f"request:{request.request_id}", now=now,
                          request_id=request.request_id, subjects=len(ids),

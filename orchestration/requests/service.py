@@ -34,6 +34,7 @@ from privacy.policy import load_policy
 from privacy.pseudonym import pseudonymiser_from_env
 from privacy.rights import texts
 from privacy.rights.ledger import ANSWERED, Ledger, NotOpen
+from privacy.rights.letter import write_letter
 from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.readable import dated
@@ -138,7 +139,7 @@ class RequestService:
             raise
         except Refused as exc:
             status, detail = "refused", {"reason": str(exc)}
-            result_path = write_receipt(self.paths.outbox, receipt(request, now, "Art. 12(4) GDPR", refused=str(exc),
+            result_path = write_receipt(self, receipt(request, now, "Art. 12(4) GDPR", refused=str(exc),
                                                                    explanation=texts.both(exc.plain)))
         except Exception as exc:
             # A message may quote a value (a database error about a bad value, say): only the class,
@@ -166,10 +167,12 @@ class RequestService:
         first_due = json.loads(row["detail"])["extension"]["first_due_at"]
         why = tuple(text.replace("{reason}", said) for text, said in zip(texts.EXTENDED, texts.EXTENSION_REASONS[reason]))
         explanation = texts.both(dated(why, received=local_date(row["received_at"]), due=local_date(row["due_at"])))
-        path = write_json(self.paths.outbox / f"{request_id}{EXTENSION_NOTICE}", {
-            "request_id": request_id, "type": row["type"], "article": "Art. 12(3) GDPR",
-            "received_at": row["received_at"], "first_due_at": first_due, "due_at": row["due_at"], "reason": reason,
-            "explanation": explanation, "your_rights": {"complaint": texts.both(texts.COMPLAINT)}})
+        notice = {"request_id": request_id, "type": row["type"], "article": "Art. 12(3) GDPR",
+                  "received_at": row["received_at"], "first_due_at": first_due, "due_at": row["due_at"], "reason": reason,
+                  "language": json.loads(row["detail"]).get("language", texts.LANGUAGES[0]),
+                  "explanation": explanation, "your_rights": {"complaint": texts.both(texts.COMPLAINT)}}
+        path = write_json(self.paths.outbox / f"{request_id}{EXTENSION_NOTICE}", notice)
+        write_letter(path, notice, self.policy.controller, now)
         self.audit.append("request_extended", now=now, request_id=request_id, reason=reason, due_at=row["due_at"])
         return path
 

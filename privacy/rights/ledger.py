@@ -86,7 +86,8 @@ class Ledger:
             "verification, received_at, due_at, detail) values (?, ?, 'received', ?, ?, ?, ?, ?, ?)",
             (request.request_id, request.type, request.identifier_kind, identifier_hmac, request.verification,
              timestamp(request.received_at), timestamp(request.due_at),
-             json.dumps({k: v for k, v in (("field", request.field), ("purpose", request.purpose)) if v}))
+             json.dumps({k: v for k, v in (("field", request.field), ("purpose", request.purpose),
+                                           ("language", request.language)) if v}))
         ).rowcount == 1
 
     def reject(self, request_id: str, reason: str, *, received: datetime, now: datetime) -> None:

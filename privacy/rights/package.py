@@ -73,9 +73,14 @@ def write_zip(path: Path, files: dict[str, bytes], *, now: datetime) -> str:
 
 def write_json(path: Path, document: dict) -> Path:
     """A receipt or other JSON document, mode 0600, swapped in atomically."""
+    return write_text(path, to_json(document))
+
+
+def write_text(path: Path, text: str) -> Path:
+    """A text file (a receipt, a letter), UTF-8, mode 0600, swapped in atomically."""
     tmp = _private_tmp(path)
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
-        f.write(to_json(document))
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

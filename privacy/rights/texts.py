@@ -217,6 +217,27 @@ LEAD_ERASED = ("Uw gegevens als lead zijn gewist: een lead bewaren wij alleen om
                "onder c AVG).",
                "Your details as a lead are erased: we keep a lead only to approach them (Art. 17(1)(c) GDPR).")
 
+# The letter to the requester (privacy.rights.letter): what their request was about, and the fixed
+# parts of a letter; the rest are the receipt's own texts in the request's language.
+LETTER_TOPIC = {
+    "access": ("uw verzoek om inzage in uw gegevens (art. 15 AVG)", "your request for access to your data (Art. 15 GDPR)"),
+    "erasure": ("uw verzoek om uw gegevens te wissen (art. 17 AVG)", "your request to erase your data (Art. 17 GDPR)"),
+    "rectification": ("uw verzoek om uw gegevens te verbeteren (art. 16 AVG)",
+                      "your request to rectify your data (Art. 16 GDPR)"),
+    "objection": ("uw bezwaar (art. 21 AVG)", "your objection (Art. 21 GDPR)"),
+    "withdraw_consent": ("het intrekken van uw toestemming (art. 7 lid 3 AVG)",
+                         "the withdrawal of your consent (Art. 7(3) GDPR)"),
+}
+LETTER = {"reference": ("Ons kenmerk", "Our reference"), "date": ("Datum", "Date"), "re": ("Betreft", "Re"),
+          "received": ("ontvangen op", "received on"), "dear": ("Geachte heer, mevrouw,", "Dear Sir or Madam,"),
+          "regards": ("Met vriendelijke groet,", "Kind regards,")}
+ACCESS_SENT = ("Bijgaand ontvangt u ons antwoord, in het bestand {file}. Open daarin eerst {page}: daar staat welke "
+               "gegevens wij over u verwerken, waarvoor, op welke grond en hoe lang, en welke rechten u hebt. De "
+               "mappen json/ en csv/ bevatten uw gegevens zoals wij ze bewaren, om mee te nemen (art. 20 AVG).",
+               "Please find our answer attached, in the file {file}. Open {page} in it first: it says which data we "
+               "process about you, what for, on which grounds and for how long, and which rights you have. The "
+               "folders json/ and csv/ hold your data as we store it, for you to take elsewhere (Art. 20 GDPR).")
+
 
 LANGUAGES = ("nl", "en")  # of every text here, and so of requests and receipts
 # A legal basis of Art. 6(1) in clear language, and how the Dutch cite it (art. 6 lid 1 onder b AVG).

@@ -225,6 +225,11 @@ def test_a_deadline_is_extended_once_by_two_months_within_the_first_with_a_notic
     assert "of 30 November 2026, because your request is complex. You will have our answer by 28 February 2027" in \
         document["explanation"]["en"]
     assert EMAIL not in notice.read_text() + json.dumps(entry) and oct(notice.stat().st_mode & 0o777) == oct(0o600)
+    letter = paths.outbox / f"{request_id}.extension.letter.txt"  # to send, in the request's language (nl)
+    said = " ".join(letter.read_text().split())
+    assert f"Ons kenmerk: {request_id}" in said and "uiterlijk op 28 februari 2027" in said and "answer" not in said
+    assert "Betreft: uw verzoek om inzage in uw gegevens (art. 15 AVG), ontvangen op 30 november 2026" in said
+    assert EMAIL not in said and oct(letter.stat().st_mode & 0o777) == oct(0o600)
     assert _cli(paths, "requests") == 0
     assert "(extended 2026-12-05: complexity)" in capsys.readouterr().out
     other, _ = write_request(paths.inbox, {"type": "access", "customer_id": "C0000042", "verification": "idin",
@@ -238,8 +243,10 @@ def test_a_deadline_is_extended_once_by_two_months_within_the_first_with_a_notic
             metadata = json.loads(export.read("metadata.json"))
         assert metadata["request"]["due_at"].startswith("2027-02-28T09:00")  # the extended period
         completed = datetime.fromisoformat(service.ledger.get(request_id)["completed_at"])
+        cover = paths.outbox / f"{request_id}.letter.txt"  # the export's cover letter names the page to open
+        assert "Open daarin eerst overzicht.nl.html" in " ".join(cover.read_text().split())
         service.remove_expired(completed + timedelta(days=1827))
-    assert not notice.exists()
+    assert not notice.exists() and not letter.exists() and not cover.exists()
 
 
 def test_rejected_documents_of_an_older_ledger_are_answered_once_their_month_is_over(paths):
@@ -351,16 +358,19 @@ def test_an_outbox_this_account_cannot_write_to_is_named_with_the_fix(paths, mon
 
 def test_a_request_record_and_its_receipt_go_when_the_request_records_rule_ends(paths, capsys):
     request_id, _ = write_request(paths.inbox, {"type": "objection", "customer_id": "C0000042",
-                                                "verification": "in_person"})
+                                                "verification": "in_person", "language": "en"})
     assert _cli(paths, "process-requests") == 0
-    receipt = paths.outbox / f"{request_id}.receipt.json"
-    assert receipt.exists()
+    receipt, letter = paths.outbox / f"{request_id}.receipt.json", paths.outbox / f"{request_id}.receipt.letter.txt"
+    said = " ".join(letter.read_text().split())  # the letter to send, in the request's language
+    assert said.startswith("Voorbeeld Verkoop B.V.") and f"Our reference: {request_id}" in said
+    assert "Re: your objection (Art. 21 GDPR)" in said and "Autoriteit Persoonsgegevens (Art. 77 GDPR)" in said
+    assert "Geachte" not in said and "AVG" not in said
     now = datetime.now(timezone.utc)
     with RequestService(paths) as service:  # the proof that it was answered: 5 years (policy rule)
         assert service.remove_expired(now + timedelta(days=1825))["request_records"] == 0
         assert receipt.exists() and service.ledger.get(request_id) is not None
         assert service.remove_expired(now + timedelta(days=1827))["request_records"] == 1
-        assert not receipt.exists() and service.ledger.get(request_id) is None
+        assert not receipt.exists() and not letter.exists() and service.ledger.get(request_id) is None
         assert [e["details"]["request_id"] for e in service.audit.entries()
                 if e["event"] == "request_record_removed"] == [request_id]
     capsys.readouterr()

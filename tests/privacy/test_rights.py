@@ -572,3 +572,23 @@ def test_a_purpose_based_on_consent_is_named_only_to_a_subject_who_granted_it(no
         resolved = Dataset(Relation("intermediate", "int_consents_resolved", False, tuple(rows[0])), consents,
                            list(rows[0]), rows)
         assert ("direct_marketing" in purposes([*lead, resolved])) is told
+
+
+def test_a_letter_says_each_text_for_the_subject_once_in_the_request_language():
+    """Art. 12(1): the receipt holds both languages; the letter to send holds the request's, every
+    text once (the erasure's explanation repeats the key's effect), in the receipt's order."""
+    from privacy.rights.letter import letter
+
+    document = {"request_id": "req-0123456789abcdef0123", "type": "erasure", "language": "en",
+                "received_at": "2026-11-30T23:30:00Z", "article": "Art. 17 GDPR",
+                "explanation": {"nl": "Gewist. Sleutel weg.", "en": "Erased. Key gone."},
+                "kept": [{"table": "orders", "legal_duty": "fiscal"}],
+                "key": {"effect": {"nl": "Sleutel weg.", "en": "Key gone."}},
+                "after": {"nl": "Klacht.", "en": "Complaint."}}
+    said = letter(document, {"name": "Shop B.V.", "contact": "privacy@shop.example"},
+                  datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+    assert said.splitlines()[:2] == ["Shop B.V.", "privacy@shop.example"]
+    assert "Re: your request to erase your data (Art. 17 GDPR), received on 1 December 2026" in said  # Dutch clock
+    assert "Date: 7 December 2026" in said and said.count("Key gone.") == 1 and "Sleutel" not in said
+    assert said.index("Erased.") < said.index("Complaint.") and said.rstrip().endswith("Shop B.V.")
+    assert "Geachte heer, mevrouw," in letter({**document, "language": "nl"}, {}, datetime(2026, 12, 7, tzinfo=timezone.utc))
