@@ -22,7 +22,7 @@ from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
 from privacy.rights.consent import (PROFILING, RESOLVED, continuing_after_objection, direct_marketing_purposes,
-                                    purposes_for, withdrawal_events)
+                                    objection_purposes, purposes_for, withdrawal_events)
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
 from privacy.retention import latest_first
@@ -152,18 +152,23 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
 
 
 def _withdrawn(purposes: list[str], policy) -> tuple[str, ...]:
-    def named(lang: str) -> str:
-        return "; ".join(policy.consent_plain.get(p, {}).get(lang) or policy.consent_purposes.get(p, p) for p in purposes)
-    return tuple(t.format(purposes=named(lang)) for t, lang in zip(texts.WITHDRAWN, texts.LANGUAGES))
+    return tuple(t.format(purposes=_consents_named(purposes, policy, lang))
+                 for t, lang in zip(texts.WITHDRAWN, texts.LANGUAGES))
 
 
 def _objected(policy) -> tuple[str, ...]:
-    """What an objection to direct marketing stops (Art. 21(2)-(3)) and what goes on under legitimate
-    interest, with the right to object to that too (Art. 21(1)), by the purposes' plain names."""
+    """What an objection to direct marketing stops (Art. 21(2)-(3): the policy's consent purposes it
+    withdraws) and what goes on under legitimate interest, with the right to object to that too
+    (Art. 21(1)), by the purposes' plain names."""
     def named(lang: str) -> str:
         return "; ".join(_lower_first(policy.purposes[p].plain.get(lang) or policy.purposes[p].description)
                          for p in continuing_after_objection(policy))
-    return tuple(t.format(purposes=named(lang)) for t, lang in zip(texts.OBJECTED, texts.LANGUAGES))
+    return tuple(t.format(purposes=named(lang), stopped=_consents_named(objection_purposes(policy), policy, lang))
+                 for t, lang in zip(texts.OBJECTED, texts.LANGUAGES))
+
+
+def _consents_named(purposes: list[str], policy, lang: str) -> str:
+    return "; ".join(policy.consent_plain.get(p, {}).get(lang) or policy.consent_purposes.get(p, p) for p in purposes)
 
 
 def _lower_first(text: str) -> str:

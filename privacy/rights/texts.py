@@ -192,15 +192,14 @@ NOT_ACCEPTED = ("De nieuwe waarde voor {field} heeft niet een vorm die wij kunne
                 "like 1234 AB); nothing was changed. If you believe it is right, please contact us.")
 # Art. 21(2)-(3) end direct marketing only; {purposes}: the plain names of the purposes on legitimate
 # interest that go on (privacy.rights.consent.continuing_after_objection), which Art. 21(1) covers.
-OBJECTED = ("Wij benaderen u vanaf nu niet meer met aanbiedingen per e-mail of telefoon, en gebruiken uw klantgroep "
-            "niet meer om aanbiedingen voor u te kiezen (art. 21 lid 2 en 3 AVG). Op grond van ons gerechtvaardigd "
+OBJECTED = ("Wij gebruiken uw gegevens vanaf nu niet meer voor direct marketing: {stopped} (art. 21 lid 2 en 3 AVG). "
+            "Op grond van ons gerechtvaardigd "
             "belang (art. 6 lid 1 onder f AVG) gebruiken wij uw gegevens nog wel voor: {purposes}. U blijft dus "
             "ingedeeld in klantgroepen voor onze analyse, en hoort u bij onze grootste klanten, dan heeft u een vaste "
             "accountmanager, die contact met u kan opnemen. Ook daartegen kunt u bezwaar maken (art. 21 lid 1 AVG): "
             "onze functionaris gegevensbescherming beoordeelt dat, en wij stoppen ermee tenzij wij dwingende "
             "gerechtvaardigde gronden hebben.",
-            "From now on we no longer approach you with offers by e-mail or phone, nor use your customer group to "
-            "choose offers for you (Art. 21(2) and (3) GDPR). On our legitimate interest (Art. 6(1)(f) GDPR) we do "
+            "From now on we no longer use your data for direct marketing: {stopped} (Art. 21(2) and (3) GDPR). On our legitimate interest (Art. 6(1)(f) GDPR) we do "
             "still use your data for: {purposes}. So you stay in customer groups for our analysis, and if you are one "
             "of our largest customers, you have a dedicated account manager, who may contact you. You can object to "
             "that too (Art. 21(1) GDPR): our data protection officer assesses it, and we stop unless we have "

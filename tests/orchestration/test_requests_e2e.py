@@ -574,6 +574,8 @@ def test_an_objection_receipt_says_what_stops_and_what_goes_on_as_the_next_build
     assert "niet meer ingedeeld" not in said["nl"] and "nor placed in segments" not in said["en"]
     assert "art. 21 lid 1 AVG" in said["nl"] and "Art. 21(1) GDPR" in said["en"]
     assert "functionaris gegevensbescherming beoordeelt" in said["nl"] and "accountmanager" in said["nl"]
+    for purpose in receipt["consent_purposes_withdrawn"]:  # what stops, named from the policy (not fixed wording)
+        assert all(policy.consent_plain[purpose][lang] in said[lang] for lang in ("nl", "en")), purpose
     purposes = {n["name"]: n["meta"].get("purpose") for n in manifest_nodes().values() if n["resource_type"] == "model"}
     with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:
         marts = [n for (n,) in con.execute("select table_name from information_schema.columns where table_schema = "
