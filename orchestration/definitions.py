@@ -5,6 +5,7 @@ from dagster import (AssetSelection, DagsterRunStatus, DefaultScheduleStatus, De
                      define_asset_job, in_process_executor, run_status_sensor, schedule)
 from dagster_dbt import DbtCliResource
 
+from orchestration.alerts import alert_on_run_failure
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.ingest import build_ingest_asset
 from orchestration.assets.privacy import build_register_asset
@@ -101,7 +102,7 @@ defs = Definitions(
             build_publish_asset(dbt_models, register_asset.key), request_indexes],
     asset_checks=[published_retention_check],
     jobs=[full_refresh, retention_job, *request_jobs],
-    sensors=[request_sensor, landing_days_after_oldest],
+    sensors=[request_sensor, landing_days_after_oldest, alert_on_run_failure],
     schedules=[full_refresh_schedule, retention_schedule],
     loggers={"console": console_logger},
     executor=in_process_executor,  # DuckDB allows one writing process: steps run one after another

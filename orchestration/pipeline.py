@@ -144,7 +144,7 @@ def failed_check(check, shown: int = 5) -> list[str]:
     return lines
 
 
-def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool, strict: bool) -> int:
+def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool, strict: bool = False) -> int:
     _open_keys(paths)
     paths.prepare_dagster_home()
     from orchestration.definitions import defs  # after DAGSTER_HOME and KLANTKLUIS_HOME are set
