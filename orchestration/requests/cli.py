@@ -17,6 +17,7 @@ import getpass
 import json
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from privacy.audit import os_account
 from privacy.rights.ledger import STALE, STATUSES
@@ -247,6 +248,8 @@ def _process(args, paths) -> int:
                 continue
             nobody = " (no data found for this identifier)" if outcome.detail.get("found") is False else ""
             print(f"{outcome.request_id} ({outcome.type}): {outcome.status}{nobody} -> {outcome.result_path or '-'}")
+            if outcome.result_path and (letter := letter_of(Path(outcome.result_path))).exists():
+                print(f"  The letter to send the requester, in the language of the request: {letter}")
             if outcome.type == "rectification" and outcome.status == "completed" and outcome.detail.get("found"):
                 print("  Correct it in the source system too (Art. 16 applies there as well): its next export would bring the old value "
                       "back.")

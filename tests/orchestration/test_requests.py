@@ -361,6 +361,7 @@ def test_a_request_record_and_its_receipt_go_when_the_request_records_rule_ends(
                                                 "verification": "in_person", "language": "en"})
     assert _cli(paths, "process-requests") == 0
     receipt, letter = paths.outbox / f"{request_id}.receipt.json", paths.outbox / f"{request_id}.receipt.letter.txt"
+    assert f"  The letter to send the requester, in the language of the request: {letter}\n" in capsys.readouterr().out
     said = " ".join(letter.read_text().split())  # the letter to send, in the request's language
     assert said.startswith("Voorbeeld Verkoop B.V.") and f"Our reference: {request_id}" in said
     assert "Re: your objection (Art. 21 GDPR)" in said and "Autoriteit Persoonsgegevens (Art. 77 GDPR)" in said
