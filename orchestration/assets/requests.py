@@ -9,6 +9,7 @@ with `klantkluis process-requests`.
 
 import time
 import warnings
+from pathlib import Path
 
 from dagster import (AssetKey, BetaWarning, Config, DefaultSensorStatus, MaterializeResult, OpExecutionContext, Output,
                      RunRequest, SensorEvaluationContext, SkipReason, asset, job, op, sensor)
@@ -21,6 +22,7 @@ from orchestration.requests.service import JOBS, RequestService
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy.classification import load_classification
+from privacy.rights.letter import letter_of
 
 REQUEST_TAG, TYPE_TAG = "klantkluis/request_id", "klantkluis/request_type"
 # DuckDB has one writer: the run queue runs one run at a time (dagster.yaml, Paths.prepare_dagster_home),
@@ -66,8 +68,10 @@ def answer_request(context: OpExecutionContext, config: RequestConfig, klantklui
         outcome = service.process(config.request_id, now=run_time(context))
     context.log.info(f"Request {outcome.request_id} ({outcome.type}): {outcome.status}")
     numbers = {k: v for k, v in outcome.detail.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    letter = letter_of(Path(outcome.result_path)) if outcome.result_path else None
     return Output(None, metadata={"request_id": outcome.request_id, "type": outcome.type, "status": outcome.status,
-                                  "result": outcome.result_path or "", **numbers})
+                                  "result": outcome.result_path or "",
+                                  "letter_to_send": str(letter) if letter and letter.exists() else "", **numbers})
 
 
 def _request_job(name: str):

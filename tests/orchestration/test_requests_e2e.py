@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, RunRequest, build_sensor_context
+from dagster import DagsterEventType, DagsterInstance, RunRequest, build_sensor_context
 
 from orchestration.assets.requests import request_sensor
 from orchestration.ingest.landing_zone import business_day
@@ -128,6 +128,9 @@ def _via_dagster(instance, home: Path) -> list:
         result = defs.resolve_job_def(run.job_name).execute_in_process(run_config=run.run_config, tags=run.tags,
                                                                        instance=instance)
         assert result.success
+        [output] = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_OUTPUT]
+        letter = output.event_specific_data.metadata["letter_to_send"].value  # the UI names the letter to send
+        assert letter.endswith(".letter.txt") and Path(letter).exists()
     return runs
 
 
