@@ -2,8 +2,10 @@
 -- NPS = % promoters - % detractors, from -100 to +100. Periods follow the business's calendar (var
 -- time_zone), not UTC. Every period from the first response's to as_of's has a row: one without
 -- responses has 0 responses and a null NPS, so a chart shows the gap. A period is complete once it
--- has ended by as_of, unless it is the earliest one and its data begins after its first day
--- (retention has removed its start, or collection began within it).
+-- has ended by as_of and the survey data reaches past its end (a response in a later period: an
+-- export that lags as_of by a few days would otherwise report a quarter without its last days as
+-- complete), unless it is the earliest one and its data begins after its first day (retention has
+-- removed its start, or collection began within it).
 {%- set local_now = local_timestamp("cast('" ~ as_of() ~ "' as " ~ dbt.type_timestamp() ~ ")") %}
 with
 
@@ -59,6 +61,12 @@ steps as (  -- 0..999 periods after the first: 83 years of months
 
 ),
 
+delivered as (  -- how far the survey data reaches (the newest response, in var time_zone)
+
+    select max(responded_local) as newest_response from responses
+
+),
+
 spine as (
 
     select cast({{ dbt.dateadd(var('nps_period'), 'steps.n', 'bounds.first_period') }} as date) as period_start
@@ -77,7 +85,9 @@ select
     coalesce(periods.detractors, 0) as detractors,
     periods.nps,
     {{ dbt.dateadd(var('nps_period'), 1, 'spine.period_start') }} <= {{ local_now }}
+        and {{ dbt.dateadd(var('nps_period'), 1, 'spine.period_start') }} <= delivered.newest_response
         and not (spine.period_start = min(spine.period_start) over ()
                  and periods.first_response > periods.period_start) as is_complete
 from spine
+cross join delivered
 left join periods on spine.period_start = periods.period_start
