@@ -2,7 +2,7 @@
 -- as text and what it means, so a report read from the published copy can say what "active",
 -- "top tier" or "loyal" meant for this build.
 {%- set parameters = [
-    ('activity_window_days', 'customer_pyramid, customer_rfm, pareto_share, customer_relationship_cycle: a customer without an order in this many days before as_of is inactive'),
+    ('activity_window_days', 'customer_pyramid, customer_pyramid_summary, pareto_share, customer_relationship_cycle, key_accounts, nps_by_segment: a customer without an order in this many days before as_of is inactive; revenue in the window (and the window before it, key_accounts) and NPS responses in it (nps_by_segment) count these days; customer_rfm does not use it'),
     ('pyramid_top_share', 'customer_pyramid: share of the active customers, ranked by revenue in the activity window, in the top tier'),
     ('pyramid_large_share', 'customer_pyramid: share of the active customers in the large tier, after the top tier'),
     ('pyramid_medium_share', 'customer_pyramid: share of the active customers in the medium tier, after the large tier; the rest are small'),
