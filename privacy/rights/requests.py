@@ -109,6 +109,11 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
         raise InvalidRequest("the request is not a JSON document") from None
     if not isinstance(doc, dict):
         raise InvalidRequest("the request must be a JSON object")
+    try:
+        request_id = request_id_for(doc)
+    except UnicodeEncodeError:  # a "\\udXXX" escape without its pair: JSON allows it, no text holds it
+        raise InvalidRequest("the request holds an escape \\udXXX that is half of a character (a lone "
+                             "UTF-16 surrogate), so it is no valid text") from None
     kind = _text(doc, "type")
     if kind not in TYPES:
         raise InvalidRequest(f"type must be one of {', '.join(TYPES)}")
@@ -136,7 +141,7 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
         extra = {"purpose": _text(doc, "purpose")}
         if extra["purpose"] not in (*consent_purposes, "all"):
             raise InvalidRequest(f"purpose must be one of {', '.join((*consent_purposes, 'all'))}")
-    return Request(request_id_for(doc), kind, id_kind, _received(doc), verification, identifier,
+    return Request(request_id, kind, id_kind, _received(doc), verification, identifier,
                    language=language, filed_by=_filer(doc.get("filed_by")), **extra)
 
 

@@ -446,6 +446,24 @@ def test_hostile_documents_are_rejected_one_by_one_and_never_stop_the_others(pat
     assert sorted(p.suffix for p in (paths.inbox / "rejected").iterdir()) == [".json"] * 4
 
 
+def test_a_document_with_half_a_character_is_rejected_and_never_stops_the_others(paths, capsys):
+    """Security review: a lone UTF-16 surrogate escape (\\ud83d, half an emoji, as a portal's JavaScript
+    writes a truncated text) in any field crashed intake with UnicodeEncodeError, so no request in the
+    inbox was registered or answered while it lay there (Art. 12(3))."""
+    paths.inbox.mkdir(parents=True)
+    base = '"customer_id": "C0000001", "verification": "idin", "received_at": "2026-11-23T10:15:00+01:00"'
+    (paths.inbox / "a-value.json").write_text('{"type": "rectification", "field": "phone", "value": "06\\ud83d", '
+                                              + base + "}")
+    (paths.inbox / "b-extra.json").write_text('{"type": "access", "note": "\\udc80", ' + base + "}")
+    request_id, _ = write_request(paths.inbox, {"type": "access", "customer_id": "C0000002", "verification": "idin"})
+    with RequestService(paths) as service:
+        pending = service.intake()
+        assert [r.request_id for r in pending] == [request_id]
+        reasons = [json.loads(row["detail"])["reason"] for row in service.ledger.rows("rejected")]
+    assert len(reasons) == 2 and all("lone UTF-16 surrogate" in r for r in reasons)
+    assert sorted(p.name for p in paths.inbox.iterdir() if p.is_file() and p.suffix == ".json") == [f"{request_id}.json"]
+
+
 def test_links_in_the_inbox_are_not_documents_and_a_linked_rejected_folder_is_refused(paths, tmp_path):
     """Security review: a link in the inbox had its target (master.key) read, moved and zeroed; a
     linked rejected/ folder let a document land anywhere (site-packages: code run at start-up)."""
