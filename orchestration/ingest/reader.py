@@ -9,6 +9,7 @@ A file that cannot be read at all raises `LandingFileError` with a message namin
 import codecs
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -564,6 +565,12 @@ def day_first_dates(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Chunke
     return pc.match_substring_regex(column, _DAY_FIRST), read
 
 
+# A JSON escape of half a UTF-16 pair (\\ud83d: a text cut inside an emoji by a JavaScript export).
+# json.loads accepts it, but no UTF-8 text holds it: Arrow, DuckDB and encryption refuse it, and one
+# such line stopped the whole run (Art. 5(1)(d): the line is quarantined with its rule instead).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: frozenset[str]) -> "TableRead":
     records, lines, rejects, seen, mapping = [], [], [], set(), read_as.columns
     with path.open("rb") as f:
@@ -579,8 +586,12 @@ def _read_jsonl(path: Path, expected: list[str], read_as: ReadAs, optional: froz
                 obj = json.loads(chunk.decode("utf-8"))
                 if not isinstance(obj, dict):
                     raise ValueError("not a JSON object")
+                if _SURROGATE_ESCAPE.search(chunk):  # rare: only then the cost of a check that decides
+                    json.dumps(obj, ensure_ascii=False).encode("utf-8")
             except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
-                reason = "line is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "malformed JSON line"
+                reason = ("line is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else
+                          "half of a character (a lone UTF-16 surrogate \\udXXX)" if isinstance(exc, UnicodeEncodeError)
+                          else "malformed JSON line")
                 rejects.append(Reject(line_no, reason, chunk.decode("utf-8", "replace").rstrip("\n")))
                 continue
             renamed = {mapping.get(k, k): v for k, v in obj.items()}

@@ -223,6 +223,22 @@ def test_a_json_lines_line_nested_too_deep_is_rejected_not_the_whole_run(tmp_pat
     assert read.rows["id"].to_pylist() == ["2"] and [(r.line, r.reason) for r in read.rejects] == [(1, "malformed JSON line")]
 
 
+def test_a_json_lines_line_with_half_a_character_is_rejected_not_the_whole_run(tmp_path):
+    """Security review: a lone UTF-16 surrogate escape (a chat text cut inside an emoji by a JavaScript
+    export) passed json.loads and then stopped the whole run with UnicodeEncodeError in Arrow: no
+    marts, no publication, no retention sweep while the file lay there. A whole pair is a character."""
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"id": "1", "name": "x", "note": "cut \\ud83d", "amount": "3"}\n'
+                    '{"id": "2", "name": "x", "note": "whole \\ud83d\\ude00", "amount": "3"}\n'
+                    '{"id": "3", "name": "x", "\\udc80": "y", "amount": "3"}\n'
+                    '{"id": "4", "name": "x", "note": "\\\\udc80 is text", "amount": "3"}\n')
+    read = read_landing_table(path, EXPECTED)
+    assert read.rows["id"].to_pylist() == ["2", "4"] and read.rows["note"].to_pylist() == ["whole \U0001F600", "\\udc80 is text"]
+    assert [r.line for r in read.rejects] == [1, 3] and {r.reason for r in read.rejects} == {
+        "half of a character (a lone UTF-16 surrogate \\udXXX)"}
+    assert read.ignored_columns == []
+
+
 @pytest.mark.parametrize("block_bytes", [16, 1 << 20])
 def test_a_row_of_separators_only_is_blank_on_both_paths(tmp_path, block_bytes):
     """Review: an empty spreadsheet row exported with tabs was an all-null row on the fast path
