@@ -618,14 +618,49 @@ def _read_parquet(path: Path, expected: list[str], read_as: ReadAs, optional: fr
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise LandingFileError(f"{path}: not a readable Parquet file ({type(exc).__name__}); re-export it.") from None
     columns = _check_header(path, table.column_names, expected, read_as.columns, optional)
+    table, rejects, lines = _invalid_text_rows(table)
     table = pa.Table.from_arrays([_iso_text(c) for c in table.columns], names=table.column_names)
     df = table.rename_columns(columns).select([c for c in expected if c in columns]).to_pandas()
     df = df.reindex(columns=expected).astype(object)
     df = df.where(df.notna(), None).map(lambda v: v if v is None else str(v)).replace({"": None})
     arrays = [pa.array(df[c].tolist(), pa.string()) for c in expected]
-    lines = pa.array(np.arange(1, len(df) + 1, dtype=np.int64))
-    return TableRead(pa.Table.from_arrays([*arrays, lines], names=[*expected, "_source_line"]), [],
+    return TableRead(pa.Table.from_arrays([*arrays, pa.array(lines)], names=[*expected, "_source_line"]), rejects,
                      [c for c in columns if c not in expected], [c for c in expected if c not in columns])
+
+
+def _invalid_text_rows(table: pa.Table) -> tuple[pa.Table, list[Reject], np.ndarray]:
+    """(the rows whose text is valid UTF-8, a Reject per other row, the row numbers kept). A writer
+    other than Arrow may put bytes of another encoding in a text column; converting them stopped
+    the run with an error quoting the value, which the run's log and Dagster's storage then held
+    (Art. 5(1)(f), 32(1)(b)). Such a row is quarantined like a CSV line that is not UTF-8. One fast
+    check per column; only a column failing it is searched value by value."""
+    bad: set[int] = set()
+    for column in table.columns:
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        try:
+            column.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        as_bytes = column.cast(pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary())
+        for row, value in enumerate(as_bytes.to_pylist()):
+            if value is not None:
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError:
+                    bad.add(row)
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    if not bad:
+        return table, [], rows
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[sorted(bad)] = False
+    shown = pa.Table.from_arrays([c.cast(pa.large_binary()) if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
+                                  else c for c in table.columns], names=table.column_names).filter(pa.array(~keep))
+    rejects = [Reject(int(line), "value is not valid UTF-8", json.dumps(
+                   {k: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for k, v in record.items()},
+                   ensure_ascii=False)) for line, record in zip(rows[~keep], shown.to_pylist())]
+    return table.filter(pa.array(keep)), rejects, rows[keep]
 
 
 def _iso_text(column: pa.ChunkedArray) -> pa.ChunkedArray:

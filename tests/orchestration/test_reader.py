@@ -239,6 +239,27 @@ def test_a_json_lines_line_with_half_a_character_is_rejected_not_the_whole_run(t
     assert read.ignored_columns == []
 
 
+def test_a_parquet_value_that_is_not_utf8_is_quarantined_and_never_quoted_in_an_error(tmp_path):
+    """Security review: a text column with bytes of another encoding (a writer other than Arrow) stopped
+    the run with "ArrowException: Wrapping <the value> failed": the value went into the run's log,
+    its summary and Dagster's storage, and no marts were built."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    def text(values):  # built from buffers: Arrow's own constructors refuse invalid UTF-8
+        offsets = np.cumsum([0] + [len(v) for v in values]).astype(np.int32)
+        return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets.tobytes()),
+                                                                  pa.py_buffer(b"".join(values))])
+
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.table({"id": text([b"1", b"2", b"3"]), "name": text([b"Jos", b"Jos\xe9 Secret", b"Ann"]),
+                             "note": text([b"a", b"b", b"c"]), "amount": pa.array([1, 2, 3])}), path)
+    read = read_landing_table(path, EXPECTED)
+    assert read.rows["id"].to_pylist() == ["1", "3"] and read.rows["_source_line"].to_pylist() == [1, 3]
+    assert [(r.line, r.reason) for r in read.rejects] == [(2, "value is not valid UTF-8")]
+    assert "Secret" in read.rejects[0].text  # kept for the quarantine, which encrypts it
+
+
 @pytest.mark.parametrize("block_bytes", [16, 1 << 20])
 def test_a_row_of_separators_only_is_blank_on_both_paths(tmp_path, block_bytes):
     """Review: an empty spreadsheet row exported with tabs was an all-null row on the fast path
