@@ -6,8 +6,10 @@ file breaks a table-level rule (such as a missing column) or has more than `max_
 of its rows quarantined, judged on each file's latest load, so re-running does not pass it.
 """
 
+import os
 from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinition, Failure, MaterializeResult,
                      MetadataValue, asset)
@@ -139,6 +141,24 @@ def absent_message(con, paths, source: str) -> str:
             + (f"; {len(unread)} file(s) in {paths.landing / source} are not read" if unread else ""))
 
 
+def _names_not_text(files: list[Path]) -> tuple[list[Path], list[str]]:
+    """(the files whose names are text, a message per other file). A name in another encoding than
+    UTF-8 (from a Windows share, say) reaches Python as lone surrogates, which no SQL parameter takes:
+    it stopped the source with a bare pybind11 cast error. It is now named, escaped, with the fix,
+    and the source's other files still load (Art. 5(1)(d), 32(1)(b))."""
+    kept, errors = [], []
+    for path in files:
+        try:
+            path.name.encode("utf-8")
+        except UnicodeEncodeError:
+            name = os.fsencode(path.name).decode("ascii", "backslashreplace")
+            errors.append(f"{path.parent}/{name}: the file's name is not UTF-8 text (a name written in another "
+                          "encoding); rename it, with letters, digits, '-', '_' and '.' only, and run again")
+            continue
+        kept.append(path)
+    return kept, errors
+
+
 def _no_files(context, con, paths, source: str) -> None:
     """No landing file: fine for a source marked absent, or whose files were all removed after
     their retention period; otherwise more often a mistake than a choice, so the run stops."""
@@ -226,13 +246,15 @@ def build_ingest_asset(table) -> AssetsDefinition:
         now = run_time(context)
         ctx = klantkluis.ingest_context(now)
         reload = context.run.tags.get(RELOAD_TAG) == "all"
-        results, errors = [], []
+        results = []
         with _encrypted_first(context, klantkluis, table, ctx) as con:
             _refuse_going_back_in_time(context, con, table, now, ctx.audit)
             through = through_day(context, con, klantkluis.paths)  # `oldest`: decided once per run
-            files = klantkluis.landing_files(table.name, through)
+            files, errors = _names_not_text(klantkluis.landing_files(table.name, through))
+            for line in errors:
+                context.log.error(line)
             days = _new_days(context, con, klantkluis.paths, table.name, files, through)
-            if not files:
+            if not files and not errors:
                 _no_files(context, con, klantkluis.paths, table.name)
             for i, path in enumerate(files, start=1):
                 where = f"{table.name} file {i}/{len(files)} {path.name}"

@@ -79,6 +79,23 @@ def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, landin
     assert passed and metadata["quarantined_share"].value == 0.0
 
 
+def test_a_file_whose_name_is_not_utf8_is_named_with_the_fix_and_the_others_still_load(tmp_path, landing):
+    """Security review: a landing file named in another encoding (bytes that are no UTF-8, from a
+    Windows share, say) stopped its source, and so the whole run, with a bare pybind11 cast error in
+    the load ledger's query, before any file of the source loaded."""
+    import os
+
+    (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
+    with open(os.path.join(os.fsencode(landing), b"orders-\xe9t\xe9.csv"), "w") as f:
+        f.write(HEADER + GOOD.format(n=9, d=1))
+    result, said = _run(tmp_path)
+    assert not result.success
+    assert any("orders-\\xe9t\\xe9.csv: the file's name is not UTF-8 text" in line and "rename it" in line
+               for line in said if line)
+    with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        assert con.execute("select count(*) from raw.orders").fetchone()[0] == 4
+
+
 def test_a_run_earlier_than_the_last_load_is_refused(tmp_path, landing):
     (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 5)))
     assert _ingest_orders(tmp_path).success
