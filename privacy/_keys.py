@@ -4,7 +4,8 @@ Callers outside :mod:`privacy` should use the key store and :mod:`privacy.crypto
 choose nonces, bind the associated data and keep keys out of reach. Everything here serves the
 encryption of personal data at rest, GDPR Art. 32(1)(a).
 
-Ciphertext layout: ``nonce (12 bytes) || ciphertext || tag (16 bytes)``.
+Ciphertext layout: ``nonce (12 bytes) || ciphertext || tag (16 bytes)``; ``privacy.crypto`` pads a
+column value before it is encrypted.
 """
 
 from __future__ import annotations

@@ -2,8 +2,12 @@
 
 Every value gets a fresh random nonce and is bound to ``subject_id|table|column`` as associated
 data, so a ciphertext copied to another subject, table or column fails to decrypt instead of
-leaking. Values are grouped by subject so each key is unwrapped once per call, not once per
-value. Serves GDPR Art. 32(1)(a) (encryption), Art. 17 (erasure by key shredding) and, through
+leaking. Each value is padded to a multiple of ``BLOCK`` bytes before encryption (ISO/IEC 7816-4:
+0x80, then zeros), so its ciphertext's length tells only a range, not the length of a name or an
+address: lengths alone, beside a few plain columns, would single out most customers (Art. 32(1),
+4(5)). Padded values carry ``PADDED`` at the end of their associated data; a value written
+before padding (without it) still decrypts. Values are grouped by subject so each key is unwrapped
+once per call, not once per value. Serves GDPR Art. 32(1)(a) (encryption), Art. 17 (erasure by key shredding) and, through
 the audit entry on every decryption, Art. 5(2) (accountability).
 """
 
@@ -18,6 +22,10 @@ from privacy._keys import NONCE_SIZE, nonce_pool
 from privacy.audit import AuditLog
 from privacy.exceptions import InvalidCiphertext, KeyShredded, MissingKey
 from privacy.keystore import KeyStore
+
+BLOCK = 16  # bytes: a padded value's length is a multiple of it
+PADDED = b"|padded"  # the associated data's tail of a padded value (none before padding came in)
+_PADDING = tuple(b"\x80" + b"\0" * (BLOCK - 1 - r) for r in range(BLOCK))  # by len(value) % BLOCK
 
 
 def encrypt_values(values: Sequence[str | None], subject_ids: Sequence[str | None],
@@ -52,11 +60,12 @@ def encrypt_columns(columns: Mapping[str, Sequence[str | None]], subject_ids: Se
             continue
         encrypt, head = ciphers[sid].encrypt, sid.encode()
         for name, values in cols.items():
-            aad, dst = head + aads[name], out[name]
+            aad, dst = head + aads[name] + PADDED, out[name]
             for i in rows:
                 if (value := values[i]) is not None:
                     nonce, p = pool[p : p + NONCE_SIZE], p + NONCE_SIZE
-                    dst[i] = nonce + encrypt(nonce, value.encode(), aad)
+                    plain = value.encode()
+                    dst[i] = nonce + encrypt(nonce, plain + _PADDING[len(plain) % BLOCK], aad)
     return out
 
 
@@ -86,13 +95,19 @@ def decrypt_columns(columns: Mapping[str, Sequence[bytes | None]], subject_ids: 
         decrypt, head = ciphers[sid].decrypt, sid.encode()
         for name, blobs in cols.items():
             aad, dst = head + aads[name], out[name]
+            padded = aad + PADDED
             for i in rows:
                 if (blob := blobs[i]) is not None:
+                    nonce, sealed = blob[:NONCE_SIZE], blob[NONCE_SIZE:]
                     try:
-                        dst[i] = decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], aad).decode()
+                        plain = decrypt(nonce, sealed, padded)
+                        dst[i] = plain[:plain.rindex(b"\x80")].decode()
                     except InvalidTag:
-                        raise InvalidCiphertext(f"{table}.{name} row {i} (subject {sid}) failed "
-                                                "authentication: wrong subject/table/column or tampered") from None
+                        try:  # written before padding came in
+                            dst[i] = decrypt(nonce, sealed, aad).decode()
+                        except InvalidTag:
+                            raise InvalidCiphertext(f"{table}.{name} row {i} (subject {sid}) failed authentication: "
+                                                    "wrong subject/table/column or tampered") from None
                     count += 1
                     subjects.add(sid)
     if audit is not None:
