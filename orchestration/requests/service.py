@@ -38,7 +38,7 @@ from privacy.rights.letter import write_letter
 from privacy.rights.package import write_json
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.readable import dated
-from privacy.rights.requests import Request, local_date, parse_request
+from privacy.rights.requests import InvalidRequest, Request, local_date, parse_request
 from privacy.rights.warehouse import column_types, recorded
 
 NAME_FIELDS = frozenset({"first_name", "last_name"})  # a customer's and a lead's, compared to tell them apart
@@ -169,12 +169,23 @@ class RequestService:
         explanation = texts.both(dated(why, received=local_date(row["received_at"]), due=local_date(row["due_at"])))
         notice = {"request_id": request_id, "type": row["type"], "article": "Art. 12(3) GDPR",
                   "received_at": row["received_at"], "first_due_at": first_due, "due_at": row["due_at"], "reason": reason,
-                  "language": json.loads(row["detail"]).get("language", texts.LANGUAGES[0]),
+                  "language": json.loads(row["detail"]).get("language") or self._language(request_id),
                   "explanation": explanation, "your_rights": {"complaint": texts.both(texts.COMPLAINT)}}
         path = write_json(self.paths.outbox / f"{request_id}{EXTENSION_NOTICE}", notice)
         write_letter(path, notice, self.policy.controller, now)
         self.audit.append("request_extended", now=now, request_id=request_id, reason=reason, due_at=row["due_at"])
         return path
+
+    def _language(self, request_id: str) -> str:
+        """The language of an open request whose ledger row does not say it (registered by a version
+        before the ledger kept it): its document's, still in the inbox; else the default."""
+        found = inbox_files(self.paths.inbox).get(request_id)
+        if found and isinstance(found[1], bytes):
+            try:
+                return self.parse(found[1]).language
+            except InvalidRequest:
+                pass
+        return texts.LANGUAGES[0]
 
     def answered(self, request_id: str, now: datetime | None = None) -> None:
         """Record that a rejected document was answered by hand (Art. 12(4)): the request is done,

@@ -249,6 +249,20 @@ def test_a_deadline_is_extended_once_by_two_months_within_the_first_with_a_notic
     assert not notice.exists() and not letter.exists() and not cover.exists()
 
 
+def test_an_extension_of_a_request_an_older_version_registered_is_told_in_the_request_language(paths):
+    """Review: a request registered before the ledger kept its language (detail without "language")
+    and extended after the upgrade got its extension letter in Dutch, though it asked for English."""
+    request_id, _ = write_request(paths.inbox, {"type": "access", "customer_id": "C0000042", "verification": "idin",
+                                                "received_at": "2026-11-30T10:00:00+01:00", "language": "en"})
+    with RequestService(paths) as service:
+        service.intake()
+        service.ledger._db.execute("update requests set detail = '{}' where request_id = ?", (request_id,))
+        notice = service.extend(request_id, "complexity", now=datetime(2026, 12, 5, tzinfo=timezone.utc))
+    said = " ".join((paths.outbox / f"{request_id}.extension.letter.txt").read_text().split())
+    assert json.loads(notice.read_text())["language"] == "en"
+    assert f"Our reference: {request_id}" in said and "Ons kenmerk" not in said
+
+
 def test_rejected_documents_of_an_older_ledger_are_answered_once_their_month_is_over(paths):
     from privacy.rights.ledger import Ledger
 
