@@ -26,8 +26,8 @@ from orchestration.ingest.reader import (NOT_UTF8, LandingFileError, ReadAs, com
                                         read_landing_table)
 from orchestration.ingest.schema import landing_columns, optional_columns
 from orchestration.ingest.landing_zone import unread
-from orchestration.ingest.sources import (absent, landing_day, landing_day_name, loaded_before, no_files_message,
-                                          read_as, source_files)
+from orchestration.ingest.sources import (absent, landing_day, landing_day_name, loaded_before, name_problem,
+                                          no_files_message, read_as, source_files)
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
 _LINES_SHOWN = 10
@@ -53,6 +53,10 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
     for path in files:
         if not Path(path).exists():  # a path given by hand: no landing folder setting is at fault
             print(f"{path}: no such file.")
+            verdicts.append(False)
+            continue
+        if problem := name_problem(Path(path)):  # the run refuses it so (assets.ingest)
+            print(problem)
             verdicts.append(False)
             continue
         try:

@@ -6,7 +6,6 @@ file breaks a table-level rule (such as a missing column) or has more than `max_
 of its rows quarantined, judged on each file's latest load, so re-running does not pass it.
 """
 
-import os
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,8 @@ from orchestration.ingest.landing_zone import column_notes, file_columns
 from orchestration.ingest.quarantine import passes_gate
 from orchestration.ingest.reader import LandingFileError, release_read_memory
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
-from orchestration.ingest.sources import absent, going_back_in_time, landing_day, no_files_message, pending_days
+from orchestration.ingest.sources import (absent, going_back_in_time, landing_day, name_problem, no_files_message,
+                                          pending_days)
 from orchestration.ingest.writer import BatchResult, content_key, load_file
 from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time, through_day
 from orchestration.settings import DBT_PROJECT_DIR
@@ -142,20 +142,15 @@ def absent_message(con, paths, source: str) -> str:
 
 
 def _names_not_text(files: list[Path]) -> tuple[list[Path], list[str]]:
-    """(the files whose names are text, a message per other file). A name in another encoding than
-    UTF-8 (from a Windows share, say) reaches Python as lone surrogates, which no SQL parameter takes:
-    it stopped the source with a bare pybind11 cast error. It is now named, escaped, with the fix,
-    and the source's other files still load (Art. 5(1)(d), 32(1)(b))."""
+    """(the files whose names are text, a message per other file: ``sources.name_problem``). Such a
+    name stopped the source with a bare pybind11 cast error; now the source's other files still load
+    (Art. 5(1)(d), 32(1)(b))."""
     kept, errors = [], []
     for path in files:
-        try:
-            path.name.encode("utf-8")
-        except UnicodeEncodeError:
-            name = os.fsencode(path.name).decode("ascii", "backslashreplace")
-            errors.append(f"{path.parent}/{name}: the file's name is not UTF-8 text (a name written in another "
-                          "encoding); rename it, with letters, digits, '-', '_' and '.' only, and run again")
-            continue
-        kept.append(path)
+        if problem := name_problem(path):
+            errors.append(problem)
+        else:
+            kept.append(path)
     return kept, errors
 
 

@@ -179,6 +179,19 @@ def read_as(paths: Paths, source: str, typed: bool = True) -> ReadAs:
                   times=frozenset(times))
 
 
+def name_problem(path: Path) -> str | None:
+    """Why the landing file at ``path`` cannot be loaded by its name, or None. A name in another
+    encoding than UTF-8 (from a Windows share, say) reaches Python as lone surrogates, which no SQL
+    parameter takes: it is named, escaped, with the fix (the run and `klantkluis check` alike)."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        name = os.fsencode(path.name).decode("ascii", "backslashreplace")
+        return (f"{path.parent}/{name}: the file's name is not UTF-8 text (a name written in another "
+                "encoding); rename it, with letters, digits, '-', '_' and '.' only, and run again")
+    return None
+
+
 def landing_day(path: Path) -> str | None:
     """The landing day a file is named after (`2026-11-01.csv`), or None for any other name."""
     return path.stem if _DAY.fullmatch(path.stem) else None

@@ -123,3 +123,18 @@ def test_a_file_named_after_a_day_with_the_year_last_gets_its_landing_days_name(
     main(["--home", str(home), "check", "orders"])
     assert "no landing day (not named YYYY-MM-DD.*): every run takes it; rename it 2026-01-31.csv" in (
         capsys.readouterr().out)
+
+
+def test_check_stops_a_file_whose_name_is_not_utf8_as_the_run_does(home, capsys):
+    """Review: a landing file named in another encoding is refused by the run (its name is named,
+    escaped, with the fix), but `klantkluis check` said the ingest gate would pass it."""
+    import os
+
+    (home / "sources.yml").write_text("orders:\n  csv: {delimiter: ';', encoding: cp1252, dates: day-first, "
+                                      "decimal: ','}\n")
+    with open(os.path.join(os.fsencode(home / "landing" / "orders"), b"orders-\xe9t\xe9.csv"), "wb") as f:
+        f.write((HEADER + ROWS[2] + "\r\n").encode())
+    assert main(["--home", str(home), "check", "orders"]) == 1
+    said = capsys.readouterr().out
+    assert "orders-\\xe9t\\xe9.csv: the file's name is not UTF-8 text" in said and "rename it" in said
+    assert "2026-01-31.csv: 4 rows in, " in said  # the source's other files are still checked
