@@ -633,7 +633,10 @@ def _invalid_text_rows(table: pa.Table) -> tuple[pa.Table, list[Reject], np.ndar
     other than Arrow may put bytes of another encoding in a text column; converting them stopped
     the run with an error quoting the value, which the run's log and Dagster's storage then held
     (Art. 5(1)(f), 32(1)(b)). Such a row is quarantined like a CSV line that is not UTF-8. One fast
-    check per column; only a column failing it is searched value by value."""
+    check per column; only a column failing it is searched value by value. A dictionary-encoded
+    column (categories, as an Arrow writer may store them) is decoded first, so its values are checked."""
+    table = pa.Table.from_arrays([c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
+                                  for c in table.columns], names=table.column_names)
     bad: set[int] = set()
     for column in table.columns:
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
