@@ -24,13 +24,11 @@ WIDTH = 80
 def letter(document: dict, controller: dict, written: datetime) -> str:
     """The letter for ``document`` (a receipt or notice with ``request_id``, ``type``,
     ``received_at`` and ``language``): every {"nl": ..., "en": ...} text in it, in the request's
-    language, in the document's order and each once (a text another one holds already is left out)."""
+    language, in the document's order and each once (a text that another one holds is left out)."""
     lang = document.get("language") if document.get("language") in texts.LANGUAGES else texts.LANGUAGES[0]
     at = texts.LANGUAGES.index(lang)
-    said: list[str] = []
-    for text in _texts(document, lang):
-        if not any(text in earlier for earlier in said):
-            said.append(text)
+    found = list(dict.fromkeys(_texts(document, lang)))
+    said = [text for text in found if not any(text in other and text != other for other in found)]
     word = {k: pair[at] for k, pair in texts.LETTER.items()}
     topic = texts.LETTER_TOPIC.get(document["type"], (document["type"],) * 2)[at]
     head = [controller.get(k) for k in ("name", "address", "contact") if controller.get(k)]

@@ -581,6 +581,7 @@ def test_a_letter_says_each_text_for_the_subject_once_in_the_request_language():
 
     document = {"request_id": "req-0123456789abcdef0123", "type": "erasure", "language": "en",
                 "received_at": "2026-11-30T23:30:00Z", "article": "Art. 17 GDPR",
+                "before": {"nl": "Gewist.", "en": "Erased."},  # held by a later text: said there
                 "explanation": {"nl": "Gewist. Sleutel weg.", "en": "Erased. Key gone."},
                 "kept": [{"table": "orders", "legal_duty": "fiscal"}],
                 "key": {"effect": {"nl": "Sleutel weg.", "en": "Key gone."}},
@@ -590,5 +591,6 @@ def test_a_letter_says_each_text_for_the_subject_once_in_the_request_language():
     assert said.splitlines()[:2] == ["Shop B.V.", "privacy@shop.example"]
     assert "Re: your request to erase your data (Art. 17 GDPR), received on 1 December 2026" in said  # Dutch clock
     assert "Date: 7 December 2026" in said and said.count("Key gone.") == 1 and "Sleutel" not in said
+    assert said.count("Erased.") == 1
     assert said.index("Erased.") < said.index("Complaint.") and said.rstrip().endswith("Shop B.V.")
     assert "Geachte heer, mevrouw," in letter({**document, "language": "nl"}, {}, datetime(2026, 12, 7, tzinfo=timezone.utc))
