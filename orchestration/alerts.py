@@ -28,7 +28,10 @@ def failure_message(home: str, job: str, run_id: str, steps: list[tuple[str, str
 
 
 def send(url: str, body: dict) -> None:
-    """POST ``body`` as JSON to ``url``; raises on a network error or an HTTP error status."""
+    """POST ``body`` as JSON to ``url``; raises on a network error or an HTTP error status, and
+    ValueError for a URL that is not http(s) (urllib would also open a file:// or ftp:// one)."""
+    if not url.lower().startswith(("https://", "http://")):
+        raise ValueError("not an http(s) URL")
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS):

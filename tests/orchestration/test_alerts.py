@@ -75,5 +75,8 @@ def test_without_a_webhook_nothing_is_sent_and_an_unreachable_one_is_a_warning(w
         assert received == []
         monkeypatch.setenv(WEBHOOK_VAR, "http://127.0.0.1:9/nothing-listens-here")
         alert_on_run_failure(context)  # a tick that warns, not one that fails
-    said = capsys.readouterr().err
-    assert f"could not be sent to {WEBHOOK_VAR} (URLError)" in said and "nothing-listens-here" not in said
+        said = capsys.readouterr().err
+        assert f"could not be sent to {WEBHOOK_VAR} (URLError)" in said and "nothing-listens-here" not in said
+        monkeypatch.setenv(WEBHOOK_VAR, "file:///etc/passwd")  # only http(s): urllib would open a file
+        alert_on_run_failure(context)
+    assert f"could not be sent to {WEBHOOK_VAR} (ValueError)" in capsys.readouterr().err
