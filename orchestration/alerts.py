@@ -58,10 +58,9 @@ def alert_on_run_failure(context: RunFailureSensorContext):
     if not url:
         return
     run = context.dagster_run
-    body = failure_message(os.environ.get("KLANTKLUIS_HOME", "?"), run.job_name, run.run_id,
-                           failed_steps(context.instance, run.run_id))
     try:
-        send(url, body)
+        send(url, failure_message(os.environ.get("KLANTKLUIS_HOME", "?"), run.job_name, run.run_id,
+                                  failed_steps(context.instance, run.run_id)))
     except Exception as exc:  # the tick says so, with the class only (a URL may hold a token)
         context.log.warning(f"The alert for run {run.run_id} could not be sent to {WEBHOOK_VAR} "
                             f"({type(exc).__name__}): check the URL and that this machine reaches it.")
