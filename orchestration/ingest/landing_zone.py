@@ -17,7 +17,8 @@ from pathlib import Path
 from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.ingest.reader import LandingFileError
 from orchestration.ingest.schema import LATEST_BATCHES
-from orchestration.ingest.sources import absent, landing_day, landing_day_name, source_files, source_location
+from orchestration.ingest.sources import (absent, landing_day, landing_day_name, name_problem, source_files,
+                                          source_location)
 from orchestration.settings import Paths
 from privacy.rights.requests import LOCAL_TIME, is_request_batch
 from privacy.rights.warehouse import column_types
@@ -99,6 +100,13 @@ def future_days(paths: Paths, today: date) -> list[str]:
              if (day := landing_day(p)) and day > today.isoformat()]
     return [f"{len(later)} file(s) named after a day after today ({_names(later)}): a typo in the name? Rename "
             "them to their export day"] if later else []
+
+
+def unloadable_names(paths: Paths) -> list[str]:
+    """A warning per landing file whose name no run can load (``name_problem``): its source's step
+    fails on it every run until it is renamed."""
+    return [f"{WARNING}{source}: {problem}" for source in LANDING_SOURCES for p in source_files(paths, source)
+            if (problem := name_problem(p))]
 
 
 def misnamed_days(paths: Paths) -> list[str]:
@@ -239,7 +247,7 @@ def landing_notes(paths: Paths, con, today: date) -> list[str]:
     """Every note on the landing zone, for the run summary and `klantkluis status`; a sources.yml
     that cannot be read is the one note (the rest of the status still shows)."""
     try:
-        return [*header_notes(paths, con), *unread(paths), *vanished(paths, con), *future_days(paths, today),
-                *misnamed_days(paths), *copies(paths)]
+        return [*unloadable_names(paths), *header_notes(paths, con), *unread(paths), *vanished(paths, con),
+                *future_days(paths, today), *misnamed_days(paths), *copies(paths)]
     except LandingFileError as exc:
         return [str(exc)]

@@ -90,6 +90,17 @@ def test_a_file_named_after_a_day_with_the_year_last_is_named_with_its_landing_d
         "back under its new name"]
 
 
+def test_a_file_whose_name_is_not_utf8_is_a_warning_in_the_status_too(home):
+    """Diff review: such a file failed its source's step every run, but the run summary's and
+    `klantkluis status`'s landing notes said nothing of it (a warning: `run --strict` counts it)."""
+    import os
+
+    with open(os.path.join(os.fsencode(home / "landing" / "orders"), b"orders-\xe9t\xe9.csv"), "w") as f:
+        f.write(HEADER + ROW.format(n=1))
+    [note] = landing_notes(Paths.from_home(str(home)), duckdb.connect(), date(2026, 12, 31))
+    assert note.startswith("Warning: orders: ") and "orders-\\xe9t\\xe9.csv: the file's name is not UTF-8" in note
+
+
 def test_a_second_download_of_a_file_is_named_beside_the_first(home):
     """Review: `2026-12-06 (1).csv` was loaded again beside `2026-12-06.csv`, its rows counted twice."""
     (home / "landing" / "consent_events").mkdir()
