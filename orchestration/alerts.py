@@ -14,6 +14,8 @@ import urllib.request
 
 from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
+from orchestration.summary import root_cause
+
 WEBHOOK_VAR = "KLANTKLUIS_ALERT_WEBHOOK"
 TIMEOUT_SECONDS = 10
 
@@ -42,9 +44,7 @@ def failed_steps(instance, run_id: str) -> list[tuple[str, str]]:
     """(step key, class of the innermost error) of each step that failed in the run."""
     steps = []
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
-        error = entry.dagster_event.event_specific_data.error
-        while error is not None and error.cause is not None:
-            error = error.cause
+        error = root_cause(entry.dagster_event.event_specific_data.error)
         steps.append((entry.dagster_event.step_key, error.cls_name if error is not None else "?"))
     return steps
 

@@ -22,7 +22,8 @@ from orchestration.project import manifest_problem
 from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, ahead_of_now, day_runs
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import requests_note
-from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render, stage_of, warnings_of
+from orchestration.summary import (layer_counts, quarantine_counts, reconciliation, render, root_cause, stage_of,
+                                   warnings_of)
 from privacy import retention
 from privacy.classification import load_classification
 from privacy.paths import private_dir
@@ -182,8 +183,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool
                 error = event.event_specific_data.error
                 if error.cls_name == "DagsterAssetCheckFailedError":
                     continue  # its failed check has its own line, with the reason
-                while error.cause is not None:
-                    error = error.cause
+                error = root_cause(error)
                 if error.cls_name == INTERRUPTED:
                     print(f"  {event.step_key}: interrupted (Ctrl-C or a stop signal); `klantkluis run` again takes "
                           "it up: what was loaded stays loaded, and files are not read twice")

@@ -115,6 +115,14 @@ def _shown(value) -> str:
     return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def root_cause(error):
+    """The innermost error of a step failure's error chain (Dagster's SerializableErrorInfo), which
+    names what went wrong rather than the framework's wrappers around it."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error
+
+
 def warnings_of(asset_graph, events) -> dict[str, str]:
     """check -> one line, for each check of severity WARN that failed in ``events`` (a run's): its
     failing row count where dbt gives one and the check's own description, which names the fix."""

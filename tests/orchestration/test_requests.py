@@ -686,6 +686,13 @@ def test_requests_counts_a_filed_request_before_it_is_processed(paths, capsys):
     assert capsys.readouterr().out.rstrip().endswith("1 request(s).")
 
 
+def _access_and_erasure(paths) -> tuple[dict, dict, dict]:
+    """The ledger rows of the access and the erasure request, and the erasure's receipt."""
+    with RequestService(paths) as service:
+        rows = {r["type"]: r for r in service.ledger.rows()}
+    return rows["access"], rows["erasure"], json.loads(open(rows["erasure"]["result_path"]).read())
+
+
 def _with_orders(paths, *numbers: str) -> None:
     """An orders landing file and a raw order of 2026-11-01 per customer number (as loaded, with no
     key): customers an erasure or an access request finds."""
@@ -713,10 +720,7 @@ def test_an_access_and_an_erasure_filed_together_answer_the_access_first_and_kee
                                     "received_at": "2026-12-01T10:00:00+01:00"})
     assert _cli(paths, "process-requests") == 0
     said = capsys.readouterr().out
-    with RequestService(paths) as service:
-        rows = {r["type"]: r for r in service.ledger.rows()}
-    access, erasure = rows["access"], rows["erasure"]
-    receipt = json.loads(open(erasure["result_path"]).read())
+    access, erasure, receipt = _access_and_erasure(paths)
     assert access["status"] == erasure["status"] == "completed" and receipt["earlier_exports_deleted"] == 0
     assert os.path.exists(access["result_path"])
     [kept] = receipt["exports_kept_for_delivery"]
@@ -797,10 +801,7 @@ def test_an_access_export_not_delivered_yet_stays_for_delivery_when_the_subject_
     write_request(paths.inbox, {"type": "erasure", "customer_id": "C0000004", "verification": "id_document"})
     assert _cli(paths, "process-requests") == 0
     said = capsys.readouterr().out
-    with RequestService(paths) as service:
-        rows = {r["type"]: r for r in service.ledger.rows()}
-    access, erasure = rows["access"], rows["erasure"]
-    receipt = json.loads(open(erasure["result_path"]).read())
+    access, erasure, receipt = _access_and_erasure(paths)
     assert os.path.exists(access["result_path"]) and "removed" not in json.loads(access["detail"])
     until = local_date(timestamp(datetime.fromisoformat(access["completed_at"]) + timedelta(days=30)))
     assert receipt["exports_kept_for_delivery"] == [{"request_id": access["request_id"], "until": until}]
@@ -841,10 +842,8 @@ def test_an_access_request_after_an_erasure_says_when_we_erased_and_what_we_stil
     assert _cli(paths, "process-requests") == 0
     write_request(paths.inbox, {"type": "access", "customer_id": "C0000004", "verification": "portal_login"})
     assert _cli(paths, "process-requests") == 0
-    with RequestService(paths) as service:
-        rows = {r["type"]: r for r in service.ledger.rows()}
-    erasure = json.loads(open(rows["erasure"]["result_path"]).read())
-    with zipfile.ZipFile(rows["access"]["result_path"]) as z:
+    access, _, erasure = _access_and_erasure(paths)
+    with zipfile.ZipFile(access["result_path"]) as z:
         page, summary = z.read("overzicht.nl.html").decode(), z.read("summary.en.html").decode()
         confirmation = json.loads(z.read("metadata.json"))["art15"]["confirmation"]["content"]
         assert not any(name.startswith(("json/", "csv/")) for name in z.namelist())
