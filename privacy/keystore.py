@@ -5,6 +5,10 @@ Destroying one row makes every copy of that subject's encrypted values unreadabl
 backups too (crypto-shredding, GDPR Art. 17(1) and Art. 32(1)(a)); what is not encrypted (the
 pseudonym, orders, redacted texts, the published extracts) a backup still holds until it expires. A key
 derived from the master key could not be destroyed this way, so keys are never derived.
+
+The store also keeps what a restore of the warehouse must not undo, because the key folder is backed
+up apart and restored from its latest backup: erasure tombstones (Art. 17) and the consent
+withdrawals and objections requests made (Art. 7(3), 21(3)); pseudonymous ids, purposes and times only.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from privacy import _keys
@@ -31,7 +35,10 @@ pragma secure_delete = on; pragma journal_mode = wal; pragma cache_size = -65536
 create table if not exists data_keys (subject_id blob primary key, wrapped blob not null) without rowid;
 create table if not exists shredded (subject_id blob primary key, shredded_at text not null) without rowid;
 create table if not exists meta (name text primary key, value text not null);
+create table if not exists withdrawals (event_id text primary key, subject_id blob not null, request_id text not null,
+  purpose text not null, occurred_at text not null, notice_version text not null);
 """
+WITHDRAWAL_FIELDS = ("event_id", "subject_id", "request_id", "purpose", "occurred_at", "notice_version")
 _CHUNK = 500
 
 
@@ -144,6 +151,7 @@ class KeyStore:
         with self._tx():
             gone = self._db.execute("delete from data_keys where subject_id = ?", (key,)).rowcount
             self._db.execute("insert or ignore into shredded values (?, ?)", (key, timestamp(now)))
+            self._db.execute("delete from withdrawals where subject_id = ?", (key,))  # the tombstone says more
         self._db.execute("pragma wal_checkpoint(truncate)")
         if self._audit is not None:
             self._audit.append("key_shredded", actor=actor, now=now, subject_id=subject_id, existed=bool(gone))
@@ -167,6 +175,7 @@ class KeyStore:
             self._db.executemany("insert or ignore into temp.retiring values (?)", ((k,) for k in keys))
             gone = self._db.execute("delete from data_keys where subject_id in (select subject_id from temp.retiring)"
                                     ).rowcount
+            self._db.execute("delete from withdrawals where subject_id in (select subject_id from temp.retiring)")
             self._db.execute("delete from temp.retiring")
         self._db.execute("pragma wal_checkpoint(truncate)")
         return gone
@@ -176,6 +185,32 @@ class KeyStore:
         returns how many went."""
         with self._tx():
             return self._db.execute("delete from shredded where shredded_at < ?", (timestamp(before),)).rowcount
+
+    def keep_withdrawals(self, events: Iterable[dict]) -> None:
+        """Keep the withdrawal events a request loaded (Art. 7(3), 21(3)), so that a run on a
+        warehouse restored from an older backup loads them again (``withdrawals``). Each event is
+        a dict of ``WITHDRAWAL_FIELDS``: pseudonymous id, purpose, times; no personal values."""
+        rows = [tuple(raw_subject_ids([e[f]])[0] if f == "subject_id" else e[f] for f in WITHDRAWAL_FIELDS)
+                for e in events]
+        with self._tx():
+            self._db.executemany(f"insert or replace into withdrawals values ({', '.join('?' * len(WITHDRAWAL_FIELDS))})",
+                                 rows)
+
+    def withdrawals(self) -> list[dict]:
+        """The withdrawal events kept (``keep_withdrawals``), oldest first; an erased or retired
+        subject's went with their key."""
+        with self._tx(write=False):
+            rows = self._db.execute(f"select {', '.join(WITHDRAWAL_FIELDS)} from withdrawals "
+                                    "order by occurred_at, event_id").fetchall()
+        return [dict(zip(WITHDRAWAL_FIELDS, (r[0], r[1].hex(), *r[2:]))) for r in rows]
+
+    def expire_withdrawals(self, before: datetime) -> int:
+        """Forget the withdrawal events that occurred before ``before`` (the rule of the consent
+        events, whose rows the sweep deletes then); returns how many went."""
+        # the events' own form (naive UTC); at microseconds a marker goes no later than its event
+        cutoff = before.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+        with self._tx():
+            return self._db.execute("delete from withdrawals where occurred_at < ?", (cutoff,)).rowcount
 
     def rotate_master(self, new_master: MasterKey, *, now: datetime | None = None,
                       committed: Callable[[], None] | None = None) -> int:

@@ -16,6 +16,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      ScheduleEvaluationContext, SkipReason, asset, asset_check, define_asset_job, schedule)
 
 from orchestration.compaction import compact_warehouse, record_deletion, uncompacted_since
+from orchestration.requests.changes import withdraw_again
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE, sql_string
@@ -131,7 +132,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                     "duration after an anchor date) at the run's time, in one transaction, and writes one audit "
                     "entry per table (counts only); then destroys the data keys and look-up index entries of "
                     "subjects with no row left (and erases again a subject an erasure shredded whose rows a "
-                    "restored backup brought back), and rewrites the warehouse file without the deleted rows' bytes "
+                    "restored backup brought back, and records again the consent withdrawals and objections it "
+                    "lacks), and rewrites the warehouse file without the deleted rows' bytes "
                     "before their rule (deleted_rows_in_file) runs out; removes rejected request documents, access "
                     "exports, request records, erasure tombstones, audit log entries and Dagster's record of runs "
                     "past their rules. Runs after ingest and before dbt staging.",
@@ -154,6 +156,14 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             if erased:
                 context.log.warning(f"{len(erased)} erased subject(s) had rows in the warehouse again (restored from "
                                     "a backup older than their erasure?): erased again, as their requests did")
+            events = classification.table("consent_events", "source")
+            service.keystore.expire_withdrawals(
+                now - timedelta(days=policy.retention[events.column("occurred_at").retention].duration_days))
+            withdrawn = withdraw_again(service, con, now)
+            if withdrawn:
+                context.log.warning(f"{len(withdrawn)} subject(s) lacked a consent withdrawal or objection their "
+                                    "request had recorded (the warehouse restored from a backup older than the "
+                                    "request?): recorded again, as their requests did")
             # rows go here and in each ingest step of the run, which sweeps its own table after loading
             deleted = any(done.values()) or bool(erased) or _swept_by_ingest(context, ingest_keys)
             # every sweep, not only one that deleted: a run stopped between a deletion and this step
@@ -181,7 +191,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             "per_table": _table(swept, "table (rule, action)"), **per_table,
             **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired or 0,
             "audit_log_verifies": expired is not None, **{f"retired/{k}": n for k, n in retired.items()},
-            "erasures_reapplied": len(erased), f"{RUN_HISTORY}_expired": runs,
+            "erasures_reapplied": len(erased),
+            "withdrawals_reapplied": len(withdrawn), f"{RUN_HISTORY}_expired": runs,
             f"{TOMBSTONES}_expired": tombstones, UNCOMPACTED: uncompacted})
 
     return retention_sweep

@@ -11,7 +11,7 @@ and the next build derives the same from the events.
 
 import csv
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 
 from orchestration.compaction import record_deletion
 from orchestration.ingest.schema import landing_columns
@@ -176,7 +176,6 @@ def _lower_first(text: str) -> str:
 
 
 def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
-    table = service.classification.table("consent_events", "source")
     crm = service.classification.table(MASTER_TABLES["customer"], "source")
     rows, withdrawing = [], []
     for sid in customers:
@@ -188,27 +187,73 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
             # Dated when it is processed, not received: the latest event wins, and a grant dated in between
             # (a checkout's box ticked while the request waited) must not undo an objection (Art. 21(3)) the
             # receipt confirms "from now on"; the receipt date stays in the ledger for the month of Art. 12(3).
-            rows += withdrawal_events(request.request_id, key, purposes, now,
-                                      (notice and notice[0]) or "unknown")
+            rows += [(sid, e) for e in withdrawal_events(request.request_id, key, purposes, now,
+                                                         (notice and notice[0]) or "unknown")]
             withdrawing.append(sid)
     if not rows:
         return 0
-    path = private_dir(service.paths.state / "tmp") / f"{request.request_id}.csv"
+    _load_events(service, con, request.request_id, [e for _, e in rows], now)
+    derive_withdrawal(con, withdrawing, purposes, [e["event_id"] for _, e in rows])
+    service.keystore.keep_withdrawals({**{f: e[f] for f in ("event_id", "purpose", "occurred_at", "notice_version")},
+                                       "subject_id": sid, "request_id": request.request_id} for sid, e in rows)
+    return len(rows)
+
+
+def _load_events(service, con, request_id: str, rows: list[dict], now: datetime) -> None:
+    """Load consent events through the raw-layer writer, from a private temporary file named after
+    the request that is deleted at once."""
+    table = service.classification.table("consent_events", "source")
+    path = private_dir(service.paths.state / "tmp") / f"{request_id}.csv"
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=landing_columns(table), quoting=csv.QUOTE_ALL)
         writer.writeheader()
         writer.writerows(rows)
-    ctx = service.ingest_context(now)
     try:
-        result = load_file(con, table, path, ctx)
+        result = load_file(con, table, path, service.ingest_context(now))
     finally:
         service.discard(path)
     if not result.skipped and result.loaded != len(rows):  # skipped: loaded by an earlier attempt
         raise RuntimeError(f"{len(rows) - result.loaded} of {len(rows)} withdrawal event(s) were not loaded "
                            f"({result.quarantined} quarantined by the consent_events suite, {result.suppressed} "
                            "suppressed as of an erased subject)")
-    derive_withdrawal(con, withdrawing, purposes, [r["event_id"] for r in rows])
-    return len(rows)
+
+
+def withdraw_again(service, con, now: datetime) -> list[str]:
+    """Withdrawals that stay done (Art. 7(3), 21(3), 5(2)): the withdrawal events requests loaded
+    (kept beside the keys) that the warehouse lacks, because it was restored from a backup older
+    than the request, are loaded again as the request loaded them, with their own ids and times,
+    so an objector does not return to the marketing audience. A subject without a CRM row (the
+    events need the customer number) gets them once a run has loaded the row, before its build.
+    One ``consent_withdrawal_reapplied`` audit entry (counts and request ids). Returns the subjects."""
+    kept = service.keystore.withdrawals()
+    if not kept or not column_types(con, "raw", "consent_events"):
+        return []
+    present = {e for (e,) in con.execute("select event_id from raw.consent_events where event_id in "
+                                         "(select unnest(?::varchar[]))", [[w["event_id"] for w in kept]]).fetchall()}
+    missing: dict[str, dict[str, list[dict]]] = {}  # request id -> subject id -> its events the warehouse lacks
+    for w in kept:
+        if w["event_id"] not in present:
+            missing.setdefault(w["request_id"], {}).setdefault(w["subject_id"], []).append(w)
+    crm, done = service.classification.table(MASTER_TABLES["customer"], "source"), {}
+    for request_id, per_subject in missing.items():
+        rows, subjects = [], {}
+        for sid, events in per_subject.items():
+            row = latest_row(service, con, crm, sid, {"customer_id"}, "restoring a withdrawal (Art. 7(3), 21)",
+                             "system", now)
+            if row and row.get("customer_id"):
+                subjects[sid] = [w["purpose"] for w in events]
+                occurred = datetime.fromisoformat(events[0]["occurred_at"]).replace(tzinfo=timezone.utc)
+                rows += withdrawal_events(request_id, row["customer_id"], subjects[sid], occurred,
+                                          events[0]["notice_version"])
+        if rows:
+            _load_events(service, con, request_id, rows, now)
+            for sid, purposes in subjects.items():
+                derive_withdrawal(con, [sid], purposes, [f"{request_id}-{p}" for p in purposes])
+            done[request_id] = list(subjects)
+    subjects = sorted({s for ids in done.values() for s in ids})
+    if done:
+        service.audit.append("consent_withdrawal_reapplied", now=now, subjects=len(subjects), requests=sorted(done))
+    return subjects
 
 
 def derive_withdrawal(con, customers: list[str], purposes: list[str], event_ids: list[str]) -> None:

@@ -180,6 +180,7 @@ def world(tmp_path_factory):
          "timings": {}}
     try:
         with DagsterInstance.from_config(str(paths.prepare_dagster_home())) as instance:
+            w["instance"] = instance
             _full_refresh(instance)
             _scenario(w, instance, pseudonymiser)
             yield w
@@ -250,6 +251,11 @@ def _scenario(w, instance, pseudonymiser):
         service.intake()
         w["lead_access"] = service.process(lead_access)
 
+    # a backup of the warehouse from before the objections and withdrawals (nothing holds it open), kept
+    # elsewhere: it holds what later erasures remove
+    assert not Path(f"{paths.warehouse}.wal").exists()
+    w["backup"] = home.parent / f"{home.name}-backup-before-objections.duckdb"
+    shutil.copy(paths.warehouse, w["backup"])
     parser = argparse.ArgumentParser()
     add_request_commands(parser.add_subparsers(dest="command"))
     for argv in (["request", "rectify", "--customer", w["rectified"]["customer_id"], "--field", "email", "--value",
@@ -672,3 +678,37 @@ def test_reingesting_every_landing_file_does_not_bring_the_canary_back(world):
         assert set(decrypt_values(emails, [rectified] * len(emails), "crm_customers", "email", service.keystore,
                                   purpose="test")) == {NEW_EMAIL}
     assert suppressed >= 7  # CRM row, 2 consents, 2 NPS responses (one invalid), 1 call note; orders are kept anonymised
+
+
+def _withdrawn(con, sid: str) -> list[str]:
+    return [p for p, in con.execute("select purpose from raw.consent_events where subject_id = ? and channel = "
+                                    "'privacy_request' and action = 'withdrawn' order by purpose", [sid]).fetchall()]
+
+
+def test_a_warehouse_restored_from_before_an_objection_and_a_withdrawal_gets_them_again(world):
+    """Operations: a warehouse restored from a backup older than an objection put the objector back in
+    the marketing audience (the README said to file it again); the key folder, restored from its
+    latest backup, keeps the withdrawals the requests loaded, and the next run loads them again.
+    Last in the module: it restores the world's warehouse."""
+    from privacy.audit import AuditLog
+
+    paths, objector, withdrawer = world["paths"], world["objector_sid"], world["withdrawer_sid"]
+    shutil.copy(world["backup"], paths.warehouse)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert _withdrawn(con, objector) == [] and _withdrawn(con, withdrawer) == []  # the backup predates them
+        assert con.execute("select count(*) from marts.marketing_audience where subject_id = ?",
+                           [objector]).fetchone()[0] == 1
+    _full_refresh(world["instance"])
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert _withdrawn(con, objector) == ["marketing_email", "profiling", "telemarketing"]
+        assert _withdrawn(con, withdrawer) == ["marketing_email"]
+        assert _withdrawn(con, world["unprofiled_sid"]) == ["profiling"]
+        assert con.execute("select count(*) from marts.marketing_audience where subject_id = ?",
+                           [objector]).fetchone()[0] == 0
+        assert con.execute("select may_email from marts.marketing_audience where subject_id = ?",
+                           [withdrawer]).fetchall() in ([], [(False,)])
+        assert scan(con, [world["sid"]]) == {}  # and the canary's erasure was made again
+    entries = [e for e in AuditLog(paths.audit_log).entries() if e["event"] == "consent_withdrawal_reapplied"]
+    assert [e["details"]["subjects"] for e in entries] == [3]
+    _full_refresh(world["instance"])  # once: the next run finds them loaded
+    assert len([e for e in AuditLog(paths.audit_log).entries() if e["event"] == "consent_withdrawal_reapplied"]) == 1
