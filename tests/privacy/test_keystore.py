@@ -118,3 +118,20 @@ def test_a_store_open_to_others_is_closed_when_opened(keystore, master):
     with KeyStore(keystore.path, master):
         assert stat.S_IMODE(os.stat(keystore.path).st_mode) == 0o600
         assert stat.S_IMODE(os.stat(keystore.path.parent).st_mode) == 0o700
+
+
+def test_withdrawals_are_kept_until_their_rule_or_their_subjects_key_goes(keystore, subjects, now):
+    from datetime import timedelta
+
+    keystore.ensure(subjects)
+    events = [{"event_id": f"R{i}-marketing_email", "subject_id": s, "request_id": f"R{i}", "purpose": "marketing_email",
+               "occurred_at": (now - timedelta(days=i)).replace(tzinfo=None).isoformat(timespec="seconds"),
+               "notice_version": "2025.1"} for i, s in enumerate(subjects)]
+    keystore.keep_withdrawals(events)
+    keystore.keep_withdrawals(events[:1])  # a request processed again keeps one copy
+    assert keystore.withdrawals() == sorted(events, key=lambda e: e["occurred_at"])
+    keystore.shred(subjects[0], now=now)  # erased: the tombstone says more
+    keystore.retire([subjects[1]])  # no row left
+    assert [e["subject_id"] for e in keystore.withdrawals()] == subjects[:1:-1]
+    assert keystore.expire_withdrawals(now - timedelta(days=3, hours=1)) == 1  # the one 4 days ago
+    assert [e["subject_id"] for e in keystore.withdrawals()] == [subjects[3], subjects[2]]
