@@ -48,6 +48,12 @@ def _audit(args, paths: Paths) -> int:
             print(f"No pseudonym key in {paths.key_dir} yet, so this installation has recorded nothing about anyone.")
             return 0
         mentioning += about
+        # The requests that acted on them by the log itself: the ledger's rows go after 5 years (rule
+        # request_records), the log's entries after 7, and a request's receipt, export or erasure
+        # entry names only the request (Art. 5(2)).
+        acted = {e["actor"].removeprefix("request:") for e in AuditLog(paths.audit_log).matching(mentioning=about[0])
+                 if e["actor"].startswith("request:")}
+        mentioning += sorted(acted - set(mentioning))
     try:
         entries = list(AuditLog(paths.audit_log).matching(events=args.event or (), since=args.since,
                                                           until=args.until, mentioning=mentioning or None))

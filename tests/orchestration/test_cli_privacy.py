@@ -65,6 +65,32 @@ def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_thei
     assert "No pseudonym key in" in capsys.readouterr().out and not fresh.key_dir.exists()
 
 
+def test_the_audit_command_finds_a_customers_requests_after_their_ledger_rows_expired(tmp_path, monkeypatch, capsys):
+    """DPO review: the ledger rows go after 5 years (rule request_records), the audit log's entries
+    after 7 (rule audit_log). In between, `audit --customer` found a request's decryptions (they name
+    the subject) but no longer its receipt, its identity check, its export or its erasure, which name
+    only the request: an erasure could not be proven for the person asking about it (Art. 5(2))."""
+    from privacy.pseudonym import pseudonymiser_from_env
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    sid = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000001")
+    other = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000002")
+    paths.state.mkdir(parents=True, exist_ok=True)  # no ledger row left about either
+    log = AuditLog(paths.audit_log)
+    log.append("request_received", now=NOW, request_id="req-aaaaaaaaaaaaaaaaaaaa", type="erasure", verified_by="id_document")
+    log.append("key_shredded", actor="request:req-aaaaaaaaaaaaaaaaaaaa", now=NOW, subject_id=sid, existed=True)
+    log.append("erasure", actor="request:req-aaaaaaaaaaaaaaaaaaaa", now=NOW, subjects=1, keys_shredded=1)
+    log.append("request_completed", now=NOW, request_id="req-aaaaaaaaaaaaaaaaaaaa", type="erasure", status="completed")
+    log.append("key_shredded", actor="request:req-bbbbbbbbbbbbbbbbbbbb", now=NOW, subject_id=other, existed=True)
+    log.append("erasure", actor="request:req-bbbbbbbbbbbbbbbbbbbb", now=NOW, subjects=1, keys_shredded=1)
+    assert main(["--home", str(tmp_path), "audit", "--customer", "C0000001"]) == 0
+    said = capsys.readouterr().out
+    assert "4 of the entries" in said and "request_received" in said and "request_completed" in said
+    assert "req-bbbb" not in said and "C0000001" not in said
+
+
 def test_the_audit_command_refuses_a_key_folder_without_the_installations_key_rather_than_finding_nothing(
         tmp_path, monkeypatch, capsys):
     """Review: KLANTKLUIS_KEY_DIR=/tmp/nokeys klantkluis audit --customer ... said this installation had
