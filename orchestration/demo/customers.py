@@ -138,6 +138,8 @@ def leads(rng: np.random.Generator, n: int, as_of: date) -> pd.DataFrame:
     df["company"] = np.where(rng.random(n) < 0.5, rng.choice(np.array(COMPANIES), size=n), None)
     df["stage"] = np.where(prospect, "prospect", "suspect")
     df["lead_source"] = rng.choice(np.array(["website", "fair", "referral", "purchased_list", "campaign"]), size=n)
+    # a bought list names its supplier: the source a lead is told of (Art. 14(2)(f), 15(1)(g))
+    df["lead_source"] = df["lead_source"].replace("purchased_list", "purchased_list:Adresbureau Voorbeeld B.V.")
     df["created_at"] = _dates(created)
     contact = np.minimum(created + rng.integers(0, 400, size=n), horizon)
     df["last_contact_at"] = np.where(prospect, _dates(contact), None)

@@ -131,7 +131,7 @@ def _source(d: Dataset) -> dict:
     if t is not None and t.layer == "source":
         origin = texts.SOURCES.get(t.source or "", (t.source or "", t.source or ""))
         if ways := sorted({str(r["lead_source"]) for r in d.rows if r.get("lead_source")}):  # a lead: how we got it
-            said = [texts.LEAD_SOURCES.get(w, (f"'{w}'", f"'{w}'")) for w in ways]
+            said = [texts.lead_source(w) or (f"'{w}'", f"'{w}'") for w in ways]
             origin = tuple(text.format("; ".join(s[i] for s in said)) for i, text in enumerate(texts.LEAD_ORIGIN))
         return {"dataset": d.name, "title": d.title, "source_system": t.source, "origin": texts.both(origin),
                 "description": t.description}

@@ -121,6 +121,18 @@ LEAD_SOURCES = {
                        "a list of contacts we bought from a supplier, not from you"),
     "campaign": ("u reageerde op een van onze campagnes", "you responded to one of our campaigns"),
 }
+BOUGHT_FROM = ("een adreslijst die wij kochten van {}, niet van u zelf", "a list of contacts we bought from {}, not from you")
+
+
+def lead_source(code: str) -> tuple[str, str] | None:
+    """How a lead's data reached us, in words (Art. 14(2)(f), 15(1)(g)): a code of LEAD_SOURCES, or
+    a bought list with its supplier named, ``purchased_list:<supplier>``; None for another value."""
+    kind, colon, supplier = code.partition(":")
+    if colon and kind.strip() == "purchased_list" and supplier.strip():
+        return BOUGHT_FROM[0].format(supplier.strip()), BOUGHT_FROM[1].format(supplier.strip())
+    return LEAD_SOURCES.get(code)
+
+
 LEAD_ORIGIN = ("ons CRM-systeem; uw gegevens kregen wij via: {}", "our CRM system; your details reached us through: {}")
 DERIVED = ("door ons berekend uit de gegevens hierboven", "computed by us from the data above")
 # What is kept of every subject found besides their rows in the warehouse, by its retention rule, and

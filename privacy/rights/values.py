@@ -81,6 +81,8 @@ def codes(datasets: list[Dataset], policy: Policy) -> dict[str, dict[str, dict[s
     for d in datasets:
         for column in set(d.columns) & set(known):
             for row in d.rows:
-                if isinstance(code := row.get(column), str) and code in known[column]:
-                    out.setdefault(column, {})[code] = texts.both(known[column][code])
+                if not isinstance(code := row.get(column), str):
+                    continue
+                if said := texts.lead_source(code) if column == "lead_source" else known[column].get(code):
+                    out.setdefault(column, {})[code] = texts.both(said)
     return out

@@ -387,6 +387,26 @@ def test_a_lead_from_a_bought_list_is_told_where_their_data_came_from(now):
     assert "bought from a supplier, not from you" in source["origin"]["en"] and "kochten van een leverancier" in source["origin"]["nl"]
 
 
+def test_a_lead_from_a_bought_list_is_told_the_supplier_it_came_from(now):
+    """DPO review: Art. 14(2)(f) and 15(1)(g) ask for the source itself, and the policy's balancing
+    for lead_generation says the source of a bought list is kept per lead; the export said only
+    "a list of contacts we bought from a supplier". An export may name it: purchased_list:<supplier>."""
+    from privacy.rights import summary, values
+
+    leads = CLASSIFICATION.table("leads", "source")
+    columns = ["subject_id", "lead_source", "_source_file"]
+    dataset = Dataset(Relation("raw", "leads", False, tuple(columns)), leads, columns,
+                      [{"subject_id": "b" * 64, "lead_source": "purchased_list: Adresbureau Noord B.V.",
+                        "_source_file": "2026-11-01.csv"}])
+    metadata = disclosure.art15_information([dataset], CLASSIFICATION, POLICY, request_id="req-3", now=now)
+    [source] = [s for s in metadata["art15"]["sources"]["content"] if s["dataset"] == "raw.leads"]
+    assert source["origin"]["en"].endswith("a list of contacts we bought from Adresbureau Noord B.V., not from you")
+    assert "kochten van Adresbureau Noord B.V., niet van u zelf" in source["origin"]["nl"]
+    said = values.codes([dataset], POLICY)["lead_source"]["purchased_list: Adresbureau Noord B.V."]
+    assert said["nl"] == "een adreslijst die wij kochten van Adresbureau Noord B.V., niet van u zelf"
+    assert "Adresbureau Noord B.V., niet van u zelf" in summary.render(metadata, [dataset], "nl")
+
+
 def test_the_dutch_summary_is_in_clear_language_without_the_engineers_terms(now):
     """Art. 12(1): purposes, retention, recipients and the profiling logic in plain Dutch."""
     from privacy.rights import summary
