@@ -55,6 +55,9 @@ class RetentionRule:
     plain: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # {"nl": ..., "en": ...} for data subjects (Art. 12(1))
 
 
+_SAMPLE = re.compile(r"\bvoorbeeld|(^|[@./])example\.", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Policy:
     controller: dict
@@ -71,6 +74,15 @@ class Policy:
     path: Path | None = None
     raw: dict = field(default_factory=dict, repr=False)
     dutch: dict[str, str] = field(default_factory=dict, repr=False)  # English text -> its Dutch (see `text`)
+
+    def sample_details(self) -> list[str]:
+        """The controller's and the DPO's fields that still hold the shipped sample's details (a
+        ``Voorbeeld`` name, an ``example.`` address), which the register and every letter to a data
+        subject would name as the controller and where to exercise their rights (Art. 13(1)(a)-(b),
+        30(1)(a))."""
+        fields = {f"{part}.{k}": v for part, d in (("controller", self.controller), ("dpo", self.dpo))
+                  for k, v in d.items()}
+        return [f for f, v in fields.items() if _SAMPLE.search(str(v or ""))]
 
     def text(self, english: str, lang: str) -> str:
         """A text of the policy in ``lang`` ("en" or "nl"): its Dutch where the policy gives one

@@ -15,6 +15,7 @@ from privacy.purpose import assessment_gaps, purpose_violations
 from privacy.register import write_register
 
 REGISTER_KEY = AssetKey(["privacy", "register"])
+CONTROLLER_CHECK = "controller_named"
 SCHEMAS = {"source": ["raw"], "model": ["staging", "intermediate", "marts"], "snapshot": ["snapshots"]}
 
 
@@ -50,7 +51,14 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
                                     "layer encrypts every direct identifier; every mart keeps to its purpose "
                                     "and, when consent-based, to effective consent; the policy states each "
                                     "legitimate interest (Art. 6(1)(f)) and assesses each further processing "
-                                    "not based on consent or law (Art. 6(4)).")],
+                                    "not based on consent or law (Art. 6(4))."),
+                     AssetCheckSpec(CONTROLLER_CHECK, asset=REGISTER_KEY, blocking=False,
+                                    description="privacy/policy.yml names your organisation, not the sample it "
+                                    "ships with (Voorbeeld Verkoop B.V., example.nl contacts), which the register, "
+                                    "every access export, receipt and letter name as the controller and where to "
+                                    "exercise one's rights (Art. 13(1)(a)-(b), 30(1)(a)): put in your organisation's "
+                                    "name, address, privacy contact and DPO (README, Point it at your own files). "
+                                    "Not checked for a demo installation.")],
     )
     def register(context: AssetExecutionContext, klantkluis: KlantkluisResource):
         policy = load_policy()
@@ -68,7 +76,11 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
             check_name="classification_complete", passed=not findings, severity=AssetCheckSeverity.ERROR,
             metadata={"findings": len(findings),
                       "details": MetadataValue.md("\n".join(f"- {f}" for f in findings[:200]) or "none")})
-        return MaterializeResult(check_results=[check], metadata={
+        # a demo (its generator's truth/ beside the landing files) may keep the sample controller
+        sample = [] if klantkluis.paths.truth.is_dir() else policy.sample_details()
+        named = AssetCheckResult(check_name=CONTROLLER_CHECK, passed=not sample, severity=AssetCheckSeverity.WARN,
+                                 metadata={"sample_fields": ", ".join(sample) or "none"})
+        return MaterializeResult(check_results=[check, named], metadata={
             **{f"{kind}_{lang}": MetadataValue.path(str(path)) for lang, paths in written.items()
                for kind, path in zip(("markdown", "html"), paths)},
             "purposes": len(policy.purposes), "retention_rules": len(policy.retention),

@@ -54,3 +54,15 @@ def test_an_anchor_that_is_no_column_of_the_table_its_rule_governs_is_found_befo
     with pytest.raises(PolicyError, match=r"retention rule 'interactions': anchor 'ocurred_at' is not a column of "
                                           r"raw.interactions, which the rule governs"):
         check_anchors(classification, load_policy(path))
+
+
+def test_the_sample_controller_is_named_until_the_policy_is_made_ones_own(tmp_path):
+    """DPO review: the shipped policy's sample controller would be named in every letter to a data subject."""
+    assert load_policy().sample_details() == ["controller.name", "controller.address", "controller.contact",
+                                              "dpo.contact"]
+    path = tmp_path / "policy.yml"
+    path.write_text(DEFAULT_POLICY.read_text(encoding="utf-8")
+                    .replace("Voorbeeld Verkoop B.V.", "Bakkerij Jansen B.V.")
+                    .replace("Voorbeeldstraat 1", "Dorpsstraat 3")
+                    .replace("example.nl", "bakkerijjansen.nl"), encoding="utf-8")
+    assert load_policy(path).sample_details() == []
