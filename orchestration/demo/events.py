@@ -4,6 +4,8 @@ Free text (NPS comments, call notes, e-mails, chats) comes from `orchestration.d
 which also returns the ground-truth spans of the personal data it plants.
 """
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,17 @@ def _timestamps(rng: np.random.Generator, day: np.ndarray) -> np.ndarray:
     seconds = rng.integers(8 * 3600, 21 * 3600, size=len(day))
     stamp = np.datetime64(EPOCH, "s") + day.astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
     return np.datetime_as_string(stamp).astype(object).astype(str)
+
+
+# The privacy notice versions and the day each was published: an event records the one then in force
+# (proof of consent, Art. 7(1)).
+NOTICES = {"2019.1": EPOCH, "2021.1": date(2021, 1, 1), "2023.1": date(2023, 1, 1), "2024.2": date(2024, 7, 1),
+           "2025.1": date(2025, 1, 1)}
+
+
+def _notice_in_force(day: np.ndarray) -> np.ndarray:
+    published = np.array([(d - EPOCH).days for d in NOTICES.values()])
+    return np.array(list(NOTICES))[np.searchsorted(published, day, side="right") - 1]
 
 
 def _between(rng: np.random.Generator, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
@@ -52,7 +65,7 @@ def consent_events(rng: np.random.Generator, crm: pd.DataFrame, window: tuple[in
         "purpose": CONSENT_PURPOSES[purpose[order]],
         "action": action[order],
         "occurred_at": _timestamps(rng, day[order]),
-        "notice_version": rng.choice(np.array(["2023.1", "2024.2", "2025.1"]), size=m),
+        "notice_version": _notice_in_force(day[order]),
         "channel": rng.choice(np.array(["web", "app", "phone", "store"]), size=m),
     })
 

@@ -49,3 +49,13 @@ def test_the_plain_personal_data_it_writes_is_readable_by_this_account_only(tmp_
     generate(tmp_path, customers=50, seed=1)
     written = [p for folder in ("landing", "truth") for p in [tmp_path / folder, *(tmp_path / folder).rglob("*")]]
     assert written and all(p.stat().st_mode & 0o777 == (0o700 if p.is_dir() else 0o600) for p in written)
+
+
+def test_a_consent_event_records_the_privacy_notice_in_force_on_its_day(tiny_landing):
+    """DPO review: demo consents given in 2022 carried the notice of 2025, contradictory proof (Art. 7(1))."""
+    from orchestration.demo.events import NOTICES
+
+    events = pd.concat(pd.read_csv(p, dtype=str) for p in (tiny_landing / "landing" / "consent_events").iterdir())
+    published = pd.to_datetime(events["notice_version"].map({k: str(v) for k, v in NOTICES.items()}))
+    assert (published <= pd.to_datetime(events["occurred_at"])).all()
+    assert events["notice_version"].nunique() > 1
