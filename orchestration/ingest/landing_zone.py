@@ -79,18 +79,26 @@ def vanished(paths: Paths, con) -> list[str]:
                           and r.removed_at >= l.loaded_at)
         order by source, file""").fetchall()
     gone: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    unmatched: dict[str, list[str]] = defaultdict(list)  # still in the glob's folder: the glob changed
     present = {}
     for source, file, loaded in rows:
         if source not in present:
             present[source] = {p.name for p in source_files(paths, source)}
         if (source in LANDING_SOURCES and not absent(paths, source) and file not in present[source]
                 and not is_request_batch(file)):
-            gone[source].append((file, loaded))
+            if (source_location(paths, source).parent / file).is_file():
+                unmatched[source].append(file)
+            else:
+                gone[source].append((file, loaded))
     return [f"{source}: {len(files)} file(s) loaded earlier are gone from {source_location(paths, source).parent} "
             f"({_names([f for f, _ in files])}), not by their retention rule; their {sum(n for _, n in files):,} rows "
             f"stay in raw.{source} (as meant, if you removed the files). If one was renamed or loaded by mistake: "
             f"`klantkluis unload {source} FILE`"
-            for source, files in gone.items()]
+            for source, files in gone.items()] + [
+            f"{source}: {len(files)} file(s) loaded earlier ({_names(files)}) are still in "
+            f"{source_location(paths, source).parent}, but the `files` glob of {source} in {paths.mapping.name} no "
+            f"longer matches them; their rows stay in raw.{source}. Correct the glob if that was not meant"
+            for source, files in unmatched.items()]
 
 
 def future_days(paths: Paths, today: date) -> list[str]:

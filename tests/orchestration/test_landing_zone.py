@@ -251,3 +251,21 @@ def test_a_column_declared_by_an_upgrade_is_lost_only_where_the_file_before_had_
         assert noted[-1].startswith("orders: 1 file(s) (2026-01-02.csv) lack the optional column(s) channel:")
         con.execute("update raw._batches set columns_read = null where file = '2026-01-01.csv'")
         assert [f.lost for f in file_columns(con, "orders")] == [(), ()]  # recorded before columns_read: not compared
+
+
+def test_a_loaded_file_the_files_glob_no_longer_matches_is_not_called_gone(home):
+    """Onboarding review: after a typo in the `files` glob the note said the loaded file was gone, not
+    by its retention rule, and offered `klantkluis unload`, which would take its rows out while the
+    file still sat where the export puts it."""
+    exports = home / "exports"
+    exports.mkdir()
+    (exports / "orders_001.csv").write_text(HEADER + ROW.format(n=1))
+    (home / "sources.yml").write_text("orders:\n  files: exports/orders_*.csv\n")
+    _ingest_orders(home)
+    (home / "sources.yml").write_text("orders:\n  files: exports/Orders_*.csv\n")  # the glob mistyped since
+    paths = Paths.from_home(str(home))
+    with connect_duckdb(paths.warehouse, read_only=True) as con:
+        [note] = landing_notes(paths, con, date(2026, 2, 1))
+    assert note.startswith("orders: 1 file(s) loaded earlier (orders_001.csv) are still in ")
+    assert "the `files` glob of orders in sources.yml no longer matches them" in note and "unload" not in note
+
