@@ -48,6 +48,9 @@ def _why_unread(paths: Paths, path: Path) -> str:
     near = ([s for s in LANDING_SOURCES if s.lower() == folder.lower()]
             or difflib.get_close_matches(folder, LANDING_SOURCES, n=1, cutoff=0.5)
             or [s for s in LANDING_SOURCES if s.startswith(folder.lower()) or folder.lower() in s])
+    if near and (glob := source_location(paths, near[0])) != paths.landing / near[0] / "*":
+        return (f"landing/{folder}/ is not a source's folder: did you mean {near[0]}? {paths.mapping.name} reads "
+                f"{near[0]} through its `files` glob ({glob}): put them where it matches")
     hint = f"did you mean landing/{near[0]}/?" if near else f"the folders read are {', '.join(sorted(LANDING_SOURCES))}"
     return f"landing/{folder}/ is not a source's folder: {hint}"
 

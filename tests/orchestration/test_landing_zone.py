@@ -269,3 +269,13 @@ def test_a_loaded_file_the_files_glob_no_longer_matches_is_not_called_gone(home)
     assert note.startswith("orders: 1 file(s) loaded earlier (orders_001.csv) are still in ")
     assert "the `files` glob of orders in sources.yml no longer matches them" in note and "unload" not in note
 
+
+def test_a_misspelt_folder_of_a_source_read_through_files_points_at_its_glob(home):
+    """Onboarding review: `landing/order/` got "did you mean landing/orders/?" though orders reads a
+    `files` glob elsewhere, so the file moved there would not be read either."""
+    (home / "sources.yml").write_text("orders:\n  files: exports/orders_*.csv\n")
+    (home / "landing" / "order").mkdir()
+    (home / "landing" / "order" / "2026-01-01.csv").write_text(HEADER)
+    [note] = unread(Paths.from_home(str(home)))
+    assert "landing/order/ is not a source's folder: did you mean orders? sources.yml reads orders through " \
+           "its `files` glob" in note and "exports/orders_*.csv" in note
