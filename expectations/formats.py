@@ -26,6 +26,15 @@ POSTCODE_NL = r"^[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}\Z"
 # Two decimals at most: amounts are euros with cents; anything else was mangled by an export.
 AMOUNT = r"^-?\d{1,12}(?:\.\d{1,2})?\Z"
 INTEGER = r"^\d{1,3}\Z"
+# What each form above asks, in words to fix an export by (`klantkluis check`); AMOUNT's example
+# follows the source's csv `decimal` setting.
+FORM_TERMS = {KEY: "1 to 64 letters, digits and . _ : / -, starting with a letter or digit",
+              EMAIL: "an e-mail address (name@example.nl)",
+              PHONE_NL: "a Dutch phone number with its leading 0, +31 or 0031 (020 123 4567, 06-12345678, +31 6 12345678)",
+              POSTCODE_NL: "a Dutch postcode (1234 AB)",
+              ACCOUNT_MANAGER: "a code of 1 to 32 letters, digits, spaces and . _ - (AM01)",
+              AMOUNT: "a number with at most two decimals ({example})",
+              INTEGER: "a whole number, without decimals"}
 
 DATE_FORMAT = "%Y-%m-%d"
 TIMESTAMP_FORMAT = "ISO8601"

@@ -142,14 +142,20 @@ def typed_columns(source: str) -> tuple[frozenset[str], frozenset[str], frozense
             frozenset(c for c, fmt in formats.items() if fmt == f.TIMESTAMP_FORMAT))
 
 
-def rule_terms(source: str, now: datetime, day_first: bool = False) -> dict[str, str]:
+def rule_terms(source: str, now: datetime, day_first: bool = False, decimal: str = ".") -> dict[str, str]:
     """Rule name -> what the rule asks, in words to fix an export by: the values allowed, the range,
-    the date format as the export writes it (``day_first``: the csv setting `dates: day-first`) (for
+    the form of a value (a Dutch phone number, an amount with cents as ``decimal`` writes it), the
+    date format as the export writes it (``day_first``: the csv setting `dates: day-first`) (for
     `klantkluis check`; the suite's own terms, never a value from a file)."""
     out = {}
     for expectation in build_suite(source, now).expectations:
         kwargs = expectation.configuration.kwargs
-        if kwargs.get("value_set"):
+        if kwargs.get("regex") in f.FORM_TERMS:
+            example = "1.234,50" if decimal == "," else "1234.50"
+            out[rule_name(expectation)] = f.FORM_TERMS[kwargs["regex"]].format(example=example)
+        elif expectation.configuration.type == "expect_column_values_to_be_valid_iban":
+            out[rule_name(expectation)] = "an IBAN with a correct check digit (NL91ABNA0417164300; spaces allowed)"
+        elif kwargs.get("value_set"):
             out[rule_name(expectation)] = "allowed: " + ", ".join(map(str, kwargs["value_set"]))
         elif form := kwargs.get("datetime_format"):
             for code, spelled in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%H", "hh"), ("%M", "mm"), ("%S", "ss")):

@@ -49,7 +49,7 @@ def check(paths: Paths, source: str, files: list[Path] | None = None, now: datet
         print(f"{source} is marked `absent: true` in {paths.mapping}: it has no files to check."
               if absent(paths, source) else no_files_message(paths, source, loaded_before(paths)))
         return 1
-    verdicts, hints, terms = [], {}, rule_terms(source, now, how.day_first)
+    verdicts, hints, terms = [], {}, rule_terms(source, now, how.day_first, how.decimal)
     for path in files:
         if not Path(path).exists():  # a path given by hand: no landing folder setting is at fault
             print(f"{path}: no such file.")
@@ -105,7 +105,12 @@ _EXPORT = {_AS_TEXT: "phone numbers without their leading 0 or + (612345678, 316
            "as numbers": "text with a decimal comma (1.234,50) in a Parquet or JSON Lines file, which no `csv` setting "
                          "reads: export the column as numbers (or as text with a decimal point, 1234.50)",
            "as dates": "dates written day first (23-11-2026) in a Parquet or JSON Lines file, which no `csv` setting "
-                       "reads: export the column as dates (or as text written YYYY-MM-DD)"}
+                       "reads: export the column as dates (or as text written YYYY-MM-DD)",
+           "as cents": "numbers with more than two decimals in a Parquet or JSON Lines file (a floating-point column: "
+                       "binary rounding): round the column to cents in the export, or store it as a decimal with two "
+                       "places"}
+# A number with more than two decimals: in a floating-point column, most often binary rounding (0.1 + 0.2)
+_MANY_DECIMALS = r"^-?\d+\.\d{3,}$"
 # A Dutch phone number a spreadsheet took for a number: its leading 0 (or +) dropped
 _PHONE_AS_NUMBER = r"^(?:[1-9]\d{8}|31[1-9]\d{8})$"
 _WHY = {"decimal": ('","', "numbers with a decimal comma (1.234,50)"),
@@ -119,8 +124,13 @@ def _hints(source: str, how: ReadAs | None, read, failures: pd.DataFrame) -> dic
     value itself. `how` is None for a file that is not CSV: no csv setting reads it."""
     from expectations.suites import typed_columns
 
+    from expectations.formats import AMOUNT
+    from expectations.suites import build_suite
+
     numbers, dates, times = typed_columns(source)
     dates, read_as = dates | times, how or ReadAs()
+    amounts = {e.configuration.kwargs["column"] for e in build_suite(source, datetime.now(timezone.utc)).expectations
+               if e.configuration.kwargs.get("regex") == AMOUNT}
     hints: dict[str, set[str]] = {}
     for rule in sorted(set(failures["rule"])):
         column = rule.split(":", 1)[-1]
@@ -130,6 +140,9 @@ def _hints(source: str, how: ReadAs | None, read, failures: pd.DataFrame) -> dic
         values = read.rows.column(column).take(pa.array(rows, pa.int64()))
         if column in numbers and read_as.decimal == "." and _most(values, comma_decimals):
             hints.setdefault("decimal" if how else "as numbers", set()).add(column)
+        if (not how and column in amounts
+                and _most(values, lambda v: (pc.match_substring_regex(v, _MANY_DECIMALS), v))):
+            hints.setdefault("as cents", set()).add(column)
         if column in dates and not read_as.day_first and _most(values, day_first_dates):
             hints.setdefault("dates" if how else "as dates", set()).add(column)
         if column == "phone" and _most(values, lambda v: (pc.match_substring_regex(v, _PHONE_AS_NUMBER), v)):

@@ -138,3 +138,37 @@ def test_check_stops_a_file_whose_name_is_not_utf8_as_the_run_does(home, capsys)
     said = capsys.readouterr().out
     assert "orders-\\xe9t\\xe9.csv: the file's name is not UTF-8 text" in said and "rename it" in said
     assert "2026-01-31.csv: 4 rows in, " in said  # the source's other files are still checked
+
+
+def test_check_says_what_a_format_rule_asks_and_that_floating_point_amounts_need_rounding(home, capsys):
+    """Onboarding review: a rule on a value's form (a Dutch phone or postcode, an amount with cents)
+    was named without what it asks, and a Parquet file's floating-point amounts (3.3000000000000003,
+    from price times quantity) were quarantined without a word on why."""
+    import pandas as pd
+
+    (home / "landing" / "orders" / "2026-01-31.csv").unlink()
+    pd.DataFrame({"order_id": ["O0000001", "O0000002", "O0000003", "O 4"], "customer_id": ["C0000001"] * 4,
+                  "order_date": ["2026-01-01"] * 4, "amount": [1.1 * 3, 0.1 + 0.2, 12.5, 1.0]}
+                 ).to_parquet(home / "landing" / "orders" / "2026-01-31.parquet")
+    assert main(["--home", str(home), "check", "orders"]) == 1
+    said = capsys.readouterr().out
+    assert ("  2  expect_column_values_to_match_regex:amount (lines 1, 2): a number with at most two decimals "
+            "(1234.50)") in said
+    assert ("  1  expect_column_values_to_match_regex:order_id (line 4): 1 to 64 letters, digits and . _ : / -, "
+            "starting with a letter or digit") in said
+    assert ("amount: the values that break its rule are mostly numbers with more than two decimals in a Parquet or "
+            "JSON Lines file (a floating-point column: binary rounding): round the column to cents") in said
+    assert "3.3000" not in said and "0.3000" not in said  # never a value
+
+
+def test_the_terms_of_the_format_rules_name_dutch_phones_and_postcodes():
+    from datetime import datetime, timezone
+
+    from expectations.suites import rule_terms
+
+    terms = rule_terms("crm_customers", datetime(2026, 12, 7, tzinfo=timezone.utc))
+    assert terms["expect_column_values_to_match_regex:phone"].startswith("a Dutch phone number")
+    assert terms["expect_column_values_to_match_regex:postcode"] == "a Dutch postcode (1234 AB)"
+    assert terms["expect_column_values_to_be_valid_iban:iban"].startswith("an IBAN with a correct check")
+    assert rule_terms("orders", datetime(2026, 12, 7, tzinfo=timezone.utc), decimal=",")[
+        "expect_column_values_to_match_regex:amount"] == "a number with at most two decimals (1.234,50)"
