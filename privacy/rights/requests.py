@@ -10,6 +10,7 @@ field, never its value: they end up in logs (Art. 5(1)(f)).
 from __future__ import annotations
 
 import calendar
+import difflib
 import hashlib
 import json
 import re
@@ -30,6 +31,9 @@ VERIFICATION_METHODS = ("portal_login", "email_confirmation", "id_document", "ph
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")  # the controller's calendar; dbt's var time_zone must match
 _FORMS = {"email": re.compile(EMAIL), "customer_id": re.compile(KEY), "lead_id": re.compile(KEY)}
 _FILER = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # an account name; an e-mail address or free text is not taken
+# A document's fields; another system's own field (a portal's ticket number) is left alone, but one
+# that is a near miss of these is a typo whose value would be ignored (a Dutch letter for `langauge: en`).
+FIELDS = ("type", *IDENTIFIERS, "received_at", "verification", "field", "value", "purpose", "language", "filed_by")
 
 
 class InvalidRequest(PrivacyError):
@@ -109,6 +113,9 @@ def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) 
         raise InvalidRequest("the request is not a JSON document") from None
     if not isinstance(doc, dict):
         raise InvalidRequest("the request must be a JSON object")
+    for key in sorted(map(str, doc)):
+        if key not in FIELDS and (near := difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.8)):
+            raise InvalidRequest(f"unknown field {key}: did you mean {near[0]}?")
     try:
         request_id = request_id_for(doc)
     except UnicodeEncodeError:  # a "\\udXXX" escape without its pair: JSON allows it, no text holds it

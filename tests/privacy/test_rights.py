@@ -86,6 +86,20 @@ def test_invalid_requests_name_the_field_never_the_value(change, field):
     assert field in str(err.value) and SECRET not in str(err.value) and "not-an-address" not in str(err.value)
 
 
+@pytest.mark.parametrize("typo, meant", [("langauge", "language"), ("verificaton", "verification"),
+                                          ("customerid", "customer_id"), ("recieved_at", "received_at")])
+def test_a_misspelt_field_is_named_with_the_one_meant(typo, meant):
+    """Onboarding review: a misspelt `language` was ignored, so an English speaker got a Dutch
+    letter; a misspelt `verification` was said to need another value, though the value was right."""
+    doc = {**BASE, "language": "en", "customer_id": "C0000001"}
+    doc.pop("email")
+    doc[typo] = doc.pop(meant)
+    with pytest.raises(InvalidRequest) as err:
+        parse_request(doc)
+    assert str(err.value) == f"unknown field {typo}: did you mean {meant}?"
+    assert parse_request({**BASE, "portal_ticket": "T-1"}).language == "nl"  # another system's own field stays allowed
+
+
 def test_a_request_accepts_every_key_the_landing_rules_accept():
     """One definition of the key form (privacy.identifiers): a customer whose own system's key
     loads can also file a request with it."""
