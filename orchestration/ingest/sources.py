@@ -174,7 +174,9 @@ def read_as(paths: Paths, source: str, typed: bool = True) -> ReadAs:
     columns = {str(theirs): str(ours) for ours, theirs in (entry.get("columns") or {}).items()}
     dialect = {key: _dialect_value(key, value) for key, value in (entry.get("csv") or {}).items()}
     day_first = dialect.pop("dates", False)
-    numbers, dates, times = typed_columns(source) if typed and entry.get("csv") else ((), (), ())
+    # Typed with the default dialect too: a date cell's midnight is dropped in every CSV file, not
+    # only in one whose csv settings were written out (`encoding: utf-8` would change what loads).
+    numbers, dates, times = typed_columns(source) if typed else ((), (), ())
     return ReadAs(columns, **dialect, day_first=day_first, numbers=frozenset(numbers), dates=frozenset(dates),
                   times=frozenset(times))
 

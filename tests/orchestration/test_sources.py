@@ -108,3 +108,19 @@ def test_a_bare_bar_as_delimiter_is_refused_with_the_quotes_to_write(tmp_path):
     (tmp_path / "sources.yml").write_text("orders:\n  csv:\n    delimiter: |\n")  # YAML: an empty block scalar
     with pytest.raises(LandingFileError, match=r'write it in quotes: `delimiter: "\|"`'):
         read_as(Paths.from_home(tmp_path), "orders")
+
+
+def test_a_date_cells_midnight_is_dropped_whether_or_not_csv_settings_are_given(tmp_path):
+    """Onboarding review: `2026-01-01 00:00:00` in order_date was quarantined in a CSV without csv
+    settings, but loaded once `csv: {encoding: utf-8}` (the default, written out) was added."""
+    from orchestration.ingest.reader import read_landing_table
+
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,customer_id,order_date,amount\nO1,C1,2026-01-01 00:00:00,1.00\nO2,C1,2026-01-02T10:00,1\n")
+    paths = Paths.from_home(tmp_path)
+    days = []
+    for settings in ("", "orders:\n  csv: {encoding: utf-8}\n"):
+        (tmp_path / "sources.yml").write_text(settings)
+        days.append(read_landing_table(path, ["order_id", "customer_id", "order_date", "amount"],
+                                       read_as(paths, "orders")).rows.column("order_date").to_pylist())
+    assert days == [["2026-01-01", "2026-01-02T10:00"]] * 2  # another time stays, for its rule
