@@ -118,7 +118,9 @@ def _check_header(path: Path, header: list[str], expected: list[str], mapping: d
             hint = " None of them is in the first line: does the file lack its header row?"
         raise LandingFileError(
             f"{path}: missing column(s) {', '.join(names)}; the header has {len(header)} column(s).{hint} "
-            f"Expected columns: {', '.join(expected)}. Fix the export, or map your column names in the "
+            f"Expected columns: {', '.join(c for c in expected if c not in optional)}"
+            + (f", and optionally {', '.join(c for c in expected if c in optional)}" if optional else "")
+            + ". Fix the export, or map your column names in the "
             "source's column mapping (see README, 'Point it at your own files').")
     return renamed
 

@@ -385,3 +385,15 @@ def test_each_reader_names_the_optional_columns_a_file_lacks_and_the_columns_it_
         assert read.to_file_read().missing_columns == ["note", "amount"]
     mapped = read_landing_table(tmp_path / "f.csv", EXPECTED, ReadAs(columns={"gross_amount": "amount"}), optional)
     assert (mapped.missing_columns, mapped.ignored_columns) == (["note"], ["extra"])
+
+
+def test_a_missing_column_message_marks_the_optional_columns_it_lists(tmp_path):
+    """Onboarding review: "Expected columns: ..., margin, product_category, ..." after a missing
+    required column read as if every column listed were required."""
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,customer_id,amount\nO1,C1,1.00\n")
+    expected = ["order_id", "customer_id", "order_date", "amount", "margin", "channel"]
+    with pytest.raises(LandingFileError) as err:
+        read_landing_table(path, expected, ReadAs(), frozenset({"margin", "channel"}))
+    assert "missing column(s) order_date;" in str(err.value)
+    assert "Expected columns: order_id, customer_id, order_date, amount, and optionally margin, channel." in str(err.value)
