@@ -281,9 +281,10 @@ def _home_problem(paths: Paths, command: str) -> str | None:
     if command == "redaction-eval":
         return None  # generated texts only
     if command not in CREATE and not paths.is_installation():
-        return (f"{home} is not a klantkluis installation (no landing zone, warehouse, inbox or state); "
-                "give the folder of an installation with --home or KLANTKLUIS_HOME, or start one there "
-                f"with `klantkluis --home {home} demo`")
+        return (f"{home} is not a klantkluis installation (no landing zone, warehouse, inbox, state or sources.yml); "
+                "give the folder of an installation with --home or KLANTKLUIS_HOME, or start one there: your "
+                f"exports in {home / 'landing'}/<source>/ or a {home / 'sources.yml'} (README, 'Point it at your own "
+                f"files'), or demo data with `klantkluis --home {home} demo`")
     if command in READ_ONLY:
         return None
     try:

@@ -292,7 +292,9 @@ def test_a_reader_that_stops_early_gets_no_traceback(home):
 def test_a_mistyped_home_is_not_taken_for_a_new_installation(tmp_path, capsys, argv):
     typo = tmp_path / "typo"
     assert main(["--home", str(typo), *argv]) == 2
-    assert f"{typo} is not a klantkluis installation" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert f"{typo} is not a klantkluis installation" in said
+    assert f"your exports in {typo / 'landing'}/<source>/ or a {typo / 'sources.yml'}" in said  # not only the demo
     assert not typo.exists()  # no inbox, key or audit log made where no sensor or run looks
 
 
