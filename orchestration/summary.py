@@ -64,7 +64,8 @@ def render(paths: Paths, counts: dict[str, dict[str, int]], stage_seconds: dict[
                       for mart, found in headlines.items()]
     lines += ["", "Ingest reconciliation per source, over the latest load of each landing file and of each",
               "request's consent events (req-*.csv); input = loaded + quarantined + suppressed, and",
-              "'in raw now' is lower once the retention sweep or an erasure removed loaded rows:"]
+              "'in raw now' is lower once the retention sweep or an erasure removed loaded rows (higher",
+              "by the orders an erasure kept anonymously, for the fiscal duty, once their file is loaded again):"]
     for source, n_in, loaded, quarantined, suppressed in reconciliation:
         ok = "adds up" if n_in == loaded + quarantined + suppressed else "MISMATCH"
         now = counts.get("raw", {}).get(source)

@@ -269,6 +269,9 @@ def test_the_summary_names_a_source_with_no_file_loaded(home):
     assert "absent: true in sources.yml" in lines["leads"]
     assert "no file loaded yet (see why the run failed, below)" in lines["nps_responses"]
     assert "adds up" in lines["orders"]
+    # Onboarding review: after an erasure and a reload raw.orders held more rows than were loaded
+    # (the erased customer's orders, kept anonymously), where the legend said it could only be lower.
+    assert "higher\nby the orders an erasure kept anonymously" in text
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(home):
