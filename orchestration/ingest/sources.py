@@ -113,6 +113,10 @@ def no_files_message(paths: Paths, source: str, loaded_before: bool) -> str:
     """What to do when `source` has no landing files: the fix depends on where they are looked for,
     and demo data is suggested only where none of the source's files was ever loaded."""
     where = source_location(paths, source)
+    if _config(paths).get(source, {}).get("files") and where.is_dir():
+        kinds = sorted({p.suffix for p in where.iterdir() if p.is_file() and p.suffix}) or [".csv"]
+        return (f"{where} (the `files` of {source} in {paths.mapping}) is a folder: `files` takes a glob of the "
+                f"files in it, such as {where / ('*' + kinds[0])}.")
     if _config(paths).get(source, {}).get("files"):
         return (f"No files of {source} match {where} (its `files` in {paths.mapping}): correct the glob, or "
                 "place the export there.")

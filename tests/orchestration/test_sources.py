@@ -63,6 +63,17 @@ def test_a_source_marked_absent_has_no_files_and_no_files_get_the_fix_for_where_
     assert "mark it `absent: true` there" in said and "klantkluis demo" not in said  # demo refuses here
 
 
+def test_files_naming_a_folder_says_to_give_a_glob_of_its_files(tmp_path):
+    """Onboarding review: `files: /exports/shop/` got "correct the glob, or place the export there",
+    though the exports were there."""
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "orders_001.parquet").write_bytes(b"")
+    (tmp_path / "sources.yml").write_text("orders:\n  files: exports/\n")
+    said = no_files_message(Paths.from_home(tmp_path), "orders", loaded_before=False)
+    assert said == (f"{tmp_path / 'exports'} (the `files` of orders in {tmp_path / 'sources.yml'}) is a folder: "
+                    f"`files` takes a glob of the files in it, such as {tmp_path / 'exports' / '*.parquet'}.")
+
+
 def test_absent_says_what_happens_to_rows_loaded_earlier_and_files_left_in_the_landing_folder(tmp_path):
     import duckdb
 
