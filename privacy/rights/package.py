@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import glob
 import hashlib
 import io
 import json
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from privacy.rights import summary
+from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.readable import cell
 
 if TYPE_CHECKING:
@@ -58,15 +60,19 @@ def write_zip(path: Path, files: dict[str, bytes], *, now: datetime) -> str:
     """Write ``files`` as a zip (mode 0600, atomic); returns the SHA-256 of the zip."""
     stamp = now.timetuple()[:6]
     tmp = _private_tmp(path)
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw:
-        with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as z:
-            for name, data in files.items():
-                info = zipfile.ZipInfo(name, date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o600 << 16
-                z.writestr(info, data)
-        raw.flush()
-        os.fsync(raw.fileno())
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw:
+            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as z:
+                for name, data in files.items():
+                    info = zipfile.ZipInfo(name, date_time=stamp)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o600 << 16
+                    z.writestr(info, data)
+            raw.flush()
+            os.fsync(raw.fileno())
+    except BaseException:
+        _discard([tmp])
+        raise
     os.replace(tmp, path)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -79,17 +85,31 @@ def write_json(path: Path, document: dict) -> Path:
 def write_text(path: Path, text: str) -> Path:
     """A text file (a receipt, a letter), UTF-8, mode 0600, swapped in atomically."""
     tmp = _private_tmp(path)
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        _discard([tmp])
+        raise
     os.replace(tmp, path)
     return path
 
 
 def _private_tmp(path: Path) -> Path:
+    """The temporary file ``path`` is written through. One that an earlier attempt left (the process
+    was stopped, or the disk was full) goes first, zeroed: a half-written access export holds the
+    subject's data in clear, and nothing else would ever remove it (Art. 5(1)(e), 17, 32)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _discard(list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp")))
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _discard(paths: list[Path]) -> None:
+    with overwritten_when_replaced(paths):
+        for p in paths:
+            p.unlink(missing_ok=True)
 
 
 def _plain(value):
