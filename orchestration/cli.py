@@ -294,6 +294,14 @@ def _home_problem(paths: Paths, command: str) -> str | None:
     except OSError as exc:
         return (f"the installation folder {home} cannot be used ({exc.strerror or type(exc).__name__}); "
                 "choose a folder you can write to, with --home or KLANTKLUIS_HOME")
+    try:  # the run lock, the request ledger and the audit log: a restore as another account, a read-only volume
+        if paths.state.is_dir():
+            with tempfile.TemporaryFile(dir=paths.state):
+                pass
+    except OSError as exc:
+        return (f"the installation's state folder {paths.state} cannot be written ({exc.strerror or type(exc).__name__}): "
+                "the account that runs klantkluis needs to read and write it and its files, on a volume that is "
+                "neither read-only nor full")
     return None
 
 

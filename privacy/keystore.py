@@ -24,7 +24,7 @@ from pathlib import Path
 from privacy import _keys
 from privacy._keys import Ciphers
 from privacy.audit import AuditLog, timestamp
-from privacy.exceptions import WrongMasterKey
+from privacy.exceptions import KeyFileError, WrongMasterKey
 from privacy.masterkey import MasterKey, interrupted_rotation, wrap_all
 from privacy.paths import private_dir
 from privacy.pseudonym import check_subject_ids, raw_subject_ids
@@ -62,13 +62,18 @@ class KeyStore:
         _close_to_others(self.path)
         # Any thread may use the store, one at a time: the raw-layer writer's rows are protected
         # in a DuckDB thread that reads them while the thread that opened the store waits.
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
-        # secure_delete zeroes a shredded key's bytes at once; WAL plus a checkpoint after each
-        # shred keeps the old page out of a rollback journal that would be unlinked, not wiped.
-        self._db.executescript(_SCHEMA)
-        with self._tx():
-            self._db.execute("insert or ignore into meta values ('master_key_id', ?)", (master.key_id,))
-            stored = self._db.execute("select value from meta where name = 'master_key_id'").fetchone()[0]
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            # secure_delete zeroes a shredded key's bytes at once; WAL plus a checkpoint after each
+            # shred keeps the old page out of a rollback journal that would be unlinked, not wiped.
+            self._db.executescript(_SCHEMA)
+            with self._tx():
+                self._db.execute("insert or ignore into meta values ('master_key_id', ?)", (master.key_id,))
+                stored = self._db.execute("select value from meta where name = 'master_key_id'").fetchone()[0]
+        except sqlite3.OperationalError as exc:  # SQLite names no file: "unable to open database file"
+            raise KeyFileError(f"key store {self.path} cannot be read and written ({exc}): the account that runs "
+                               f"klantkluis needs to read and write it and its folder {self.path.parent} "
+                               "(KLANTKLUIS_KEY_DIR), on a volume that is neither read-only nor full") from None
         if stored != master.key_id:
             self._db.close()
             if unfinished := interrupted_rotation(master, wrapping=stored):

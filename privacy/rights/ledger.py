@@ -45,6 +45,10 @@ def requests_about(path: str | os.PathLike[str], subject_id: str) -> list[str]:
                 if subject_id in json.loads(subjects or "[]")]
 
 
+class LedgerUnavailable(PrivacyError):
+    """The ledger's file cannot be opened for reading and writing (permissions, a read-only or full volume)."""
+
+
 class NotOpen(PrivacyError):
     """A step by hand that does not fit the request's state (answered already, extended twice, too late)."""
 
@@ -57,10 +61,15 @@ class Ledger:
         if not self.path.exists():
             private_dir(self.path.parent)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._db.executescript(_SCHEMA)
-        self._upgrade()
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.executescript(_SCHEMA)
+            self._upgrade()
+        except sqlite3.OperationalError as exc:  # SQLite names no file: "unable to open database file"
+            raise LedgerUnavailable(f"the request ledger {self.path} cannot be read and written ({exc}): the account "
+                                    f"that runs klantkluis needs to read and write it and its folder {self.path.parent}, "
+                                    "on a volume that is neither read-only nor full") from None
         self.index = BlindIndex(self._db)
 
     def _upgrade(self) -> None:

@@ -246,6 +246,41 @@ def test_an_installation_folder_that_cannot_be_used_gets_one_line(tmp_path, caps
     assert "Traceback" not in out.out + out.err
 
 
+def test_a_state_key_store_or_ledger_that_cannot_be_written_gets_one_line_naming_it(home, monkeypatch, capsys):
+    # a read-only volume, a full disk or a restore as another account (as root, no chmod shows it)
+    import tempfile
+
+    paths = Paths.from_home(home)
+    paths.state.mkdir(mode=0o700)
+    real = tempfile.TemporaryFile
+
+    def read_only(*args, **kwargs):
+        if str(kwargs.get("dir")) == str(paths.state):
+            raise OSError(30, "Read-only file system")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    assert main(["--home", str(home), "run"]) == 2
+    assert main(["--home", str(home), "process-requests"]) == 2
+    monkeypatch.undo()
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    (paths.state / "requests.sqlite").mkdir()  # SQLite says only "unable to open database file"
+    assert main(["--home", str(home), "requests"]) == 2
+    from privacy.exceptions import KeyFileError
+    from privacy.keystore import KeyStore
+    from privacy.masterkey import master_key_from_env
+
+    master = master_key_from_env(paths.environment())
+    paths.keystore.mkdir()
+    with pytest.raises(KeyFileError, match="key store .*keystore.sqlite cannot be read and written .*KLANTKLUIS_KEY_DIR"):
+        KeyStore(paths.keystore, master)
+    out = capsys.readouterr()
+    assert out.err.count(f"state folder {paths.state} cannot be written (Read-only file system)") == 2
+    assert f"request ledger {paths.state / 'requests.sqlite'} cannot be read and written" in out.err
+    assert "Traceback" not in out.out + out.err
+
+
 def test_a_wrong_key_folder_for_an_installation_with_data_is_refused_before_any_work(home, monkeypatch, capsys):
     from privacy.pseudonym import pseudonymiser_from_env
 
