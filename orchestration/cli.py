@@ -14,7 +14,7 @@ from orchestration.cli_args import moment, port, positive, share
 from orchestration.cli_privacy import add_privacy_commands
 from orchestration.ingest.reader import LandingFileError
 from orchestration.requests.cli import add_request_commands
-from orchestration.settings import PROJECT_DIR, Paths, WarehouseBusy, settings_problem
+from orchestration.settings import PROJECT_DIR, Paths, WarehouseBusy, WarehouseWalMismatch, settings_problem
 from privacy.exceptions import PrivacyError
 
 
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _reader_gone()
         return 1
-    except (LandingFileError, PrivacyError, WarehouseBusy) as exc:  # the fix, named in the message (never values)
+    except (LandingFileError, PrivacyError, WarehouseBusy, WarehouseWalMismatch) as exc:  # the fix, named in the message (never values)
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -81,12 +81,22 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+class WarehouseWalMismatch(Exception):
+    """The warehouse's write-ahead log (``<file>.wal``) cannot be replayed onto it; the message names the fix."""
+
+
 def connect_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that keeps to DUCKDB_MEMORY_LIMIT; WarehouseBusy while another process holds the file."""
     try:
         con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
+    except duckdb.Error as exc:
+        if "replaying wal" in str(exc).lower():  # DuckDB's own text may quote a key value: only its class is named
+            raise WarehouseWalMismatch(
+                f"the warehouse {path} cannot be opened: its write-ahead log {path}.wal does not fit it ({type(exc).__name__}). "
+                "A .wal belongs to the file it was written with; after a restore, one left beside the lost file "
+                f"stays beside the restored one. Move {Path(path).name}.wal out of the folder (keep it until the "
+                "warehouse is right) and run again; put a backup's .wal back only with its own warehouse file.") from None
+        if not isinstance(exc, duckdb.IOException) or "lock" not in str(exc).lower():
             raise
         holder = re.search(r" \(PID \d+\)", str(exc))  # DuckDB names the process that holds the file
         raise WarehouseBusy(f"the warehouse {path} is in use by another process{holder[0] if holder else ''}: a run "

@@ -281,6 +281,30 @@ def test_a_state_key_store_or_ledger_that_cannot_be_written_gets_one_line_naming
     assert "Traceback" not in out.out + out.err
 
 
+def test_a_wal_left_beside_a_restored_warehouse_gets_one_line_naming_it(home, capsys):
+    # a restore put back warehouse.duckdb, but the lost file's .wal stayed beside it
+    warehouse = Paths.from_home(home).warehouse
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema raw; create table raw.t as select range as id from range(10)")
+    con.close()
+    shutil.copy(warehouse, home / "backup.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("pragma disable_checkpoint_on_shutdown")
+    con.execute("delete from raw.t where id = 1")
+    con.close()
+    restored = duckdb.connect(str(home / "backup.duckdb"))
+    restored.execute("delete from raw.t where id < 5")  # the backup's file differs from the lost one
+    restored.execute("checkpoint")
+    restored.close()
+    shutil.move(home / "backup.duckdb", warehouse)
+    assert (home / "warehouse.duckdb.wal").exists()
+    assert main(["--home", str(home), "status"]) == 2
+    assert main(["--home", str(home), "run"]) == 2
+    out = capsys.readouterr()
+    assert out.err.count("write-ahead log") == 2 and "Move warehouse.duckdb.wal out of the folder" in out.err
+    assert "Traceback" not in out.out + out.err
+
+
 def test_a_wrong_key_folder_for_an_installation_with_data_is_refused_before_any_work(home, monkeypatch, capsys):
     from privacy.pseudonym import pseudonymiser_from_env
 
