@@ -47,6 +47,7 @@ def remove(con, expired_files: list[tuple[Path, str, datetime]], source: str, co
     audit log, with the source and the file name, never its content."""
     removed, refused = [], []
     for path, sha, first_loaded in expired_files:
+        unlinked = False
         try:
             if content_key(path) != sha:
                 continue  # written again since it was read: the next run loads it
@@ -58,15 +59,25 @@ def remove(con, expired_files: list[tuple[Path, str, datetime]], source: str, co
             overwritten = stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and os.access(path, os.W_OK)
             with overwritten_when_replaced([path] if overwritten else []):
                 path.unlink()
+                unlinked = True
+                # Recorded before the bytes are zeroed (seconds for a large export): a process stopped
+                # meanwhile must not leave the file gone without its record, which every later run would
+                # take for a file removed by hand, and once the source's other files went, for a source
+                # with no export at all (its ingest step failing every run).
+                removed.append(path)
+                con.execute("insert into raw._landing_removed values (?, ?, ?, ?, ?)",
+                            [source, path.name, first_loaded, now, overwritten])
+                audit.append("landing_file_removed", now=now, source=source, file=path.name, rule=RULE,
+                             overwritten=overwritten)
         except FileNotFoundError:
+            if unlinked:
+                raise
             continue
         except OSError:
+            if unlinked:
+                raise
             refused.append(path)
             continue
-        removed.append(path)
-        con.execute("insert into raw._landing_removed values (?, ?, ?, ?, ?)",
-                    [source, path.name, first_loaded, now, overwritten])
-        audit.append("landing_file_removed", now=now, source=source, file=path.name, rule=RULE, overwritten=overwritten)
     return removed, refused
 
 

@@ -248,6 +248,35 @@ def test_a_landing_file_written_again_after_it_was_read_is_not_removed(tmp_path)
         assert con.execute("select count(*) from raw._landing_removed").fetchone()[0] == 0
 
 
+def test_a_landing_file_removal_stopped_while_its_bytes_are_zeroed_is_recorded(tmp_path, monkeypatch):
+    """Ops review: a process killed while zeroing an expired export (seconds for a large file) left
+    it gone without a record: later runs named it removed by hand, and once the source's other files
+    expired, failed its ingest step every run for want of an export."""
+    import duckdb
+
+    from orchestration.ingest import landing_retention
+    from orchestration.ingest.schema import ensure_raw_tables
+    from privacy.audit import AuditLog
+    from privacy.rights import purge
+
+    path = tmp_path / "2026-01-01.csv"
+    path.write_text(HEADER + GOOD.format(n=1, d=1))
+
+    def killed(fd):
+        raise SystemExit(137)  # what the zeroing gets of a stop signal, as near as a test can
+
+    monkeypatch.setattr(purge, "_zero", killed)
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    with duckdb.connect() as con:
+        ensure_raw_tables(con, [])
+        with pytest.raises(SystemExit):
+            landing_retention.remove(con, [(path, writer.content_key(path), datetime(2026, 2, 1, tzinfo=timezone.utc))],
+                                     "orders", writer.content_key, audit, datetime(2026, 3, 5, tzinfo=timezone.utc))
+        assert not path.exists()
+        assert con.execute("select source, file from raw._landing_removed").fetchall() == [("orders", "2026-01-01.csv")]
+    assert [e["details"]["file"] for e in audit.entries() if e["event"] == "landing_file_removed"] == ["2026-01-01.csv"]
+
+
 def _older_leads_warehouse(home, monkeypatch):
     """A warehouse of leads as an older version left it: company in plain text."""
     monkeypatch.setenv("KLANTKLUIS_HOME", str(home))
