@@ -68,6 +68,22 @@ class VerifyResult:
     problem: str | None = None
 
 
+def _append_whole(fd: int, line: bytes) -> None:
+    """Append ``line`` to the locked log, all of it or none: a disk that fills up halfway through
+    the line would leave half an entry, and every later append would refuse the log as tampered
+    (every run and request failing after the disk was freed). Written straight to the descriptor, so
+    no buffer writes the rest after the file was cut back."""
+    end = os.fstat(fd).st_size
+    try:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.ftruncate(fd, end)
+        raise
+
+
 class AuditLog:
     """The audit trail of loads, key operations, decryptions and data subject requests."""
 
@@ -85,9 +101,7 @@ class AuditLog:
             raise ValueError(f"{EXPIRED!r} entries are written by AuditLog.expire only")
         with self._locked() as f:
             entry = self._entry(f, event, actor, now, details)
-            f.write(_canonical(entry) + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
+            _append_whole(f.fileno(), _canonical(entry) + b"\n")
             self._write_head(entry["seq"], entry["hash"])
         return entry
 

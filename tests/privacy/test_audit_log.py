@@ -301,3 +301,41 @@ def test_verify_waits_for_a_writer_instead_of_reading_half_a_write(audit, now):
         fcntl.flock(held, fcntl.LOCK_UN)
     reader.join(timeout=5)
     assert results and results[0].ok
+
+
+def test_a_disk_that_fills_up_halfway_through_an_entry_leaves_no_half_entry(log, now, monkeypatch):
+    """Ops review: a full disk left half a line at the end of the log; once space was freed every
+    append refused the log as tampered, so every run and request failed until it was mended by hand."""
+    import errno
+
+    real_write, real_fdopen = os.write, os.fdopen
+
+    def full(fd, data):  # the disk holds 10 more bytes
+        real_write(fd, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    class Full:  # the same through a buffered file
+        def __init__(self, f):
+            self.f = f
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            self.f.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.f.__exit__(*exc)
+
+        def write(self, data):
+            full(self.f.fileno(), data)
+
+    monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(os, "fdopen", lambda *args, **kwargs: Full(real_fdopen(*args, **kwargs)))
+    with pytest.raises(OSError):
+        log.append("decrypt", now=now, table="orders", count=9)
+    monkeypatch.undo()
+    log.append("erasure", now=now, subjects=1)  # the disk has room again
+    assert log.verify().ok
+    assert [e["event"] for e in log.entries()][-2:] == ["decrypt", "erasure"] and len(list(log.entries())) == 6
