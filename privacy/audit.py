@@ -248,7 +248,8 @@ class AuditLog:
                                          {"seq": entry["seq"] - 1, "hash": entry["prev_hash"]}):
             return entry["seq"], entry["hash"]
         raise AuditTampered(f"{self.path} does not end where {self.head_path.name} says; "
-                            "run AuditLog.verify() and investigate before appending")
+                            "run `klantkluis audit-verify` and investigate before appending (after a restore: "
+                            "put back the log and its head from the same backup)")
 
     def _read_head(self) -> dict | None:
         try:
