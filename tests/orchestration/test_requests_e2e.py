@@ -59,6 +59,9 @@ def _iban(bank: str, account: str) -> str:
 
 CANARY["iban"] = _iban("KNAB", "0987654321")
 UNKNOWN = ("Wim Nergensvan", "Kees Onbekendhuis")  # persons the CRM does not know, in a call note
+# A float's digits may hold the phone needle by chance (an expected_purchases of 1.1357246801511054); no
+# personal value is stored as one
+FLOATS = ("DOUBLE", "FLOAT", "REAL")
 NEEDLES = [CANARY[k] for k in ("customer_id", "first_name", "last_name", "email", "iban", "street", "city")] + ["13572468"]
 
 
@@ -139,9 +142,9 @@ def scan(con, needles: list[str]) -> dict[str, int]:
     hits = {}
     for schema, name in con.execute("select table_schema, table_name from information_schema.tables "
                                     "where table_catalog = current_database()").fetchall():
-        cols = [r[0] for r in con.execute("select column_name from information_schema.columns where "
+        cols = [r[0] for r in con.execute("select column_name, data_type from information_schema.columns where "
                                           "table_catalog = current_database() and table_schema = ? and table_name = ?",
-                                          [schema, name]).fetchall()]
+                                          [schema, name]).fetchall() if r[1] not in FLOATS]
         cond = " or ".join(f'contains(lower(cast("{c}" as varchar)), ?)' for c in cols for _ in needles)
         n = con.execute(f'select count(*) from "{schema}"."{name}" where {cond}',
                         [x.lower() for _ in cols for x in needles]).fetchone()[0]
@@ -410,7 +413,8 @@ def test_erased_canary_is_gone_from_every_duckdb_file_parquet_file_and_dagster_s
     assert parquet
     with duckdb.connect() as con:
         for p in parquet:
-            cols = [r[0] for r in con.execute(f"describe select * from read_parquet('{p}')").fetchall()]
+            cols = [r[0] for r in con.execute(f"describe select * from read_parquet('{p}')").fetchall()
+                    if r[1] not in FLOATS]
             cond = " or ".join(f'contains(cast("{c}" as varchar), ?)' for c in cols for _ in NEEDLES + [sid])
             assert con.execute(f"select count(*) from read_parquet('{p}') where {cond}",
                                [n for _ in cols for n in NEEDLES + [sid]]).fetchone()[0] == 0, p
