@@ -131,6 +131,8 @@ class Paths:
     state = property(lambda self: privacy_paths.state_dir({HOME_VAR: str(self.home)}))
     keystore = property(lambda self: self.key_dir / "keystore.sqlite")
     audit_log = property(lambda self: self.state / "audit.jsonl")
+    # the latest load the last completed dbt build of the snapshots read (orchestration.ingest.sources.pending_days)
+    built_through = property(lambda self: self.state / "built_through")
     inbox = property(lambda self: self.home / "inbox")
     outbox = property(lambda self: self.home / "outbox")
     register = property(lambda self: self.home / "register")

@@ -19,6 +19,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.assets.retention import SWEEP_KEY
 from orchestration.headlines import PREFIX, HeadlineError, figures
+from orchestration.ingest.sources import last_load, record_build
 from orchestration.project import dbt_project, manifest_nodes
 from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
 from orchestration.settings import AS_OF_VAR, WarehouseBusy, connect_duckdb
@@ -110,8 +111,8 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     args = ["build", *(["--vars", json.dumps(extra)] if extra else [])]
     # dbt's own process would just fail on a warehouse held elsewhere: wait for it here first. A
     # process that takes the warehouse in the moment between this check and dbt's start fails the build.
-    with klantkluis.connect():
-        pass
+    with klantkluis.connect() as con:
+        loaded = last_load(klantkluis.paths, con)
     # The time goes in the environment dbt's process starts with (macro as_of): unlike --vars, a new
     # value keeps dbt's partial parsing (2-3 s a build).
     with _environment(AS_OF_VAR, as_of):
@@ -126,6 +127,8 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     yield from with_row_counts(context, events, klantkluis, as_of)
     if failure is not None:
         raise failure
+    if loaded is not None and any(k.path[0] == "snapshots" for k in context.selected_asset_keys):
+        record_build(klantkluis.paths, loaded)  # else the day is pending again (ingest.sources.pending_days)
 
 
 def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of: str | None = None) -> Iterator:

@@ -103,8 +103,9 @@ def _new_days(context, con, paths, source: str, files: list, through: str | None
     the run's log says so, and what it costs. `through` is the run's day (`through_day`)."""
     if through:
         if earlier := [day for day in pending_days(paths, con) if day < through]:
-            raise Failure(f"Landing day(s) {', '.join(earlier)}, before this run's day {through}, are not loaded: "
-                          "the run of that day failed or was stopped. Taking them in this run would lose their "
+            raise Failure(f"Landing day(s) {', '.join(earlier)}, before this run's day {through}, are not loaded, "
+                          "or not built after their loads: the run of that day failed or was stopped. Taking them "
+                          "in this run would lose their "
                           "state from the snapshots, so nothing is loaded. Fix that failure, then `klantkluis run` "
                           f"(one run per pending day, oldest first), or launch with the tag {THROUGH_TAG}: "
                           f"{earlier[0]}.")

@@ -34,7 +34,7 @@ import yaml
 from expectations.suites import SOURCES as LANDING_SOURCES
 from expectations.suites import typed_columns
 from orchestration.ingest.reader import LandingFileError, ReadAs
-from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
+from orchestration.settings import Paths, WarehouseBusy, connect_duckdb, sql_string
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR_LAST = re.compile(r"(\d{1,2})[-._ ](\d{1,2})[-._ ](\d{4})")  # 07-12-2026, 7.12.2026
@@ -231,15 +231,41 @@ def _loads(paths: Paths, query: str, con=None) -> list[tuple]:
 
 def pending_days(paths: Paths, con=None) -> list[str]:
     """Landing days (date-named files) with a file that has never been loaded, in order; the ledger
-    read through `con` if given. Files named otherwise have no day: every run takes them, in name order."""
+    read through `con` if given. Files named otherwise have no day: every run takes them, in name order.
+
+    Also pending: the latest day loaded after the last dbt build that recorded the snapshots
+    (`built_through`): its run was stopped or failed between its loads and its build, so the snapshots
+    never recorded that day's state; its run again loads nothing and builds."""
     stems = {(source, landing_day(p), p.name) for source in LANDING_SOURCES for p in source_files(paths, source)}
     loaded = set(_loads(paths, "select source, file from raw._batches", con))
-    return sorted({day for source, day, name in stems if day and (source, name) not in loaded})
+    days = {day for source, day, name in stems if day and (source, name) not in loaded}
+    if (built := built_through(paths)) is not None:
+        unbuilt = [day for (file,) in _loads(paths, "select file from raw._batches where loaded_at > "
+                                                    f"cast({sql_string(built.isoformat())} as timestamptz)", con)
+                   if (day := landing_day(Path(file)))]
+        days |= {max(unbuilt)} if unbuilt else set()
+    return sorted(days)
 
 
-def last_load(paths: Paths) -> datetime | None:
+def built_through(paths: Paths) -> datetime | None:
+    """The latest load the last completed dbt build of the snapshots read; None before the first
+    (or in an installation made before it was recorded: no day is taken for unbuilt then)."""
+    try:
+        return datetime.fromisoformat(paths.built_through.read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def record_build(paths: Paths, through: datetime) -> None:
+    """Record that a dbt build recorded the snapshots of every load up to ``through``."""
+    tmp = paths.built_through.with_name(f".{paths.built_through.name}.{os.getpid()}.tmp")
+    tmp.write_text(through.isoformat(), encoding="utf-8")
+    os.replace(tmp, paths.built_through)
+
+
+def last_load(paths: Paths, con=None) -> datetime | None:
     """When the raw layer was last loaded; None before the first load."""
-    return (_loads(paths, "select max(loaded_at) from raw._batches") or [(None,)])[0][0]
+    return (_loads(paths, "select max(loaded_at) from raw._batches", con) or [(None,)])[0][0]
 
 
 def loaded_before(paths: Paths) -> bool:

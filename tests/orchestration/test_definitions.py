@@ -295,6 +295,31 @@ def test_the_daily_schedule_requests_one_run_per_pending_landing_day_in_order_as
     assert "has a run waiting in the queue" in _schedule_requests(tmp_path, queued=("2026-12-06", "2026-12-07"))
 
 
+def test_a_day_loaded_but_not_built_is_pending_again_so_the_snapshots_record_it(tmp_path):
+    """Operations review: a run stopped during dbt, with the next day's files already there: the next
+    `klantkluis run` went on to the next day, and the snapshots never recorded the stopped day's state
+    (1,368 versions against 1,409)."""
+    from datetime import datetime, timezone
+
+    from orchestration.ingest.sources import pending_days, record_build
+    from orchestration.settings import Paths, connect_duckdb
+
+    paths = Paths.from_home(tmp_path)
+    _land(tmp_path, {"crm_customers": ["2026-12-05.csv", "2026-12-06.csv", "2026-12-07.csv"],
+                     "orders": ["orders_export.csv"]})
+    at = [datetime(2026, 12, d, 2, tzinfo=timezone.utc) for d in (6, 7)]
+    with connect_duckdb(paths.warehouse) as con:
+        con.execute("create schema raw; create table raw._batches (source varchar, file varchar, loaded_at timestamptz)")
+        con.executemany("insert into raw._batches values ('crm_customers', ?, ?)",
+                        [["2026-12-05.csv", at[0]], ["2026-12-06.csv", at[1]], ["orders_export.csv", at[1]]])
+    assert pending_days(paths) == ["2026-12-07"]  # an installation without the record: as before
+    paths.state.mkdir(parents=True, exist_ok=True)
+    record_build(paths, at[0])  # the build of 12-05's run; 12-06's run was stopped after its loads
+    assert pending_days(paths) == ["2026-12-06", "2026-12-07"]
+    record_build(paths, at[1])
+    assert pending_days(paths) == ["2026-12-07"]
+
+
 def test_the_daily_schedule_requests_one_run_without_a_day_when_none_is_pending(tmp_path):
     """Retention, requests and the rebuild run daily, new files or not."""
     from orchestration.resources import THROUGH_TAG

@@ -117,6 +117,15 @@ def _planted_text_values(home: Path) -> set[str]:
     return {v for v in planted if len(v) >= 6}  # short fragments (a first name) also occur in ordinary words
 
 
+def test_a_completed_build_records_the_loads_its_snapshots_hold_so_no_day_is_pending(built):
+    from orchestration.ingest.sources import built_through, last_load, pending_days
+    from orchestration.settings import Paths
+
+    paths = Paths.from_home(built[0])
+    assert built_through(paths) == last_load(paths) is not None
+    assert pending_days(paths) == []
+
+
 def test_no_personal_data_in_any_duckdb_file_or_the_dagster_storage(built):
     """Issue 3 and 7: no e-mail, phone, IBAN, full name, or value planted in free text (BSN, birth
     date, postcode, ...) appears in plain text in any DuckDB file or in the Dagster storage."""
