@@ -154,8 +154,10 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             erased = erase_again(con, held, keystore=service.keystore, classification=classification, policy=policy,
                                  audit=audit, now=now)
             if erased:
-                context.log.warning(f"{len(erased)} erased subject(s) had rows in the warehouse again (restored from "
-                                    "a backup older than their erasure?): erased again, as their requests did")
+                context.log.warning(f"{len(erased)} erased subject(s) had rows in the warehouse (restored from a "
+                                    "backup older than their erasure, or an erasure stopped after destroying the key "
+                                    "and before its deletions, whose request is taken up again within 30 minutes): "
+                                    "erased, as their requests do")
             events = classification.table("consent_events", "source")
             service.keystore.expire_withdrawals(
                 now - timedelta(days=policy.retention[events.column("occurred_at").retention].duration_days))
