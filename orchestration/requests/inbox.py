@@ -142,7 +142,8 @@ def intake(service, now: datetime) -> list:
             if isinstance(raw, TooLarge):
                 raise InvalidRequest(f"the document is larger than {MAX_DOCUMENT >> 20} MiB, so it is no request "
                                      "document (a letter or e-mail with attachments?): answer the requester by hand")
-            request = service.parse(raw)
+            row = service.ledger.get(request_id)
+            request = service.parse(raw, registered=row is not None and row["type"] != "invalid")
         except InvalidRequest as exc:
             try:
                 received = arrival(path, raw or b"", now)

@@ -95,8 +95,9 @@ class RequestService:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def parse(self, raw: bytes) -> Request:
-        return parse_request(raw, **self.rules)
+    def parse(self, raw: bytes, registered: bool = False) -> Request:
+        """``registered``: the ledger holds it as a request already (see ``parse_request``)."""
+        return parse_request(raw, registered=registered, **self.rules)
 
     def intake(self, now: datetime | None = None) -> list[Request]:
         """Register new inbox files; the requests still to be answered (see ``inbox.intake``)."""
@@ -129,7 +130,7 @@ class RequestService:
             self.ledger.fail(request_id, "the request file is no longer in the inbox", now=now)
             return Outcome(request_id, row["type"], "failed")
         (path, raw), started, status = found, time.perf_counter(), "completed"
-        request = self.parse(raw)
+        request = self.parse(raw, registered=True)
         if "extension" in json.loads(row["detail"]):
             request = replace(request, extended_due_at=datetime.fromisoformat(row["due_at"]))
         try:
@@ -182,7 +183,7 @@ class RequestService:
         found = inbox_files(self.paths.inbox).get(request_id)
         if found and isinstance(found[1], bytes):
             try:
-                return self.parse(found[1]).language
+                return self.parse(found[1], registered=True).language
             except InvalidRequest:
                 pass
         return texts.LANGUAGES[0]

@@ -102,18 +102,20 @@ def request_id_for(document: dict) -> str:
     return "req-" + hashlib.sha256(canonical.encode()).hexdigest()[:20]
 
 
-def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None) -> Request:
+def parse_request(raw: bytes | str | dict, *, consent_purposes=(), fields=None, registered: bool = False) -> Request:
     """Validate a request document (Art. 12); ``InvalidRequest`` names what is wrong.
 
     ``consent_purposes``: purposes a withdrawal may name (besides ``all``); ``fields``: the
-    fields a rectification may correct (None: any)."""
+    fields a rectification may correct (None: any). ``registered``: the ledger holds the document
+    as a request already (a version that did not refuse a near-miss field name may have registered
+    it): such a field does not make it invalid after the fact, with its answer owed (Art. 12(3))."""
     try:
         doc = raw if isinstance(raw, dict) else json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("the request is not a JSON document") from None
     if not isinstance(doc, dict):
         raise InvalidRequest("the request must be a JSON object")
-    for key in sorted(map(str, doc)):
+    for key in [] if registered else sorted(map(str, doc)):
         if key not in FIELDS and (near := difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.8)):
             raise InvalidRequest(f"unknown field {key}: did you mean {near[0]}?")
     try:

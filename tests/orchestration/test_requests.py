@@ -877,3 +877,30 @@ def test_requests_lists_the_results_in_this_installation_after_a_move(paths, tmp
     assert _cli(moved, "requests") == 0
     listed = capsys.readouterr().out
     assert str(moved.outbox) in listed and str(paths.outbox) not in listed and "(deleted" not in listed
+
+
+def test_a_request_an_older_version_registered_with_a_near_miss_field_is_still_answered(paths, monkeypatch):
+    """Review: a document registered before misspelt fields were refused (`langauge` was ignored then)
+    was moved to inbox/rejected/ by the first intake after the upgrade, and its request, received
+    and owed an answer within the month (Art. 12(3)), failed: 'the request file is no longer in the
+    inbox'."""
+    import privacy.rights.requests as requests_module
+
+    request_id, path = write_request(paths.inbox, {"type": "access", "customer_id": "C0000042",
+                                                   "verification": "in_person", "langauge": "en"})
+    with monkeypatch.context() as older:  # the older version: no field was a near miss
+        older.setattr(requests_module, "FIELDS", (*requests_module.FIELDS, "langauge"))
+        with RequestService(paths) as service:
+            assert [r.request_id for r in service.intake()] == [request_id]
+    with RequestService(paths) as service:
+        assert [r.request_id for r in service.intake()] == [request_id]
+        assert path.exists() and service.ledger.get(request_id)["status"] == "received"
+        assert service.process(request_id).status == "completed"
+        assert not any(e["event"] == "request_rejected" for e in service.audit.entries())
+    # a new document with the same near miss is still refused, with the field meant
+    other, _ = write_request(paths.inbox, {"type": "access", "customer_id": "C0000043",
+                                           "verification": "in_person", "langauge": "en"})
+    with RequestService(paths) as service:
+        assert service.intake() == []
+        assert service.ledger.get(other)["status"] == "rejected"
+        assert "did you mean language" in json.loads(service.ledger.get(other)["detail"])["reason"]
