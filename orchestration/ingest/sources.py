@@ -34,6 +34,7 @@ import yaml
 from expectations.suites import SOURCES as LANDING_SOURCES
 from expectations.suites import typed_columns
 from orchestration.ingest.reader import LandingFileError, ReadAs
+from orchestration.ingest.writer import UNLOADED
 from orchestration.settings import Paths, WarehouseBusy, connect_duckdb, sql_string
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -240,8 +241,10 @@ def pending_days(paths: Paths, con=None) -> list[str]:
     loaded = set(_loads(paths, "select source, file from raw._batches", con))
     days = {day for source, day, name in stems if day and (source, name) not in loaded}
     if (built := built_through(paths)) is not None:
+        # an unload (`klantkluis unload`) is no load of a landing day: the next build records it
         unbuilt = [day for (file,) in _loads(paths, "select file from raw._batches where loaded_at > "
-                                                    f"cast({sql_string(built.isoformat())} as timestamptz)", con)
+                                                    f"cast({sql_string(built.isoformat())} as timestamptz) "
+                                                    f"and sha256 <> {sql_string(UNLOADED)}", con)
                    if (day := landing_day(Path(file)))]
         days |= {max(unbuilt)} if unbuilt else set()
     return sorted(days)

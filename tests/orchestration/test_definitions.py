@@ -309,14 +309,24 @@ def test_a_day_loaded_but_not_built_is_pending_again_so_the_snapshots_record_it(
                      "orders": ["orders_export.csv"]})
     at = [datetime(2026, 12, d, 2, tzinfo=timezone.utc) for d in (6, 7)]
     with connect_duckdb(paths.warehouse) as con:
-        con.execute("create schema raw; create table raw._batches (source varchar, file varchar, loaded_at timestamptz)")
-        con.executemany("insert into raw._batches values ('crm_customers', ?, ?)",
+        con.execute("create schema raw; create table raw._batches (source varchar, file varchar, loaded_at timestamptz, "
+                    "sha256 varchar default 'a content key')")
+        con.executemany("insert into raw._batches (source, file, loaded_at) values ('crm_customers', ?, ?)",
                         [["2026-12-05.csv", at[0]], ["2026-12-06.csv", at[1]], ["orders_export.csv", at[1]]])
     assert pending_days(paths) == ["2026-12-07"]  # an installation without the record: as before
     paths.state.mkdir(parents=True, exist_ok=True)
     record_build(paths, at[0])  # the build of 12-05's run; 12-06's run was stopped after its loads
     assert pending_days(paths) == ["2026-12-06", "2026-12-07"]
     record_build(paths, at[1])
+    assert pending_days(paths) == ["2026-12-07"]
+    # Review: `klantkluis unload` of an old day's file (gone by hand) is no landing day's load: it made
+    # that day pending, so every `klantkluis run` and daily schedule added a catch-up run of 2026-12-05
+    from orchestration.ingest.writer import UNLOADED
+
+    (tmp_path / "landing" / "crm_customers" / "2026-12-05.csv").unlink()
+    with connect_duckdb(paths.warehouse) as con:
+        con.execute("insert into raw._batches values ('crm_customers', '2026-12-05.csv', ?, ?)",
+                    [datetime(2026, 12, 7, 9, tzinfo=timezone.utc), UNLOADED])
     assert pending_days(paths) == ["2026-12-07"]
 
 
