@@ -71,6 +71,9 @@ class KeyStore:
                 self._db.execute("insert or ignore into meta values ('master_key_id', ?)", (master.key_id,))
                 stored = self._db.execute("select value from meta where name = 'master_key_id'").fetchone()[0]
         except sqlite3.OperationalError as exc:  # SQLite names no file: "unable to open database file"
+            if "locked" in str(exc):
+                raise KeyFileError(f"key store {self.path} is held by another process for more than 30 s (a master "
+                                   "key rotation, a long erasure?): run again once it has ended") from None
             raise KeyFileError(f"key store {self.path} cannot be read and written ({exc}): the account that runs "
                                f"klantkluis needs to read and write it and its folder {self.path.parent} "
                                "(KLANTKLUIS_KEY_DIR), on a volume that is neither read-only nor full") from None

@@ -225,7 +225,8 @@ def withdraw_again(service, con, now: datetime) -> list[str]:
     so an objector does not return to the marketing audience. A subject without a CRM row (the
     events need the customer number) gets them once a run has loaded the row, before its build.
     One ``consent_withdrawal_reapplied`` audit entry (counts and request ids). Returns the subjects."""
-    kept = service.keystore.withdrawals()
+    # a purpose taken out of the policy since: its event would be quarantined, and its consent is no longer asked
+    kept = [w for w in service.keystore.withdrawals() if w["purpose"] in service.policy.consent_purposes]
     if not kept or not column_types(con, "raw", "consent_events"):
         return []
     present = {e for (e,) in con.execute("select event_id from raw.consent_events where event_id in "

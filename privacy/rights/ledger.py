@@ -67,6 +67,9 @@ class Ledger:
             self._db.executescript(_SCHEMA)
             self._upgrade()
         except sqlite3.OperationalError as exc:  # SQLite names no file: "unable to open database file"
+            if "locked" in str(exc):
+                raise LedgerUnavailable(f"the request ledger {self.path} is held by another process for more than "
+                                        "30 s: run again once it has ended") from None
             raise LedgerUnavailable(f"the request ledger {self.path} cannot be read and written ({exc}): the account "
                                     f"that runs klantkluis needs to read and write it and its folder {self.path.parent}, "
                                     "on a volume that is neither read-only nor full") from None

@@ -135,3 +135,17 @@ def test_withdrawals_are_kept_until_their_rule_or_their_subjects_key_goes(keysto
     assert [e["subject_id"] for e in keystore.withdrawals()] == subjects[:1:-1]
     assert keystore.expire_withdrawals(now - timedelta(days=3, hours=1)) == 1  # the one 4 days ago
     assert [e["subject_id"] for e in keystore.withdrawals()] == [subjects[3], subjects[2]]
+
+
+def test_a_key_store_another_process_holds_is_not_called_unwritable(key_dir, master, monkeypatch):
+    """Diff review: a lock held past the 30 s timeout was reported as a permissions problem."""
+    import sqlite3
+
+    from privacy.exceptions import KeyFileError
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(sqlite3, "connect", locked)
+    with pytest.raises(KeyFileError, match="held by another process for more than 30 s"):
+        KeyStore(key_dir / "keystore.sqlite", master)
