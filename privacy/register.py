@@ -284,7 +284,7 @@ def _rule(policy: Policy, name: str, cols: list[tuple[Table, Column]], L: dict, 
     years = L["years"].format(y=y.replace(".", ",") if lang == "nl" else y) if r.duration_days >= 365 else ""
     span = L["days"].format(n=r.duration_days) + years
     return [name, policy.text(r.description, lang), span, policy.text(r.anchor, lang), L["action"].get(r.action, r.action),
-            _cols(cols) or policy.text(r.applies_to, lang) or L["no_columns"]]
+            "; ".join(filter(None, (_cols(cols), policy.text(r.applies_to, lang)))) or L["no_columns"]]
 
 
 def _markdown(title: str, note: str, sections) -> str:
