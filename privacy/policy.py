@@ -52,6 +52,9 @@ class RetentionRule:
     anchor: str
     action: str
     applies_to: str = ""  # what a rule covers that no classified column names (files, say)
+    # for such a record outside the warehouse: the purposes it serves and whom it is about (Art. 30(1)(b)-(c))
+    purposes: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
     plain: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # {"nl": ..., "en": ...} for data subjects (Art. 12(1))
 
 
@@ -94,7 +97,7 @@ SECTIONS = {"controller", "dpo", "supervisory_authority", "subject_categories", 
             "retention", "recipients", "transfers_outside_eea", "transfers_outside_eea_plain", "security_measures"}
 PURPOSE_KEYS = {"description", "legal_basis", "consent_based", "consent_purposes", "plain", "legitimate_interest",
                 "compatibility"}
-RULE_KEYS = {"description", "plain", "duration_days", "anchor", "action", "applies_to"}
+RULE_KEYS = {"description", "plain", "duration_days", "anchor", "action", "applies_to", "purposes", "subjects"}
 # delete or anonymise rows (the sweep), rewrite the warehouse file (compaction), or rebuild (derived data)
 ACTIONS = ("delete", "anonymise", "compact", "rebuild")
 
@@ -118,7 +121,8 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     retention = {
         name: RetentionRule(name, r.get("description", ""), r["duration_days"], str(r["anchor"]), r["action"],
                             str(r.get("applies_to", "")),
-                            dict(r.get("plain") or {}))
+                            purposes=tuple(r.get("purposes") or ()), subjects=tuple(r.get("subjects") or ()),
+                            plain=dict(r.get("plain") or {}))
         for name, r in (raw.get("retention") or {}).items()
     }
     consents = raw.get("consent_purposes") or {}  # name -> description, or {description, plain}
@@ -183,6 +187,11 @@ def _checked(raw: dict, path: Path) -> dict:
             fail(f"retention rule {name!r}", f"action must be one of {', '.join(ACTIONS)}")
         if not rule.get("anchor"):
             fail(f"retention rule {name!r}", "anchor must say from when the duration counts")
+        for key, names in (("purposes", raw.get("purposes") or {}), ("subjects", raw.get("subject_categories") or {})):
+            for value in rule.get(key) or ():
+                if value not in names:
+                    fail(f"retention rule {name!r}", f"{key} names {value!r}, which is not among the policy's "
+                                                     f"{'purposes' if key == 'purposes' else 'subject_categories'}")
     return raw
 
 

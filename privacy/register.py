@@ -83,6 +83,7 @@ _LABELS = {
         "action": {},
         "undefined": "(not defined in the policy)", "yes": "yes", "no": "no", "none": "none",
         "no_subjects": "none (no personal data)", "no_data": "no personal data",
+        "outside": "outside the warehouse, by retention rule",
         "no_columns": "no classified columns", "no_purpose": "no purpose: recorded only, nothing is processed on it",
         "days": "{n} days", "years": " (about {y} years)",
     },
@@ -143,6 +144,7 @@ _LABELS = {
                    "rebuild": "opnieuw opbouwen"},
         "undefined": "(niet omschreven in het beleid)", "yes": "ja", "no": "nee", "none": "geen",
         "no_subjects": "geen (geen persoonsgegevens)", "no_data": "geen persoonsgegevens",
+        "outside": "buiten het warehouse, per bewaarregel",
         "no_columns": "geen geclassificeerde kolommen", "no_purpose": "geen doel: alleen vastgelegd, er wordt "
                                                                       "niets op verwerkt",
         "days": "{n} dagen", "years": " (ongeveer {y} jaar)",
@@ -195,7 +197,8 @@ def register_sections(classification: Classification, policy: Policy, lang: str 
         (s[1], list(L["purposes"]),
          [[p, t_(policy.purposes[p].description) if p in policy.purposes else L["undefined"],
            cite_basis(_basis(policy, p, L), lang), cite_basis(", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})), lang),
-           _consent(policy, p, L), _subjects(policy, by_purpose[p], L, lang), _data(by_purpose[p], L)] for p in purposes]),
+           _consent(policy, p, L), _subjects(policy, by_purpose[p], L, lang, _outside(policy, p)),
+           _data(by_purpose[p], L, _outside(policy, p))] for p in purposes]),
         (s[2], list(L["bases"]),
          [[cite_basis(b, lang), L["basis"].get(b, ""), ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
         (s[3], list(L["interest"]),
@@ -204,7 +207,8 @@ def register_sections(classification: Classification, policy: Policy, lang: str 
         (s[4], list(L["further"]),
          [_compatibility(policy, p, collected, L, lang) for p, collected in further_processing(classification, policy, manifest).items()]),
         (s[5], list(L["subjects"]),
-         [[k, t_(d), ", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)}))]
+         [[k, t_(d), "; ".join(filter(None, (", ".join(sorted({t.name for t, _ in cols if k in _kinds(t)})), _records(
+             L, [r for r in policy.retention.values() if k in r.subjects]))))]
           for k, d in policy.subject_categories.items()]),
         (s[6], list(L["categories"]),
          [[cat, L["meaning"].get(cat, ""), _cols([(t, c) for t, c in cols if category(t, c) == cat]) or L["none"]]
@@ -258,8 +262,19 @@ def _kinds(t: Table, columns: Iterable[Column] | None = None) -> set[str]:
     return kinds | ({"third_party"} if any(c.transform == "redact" for c in columns) else set())
 
 
-def _subjects(policy: Policy, cols: list[tuple[Table, Column]], L: dict, lang: str) -> str:
+def _outside(policy: Policy, purpose: str) -> list:
+    """The records outside the warehouse that serve ``purpose``: retention rules naming it (the audit
+    log, the request records, ...), whom they are about and what they hold (Art. 30(1)(b)-(c))."""
+    return [r for r in policy.retention.values() if purpose in r.purposes]
+
+
+def _records(L: dict, rules: list) -> str:
+    return f"{L['outside']}: {', '.join(r.name for r in rules)}" if rules else ""
+
+
+def _subjects(policy: Policy, cols: list[tuple[Table, Column]], L: dict, lang: str, outside=()) -> str:
     kinds = set().union(*(_kinds(t, [c]) for t, c in cols if category(t, c) in _PERSONAL)) if cols else set()
+    kinds |= {k for r in outside for k in r.subjects}
     return ", ".join(policy.text(policy.subject_categories.get(k, k), lang) for k in sorted(kinds)) or L["no_subjects"]
 
 
@@ -270,9 +285,10 @@ def _cols(cols: list[tuple[Table, Column]]) -> str:
     return "; ".join(f"{t}: {', '.join(names)}" for t, names in grouped.items())
 
 
-def _data(cols: list[tuple[Table, Column]], L: dict) -> str:
+def _data(cols: list[tuple[Table, Column]], L: dict, outside=()) -> str:
     parts = [f"{cat}: {_cols([(t, c) for t, c in cols if category(t, c) == cat])}" for cat in _PERSONAL
              if any(category(t, c) == cat for t, c in cols)]
+    parts += [_records(L, outside)] if outside else []
     return " | ".join(parts) or L["no_data"]
 
 

@@ -27,6 +27,9 @@ def test_the_shipped_policy_loads():
     ((INTERACTIONS, INTERACTIONS.replace("365", "-1")), "duration_days must be a whole number of days"),
     ((INTERACTIONS, INTERACTIONS.replace("occurred_at", '""')), "anchor must say from when the duration counts"),
     (("retention:\n", "retentoin:\n"), "top level: unknown key 'retentoin'"),
+    # a record outside the warehouse about a category the register does not know
+    (("    subjects: [customer, lead, employee]\n", "    subjects: [customer, lead, staff]\n", 1),
+     "retention rule 'request_records': subjects names 'staff', which is not among the policy's subject_categories"),
     (("    legal_basis:", "    legal_bassis:", 1), "purposes 'contract': unknown key 'legal_bassis'"),
     ((INTERACTIONS, "   duration_days: 365\n    anchor: occurred_at\n"), "is not valid YAML at line "),
 ])

@@ -113,7 +113,7 @@ def test_employees_named_by_a_code_are_a_category_of_data_subjects_but_not_the_c
 
     classification, policy = load_classification(DBT_PROJECT), load_policy()
     [rows] = [rows for title, _, rows in register_sections(classification, policy) if title.startswith("Categories of data")]
-    tables = {category: tables.split(", ") for category, _, tables in rows}
+    tables = {category: tables.split("; ")[0].split(", ") for category, _, tables in rows}
     assert {"crm_customers", "key_accounts", "snap_crm__customers"} <= set(tables["employee"])
     assert "orders" not in tables["employee"]
     [purposes] = [rows for title, _, rows in register_sections(classification, policy) if title.startswith("Purposes")]
@@ -121,6 +121,22 @@ def test_employees_named_by_a_code_are_a_category_of_data_subjects_but_not_the_c
     employees = policy.subject_categories["employee"]
     assert employees in subjects["account_management"] and employees not in subjects["contract"]
     assert "account_manager" not in rectifiable_fields(classification.table("crm_customers", "source"))
+
+
+def test_the_records_outside_the_warehouse_are_among_their_purposes_data_and_subjects():
+    """DPO review: the audit log and the request records name employees by their account name, but no
+    purpose named them as data subjects, nor these records among its data (Art. 30(1)(b)-(c))."""
+    from privacy.register import register_sections
+
+    classification, policy = load_classification(DBT_PROJECT), load_policy()
+    sections = {title.split(" (")[0]: rows for title, _, rows in register_sections(classification, policy)}
+    compliance = next(row for row in sections["Purposes of the processing and legal basis"]
+                      if row[0] == "privacy_compliance")
+    assert policy.subject_categories["employee"] in compliance[5]
+    assert compliance[6].endswith("outside the warehouse, by retention rule: consent_records, rejected_requests, "
+                                  "access_exports, request_records, audit_log, lookup_indexes, erasure_tombstones")
+    employees = next(row for row in sections["Categories of data subjects"] if row[0] == "employee")
+    assert employees[2].endswith("; outside the warehouse, by retention rule: request_records, audit_log")
 
 
 def test_each_consent_purpose_names_the_processing_that_needs_it_or_says_none_does():
