@@ -26,7 +26,7 @@ from privacy._keys import Ciphers
 from privacy.audit import AuditLog, timestamp
 from privacy.exceptions import KeyFileError, WrongMasterKey
 from privacy.masterkey import MasterKey, interrupted_rotation, wrap_all
-from privacy.paths import private_dir
+from privacy.paths import private_dir, sqlite_problem
 from privacy.pseudonym import check_subject_ids, raw_subject_ids
 
 # Subject ids are stored as their 32 raw bytes: half the size of hex text, twice the speed.
@@ -70,13 +70,8 @@ class KeyStore:
             with self._tx():
                 self._db.execute("insert or ignore into meta values ('master_key_id', ?)", (master.key_id,))
                 stored = self._db.execute("select value from meta where name = 'master_key_id'").fetchone()[0]
-        except sqlite3.OperationalError as exc:  # SQLite names no file: "unable to open database file"
-            if "locked" in str(exc):
-                raise KeyFileError(f"key store {self.path} is held by another process for more than 30 s (a master "
-                                   "key rotation, a long erasure?): run again once it has ended") from None
-            raise KeyFileError(f"key store {self.path} cannot be read and written ({exc}): the account that runs "
-                               f"klantkluis needs to read and write it and its folder {self.path.parent} "
-                               "(KLANTKLUIS_KEY_DIR), on a volume that is neither read-only nor full") from None
+        except sqlite3.OperationalError as exc:
+            raise KeyFileError(f"{sqlite_problem('key store', self.path, exc)} (KLANTKLUIS_KEY_DIR)") from None
         if stored != master.key_id:
             self._db.close()
             if unfinished := interrupted_rotation(master, wrapping=stored):

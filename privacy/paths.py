@@ -60,3 +60,12 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sqlite_problem(what: str, path: Path, exc: Exception) -> str:
+    """Why the SQLite file ``path`` (``what``: "key store", "the request ledger") cannot be opened,
+    with the fix: SQLite's own message names no file ("unable to open database file")."""
+    if "locked" in str(exc):
+        return f"{what} {path} is held by another process for more than 30 s: run again once it has ended"
+    return (f"{what} {path} cannot be read and written ({exc}): the account that runs klantkluis needs to read and "
+            f"write it and its folder {path.parent}, on a volume that is neither read-only nor full")

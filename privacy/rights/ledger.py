@@ -18,7 +18,7 @@ from pathlib import Path
 
 from privacy.audit import timestamp
 from privacy.exceptions import PrivacyError
-from privacy.paths import private_dir
+from privacy.paths import private_dir, sqlite_problem
 from privacy.rights.blind_index import BlindIndex
 from privacy.rights.requests import Request, local_date, months_after
 from privacy.rights.texts import EXTENSION_REASONS
@@ -66,13 +66,8 @@ class Ledger:
             self._db.row_factory = sqlite3.Row
             self._db.executescript(_SCHEMA)
             self._upgrade()
-        except sqlite3.OperationalError as exc:  # SQLite names no file: "unable to open database file"
-            if "locked" in str(exc):
-                raise LedgerUnavailable(f"the request ledger {self.path} is held by another process for more than "
-                                        "30 s: run again once it has ended") from None
-            raise LedgerUnavailable(f"the request ledger {self.path} cannot be read and written ({exc}): the account "
-                                    f"that runs klantkluis needs to read and write it and its folder {self.path.parent}, "
-                                    "on a volume that is neither read-only nor full") from None
+        except sqlite3.OperationalError as exc:
+            raise LedgerUnavailable(sqlite_problem("the request ledger", self.path, exc)) from None
         self.index = BlindIndex(self._db)
 
     def _upgrade(self) -> None:
