@@ -188,6 +188,8 @@ def _checked(raw: dict, path: Path) -> dict:
         if not rule.get("anchor"):
             fail(f"retention rule {name!r}", "anchor must say from when the duration counts")
         for key, names in (("purposes", raw.get("purposes") or {}), ("subjects", raw.get("subject_categories") or {})):
+            if not isinstance(rule.get(key) or [], list):
+                fail(f"retention rule {name!r}", f"{key} must be a list, such as [{next(iter(names), 'name')}]")
             for value in rule.get(key) or ():
                 if value not in names:
                     fail(f"retention rule {name!r}", f"{key} names {value!r}, which is not among the policy's "

@@ -30,6 +30,8 @@ def test_the_shipped_policy_loads():
     # a record outside the warehouse about a category the register does not know
     (("    subjects: [customer, lead, employee]\n", "    subjects: [customer, lead, staff]\n", 1),
      "retention rule 'request_records': subjects names 'staff', which is not among the policy's subject_categories"),
+    (("    subjects: [customer, lead, employee]\n", "    subjects: employee\n", 1),
+     "retention rule 'request_records': subjects must be a list, such as [customer]"),
     (("    legal_basis:", "    legal_bassis:", 1), "purposes 'contract': unknown key 'legal_bassis'"),
     ((INTERACTIONS, "   duration_days: 365\n    anchor: occurred_at\n"), "is not valid YAML at line "),
 ])
