@@ -30,7 +30,7 @@ INTEGER = r"^\d{1,3}\Z"
 # follows the source's csv `decimal` setting.
 FORM_TERMS = {KEY: "1 to 64 letters, digits and . _ : / -, starting with a letter or digit",
               EMAIL: "an e-mail address (name@example.nl)",
-              PHONE_NL: "a Dutch phone number with its leading 0, +31 or 0031 (020 123 4567, 06-12345678, +31 6 12345678)",
+              PHONE_NL: "a Dutch phone number with its leading 0, +31 or 0031 (0XX XXX XXXX, 06-XXXXXXXX, +31 6 XXXXXXXX)",
               POSTCODE_NL: "a Dutch postcode (1234 AB)",
               ACCOUNT_MANAGER: "a code of 1 to 32 letters, digits, spaces and . _ - (AM01)",
               AMOUNT: "a number with at most two decimals ({example})",

@@ -154,7 +154,7 @@ def rule_terms(source: str, now: datetime, day_first: bool = False, decimal: str
             example = "1.234,50" if decimal == "," else "1234.50"
             out[rule_name(expectation)] = f.FORM_TERMS[kwargs["regex"]].format(example=example)
         elif expectation.configuration.type == "expect_column_values_to_be_valid_iban":
-            out[rule_name(expectation)] = "an IBAN with a correct check digit (NL91ABNA0417164300; spaces allowed)"
+            out[rule_name(expectation)] = "an IBAN with a correct check digit (country code, two check digits, bank code and account number; spaces allowed)"
         elif kwargs.get("value_set"):
             out[rule_name(expectation)] = "allowed: " + ", ".join(map(str, kwargs["value_set"]))
         elif form := kwargs.get("datetime_format"):
