@@ -122,10 +122,8 @@ def _hints(source: str, how: ReadAs | None, read, failures: pd.DataFrame) -> dic
     """csv setting (or a key of `_EXPORT`) -> the columns (or, for the encoding, the file) whose
     rule-breaking values have the form that setting reads, where most of them have it. Never a
     value itself. `how` is None for a file that is not CSV: no csv setting reads it."""
-    from expectations.suites import typed_columns
-
     from expectations.formats import AMOUNT
-    from expectations.suites import build_suite
+    from expectations.suites import build_suite, typed_columns
 
     numbers, dates, times = typed_columns(source)
     dates, read_as = dates | times, how or ReadAs()

@@ -188,6 +188,7 @@ def register_sections(classification: Classification, policy: Policy, lang: str 
     for p in purposes:  # each purpose under the one basis the policy gives it (Art. 6(1))
         bases[_basis(policy, p, L)].add(p)
     rules = list(policy.retention) + sorted(set(by_rule) - set(policy.retention))
+    outside = {p: _outside(policy, p) for p in purposes}
     c_, d_, roles, s = policy.controller, policy.dpo, L["roles"], L["sections"]
     return [
         (s[0], list(roles[:3]), [
@@ -197,8 +198,8 @@ def register_sections(classification: Classification, policy: Policy, lang: str 
         (s[1], list(L["purposes"]),
          [[p, t_(policy.purposes[p].description) if p in policy.purposes else L["undefined"],
            cite_basis(_basis(policy, p, L), lang), cite_basis(", ".join(sorted({str(c.legal_basis) for _, c in by_purpose[p]})), lang),
-           _consent(policy, p, L), _subjects(policy, by_purpose[p], L, lang, _outside(policy, p)),
-           _data(by_purpose[p], L, _outside(policy, p))] for p in purposes]),
+           _consent(policy, p, L), _subjects(policy, by_purpose[p], L, lang, outside[p]),
+           _data(by_purpose[p], L, outside[p])] for p in purposes]),
         (s[2], list(L["bases"]),
          [[cite_basis(b, lang), L["basis"].get(b, ""), ", ".join(sorted(ps))] for b, ps in sorted(bases.items())]),
         (s[3], list(L["interest"]),

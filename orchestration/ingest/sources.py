@@ -36,6 +36,7 @@ from expectations.suites import typed_columns
 from orchestration.ingest.reader import LandingFileError, ReadAs
 from orchestration.ingest.writer import UNLOADED
 from orchestration.settings import Paths, WarehouseBusy, connect_duckdb, sql_string
+from privacy.rights.package import write_text
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR_LAST = re.compile(r"(\d{1,2})[-._ ](\d{1,2})[-._ ](\d{4})")  # 07-12-2026, 7.12.2026
@@ -261,9 +262,7 @@ def built_through(paths: Paths) -> datetime | None:
 
 def record_build(paths: Paths, through: datetime) -> None:
     """Record that a dbt build recorded the snapshots of every load up to ``through``."""
-    tmp = paths.built_through.with_name(f".{paths.built_through.name}.{os.getpid()}.tmp")
-    tmp.write_text(through.isoformat(), encoding="utf-8")
-    os.replace(tmp, paths.built_through)
+    write_text(paths.built_through, through.isoformat())  # swapped in whole
 
 
 def last_load(paths: Paths, con=None) -> datetime | None:
