@@ -9,6 +9,7 @@ no subject that the swept source layer no longer holds).
 
 import sqlite3
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import duckdb
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
@@ -17,6 +18,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 
 from orchestration.compaction import compact_warehouse, record_deletion, uncompacted_since
 from orchestration.requests.changes import withdraw_again
+from orchestration.requests.erasure import record_pending, unfinished
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE, sql_string
@@ -152,7 +154,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             left = retention.plan(con, classification, policy, now=now).counts() if due.rows else due.counts()
             held = retention.subjects_left(con)
             erased = erase_again(con, held, keystore=service.keystore, classification=classification, policy=policy,
-                                 audit=audit, now=now)
+                                 audit=audit, now=now, unfinished=unfinished(service.ledger),
+                                 record=partial(record_pending, service.ledger))
             if erased:
                 context.log.warning(f"{len(erased)} erased subject(s) had rows in the warehouse (restored from a "
                                     "backup older than their erasure, or an erasure stopped after destroying the key "

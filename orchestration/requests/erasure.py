@@ -9,6 +9,7 @@ The purge runs at once, in the same job: the receipt states when it finished and
 
 import json
 import time
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from orchestration.compaction import compact_warehouse
@@ -19,6 +20,7 @@ from privacy.audit import timestamp
 from privacy.rights import texts
 from privacy.rights.erasure import Erasure, erase
 from privacy.rights.readable import dated
+from privacy.rights.ledger import ANSWERED
 from privacy.rights.requests import Request, local_date
 from privacy.rights.warehouse import recorded
 
@@ -45,26 +47,24 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
         service.ledger.update_detail(request.request_id, {"erasure_started": timestamp(now),
                                                           "erasure_subjects": list(subject_ids)})
 
-    def record(result) -> None:
-        service.ledger.update_detail(request.request_id, {"erasure_pending": {
-            "removed": result.removed, "kept": result.kept, "keys_shredded": result.keys_shredded,
-            "shred_seconds": result.shred_seconds}})
-
     if service.paths.warehouse.exists():
         with service.warehouse() as con:
             # The commit makes the erasure durable (write-ahead log); the checkpoint that would
             # follow on close is the purge's work, which rewrites the whole file anyway.
             con.execute("pragma disable_checkpoint_on_shutdown")
             if pending and not recorded(con, subject_ids):  # the first attempt committed, then stopped
-                result = Erasure(pending["keys_shredded"], pending["shred_seconds"], pending["removed"], pending["kept"])
-                if not any(service.audit.matching(events=["erasure"], since=first, mentioning=actor)):
+                result = Erasure(**pending)
+                # any time: a run's retention sweep that erased them for this request (``unfinished``)
+                # dates its entry at the run's start, which may be before this request's first attempt
+                if not any(e["actor"] == actor for e in service.audit.matching(events=["erasure"], mentioning=actor)):
                     service.audit.append("erasure", actor=actor, now=now, subjects=len(subject_ids),
                                          keys_shredded=result.keys_shredded, recorded_after_restart=True,
                                          removed={r["table"]: r["rows"] for r in result.removed},
                                          kept={k["table"]: k["rows"] for k in result.kept})
             else:
                 result = erase(con, subject_ids, keystore=service.keystore, classification=service.classification,
-                               policy=service.policy, audit=service.audit, actor=actor, now=now, before_commit=record)
+                               policy=service.policy, audit=service.audit, actor=actor, now=now,
+                               before_commit=lambda result: record_pending(service.ledger, request.request_id, result))
         removed, kept, shred_seconds, shredded = result.removed, result.kept, result.shred_seconds, result.keys_shredded
     else:
         removed, kept, shredded = [], [], sum(service.keystore.shred(s, now=now, actor=actor) for s in subject_ids)
@@ -85,6 +85,20 @@ def erase_now(service, request: Request, subject_ids: list[str], now: datetime) 
             "shredded_at": timestamp(now)}
     service.ledger.update_detail(request.request_id, {"erasure": done})
     return done
+
+
+def record_pending(ledger, request_id: str, result: Erasure) -> None:
+    """What an erasure removes and keeps, in its request's record before the deletions commit."""
+    ledger.update_detail(request_id, {"erasure_pending": asdict(result)})
+
+
+def unfinished(ledger) -> dict[str, list[str]]:
+    """The subjects of each erasure request stopped before its deletions were recorded done (the
+    keys may be destroyed already), per request id: the retention sweep erases their rows in the
+    request's name (``privacy.rights.erasure.erase_again``) and records what it did for the retake."""
+    return {r["request_id"]: d["erasure_subjects"] for r in ledger.rows()
+            if r["type"] == "erasure" and r["status"] not in ANSWERED
+            and "erasure_subjects" in (d := json.loads(r["detail"])) and "erasure" not in d}
 
 
 def _exports(service, subject_ids: list[str]) -> tuple[list[str], list[dict], list[dict]]:

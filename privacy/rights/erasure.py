@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -88,16 +88,30 @@ def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classifi
 
 
 def erase_again(con, left: set[str], *, keystore, classification: Classification, policy: Policy, audit,
-                now: datetime) -> list[str]:
+                now: datetime, unfinished: Mapping[str, Sequence[str]] | None = None,
+                record: Callable[[str, Erasure], None] | None = None) -> list[str]:
     """Erasure that stays done (Art. 17(1), 5(2)): subjects of ``left`` (``retention.subjects_left``)
     whose key an erasure shredded have rows again only because the warehouse was restored from a
-    backup older than their erasure (ingest suppresses them); they are erased again, as the
-    request did, with an ``erasure`` audit entry and one ``erasure_reapplied`` (counts only).
-    Returns their ids."""
+    backup older than their erasure (ingest suppresses them), or because their erasure stopped after
+    destroying the key and before its deletions committed; they are erased again, as the request
+    did, with an ``erasure`` audit entry and one ``erasure_reapplied`` (counts only). Returns their ids.
+
+    ``unfinished`` names the subjects of such stopped erasure requests per request id: theirs are
+    erased in the request's name, and ``record`` gets the request id and what was removed and kept
+    before the deletions commit, so that the request, taken up again, still tells the subject what
+    was erased and what a legal duty keeps (Art. 12(1), 19)."""
     again = sorted(keystore.tombstones() & left)
-    if again:
-        erase(con, again, keystore=keystore, classification=classification, policy=policy, audit=audit,
+    rest = set(again)
+    for request_id, subjects in (unfinished or {}).items():
+        if theirs := sorted(rest & set(subjects)):
+            erase(con, theirs, keystore=keystore, classification=classification, policy=policy, audit=audit,
+                  actor=f"request:{request_id}", now=now,
+                  before_commit=record and (lambda result, request_id=request_id: record(request_id, result)))
+            rest -= set(theirs)
+    if rest:
+        erase(con, sorted(rest), keystore=keystore, classification=classification, policy=policy, audit=audit,
               actor="system", now=now)
+    if again:
         audit.append("erasure_reapplied", now=now, subjects=len(again))
     return again
 
