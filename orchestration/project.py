@@ -17,11 +17,26 @@ def manifest_nodes() -> dict[str, dict]:
     return json.loads(dbt_project.manifest_path.read_text())["nodes"]
 
 
+def _manifest_current() -> bool:
+    """The manifest exists and no file of the dbt project changed after it was written (as the
+    Makefile's rule for it: a model added or edited, a pull); dbt's own output folders aside."""
+    manifest = dbt_project.manifest_path
+    if not manifest.is_file():
+        return False
+    written = manifest.stat().st_mtime
+    folder = dbt_project.project_dir
+    return not any(path.stat().st_mtime > written for path in folder.rglob("*")
+                   if path.suffix in (".sql", ".py", ".yml", ".yaml", ".csv") and path.is_file()
+                   and not any(part in ("target", "logs", "dbt_packages") or part.startswith(".")
+                               for part in path.relative_to(folder).parts))
+
+
 def manifest_problem() -> str | None:
     """Parse the dbt project when its manifest is missing (a checkout run without `make`, or after
-    `make clean`): Dagster defines the dbt assets from it. What is wrong, with the fix; None if
-    the manifest is there."""
-    if dbt_project.manifest_path.is_file():
+    `make clean`) or older than a file of the project (a model added or changed since): Dagster
+    defines the dbt assets from it, and a model it does not know stops the build with a KeyError.
+    What is wrong, with the fix; None if the manifest is current."""
+    if _manifest_current():
         return None
     print("Preparing the dbt manifest (dbt parse) ...", flush=True)
     folder = dbt_project.project_dir

@@ -500,6 +500,32 @@ def test_a_run_without_the_dbt_manifest_parses_the_project_first(tmp_path, monke
                                           f"`cd {copy} && dbt parse --profiles-dir .` shows why")
 
 
+def test_a_run_after_a_model_was_added_parses_the_project_again(tmp_path, monkeypatch, capsys):
+    """Review (BI): a mart added to the dbt project, then `klantkluis run` without `make`, ended in
+    KeyError 'model.klantkluis.<mart>' from dagster-dbt (the manifest was the one before), and the
+    dbt process went on holding the warehouse; now a manifest older than a project file is parsed anew."""
+    import json
+    import os
+
+    import orchestration.project as project
+    from dagster_dbt import DbtProject
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(project.dbt_project.project_dir, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setattr(project, "dbt_project", DbtProject(project_dir=copy, profiles_dir=copy))
+    assert project.manifest_problem() is None
+    manifest = copy / "target" / "manifest.json"
+    capsys.readouterr()
+    assert project.manifest_problem() is None and capsys.readouterr().out == ""  # current: not parsed again
+    added = copy / "models" / "marts" / "segmentation" / "my_new_mart.sql"
+    added.write_text("select 1 as n\n")
+    later = manifest.stat().st_mtime + 5
+    os.utime(added, (later, later))
+    assert project.manifest_problem() is None
+    assert "Preparing the dbt manifest (dbt parse)" in capsys.readouterr().out
+    assert "model.klantkluis.my_new_mart" in json.loads(manifest.read_text())["nodes"]
+
+
 def test_a_failed_check_lists_its_first_findings_in_the_summary():
     """Review: a misspelt retention rule in the classification ended the run with only
     `check privacy/register:classification_complete: failed`; the findings were in the UI alone."""
