@@ -119,16 +119,28 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
         invocation = dbt.cli(args, context=context, target_path=klantkluis.paths.dbt_build)
     # dbt's process holds the warehouse until it ends (DuckDB has one writer): the events wait for
     # the end of the build to get their row counts. dbt's log lines still stream as it runs.
-    events, failure = [], None
-    try:
-        events.extend(invocation.stream())
-    except Exception as exc:  # a failed model or test: what did build still shows, then the failure
-        failure = exc
+    events, failure = build_events(invocation)
     yield from with_row_counts(context, events, klantkluis, as_of)
     if failure is not None:
         raise failure
     if loaded is not None and any(k.path[0] == "snapshots" for k in context.selected_asset_keys):
         record_build(klantkluis.paths, loaded)  # else the day is pending again (ingest.sources.pending_days)
+
+
+def build_events(invocation) -> tuple[list, Exception | None]:
+    """The dbt invocation's events and the exception that ended them, if one did: a failed model or
+    test (what did build still shows, then the failure), or an error in reading the events (a
+    manifest that does not know a node). dbt's process is stopped then: it would go on holding the
+    warehouse, and the next run would be refused naming its PID."""
+    events = []
+    try:
+        events.extend(invocation.stream())
+    except Exception as exc:
+        if invocation.process.poll() is None:
+            invocation.process.terminate()
+            invocation.process.wait(timeout=60)
+        return events, exc
+    return events, None
 
 
 def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of: str | None = None) -> Iterator:

@@ -156,6 +156,30 @@ def test_dbt_events_go_on_without_row_counts_when_the_warehouse_cannot_be_read(t
     assert list(with_row_counts(context, events, resource)) == events and "left out" in warned[0]
 
 
+def test_an_error_reading_dbts_events_stops_dbts_process():
+    """Review (BI): a KeyError in dagster-dbt's reading of the events (a stale manifest) failed the
+    step while dbt's process went on holding the warehouse: the run then blamed "another process"."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from orchestration.assets.dbt import build_events
+
+    def stream():
+        yield "first event"
+        raise KeyError("model.klantkluis.my_new_mart")
+
+    dbt = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # stands in for dbt's process
+    try:
+        events, failure = build_events(SimpleNamespace(stream=stream, process=dbt))
+        assert events == ["first event"] and isinstance(failure, KeyError) and dbt.poll() is not None
+    finally:
+        dbt.kill()
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    assert build_events(SimpleNamespace(stream=lambda: iter(["done"]), process=ended)) == (["done"], None)
+
+
 def test_a_run_from_the_ui_more_than_a_day_ahead_stops_unless_marked_a_simulation():
     """Diff review: the --simulate guard covered `klantkluis run` only; a run launched from the UI
     with a mistyped year in its as_of tag still swept a live installation."""
