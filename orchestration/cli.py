@@ -1,6 +1,7 @@
 """`klantkluis`: the operator's command line (demo data, runs, the UI, privacy operations)."""
 
 import argparse
+import errno
 import os
 import sys
 import tempfile
@@ -311,6 +312,20 @@ def _reader_gone() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def disk_full(exc: BaseException) -> str | None:
+    """The file a "no space left on device" error names ('' when it names none) if ``exc`` is one or
+    was caused by one (Dagster's storage wraps SQLite's "database or disk is full"); else None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return str(exc.filename or "")
+        if any(said in str(exc) for said in ("database or disk is full", "No space left on device")):
+            return ""
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if problem := settings_problem():
@@ -331,6 +346,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (LandingFileError, PrivacyError, WarehouseBusy, WarehouseWalMismatch) as exc:  # the fix, named in the message (never values)
         print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if (file := disk_full(exc)) is None:
+            raise
+        print(f"Error: the disk is full{f' (writing {file})' if file else ''}. Free space on it (`df -h {paths.home}`), "
+              f"then run `klantkluis {args.command}` again: loads, request records and audit entries are written whole "
+              "or not at all.", file=sys.stderr)
         return 2
     finally:
         try:

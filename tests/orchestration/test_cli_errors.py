@@ -567,3 +567,40 @@ def test_the_production_services_start_with_the_installations_environment(home, 
     assert {s[1] for s in started} == {str(home)} and {s[2] for s in started} == {str(home / "dagster")}
     assert "max_concurrent_runs: 1" in (home / "dagster" / "dagster.yaml").read_text()
     assert "Running the Dagster daemon" in capsys.readouterr().out
+
+
+def test_a_full_disk_is_one_line_naming_the_fix_not_dagsters_storage_traceback(home, monkeypatch, capsys):
+    """Operations review: a second attempt on a still-full disk ended in a traceback of Dagster's
+    run storage (SQLAlchemy's OperationalError around SQLite's "database or disk is full")."""
+    import errno
+    import sqlite3
+
+    import orchestration.cli as cli
+    from sqlalchemy.exc import OperationalError
+
+    def full(args, paths):  # where Dagster's storage raises it: writing the run's events
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError as exc:
+            raise OperationalError("INSERT INTO event_logs ...", {}, exc) from exc
+
+    (home / "landing").mkdir()
+    monkeypatch.setattr(cli, "_status", full)
+    assert main(["--home", str(home), "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: the disk is full. Free space on it (`df -h") and "klantkluis status` again" in err
+    assert "Traceback" not in err and "INSERT" not in err
+
+    def no_space(args, paths):
+        raise OSError(errno.ENOSPC, "No space left on device", str(home / "state" / "built_through"))
+
+    monkeypatch.setattr(cli, "_status", no_space)
+    assert main(["--home", str(home), "status"]) == 2
+    assert "the disk is full (writing " in capsys.readouterr().err
+
+    def other(args, paths):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(cli, "_status", other)
+    with pytest.raises(PermissionError):  # not a full disk: not dressed up as one
+        main(["--home", str(home), "status"])
