@@ -2,15 +2,19 @@
 the classification.
 
 Each mart declares one purpose (`meta.purpose`). It may only hold columns classified for that
-purpose, may only select columns whose upstream classification allows that purpose, and a mart
-for a consent-based purpose must filter on effective consent (depend on the resolved consents).
-The pseudonymous `subject_id` is the join key of every model, so its lineage is not followed.
+purpose, may only select or read (in a calculation, a filter, an ordering) columns whose upstream
+classification allows that purpose, and a mart for a consent-based purpose must filter on effective
+consent (depend on the resolved consents). The pseudonymous `subject_id` is the join key of every
+model, so its lineage is not followed. What a mart reads is found by name in its SQL (comments
+and its CTEs' own names aside): a column renamed in a parent model is judged by its classification
+there.
 
 The policy must also carry the assessments the law asks for before such a use: the legitimate
 interest, necessity and balancing of a purpose under Art. 6(1)(f), and the compatibility of a
 use of data collected under another basis (Art. 6(4)(a)-(e)).
 """
 
+import re
 from collections.abc import Iterator
 
 from privacy.policy import Policy, Purpose
@@ -23,6 +27,12 @@ TECHNICAL_RULE = "metadata"  # the policy's rule for technical load records (fil
 
 def _purposes(column: dict) -> set[str]:
     return set((column.get("meta") or {}).get("privacy", {}).get("purposes") or [])
+
+
+def _read(sql: str) -> set[str]:
+    """The names a model's SQL uses, without its comments and the names of its CTEs."""
+    sql = re.sub(r"--[^\n]*|\{#.*?#\}|/\*.*?\*/", " ", sql, flags=re.S).lower()
+    return set(re.findall(r"\b[a-z_][a-z0-9_]*\b", sql)) - set(re.findall(r"\b(\w+)\s+as\s*\(", sql))
 
 
 def _marts(manifest: dict) -> Iterator[dict]:
@@ -53,6 +63,16 @@ def purpose_violations(manifest: dict, policy: Policy) -> list[Finding]:
                 if upstream is not None and purpose not in _purposes(upstream):
                     found.append(Finding(name, column["name"], f"selects {parent['name']}.{column['name']}, "
                                                                f"which is not allowed for {purpose}"))
+        upstream = {}  # column name -> the parents that have it, and whether one allows the purpose
+        for parent in parents:
+            for column in parent.get("columns", {}).values():
+                names, allowed = upstream.get(column["name"], ([], False))
+                upstream[column["name"]] = ([*names, parent["name"]], allowed or purpose in _purposes(column))
+        for column in sorted(_read(mart.get("raw_code") or "") & set(upstream) - set(mart["columns"]) - {JOIN_KEY}):
+            names, allowed = upstream[column]
+            if not allowed:
+                found.append(Finding(name, column, f"reads {column} (of {', '.join(sorted(names))}), which is not "
+                                                   f"allowed for {purpose}"))
     return found
 
 

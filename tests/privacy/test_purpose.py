@@ -34,6 +34,24 @@ def test_selecting_a_column_not_allowed_for_the_purpose_is_a_violation(manifest)
     assert "customer_pyramid.revenue" in found[0].problem
 
 
+def test_reading_a_column_not_allowed_for_the_purpose_is_a_violation_even_when_not_selected(manifest):
+    """Review (BI): key_accounts (account management) computed its trend from first_order_date, a column
+    classified for analytics only, and the check saw only the columns a mart outputs. A column read in
+    a calculation, a filter or an ordering counts; a comment or a CTE of the same name does not."""
+    broken = copy.deepcopy(manifest)
+    accounts = _node(broken, "key_accounts")
+    sql = accounts["raw_code"]
+    accounts["raw_code"] = sql.replace("order by coalesce(clv.predicted_revenue, 0) desc,",
+                                       "order by orders.revenue desc, coalesce(clv.predicted_revenue, 0) desc,")
+    assert accounts["raw_code"] != sql
+    found = purpose_violations(broken, load_policy())
+    assert [(f.table, f.column, f.problem) for f in found] == [
+        ("key_accounts", "revenue", "reads revenue (of customer_pyramid, int_orders_aggregated_to_subjects), "
+                                    "which is not allowed for account_management")]
+    accounts["raw_code"] = "-- ranked by revenue to date\nwith revenue as (select 1)\n" + sql
+    assert purpose_violations(broken, load_policy()) == []
+
+
 def test_a_consent_based_mart_must_filter_on_consent(manifest):
     broken = copy.deepcopy(manifest)
     audience = _node(broken, "marketing_audience")
