@@ -32,41 +32,45 @@ def _names(files: list[str]) -> str:
     return shown + (f" and {len(files) - SHOWN} more" if len(files) > SHOWN else "")
 
 
-def _why_unread(paths: Paths, path: Path) -> str:
-    """Why a file under the landing folder is read by no source, and what to do."""
+def _why_unread(paths: Paths, path: Path) -> tuple[str, bool]:
+    """Why a file under the landing folder is read by no source, and what to do; and whether that is
+    a warning: a file that looks meant for a source (directly in the landing folder, in a folder
+    named like a source's, beside a source's `files` glob), whose rows a run does not load."""
     parts = path.relative_to(paths.landing).parts
     folder = parts[0] if len(parts) > 1 else None
     if folder is None:
-        return "directly in the landing folder: move them into landing/<source>/"
+        return "directly in the landing folder: move them into landing/<source>/", True
     if folder in LANDING_SOURCES:
         if absent(paths, folder):
-            return f"{folder} is marked `absent: true` in {paths.mapping.name}: remove that line to read them"
+            return f"{folder} is marked `absent: true` in {paths.mapping.name}: remove that line to read them", False
         if source_location(paths, folder) != paths.landing / folder / "*":
-            return f"{paths.mapping.name} reads {folder} through its `files` glob, which these do not match"
+            return f"{paths.mapping.name} reads {folder} through its `files` glob, which these do not match", True
         return (f"in a subfolder: only files directly in landing/{folder}/ are read (and removed after their retention "
-                "period); move them up, or out of the landing zone")
+                "period); move them up, or out of the landing zone"), False
     near = ([s for s in LANDING_SOURCES if s.lower() == folder.lower()]
             or difflib.get_close_matches(folder, LANDING_SOURCES, n=1, cutoff=0.5)
             or [s for s in LANDING_SOURCES if s.startswith(folder.lower()) or folder.lower() in s])
     if near and (glob := source_location(paths, near[0])) != paths.landing / near[0] / "*":
         return (f"landing/{folder}/ is not a source's folder: did you mean {near[0]}? {paths.mapping.name} reads "
-                f"{near[0]} through its `files` glob ({glob}): put them where it matches")
+                f"{near[0]} through its `files` glob ({glob}): put them where it matches"), True
     hint = f"did you mean landing/{near[0]}/?" if near else f"the folders read are {', '.join(sorted(LANDING_SOURCES))}"
-    return f"landing/{folder}/ is not a source's folder: {hint}"
+    return f"landing/{folder}/ is not a source's folder: {hint}", bool(near)
 
 
 def unread(paths: Paths) -> list[str]:
-    """One note per reason for the files under the landing folder that no source reads."""
+    """One note per reason for the files under the landing folder that no source reads (a warning
+    where they look meant for a source: ``_why_unread``)."""
     if not paths.landing.is_dir():
         return []
     read = {p.resolve() for s in LANDING_SOURCES for p in source_files(paths, s)}
-    found: dict[str, list[str]] = defaultdict(list)
+    found: dict[tuple[str, bool], list[str]] = defaultdict(list)
     for path in sorted(paths.landing.rglob("*")):
         inside = path.relative_to(paths.landing).parts
         if any(part.startswith(".") for part in inside) or not path.is_file() or path.resolve() in read:
             continue
         found[_why_unread(paths, path)].append(str(Path(*inside)))
-    return [f"{len(files)} file(s) not read ({_names(files)}): {why}" for why, files in found.items()]
+    return [f"{WARNING if warn else ''}{len(files)} file(s) not read ({_names(files)}): {why}"
+            for (why, warn), files in found.items()]
 
 
 def vanished(paths: Paths, con) -> list[str]:

@@ -28,7 +28,7 @@ def test_check_names_the_csv_settings_that_read_an_excel_export_then_passes_with
     (home / "landing" / "order" / "2026-02-01.csv").write_text(HEADER)
     assert main(["--home", str(home), "check", "orders"]) == 1
     said = capsys.readouterr().out
-    assert ("Elsewhere in the landing zone: 1 file(s) not read (order/2026-02-01.csv): landing/order/ is not a "
+    assert ("Elsewhere in the landing zone: Warning: 1 file(s) not read (order/2026-02-01.csv): landing/order/ is not a "
             "source's folder: did you mean landing/orders/?") in said
     assert ("2026-01-31.csv: 4 rows in, 0 would load, 4 would be quarantined; the ingest gate would stop it (more "
             "than 50% of its rows would be quarantined); landing day 2026-01-31") in said

@@ -53,6 +53,9 @@ def test_files_no_source_reads_are_named_with_the_fix(home):
     notes = unread(Paths.from_home(str(home)))
     assert len(notes) == 4 and not any("orders/2026-01-01.csv" in n.split(":")[0] for n in notes)
     assert "(stray.csv): directly in the landing folder" in notes[-1]
+    # Review: a file meant for a source, which a run does not load, is a warning (`run --strict` counts it);
+    # a subfolder (an archive, say) is a note
+    assert [n.startswith("Warning: ") for n in notes] == [True, True, False, True], notes
     assert any("(nps/2026-01-01.csv): landing/nps/ is not a source's folder: did you mean landing/nps_responses/?"
                in n for n in notes)
     assert any("landing/Orders/ is not a source's folder: did you mean landing/orders/?" in n for n in notes)
