@@ -38,7 +38,7 @@ totals as (
 select
     active_customers,
     top_customers,
-    {{ var('pareto_share_of_customers') }} as top_share_of_customers,
+    cast({{ var('pareto_share_of_customers') }} as {{ type_double() }}) as top_share_of_customers,
     top_revenue,
     revenue_window,
     {{ ratio("top_revenue", "revenue_window") }} as pareto_share
