@@ -19,8 +19,8 @@ from orchestration.ingest import landing_retention
 from privacy.audit import timestamp
 from privacy.rights import texts
 from privacy.rights.erasure import Erasure, erase
-from privacy.rights.readable import dated
 from privacy.rights.ledger import ANSWERED
+from privacy.rights.readable import dated
 from privacy.rights.requests import Request, local_date
 from privacy.rights.warehouse import recorded
 
