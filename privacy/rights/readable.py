@@ -20,6 +20,10 @@ LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
 YES_NO = {"nl": ("nee", "ja"), "en": ("no", "yes")}
 _PLACEHOLDER = re.compile(f"<({'|'.join(texts.HIDDEN)})>")
+# Columns of euros that the raw layer keeps as delivered text ('191.39', staging casts them): the
+# pages show them as the amounts they are ('191,39'), like the totals computed from them.
+AMOUNTS = frozenset({"amount", "margin"})
+_AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def shown(value, lang: str) -> str:
@@ -49,6 +53,13 @@ def shown(value, lang: str) -> str:
         # a probability or a model's estimate: three significant digits below 1, cents above
         return format_decimal(value, format="@@@" if 0 < abs(value) < 1 else "#,##0.##", locale=locale)
     return cell(value)
+
+
+def amount(column: str, value):
+    """``value`` as a ``Decimal`` when ``column`` holds euros (``AMOUNTS``) kept as text; else as it is."""
+    if column in AMOUNTS and isinstance(value, str) and _AMOUNT.fullmatch(value):
+        return Decimal(value)
+    return value
 
 
 def dated(pair: tuple[str, str], *days: str, **named: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from privacy.rights import texts
-from privacy.rights.readable import shown
+from privacy.rights.readable import amount, shown
 from privacy.rights.warehouse import SUBJECT_COLUMN
 
 if TYPE_CHECKING:
@@ -106,4 +106,4 @@ def _table(d: Dataset, lang: str, codes: dict[str, dict[str, dict[str, str]]]) -
 
 def _meaning(codes: dict, column: str, value, lang: str) -> str:
     said = codes.get(column, {}).get(value) if isinstance(value, str) else None
-    return said[lang] if said else shown(value, lang)
+    return said[lang] if said else shown(amount(column, value), lang)

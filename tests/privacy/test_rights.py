@@ -630,3 +630,20 @@ def test_a_letter_says_each_text_for_the_subject_once_in_the_request_language():
     assert said.count("Erased.") == 1
     assert said.index("Erased.") < said.index("Complaint.") and said.rstrip().endswith("Shop B.V.")
     assert "Geachte heer, mevrouw," in letter({**document, "language": "nl"}, {}, datetime(2026, 12, 7, tzinfo=timezone.utc))
+
+
+
+def test_the_dutch_page_writes_an_order_amount_as_a_dutch_reader_does(now):
+    """Art. 12(1): the raw layer keeps an order's amount as delivered text ('1191.39'); the page showed
+    it so, beside totals written Dutch style ('1.500,62'). json/ and csv/ keep it as stored (Art. 20)."""
+    from privacy.rights import summary
+
+    orders = CLASSIFICATION.table("orders", "source")
+    order = {"subject_id": "a" * 64, "order_id": "O000000001", "amount": "1191.39", "margin": "-2.50"}
+    datasets = [Dataset(Relation("raw", "orders", False, tuple(order)), orders, list(order), [order])]
+    metadata = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    assert "<td>O000000001</td><td>1.191,39</td><td>-2,50</td>" in summary.render(metadata, datasets, "nl")
+    assert "<td>O000000001</td><td>1,191.39</td><td>-2.50</td>" in summary.render(metadata, datasets, "en")
+    files = package.access_files(datasets, metadata)
+    assert json.loads(files["json/raw.orders.json"])[0]["amount"] == "1191.39"
+    assert '"1191.39","-2.50"' in files["csv/raw.orders.csv"].decode("utf-8-sig")
