@@ -49,6 +49,8 @@ def shown(value, lang: str) -> str:
     if isinstance(value, Decimal) and value.is_finite():
         places = max(0, -value.as_tuple().exponent)  # an amount keeps its cents: 85,50
         return format_decimal(value, format="#,##0" + ("." + "0" * places if places else ""), locale=locale)
+    if isinstance(value, int):  # a count or a rank: 1.500 (a yes or no was told above)
+        return format_decimal(value, format="#,##0", locale=locale)
     if isinstance(value, float) and value == value and abs(value) != float("inf"):
         # a probability or a model's estimate: three significant digits below 1, cents above
         return format_decimal(value, format="@@@" if 0 < abs(value) < 1 else "#,##0.##", locale=locale)

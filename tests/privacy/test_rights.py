@@ -647,3 +647,18 @@ def test_the_dutch_page_writes_an_order_amount_as_a_dutch_reader_does(now):
     files = package.access_files(datasets, metadata)
     assert json.loads(files["json/raw.orders.json"])[0]["amount"] == "1191.39"
     assert '"1191.39","-2.50"' in files["csv/raw.orders.csv"].decode("utf-8-sig")
+
+
+def test_the_page_writes_a_count_with_the_reader_s_thousands_separator(now):
+    """Art. 12(1): a count or rank of 1500 showed as '1500' beside a total of '1.500,62'."""
+    from privacy.rights import summary
+
+    pyramid = CLASSIFICATION.table("customer_pyramid", "model")
+    row = {"subject_id": "a" * 64, "orders": 1234, "revenue": Decimal("1500.62"), "revenue_rank": 1500, "tier": "small"}
+    datasets = [Dataset(Relation("marts", "customer_pyramid", False, tuple(row)), pyramid, list(row), [row])]
+    metadata = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    assert "<td>1.234</td><td>1.500,62</td><td>1.500</td>" in summary.render(metadata, datasets, "nl")
+    assert "<td>1,234</td><td>1,500.62</td><td>1,500</td>" in summary.render(metadata, datasets, "en")
+    files = package.access_files(datasets, metadata)
+    assert json.loads(files["json/marts.customer_pyramid.json"])[0]["revenue_rank"] == 1500
+    assert '"1234","1500.62","1500"' in files["csv/marts.customer_pyramid.csv"].decode("utf-8-sig")
