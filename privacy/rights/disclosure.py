@@ -40,8 +40,11 @@ def art15_information(datasets: list[Dataset], classification: Classification, p
     cols = [(d, c) for d in datasets if d.table for c in d.table.columns if c.name in d.columns]
     by_purpose, by_rule, by_category = defaultdict(set), defaultdict(set), defaultdict(list)
     unused = _without_consent(datasets, policy)
+    stored = {p for d, c in cols if d.table.layer != "model" for p in c.purposes}  # of the subject's own records
     for d, c in cols:
-        for p in set(c.purposes) - unused:
+        # A figure computed from the subject's records (a model: intermediate, mart) serves a purpose for
+        # them only where those records do: a lead's pyramid tier serves no account management (Art. 15(1)(a)).
+        for p in (set(c.purposes) & stored if d.table.layer == "model" else set(c.purposes)) - unused:
             by_purpose[p].add(d.name)
         if c.name not in LOAD_COLUMNS:  # our bookkeeping (file, line, batch): its rule is no period for your data
             by_rule[c.retention].add(d.name)

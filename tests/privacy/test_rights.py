@@ -607,7 +607,10 @@ def test_a_purpose_based_on_consent_is_named_only_to_a_subject_who_granted_it(no
         rows = [{"subject_id": "b" * 64, "purpose": "marketing_email", "is_granted": granted}]
         resolved = Dataset(Relation("intermediate", "int_consents_resolved", False, tuple(rows[0])), consents,
                            list(rows[0]), rows)
-        assert ("direct_marketing" in purposes([*lead, resolved])) is told
+        event = {"subject_id": "b" * 64, "purpose": "marketing_email", "action": "granted" if granted else "withdrawn"}
+        events = Dataset(Relation("raw", "consent_events", False, tuple(event)), CLASSIFICATION.table(
+            "consent_events", "source"), list(event), [event])  # what int_consents_resolved is computed from
+        assert ("direct_marketing" in purposes([*lead, events, resolved])) is told
 
 
 def test_a_letter_says_each_text_for_the_subject_once_in_the_request_language():
@@ -662,3 +665,30 @@ def test_the_page_writes_a_count_with_the_reader_s_thousands_separator(now):
     files = package.access_files(datasets, metadata)
     assert json.loads(files["json/marts.customer_pyramid.json"])[0]["revenue_rank"] == 1500
     assert '"1234","1500.62","1500"' in files["csv/marts.customer_pyramid.csv"].decode("utf-8-sig")
+
+
+def test_a_lead_is_told_only_the_purposes_its_own_data_serves(now):
+    """Art. 12(1), 15(1)(a): a lead is in the customer pyramid, whose tier column serves account
+    management and the satisfaction figures too, as it does for customers; a lead's export named
+    both, though no lead gets an account manager or answers a survey. A figure computed from a
+    subject's records serves a purpose for that subject only when those records serve it."""
+    leads, crm = CLASSIFICATION.table("leads", "source"), CLASSIFICATION.table("crm_customers", "source")
+    nps, pyramid = CLASSIFICATION.table("nps_responses", "source"), CLASSIFICATION.table("customer_pyramid", "model")
+
+    def one(schema, table, row):
+        return Dataset(Relation(schema, table.name, False, tuple(row)), table, list(row), [row])
+
+    def purposes(datasets):
+        art = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)["art15"]
+        return {p["purpose"]: p["datasets"] for p in art["purposes"]["content"]}
+
+    tier = one("marts", pyramid, {"subject_id": "b" * 64, "revenue_window": Decimal("0.00"), "tier": "prospect"})
+    lead = purposes([one("raw", leads, {"subject_id": "b" * 64, "lead_id": "L0000001", "stage": "prospect",
+                                        "_source_file": "2026-11-01.csv"}), tier])
+    assert set(lead) == {"lead_generation", "analytics", "privacy_compliance"}
+    assert lead["analytics"] == ["marts.customer_pyramid", "raw.leads"]
+    customer = purposes([one("raw", crm, {"subject_id": "a" * 64, "customer_id": "C0000001", "account_manager": "AM01"}),
+                         one("raw", nps, {"subject_id": "a" * 64, "score": "9"}), tier])
+    assert {"account_management", "service_quality", "analytics"} <= set(customer)
+    assert "marts.customer_pyramid" in customer["account_management"]
+    assert customer["service_quality"] == ["marts.customer_pyramid", "raw.nps_responses"]
