@@ -95,7 +95,8 @@ def profiling(classification: Classification, present: set[str]) -> dict:
     models = [t for t in classification if t.layer == "model" and str(t.path or "").startswith("models/marts/")
               and any(c.name == SUBJECT_COLUMN for c in t.columns)]
     return {"solely_automated_decisions": False, "statement": texts.both(texts.NO_SOLELY_AUTOMATED),
-            "models": [{"model": t.name, "logic": t.description, "plain": _plain(t.plain, t.description),
+            "models": [{"model": t.name, "title": _plain(t.title, t.name), "logic": t.description,
+                        "plain": _plain(t.plain, t.description),
                         "applies_to_you": f"marts.{t.name}" in present,
                         "purposes": list(t.column(SUBJECT_COLUMN).purposes),
                         "legal_basis": f"Art. {t.column(SUBJECT_COLUMN).legal_basis} GDPR",

@@ -67,7 +67,7 @@ def render(metadata: dict, datasets: list[Dataset], lang: str) -> str:
                                        for r in a["retention"]]),
                 _list(L["sources"], [f"{s['title'][lang]} ({s['dataset']}): {s['origin'][lang]}" for s in a["sources"]])]
     prof = a["profiling"]
-    out.append(_list(L["profiling"], [f"{m['model']}{' (' + L['applies'] + ')' if m['applies_to_you'] else ''}: "
+    out.append(_list(L["profiling"], [f"{m['title'][lang]}{' (' + L['applies'] + ')' if m['applies_to_you'] else ''}: "
                                       f"{m['plain'][lang]} {' '.join(s[lang] for s in m['significance'])}"
                                       for m in prof["models"]] + [prof["statement"][lang]]))
     out.append(_list(L["rights"], [f"{r[lang]} ({texts.cite(r['article'], lang)}; {r['how']})"

@@ -164,9 +164,11 @@ CATEGORIES = {
 }
 SIGNIFICANCE = {
     "analytics": ("Helpt ons onze klanten te begrijpen; op zich leidt het tot geen besluit over u. Sommige van deze "
-                  "uitkomsten tellen mee in de keuzes die bij 'belangrijkste klanten' en 'marketingdoelgroep' staan.",
+                  "uitkomsten tellen mee in de keuzes bij 'Belangrijkste klanten: uw accountmanager' en 'Of en hoe wij u "
+                  "aanbiedingen sturen'.",
                   "Helps us understand our customers; on its own it leads to no decision about you. Some of these "
-                  "results count in the choices listed with 'key accounts' and 'marketing audience'."),
+                  "results count in the choices under 'Key accounts: your account manager' and 'Whether and how we "
+                  "send you offers'."),
     "account_management": ("Kan betekenen dat een accountmanager contact met u opneemt.",
                            "May mean that an account manager contacts you."),
     "direct_marketing": ("Bepaalt welke aanbiedingen u krijgt, alleen met uw toestemming.",

@@ -11,6 +11,7 @@ import html
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import zipfile
@@ -692,3 +693,24 @@ def test_a_lead_is_told_only_the_purposes_its_own_data_serves(now):
     assert {"account_management", "service_quality", "analytics"} <= set(customer)
     assert "marts.customer_pyramid" in customer["account_management"]
     assert customer["service_quality"] == ["marts.customer_pyramid", "raw.nps_responses"]
+
+
+def test_the_profiling_on_the_page_is_named_as_the_subject_reads_it(now):
+    """Art. 12(1), 15(1)(h): the page named each profile by its model ('customer_clv:', 'key_accounts:')
+    and pointed to 'belangrijkste klanten' and 'marketingdoelgroep', and to an RFM segment 'trouwe
+    klant', names the page shows nowhere."""
+    from privacy.rights import summary
+    from privacy.rights.values import VALUES
+
+    metadata = disclosure.art15_information(_datasets(), CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    models = metadata["art15"]["profiling"]["content"]["models"]
+    for lang in texts.LANGUAGES:
+        page = summary.render(metadata, _datasets(), lang)
+        items = page.split(f"<h2>{summary.LABELS[lang]['profiling']}</h2>")[1].split("</ul>")[0]
+        for m in models:
+            title = CLASSIFICATION.table(m["model"], "model").title[lang]
+            assert m["title"][lang] == title and f"<li>{html.escape(title)}" in items, m["model"]
+            assert f"{m['model']}:" not in items and f"{m['model']} (" not in items
+        for named in re.findall(r"'([^']+)'", html.unescape(items)):  # a profile another one points to
+            said = {m["title"][lang] for m in models} | {t[lang == "en"] for t in VALUES["segment"].values()}
+            assert named in said, named  # or an RFM segment as the page shows it
