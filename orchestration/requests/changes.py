@@ -21,8 +21,8 @@ from orchestration.requests.erasure import erase_now, exports_said, purge
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
-from privacy.rights.consent import (PROFILING, RESOLVED, continuing_after_objection, direct_marketing_purposes,
-                                    objection_purposes, purposes_for, withdrawal_events)
+from privacy.rights.consent import (PROFILING, RESOLVED, UNKNOWN_NOTICE, continuing_after_objection,
+                                    direct_marketing_purposes, objection_purposes, purposes_for, withdrawal_events)
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
 from privacy.retention import latest_first
@@ -188,7 +188,7 @@ def _withdraw(service, con, request, customers, purposes, actor, now) -> int:
             # (a checkout's box ticked while the request waited) must not undo an objection (Art. 21(3)) the
             # receipt confirms "from now on"; the receipt date stays in the ledger for the month of Art. 12(3).
             rows += [(sid, e) for e in withdrawal_events(request.request_id, key, purposes, now,
-                                                         (notice and notice[0]) or "unknown")]
+                                                         (notice and notice[0]) or UNKNOWN_NOTICE)]
             withdrawing.append(sid)
     if not rows:
         return 0

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from privacy.policy import Policy
 
 CHANNEL = "privacy_request"
+# The notice version of a withdrawal for a customer of whom no consent event is kept (the pages say "onbekend").
+UNKNOWN_NOTICE = "unknown"
 MARKETING = "direct_marketing"
 PROFILING = "profiling"
 # The consent each subject has now per purpose, derived from the events (latest wins): what the access

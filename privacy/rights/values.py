@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from privacy.rights import texts
+from privacy.rights.consent import UNKNOWN_NOTICE
 
 if TYPE_CHECKING:
     from privacy.policy import Policy
@@ -25,6 +26,7 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
                 "privacy_request": ("uw privacyverzoek", "your privacy request")},
     "direction": {"inbound": ("van u aan ons", "from you to us"), "outbound": ("van ons aan u", "from us to you")},
     "language": {"nl": ("Nederlands", "Dutch"), "en": ("Engels", "English")},
+    "notice_version": {UNKNOWN_NOTICE: ("onbekend", "unknown")},
     "payment_method": {"creditcard": ("creditcard", "credit card"), "direct_debit": ("automatische incasso", "direct debit"),
                        "ideal": ("iDEAL", "iDEAL"), "invoice": ("op factuur", "by invoice")},
     "product_category": {"furniture": ("meubilair", "furniture"), "hardware": ("hardware", "hardware"),

@@ -714,3 +714,20 @@ def test_the_profiling_on_the_page_is_named_as_the_subject_reads_it(now):
         for named in re.findall(r"'([^']+)'", html.unescape(items)):  # a profile another one points to
             said = {m["title"][lang] for m in models} | {t[lang == "en"] for t in VALUES["segment"].values()}
             assert named in said, named  # or an RFM segment as the page shows it
+
+
+def test_a_withdrawal_s_unknown_notice_version_is_said_in_the_page_s_language(now):
+    """Art. 12(1): the withdrawal an objection records for a customer of whom no consent event is
+    kept has notice version 'unknown', which the Dutch page showed in English."""
+    from privacy.rights import summary
+
+    [event] = consent.withdrawal_events("req-1", "C0000001", ["telemarketing"], now, "unknown")
+    row = {"subject_id": "a" * 64, **{k: v for k, v in event.items() if k != "customer_id"}}
+    datasets = [Dataset(Relation("raw", "consent_events", False, tuple(row)),
+                        CLASSIFICATION.table("consent_events", "source"), list(row), [row])]
+    metadata = disclosure.art15_information(datasets, CLASSIFICATION, POLICY, request_id="req-1", now=now)
+    nl = summary.render(metadata, datasets, "nl")
+    assert "<td>onbekend</td>" in nl and ">unknown<" not in nl
+    assert "<td>unknown</td>" in summary.render(metadata, datasets, "en")
+    assert json.loads(package.access_files(datasets, metadata)["json/raw.consent_events.json"])[0][
+        "notice_version"] == "unknown"
