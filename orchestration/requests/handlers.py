@@ -72,7 +72,8 @@ def access(service, request: Request, now: datetime) -> tuple[str, dict]:
     page = summary.FILES[request.language]
     write_letter(path, {"request_id": request.request_id, "type": request.type, "received_at": timestamp(request.received_at),
                         "language": request.language, "explanation": texts.both(tuple(
-                            t.format(file=path.name, page=page) for t in texts.ACCESS_SENT))},
+                            t.format(file=path.name, page=page)
+                            for t in (texts.ACCESS_SENT if datasets else texts.ACCESS_SENT_NO_DATA)))},
                  service.policy.controller, now)
     rows = {d.name: len(d.rows) for d in datasets}
     service.audit.append("access_export", actor=f"request:{request.request_id}", now=now,

@@ -250,6 +250,11 @@ ACCESS_SENT = ("Bijgaand ontvangt u ons antwoord, in het bestand {file}. Open da
                "Please find our answer attached, in the file {file}. Open {page} in it first: it says which data we "
                "process about you, what for, on which grounds and for how long, and which rights you have. The "
                "folders json/ and csv/ hold your data as we store it, for you to take elsewhere (Art. 20 GDPR).")
+# The letter with an export of someone we hold no data of (never did, or erased): the zip has no json/ or csv/.
+ACCESS_SENT_NO_DATA = ("Bijgaand ontvangt u ons antwoord, in het bestand {file}. Open daarin {page}: daar staat of wij "
+                       "gegevens over u bewaren, en welke rechten u hebt.",
+                       "Please find our answer attached, in the file {file}. Open {page} in it: it says whether we "
+                       "keep data about you, and which rights you have.")
 
 
 LANGUAGES = ("nl", "en")  # of every text here, and so of requests and receipts

@@ -244,7 +244,7 @@ def test_a_deadline_is_extended_once_by_two_months_within_the_first_with_a_notic
         assert metadata["request"]["due_at"].startswith("2027-02-28T09:00")  # the extended period
         completed = datetime.fromisoformat(service.ledger.get(request_id)["completed_at"])
         cover = paths.outbox / f"{request_id}.letter.txt"  # the export's cover letter names the page to open
-        assert "Open daarin eerst overzicht.nl.html" in " ".join(cover.read_text().split())
+        assert "Open daarin overzicht.nl.html" in " ".join(cover.read_text().split())
         service.remove_expired(completed + timedelta(days=1827))
     assert not notice.exists() and not letter.exists() and not cover.exists()
 
@@ -904,3 +904,17 @@ def test_a_request_an_older_version_registered_with_a_near_miss_field_is_still_a
         assert service.intake() == []
         assert service.ledger.get(other)["status"] == "rejected"
         assert "did you mean language" in json.loads(service.ledger.get(other)["detail"])["reason"]
+
+
+def test_the_cover_letter_of_an_export_without_data_speaks_of_no_folders_it_lacks(paths):
+    """Art. 12(1): the letter sent with an export of someone we hold nothing of (or erased) said that
+    the folders json/ and csv/ in the zip hold their data; the zip has no such folders (the page
+    already said nothing of them)."""
+    write_request(paths.inbox, {"type": "access", "customer_id": "C0000042", "verification": "in_person"})
+    assert _cli(paths, "process-requests") == 0
+    [export] = paths.outbox.glob("*.zip")
+    said = " ".join(export.with_suffix(".letter.txt").read_text().split())
+    with zipfile.ZipFile(export) as z:
+        assert not any(name.startswith(("json/", "csv/")) for name in z.namelist())
+    assert f"in het bestand {export.name}. Open daarin overzicht.nl.html" in said
+    assert "json/" not in said and "csv/" not in said and "art. 20" not in said
