@@ -14,6 +14,7 @@ import os
 from datetime import datetime, timezone
 
 from orchestration.compaction import record_deletion
+from orchestration.ingest import landing_retention
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.writer import load_file
 from orchestration.requests.common import MASTER_TABLES, Refused, receipt, republish, write_receipt
@@ -78,6 +79,7 @@ def value_problem(request: Request, now: datetime, classification) -> str | None
 
 def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
     actor, changed, ids, subjects = f"request:{request.request_id}", {}, [], service.subjects(request, now)
+    table = None
     with service.warehouse() as con:
         for kind, sid in subjects:
             table = service.classification.table(MASTER_TABLES[kind], "source")
@@ -99,8 +101,18 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
         entries = [(service.pseudonymiser.lookup_hmac(request.value), k, s) for k, s in subjects if s in ids]
         service.ledger.index.index_file("rectification", request.request_id, request.request_id, entries)
     document = receipt(request, now, "Art. 16 GDPR", found=bool(ids), field=request.field, rows_corrected=changed,
-                       effect=texts.both(texts.RECTIFIED if ids else texts.NOTHING_FOUND))
+                       effect=rectified_effect(table, request.field, service.policy) if ids
+                       else texts.both(texts.NOTHING_FOUND))
     return write_receipt(service, document), {"subject_ids": ids, "found": bool(ids), "rows": changed}
+
+
+def rectified_effect(table, field: str, policy) -> dict[str, str]:
+    """What a rectification did, per language: the field by its heading on the access export's pages
+    (Art. 12(1)), and that the landing file it was loaded from and the source system still hold the
+    old value (Art. 16, 19), as an erasure receipt says of the erased data."""
+    title, rule = table.column(field).title, policy.retention.get(landing_retention.RULE)
+    return {lang: text.format(field=title.get(lang) or field, days=rule.duration_days if rule else "?")
+            for lang, text in zip(texts.LANGUAGES, texts.RECTIFIED)}
 
 
 def consent(service, request: Request, now: datetime) -> tuple[str, dict]:

@@ -189,10 +189,18 @@ FOUND = ("Ja, wij verwerken persoonsgegevens over u. Hieronder staat welke, waar
 
 NOTHING_FOUND = ("Wij vonden bij dit kenmerk geen klant of lead in het datawarehouse; er is niets gewijzigd.",
                  "We found no customer or lead with this identifier in the data warehouse; nothing was changed.")
-RECTIFIED = ("De juiste waarde vervangt de oude in elke opgeslagen versie; de afgeleide overzichten volgen bij "
-             "hun volgende verwerking.",
-             "The corrected value replaced the old one in every stored version; the derived overviews follow "
-             "on their next build.")
+# A rectification ({field}: the field's heading on the pages; {days}: the landing files' rule), and what
+# still holds the old value: the landing file it was loaded from, and the source system (Art. 16, 19).
+RECTIFIED = ("Wij hebben '{field}' in uw gegevens verbeterd: de juiste waarde vervangt de oude in ons datawarehouse, "
+             "ook in de eerdere versies die wij daar bewaren; de overzichten die wij daaruit berekenen, volgen bij "
+             "hun volgende verwerking. De exportbestanden van onze bronsystemen, waaruit wij de oude waarde laadden, "
+             "vallen daarbuiten: ze worden {days} dagen nadat ze geladen zijn verwijderd. Verbeteren in de "
+             "bronsystemen zelf volgt via hun eigen procedure (ook daar geldt art. 16 AVG).",
+             "We have rectified '{field}' in your data: the correct value replaced the old one in our data warehouse, "
+             "also in the earlier versions we keep there; the overviews we compute from it follow on their next "
+             "build. The export files of our source systems, from which we loaded the old value, are outside it: "
+             "they are removed {days} days after they were loaded. Rectification in the source systems themselves "
+             "follows their own procedure (Art. 16 GDPR applies there too).")
 UNCONFIRMED_ADDRESS = ("Wij kunnen niet nagaan dat dit e-mailadres nu van u is: het hoorde bij een klantgegeven dat wij "
                        "niet meer hebben. Stuur uw verzoek opnieuw met uw klantnummer, of neem contact met ons op, "
                        "zodat wij zeker weten dat het om uw gegevens gaat.",

@@ -918,3 +918,18 @@ def test_the_cover_letter_of_an_export_without_data_speaks_of_no_folders_it_lack
         assert not any(name.startswith(("json/", "csv/")) for name in z.namelist())
     assert f"in het bestand {export.name}. Open daarin overzicht.nl.html" in said
     assert "json/" not in said and "csv/" not in said and "art. 20" not in said
+
+
+def test_a_rectification_receipt_names_the_field_and_what_still_holds_the_old_value(paths):
+    """Art. 12(1), 16, 19: the letter said "the corrected value replaced the old one in every stored
+    version", naming neither which of the requester's data was corrected nor that the landing file it
+    was loaded from (and the source system, until corrected there) still holds the old value."""
+    from orchestration.requests.changes import rectified_effect
+
+    with RequestService(paths) as service:
+        crm = service.classification.table("crm_customers", "source")
+        days = service.policy.retention["landing_files"].duration_days
+        said = rectified_effect(crm, "house_number", service.policy)
+    assert "'Huisnummer'" in said["nl"] and "'House number'" in said["en"] and "house_number" not in str(said)
+    assert f"{days} dagen nadat ze geladen zijn verwijderd" in said["nl"] and "(ook daar geldt art. 16 AVG)" in said["nl"]
+    assert f"removed {days} days after they were loaded" in said["en"] and "every stored version" not in said["en"]
