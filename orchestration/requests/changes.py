@@ -90,7 +90,8 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
             row[request.field] = request.value
             if broken := broken_rules(table.name, row, request.field, now):
                 raise Refused(f"the corrected {request.field} breaks the rule(s) {', '.join(broken)}",
-                              tuple(t.format(field=request.field) for t in texts.NOT_ACCEPTED))
+                              tuple(t.format(field=table.column(request.field).title.get(lang) or request.field)
+                                    for lang, t in zip(texts.LANGUAGES, texts.NOT_ACCEPTED)))
             changed.update(rectify(con, table, sid, row[table.subject.key], request.field, request.value,
                                    keystore=service.keystore, pseudonymiser=service.pseudonymiser,
                                    audit=service.audit, actor=actor, now=now))

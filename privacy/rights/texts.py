@@ -207,10 +207,10 @@ UNCONFIRMED_ADDRESS = ("Wij kunnen niet nagaan dat dit e-mailadres nu van u is: 
                        "We cannot confirm that this e-mail address is yours now: it belonged to a customer record we "
                        "no longer hold. Please send your request again with your customer number, or contact us, so "
                        "we know for sure that it is about your data.")
-NOT_ACCEPTED = ("De nieuwe waarde voor {field} heeft niet een vorm die wij kunnen opslaan (zoals een geldig IBAN, "
+NOT_ACCEPTED = ("De nieuwe waarde voor '{field}' heeft niet een vorm die wij kunnen opslaan (zoals een geldig IBAN, "
                 "of een postcode als 1234 AB); er is niets gewijzigd. Denkt u dat hij toch klopt, neem dan contact "
                 "met ons op.",
-                "The new value for {field} does not have a form we can store (such as a valid IBAN, or a postcode "
+                "The new value for '{field}' does not have a form we can store (such as a valid IBAN, or a postcode "
                 "like 1234 AB); nothing was changed. If you believe it is right, please contact us.")
 # Art. 21(2)-(3) end direct marketing only; {purposes}: the plain names of the purposes on legitimate
 # interest that go on (privacy.rights.consent.continuing_after_objection), which Art. 21(1) covers.

@@ -512,7 +512,8 @@ def test_rectification_replaces_every_version_and_reaches_the_snapshot(world):
     assert statuses == {"email": "completed", "postcode": "completed", "iban": "refused"}  # invalid IBAN: refused
     [refused] = [json.loads(Path(r["result_path"]).read_text()) for r in world["ledger"]
                  if r["type"] == "rectification" and r["status"] == "refused"]
-    assert refused["refused"].endswith(":iban") and refused["explanation"]["en"].startswith("The new value for iban")
+    assert refused["refused"].endswith(":iban") and refused["explanation"]["en"].startswith("The new value for 'Bank account (IBAN)'")
+    assert refused["explanation"]["nl"].startswith("De nieuwe waarde voor 'Rekeningnummer (IBAN)'")  # not its column
     from privacy.audit import AuditLog  # no more decrypted than the field and the customer number (Art. 5(1)(c))
     read = [e["details"]["columns"] for e in AuditLog(paths.audit_log).entries()
             if e["event"] == "decrypt" and e["details"].get("purpose") == "rectification (Art. 16)"]
