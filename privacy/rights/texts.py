@@ -81,11 +81,11 @@ HIDDEN = {"PERSON": ("naam", "name"), "EMAIL_ADDRESS": ("e-mailadres", "e-mail a
 HIDDEN_AS = ("[{} afgeschermd]", "[{} hidden]")
 # What stays in the landing files after an erasure ({days}: their rule's), and who erases at the source.
 LANDING_FILES_KEPT = (
-    "De exportbestanden van onze bronsystemen (landing/) vallen buiten het datawarehouse; ze worden {days} dagen "
+    "De exportbestanden van onze bronsystemen vallen buiten het datawarehouse; ze worden {days} dagen "
     "nadat ze geladen zijn verwijderd (een bestand dat onze invoercontrole niet doorstaat pas nadat het is "
     "hersteld), en tot dan blijven uw gegevens daarin staan. Wissen in de bronsystemen zelf volgt via hun eigen "
     "procedure (ook daar geldt art. 17 AVG).",
-    "The export files of our source systems (landing/) are outside the data warehouse; they are removed {days} days "
+    "The export files of our source systems are outside the data warehouse; they are removed {days} days "
     "after they were loaded (a file that fails our input checks only once it is fixed), and until then your data "
     "stays in them. Erasure in the source systems themselves follows their own procedure (Art. 17 GDPR applies "
     "there too).")

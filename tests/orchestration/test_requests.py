@@ -851,7 +851,8 @@ def test_an_access_request_after_an_erasure_says_when_we_erased_and_what_we_stil
     assert f"Wij hebben uw gegevens gewist op {shown(on, 'nl')}." in page
     assert f"We erased your data on {shown(on, 'en')}." in summary
     assert f"Uw bestellingen bewaren wij tot {shown(ends, 'nl')}" in page  # the erasure receipt's own statements
-    assert "landing/" in page and "30 dagen nadat ze geladen zijn verwijderd" in page
+    assert "exportbestanden van onze bronsystemen" in page and "30 dagen nadat ze geladen zijn verwijderd" in page
+    assert "landing/" not in page  # review (data subject): a folder name of ours means nothing to them
     assert "(5 jaar) en ons logboek (7 jaar)" in page and "(5 years) and our log (7 years)" in summary
     assert texts.NOT_FOUND[0] not in page and texts.NOT_FOUND[1] not in summary
     assert "json/" not in page and "json/" not in summary  # no folders to speak of
