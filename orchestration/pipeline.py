@@ -19,7 +19,7 @@ from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import WARNING, business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load
 from orchestration.project import manifest_problem
-from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, ahead_of_now, day_runs
+from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, ahead_of_now, day_runs, simulation_problem
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import requests_note
 from orchestration.summary import (layer_counts, quarantine_counts, reconciliation, render, root_cause, stage_of,
@@ -51,15 +51,16 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
 
     `reload`: the last run loads every landing file again, unchanged ones too, with no day limit
     (every day's files, those loaded before too); the pending days before it keep a run each (`day_runs`).
-    `simulate`: allow an `as_of` more than a day ahead of now. `strict`: a run that succeeded with
+    `simulate`: allow an `as_of` more than a day ahead of now, in a demo installation. `strict`: a run that succeeded with
     warnings in its summary (checks of severity warn, landing-zone warnings) exits with 3, not 0, for
     a cron job or monitor that alerts on the exit code."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
     # a mistake in privacy/policy.yml: one PolicyError now, not one failure per step
     retention.check_anchors(load_classification(DBT_PROJECT_DIR), load_policy())
+    ahead = ahead_of_now(as_of)  # with --simulate, allowed in a demo installation only
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer") \
-            or (None if simulate else ahead_of_now(as_of)) or manifest_problem():
+            or (ahead and (simulation_problem(paths) if simulate else ahead)) or manifest_problem():
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
     with run_lock(paths, "run again if need be"):

@@ -85,15 +85,32 @@ def ahead_of_now(as_of: datetime | None) -> str | None:
             f"(`klantkluis --home data/sim demo`) and add --simulate (from the UI: the tag {SIMULATE_TAG}: true)")
 
 
+def simulation_problem(paths: Paths) -> str | None:
+    """Why time may not be simulated ahead of now in this installation: only a demo one (with the
+    truth/ folder `klantkluis demo` writes) may be swept at a later time. On a live installation a
+    simulated run deletes for real what retention removes by then (Art. 5(1)(e) applied years
+    early: rows, landing files, keys), and runs at the real time are refused after it. None for a demo."""
+    if paths.truth.is_dir():
+        return None
+    return (f"{paths.home} is not a demo installation (no {paths.truth.name}/ folder from `klantkluis demo`), so "
+            "time is not simulated in it: the run would apply the retention rules at that time to its data for real. "
+            "Simulate in an installation of its own: `klantkluis --home data/sim demo`, then "
+            "`klantkluis --home data/sim run --as-of ... --simulate`")
+
+
 def run_time(context: OpExecutionContext) -> datetime:
     """The run's notion of now (UTC): the `klantkluis/as_of` tag (to simulate time), else the run's
-    creation. Failure for a tag more than a day ahead without `klantkluis/simulate` (see `ahead_of_now`)."""
+    creation. Failure for a tag more than a day ahead without `klantkluis/simulate` (see `ahead_of_now`),
+    or with it in an installation that is not a demo (see `simulation_problem`)."""
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:
         moment = datetime.fromisoformat(tag)
         moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        if context.run.tags.get(SIMULATE_TAG) != "true" and (problem := ahead_of_now(moment)):
-            raise Failure(problem)  # a run from the UI with a mistyped year: no step acts on it
+        if problem := ahead_of_now(moment):
+            if context.run.tags.get(SIMULATE_TAG) != "true":
+                raise Failure(problem)  # a run from the UI with a mistyped year: no step acts on it
+            if refused := simulation_problem(context.resources.klantkluis.paths):
+                raise Failure(refused)  # the simulate tag copied onto a live installation's run
         return moment
     record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record else datetime.now(timezone.utc)

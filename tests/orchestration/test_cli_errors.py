@@ -470,6 +470,11 @@ def test_a_run_more_than_a_day_ahead_needs_simulate(home, capsys):
     captured = capsys.readouterr()
     assert captured.err.startswith(f"Error: --as-of {ahead} is 2 day(s) ahead of now") and "--simulate" in captured.err
     assert not (Paths.from_home(home).dagster_home / "storage").exists()  # no run started
+    assert main(["--home", str(home), "run", "--as-of", ahead, "--simulate"]) == 2  # security review: not a demo
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"Error: {home} is not a demo installation") and "data/sim demo" in captured.err
+    assert not (Paths.from_home(home).dagster_home / "storage").exists()
+    Paths.from_home(home).truth.mkdir()  # what `klantkluis demo` writes beside its landing files
     tomorrow = (datetime.now(timezone.utc) + timedelta(hours=20)).isoformat()
     for argv in (["--as-of", ahead, "--simulate"], ["--as-of", tomorrow]):  # past this check: no landing files yet
         assert main(["--home", str(home), "run", *argv]) == 1

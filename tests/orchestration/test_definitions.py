@@ -184,6 +184,7 @@ def test_a_run_from_the_ui_more_than_a_day_ahead_stops_unless_marked_a_simulatio
     """Diff review: the --simulate guard covered `klantkluis run` only; a run launched from the UI
     with a mistyped year in its as_of tag still swept a live installation."""
     from datetime import datetime, timedelta, timezone
+    from pathlib import Path
     from types import SimpleNamespace
 
     from dagster import Failure
@@ -193,8 +194,32 @@ def test_a_run_from_the_ui_more_than_a_day_ahead_stops_unless_marked_a_simulatio
     ahead = (datetime.now(timezone.utc) + timedelta(days=400)).replace(microsecond=0)
     with pytest.raises(Failure, match=f"day\\(s\\) ahead of now: .* the tag {SIMULATE_TAG}: true"):
         run_time(SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: ahead.isoformat()})))
-    simulated = SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: ahead.isoformat(), SIMULATE_TAG: "true"}))
+    demo = SimpleNamespace(klantkluis=SimpleNamespace(paths=SimpleNamespace(truth=Path(__file__).parent)))  # a folder
+    simulated = SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: ahead.isoformat(), SIMULATE_TAG: "true"}),
+                                resources=demo)
     assert run_time(simulated) == ahead
+
+
+def test_a_run_from_the_ui_marked_a_simulation_stops_on_an_installation_that_is_not_a_demo(tmp_path):
+    """Security review: the tag klantkluis/simulate: true, set from the UI on a live installation,
+    let a run years ahead sweep its rows, landing files and keys for real; only a demo installation
+    (with the truth/ folder `klantkluis demo` writes) may run ahead of now."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from dagster import Failure
+
+    from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, run_time
+    from orchestration.settings import Paths
+
+    ahead = (datetime.now(timezone.utc) + timedelta(days=400)).replace(microsecond=0)
+    paths = Paths.from_home(tmp_path)
+    run = SimpleNamespace(run=SimpleNamespace(tags={AS_OF_TAG: ahead.isoformat(), SIMULATE_TAG: "true"}),
+                          resources=SimpleNamespace(klantkluis=SimpleNamespace(paths=paths)))
+    with pytest.raises(Failure, match="is not a demo installation .*`klantkluis --home data/sim demo`"):
+        run_time(run)
+    paths.truth.mkdir()
+    assert run_time(run) == ahead
 
 
 def test_dagster_yaml_keeps_the_operators_settings_and_always_one_run_at_a_time(tmp_path):
