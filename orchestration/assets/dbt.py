@@ -14,12 +14,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Output, TableColumn, TableSchema
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Failure, Output, TableColumn, TableSchema
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
 from orchestration.headlines import PREFIX, HeadlineError, figures
-from orchestration.ingest.sources import last_load, record_build
+from orchestration.ingest.sources import going_back_in_time, last_load, record_build
 from orchestration.project import dbt_project, manifest_nodes
 from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
 from orchestration.settings import AS_OF_VAR, WarehouseBusy, connect_duckdb
@@ -113,6 +113,8 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     # process that takes the warehouse in the moment between this check and dbt's start fails the build.
     with klantkluis.connect() as con:
         loaded = last_load(klantkluis.paths, con)
+    if problem := build_time_problem(as_of, loaded):
+        raise Failure(problem)
     # The time goes in the environment dbt's process starts with (macro as_of): unlike --vars, a new
     # value keeps dbt's partial parsing (2-3 s a build).
     with _environment(AS_OF_VAR, as_of):
@@ -195,6 +197,20 @@ def dbt_as_of(tagged: str | None, run_moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def build_time_problem(as_of: str, loaded: datetime | None) -> str | None:
+    """Why dbt may not build at ``as_of`` (``dbt_as_of``'s form) after a load at ``loaded``, or None:
+    the marts, published after the build, resolve consent as of that time, so a build set before the
+    last load (an as_of in the dbt-vars tag, or a run from the UI at an earlier klantkluis/as_of that
+    leaves out the ingest steps, which refuse it) would ignore the withdrawals and objections loaded
+    since and put those subjects back in the marketing audience (Art. 7(3), 21(3)). Builds, like
+    runs, move forward in time (`going_back_in_time`)."""
+    moment = datetime.fromisoformat(as_of).replace(tzinfo=timezone.utc)
+    if problem := going_back_in_time(moment, loaded, "the raw layer"):
+        return (f"dbt builds the marts at {as_of} (UTC), before the last load at {loaded.isoformat()}: they would take "
+                "consent as it was then, ignoring withdrawals and objections loaded since. R" + problem.split(": r", 1)[1])
+    return None
 
 
 @contextmanager

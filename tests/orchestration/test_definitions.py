@@ -140,6 +140,23 @@ def test_a_time_with_an_offset_reaches_dbt_and_the_run_as_utc():
         dbt_as_of("yesterday", datetime(2020, 1, 1, tzinfo=timezone.utc))
 
 
+def test_dbt_does_not_build_the_marts_at_a_time_before_the_last_load():
+    """Security review: the tag klantkluis/dbt_vars {"as_of": "2024-06-01"} from the UI (or a UI run at
+    an earlier klantkluis/as_of with the ingest steps left out) built and published the marts with
+    consent as it was then: subjects who withdrew or objected since were back in the marketing audience
+    (37 of 175 rows in a demo of 1,000 customers) until the next build."""
+    from datetime import datetime, timezone
+
+    from orchestration.assets.dbt import build_time_problem, dbt_as_of
+
+    loaded = datetime(2026, 12, 7, 12, 59, 33, tzinfo=timezone.utc)
+    problem = build_time_problem(dbt_as_of("2024-06-01", loaded), loaded)
+    assert problem.startswith("dbt builds the marts at 2024-06-01 00:00:00 (UTC), before the last load at 2026-12-07")
+    assert "ignoring withdrawals and objections loaded since. Runs must move forward in time. Run with --as-of" in problem
+    assert build_time_problem(dbt_as_of("2026-12-07T13:59:33+01:00", loaded), loaded) is None  # the same moment
+    assert build_time_problem(dbt_as_of("2027-01-01", loaded), loaded) is None
+    assert build_time_problem("2024-06-01 00:00:00", None) is None  # nothing loaded yet
+
 def test_dbt_events_go_on_without_row_counts_when_the_warehouse_cannot_be_read(tmp_path):
     """The counts are an extra: a failure to read them never loses dbt's materializations."""
     from types import SimpleNamespace
