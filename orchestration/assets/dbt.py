@@ -19,9 +19,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.assets.retention import SWEEP_KEY
 from orchestration.headlines import PREFIX, HeadlineError, figures
-from orchestration.ingest.sources import going_back_in_time, last_load, record_build
+from orchestration.ingest.sources import last_load, record_build
 from orchestration.project import dbt_project, manifest_nodes
-from orchestration.resources import DBT_VARS_TAG, KlantkluisResource, run_time
+from orchestration.resources import AS_OF_TAG, DBT_VARS_TAG, KlantkluisResource, run_time
 from orchestration.settings import AS_OF_VAR, WarehouseBusy, connect_duckdb
 from privacy.rights.warehouse import column_types
 
@@ -205,12 +205,13 @@ def build_time_problem(as_of: str, loaded: datetime | None) -> str | None:
     last load (an as_of in the dbt-vars tag, or a run from the UI at an earlier klantkluis/as_of that
     leaves out the ingest steps, which refuse it) would ignore the withdrawals and objections loaded
     since and put those subjects back in the marketing audience (Art. 7(3), 21(3)). Builds, like
-    runs, move forward in time (`going_back_in_time`)."""
+    runs, move forward in time (``ingest.sources.going_back_in_time``)."""
     moment = datetime.fromisoformat(as_of).replace(tzinfo=timezone.utc)
-    if problem := going_back_in_time(moment, loaded, "the raw layer"):
-        return (f"dbt builds the marts at {as_of} (UTC), before the last load at {loaded.isoformat()}: they would take "
-                "consent as it was then, ignoring withdrawals and objections loaded since. R" + problem.split(": r", 1)[1])
-    return None
+    if loaded is None or moment >= loaded:
+        return None
+    return (f"dbt would build the marts at {as_of} (UTC), before the last load at {loaded.isoformat()}: they would "
+            "take consent as it was then, ignoring the withdrawals and objections loaded since. Builds move forward "
+            f"in time: leave as_of out of the tag {DBT_VARS_TAG}, or give {AS_OF_TAG} a time on or after the last load.")
 
 
 @contextmanager

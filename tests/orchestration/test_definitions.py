@@ -151,8 +151,8 @@ def test_dbt_does_not_build_the_marts_at_a_time_before_the_last_load():
 
     loaded = datetime(2026, 12, 7, 12, 59, 33, tzinfo=timezone.utc)
     problem = build_time_problem(dbt_as_of("2024-06-01", loaded), loaded)
-    assert problem.startswith("dbt builds the marts at 2024-06-01 00:00:00 (UTC), before the last load at 2026-12-07")
-    assert "ignoring withdrawals and objections loaded since. Runs must move forward in time. Run with --as-of" in problem
+    assert problem.startswith("dbt would build the marts at 2024-06-01 00:00:00 (UTC), before the last load at 2026-12-07")
+    assert "ignoring the withdrawals and objections loaded since. Builds move forward in time: leave as_of out" in problem
     assert build_time_problem(dbt_as_of("2026-12-07T13:59:33+01:00", loaded), loaded) is None  # the same moment
     assert build_time_problem(dbt_as_of("2027-01-01", loaded), loaded) is None
     assert build_time_problem("2024-06-01 00:00:00", None) is None  # nothing loaded yet
