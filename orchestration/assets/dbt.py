@@ -205,9 +205,10 @@ def build_time_problem(as_of: str, loaded: datetime | None) -> str | None:
     last load (an as_of in the dbt-vars tag, or a run from the UI at an earlier klantkluis/as_of that
     leaves out the ingest steps, which refuse it) would ignore the withdrawals and objections loaded
     since and put those subjects back in the marketing audience (Art. 7(3), 21(3)). Builds, like
-    runs, move forward in time (``ingest.sources.going_back_in_time``)."""
+    runs, move forward in time (``ingest.sources.going_back_in_time``). ``as_of`` has whole seconds:
+    a load in its second (a run at 13:36:05.5 builds at 13:36:05) is not after it."""
     moment = datetime.fromisoformat(as_of).replace(tzinfo=timezone.utc)
-    if loaded is None or moment >= loaded:
+    if loaded is None or moment >= loaded.replace(microsecond=0):
         return None
     return (f"dbt would build the marts at {as_of} (UTC), before the last load at {loaded.isoformat()}: they would "
             "take consent as it was then, ignoring the withdrawals and objections loaded since. Builds move forward "

@@ -157,6 +157,19 @@ def test_dbt_does_not_build_the_marts_at_a_time_before_the_last_load():
     assert build_time_problem(dbt_as_of("2027-01-01", loaded), loaded) is None
     assert build_time_problem("2024-06-01 00:00:00", None) is None  # nothing loaded yet
 
+
+def test_dbt_builds_after_a_load_at_its_own_run_time_with_a_fraction_of_a_second():
+    """Review: `klantkluis run --as-of 2026-12-07T13:36:05.5` (or a UI tag with microseconds, as
+    Python's isoformat writes them) loaded its files at 13:36:05.5, and dbt's time, which has whole
+    seconds, was 13:36:05: the build was refused as "before the last load", on every retry."""
+    from datetime import datetime, timezone
+
+    from orchestration.assets.dbt import build_time_problem, dbt_as_of
+
+    run = datetime(2026, 12, 7, 13, 36, 5, 500000, tzinfo=timezone.utc)
+    assert build_time_problem(dbt_as_of(None, run), run) is None
+    assert build_time_problem(dbt_as_of("2026-12-07 13:36:04", run), run) is not None  # a second earlier
+
 def test_dbt_events_go_on_without_row_counts_when_the_warehouse_cannot_be_read(tmp_path):
     """The counts are an extra: a failure to read them never loses dbt's materializations."""
     from types import SimpleNamespace
