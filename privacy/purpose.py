@@ -30,9 +30,16 @@ def _purposes(column: dict) -> set[str]:
 
 
 def _read(sql: str) -> set[str]:
-    """The names a model's SQL uses, without its comments and the names of its CTEs."""
+    """The names a model's SQL uses, without its comments, a table's name before its column
+    (orders.revenue) and a CTE's name where it names the CTE (its definition, after from or join):
+    the marts' CTE `orders` shares its name with the column orders its rows have."""
     sql = re.sub(r"--[^\n]*|\{#.*?#\}|/\*.*?\*/", " ", sql, flags=re.S).lower()
-    return set(re.findall(r"\b[a-z_][a-z0-9_]*\b", sql)) - set(re.findall(r"\b(\w+)\s+as\s*\(", sql))
+    ctes = sorted(set(re.findall(r"\b(\w+)\s+as\s*\(", sql)))
+    sql = re.sub(r"\b[a-z_]\w*\s*\.(?=\s*[a-z_*])", " ", sql)
+    if ctes:
+        named = "|".join(map(re.escape, ctes))
+        sql = re.sub(rf"\b(?:{named})\s+as\s*\(|\b(?:from|join)\s+(?:{named})\b", " ", sql)
+    return set(re.findall(r"\b[a-z_][a-z0-9_]*\b", sql))
 
 
 def _marts(manifest: dict) -> Iterator[dict]:

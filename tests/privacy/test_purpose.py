@@ -52,6 +52,22 @@ def test_reading_a_column_not_allowed_for_the_purpose_is_a_violation_even_when_n
     assert purpose_violations(broken, load_policy()) == []
 
 
+def test_a_column_named_like_one_of_the_marts_ctes_is_still_checked(manifest):
+    """Review: the marts name their CTE over int_orders_aggregated_to_subjects `orders`, and that model
+    has a column orders (analytics only): key_accounts (account management) ordering by orders.orders
+    passed, since a CTE's name was left out wherever it occurred. It is left out where it names the
+    CTE only: its definition, after from or join, and before a column (orders.revenue)."""
+    broken = copy.deepcopy(manifest)
+    accounts = _node(broken, "key_accounts")
+    sql = accounts["raw_code"]
+    assert "orders as (" in sql and "from orders" in sql
+    accounts["raw_code"] = sql.replace("order by coalesce(clv.predicted_revenue, 0) desc,",
+                                       "order by orders.orders desc, coalesce(clv.predicted_revenue, 0) desc,")
+    assert accounts["raw_code"] != sql
+    found = purpose_violations(broken, load_policy())
+    assert [(f.table, f.column) for f in found] == [("key_accounts", "orders")], found
+
+
 def test_a_consent_based_mart_must_filter_on_consent(manifest):
     broken = copy.deepcopy(manifest)
     audience = _node(broken, "marketing_audience")
