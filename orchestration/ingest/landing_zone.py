@@ -50,11 +50,15 @@ def _why_unread(paths: Paths, path: Path) -> tuple[str, bool]:
     near = ([s for s in LANDING_SOURCES if s.lower() == folder.lower()]
             or difflib.get_close_matches(folder, LANDING_SOURCES, n=1, cutoff=0.5)
             or [s for s in LANDING_SOURCES if s.startswith(folder.lower()) or folder.lower() in s])
+    # a warning where the folder's name is likely a source's misspelt (a typo, another case, a part of
+    # it: nps/); a folder of its own (processed/, errors/) resembles one by chance at difflib's 0.5
+    meant = bool(near) and (difflib.SequenceMatcher(None, folder.lower(), near[0]).ratio() >= 0.7
+                            or len(folder) >= 3 and folder.lower() in near[0])
     if near and (glob := source_location(paths, near[0])) != paths.landing / near[0] / "*":
         return (f"landing/{folder}/ is not a source's folder: did you mean {near[0]}? {paths.mapping.name} reads "
-                f"{near[0]} through its `files` glob ({glob}): put them where it matches"), True
+                f"{near[0]} through its `files` glob ({glob}): put them where it matches"), meant
     hint = f"did you mean landing/{near[0]}/?" if near else f"the folders read are {', '.join(sorted(LANDING_SOURCES))}"
-    return f"landing/{folder}/ is not a source's folder: {hint}", bool(near)
+    return f"landing/{folder}/ is not a source's folder: {hint}", meant
 
 
 def unread(paths: Paths) -> list[str]:

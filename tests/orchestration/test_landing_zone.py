@@ -62,6 +62,20 @@ def test_files_no_source_reads_are_named_with_the_fix(home):
     assert any("(orders/archive/2026-01-01.csv): in a subfolder" in n for n in notes)
 
 
+def test_a_folder_of_its_own_that_resembles_a_source_by_chance_stays_a_note(home):
+    """Review: folders an operator keeps beside the sources' (processed/, errors/, old/, incoming/)
+    were warnings, "did you mean landing/nps_responses/?" and the like, from difflib's loosest match
+    (ratio 0.5): `run --strict` exited with 3 on every run. A likely misspelling still warns."""
+    landing = home / "landing"
+    for folder in ("processed", "errors", "old", "incoming", "consents", "orderss", "crm"):
+        (landing / folder).mkdir()
+        (landing / folder / "2026-01-01.csv").write_text(HEADER)
+    notes = unread(Paths.from_home(str(home)))
+    warned = {n.split("not read (")[1].split("/")[0]: n.startswith("Warning: ") for n in notes}
+    assert warned == {"processed": False, "errors": False, "old": False, "incoming": False,
+                      "consents": True, "orderss": True, "crm": True}, notes
+
+
 def test_a_source_marked_absent_has_its_files_named(home):
     (home / "sources.yml").write_text("leads:\n  absent: true\n")
     (home / "landing" / "leads").mkdir()
