@@ -99,18 +99,23 @@ def erase_again(con, left: set[str], *, keystore, classification: Classification
     ``unfinished`` names the subjects of such stopped erasure requests per request id: theirs are
     erased in the request's name, and ``record`` gets the request id and what was removed and kept
     before the deletions commit, so that the request, taken up again, still tells the subject what
-    was erased and what a legal duty keeps (Art. 12(1), 19)."""
-    again = sorted(keystore.tombstones() & left)
-    rest = set(again)
+    was erased and what a legal duty keeps (Art. 12(1), 19). All of its subjects with rows are, once
+    one of them is here: a request stopped between two keys would otherwise erase the rest on its
+    retake and record that over what was recorded here."""
+    shredded = keystore.tombstones() & left
+    rest, erased = set(shredded), set()
     for request_id, subjects in (unfinished or {}).items():
-        if theirs := sorted(rest & set(subjects)):
+        if rest & set(subjects):
+            theirs = sorted((left & set(subjects)) - erased)
             erase(con, theirs, keystore=keystore, classification=classification, policy=policy, audit=audit,
                   actor=f"request:{request_id}", now=now,
                   before_commit=record and (lambda result, request_id=request_id: record(request_id, result)))
+            erased |= set(theirs)
             rest -= set(theirs)
     if rest:
         erase(con, sorted(rest), keystore=keystore, classification=classification, policy=policy, audit=audit,
               actor="system", now=now)
+    again = sorted(shredded | erased)
     if again:
         audit.append("erasure_reapplied", now=now, subjects=len(again))
     return again

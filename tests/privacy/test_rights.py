@@ -589,6 +589,30 @@ def test_a_warehouse_restored_from_before_an_erasure_has_the_subject_erased_agai
     assert events[-2:] == ["erasure", "erasure_reapplied"] and events.count("erasure_reapplied") == 1
 
 
+def test_the_sweep_erases_every_subject_of_an_erasure_stopped_between_two_keys(tmp_path, keystore, pseudonymiser,
+                                                                               audit, now):
+    """Review: an erasure of two subjects (a customer and their own lead) stopped after destroying the
+    first key. The sweep erased only that subject in the request's name and recorded it; the retake
+    then erased the second and recorded it over the first: the receipt no longer named the first
+    one's orders kept for the fiscal duty (a demo: 15 rows removed and 3 orders kept, of 25 and 11).
+    All of the request's subjects are erased together, as the request would have."""
+    from privacy.retention import subjects_left
+    from privacy.rights.erasure import erase_again
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        jan, anna = _warehouse(con, keystore, pseudonymiser, now)
+        keystore.shred(jan, now=now, actor="request:r1")  # the first attempt stopped here
+        recorded = {}
+        again = erase_again(con, subjects_left(con), keystore=keystore, classification=CLASSIFICATION,
+                            policy=POLICY, audit=audit, now=now, unfinished={"r1": [jan, anna]},
+                            record=recorded.__setitem__)
+        assert sorted(again) == sorted([jan, anna]) and not {jan, anna} & subjects_left(con)
+        assert sum(r["rows"] for r in recorded["r1"].removed) == sum(
+            e["details"]["removed"][t] for e in audit.entries() if e["event"] == "erasure" for t in e["details"]["removed"])
+        assert not keystore.has(anna)
+    assert [e["actor"] for e in audit.entries() if e["event"] == "erasure"] == ["request:r1"]
+
+
 def test_a_purpose_based_on_consent_is_named_only_to_a_subject_who_granted_it(now):
     """Art. 12(1), 15(1)(a): a lead (no consent is recorded of leads) was told their pyramid tier
     serves offers "only if you agreed"; it does not, so direct marketing is no purpose of theirs."""
