@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import re
+import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -140,7 +141,10 @@ def build_events(invocation) -> tuple[list, Exception | None]:
     except Exception as exc:
         if invocation.process.poll() is None:
             invocation.process.terminate()
-            invocation.process.wait(timeout=60)
+            try:
+                invocation.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # deaf to SIGTERM: the build's failure still shows
+                invocation.process.kill()
         return events, exc
     return events, None
 

@@ -170,6 +170,7 @@ def test_dbt_builds_after_a_load_at_its_own_run_time_with_a_fraction_of_a_second
     assert build_time_problem(dbt_as_of(None, run), run) is None
     assert build_time_problem(dbt_as_of("2026-12-07 13:36:04", run), run) is not None  # a second earlier
 
+
 def test_dbt_events_go_on_without_row_counts_when_the_warehouse_cannot_be_read(tmp_path):
     """The counts are an extra: a failure to read them never loses dbt's materializations."""
     from types import SimpleNamespace
