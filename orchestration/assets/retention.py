@@ -7,6 +7,8 @@ result twice: on the sweep (raw and snapshots) and on the published marts (marts
 no subject that the swept source layer no longer holds).
 """
 
+import contextlib
+import os
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -84,9 +86,23 @@ def _run_history(context, policy, audit, now: datetime) -> int:
     old = context.instance.get_run_ids(RunsFilter(created_before=before), limit=1000)
     for run_id in old:
         context.instance.delete_run(run_id)
+        _remove_run_files(context.instance, run_id)
     if old:
         audit.append("run_history_expired", now=now, rule=RUN_HISTORY, count=len(old))
     return len(old)
+
+
+def _remove_run_files(instance, run_id: str) -> None:
+    """The files a deleted run leaves on a local instance: ``delete_run`` empties its rows, not its
+    event-log shard (``history/runs/<id>.db``, about a megabyte each) nor its captured log lines
+    (``storage/<id>/compute_logs/``), which would stay past the rule and pile up a run a day."""
+    with contextlib.suppress(NotImplementedError, OSError):
+        instance.compute_log_manager.delete_logs(prefix=[run_id])
+    shard = getattr(instance.event_log_storage, "path_for_shard", None)  # SQLite storage: one file per run
+    if shard is not None:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(shard(run_id) + suffix)
 
 
 def _swept_by_ingest(context, ingest_keys: list[AssetKey]) -> bool:

@@ -323,6 +323,37 @@ def test_the_sweep_removes_dagsters_record_of_runs_past_the_rule_run_history():
     assert events == [("run_history_expired", {"now": now, "rule": RUN_HISTORY, "count": 2})]
 
 
+def test_the_run_history_sweep_leaves_no_file_of_the_runs_it_removes(tmp_path):
+    """Dagster's delete_run drops a run's rows, not its files: on a local instance each run keeps an
+    event-log shard (history/runs/<id>.db, about a megabyte) and its captured log lines
+    (storage/<id>/compute_logs/), which would stay past the rule run_history and pile up a run a day."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from dagster import DagsterInstance, job, op
+
+    from orchestration.assets.retention import RUN_HISTORY, _run_history
+    from privacy.policy import load_policy
+
+    @op
+    def nothing(context):
+        context.log.info("a log line")
+
+    @job
+    def trivial():
+        nothing()
+
+    policy = load_policy()
+    policy.retention[RUN_HISTORY] = replace(policy.retention[RUN_HISTORY], duration_days=0)
+    audit = SimpleNamespace(append=lambda event, **fields: None)
+    with DagsterInstance.local_temp(tempdir=str(tmp_path)) as instance:
+        ids = [trivial.execute_in_process(instance=instance).run_id for _ in range(2)]
+        assert all(any(tmp_path.rglob(f"*{run_id}*")) for run_id in ids)  # the files the runs left
+        assert _run_history(SimpleNamespace(instance=instance), policy, audit, datetime.now(timezone.utc)) == 2
+        assert [p for run_id in ids for p in tmp_path.rglob(f"*{run_id}*")] == []
+
+
 def _schedule_requests(home, queued: tuple[str, ...] = ()):
     """What the full_refresh schedule requests for the installation at `home`, with runs of the
     landing days `queued` waiting in the run queue."""
