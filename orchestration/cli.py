@@ -76,6 +76,7 @@ def _run(args, paths: Paths) -> int:
 def _status(args, paths: Paths) -> int:
     from orchestration.headlines import all_figures
     from orchestration.ingest.landing_zone import business_day, landing_notes
+    from orchestration.ingest.sources import last_load
     from orchestration.requests.common import requests_note
     from orchestration.settings import connect_duckdb
     from orchestration.summary import layer_counts, quarantine_counts, reconciliation, render
@@ -86,9 +87,11 @@ def _status(args, paths: Paths) -> int:
     said, last = _last_run(paths)
     print(said)
     with connect_duckdb(paths.warehouse, read_only=True) as con:
+        # the installation's time: a simulated run (--as-of --simulate) loaded days after today
+        now = max(filter(None, (datetime.now(timezone.utc), last_load(paths, con))))
         print(render(paths, layer_counts(con), {}, reconciliation(con), requests=requests_note(paths),
                      quarantine=quarantine_counts(con), warnings=_warnings_of(last),
-                     landing=landing_notes(paths, con, business_day()), headlines=all_figures(con),
+                     landing=landing_notes(paths, con, business_day(now)), headlines=all_figures(con),
                      title="klantkluis status"))
     return 0
 

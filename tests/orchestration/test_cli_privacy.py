@@ -274,3 +274,29 @@ def test_a_wrong_master_key_from_the_environment_is_named_not_a_traceback(tmp_pa
     wrong = {**paths.environment(), "KLANTKLUIS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
     with pytest.raises(WrongMasterKey, match="is wrapped by master key"):
         KeyStore(paths.keystore, master_key_from_env(wrong))
+
+
+def test_status_after_a_simulated_run_judges_the_landing_days_by_the_installations_time(tmp_path, monkeypatch,
+                                                                                         capsys):
+    """Soak test: after `run --as-of ... --simulate` the run's summary was clean, but `status` measured
+    the landing files against today's date and called every file of a simulated day a typo, each day,
+    with no way to clear it. The installation's time is the later of now and its last load (a plain
+    run after a simulated later one is refused for the same reason)."""
+    import duckdb
+
+    from orchestration.ingest.schema import ensure_raw_tables
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    (paths.landing / "orders").mkdir(parents=True)
+    (paths.landing / "orders" / "2062-01-01.csv").write_text("order_id,customer_id,order_date,amount\n")
+    with duckdb.connect(str(paths.warehouse)) as con:
+        ensure_raw_tables(con, [])
+        con.execute("insert into raw._batches values ('b1', 'orders', '2062-01-01.csv', 'x', 0, 0, 0, 0, "
+                    "timestamptz '2062-01-02 02:00:00+00', null, null, null, null)")
+    assert main(["--home", str(tmp_path), "status"]) == 0
+    assert "after a day after today" not in capsys.readouterr().out
+    (paths.landing / "orders" / "2062-01-05.csv").write_text("order_id,customer_id,order_date,amount\n")
+    assert main(["--home", str(tmp_path), "status"]) == 0  # after the installation's time: still a note
+    assert "named after a day after today (orders/2062-01-05.csv)" in capsys.readouterr().out
