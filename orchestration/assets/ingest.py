@@ -201,13 +201,19 @@ def _remove_expired(context, con, source: str, passed: list, klantkluis, policy,
     return len(removed)
 
 
-def _check(key: AssetKey, latest: list, rules: Counter, max_share: float) -> AssetCheckResult:
+def _over_share(latest: list, max_share: float) -> list[str]:
+    """The current files with more than ``max_share`` of their rows quarantined."""
+    return sorted(f for f, rows, quarantined, _ in latest if not passes_gate(rows, quarantined, None, max_share))
+
+
+def _check(key: AssetKey, latest: list, rules: Counter, max_share: float, over_rules: Counter) -> AssetCheckResult:
+    """``rules``: the quarantine's rules of every current file; ``over_rules``: of those over the share."""
     shares = {file: quarantined / rows if rows else 0.0 for file, rows, quarantined, _ in latest}
-    over = sorted(f for f, rows, quarantined, _ in latest if not passes_gate(rows, quarantined, None, max_share))
+    over = _over_share(latest, max_share)
     table_failures = sorted({f"{file}: {rule}" for file, _, _, failed in latest if failed for rule in failed.split("\n")})
     problems = []
     if over:
-        common = ", ".join(f"{rule} ({rows} rows)" for rule, rows in rules.most_common(3))
+        common = ", ".join(f"{rule} ({rows} rows)" for rule, rows in over_rules.most_common(3))
         problems.append(f"more than {max_share:.0%} of the rows of {', '.join(over)} quarantined"
                         + (f"; most often {common}" if common else "") + " (raw._quarantine holds the rule per row)")
     if table_failures:
@@ -293,6 +299,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             held = _held_rules(con, table.name)
             current = _held_rules(con, table.name, [f for f, *_ in latest])
+            stopping = _held_rules(con, table.name, _over_share(latest, klantkluis.max_quarantine_share))
         if any(r.replaced for r in results):  # a changed file's old rows: their bytes await a compaction
             record_deletion(klantkluis.paths, now)
         counts, rules = _summary(results)
@@ -310,6 +317,6 @@ def build_ingest_asset(table) -> AssetsDefinition:
         if errors:
             raise Failure(description="\n".join(errors), metadata=metadata)
         return MaterializeResult(metadata={**metadata, "dagster/row_count": raw_rows}, check_results=[
-            _check(key, latest, current, klantkluis.max_quarantine_share)])
+            _check(key, latest, current, klantkluis.max_quarantine_share, stopping)])
 
     return _ingest

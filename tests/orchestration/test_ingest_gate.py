@@ -79,6 +79,21 @@ def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, landin
     assert passed and metadata["quarantined_share"].value == 0.0
 
 
+def test_the_gate_names_the_rules_of_the_files_it_stops_not_those_of_the_files_that_passed(tmp_path, landing):
+    """Soak test: a file whose amounts all had a decimal comma stopped the run with 'most often
+    ...match_regex:amount (15 rows), ...be_between:amount (4 rows)', the second rule from the rows
+    other, passing files had in the quarantine: the operator looked for it in the wrong file."""
+    (landing / "2026-01-01.csv").write_text(HEADER + "".join(GOOD.format(n=n, d=1) for n in range(1, 9)).replace(
+        "10.00", "-5.00", 1))  # one negative amount of eight rows: quarantined, the file passes
+    (landing / "2026-01-02.csv").write_text(HEADER + GOOD.format(n=20, d=2) + "".join(
+        GOOD.format(n=n, d=2).replace("10.00", "ten") for n in range(21, 24)))
+    passed, metadata, said = _orders_gate(tmp_path)
+    assert not passed and "of the rows of 2026-01-02.csv quarantined" in said
+    assert "most often expect_column_values_to_match_regex:amount (3 rows)" in said
+    assert "be_between:amount" not in said
+    assert "| expect_column_values_to_be_between:amount | 1 |" in metadata["failed_rules"].value  # every current file
+
+
 def test_a_file_whose_name_is_not_utf8_is_named_with_the_fix_and_the_others_still_load(tmp_path, landing):
     """Security review: a landing file named in another encoding (bytes that are no UTF-8, from a
     Windows share, say) stopped its source, and so the whole run, with a bare pybind11 cast error in
