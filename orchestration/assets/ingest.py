@@ -206,10 +206,11 @@ def _over_share(latest: list, max_share: float) -> list[str]:
     return sorted(f for f, rows, quarantined, _ in latest if not passes_gate(rows, quarantined, None, max_share))
 
 
-def _check(key: AssetKey, latest: list, rules: Counter, max_share: float, over_rules: Counter) -> AssetCheckResult:
-    """``rules``: the quarantine's rules of every current file; ``over_rules``: of those over the share."""
+def _check(key: AssetKey, latest: list, rules: Counter, max_share: float, over: list[str],
+           over_rules: Counter) -> AssetCheckResult:
+    """``rules``: the quarantine's rules of every current file; ``over``: the files over the share
+    (``_over_share``), and ``over_rules`` their rules."""
     shares = {file: quarantined / rows if rows else 0.0 for file, rows, quarantined, _ in latest}
-    over = _over_share(latest, max_share)
     table_failures = sorted({f"{file}: {rule}" for file, _, _, failed in latest if failed for rule in failed.split("\n")})
     problems = []
     if over:
@@ -299,7 +300,8 @@ def build_ingest_asset(table) -> AssetsDefinition:
             raw_rows = con.execute(f'select count(*) from raw."{table.name}"').fetchone()[0]
             held = _held_rules(con, table.name)
             current = _held_rules(con, table.name, [f for f, *_ in latest])
-            stopping = _held_rules(con, table.name, _over_share(latest, klantkluis.max_quarantine_share))
+            over = _over_share(latest, klantkluis.max_quarantine_share)
+            stopping = _held_rules(con, table.name, over)
         if any(r.replaced for r in results):  # a changed file's old rows: their bytes await a compaction
             record_deletion(klantkluis.paths, now)
         counts, rules = _summary(results)
@@ -317,6 +319,6 @@ def build_ingest_asset(table) -> AssetsDefinition:
         if errors:
             raise Failure(description="\n".join(errors), metadata=metadata)
         return MaterializeResult(metadata={**metadata, "dagster/row_count": raw_rows}, check_results=[
-            _check(key, latest, current, klantkluis.max_quarantine_share, stopping)])
+            _check(key, latest, current, klantkluis.max_quarantine_share, over, stopping)])
 
     return _ingest

@@ -14,11 +14,10 @@ import os
 from datetime import datetime, timezone
 
 from orchestration.compaction import record_deletion
-from orchestration.ingest import landing_retention
 from orchestration.ingest.schema import landing_columns
 from orchestration.ingest.writer import load_file
 from orchestration.requests.common import MASTER_TABLES, Refused, receipt, republish, write_receipt
-from orchestration.requests.erasure import erase_now, exports_said, purge
+from orchestration.requests.erasure import erase_now, exports_said, landing_days, purge
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
@@ -90,8 +89,8 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
             row[request.field] = request.value
             if broken := broken_rules(table.name, row, request.field, now):
                 raise Refused(f"the corrected {request.field} breaks the rule(s) {', '.join(broken)}",
-                              tuple(t.format(field=table.column(request.field).title.get(lang) or request.field)
-                                    for lang, t in zip(texts.LANGUAGES, texts.NOT_ACCEPTED)))
+                              tuple(t.format(field=heading) for heading, t in zip(_headings(table, request.field),
+                                                                                   texts.NOT_ACCEPTED)))
             changed.update(rectify(con, table, sid, row[table.subject.key], request.field, request.value,
                                    keystore=service.keystore, pseudonymiser=service.pseudonymiser,
                                    audit=service.audit, actor=actor, now=now))
@@ -107,13 +106,18 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
     return write_receipt(service, document), {"subject_ids": ids, "found": bool(ids), "rows": changed}
 
 
+def _headings(table, field: str) -> list[str]:
+    """The field's heading on the access export's pages, per language of ``texts.LANGUAGES`` (Art. 12(1))."""
+    title = table.column(field).title
+    return [title.get(lang) or field for lang in texts.LANGUAGES]
+
+
 def rectified_effect(table, field: str, policy) -> dict[str, str]:
     """What a rectification did, per language: the field by its heading on the access export's pages
     (Art. 12(1)), and that the landing file it was loaded from and the source system still hold the
     old value (Art. 16, 19), as an erasure receipt says of the erased data."""
-    title, rule = table.column(field).title, policy.retention.get(landing_retention.RULE)
-    return {lang: text.format(field=title.get(lang) or field, days=rule.duration_days if rule else "?")
-            for lang, text in zip(texts.LANGUAGES, texts.RECTIFIED)}
+    return {lang: text.format(field=heading, days=landing_days(policy))
+            for lang, heading, text in zip(texts.LANGUAGES, _headings(table, field), texts.RECTIFIED)}
 
 
 def consent(service, request: Request, now: datetime) -> tuple[str, dict]:

@@ -24,9 +24,14 @@ from privacy.rights.readable import dated
 from privacy.rights.requests import Request, local_date
 from privacy.rights.warehouse import recorded
 
-def _sources_note(policy) -> tuple[str, str]:
+def landing_days(policy) -> int | str:
+    """The days a landing file is kept after its load (its rule), as the letters say it; "?" without the rule."""
     rule = policy.retention.get(landing_retention.RULE)
-    return tuple(t.format(days=rule.duration_days if rule else "?") for t in texts.LANDING_FILES_KEPT)
+    return rule.duration_days if rule else "?"
+
+
+def _sources_note(policy) -> tuple[str, str]:
+    return tuple(t.format(days=landing_days(policy)) for t in texts.LANDING_FILES_KEPT)
 
 
 def erase_now(service, request: Request, subject_ids: list[str], now: datetime) -> dict:
