@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
@@ -56,6 +57,18 @@ class RetentionRule:
     purposes: tuple[str, ...] = ()
     subjects: tuple[str, ...] = ()
     plain: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # {"nl": ..., "en": ...} for data subjects (Art. 12(1))
+
+    def cutoff(self, now: datetime) -> datetime:
+        """What is dated before the returned moment (UTC) is past this rule at ``now`` (Art. 5(1)(e)).
+
+        Periods count in whole days (UTC): what is dated day D goes in the first run on day
+        D + ``duration_days``, whatever the hour of either. Counted to the second instead, a daily
+        run at a fixed hour kept a file loaded a few seconds into its run a day longer than the
+        register says (the same hour 30 days on is not yet past the load)."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware (UTC)")
+        today = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today + timedelta(days=1 - self.duration_days)
 
 
 _SAMPLE = re.compile(r"\bvoorbeeld|(^|[@./])example\.", re.IGNORECASE)

@@ -17,7 +17,7 @@ import hashlib
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from privacy.exceptions import PolicyError
 from privacy.policy import Policy, RetentionRule, load_policy
@@ -210,7 +210,7 @@ def expire_audit(audit, policy: Policy, *, now: datetime) -> int:
     rule = policy.retention.get(AUDIT_RULE)
     if rule is None:
         return 0
-    return audit.expire(now - timedelta(days=rule.duration_days), rule=AUDIT_RULE, now=now)
+    return audit.expire(rule.cutoff(now), rule=AUDIT_RULE, now=now)
 
 
 def unknown_subjects(con, relations: list[str]) -> dict[str, int]:
@@ -311,7 +311,7 @@ def _expired(relation: str, cols: dict[str, str], rule: RetentionRule, now: date
         raise ValueError(f"retention rule {rule.name!r}: anchor {rule.anchor!r} is not a column of {relation}")
     # Naive text times are UTC, as dbt staging casts them; timestamptz is converted to UTC.
     moments = [_utc(c, cols) for c in (anchor, *_FALLBACK.get(anchor, ())) if c in cols]
-    cutoff = (now - timedelta(days=rule.duration_days)).astimezone(timezone.utc).replace(tzinfo=None)
+    cutoff = rule.cutoff(now).replace(tzinfo=None)
     test = f"coalesce({', '.join(moments)}) < timestamp '{cutoff.isoformat(sep=' ')}'"
     if anchor not in _STATE_ANCHORS:
         return test

@@ -82,7 +82,7 @@ def _run_history(context, policy, audit, now: datetime) -> int:
     rule = policy.retention.get(RUN_HISTORY)
     if rule is None:
         return 0
-    before = datetime.now(timezone.utc) - timedelta(days=rule.duration_days)
+    before = rule.cutoff(datetime.now(timezone.utc))
     old = context.instance.get_run_ids(RunsFilter(created_before=before), limit=1000)
     for run_id in old:
         context.instance.delete_run(run_id)
@@ -178,8 +178,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                                     "and before its deletions, whose request is taken up again within 30 minutes): "
                                     "erased, as their requests do")
             events = classification.table("consent_events", "source")
-            service.keystore.expire_withdrawals(
-                now - timedelta(days=policy.retention[events.column("occurred_at").retention].duration_days))
+            service.keystore.expire_withdrawals(policy.retention[events.column("occurred_at").retention].cutoff(now))
             withdrawn = withdraw_again(service, con, now)
             if withdrawn:
                 context.log.warning(f"{len(withdrawn)} subject(s) lacked a consent withdrawal or objection their "
@@ -191,7 +190,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             # (or an erasure's, a reload's) left subjects whose keys no later deletion would retire
             retired = retention.retire_subjects(con, service.keystore, service.ledger.index,
                                                 left=held - set(erased), now=now, audit=audit)
-            tombstones = service.keystore.expire_tombstones(now - timedelta(days=rule.duration_days)) \
+            tombstones = service.keystore.expire_tombstones(rule.cutoff(now)) \
                 if (rule := policy.retention.get(TOMBSTONES)) else 0
             if tombstones:
                 audit.append("erasure_tombstones_expired", now=now, rule=TOMBSTONES, count=tombstones)

@@ -12,7 +12,7 @@ folder is told apart from a wrong path.
 
 import os
 import stat
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from orchestration.ingest.schema import LATEST_BATCHES
@@ -35,7 +35,7 @@ def expired(con, source: str, files: list[Path], policy: Policy, now: datetime) 
         f"with latest as (select file, sha256 from {LATEST_BATCHES} where source = ? and file in ({marks})) "
         "select b.file, latest.sha256, min(b.loaded_at) from raw._batches b join latest on b.file = latest.file and b.sha256 = latest.sha256 "
         "where b.source = ? group by b.file, latest.sha256 having min(b.loaded_at) < ?",
-        [source, *(p.name for p in files), source, now - timedelta(days=rule.duration_days)]).fetchall()}
+        [source, *(p.name for p in files), source, rule.cutoff(now)]).fetchall()}
     return [(p, *found[p.name]) for p in files if p.name in found]
 
 

@@ -189,7 +189,7 @@ def erased_before(service, subject_ids: list[str], now: datetime) -> tuple[str, 
     today = local_date(timestamp(now))
     kept = [k for e in erased for k in e.get("exports_kept_for_delivery", []) if k["until"] >= today]
     rule = service.policy.retention.get(landing_retention.RULE)
-    landing = _sources_note(service.policy) if rule is None or now < last + timedelta(days=rule.duration_days) else None
+    landing = _sources_note(service.policy) if rule is None or last >= rule.cutoff(now) else None
     parts = ([dated(texts.ERASED_ON, local_date(timestamp(last)))]
              + _kept_by_law([k for e in erased for k in e["kept"]])
              + exports_said({"exports_kept_for_delivery": kept})

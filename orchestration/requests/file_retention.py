@@ -13,7 +13,7 @@ sweep, so files also go when no request arrives.
 """
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from privacy.audit import timestamp
@@ -72,7 +72,7 @@ def remove_expired(service, now: datetime) -> dict[str, int]:
         policy_rule = service.policy.retention.get(rule)
         if policy_rule is None:
             continue
-        cutoff, removed[rule] = now - timedelta(days=policy_rule.duration_days), 0
+        cutoff, removed[rule] = policy_rule.cutoff(now), 0
         for path, row in _files(service, rule):
             since = row["completed_at"] or (_unanswered_since(row) if row["status"] == "rejected" else None)
             if not (since and datetime.fromisoformat(since) < cutoff):

@@ -97,12 +97,22 @@ def test_the_latest_export_is_decided_in_utc_when_exports_carry_offsets(con):
     assert plan(con).counts()["raw.crm_customers"] == 2
 
 
-def test_the_anchor_day_plus_duration_is_the_last_moment_kept(con):
+def test_periods_count_in_whole_utc_days_the_anchor_day_plus_duration_is_the_first_day_without(con):
     customer(con, "edge", "2024-03-01", "2024-03-01 06:00:00")
     end = datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(days=730)
-    assert plan(con, now=end).rows == 0
-    assert plan(con, now=end + timedelta(seconds=1)).counts()["raw.crm_customers"] == 1
-    assert plan(con, now=(end + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=2)))).rows == 2
+    assert plan(con, now=end - timedelta(microseconds=1)).rows == 0
+    assert plan(con, now=end).counts()["raw.crm_customers"] == 1
+    assert plan(con, now=(end + timedelta(hours=23)).astimezone(timezone(timedelta(hours=2)))).rows == 2
+
+
+def test_a_row_loaded_seconds_into_a_daily_run_goes_in_the_run_at_the_same_hour_a_period_later(con):
+    # The soak test: a run at 02:00 loads a file at 02:00:07; counted to the second, the run at
+    # 02:00 thirty days on was 7 s short, so rows and files stayed 31 days where the register says 30.
+    run = datetime(2030, 5, 2, 2, 0, tzinfo=timezone.utc)
+    con.execute("insert into raw._quarantine values ('orders', 'f', 1, 'rule', 's', null, 'b', ?)",
+                [run + timedelta(seconds=7)])
+    assert plan(con, now=run + timedelta(days=29, hours=21, minutes=59)).rows == 0  # 23:59 the day before
+    assert plan(con, now=run + timedelta(days=30)).counts()["raw._quarantine"] == 1
 
 
 def test_orders_past_the_fiscal_duty_are_anonymised_with_amounts_kept(con):
@@ -249,5 +259,5 @@ def test_erasure_tombstones_expire_after_their_rule(keystore, subjects):
     keystore.shred(subjects[0], now=NOW - timedelta(days=2558))
     keystore.shred(subjects[1], now=NOW - timedelta(days=10))
     rule = POLICY.retention["erasure_tombstones"]
-    assert keystore.expire_tombstones(NOW - timedelta(days=rule.duration_days)) == 1
+    assert keystore.expire_tombstones(rule.cutoff(NOW)) == 1
     assert keystore.shredded(subjects[:2]) == {subjects[1]}
