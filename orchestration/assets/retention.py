@@ -19,7 +19,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      ScheduleEvaluationContext, SkipReason, asset, asset_check, define_asset_job, schedule)
 
 from orchestration.compaction import compact_warehouse, record_deletion, uncompacted_since
-from orchestration.requests.changes import withdraw_again
+from orchestration.requests.changes import rectifications_lost, withdraw_again
 from orchestration.requests.erasure import record_pending, unfinished
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
@@ -34,6 +34,7 @@ from privacy.rights.erasure import erase_again
 SWEEP_KEY = AssetKey(["privacy", "retention_sweep"])
 PUBLISHED_KEY = AssetKey(["published", "marts"])
 CHECK = "no_row_past_retention"
+RECTIFIED_CHECK = "rectifications_in_warehouse"
 OWNERS = ["team:privacy-office"]
 TOMBSTONES, COMPACTION, UNCOMPACTED = "erasure_tombstones", "deleted_rows_in_file", "uncompacted_deletions_since"
 RUN_HISTORY = "run_history"
@@ -157,7 +158,13 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                     "past their rules. Runs after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
                                     description="After the sweep no row of the raw layer or a snapshot is past "
-                                                "its retention rule at the run's time.")],
+                                                "its retention rule at the run's time."),
+                     AssetCheckSpec(RECTIFIED_CHECK, asset=SWEEP_KEY,
+                                    description="Every completed rectification is still in the warehouse (Art. 16, "
+                                                "5(1)(d)). A warehouse restored from a backup older than the request "
+                                                "holds the inaccurate value again, and the corrected one was kept "
+                                                "nowhere else: file each request the run's log names again "
+                                                "(klantkluis requests lists them)")],
     )
     def retention_sweep(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
@@ -184,6 +191,11 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                 context.log.warning(f"{len(withdrawn)} subject(s) lacked a consent withdrawal or objection their "
                                     "request had recorded (the warehouse restored from a backup older than the "
                                     "request?): recorded again, as their requests did")
+            lost = rectifications_lost(service, con)
+            if lost:
+                context.log.warning(f"The warehouse holds none of the corrected versions of rectification "
+                                    f"{', '.join(lost)} (restored from a backup older than the request?): the "
+                                    "corrected value was kept nowhere else; file the request again")
             # rows go here and in each ingest step of the run, which sweeps its own table after loading
             deleted = any(done.values()) or bool(erased) or _swept_by_ingest(context, ingest_keys)
             # every sweep, not only one that deleted: a run stopped between a deletion and this step
@@ -206,7 +218,9 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         check = AssetCheckResult(
             check_name=CHECK, passed=not any(left.values()), severity=AssetCheckSeverity.ERROR,
             metadata={"rows_past_retention": sum(left.values()), "per_table": _table(left, "table")})
-        return MaterializeResult(check_results=[check], metadata={
+        rectified = AssetCheckResult(check_name=RECTIFIED_CHECK, passed=not lost, severity=AssetCheckSeverity.WARN,
+                                     metadata={"requests": ", ".join(lost) or "none"})
+        return MaterializeResult(check_results=[check, rectified], metadata={
             "as_of": now.isoformat(), "rows_swept": sum(done.values()),
             "per_table": _table(swept, "table (rule, action)"), **per_table,
             **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired or 0,

@@ -10,6 +10,7 @@ and the next build derives the same from the events.
 """
 
 import csv
+import json
 import os
 from datetime import datetime, timezone
 
@@ -26,6 +27,7 @@ from privacy.rights.consent import (PROFILING, RESOLVED, UNKNOWN_NOTICE, continu
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
 from privacy.retention import latest_first
+from privacy.tables import RECTIFIED
 from privacy.rights.warehouse import column_types, recorded
 
 EVENTS = "staging.stg_crm__consent_events"  # the events typed as the build reads them
@@ -272,6 +274,33 @@ def withdraw_again(service, con, now: datetime) -> list[str]:
     if done:
         service.audit.append("consent_withdrawal_reapplied", now=now, subjects=len(subjects), requests=sorted(done))
     return subjects
+
+
+def rectifications_lost(service, con) -> list[str]:
+    """The completed rectifications (Art. 16, 5(1)(d)) none of whose corrected versions the warehouse
+    holds, though it holds versions of the subject loaded before it: the warehouse was restored from
+    a backup older than the request (the corrected value lived in the warehouse only, so it cannot
+    be put back: the request is filed again). A version replaced since by a changed file's reload
+    was loaded after the request and does not count. Request ids, oldest first."""
+    lost = []
+    for r in service.ledger.rows("completed"):
+        detail = json.loads(r["detail"])
+        if r["type"] != "rectification" or not detail.get("found") or not detail.get("field"):
+            continue
+        for table in MASTER_TABLES.values():
+            cols = column_types(con, "raw", table)
+            if not {"_batch_id", detail["field"]} <= set(cols):
+                continue
+            marks = "t._rectified" if RECTIFIED in cols else "null"  # a table made before the first rectification
+            corrected, older = con.execute(
+                f"select count(*) filter (where list_contains(string_split(coalesce({marks}, ''), ','), ?)), "
+                f"count(*) filter (where b.loaded_at <= ?) from raw.\"{table}\" t "
+                "left join raw._batches b on b.batch_id = t._batch_id where t.subject_id in (select unnest(?))",
+                [detail["field"], datetime.fromisoformat(r["completed_at"]), json.loads(r["subjects"])]).fetchone()
+            if older and not corrected:
+                lost.append(r["request_id"])
+                break
+    return lost
 
 
 def derive_withdrawal(con, customers: list[str], purposes: list[str], event_ids: list[str]) -> None:

@@ -114,11 +114,12 @@ def _plant_canary(landing: Path) -> tuple[str, str]:
     return third, other["customer_id"]
 
 
-def _full_refresh(instance) -> None:
+def _full_refresh(instance):
     from orchestration.definitions import defs
 
     result = defs.resolve_job_def("full_refresh").execute_in_process(instance=instance, raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
 
 
 def _via_dagster(instance, home: Path) -> list:
@@ -709,13 +710,23 @@ def test_a_warehouse_restored_from_before_an_objection_and_a_withdrawal_gets_the
     Last in the module: it restores the world's warehouse."""
     from privacy.audit import AuditLog
 
+    from orchestration.assets.retention import RECTIFIED_CHECK
+    from orchestration.requests.changes import rectifications_lost
+
     paths, objector, withdrawer = world["paths"], world["objector_sid"], world["withdrawer_sid"]
+    rectified = sorted(r["request_id"] for r in world["ledger"] if r["type"] == "rectification"
+                       and r["status"] == "completed" and json.loads(r["detail"])["found"])
+    with RequestService(paths) as service, duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert len(rectified) == 2 and rectifications_lost(service, con) == []  # reloads kept them
     shutil.copy(world["backup"], paths.warehouse)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert _withdrawn(con, objector) == [] and _withdrawn(con, withdrawer) == []  # the backup predates them
         assert con.execute("select count(*) from marts.marketing_audience where subject_id = ?",
                            [objector]).fetchone()[0] == 1
-    _full_refresh(world["instance"])
+    result = _full_refresh(world["instance"])
+    # the rectifications (after the backup too) cannot be put back: the run names them to file again
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == RECTIFIED_CHECK]
+    assert not check.passed and check.metadata["requests"].value == ", ".join(rectified)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert _withdrawn(con, objector) == ["marketing_email", "profiling", "telemarketing"]
         assert _withdrawn(con, withdrawer) == ["marketing_email"]
