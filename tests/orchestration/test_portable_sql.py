@@ -3,6 +3,8 @@ engine later): the constructs engines disagree on go through one macro each."""
 
 import re
 
+import yaml
+
 from orchestration.settings import DBT_PROJECT_DIR
 
 
@@ -36,3 +38,15 @@ def test_latest_first_orders_say_where_nulls_go():
     for path, text in _sql(strings=True):
         for m in re.finditer(r"order by\s[^,]*?exported_at[^,]*", text, re.I | re.S):
             assert "nulls last" in m.group(), f"{path}: {m.group()}"
+
+
+def test_every_relation_name_fits_every_engine():
+    """PostgreSQL (and engines that follow it: Redshift, Greenplum) refuse an identifier longer than
+    63 characters; DuckDB takes any length. dbt names a relation after its model, seed or snapshot,
+    and a unit test's after the unit test, so each of those names must fit."""
+    names = [p.stem for folder in ("models", "seeds") for p in (DBT_PROJECT_DIR / folder).rglob("*")
+             if p.suffix in (".sql", ".py", ".csv")]
+    for path in (p for folder in ("models", "snapshots") for p in (DBT_PROJECT_DIR / folder).rglob("*.yml")):
+        document = yaml.safe_load(path.read_text()) or {}
+        names += [node["name"] for kind in ("unit_tests", "snapshots") for node in document.get(kind) or []]
+    assert [name for name in names if len(name) > 63] == []
