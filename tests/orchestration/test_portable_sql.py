@@ -50,3 +50,11 @@ def test_every_relation_name_fits_every_engine():
         document = yaml.safe_load(path.read_text()) or {}
         names += [node["name"] for kind in ("unit_tests", "snapshots") for node in document.get(kind) or []]
     assert [name for name in names if len(name) > 63] == []
+
+
+def test_a_period_is_added_through_add_periods():
+    """dbt.dateadd writes interval '1 quarter' on PostgreSQL, which it refuses; macro add_periods
+    adds a quarter as three months. A literal 'day' or 'month' may use dbt.dateadd itself."""
+    calls = [f"{path}: {m.group()}" for path, text in _sql(strings=True) if path.name != "add_periods.sql"
+             for m in re.finditer(r"dbt\.dateadd\(\s*(?!['\"](day|week|month|year)['\"])[^,]*", text)]
+    assert calls == []

@@ -69,10 +69,10 @@ delivered as (  -- how far the survey data reaches (the newest response, in var 
 
 spine as (
 
-    select cast({{ dbt.dateadd(var('nps_period'), 'steps.n', 'bounds.first_period') }} as date) as period_start
+    select cast({{ add_periods(var('nps_period'), 'steps.n', 'bounds.first_period') }} as date) as period_start
     from (select min(period_start) as first_period from periods) as bounds
     cross join steps
-    where {{ dbt.dateadd(var('nps_period'), 'steps.n', 'bounds.first_period') }} <= {{ local_now }}
+    where {{ add_periods(var('nps_period'), 'steps.n', 'bounds.first_period') }} <= {{ local_now }}
 
 )
 
@@ -84,8 +84,8 @@ select
     coalesce(periods.passives, 0) as passives,
     coalesce(periods.detractors, 0) as detractors,
     periods.nps,
-    {{ dbt.dateadd(var('nps_period'), 1, 'spine.period_start') }} <= {{ local_now }}
-        and {{ dbt.dateadd(var('nps_period'), 1, 'spine.period_start') }} <= delivered.newest_response
+    {{ add_periods(var('nps_period'), 1, 'spine.period_start') }} <= {{ local_now }}
+        and {{ add_periods(var('nps_period'), 1, 'spine.period_start') }} <= delivered.newest_response
         and not (spine.period_start = min(spine.period_start) over ()
                  and periods.first_response > periods.period_start) as is_complete
 from spine
