@@ -58,3 +58,22 @@ def test_a_period_is_added_through_add_periods():
     calls = [f"{path}: {m.group()}" for path, text in _sql(strings=True) if path.name != "add_periods.sql"
              for m in re.finditer(r"dbt\.dateadd\(\s*(?!['\"](day|week|month|year)['\"])[^,]*", text)]
     assert calls == []
+
+
+def _calls(text, name):
+    """The argument text of every call of function `name` in `text`."""
+    for m in re.finditer(rf"\b{name}\s*\(", text, re.I):
+        depth, end = 1, m.end()
+        while depth and end < len(text):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        yield text[m.end():end - 1]
+
+
+def test_an_amount_is_rounded_to_cents_through_round_money():
+    """PostgreSQL has no round(double precision, integer): a float rounded to a number of decimals
+    (a CLV prediction in cents) goes through macro round_money, which rounds a numeric there."""
+    rounded = [f"{path}: round({args})" for path, text in _sql() if path.name != "round_money.sql"
+               for args in _calls(text, "round")
+               if "," in re.sub(r"\([^()]*\)|\{\{.*?\}\}", "", args, flags=re.S)]
+    assert rounded == []

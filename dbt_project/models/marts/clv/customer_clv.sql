@@ -50,10 +50,10 @@ select
     predictions.expected_purchases * relationships.ongoing as expected_purchases,
     predictions.p_alive * relationships.ongoing as p_alive,
     {#- money in cents, as the historical amounts: a BI tool shows a currency, not a float -#}
-    cast(round(predictions.expected_avg_spend, 2) as {{ type_money() }}) as expected_avg_spend,
-    cast(round(predictions.clv * relationships.ongoing, 2) as {{ type_money() }}) as predicted_revenue,
-    cast(round({{ ratio("predictions.clv * relationships.ongoing * orders.margin", "orders.revenue_with_margin") }}, 2)
-         as {{ type_money() }}) as predicted_margin,
+    {{ round_money('predictions.expected_avg_spend') }} as expected_avg_spend,
+    {{ round_money('predictions.clv * relationships.ongoing') }} as predicted_revenue,
+    {{ round_money(ratio("predictions.clv * relationships.ongoing * orders.margin", "orders.revenue_with_margin")) }}
+        as predicted_margin,
     {{ var('clv_horizon_periods') }} * {{ var('clv_days_per_period') }} as horizon_days
 from orders
 inner join relationships on orders.subject_id = relationships.subject_id
