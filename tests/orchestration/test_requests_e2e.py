@@ -726,7 +726,7 @@ def test_a_warehouse_restored_from_before_an_objection_and_a_withdrawal_gets_the
     result = _full_refresh(world["instance"])
     # the rectifications (after the backup too) cannot be put back: the run names them to file again
     [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == RECTIFIED_CHECK]
-    assert not check.passed and check.metadata["requests"].value == ", ".join(rectified)
+    assert not check.passed and sorted(check.metadata["requests"].value.split(", ")) == rectified
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert _withdrawn(con, objector) == ["marketing_email", "profiling", "telemarketing"]
         assert _withdrawn(con, withdrawer) == ["marketing_email"]
