@@ -28,9 +28,12 @@ def _register(args, paths: Paths) -> int:
 def _audit_verify(args, paths: Paths) -> int:
     from privacy.audit import AuditLog
 
-    result = AuditLog(paths.audit_log).verify()
+    log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
+    result = log.verify()
     if result.ok:
-        print(f"Audit log {paths.audit_log}: intact, {result.entries} entries, hash chain verified.")
+        how = (f"hash chain and MACs under {log.key_path} verified" if result.keyed else
+               f"hash chain verified (not keyed yet: its next entry switches it to {log.key_path})")
+        print(f"Audit log {paths.audit_log}: intact, {result.entries} entries, {how}.")
         return 0
     print(f"Audit log {paths.audit_log}: TAMPERED after {result.entries} valid entries: {result.problem}")
     return 1
@@ -116,7 +119,7 @@ def _rotate(args, paths: Paths) -> int:
     staged = old.path.with_name(ROTATING_FILE)
     # The store opens only with the key that wraps it: if an interrupted rotation already rewrapped
     # under master.key.new, it refuses and says to move that file into place.
-    with KeyStore(paths.keystore, old, audit=AuditLog(paths.audit_log)) as store:
+    with KeyStore(paths.keystore, old, audit=AuditLog(paths.audit_log, key_dir=paths.key_dir)) as store:
         with overwritten_when_replaced([staged]):  # a key staged by a rotation that committed nothing
             staged.unlink(missing_ok=True)
         new = FileMasterKey(staged)
@@ -145,7 +148,7 @@ def _redaction_eval(args, paths: Paths) -> int:
 def add_privacy_commands(sub) -> None:
     register = sub.add_parser("register", help="generate the register of processing activities (Art. 30)")
     register.set_defaults(func=_register)
-    audit = sub.add_parser("audit-verify", help="verify the hash chain of the audit log")
+    audit = sub.add_parser("audit-verify", help="verify the audit log's hash chain and MACs (needs audit.key)")
     audit.set_defaults(func=_audit_verify)
     read = sub.add_parser("audit", help="read the audit log: who did what, when (filters combine)")
     read.add_argument("--event", action="append", help="only this event, e.g. decrypt, erasure, landing_file_removed "

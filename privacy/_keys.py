@@ -105,10 +105,10 @@ def load_or_create_key_file(path: Path) -> bytes:
     path = Path(path)
     if not path.exists():
         _create_key_file(path)
-    return _read_key_file(path)
+    return read_key_file(path)
 
 
-def _read_key_file(path: Path) -> bytes:
+def read_key_file(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
         # fstat on the open descriptor: the mode checked is the mode of the bytes we read.

@@ -68,7 +68,8 @@ def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetim
     """Remove audit log entries past the rule ``audit_log``; None when the log does not verify. Such
     a log is left for the privacy officer to investigate: a warning, and the rest of the sweep goes on."""
     try:
-        return retention.expire_audit(AuditLog(klantkluis.paths.audit_log), policy, now=now)
+        paths = klantkluis.paths
+        return retention.expire_audit(AuditLog(paths.audit_log, key_dir=paths.key_dir), policy, now=now)
     except AuditTampered:
         context.log.warning("The audit log does not verify, so none of its entries expired; run "
                             "`klantkluis audit-verify` and investigate")
@@ -169,7 +170,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
     def retention_sweep(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
         policy, classification = load_policy(), load_classification(DBT_PROJECT_DIR)
-        audit = AuditLog(klantkluis.paths.audit_log)
+        audit = AuditLog(klantkluis.paths.audit_log, key_dir=klantkluis.paths.key_dir)
         with klantkluis.connect() as con, RequestService(klantkluis.paths) as service:
             due, done = retention.sweep(con, classification, policy, now=now, audit=audit)
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file

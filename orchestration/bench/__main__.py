@@ -239,7 +239,8 @@ class Bench:
         paths = Paths(self.paths.home, scratch)  # the same landing zone; keys (and the helper's) in scratch
         env = {**os.environ, **paths.environment()}
         ctx = IngestContext(paths, self.day1_as_of, KeyStore(paths.keystore, master_key_from_env(env)),
-                            pseudonymiser_from_env(env), AuditLog(scratch / "audit.jsonl"), encryption=encryption)
+                            pseudonymiser_from_env(env), AuditLog(scratch / "audit.jsonl", key_dir=scratch),
+                            encryption=encryption)
         out, group = {}, f"writer, {label}"
         total, w_all = 0.0, time.time()
         with connect_duckdb(scratch / "warehouse.duckdb") as con:  # the pipeline's memory budget

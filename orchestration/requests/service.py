@@ -77,7 +77,7 @@ class RequestService:
 
     def __init__(self, paths: Paths):
         env = {**os.environ, **paths.environment()}
-        self.paths, self.audit = paths, AuditLog(paths.audit_log)
+        self.paths, self.audit = paths, AuditLog(paths.audit_log, key_dir=paths.key_dir)
         self.pseudonymiser = pseudonymiser_from_env(env)
         self.keystore = KeyStore(paths.keystore, master_key_from_env(env), audit=self.audit)
         self.ledger = Ledger(paths.state / "requests.sqlite")

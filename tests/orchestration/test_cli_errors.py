@@ -341,7 +341,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(home):
 
     from privacy.audit import AuditLog
 
-    log = AuditLog(Paths.from_home(home).audit_log)
+    log = AuditLog(Paths.from_home(home).audit_log, key_dir=Paths.from_home(home).key_dir)
     for n in range(3000):  # more than a pipe's buffer holds
         log.append("ingest_batch", now=datetime.now(timezone.utc), n=n)
     reader = subprocess.run(f"'{sys.executable}' -m orchestration.cli --home '{home}' audit | head -n 1",

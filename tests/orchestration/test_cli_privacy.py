@@ -14,7 +14,7 @@ NOW = datetime(2026, 12, 5, 9, 30, tzinfo=timezone.utc)
 def test_the_audit_command_shows_who_did_what_when_filtered(tmp_path, monkeypatch, capsys):
     for name, value in Paths.from_home(tmp_path).environment().items():
         monkeypatch.setenv(name, value)
-    log = AuditLog(Paths.from_home(tmp_path).audit_log)
+    log = AuditLog(Paths.from_home(tmp_path).audit_log, key_dir=Paths.from_home(tmp_path).key_dir)
     log.append("decrypt", now=NOW, table="crm_customers", count=3)
     log.append("erasure", actor="request:r-42", now=NOW, subjects=1)
     assert main(["--home", str(tmp_path), "audit", "--id", "r-42"]) == 0
@@ -48,7 +48,7 @@ def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_thei
                                "values (?, 'access', 'completed', ?, '2026-12-01', '2027-01-01')",
                                (request_id, f'["{subject}"]'))
         ledger._db.commit()
-    log = AuditLog(paths.audit_log)
+    log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
     log.append("key_created", now=NOW, subject_id=sid)
     log.append("access_export", actor="request:req-aaaaaaaaaaaaaaaaaaaa", now=NOW, rows=4)
     log.append("access_export", actor="request:req-bbbbbbbbbbbbbbbbbbbb", now=NOW, rows=2)
@@ -60,9 +60,9 @@ def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_thei
     for name, value in fresh.environment().items():
         monkeypatch.setenv(name, value)
     fresh.state.mkdir(parents=True)
-    AuditLog(fresh.audit_log).append("key_created", now=NOW, subject_id=sid)
+    AuditLog(fresh.audit_log, key_dir=fresh.key_dir).append("key_created", now=NOW, subject_id=sid)
     assert main(["--home", str(fresh.home), "audit", "--customer", "C0000001"]) == 0
-    assert "No pseudonym key in" in capsys.readouterr().out and not fresh.key_dir.exists()
+    assert "No pseudonym key in" in capsys.readouterr().out and not (fresh.key_dir / "pseudonym.key").exists()
 
 
 def test_the_audit_command_finds_a_customers_requests_after_their_ledger_rows_expired(tmp_path, monkeypatch, capsys):
@@ -78,7 +78,7 @@ def test_the_audit_command_finds_a_customers_requests_after_their_ledger_rows_ex
     sid = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000001")
     other = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000002")
     paths.state.mkdir(parents=True, exist_ok=True)  # no ledger row left about either
-    log = AuditLog(paths.audit_log)
+    log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
     log.append("request_received", now=NOW, request_id="req-aaaaaaaaaaaaaaaaaaaa", type="erasure", verified_by="id_document")
     log.append("key_shredded", actor="request:req-aaaaaaaaaaaaaaaaaaaa", now=NOW, subject_id=sid, existed=True)
     log.append("erasure", actor="request:req-aaaaaaaaaaaaaaaaaaaa", now=NOW, subjects=1, keys_shredded=1)
@@ -101,7 +101,7 @@ def test_the_audit_command_refuses_a_key_folder_without_the_installations_key_ra
     for name, value in paths.environment().items():
         monkeypatch.setenv(name, value)
     sid = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000100")  # binds the key
-    AuditLog(paths.audit_log).append("key_created", now=NOW, subject_id=sid)
+    AuditLog(paths.audit_log, key_dir=paths.key_dir).append("key_created", now=NOW, subject_id=sid)
     wrong = tmp_path.parent / f"{tmp_path.name}-nokeys"
     monkeypatch.setenv("KLANTKLUIS_KEY_DIR", str(wrong))
     assert main(["--home", str(tmp_path), "audit", "--customer", "C0000100"]) == 2
@@ -129,6 +129,45 @@ def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch
     after = master_key_from_env(paths.environment()).key_id  # refused if the binding had kept the old id
     assert after != before and after in (tmp_path / "state" / "keys.json").read_text()
     assert old.path.read_bytes() != bytes(32)
+
+
+def test_audit_verify_catches_a_log_and_head_rewritten_without_the_key(tmp_path, monkeypatch, capsys):
+    """Security review: a demo's audit chain and head were rewritten (every hash recomputed), and
+    `klantkluis audit-verify` still said "intact"."""
+    import json
+
+    from privacy.audit import _digest
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
+    for n in range(3):
+        log.append("erasure", actor=f"request:r-{n}", now=NOW, subjects=1)
+    assert main(["--home", str(tmp_path), "audit-verify"]) == 0
+    assert "intact, 3 entries, hash chain and MACs under" in capsys.readouterr().out
+    entries, prev = [json.loads(line) for line in paths.audit_log.read_text().splitlines()][:-1], "0" * 64
+    for e in entries:  # the last erasure removed, the rest rechained, and a head to match
+        e.pop("mac", None)
+        e["prev_hash"], e["hash"] = prev, None
+        e["hash"] = prev = _digest(e)
+    paths.audit_log.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    log.head_path.write_text(json.dumps({"seq": 2, "hash": prev}))
+    assert main(["--home", str(tmp_path), "audit-verify"]) == 1
+    assert "TAMPERED" in capsys.readouterr().out
+
+
+def test_audit_verify_names_a_missing_audit_key_and_its_fix(tmp_path, monkeypatch, capsys):
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    AuditLog(paths.audit_log, key_dir=paths.key_dir).append("decrypt", now=NOW, table="leads", count=1)
+    wrong = tmp_path.parent / f"{tmp_path.name}-nokeys"
+    monkeypatch.setenv("KLANTKLUIS_KEY_DIR", str(wrong))
+    assert main(["--home", str(tmp_path), "audit-verify"]) == 2
+    said = capsys.readouterr().err
+    assert said.count("Error:") == 1 and "audit.key is missing" in said and "KLANTKLUIS_KEY_DIR" in said
+    assert not wrong.exists()  # no key made for the keyed log
 
 
 def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_rule(tmp_path, monkeypatch, capsys):

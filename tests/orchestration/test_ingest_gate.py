@@ -258,7 +258,8 @@ def test_a_landing_file_written_again_after_it_was_read_is_not_removed(tmp_path)
         ensure_raw_tables(con, [])
         removed, refused = landing_retention.remove(con, [(path, loaded_with, datetime(2026, 2, 1, tzinfo=timezone.utc))],
                                                     "orders", writer.content_key,
-                                                    AuditLog(tmp_path / "audit.jsonl"), datetime(2026, 3, 5, tzinfo=timezone.utc))
+                                                    AuditLog(tmp_path / "audit.jsonl", key_dir=tmp_path / "keys"),
+                                                    datetime(2026, 3, 5, tzinfo=timezone.utc))
         assert (removed, refused) == ([], []) and path.exists()
         assert con.execute("select count(*) from raw._landing_removed").fetchone()[0] == 0
 
@@ -281,7 +282,7 @@ def test_a_landing_file_removal_stopped_while_its_bytes_are_zeroed_is_recorded(t
         raise SystemExit(137)  # what the zeroing gets of a stop signal, as near as a test can
 
     monkeypatch.setattr(purge, "_zero", killed)
-    audit = AuditLog(tmp_path / "audit.jsonl")
+    audit = AuditLog(tmp_path / "audit.jsonl", key_dir=tmp_path / "keys")
     with duckdb.connect() as con:
         ensure_raw_tables(con, [])
         with pytest.raises(SystemExit):

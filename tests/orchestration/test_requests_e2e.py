@@ -484,7 +484,7 @@ def test_audit_log_and_ledger_hold_no_plaintext(world):
     from privacy.audit import AuditLog, os_account
 
     paths = world["paths"]
-    assert AuditLog(paths.audit_log).verify().ok
+    assert AuditLog(paths.audit_log, key_dir=paths.key_dir).verify().ok
     events = {e["event"] for e in AuditLog(paths.audit_log).entries()}
     assert {"request_received", "access_export", "decrypt", "key_shredded", "erasure", "rectification",
             "consent_withdrawn", "request_completed"} <= events

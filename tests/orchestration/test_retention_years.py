@@ -138,7 +138,7 @@ def test_three_years_of_sweeps_leave_nothing_past_retention_and_keep_the_fiscal_
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         end = {t: _count(con, f"raw.{t}") for t in ("crm_customers", "interactions")}
     assert end["interactions"] == 0 < start["interactions"] and end["crm_customers"] < start["crm_customers"]
-    log = AuditLog(home / "state" / "audit.jsonl")
+    log = AuditLog(home / "state" / "audit.jsonl", key_dir=home / "keys")
     assert log.verify().ok
     sweeps = [e["details"] for e in log.entries() if e["event"] == "retention_sweep"]
     assert sweeps and all(set(d) == {"table", "rule", "action", "rows", "subjects", "duration_days", "anchor"}

@@ -31,12 +31,21 @@ def landing(tiny_landing, tmp_path_factory):
     return home
 
 
+def _open(home, keys, now):
+    """The load context of ``home`` with the key folder ``keys``: the tests share one landing zone,
+    each with keys of its own, so each starts an audit log of its own (kept with that folder's audit.key)."""
+    paths = Paths.from_home(home, keys)
+    for log in paths.state.glob("audit.jsonl*"):
+        log.unlink()
+    return IngestContext.open(paths, now)
+
+
 def _load(home, name, monkeypatch, *, chunk_rows, parallel_min_rows):
     monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
     monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
     monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", parallel_min_rows)
-    paths = Paths.from_home(home, home / f"keys-{name}")
-    ctx = IngestContext.open(paths, NOW)
+    ctx = _open(home, home / f"keys-{name}", NOW)
+    paths = ctx.paths
     ctx.keystore.shred(ctx.pseudonymiser.subject_id("customer", "C0000005"))  # suppressed, not loaded
     out = {}
     with duckdb.connect(str(home / f"{name}.duckdb")) as con:
@@ -89,7 +98,7 @@ def test_arrow_and_pandas_frames_get_the_same_verdicts(landing, source):
 def _orders(home, monkeypatch, tmp_path):
     monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
     monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
-    ctx = IngestContext.open(Paths.from_home(home, tmp_path / "keys"), NOW)
+    ctx = _open(home, tmp_path / "keys", NOW)
     return ctx, next(t for t in TABLES if t.name == "orders"), source_files(ctx.paths, "orders")[0]
 
 
@@ -169,7 +178,8 @@ def test_loading_a_file_again_replaces_its_rows_and_keeps_when_they_were_first_q
     quarantined = "select count(*), min(loaded_at), max(loaded_at) from raw._quarantine"
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         for now in (NOW, later):  # the same content again, 37 days later (past the quarantine's 30 days)
-            ctx = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), now)
+            ctx = _open(landing, tmp_path / "keys", now) if now == NOW else IngestContext.open(
+                Paths.from_home(landing, tmp_path / "keys"), now)
             result = writer.load_file(con, table, path, ctx, full_refresh=True)
             ctx.close()
             assert result.reconciles() and result.quarantined > 0
@@ -194,7 +204,7 @@ def test_loading_a_file_again_keeps_what_a_rectification_corrected_in_its_rows(l
     table = next(t for t in TABLES if t.name == "crm_customers")
     path = tmp_path / "customers.csv"
     shutil.copy(source_files(Paths.from_home(landing), "crm_customers")[0], path)
-    ctx = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), NOW)
+    ctx = _open(landing, tmp_path / "keys", NOW)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         writer.load_file(con, table, path, ctx)
         sid, key = con.execute("select subject_id, customer_id from raw.crm_customers order by _source_line "

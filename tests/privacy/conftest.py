@@ -28,8 +28,8 @@ def master(key_dir):
 
 
 @pytest.fixture
-def audit(tmp_path):
-    return AuditLog(tmp_path / "state" / "audit.jsonl")
+def audit(tmp_path, key_dir):
+    return AuditLog(tmp_path / "state" / "audit.jsonl", key_dir=key_dir)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from privacy.audit import AuditLog, _digest
-from privacy.exceptions import AuditTampered
+from privacy.exceptions import AuditTampered, KeyFileError
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_interrupted_append_is_tolerated_and_repaired(log):
 
 
 def test_empty_log_verifies(tmp_path):
-    assert AuditLog(tmp_path / "none.jsonl").verify().ok
+    assert AuditLog(tmp_path / "none.jsonl", key_dir=tmp_path / "keys").verify().ok
 
 
 def test_naive_time_refused(audit):
@@ -112,7 +112,7 @@ def test_concurrent_appends_keep_the_chain(tmp_path):
     path = tmp_path / "audit.jsonl"
 
     def work():
-        log = AuditLog(path)
+        log = AuditLog(path, key_dir=tmp_path / "keys")
         for i in range(25):
             log.append("load", now=datetime.now(timezone.utc), count=i)
 
@@ -121,7 +121,7 @@ def test_concurrent_appends_keep_the_chain(tmp_path):
         t.start()
     for t in threads:
         t.join()
-    result = AuditLog(path).verify()
+    result = AuditLog(path, key_dir=tmp_path / "keys").verify()
     assert result.ok and result.entries == 100
 
 
@@ -140,11 +140,12 @@ def test_an_older_entry_without_writer_fields_still_verifies(tmp_path, now):
     old = {"seq": 1, "ts": "2025-06-30T12:00:00.000000Z", "event": "decrypt", "actor": "system",
            "details": {"count": 1}, "prev_hash": "0" * 64}
     old["hash"] = _digest(old)
-    log = AuditLog(tmp_path / "audit.jsonl")
+    log = AuditLog(tmp_path / "audit.jsonl", key_dir=tmp_path / "keys")
     log.path.write_text(json.dumps(old) + "\n")
     log.head_path.write_text(json.dumps({"seq": 1, "hash": old["hash"]}))
     log.append("erasure", now=now, subjects=1)
-    assert log.verify().ok and log.verify().entries == 2
+    assert log.verify().ok and log.verify().entries == 3  # with the entry that switched the log to keying
+    assert [e["event"] for e in log.entries()] == ["decrypt", "audit_keyed", "erasure"]
 
 
 def test_matching_answers_who_did_what_when(audit, now):
@@ -339,3 +340,191 @@ def test_a_disk_that_fills_up_halfway_through_an_entry_leaves_no_half_entry(log,
     log.append("erasure", now=now, subjects=1)  # the disk has room again
     assert log.verify().ok
     assert [e["event"] for e in log.entries()][-2:] == ["decrypt", "erasure"] and len(list(log.entries())) == 6
+
+
+# The keyed chain (Art. 32(1)(b)): an HMAC per entry and on the head under audit.key in the key folder.
+
+def _rechained(log, change=lambda entries: None):
+    """What someone who can write the log and its head but not read the key folder can do: change
+    entries, recompute every hash and write a matching head (security review)."""
+    entries = list(log.entries())
+    change(entries)
+    prev = "0" * 64
+    for e in entries:
+        e.pop("mac", None)
+        e["prev_hash"], e["hash"] = prev, None
+        e["hash"] = prev = _digest(e)
+    log.path.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    log.head_path.write_text(json.dumps({"seq": entries[-1]["seq"], "hash": prev}))
+    return entries
+
+
+def _unkeyed_log(path, n, now):
+    """A log as written before keying: hashes only, and a head without a MAC."""
+    prev, lines = "0" * 64, []
+    for i in range(1, n + 1):
+        entry = {"seq": i, "ts": (now + timedelta(days=i)).isoformat().replace("+00:00", "Z"), "event": "decrypt",
+                 "actor": "system", "details": {"count": i}, "prev_hash": prev}
+        entry["hash"] = prev = _digest(entry)
+        lines.append(json.dumps(entry) + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines))
+    path.with_name(path.name + ".head").write_text(json.dumps({"seq": n, "hash": prev}))
+
+
+def test_a_chain_and_head_rewritten_without_the_key_do_not_verify(log):
+    """Security review: a demo's chain and head were rewritten, and `audit-verify` said "intact"."""
+    _rechained(log, lambda entries: entries[2]["details"].update(count=99))
+    result = log.verify()
+    assert not result.ok and "MAC" in result.problem
+    with pytest.raises(AuditTampered):
+        log.append("decrypt", count=6)
+
+
+def test_a_rewritten_log_that_keeps_a_keyed_head_does_not_verify(log):
+    head = json.loads(log.head_path.read_text())
+    _rechained(log, lambda entries: entries.pop())  # the last entry gone, the rest rechained
+    log.head_path.write_text(json.dumps({**head, "seq": 4, "hash": json.loads(_lines(log)[-1])["hash"]}))
+    assert not log.verify().ok
+
+
+def test_a_log_and_head_deleted_together_do_not_verify(log):
+    log.path.unlink()
+    log.head_path.unlink()
+    result = log.verify()
+    assert not result.ok and "audit.key exists" in result.problem
+    with pytest.raises(AuditTampered):
+        log.append("decrypt", count=6)  # nor does a new log start beside the key
+
+
+def test_a_keyed_log_verifies_and_its_key_lives_in_the_key_folder(log, key_dir):
+    result = log.verify()
+    assert result.ok and result.keyed and result.entries == 5
+    assert all(len(e["mac"]) == 64 for e in log.entries())
+    head = json.loads(log.head_path.read_text())
+    assert set(head) == {"seq", "hash", "key", "mac"} and head["key"].startswith("audit-")
+    key = key_dir / "audit.key"
+    assert key.stat().st_size == 32 and oct(key.stat().st_mode & 0o777) == oct(0o600)
+    assert not list(log.path.parent.glob("*.key*")) and not (key_dir / "audit.key.new").exists()
+    assert key.read_bytes() not in log.path.read_bytes() + log.head_path.read_bytes()
+
+
+def test_an_entry_stripped_of_its_mac_after_the_switch_does_not_verify(log):
+    lines = _lines(log)
+    stripped = json.loads(lines[3])
+    del stripped["mac"]
+    _write(log, [*lines[:3], json.dumps(stripped) + "\n", lines[4]])
+    result = log.verify()
+    assert not result.ok and "has no MAC" in result.problem
+
+
+def test_a_log_from_before_keying_switches_at_its_first_append_and_verifies(tmp_path, now):
+    keys = tmp_path / "keys"
+    log = AuditLog(tmp_path / "state" / "audit.jsonl", key_dir=keys)
+    _unkeyed_log(log.path, 3, now)
+    result = log.verify()
+    assert result.ok and not result.keyed and not keys.exists()  # verifying makes no key
+    log.append("erasure", now=now, subjects=1)
+    entries = list(log.entries())
+    switch = entries[3]
+    assert [e["event"] for e in entries] == ["decrypt"] * 3 + ["audit_keyed", "erasure"]
+    assert switch["details"]["unkeyed_through_seq"] == 3 and switch["prev_hash"] == entries[2]["hash"]
+    assert switch["details"]["unkeyed_through_hash"] == entries[2]["hash"] and "mac" in switch
+    assert "mac" not in entries[0] and (keys / "audit.key").exists()
+    result = log.verify()
+    assert result.ok and result.keyed and result.entries == 5
+    log.append("decrypt", now=now, count=9)  # no second switch
+    assert [e["event"] for e in log.entries()].count("audit_keyed") == 1 and log.verify().ok
+
+
+def test_tampering_before_the_switch_is_caught(tmp_path, now):
+    log = AuditLog(tmp_path / "state" / "audit.jsonl", key_dir=tmp_path / "keys")
+    _unkeyed_log(log.path, 3, now)
+    log.append("erasure", now=now, subjects=1)
+    keyed = _lines(log)
+    changed = json.loads(keyed[1])
+    changed["details"]["count"] = 42
+    changed["hash"] = _digest(changed)
+    _write(log, [keyed[0], json.dumps(changed) + "\n", *keyed[2:]])
+    assert not log.verify().ok  # entry 3's prev_hash no longer matches
+    prefix = [json.loads(line) for line in keyed[:3]]  # the whole prefix rechained as well
+    prefix[1]["details"]["count"] = 42
+    prev = "0" * 64
+    for e in prefix:
+        e["prev_hash"] = prev
+        e["hash"] = prev = _digest(e)
+    _write(log, [json.dumps(e) + "\n" for e in prefix] + keyed[3:])
+    result = log.verify()
+    assert not result.ok and "chain broken at seq 4" in result.problem  # frozen by the switch's MAC
+
+
+def test_a_missing_audit_key_is_named_with_its_fix_and_never_made_anew(log, key_dir):
+    (key_dir / "audit.key").rename(key_dir.parent / "elsewhere.key")
+    for act in (log.verify, lambda: log.append("decrypt", count=6), lambda: log.expire(
+            datetime(2030, 1, 1, tzinfo=timezone.utc), rule="audit_log")):
+        with pytest.raises(KeyFileError, match=r"audit.key is missing, but the audit log .* is kept with key audit-"
+                                               r".*KLANTKLUIS_KEY_DIR.*restored from the key backup"):
+            act()
+    assert not (key_dir / "audit.key").exists() and not (key_dir / "audit.key.new").exists()
+    assert len(_lines(log)) == 5
+
+
+def test_a_wrong_audit_key_is_named_with_its_fix(log, key_dir):
+    (key_dir / "audit.key").write_bytes(os.urandom(32))
+    for act in (log.verify, lambda: log.append("decrypt", count=6)):
+        with pytest.raises(KeyFileError, match=r"is not the key the audit log .* is kept with .*KLANTKLUIS_KEY_DIR"):
+            act()
+    assert len(_lines(log)) == 5
+
+
+def test_expire_on_a_keyed_log_and_across_the_switch_still_verifies(tmp_path, now):
+    log = AuditLog(tmp_path / "state" / "audit.jsonl", key_dir=tmp_path / "keys")
+    _unkeyed_log(log.path, 3, now)  # days 1 to 3
+    assert log.expire(now + timedelta(days=3), rule="audit_log", now=now + timedelta(days=30)) == 2
+    assert [e["event"] for e in log.entries()] == ["decrypt", "audit_keyed", "audit_entries_expired"]
+    assert log.verify().ok and log.verify().keyed
+    log.append("decrypt", now=now + timedelta(days=400), count=7)
+    assert log.expire(now + timedelta(days=300), rule="audit_log", now=now + timedelta(days=400)) == 3
+    assert all("mac" in e for e in log.entries()) and log.verify().ok  # the unkeyed part and the switch gone
+    lines = _lines(log)
+    _write(log, [lines[0].replace('"count":7', '"count":8'), *lines[1:]])
+    assert not log.verify().ok
+
+
+def test_an_interrupted_switch_verifies_and_is_finished_by_the_next_append(tmp_path, now, monkeypatch):
+    import privacy.audit as module
+
+    keys = tmp_path / "keys"
+    log = AuditLog(tmp_path / "state" / "audit.jsonl", key_dir=keys)
+    _unkeyed_log(log.path, 2, now)
+
+    def crash(fd, line):
+        raise SystemExit(137)  # killed after the key was staged and the head keyed, before the switch entry
+
+    monkeypatch.setattr(module, "_append_whole", crash)
+    with pytest.raises(SystemExit):
+        log.append("decrypt", now=now, count=3)
+    monkeypatch.undo()
+    assert (keys / "audit.key.new").exists() and not (keys / "audit.key").exists()
+    assert log.verify().ok
+    log.append("decrypt", now=now, count=3)
+    assert [e["event"] for e in log.entries()][2:] == ["audit_keyed", "decrypt"] and log.verify().ok
+    assert (keys / "audit.key").exists() and not (keys / "audit.key.new").exists()
+
+
+def test_backup_and_restore_keep_the_log_verifying(log, key_dir, tmp_path):
+    """README, Backup and restore: the installation folder's state/ and the key folder, apart."""
+    import shutil
+
+    backup = tmp_path / "backup"
+    shutil.copytree(log.path.parent, backup / "home" / "state")
+    shutil.copytree(key_dir, backup / "keys")
+    restored = tmp_path / "restored"
+    shutil.copytree(backup / "home", restored / "home")
+    restored_log = AuditLog(restored / "home" / "state" / "audit.jsonl", key_dir=restored / "keys")
+    with pytest.raises(KeyFileError, match="audit.key is missing"):  # the key folder not yet back
+        restored_log.verify()
+    shutil.copytree(backup / "keys", restored / "keys")
+    assert restored_log.verify().ok and restored_log.verify().keyed
+    restored_log.append("decrypt", count=6)
+    assert restored_log.verify().ok and restored_log.verify().entries == 6

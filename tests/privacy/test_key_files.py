@@ -146,7 +146,7 @@ def test_an_installation_with_data_from_before_the_binding_gets_no_new_keys(tmp_
     from privacy.audit import AuditLog
 
     env = _installation(tmp_path)
-    AuditLog(tmp_path / "home" / "state" / "audit.jsonl").append("ingest_batch", loaded=3)  # data, but no keys.json
+    AuditLog(tmp_path / "home" / "state" / "audit.jsonl", key_dir=tmp_path / "keys").append("ingest_batch", loaded=3)  # no keys.json
     with pytest.raises(KeyFileError, match="already holds data written with keys"):
         pseudonymiser_from_env(env)
     assert not (tmp_path / "keys" / "pseudonym.key").exists()

@@ -204,7 +204,7 @@ def test_a_missing_table_is_skipped_and_a_misconfigured_anchor_is_an_error(con):
 def test_the_audit_log_keeps_its_entries_as_long_as_the_longest_rule(tmp_path):
     from privacy.audit import AuditLog
 
-    policy, audit = load_policy(), AuditLog(tmp_path / "audit.jsonl")
+    policy, audit = load_policy(), AuditLog(tmp_path / "audit.jsonl", key_dir=tmp_path / "keys")
     longest = max(r.duration_days for r in policy.retention.values())
     assert policy.retention[retention.AUDIT_RULE].duration_days == longest == 2557
     now = datetime(2033, 6, 1, tzinfo=timezone.utc)
