@@ -1,4 +1,4 @@
-"""`klantkluis` subcommands for the privacy officer: register, audit verification, key rotation."""
+"""`klantkluis` subcommands for the privacy officer: register, audit verification, key rotations."""
 
 import json
 import os
@@ -138,6 +138,16 @@ def _rotate(args, paths: Paths) -> int:
     return 0
 
 
+def _rotate_audit(args, paths: Paths) -> int:
+    """New audit key: the log is verified under the old one, then every MAC computed anew (Art. 32(1)(b))."""
+    from privacy.audit import AuditLog
+
+    key_id = AuditLog(paths.audit_log, key_dir=paths.key_dir).rotate_key(now=datetime.now(timezone.utc))
+    print(f"Audit key rotated: every entry's MAC computed anew under new key {key_id} "
+          f"({paths.key_dir / 'audit.key'}); the hash chain is unchanged. Back up the key folder.")
+    return 0
+
+
 def _redaction_eval(args, paths: Paths) -> int:
     from orchestration.redaction_eval import main
 
@@ -166,6 +176,8 @@ def add_privacy_commands(sub) -> None:
     read.set_defaults(func=_audit)
     rotate = sub.add_parser("rotate-master-key", help="new master key; rewraps every data key")
     rotate.set_defaults(func=_rotate)
+    rotate_audit = sub.add_parser("rotate-audit-key", help="new audit key; the log's MACs computed anew")
+    rotate_audit.set_defaults(func=_rotate_audit)
     evaluate = sub.add_parser("redaction-eval", help="precision and recall of free-text redaction")
     evaluate.add_argument("--texts", type=positive, default=5000, help="generated texts to redact (default 5000)")
     evaluate.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same texts")

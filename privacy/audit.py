@@ -20,10 +20,11 @@ Once the key exists, a log or head without MACs is refused, never taken for an o
 
 The key is made once, at that first keyed append, and never again for a keyed log: a missing or
 wrong key is an error naming the fix (`KeyFileError`). It is staged as ``audit.key.new`` and moved
-into place only once the log's head is keyed by it; after a stop at any point the log's own MACs
-say which of the two files holds its key. The MACs do not stop a log and head being put back from
-an older copy of both, or the log cut back to where a saved older head says: every MAC there is
-genuine. Against that, copy the head elsewhere (WORM storage, a ticket) from time to time.
+into place only once the log's head is keyed by it, the pattern `rotate_key` uses too; after a
+stop at any point the log's own MACs say which of the two files holds its key. The MACs do not
+stop a log and head being put back from an older copy of both, or the log cut back to where a
+saved older head says: every MAC there is genuine. Against that, copy the head elsewhere (WORM
+storage, a ticket) from time to time.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ from privacy.paths import key_dir as env_key_dir
 GENESIS = "0" * 64
 EXPIRED = "audit_entries_expired"  # the entry `expire` appends: where the log was cut
 KEYED = "audit_keyed"  # the entry that switches a log written before keying to MACs
+KEY_ROTATED = "audit_key_rotated"  # the entry `rotate_key` appends
 KEY_FILE = "audit.key"
-STAGED_KEY_FILE = "audit.key.new"  # a key being introduced
-_WRITTEN_BY_LOG = {EXPIRED: "AuditLog.expire", KEYED: "AuditLog itself"}
+STAGED_KEY_FILE = "audit.key.new"  # a key being introduced (the switch, a rotation)
+_WRITTEN_BY_LOG = {EXPIRED: "AuditLog.expire", KEYED: "AuditLog itself", KEY_ROTATED: "AuditLog.rotate_key"}
 _FIELDS = {"seq", "ts", "event", "actor", "details", "prev_hash", "hash"}
 # Since 2026-12: when the entry was written (``ts`` is the time the operation is about, e.g. a
 # run's logical time) and the operating-system account that wrote it. Older entries lack both.
@@ -146,7 +148,7 @@ class AuditLog:
         """Record one privacy operation (Art. 5(2), 30, 32(1)(b)); returns the written entry.
 
         ``details`` must be JSON-serialisable and free of plaintext personal data. The events that
-        record an expiry and the switch to keying are written by the log only.
+        record an expiry, the switch to keying and a key rotation are written by the log only.
         """
         if event in _WRITTEN_BY_LOG:
             raise ValueError(f"{event!r} entries are written by {_WRITTEN_BY_LOG[event]} only")
@@ -187,6 +189,30 @@ class AuditLog:
             self._write_head(entry["seq"], entry["hash"], key)
             self._settle(key)
         return n
+
+    def rotate_key(self, *, now: datetime | None = None) -> str:
+        """A new audit key (Art. 32(1)(b)), after the log verified under the old one: every entry's
+        MAC is computed anew under it and an entry records the change; returns the new key's id.
+        The new key is staged as ``audit.key.new`` and moved over ``audit.key`` once the log and
+        its head carry its MACs: a stop at any point leaves a log that verifies with the file
+        that holds its key. The hashes, and so the chain, do not change."""
+        with self._locked() as f:
+            if not (result := self._verify()).ok:
+                raise AuditTampered(f"{self.path} does not verify ({result.problem}); the audit key was not "
+                                    "rotated. Run klantkluis audit-verify and investigate first")
+            old = self._writing_key(f, now)
+            self._settle(old)  # a key still staged from an earlier stop goes into place first
+            old = _Key(self.key_path, old.secret)
+            self.staged_key_path.unlink(missing_ok=True)  # staged by a rotation that changed nothing
+            new = _Key(self.staged_key_path, _keys.load_or_create_key_file(self.staged_key_path))
+            f.seek(0)
+            lines = [json.loads(line) for line in f.read().splitlines()]
+            rekeyed = [_canonical({**e, "mac": _mac(new.secret, e)} if "mac" in e else e) + b"\n" for e in lines]
+            entry = self._entry(f, KEY_ROTATED, "system", now, {"from_key": old.id, "to_key": new.id}, new)
+            self._replace(rekeyed + [_canonical(entry) + b"\n"])
+            self._write_head(entry["seq"], entry["hash"], new)
+            self._settle(new)
+        return new.id
 
     def _replace(self, lines: list[bytes]) -> None:
         """Put ``lines`` in place of the log in one rename (the caller holds the lock)."""
@@ -413,10 +439,14 @@ class AuditLog:
 
     def _head_ok(self, head: dict, key: _Key | None) -> bool:
         """Whether the head is whole: without a MAC for a log from before keying; else with a MAC
-        under the log's key."""
+        under the log's key, or under the other key in the folder (a rotation that stopped between
+        replacing the log and its head)."""
         if key is None:
             return set(head) == {"seq", "hash"}
-        return set(head) == {"seq", "hash", "key", "mac"} and head["key"] == key.id and _mac_ok(key.secret, head)
+        if set(head) != {"seq", "hash", "key", "mac"}:
+            return False
+        signer = key if head["key"] == key.id else self._present_keys().get(head["key"])
+        return signer is not None and _mac_ok(signer.secret, head)
 
     def _read_head(self) -> dict | None:
         try:

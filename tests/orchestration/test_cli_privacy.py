@@ -170,6 +170,20 @@ def test_audit_verify_names_a_missing_audit_key_and_its_fix(tmp_path, monkeypatc
     assert not wrong.exists()  # no key made for the keyed log
 
 
+def test_rotate_audit_key(tmp_path, monkeypatch, capsys):
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
+    log.append("decrypt", now=NOW, table="leads", count=1)
+    old = (paths.key_dir / "audit.key").read_bytes()
+    assert main(["--home", str(tmp_path), "rotate-audit-key"]) == 0
+    assert "Audit key rotated" in capsys.readouterr().out
+    assert (paths.key_dir / "audit.key").read_bytes() != old
+    assert [e["event"] for e in log.entries()] == ["decrypt", "audit_key_rotated"]
+    assert main(["--home", str(tmp_path), "audit-verify"]) == 0
+
+
 def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_rule(tmp_path, monkeypatch, capsys):
     import duckdb
 

@@ -528,3 +528,34 @@ def test_backup_and_restore_keep_the_log_verifying(log, key_dir, tmp_path):
     assert restored_log.verify().ok and restored_log.verify().keyed
     restored_log.append("decrypt", count=6)
     assert restored_log.verify().ok and restored_log.verify().entries == 6
+
+
+def test_rotating_the_audit_key_recomputes_every_mac_and_records_it(log, key_dir, now):
+    old = (key_dir / "audit.key").read_bytes()
+    before = list(log.entries())
+    new_id = log.rotate_key(now=now)
+    entries = list(log.entries())
+    assert (key_dir / "audit.key").read_bytes() != old and not (key_dir / "audit.key.new").exists()
+    assert [e["hash"] for e in entries[:5]] == [e["hash"] for e in before]  # the chain is the same
+    assert all(a["mac"] != b["mac"] for a, b in zip(entries, before))
+    assert entries[-1]["event"] == "audit_key_rotated" and entries[-1]["details"]["to_key"] == new_id
+    assert json.loads(log.head_path.read_text())["key"] == new_id
+    assert log.verify().ok
+    log.append("decrypt", count=7)
+    assert log.verify().ok
+
+
+def test_a_rotation_stopped_between_the_log_and_its_head_verifies_and_is_finished(log, key_dir, now, monkeypatch):
+    real = AuditLog._write_head
+
+    def crash(self, seq, digest, key):
+        raise SystemExit(137)  # killed after the log was replaced under the new key, before its head
+
+    monkeypatch.setattr(AuditLog, "_write_head", crash)
+    with pytest.raises(SystemExit):
+        log.rotate_key(now=now)
+    monkeypatch.setattr(AuditLog, "_write_head", real)
+    assert (key_dir / "audit.key.new").exists() and log.verify().ok  # the head one behind, under the old key
+    log.append("decrypt", count=7)
+    assert not (key_dir / "audit.key.new").exists() and log.verify().ok
+    assert [e["event"] for e in log.entries()][-2:] == ["audit_key_rotated", "decrypt"]
