@@ -303,7 +303,9 @@ class AuditLog:
         if (key := self._log_key(last, head)) is None:
             if problem := self._unkeyed_problem():
                 raise AuditTampered(f"{self.path}: {problem}. Nothing was written; run klantkluis audit-verify and "
-                                    "investigate")
+                                    f"investigate. If the log is as it should be (put back from such a backup, or a new "
+                                    f"installation folder beside an older key folder), move {self.key_path} out of the "
+                                    "key folder: the log then switches to a new key at its next entry")
             key = _Key(self.staged_key_path, _keys.load_or_create_key_file(self.staged_key_path))
             if last is not None:
                 self._write_head(*self._chain_end(f, None), key)
