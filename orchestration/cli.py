@@ -195,7 +195,6 @@ def _unload(args, paths: Paths) -> int:
     from orchestration.ingest.writer import unload_file
     from orchestration.pipeline import run_lock
     from orchestration.settings import connect_duckdb
-    from privacy.audit import AuditLog
     from privacy.rights.requests import is_request_batch
 
     source, file = args.source, Path(args.file).name
@@ -211,7 +210,7 @@ def _unload(args, paths: Paths) -> int:
     now = max(datetime.now(timezone.utc), last)  # after every load: the unload is the file's latest word
     with run_lock(paths, "unload again"), connect_duckdb(paths.warehouse) as con:
         rows, quarantined, rectified = unload_file(con, source, file, IngestContext.new_batch_id(),
-                                                   AuditLog(paths.audit_log, key_dir=paths.key_dir), now)
+                                                   paths.audit(), now)
     record_deletion(paths, now)  # their bytes leave the warehouse file at its next compaction
     print(f"{source}/{file} unloaded: {rows:,} rows taken out of raw.{source} and {quarantined:,} out of the "
           "quarantine. The next `klantkluis run` builds the marts without them; the snapshots keep the history "

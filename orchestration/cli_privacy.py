@@ -26,9 +26,7 @@ def _register(args, paths: Paths) -> int:
 
 
 def _audit_verify(args, paths: Paths) -> int:
-    from privacy.audit import AuditLog
-
-    log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
+    log = paths.audit()
     result = log.verify()
     if result.ok:
         how = (f"hash chain and MACs under {log.key_path} verified" if result.keyed else
@@ -43,8 +41,6 @@ def _audit(args, paths: Paths) -> int:
     """Who did what, when (Art. 5(2)): the audit log's entries, filtered, one line each."""
     import json
 
-    from privacy.audit import AuditLog
-
     mentioning = [args.id] if args.id else []
     if number := args.customer or args.lead:
         if not (about := _subject_and_requests(paths, "customer" if args.customer else "lead", number)):
@@ -54,11 +50,11 @@ def _audit(args, paths: Paths) -> int:
         # The requests that acted on them by the log itself: the ledger's rows go after 5 years (rule
         # request_records), the log's entries after 7, and a request's receipt, export or erasure
         # entry names only the request (Art. 5(2)).
-        acted = {e["actor"].removeprefix("request:") for e in AuditLog(paths.audit_log).matching(mentioning=about[0])
+        acted = {e["actor"].removeprefix("request:") for e in paths.audit().matching(mentioning=about[0])
                  if e["actor"].startswith("request:")}
         mentioning += sorted(acted - set(mentioning))
     try:
-        entries = list(AuditLog(paths.audit_log).matching(events=args.event or (), since=args.since,
+        entries = list(paths.audit().matching(events=args.event or (), since=args.since,
                                                           until=args.until, mentioning=mentioning or None))
     except ValueError:
         print("--since and --until take ISO 8601, a date (2026-12-05) or a time (2026-12-05T10:00+01:00), "
@@ -74,7 +70,7 @@ def _audit(args, paths: Paths) -> int:
     print(f"{len(entries)} of the entries in {paths.audit_log} match" + (f"; the last {args.last} shown"
                                                                         if args.last and len(entries) > args.last else ""))
     if args.event and not entries:  # a misspelt event finds nothing: name the ones there are
-        events = sorted({e["event"] for e in AuditLog(paths.audit_log).entries()})
+        events = sorted({e["event"] for e in paths.audit().entries()})
         if unknown := sorted(set(args.event) - set(events)):
             print(f"No event {', '.join(unknown)} in this log; its events: {', '.join(events) or 'none yet'}.")
     if args.id and not entries:
@@ -104,7 +100,6 @@ def _subject_and_requests(paths: Paths, kind: str, number: str) -> list[str]:
 def _rotate(args, paths: Paths) -> int:
     """New master key: every data key is rewrapped; the warehouse is not touched (Art. 32)."""
     from privacy import keybinding
-    from privacy.audit import AuditLog
     from privacy.keystore import KeyStore
     from privacy.masterkey import ROTATING_FILE, FileMasterKey, master_key_from_env
     from privacy.paths import fsync_dir
@@ -119,7 +114,7 @@ def _rotate(args, paths: Paths) -> int:
     staged = old.path.with_name(ROTATING_FILE)
     # The store opens only with the key that wraps it: if an interrupted rotation already rewrapped
     # under master.key.new, it refuses and says to move that file into place.
-    with KeyStore(paths.keystore, old, audit=AuditLog(paths.audit_log, key_dir=paths.key_dir)) as store:
+    with KeyStore(paths.keystore, old, audit=paths.audit()) as store:
         with overwritten_when_replaced([staged]):  # a key staged by a rotation that committed nothing
             staged.unlink(missing_ok=True)
         new = FileMasterKey(staged)
@@ -140,9 +135,7 @@ def _rotate(args, paths: Paths) -> int:
 
 def _rotate_audit(args, paths: Paths) -> int:
     """New audit key: the log is verified under the old one, then every MAC computed anew (Art. 32(1)(b))."""
-    from privacy.audit import AuditLog
-
-    key_id = AuditLog(paths.audit_log, key_dir=paths.key_dir).rotate_key(now=datetime.now(timezone.utc))
+    key_id = paths.audit().rotate_key(now=datetime.now(timezone.utc))
     print(f"Audit key rotated: every entry's MAC computed anew under new key {key_id} "
           f"({paths.key_dir / 'audit.key'}); the hash chain is unchanged. Back up the key folder.")
     return 0

@@ -140,6 +140,12 @@ class Paths:
     dbt_build = property(lambda self: self.home / "dbt")  # the last dbt build's log, run results, compiled SQL
     mapping = property(lambda self: self.home / "sources.yml")
 
+    def audit(self):
+        """The installation's audit log, keyed by ``audit.key`` in its key folder (Art. 5(2), 32(1)(b))."""
+        from privacy.audit import AuditLog
+
+        return AuditLog(self.audit_log, key_dir=self.key_dir)
+
     def is_installation(self) -> bool:
         """Whether ``home`` holds an installation: a landing zone, warehouse, inbox, state or sources.yml."""
         return any(p.exists() for p in (self.landing, self.warehouse, self.inbox, self.state, self.mapping))

@@ -25,7 +25,6 @@ from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE, sql_string
 from privacy import retention
-from privacy.audit import AuditLog
 from privacy.classification import load_classification
 from privacy.exceptions import AuditTampered
 from privacy.policy import load_policy
@@ -69,7 +68,7 @@ def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetim
     a log is left for the privacy officer to investigate: a warning, and the rest of the sweep goes on."""
     try:
         paths = klantkluis.paths
-        return retention.expire_audit(AuditLog(paths.audit_log, key_dir=paths.key_dir), policy, now=now)
+        return retention.expire_audit(paths.audit(), policy, now=now)
     except AuditTampered:
         context.log.warning("The audit log does not verify, so none of its entries expired; run "
                             "`klantkluis audit-verify` and investigate")
@@ -170,7 +169,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
     def retention_sweep(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
         policy, classification = load_policy(), load_classification(DBT_PROJECT_DIR)
-        audit = AuditLog(klantkluis.paths.audit_log, key_dir=klantkluis.paths.key_dir)
+        audit = klantkluis.paths.audit()
         with klantkluis.connect() as con, RequestService(klantkluis.paths) as service:
             due, done = retention.sweep(con, classification, policy, now=now, audit=audit)
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file

@@ -53,7 +53,7 @@ class IngestContext:
     @classmethod
     def open(cls, paths: Paths, now: datetime) -> "IngestContext":
         env = {**os.environ, **paths.environment()}
-        audit = AuditLog(paths.audit_log, key_dir=paths.key_dir)
+        audit = paths.audit()
         pseudonymiser = pseudonymiser_from_env(env)  # before the key store: it refuses a new key beside old data
         keystore = KeyStore(paths.keystore, master_key_from_env(env), audit=audit)
         return cls(paths, now, keystore, pseudonymiser, audit)

@@ -26,7 +26,7 @@ from orchestration.requests.common import JOBS, MASTER_TABLES, Outcome, Refused,
 from orchestration.requests.file_retention import EXTENSION_NOTICE, export_path, remove_expired
 from orchestration.requests.inbox import inbox_files, intake
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
-from privacy.audit import AuditLog, timestamp
+from privacy.audit import timestamp
 from privacy.classification import load_classification
 from privacy.keystore import KeyStore
 from privacy.masterkey import master_key_from_env
@@ -77,7 +77,7 @@ class RequestService:
 
     def __init__(self, paths: Paths):
         env = {**os.environ, **paths.environment()}
-        self.paths, self.audit = paths, AuditLog(paths.audit_log, key_dir=paths.key_dir)
+        self.paths, self.audit = paths, paths.audit()
         self.pseudonymiser = pseudonymiser_from_env(env)
         self.keystore = KeyStore(paths.keystore, master_key_from_env(env), audit=self.audit)
         self.ledger = Ledger(paths.state / "requests.sqlite")
