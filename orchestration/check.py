@@ -136,7 +136,7 @@ def _hints(source: str, how: ReadAs | None, read, failures: pd.DataFrame) -> dic
             continue
         rows = failures.loc[failures["rule"] == rule, "row_index"].to_numpy(dtype=np.int64)
         values = read.rows.column(column).take(pa.array(rows, pa.int64()))
-        if column in numbers and read_as.decimal == "." and _most(values, comma_decimals):
+        if column in numbers and read_as.decimal == "." and _most(values, _read_otherwise(comma_decimals)):
             hints.setdefault("decimal" if how else "as numbers", set()).add(column)
         if (not how and column in amounts
                 and _most(values, lambda v: (pc.match_substring_regex(v, _MANY_DECIMALS), v))):
@@ -171,6 +171,16 @@ def _written(how: ReadAs) -> dict[str, str]:
     spelled = {"delimiter": lambda v: "tab" if v == "\t" else f'"{v}"', "decimal": lambda v: f'"{v}"'}
     return {("dates" if k == "day_first" else k): ("day-first" if k == "day_first" else spelled.get(k, str)(v))
             for k, v in how.dialect().items()}
+
+
+def _read_otherwise(read):
+    """`read`, matching only the values it reads as something else than written: a whole number
+    (a score of 11) has the form of a decimal-comma number too, but that setting reads it the same,
+    so it is no sign of another dialect (Art. 5(1)(d): the hint must name a fix that works)."""
+    def changed(values):
+        matched, read_as = read(values)
+        return pc.and_(matched, pc.not_equal(read_as, values)), read_as
+    return changed
 
 
 def _most(values: pa.Array, read) -> bool:

@@ -172,3 +172,17 @@ def test_the_terms_of_the_format_rules_name_dutch_phones_and_postcodes():
     assert terms["expect_column_values_to_be_valid_iban:iban"].startswith("an IBAN with a correct check")
     assert rule_terms("orders", datetime(2026, 12, 7, tzinfo=timezone.utc), decimal=",")[
         "expect_column_values_to_match_regex:amount"] == "a number with at most two decimals (1.234,50)"
+
+
+def test_a_whole_number_out_of_range_gets_no_decimal_comma_setting(home, capsys):
+    """A score of 11 (or 7 on a 1-5 scale) was taken for a number with a decimal comma, so check
+    suggested `csv: {decimal: ","}`, which reads it as the same 11 and leaves it quarantined."""
+    folder = home / "landing" / "nps_responses"
+    folder.mkdir()
+    (folder / "2026-01-31.csv").write_text(
+        "response_id,customer_id,responded_at,score,comment\n"
+        + "".join(f"R{i},C000000{i},2026-01-0{i} 10:00:00,{score},\n" for i, score in enumerate((11, 12, 8), 1)))
+    main(["--home", str(home), "check", "nps_responses"])
+    said = capsys.readouterr().out
+    assert "2  expect_column_values_to_be_between:score (lines 2, 3): from 0 to 10" in said
+    assert "decimal" not in said and "another CSV dialect" not in said
