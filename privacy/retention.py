@@ -75,10 +75,17 @@ def table_rule(table: Table, policy: Policy) -> RetentionRule | None:
 
 
 def check_anchors(classification: Classification, policy: Policy) -> None:
-    """PolicyError when a rule that deletes or anonymises raw rows has an anchor that is not a
-    column of a table it governs (a misspelt ``anchor: ocurred_at``): found before a run, not by
-    every ingest step after its load (Art. 5(1)(e))."""
+    """PolicyError when a raw table of subjects' rows names a retention rule the policy lacks (a new
+    source's rule not written yet: its rows would load with no rule the sweep can apply), or a rule
+    that deletes or anonymises raw rows has an anchor that is not a column of a table it governs (a
+    misspelt ``anchor: ocurred_at``): found before a run, not by every ingest step after its load
+    (Art. 5(1)(e))."""
     for table in classification:
+        named = next((c.retention for c in table.columns if c.name == "subject_id"), None)
+        if table.layer == "source" and table.subject and named and named not in policy.retention:
+            raise PolicyError(f"The policy file {policy.path} has no retention rule {named!r}, which the subject_id of "
+                              f"raw.{table.name} names: add it under retention (duration_days, anchor and action), "
+                              "or name an existing rule in the table's meta.privacy, then run again.")
         rule = table_rule(table, policy) if table.layer == "source" else None
         if rule is None or rule.action not in ROW_ACTIONS:
             continue

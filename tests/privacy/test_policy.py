@@ -71,3 +71,21 @@ def test_the_sample_controller_is_named_until_the_policy_is_made_ones_own(tmp_pa
                     .replace("Voorbeeldstraat 1", "Dorpsstraat 3")
                     .replace("example.nl", "bakkerijjansen.nl"), encoding="utf-8")
     assert load_policy(path).sample_details() == []
+
+
+def test_a_raw_table_whose_retention_rule_the_policy_lacks_is_found_before_a_run(tmp_path):
+    """New-source walkthrough: a declared source whose rule was not yet in the policy loaded its
+    personal data into raw, with no rule the sweep could apply, and only the classification check
+    after the dbt build named the missing rule."""
+    from privacy.classification import load_classification
+    from privacy.retention import check_anchors
+
+    path = tmp_path / "policy.yml"
+    old = '  nps_responses:\n    description:\n      en: "Survey'
+    assert old in TEXT
+    path.write_text(TEXT.replace(old, old.replace("nps_responses", "survey_answers")), encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        check_anchors(load_classification(DBT_PROJECT_DIR), load_policy(path))
+    said = str(err.value)
+    assert "raw.nps_responses" in said and "retention rule 'nps_responses'" in said and str(path) in said
+    assert "duration_days, anchor and action" in said and "\n" not in said
