@@ -118,12 +118,24 @@ _BUILDERS = {"crm_customers": _crm_customers, "orders": _orders, "leads": _leads
              "consent_events": _consent_events, "nps_responses": _nps_responses, "interactions": _interactions}
 
 
+def missing_suite(source: str) -> str | None:
+    """What a landing source declared in the dbt YAML lacks here, with the fix; None when its suite
+    is complete (no source loads unvalidated, Art. 5(1)(d))."""
+    lacking = [name for name, held in (("SOURCES", SOURCES), ("ID_COLUMNS", ID_COLUMNS), ("_BUILDERS", _BUILDERS))
+               if source not in held]
+    if not lacking:
+        return None
+    return (f"unknown landing source {source!r}: it has no expectation suite. In expectations/suites.py, add its "
+            "landing columns to SOURCES, its record id column to ID_COLUMNS and a function with its rules to "
+            f"_BUILDERS (lacking: {', '.join(lacking)}; README: Add a source). Known: {', '.join(SOURCES)}")
+
+
 def build_suite(source: str, now: datetime) -> "gx.ExpectationSuite":
     """The expectation suite of one landing source; dates may not lie after `now` (Art. 5(1)(d))."""
     import great_expectations as gx
 
-    if source not in _BUILDERS:
-        raise KeyError(f"unknown landing source {source!r}; known: {', '.join(SOURCES)}")
+    if problem := missing_suite(source):
+        raise KeyError(problem)
     rules = _Rules(now)
     header = rules.E.ExpectTableColumnsToMatchSet(column_set=SOURCES[source], exact_match=True)
     return gx.ExpectationSuite(name=f"landing.{source}", expectations=[header, *_BUILDERS[source](rules)])

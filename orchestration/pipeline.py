@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
+from expectations.suites import missing_suite
 from orchestration.console import INTERRUPTED, DbtProgress
 from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import WARNING, business_day, landing_notes
@@ -57,10 +58,13 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
     # a mistake in privacy/policy.yml: one PolicyError now, not one failure per step
-    retention.check_anchors(load_classification(DBT_PROJECT_DIR), load_policy())
+    classification = load_classification(DBT_PROJECT_DIR)
+    retention.check_anchors(classification, load_policy())
     ahead = ahead_of_now(as_of)  # with --simulate, allowed in a demo installation only
     if problem := going_back_in_time(as_of or datetime.now(timezone.utc), last_load(paths), "the raw layer") \
-            or (ahead and (simulation_problem(paths) if simulate else ahead)) or manifest_problem():
+            or (ahead and (simulation_problem(paths) if simulate else ahead)) or manifest_problem() \
+            or next(filter(None, (missing_suite(t.name) for t in classification if t.layer == "source" and t.subject)),
+                    None):
         print(f"Error: {problem}", file=sys.stderr)
         return 2  # a user mistake found before any work, like the CLI's own (README: The command line)
     with run_lock(paths, "run again if need be"):

@@ -609,3 +609,19 @@ def test_a_full_disk_is_one_line_naming_the_fix_not_dagsters_storage_traceback(h
     monkeypatch.setattr(cli, "_status", other)
     with pytest.raises(PermissionError):  # not a full disk: not dressed up as one
         main(["--home", str(home), "status"])
+
+
+def test_a_source_declared_without_an_expectation_suite_stops_a_run_naming_the_fix(home, monkeypatch, capsys):
+    """New-source walkthrough: a raw table declared in the dbt YAML but not in expectations/suites.py
+    ran ingest and failed its step with `unknown landing source ...; known: ...`, naming no fix."""
+    from expectations import suites
+
+    monkeypatch.delitem(suites._BUILDERS, "interactions")
+    monkeypatch.delitem(suites.ID_COLUMNS, "interactions")
+    assert main(["--home", str(home), "run"]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("Error: unknown landing source 'interactions': it has no expectation suite. In "
+                           "expectations/suites.py, add its landing columns to SOURCES, its record id column to "
+                           "ID_COLUMNS and a function with its rules to _BUILDERS (lacking: ID_COLUMNS, _BUILDERS; "
+                           "README: Add a source).")
+    assert not (Paths.from_home(home).dagster_home / "storage").exists()  # no run started
