@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from privacy.policy import Policy, load_policy, valid_legal_basis
-from privacy.rights.texts import LANGUAGES
+from privacy.rights.texts import LANGUAGES, SOURCES as ORIGINS
 from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import ANONYMISE, CATEGORIES, LOAD_COLUMNS, TRANSFORMS, Classification, Column, Finding, Subject, Table
 
@@ -54,6 +54,9 @@ def unclassified_columns(classification: Classification, policy: Policy | None =
             found.append(Finding(t.name, "*", "no columns declared"))
         if t.subject and t.subject.kind not in policy.subject_categories:
             found.append(Finding(t.name, "*", f"subject kind {t.subject.kind!r} is not in the policy"))
+        if t.layer == "source" and t.subject and t.source not in ORIGINS:
+            found.append(Finding(t.name, "*", f"source system {t.source!r} has no origin text for the access export "
+                                 "(Art. 15(1)(g)): add it to SOURCES in privacy/rights/texts.py, in nl and en"))
         names = [c.name for c in t.columns]
         found += [Finding(t.name, n, "declared twice") for n in sorted(set(names)) if names.count(n) > 1]
         if SUBJECT_COLUMN in names and not staging_view(t):

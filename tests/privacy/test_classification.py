@@ -112,3 +112,16 @@ def test_a_table_of_subjects_rows_needs_a_title_for_the_access_export(tmp_path):
     subject["meta"]["title"] = {"nl": "Pseudoniem", "en": "Pseudonym"}
     [found] = unclassified_columns(_project(tmp_path / "c", [subject], folder="marts/x"), POLICY)
     assert found.column == "*"
+
+
+def test_a_source_system_without_an_origin_text_for_the_access_export_is_reported(real):
+    """New-source walkthrough: tickets of a new source system `helpdesk` reached the access export
+    with the origin (Art. 15(1)(g)) shown as the bare code 'helpdesk' in both languages; nothing said so."""
+    from dataclasses import replace
+
+    moved = replace(real, tables=tuple(replace(t, source="helpdesk") if t.name == "nps_responses" and t.layer == "source"
+                                       else t for t in real.tables))
+    found = unclassified_columns(moved, POLICY)
+    assert [(f.table, f.column) for f in found] == [("nps_responses", "*")]
+    assert found[0].problem == ("source system 'helpdesk' has no origin text for the access export (Art. 15(1)(g)): "
+                                "add it to SOURCES in privacy/rights/texts.py, in nl and en")
