@@ -57,7 +57,9 @@ def _why_unread(paths: Paths, path: Path) -> tuple[str, bool]:
     if near and (glob := source_location(paths, near[0])) != paths.landing / near[0] / "*":
         return (f"landing/{folder}/ is not a source's folder: did you mean {near[0]}? {paths.mapping.name} reads "
                 f"{near[0]} through its `files` glob ({glob}): put them where it matches"), meant
-    hint = f"did you mean landing/{near[0]}/?" if near else f"the folders read are {', '.join(sorted(LANDING_SOURCES))}"
+    hint = (f"did you mean landing/{near[0]}/?" if near else
+            f"the folders read are {', '.join(sorted(LANDING_SOURCES))}; a new source is read once it is declared "
+            "(README: Add a source)")
     return f"landing/{folder}/ is not a source's folder: {hint}", meant
 
 

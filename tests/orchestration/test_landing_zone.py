@@ -296,3 +296,14 @@ def test_a_misspelt_folder_of_a_source_read_through_files_points_at_its_glob(hom
     [note] = unread(Paths.from_home(str(home)))
     assert "landing/order/ is not a source's folder: did you mean orders? sources.yml reads orders through " \
            "its `files` glob" in note and "exports/orders_*.csv" in note
+
+
+def test_a_folder_for_a_source_not_declared_yet_points_to_how_to_add_one(home):
+    """New-source walkthrough: landing/support_tickets/ was only "not a source's folder: the folders
+    read are ...", with no word on how a folder becomes a source's."""
+    (home / "landing" / "support_tickets").mkdir()
+    (home / "landing" / "support_tickets" / "2026-01-01.csv").write_text("ticket_id\n")
+    [note] = unread(Paths.from_home(str(home)))
+    assert note.endswith("landing/support_tickets/ is not a source's folder: the folders read are consent_events, "
+                         "crm_customers, interactions, leads, nps_responses, orders; a new source is read once it is "
+                         "declared (README: Add a source)")
