@@ -1,7 +1,8 @@
 """dbt models, snapshots and tests as Dagster assets and asset checks (dagster-dbt).
 
-Sources map to the ingest assets through `meta.dagster.asset_key`, so the graph shows lineage
-from each landing source through staging and snapshots to the marts.
+Sources of subjects' rows map to their ingest assets, `raw/<table>` (`Translator.get_asset_key`;
+the `meta.dagster.asset_key` of the YAML says the same), so the graph shows lineage from each
+landing source through staging and snapshots to the marts.
 """
 
 import itertools
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, Failure, Output, TableColumn, TableSchema
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec, Failure, Output, TableColumn, TableSchema
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
@@ -51,6 +52,15 @@ class Translator(DagsterDbtTranslator):
         language = "python" if props.get("language") == "python" else "sql"
         shown = f"#### {'Python' if language == 'python' else 'SQL'}:\n```{language}\n{code}\n```" if code else ""
         return "\n\n".join(filter(None, [about, where, shown]))
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        """A raw table of subjects' rows (``meta.subject``) is its ingest asset, ``raw/<table>``, also
+        without ``meta.dagster.asset_key``: else dagster-dbt made an external ``<source>/<table>`` the
+        staging model's parent, and the lineage from the landing file (Art. 30, 5(2)) was cut."""
+        props = dbt_resource_props
+        if props["resource_type"] == "source" and (props.get("meta") or {}).get("subject"):
+            return AssetKey(["raw", props["name"]])
+        return super().get_asset_key(props)
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
         """Staging models also wait for the retention sweep, so they never read rows past retention."""

@@ -546,3 +546,17 @@ def test_klantkluis_run_reload_loads_every_file_again_in_its_last_run_with_one_r
     pending[:] = ["2026-12-01", "2026-12-03"]
     assert pipeline._run_days(Paths.from_home(tmp_path), None, reload=False, simulate=False) == 0
     assert launched == [{THROUGH_TAG: "2026-12-01"}, {THROUGH_TAG: "2026-12-03"}]
+
+
+def test_a_raw_source_is_its_ingest_asset_without_a_dagster_asset_key_in_its_yaml():
+    """New-source walkthrough: a source declared without `meta.dagster.asset_key` loaded without a word,
+    with an extra external asset `<source>/<table>` as the staging model's parent instead of the
+    ingest asset raw/<table>: the lineage from the landing file was cut."""
+    from orchestration.assets.dbt import Translator
+
+    props = {"resource_type": "source", "source_name": "helpdesk", "name": "support_tickets", "schema": "raw",
+             "meta": {"subject": {"kind": "customer", "key": "customer_id"}}, "config": {},
+             "fqn": ["klantkluis", "staging", "helpdesk", "helpdesk", "support_tickets"]}
+    assert Translator().get_asset_key(props) == AssetKey(["raw", "support_tickets"])
+    load_record = {**props, "source_name": "warehouse", "name": "_batches", "meta": {}}
+    assert Translator().get_asset_key(load_record) == AssetKey(["warehouse", "_batches"])  # no ingest asset: as dbt names it
