@@ -27,6 +27,7 @@ from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource,
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
 from privacy.classification import load_classification
+from privacy.exceptions import PolicyError
 from privacy.policy import load_policy
 from privacy.rights.warehouse import column_types
 
@@ -247,6 +248,10 @@ def build_ingest_asset(table) -> AssetsDefinition:
     )
     def _ingest(context, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
+        try:  # `klantkluis run` checks every table before it starts; this covers runs from the UI
+            retention.check_anchors([table], load_policy())
+        except PolicyError as exc:
+            raise Failure(str(exc)) from None
         ctx = klantkluis.ingest_context(now)
         reload = context.run.tags.get(RELOAD_TAG) == "all"
         results = []

@@ -472,3 +472,24 @@ def test_a_run_of_the_oldest_pending_day_decides_that_day_once_for_all_its_inges
     assert loaded() == [("consent_events", "2026-01-01.csv"), ("consent_events", "2026-01-02.csv"),
                         ("orders", "2026-01-02.csv"), ("orders", "orders_export.csv")]
     assert oldest_run("2026-02-01T02:00:00+00:00") == "none"  # nothing pending: every file, as without a day
+
+
+def test_a_run_from_the_ui_of_a_source_whose_retention_rule_the_policy_lacks_loads_nothing(tmp_path, landing,
+                                                                                          monkeypatch):
+    """klantkluis run refuses it before it starts; a run launched from the UI loaded the rows first."""
+    import dataclasses
+
+    from orchestration.definitions import SOURCES
+    from privacy.policy import load_policy
+    from privacy.retention import table_rule
+
+    policy = load_policy()
+    rule = table_rule(next(t for t in SOURCES if t.name == "orders"), policy).name
+    monkeypatch.setattr(ingest, "load_policy", lambda: dataclasses.replace(
+        policy, retention={k: v for k, v in policy.retention.items() if k != rule}))
+    (landing / "2026-01-05.csv").write_text(HEADER + GOOD.format(n=1, d=5), encoding="utf-8")
+    result, logged = _run(tmp_path)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    assert f"no retention rule '{rule}'" in failure.event_specific_data.error.message
+    assert not (tmp_path / "warehouse.duckdb").exists()  # nothing loaded, not even a table made
