@@ -22,7 +22,7 @@ from orchestration.requests.erasure import erase_now, exports_said, landing_days
 from privacy.crypto import decrypt_columns
 from privacy.paths import private_dir
 from privacy.rights import texts
-from privacy.rights.consent import (PROFILING, RESOLVED, UNKNOWN_NOTICE, continuing_after_objection,
+from privacy.rights.consent import (CHANNEL, PROFILING, RESOLVED, UNKNOWN_NOTICE, continuing_after_objection,
                                     direct_marketing_purposes, objection_purposes, purposes_for, withdrawal_events)
 from privacy.rights.rectify import rectify
 from privacy.rights.requests import Request
@@ -243,7 +243,9 @@ def withdraw_again(service, con, now: datetime) -> list[str]:
     than the request, are loaded again as the request loaded them, with their own ids and times,
     so an objector does not return to the marketing audience. A subject without a CRM row (the
     events need the customer number) gets them once a run has loaded the row, before its build.
-    One ``consent_withdrawal_reapplied`` audit entry (counts and request ids). Returns the subjects."""
+    One ``consent_withdrawal_reapplied`` audit entry (counts and request ids). Returns the subjects.
+    The warehouse's own request-loaded events are kept first (``keep_loaded_withdrawals``)."""
+    keep_loaded_withdrawals(service, con)
     # a purpose taken out of the policy since: its event would be quarantined, and its consent is no longer asked
     kept = [w for w in service.keystore.withdrawals() if w["purpose"] in service.policy.consent_purposes]
     if not kept or not column_types(con, "raw", "consent_events"):
@@ -301,6 +303,26 @@ def rectifications_lost(service, con) -> list[str]:
                 lost.append(r["request_id"])
                 break
     return lost
+
+
+def keep_loaded_withdrawals(service, con) -> int:
+    """Keep beside the keys the withdrawal events requests loaded into the warehouse that the key
+    store lacks (Art. 7(3), 21(3), 5(2)): a release before the key store kept them loaded them into
+    the warehouse only, so after an upgrade a restore of a backup older than such an objection put
+    the objector back in the marketing audience. Pseudonymous ids, purposes and times only; returns
+    how many were added (none once they are kept)."""
+    if not column_types(con, "raw", "consent_events"):
+        return 0
+    kept = {w["event_id"] for w in service.keystore.withdrawals()}
+    loaded = con.execute("select event_id, subject_id, _source_file, purpose, occurred_at, notice_version "
+                         "from raw.consent_events where channel = ? and action = 'withdrawn' and subject_id is not "
+                         "null and _source_file like 'req-%.csv'", [CHANNEL]).fetchall()
+    new = [{"event_id": event, "subject_id": sid, "request_id": source.removesuffix(".csv"), "purpose": purpose,
+            "occurred_at": str(occurred).replace(" ", "T"), "notice_version": notice or UNKNOWN_NOTICE}
+           for event, sid, source, purpose, occurred, notice in loaded if event not in kept]
+    if new:
+        service.keystore.keep_withdrawals(new)
+    return len(new)
 
 
 def derive_withdrawal(con, customers: list[str], purposes: list[str], event_ids: list[str]) -> None:

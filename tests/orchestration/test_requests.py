@@ -934,3 +934,33 @@ def test_a_rectification_receipt_names_the_field_and_what_still_holds_the_old_va
     assert "'Huisnummer'" in said["nl"] and "'House number'" in said["en"] and "house_number" not in str(said)
     assert f"{days} dagen nadat ze geladen zijn verwijderd" in said["nl"] and "(ook daar geldt art. 16 AVG)" in said["nl"]
     assert f"removed {days} days after they were loaded" in said["en"] and "every stored version" not in said["en"]
+
+
+def test_withdrawals_an_older_release_loaded_are_kept_beside_the_keys_after_the_upgrade(paths):
+    """Upgrade: a release before the key store kept withdrawals loaded an objection's events into the
+    warehouse only; a later restore of a backup older than the objection put the objector back in the
+    marketing audience. The sweep's withdraw_again keeps them beside the keys first, once; events a
+    source delivered are not a request's."""
+    import duckdb
+
+    from orchestration.ingest.schema import ensure_raw_tables
+    from orchestration.requests.changes import withdraw_again
+
+    now = datetime(2026, 12, 7, 12, tzinfo=timezone.utc)
+    with RequestService(paths) as service, duckdb.connect(str(paths.warehouse)) as con:
+        ensure_raw_tables(con, [t for t in service.classification if t.name == "consent_events" and t.layer == "source"])
+        sid = service.pseudonymiser.subject_id("customer", "C0000001")
+        con.executemany(
+            "insert into raw.consent_events (subject_id, event_id, purpose, action, occurred_at, notice_version, "
+            "channel, _source_file) values (?, ?, ?, 'withdrawn', '2026-12-01T10:00:00', '2024.2', ?, ?)",
+            [[sid, f"req-0123456789abcdef0123-{p}", p, "privacy_request", "req-0123456789abcdef0123.csv"]
+             for p in ("marketing_email", "telemarketing")]
+            + [[sid, "E1", "profiling", "web", "2026-11-30.csv"]])
+        assert service.keystore.withdrawals() == []  # as the older release left it
+        assert withdraw_again(service, con, now) == []  # the warehouse holds them: nothing to load again
+        kept = service.keystore.withdrawals()
+        assert [(w["event_id"], w["subject_id"], w["request_id"], w["occurred_at"]) for w in kept] == [
+            (f"req-0123456789abcdef0123-{p}", sid, "req-0123456789abcdef0123", "2026-12-01T10:00:00")
+            for p in ("marketing_email", "telemarketing")]
+        withdraw_again(service, con, now)
+        assert service.keystore.withdrawals() == kept
