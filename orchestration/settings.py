@@ -163,8 +163,19 @@ class Paths:
 
         make_inbox(self.inbox)
         self.dagster_home.mkdir(parents=True, exist_ok=True)
+        self.close_older_folders()
         _dagster_settings(self.dagster_home / "dagster.yaml")
         return self.dagster_home
+
+    def close_older_folders(self) -> None:
+        """Close the folders of run history and logs that a release before ``keep_files_private`` left
+        readable by every account (Art. 32(1)(b)): Dagster's runs and their logs, dbt's logs and compiled
+        SQL, the register; an older release's error text could quote a value. Closing the folder makes
+        all it holds unreachable to others, as an upgraded warehouse is closed on its next write."""
+        for folder in (self.dagster_home, self.dbt_build, self.register):
+            with contextlib.suppress(OSError):
+                if not folder.is_symlink() and folder.is_dir() and folder.stat().st_mode & 0o077:
+                    folder.chmod(0o700)
 
 
 # Until the operator sets their own: schedule and sensor ticks do not pile up (the runs themselves

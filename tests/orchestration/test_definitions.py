@@ -292,6 +292,22 @@ def test_dagster_yaml_keeps_the_operators_settings_and_always_one_run_at_a_time(
             paths.prepare_dagster_home()
 
 
+def test_an_upgraded_installation_closes_the_folders_an_older_release_left_readable_by_all(tmp_path):
+    """Upgrade: a release before umask 077 made dagster/, dbt/ and register/ readable by every account
+    (0755), and they stayed so after the upgrade; every `run` and `ui` closes them now."""
+    import stat
+
+    from orchestration.settings import Paths
+
+    paths = Paths.from_home(tmp_path, tmp_path / "keys")
+    for folder in (paths.dagster_home, paths.dbt_build, paths.register):
+        folder.mkdir()
+        (folder / "file").write_text("")
+        folder.chmod(0o755)
+    paths.prepare_dagster_home()  # as every `klantkluis run` and `ui` does
+    assert [stat.S_IMODE(f.stat().st_mode) for f in (paths.dagster_home, paths.dbt_build, paths.register)] == [0o700] * 3
+
+
 def test_the_sweep_removes_dagsters_record_of_runs_past_the_rule_run_history():
     from dataclasses import replace
     from datetime import datetime, timezone
