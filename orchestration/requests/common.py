@@ -111,7 +111,9 @@ def requests_note(paths) -> str | None:
     """The Requests line of the run summary and of `klantkluis status`: the requests not answered
     yet and the inbox documents not registered yet (a run from cron answers none: the sensor or
     `process-requests` does). None when there are neither."""
-    return " ".join(note for note in (open_requests(paths), unregistered(paths)) if note) or None
+    # each note its own sentence: the open requests' ends in a command, without a full stop
+    return " ".join(note if note.endswith(".") else f"{note}."
+                    for note in (open_requests(paths), unregistered(paths)) if note) or None
 
 
 def republish(paths) -> dict | None:

@@ -964,3 +964,16 @@ def test_withdrawals_an_older_release_loaded_are_kept_beside_the_keys_after_the_
             for p in ("marketing_email", "telemarketing")]
         withdraw_again(service, con, now)
         assert service.keystore.withdrawals() == kept
+
+
+def test_the_requests_line_says_open_requests_and_unregistered_documents_as_two_sentences(paths):
+    """Upgrade walk: status ran them together ("... `klantkluis requests --open` 1 document(s) in ...")."""
+    from orchestration.requests.common import requests_note
+
+    for customer in ("C0000001", "C0000002"):
+        assert _cli(paths, "request", "access", "--customer", customer, "--verified-by", "portal_login") == 0
+    with RequestService(paths) as service:  # one registered, as an older release registered on filing
+        service.intake()
+    assert _cli(paths, "request", "access", "--customer", "C0000003", "--verified-by", "portal_login") == 0
+    note = requests_note(paths)
+    assert "`klantkluis requests --open`. 1 document(s) in" in note and note.endswith("`klantkluis process-requests`.")
