@@ -19,6 +19,15 @@ CONTROLLER_CHECK = "controller_named"
 SCHEMAS = {"source": ["raw"], "model": ["staging", "intermediate", "marts"], "snapshot": ["snapshots"]}
 
 
+def _fix(schema: str, finding) -> str:
+    """The fix for a column that a table dbt does not rebuild (raw, snapshots) keeps after an upgrade
+    took it out of the YAML (Art. 5(1)(c), 30(1)(c)); a model's own column is declared in its YAML."""
+    if schema not in ("raw", "snapshots") or not finding.problem.endswith("not classified"):
+        return ""
+    return (f": declare it again, or if its data may go, drop it while nothing runs (`alter table "
+            f"{schema}.{finding.table} drop column {finding.column}`; README: Upgrading)")
+
+
 def _warehouse_findings(con, classification) -> list[str]:
     """Columns in the warehouse that no YAML classifies, and classified columns that are missing."""
     findings = []
@@ -33,7 +42,7 @@ def _warehouse_findings(con, classification) -> list[str]:
         for schema in SCHEMAS[t.layer]:
             if f"{schema}.{t.name}" in actual:
                 declared.add(f"{schema}.{t.name}")
-                findings += [f"{schema}.{f.table}.{f.column}: {f.problem}"
+                findings += [f"{schema}.{f.table}.{f.column}: {f.problem}" + _fix(schema, f)
                              for f in undeclared_columns(t, actual[f"{schema}.{t.name}"])]
     findings += [f"{name}: table in the warehouse but classified nowhere" for name in sorted(set(actual) - declared)]
     return findings

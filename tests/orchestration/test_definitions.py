@@ -576,3 +576,28 @@ def test_a_raw_source_is_its_ingest_asset_without_a_dagster_asset_key_in_its_yam
     assert Translator().get_asset_key(props) == AssetKey(["raw", "support_tickets"])
     load_record = {**props, "source_name": "warehouse", "name": "_batches", "meta": {}}
     assert Translator().get_asset_key(load_record) == AssetKey(["warehouse", "_batches"])  # no ingest asset: as dbt names it
+
+
+def test_a_column_an_upgrade_took_out_of_a_persisted_table_is_named_with_its_fix():
+    """Upgrade walk: after a release took a column out of the snapshot, classification_complete stopped
+    every run with 'in the warehouse but not classified' and no fix; the README's is named for the raw
+    layer and snapshots (dbt does not rebuild them), not for a model, whose YAML declares it."""
+    import duckdb
+
+    from orchestration.assets.privacy import _warehouse_findings
+    from orchestration.settings import DBT_PROJECT_DIR
+    from privacy.classification import load_classification
+
+    classification = load_classification(DBT_PROJECT_DIR)
+    con = duckdb.connect()
+    for schema, name in (("snapshots", "snap_crm__customers"), ("marts", "customer_rfm")):
+        [table] = [t for t in classification if t.name == name]
+        con.execute(f"create schema {schema}")
+        con.execute(f"create table {schema}.{name} ({', '.join(f'{c.name} varchar' for c in table.columns)}, "
+                    "old_column varchar)")
+    findings = sorted(_warehouse_findings(con, classification))
+    assert findings == [
+        "marts.customer_rfm.old_column: in the warehouse but not classified",
+        "snapshots.snap_crm__customers.old_column: in the warehouse but not classified: declare it again, or if "
+        "its data may go, drop it while nothing runs (`alter table snapshots.snap_crm__customers drop column "
+        "old_column`; README: Upgrading)"]
