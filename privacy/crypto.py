@@ -18,7 +18,7 @@ from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
 
-from privacy._keys import NONCE_SIZE, nonce_pool
+from privacy._keys import NONCE_SIZE, TAG_SIZE, nonce_pool
 from privacy.audit import AuditLog
 from privacy.exceptions import InvalidCiphertext, KeyShredded, MissingKey
 from privacy.keystore import KeyStore
@@ -26,6 +26,9 @@ from privacy.keystore import KeyStore
 BLOCK = 16  # bytes: a padded value's length is a multiple of it
 PADDED = b"|padded"  # the associated data's tail of a padded value (none before padding came in)
 _PADDING = tuple(b"\x80" + b"\0" * (BLOCK - 1 - r) for r in range(BLOCK))  # by len(value) % BLOCK
+# A padded value's ciphertext (nonce, BLOCK * k bytes, tag) has this length modulo BLOCK; one of another
+# length was written before padding came in (one of this length may be too, and then tells no more).
+PADDED_REMAINDER = (NONCE_SIZE + TAG_SIZE) % BLOCK
 
 
 def encrypt_values(values: Sequence[str | None], subject_ids: Sequence[str | None],

@@ -15,7 +15,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinitio
 
 from orchestration.compaction import compact_if_due_now, record_deletion
 from orchestration.ingest import landing_retention
-from orchestration.ingest.encrypt_plain import encrypt_plain
+from orchestration.ingest.encrypt_plain import encrypt_plain, pad_written_before
 from orchestration.ingest.landing_zone import column_notes, file_columns
 from orchestration.ingest.quarantine import passes_gate
 from orchestration.ingest.reader import LandingFileError, release_read_memory
@@ -172,18 +172,22 @@ def _no_files(context, con, paths, source: str) -> None:
 @contextmanager
 def _encrypted_first(context, klantkluis, table, ctx):
     """A warehouse connection on which the table's columns an older version stored as plain text
-    are encrypted first; once the step's work is done and the connection closed, the file is
-    compacted if that left plain values in it (see orchestration.ingest.encrypt_plain)."""
+    are encrypted first, and those it encrypted without padding padded; once the step's work is done and
+    the connection closed, the file is compacted if that left old values in it (see
+    orchestration.ingest.encrypt_plain)."""
     with klantkluis.connect() as con:
         if plain := encrypt_plain(con, [table], klantkluis.paths, ctx.keystore, ctx.audit, ctx.now):
             context.log.info(f"{', '.join(plain)} (plain text in older versions) now encrypted under each "
                              "subject's key")
+        if padded := pad_written_before(con, [table], klantkluis.paths, ctx.keystore, ctx.audit, ctx.now):
+            context.log.info(f"{', '.join(padded)}: values an older version encrypted without padding now encrypted "
+                             "again, padded")
         yield con
     with klantkluis.waiting_while_busy():
         seconds = compact_if_due_now(klantkluis.paths)
     if seconds is not None:
-        context.log.info(f"The warehouse was compacted in {seconds} s: plain values of columns encrypted since "
-                         "have left the file")
+        context.log.info(f"The warehouse was compacted in {seconds} s: the values an older version stored (plain, "
+                         "or encrypted without padding) have left the file")
 
 
 def _remove_expired(context, con, source: str, passed: list, klantkluis, policy, audit, now) -> int:

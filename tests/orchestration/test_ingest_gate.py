@@ -344,6 +344,48 @@ def test_a_column_an_older_version_stored_in_plain_text_is_encrypted_and_compact
     assert not any("plain text" in line for line in _run(tmp_path, source="leads")[1])  # once only
 
 
+def test_values_an_older_version_encrypted_without_padding_are_padded_and_compacted_away(tmp_path, monkeypatch):
+    """Upgrade: values written before padding came in kept their exact ciphertext lengths in an upgraded
+    warehouse (names and addresses single out most subjects by length, Art. 32(1), 4(5)); the ingest step
+    encrypts them again padded, once, and the file is compacted."""
+    from orchestration.settings import Paths
+    from privacy import crypto
+    from privacy.audit import AuditLog
+    from privacy.keystore import KeyStore
+    from privacy.masterkey import master_key_from_env
+
+    monkeypatch.setenv("KLANTKLUIS_HOME", str(tmp_path))
+    monkeypatch.delenv("KLANTKLUIS_KEY_DIR", raising=False)
+    (tmp_path / "landing" / "leads").mkdir(parents=True)
+    (tmp_path / "landing" / "leads" / "2026-01-01.csv").write_text(
+        "lead_id,first_name,last_name,email,phone,company,stage,lead_source,created_at,last_contact_at\n"
+        + "".join(f"L{n:07d},{'Anna' * n},Visser,a{n}@example.nl,0612345678,,prospect,fair,2026-01-01,\n"
+                  for n in range(1, 5)))
+    with monkeypatch.context() as older:  # as a version before padding encrypted them
+        older.setattr(crypto, "PADDED", b"")
+        older.setattr(crypto, "_PADDING", (b"",) * crypto.BLOCK)
+        assert _run(tmp_path, source="leads")[0].success
+    warehouse = tmp_path / "warehouse.duckdb"
+    lengths = "select octet_length(first_name) % 16, first_name from raw.leads order by _source_line"
+    with connect_duckdb(warehouse, read_only=True) as con:
+        before = con.execute(lengths).fetchall()
+    assert {r for r, _ in before} != {crypto.PADDED_REMAINDER}
+    result, said = _run(tmp_path, source="leads")  # the file is unchanged: only the migration works
+    assert result.success and any("leads.first_name" in line and "now encrypted again, padded" in line for line in said)
+    with connect_duckdb(warehouse, read_only=True) as con:
+        after = con.execute(lengths).fetchall()
+        rows = con.execute("select subject_id, first_name from raw.leads order by _source_line").fetchall()
+    assert {r for r, _ in after} == {crypto.PADDED_REMAINDER}
+    paths = Paths.from_home(tmp_path)
+    with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as keystore:
+        plain = crypto.decrypt_values([r[1] for r in rows], [r[0] for r in rows], "leads", "first_name", keystore,
+                                      purpose="test")
+    assert plain == ["Anna" * n for n in range(1, 5)]
+    assert not any(old in warehouse.read_bytes() for _, old in before)  # compacted away
+    assert [e["details"]["rows"] for e in AuditLog(paths.audit_log).entries() if e["event"] == "ciphertexts_padded"] == [4]
+    assert not any("padded" in line for line in _run(tmp_path, source="leads")[1])  # once only
+
+
 def test_a_request_answered_before_the_next_ingest_meets_the_column_encrypted(tmp_path, monkeypatch):
     import zipfile
 
