@@ -20,7 +20,7 @@ from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import WARNING, business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load
 from orchestration.project import manifest_problem
-from orchestration.resources import AS_OF_TAG, SIMULATE_TAG, ahead_of_now, day_runs, simulation_problem
+from orchestration.resources import AS_OF_TAG, COMMAND_LINE_TAG, SIMULATE_TAG, ahead_of_now, day_runs, simulation_problem
 from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 from orchestration.requests.common import requests_note
 from orchestration.summary import (layer_counts, quarantine_counts, reconciliation, render, root_cause, stage_of,
@@ -32,7 +32,6 @@ from privacy.policy import load_policy
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 RUN_LOCK = "run.lock"  # in <home>/state: held by the one `klantkluis run` of an installation
-COMMAND_LINE_TAG = "klantkluis/command_line"  # on the runs `klantkluis run` starts
 
 
 def _open_keys(paths: Paths) -> None:

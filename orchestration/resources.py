@@ -1,15 +1,20 @@
 """The one Dagster resource: where the installation lives, and the privacy services built from it."""
 
+import difflib
+import json
+from collections.abc import Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+
+import yaml
 
 from dagster import ConfigurableResource, Failure, OpExecutionContext, RetryRequested, get_dagster_logger
 
 from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE
 from orchestration.ingest.reader import ReadAs
 from orchestration.ingest.sources import landing_day, pending_days, read_as, source_files
-from orchestration.settings import Paths, WarehouseBusy, connect_duckdb
+from orchestration.settings import DBT_PROJECT_DIR, Paths, WarehouseBusy, connect_duckdb
 
 AS_OF_TAG = "klantkluis/as_of"
 DBT_VARS_TAG = "klantkluis/dbt_vars"  # JSON object of dbt vars for the run (cut-offs, CLV horizon, ...)
@@ -23,6 +28,63 @@ SIMULATE_TAG = "klantkluis/simulate"  # "true": allow an as_of more than a day a
 OLDEST = "oldest"  # THROUGH_TAG value: the oldest pending landing day, decided once by the run itself
 OLDEST_DAY_TAG = "klantkluis/oldest_day"  # the day a run tagged `oldest` decided on ("none": none was pending)
 NO_DAY = "none"
+COMMAND_LINE_TAG = "klantkluis/command_line"  # on the runs `klantkluis run` starts
+REQUEST_TAG, TYPE_TAG = "klantkluis/request_id", "klantkluis/request_type"  # on a data subject request's run
+KIND_TAG = "klantkluis/kind"  # on the request jobs
+# What an operator may set when launching from the UI, and how: the value a tag must have.
+TAG_VALUES = {AS_OF_TAG: "an ISO 8601 time: 2026-11-01, 2026-11-01 06:00:00 (UTC) or 2026-11-01T06:00:00+01:00",
+              SIMULATE_TAG: "true", RELOAD_TAG: "all",
+              THROUGH_TAG: f"a landing day as its files are named, 2026-11-01, or {OLDEST}",
+              DBT_VARS_TAG: 'a JSON object of dbt vars of dbt_project.yml, such as {"activity_window_days": 180}'}
+KNOWN_TAGS = {*TAG_VALUES, OLDEST_DAY_TAG, COMMAND_LINE_TAG, REQUEST_TAG, TYPE_TAG, KIND_TAG}
+
+
+def tag_problems(tags: Mapping[str, str]) -> list[str]:
+    """What is wrong with a run's `klantkluis/` tags, each with its fix: a value the tag does not take
+    (`klantkluis/reload: yes`, a 25th hour in `klantkluis/as_of`), or a tag no step reads (a misspelt
+    `klantkluis/as-of`). Launched from the UI, such a tag was ignored in silence (no reload, the run
+    at the real time) or failed a step on a bare Python error, after the earlier steps had loaded."""
+    problems = []
+    for key, value in tags.items():
+        if not key.startswith("klantkluis/") or key in KNOWN_TAGS - TAG_VALUES.keys():
+            continue
+        if key not in TAG_VALUES:
+            near = difflib.get_close_matches(key, TAG_VALUES, n=1)
+            problems.append(f"the tag {key} is none of klantkluis's, so no step would read it: "
+                            + (f"did you mean {near[0]}? " if near else "")
+                            + f"The tags a run takes: {', '.join(sorted(TAG_VALUES))}")
+        elif (why := _tag_value_problem(key, value)) is not None:
+            problems.append(f"the tag {key} has the value {value!r}{why}: write {TAG_VALUES[key]}, or leave it out")
+    return problems
+
+
+def _tag_value_problem(key: str, value: str) -> str | None:
+    """Why `value` is not one the tag `key` takes ('' when no more can be said), or None if it is one."""
+    if key in (SIMULATE_TAG, RELOAD_TAG):
+        return None if value == TAG_VALUES[key] else ""
+    if key == THROUGH_TAG:
+        if value == OLDEST:
+            return None
+        try:
+            return None if date.fromisoformat(value).isoformat() == value else ""
+        except ValueError as exc:
+            return f" ({exc})"
+    if key == AS_OF_TAG:
+        try:
+            datetime.fromisoformat(value)
+            return None
+        except ValueError as exc:
+            return f" ({exc})"
+    try:  # DBT_VARS_TAG
+        given = json.loads(value)
+    except ValueError as exc:
+        return f" (not JSON: {exc})"
+    if not isinstance(given, dict):
+        return " (not a JSON object)"
+    known = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    if unknown := sorted(set(given) - set(known)):
+        return f" (no dbt var {', '.join(unknown)} in dbt_project.yml, so dbt would ignore it)"
+    return None
 
 
 def day_runs(paths: Paths, reload: bool = False) -> list[tuple[str | None, dict[str, str]]]:
@@ -100,8 +162,11 @@ def simulation_problem(paths: Paths) -> str | None:
 
 def run_time(context: OpExecutionContext) -> datetime:
     """The run's notion of now (UTC): the `klantkluis/as_of` tag (to simulate time), else the run's
-    creation. Failure for a tag more than a day ahead without `klantkluis/simulate` (see `ahead_of_now`),
+    creation. Failure for a mistyped `klantkluis/` tag (see `tag_problems`), for a tag more than a day ahead without `klantkluis/simulate` (see `ahead_of_now`),
     or with it in an installation that is not a demo (see `simulation_problem`)."""
+    if problems := tag_problems(context.run.tags):  # before any step acts on the run
+        raise Failure("This run's tags are mistyped, so no step runs: " + "; ".join(problems) + ". Launch it again "
+                      "with the tags corrected (Re-execute keeps the tags of the run it repeats).")
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:
         moment = datetime.fromisoformat(tag)

@@ -19,12 +19,11 @@ from orchestration.requests.common import open_requests
 from orchestration.requests.indexes import EMAIL, refresh
 from orchestration.requests.inbox import documents
 from orchestration.requests.service import JOBS, RequestService
-from orchestration.resources import KlantkluisResource, run_time
+from orchestration.resources import KIND_TAG, REQUEST_TAG, TYPE_TAG, KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy.classification import load_classification
 from privacy.rights.letter import letter_of
 
-REQUEST_TAG, TYPE_TAG = "klantkluis/request_id", "klantkluis/request_type"
 # DuckDB has one writer: the run queue runs one run at a time (dagster.yaml, Paths.prepare_dagster_home),
 # which keeps request runs and builds apart; a request that still finds the warehouse locked (a CLI
 # run beside the UI) waits and retries.
@@ -75,7 +74,7 @@ def answer_request(context: OpExecutionContext, config: RequestConfig, klantklui
 
 
 def _request_job(name: str):
-    @job(name=name, description=DESCRIPTIONS[name], tags={"klantkluis/kind": "data_subject_request"})
+    @job(name=name, description=DESCRIPTIONS[name], tags={KIND_TAG: "data_subject_request"})
     def _job():
         answer_request()
 

@@ -601,3 +601,48 @@ def test_a_column_an_upgrade_took_out_of_a_persisted_table_is_named_with_its_fix
         "snapshots.snap_crm__customers.old_column: in the warehouse but not classified: declare it again, or if "
         "its data may go, drop it while nothing runs (`alter table snapshots.snap_crm__customers drop column "
         "old_column`; README: Upgrading)"]
+
+
+@pytest.mark.parametrize("tags, says", [
+    ({"klantkluis/as_of": "2026-12-07 25:00"}, "klantkluis/as_of has the value '2026-12-07 25:00' (hour must be in "
+                                               "0..23): write an ISO 8601 time"),
+    ({"klantkluis/reload": "yes"}, "klantkluis/reload has the value 'yes': write all, or leave it out"),
+    ({"klantkluis/simulate": "True"}, "klantkluis/simulate has the value 'True': write true"),
+    ({"klantkluis/through_day": "2026-12-5"}, "klantkluis/through_day has the value '2026-12-5'"),
+    ({"klantkluis/through_day": "2026/12/05"}, "write a landing day as its files are named, 2026-11-01, or oldest"),
+    ({"klantkluis/dbt_vars": "{activity_window_days: 90}"}, "klantkluis/dbt_vars has the value "
+                                                            "'{activity_window_days: 90}' (not JSON"),
+    ({"klantkluis/dbt_vars": '{"activty_window_days": 90}'}, "no dbt var activty_window_days in dbt_project.yml"),
+    ({"klantkluis/as-of": "2026-12-07T20:00:00"}, "the tag klantkluis/as-of is none of klantkluis's, so no step would "
+                                                  "read it: did you mean klantkluis/as_of?"),
+])
+def test_a_mistyped_tag_from_the_ui_stops_the_run_before_any_step_acts_naming_the_fix(tags, says):
+    """UI review: launched from the Launchpad, `klantkluis/reload: yes` or a misspelt `klantkluis/as-of`
+    ran without a word (no file reloaded, the run at the real time), `klantkluis/through_day: 2026-12-5`
+    took every pending day, and a 25th hour in `klantkluis/as_of` or dbt vars that are not JSON failed a
+    step on a bare ValueError or JSONDecodeError (the dbt vars only after every source had loaded)."""
+    from types import SimpleNamespace
+
+    from dagster import Failure
+
+    from orchestration.resources import run_time
+
+    with pytest.raises(Failure) as failed:
+        run_time(SimpleNamespace(run=SimpleNamespace(tags=tags)))
+    assert failed.value.description.startswith("This run's tags are mistyped, so no step runs: the tag ")
+    assert says in failed.value.description
+
+
+def test_the_tags_klantkluis_sets_itself_and_well_typed_tags_pass():
+    from types import SimpleNamespace
+
+    from orchestration.resources import run_time
+
+    tags = {"klantkluis/as_of": "2026-11-30T06:00:00+01:00", "klantkluis/reload": "all",
+            "klantkluis/through_day": "oldest", "klantkluis/oldest_day": "none", "klantkluis/command_line": "run",
+            "klantkluis/dbt_vars": '{"as_of": "2026-11-30", "activity_window_days": 180}',
+            "klantkluis/request_id": "req-1", "klantkluis/request_type": "access", "klantkluis/kind": "x",
+            "dagster/parent_run_id": "a" * 36}
+    assert run_time(SimpleNamespace(run=SimpleNamespace(tags=tags))).year == 2026
+    tags["klantkluis/through_day"] = "2026-11-29"
+    assert run_time(SimpleNamespace(run=SimpleNamespace(tags=tags))).year == 2026
