@@ -74,14 +74,30 @@ class Translator(DagsterDbtTranslator):
                              project: Any) -> AssetCheckSpec | None:
         """Every dbt test's asset check says what it proves (dagster-dbt reads only meta.description)."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        if spec is None or spec.description:
+        if spec is None:
             return spec
-        return spec._replace(description=check_description(self.get_resource_props(manifest, unique_id)))
+        test = self.get_resource_props(manifest, unique_id)
+        about = spec.description or check_description(test)
+        return spec._replace(description=" ".join(filter(None, [about, when_it_fails(test)])))
 
 
 def _ref_name(ref: str) -> str:
     found = re.search(r"ref\(\s*['\"]([^'\"]+)['\"]", ref)
     return found[1] if found else ref
+
+
+def when_it_fails(test: Mapping[str, Any]) -> str | None:
+    """What to do when a blocking dbt test fails, for its asset check in the UI (dagster-dbt shows only
+    how many rows failed): where the query that selects those rows is. None for a test of severity
+    warn, whose own description names its fix (and goes into the run summary's warnings)."""
+    if str((test.get("config") or {}).get("severity", "error")).lower() == "warn":
+        return None
+    where = test.get("original_file_path") or ""
+    compiled = where if where.endswith(".sql") else f"{where}/{test.get('path')}"
+    return ("When it fails, the build stops before anything is published (the BI copies keep the last good build): "
+            f"`<KLANTKLUIS_HOME>/dbt/compiled/{test.get('package_name', 'klantkluis')}/{compiled}`, written by "
+            "that build, is the query that selects the failing rows. Run it on the warehouse while nothing else "
+            "runs (read-only), fix the source data or the model it names, and run again.")
 
 
 def check_description(test: Mapping[str, Any]) -> str | None:

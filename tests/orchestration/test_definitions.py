@@ -111,10 +111,12 @@ def test_every_dbt_check_says_what_it_proves():
 
     specs = {(s.asset_key.to_user_string(), s.name): s.description for s in dbt_models.check_specs}
     assert all(specs.values()), [k for k, d in specs.items() if not d]
-    assert specs[("staging/stg_shop__orders", "unique_stg_shop__orders_order_id")] == "No two rows have the same order_id."
-    assert specs[("marts/customer_clv", "values_between_customer_clv_p_alive__1__0")] == "Every p_alive that is set lies within [0, 1]."
-    assert specs[("marts/customer_pyramid", "relationships_customer_pyramid_tier__tier__ref_pyramid_tiers_")] == \
-        "Every tier that is set is a tier of pyramid_tiers."
+    assert specs[("staging/stg_shop__orders", "unique_stg_shop__orders_order_id")].startswith(
+        "No two rows have the same order_id. When it fails")  # what to do: see the test after this one
+    assert specs[("marts/customer_clv", "values_between_customer_clv_p_alive__1__0")].startswith(
+        "Every p_alive that is set lies within [0, 1]. When it fails")
+    assert specs[("marts/customer_pyramid", "relationships_customer_pyramid_tier__tier__ref_pyramid_tiers_")].startswith(
+        "Every tier that is set is a tier of pyramid_tiers. When it fails")
     assert specs[("marts/marketing_audience", "marketing_audience_has_consent")].startswith("Everyone in the marketing")
     # every singular test is an asset check too (else Dagster logs it as an observation, with a warning each run)
     from orchestration.settings import DBT_PROJECT_DIR
@@ -646,3 +648,23 @@ def test_the_tags_klantkluis_sets_itself_and_well_typed_tags_pass():
     assert run_time(SimpleNamespace(run=SimpleNamespace(tags=tags))).year == 2026
     tags["klantkluis/through_day"] = "2026-11-29"
     assert run_time(SimpleNamespace(run=SimpleNamespace(tags=tags))).year == 2026
+
+
+def test_a_blocking_dbt_check_says_what_to_do_when_it_fails():
+    """UI review: a failed blocking dbt test showed on its check's page as "Every row has a value in
+    subject_id." and a failed row count, and the step's error only said to read dbt.log: nothing said
+    that nothing was published or where the query selecting the failing rows was."""
+    from orchestration.assets.dbt import dbt_models
+
+    specs = {(s.asset_key.to_user_string(), s.name): s for s in dbt_models.check_specs}
+    unique = specs[("staging/stg_shop__orders", "unique_stg_shop__orders_order_id")].description
+    assert unique.startswith("No two rows have the same order_id. When it fails, the build stops before anything is "
+                             "published (the BI copies keep the last good build): `<KLANTKLUIS_HOME>/dbt/compiled/"
+                             "klantkluis/models/staging/shop/_shop__models.yml/unique_stg_shop__orders_order_id.sql`")
+    singular = specs[("marts/marketing_audience", "marketing_audience_has_consent")].description
+    assert "`<KLANTKLUIS_HOME>/dbt/compiled/klantkluis/tests/marketing_audience_has_consent.sql`" in singular
+    for (asset, name), spec in specs.items():
+        assert ("When it fails" in spec.description) == spec.blocking, (asset, name)
+    # a warn test's own description names its fix, and the run summary shows it as it is
+    assert specs[("staging/stg_crm__customers", "ended_customers_have_a_relationship_end")].description.rstrip() \
+        .endswith("fill in the end date in the CRM.")
