@@ -224,8 +224,9 @@ def _check(key: AssetKey, latest: list, rules: Counter, max_share: float, over: 
                         + (f"; most often {common}" if common else "") + " (raw._quarantine holds the rule per row)")
     if table_failures:
         problems.append(f"table-level rules broken: {'; '.join(table_failures)}")
-    fix = ("Fix the export and land it again, or correct the column mapping or csv settings in sources.yml; "
-           "then run again.")
+    fix = (f"`klantkluis check {key.path[-1]} FILE` says what each rule asks and which csv settings would read "
+           "the values; fix the export and land it again, or correct the column mapping or csv settings in "
+           "sources.yml; then run again.")
     return AssetCheckResult(
         asset_key=key, check_name="expectations", passed=not problems,
         description=f"{'; '.join(problems)}. {fix}" if problems else None,
@@ -233,6 +234,16 @@ def _check(key: AssetKey, latest: list, rules: Counter, max_share: float, over: 
                   "files_over_max_share": MetadataValue.md("\n".join(f"- {f}: {shares[f]:.1%}" for f in over) or "none"),
                   "failed_rules": MetadataValue.md(_rules_table(rules).value),
                   "table_level_failures": MetadataValue.md("\n".join(f"- {f}" for f in table_failures) or "none")})
+
+
+def gate_fix(source: str) -> str:
+    """What to do when a source's blocking `expectations` check fails, for its page in the UI."""
+    return (f"When it fails (a current file of {source} breaks a table-level rule, or more than max_quarantine_share "
+            "of its rows are quarantined), nothing downstream is built or published, and running again does not "
+            "pass it: the result names the file and its most frequent rules. `klantkluis check "
+            f"{source} FILE` says what each rule asks and which csv settings would read the values; fix the export "
+            "and land it again (a changed file loads anew), or correct the column mapping or csv settings in "
+            "sources.yml; then run again, or re-execute the failed run from the failure.")
 
 
 def build_ingest_asset(table) -> AssetsDefinition:
@@ -248,7 +259,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
         metadata={"subject_kind": table.subject.kind, "natural_key": table.subject.key},
         check_specs=[AssetCheckSpec("expectations", asset=key, blocking=True,
                                     description=f"The {table.name} expectation suite: rules broken and rows "
-                                                "quarantined per rule (never values).")],
+                                                "quarantined per rule (never values). " + gate_fix(table.name))],
     )
     def _ingest(context, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)

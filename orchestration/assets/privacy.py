@@ -60,7 +60,11 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
                                     "layer encrypts every direct identifier; every mart keeps to its purpose "
                                     "and, when consent-based, to effective consent; the policy states each "
                                     "legitimate interest (Art. 6(1)(f)) and assesses each further processing "
-                                    "not based on consent or law (Art. 6(4))."),
+                                    "not based on consent or law (Art. 6(4)). When it fails, nothing is "
+                                    "published (the BI copies keep the last good build): its details name each "
+                                    "table and column with the problem. Classify the column in its model's dbt "
+                                    "YAML (meta.privacy; README, Add a mart or a column), take it out of the "
+                                    "mart, or add the assessment to privacy/policy.yml; then run again."),
                      AssetCheckSpec(CONTROLLER_CHECK, asset=REGISTER_KEY, blocking=False,
                                     description="privacy/policy.yml names your organisation, not the sample it "
                                     "ships with (Voorbeeld Verkoop B.V., example.nl contacts), which the register, "

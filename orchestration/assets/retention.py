@@ -158,7 +158,12 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                     "past their rules. Runs after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
                                     description="After the sweep no row of the raw layer or a snapshot is past "
-                                                "its retention rule at the run's time."),
+                                                "its retention rule at the run's time. When it fails, nothing "
+                                                "downstream is built or published: its per_table names the tables "
+                                                "with rows left past their rule. Run the job retention_sweep again "
+                                                "while nothing else writes the warehouse; if rows stay, compare the "
+                                                "rule's anchor column in privacy/policy.yml with the table, and the "
+                                                "sweep's audit entries (`klantkluis audit --event retention_sweep`)."),
                      AssetCheckSpec(RECTIFIED_CHECK, asset=SWEEP_KEY,
                                     description="Every completed rectification is still in the warehouse (Art. 16, "
                                                 "5(1)(d)). A warehouse restored from a backup older than the request "
@@ -234,7 +239,11 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
 
 @asset_check(asset=PUBLISHED_KEY, name=CHECK, blocking=True,
              description="No row past retention in the raw layer or snapshots, and no subject in the marts or "
-                         "the published copies (DuckDB file and Parquet) that the swept raw layer lacks.")
+                         "the published copies (DuckDB file and Parquet) that the swept raw layer lacks. When it "
+                         "fails, its per_table names each table or copy with such rows: run full_refresh again, so "
+                         "the sweep runs, dbt rebuilds the marts from the swept raw layer and the copies are "
+                         "replaced; a copy that stays was written by something else (only publish may write "
+                         "published/).")
 def published_retention_check(context, klantkluis: KlantkluisResource) -> AssetCheckResult:
     published = klantkluis.paths.published
     current = published / "parquet" / "current"

@@ -668,3 +668,27 @@ def test_a_blocking_dbt_check_says_what_to_do_when_it_fails():
     # a warn test's own description names its fix, and the run summary shows it as it is
     assert specs[("staging/stg_crm__customers", "ended_customers_have_a_relationship_end")].description.rstrip() \
         .endswith("fill in the end date in the CRM.")
+
+
+def test_every_blocking_check_says_what_to_do_when_it_fails():
+    """UI review: the blocking checks written in Python said what they prove, not what to do when they
+    fail: "The orders expectation suite: rules broken and rows quarantined per rule (never values).",
+    "After the sweep no row ... is past its retention rule", classification_complete's list of rules."""
+    from collections import Counter
+
+    from orchestration.assets.ingest import _check
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    specs = {key: graph.get_check_spec(key) for key in graph.asset_check_keys}
+    silent = [key.to_user_string() for key, spec in specs.items()
+              if spec.blocking and "When it fails" not in (spec.description or "")]
+    assert not silent
+    gate = specs[next(k for k in specs if k.to_user_string() == "raw/orders:expectations")].description
+    assert "`klantkluis check orders FILE` says what each rule asks" in gate
+    # the failed result itself names the command with the file's source
+    result = _check(AssetKey(["raw", "orders"]), [("2026-12-07.csv", 12, 12, None)], Counter(), 0.5,
+                    ["2026-12-07.csv"], Counter({"expect_column_values_to_match_regex:amount": 12}))
+    assert result.description.startswith("more than 50% of the rows of 2026-12-07.csv quarantined; most often "
+                                         "expect_column_values_to_match_regex:amount (12 rows)")
+    assert "`klantkluis check orders FILE` says what each rule asks" in result.description
