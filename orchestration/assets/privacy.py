@@ -16,6 +16,7 @@ from privacy.register import write_register
 
 REGISTER_KEY = AssetKey(["privacy", "register"])
 CONTROLLER_CHECK = "controller_named"
+CLASSIFICATION_CHECK = "classification_complete"  # blocking: gates publication (see assets.publish)
 SCHEMAS = {"source": ["raw"], "model": ["staging", "intermediate", "marts"], "snapshot": ["snapshots"]}
 
 
@@ -54,7 +55,7 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
         description="The register of processing activities (Art. 30(1)) and the Art. 32 security measures, "
                     "generated in English and Dutch, as Markdown and HTML, from privacy/policy.yml and the "
                     "column classification on every build, so policy and code cannot drift.",
-        check_specs=[AssetCheckSpec("classification_complete", asset=REGISTER_KEY, blocking=True,
+        check_specs=[AssetCheckSpec(CLASSIFICATION_CHECK, asset=REGISTER_KEY, blocking=True,
                                     description="Every warehouse column is classified (category, purposes, "
                                     "legal basis, retention); no mart exposes a direct identifier; the raw "
                                     "layer encrypts every direct identifier; every mart keeps to its purpose "
@@ -86,7 +87,7 @@ def build_register_asset(upstream: list[AssetKey]) -> AssetsDefinition:
                 + purpose_violations(manifest, policy))]
             findings += _warehouse_findings(con, classification)
         check = AssetCheckResult(
-            check_name="classification_complete", passed=not findings, severity=AssetCheckSeverity.ERROR,
+            check_name=CLASSIFICATION_CHECK, passed=not findings, severity=AssetCheckSeverity.ERROR,
             metadata={"findings": len(findings),
                       "details": MetadataValue.md("\n".join(f"- {f}" for f in findings[:200]) or "none")})
         # a demo (its generator's truth/ beside the landing files) may keep the sample controller

@@ -39,3 +39,49 @@ def test_a_second_publication_at_the_same_time_goes_to_a_new_folder(tmp_path):
     first = publish(warehouse, out, at).parquet_dir.resolve()
     second = publish(warehouse, out, at).parquet_dir.resolve()
     assert first != second and not first.exists() and second.name.startswith("v20261206T")
+
+
+def test_published_marts_materialized_alone_publish_nothing_a_failed_or_missing_check_did_not_pass():
+    """UI review: after a build whose blocking test of a mart failed (publication stopped, as it should),
+    Materialize on published/marts alone, as its staleness in the UI invites, copied that build's marts
+    to the BI copies with no check run; so would a mart materialized alone, which no classification judged."""
+    import time
+
+    from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey, AssetMaterialization, DagsterInstance
+
+    from orchestration.assets.publish import unchecked_marts
+
+    marts = [AssetKey(["marts", "pareto_share"]), AssetKey(["marts", "marketing_audience"])]
+    classification = AssetCheckKey(AssetKey(["privacy", "register"]), "classification_complete")
+    consent = AssetCheckKey(marts[1], "marketing_audience_has_consent")
+    gates = [classification, consent]
+
+    def evaluate(key, passed):
+        instance.report_runless_asset_event(AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name,
+                                                                 passed=passed))
+        time.sleep(0.01)
+
+    def build(key):
+        instance.report_runless_asset_event(AssetMaterialization(key))
+        time.sleep(0.01)
+
+    with DagsterInstance.ephemeral() as instance:
+        for mart in marts:
+            build(mart)
+        evaluate(consent, True)
+        evaluate(classification, True)
+        assert unchecked_marts(instance, marts, classification, gates) is None  # a good build
+        build(marts[1])
+        evaluate(consent, False)  # the next build: its test failed, so the run published nothing
+        problem = unchecked_marts(instance, marts, classification, gates)
+        assert problem.startswith("Not published: the marts in the warehouse failed "
+                                  "marts/marketing_audience:marketing_audience_has_consent in their last build")
+        assert "run full_refresh" in problem
+        evaluate(consent, True)  # fixed and rebuilt, but the mart was not classified since
+        problem = unchecked_marts(instance, marts, classification, gates)
+        assert problem.startswith("Not published: marts/marketing_audience was built after the last "
+                                  "privacy/register:classification_complete check")
+        evaluate(classification, False)
+        assert "failed privacy/register:classification_complete" in unchecked_marts(instance, marts, classification, gates)
+        evaluate(classification, True)
+        assert unchecked_marts(instance, marts, classification, gates) is None
