@@ -12,7 +12,7 @@ import json
 import os
 import urllib.request
 
-from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
+from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorContext, SkipReason, run_failure_sensor
 
 from orchestration.summary import root_cause
 
@@ -54,13 +54,20 @@ def failed_steps(instance, run_id: str) -> list[tuple[str, str]]:
                     description=f"When any run fails, POSTs an alert (job, run, failed steps and their error classes, no "
                                 f"error text) to the webhook in {WEBHOOK_VAR}; does nothing while that is not set.")
 def alert_on_run_failure(context: RunFailureSensorContext):
+    """The tick of a failed run says whether its alert went out: one that sent nothing (no webhook, or
+    an unreachable one) is skipped with the reason, not shown as a success."""
     url = os.environ.get(WEBHOOK_VAR, "").strip()
-    if not url:
-        return
     run = context.dagster_run
+    if not url:
+        return SkipReason(f"No alert sent for the failed run {run.run_id} of {run.job_name}: {WEBHOOK_VAR} is not "
+                          "set in the daemon's environment. Set it to an incoming-webhook URL (README, Running in "
+                          "production) to be told of a failed run without looking at the UI.")
     try:
         send(url, failure_message(os.environ.get("KLANTKLUIS_HOME", "?"), run.job_name, run.run_id,
                                   failed_steps(context.instance, run.run_id)))
     except Exception as exc:  # the tick says so, with the class only (a URL may hold a token)
-        context.log.warning(f"The alert for run {run.run_id} could not be sent to {WEBHOOK_VAR} "
-                            f"({type(exc).__name__}): check the URL and that this machine reaches it.")
+        said = (f"The alert for run {run.run_id} could not be sent to {WEBHOOK_VAR} ({type(exc).__name__}): check "
+                "the URL and that this machine reaches it.")
+        context.log.warning(said)
+        return SkipReason(said)
+    return None

@@ -5,7 +5,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from dagster import (DagsterEventType, DagsterInstance, build_run_status_sensor_context, job, op)
+from dagster import (DagsterEventType, DagsterInstance, SkipReason, build_run_status_sensor_context, job, op)
 
 from orchestration.alerts import WEBHOOK_VAR, alert_on_run_failure
 
@@ -71,10 +71,14 @@ def test_without_a_webhook_nothing_is_sent_and_an_unreachable_one_is_a_warning(w
     monkeypatch.delenv(WEBHOOK_VAR, raising=False)
     with DagsterInstance.ephemeral() as instance:
         context = _failure_context(instance)
-        alert_on_run_failure(context)
+        # UI review: the tick of every failed run showed as a success, though no alert went out
+        skipped = alert_on_run_failure(context)
         assert received == []
+        assert isinstance(skipped, SkipReason) and skipped.skip_message.startswith(
+            f"No alert sent for the failed run {context.dagster_run.run_id} of nightly: {WEBHOOK_VAR} is not set")
         monkeypatch.setenv(WEBHOOK_VAR, "http://127.0.0.1:9/nothing-listens-here")
-        alert_on_run_failure(context)  # a tick that warns, not one that fails
+        skipped = alert_on_run_failure(context)  # a tick that warns, not one that fails
+        assert "could not be sent" in skipped.skip_message and "nothing-listens-here" not in skipped.skip_message
         said = capsys.readouterr().err
         assert f"could not be sent to {WEBHOOK_VAR} (URLError)" in said and "nothing-listens-here" not in said
         monkeypatch.setenv(WEBHOOK_VAR, "file:///etc/passwd")  # only http(s): urllib would open a file
