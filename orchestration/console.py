@@ -51,6 +51,9 @@ def console_logger(init_context: InitLoggerContext) -> logging.Logger:
     return log
 
 
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # dbt's colour codes: noise in a file, a pipe or the Dagster UI
+
+
 class DbtProgress(io.TextIOBase):
     """Standard output for ``klantkluis run``: dbt's two lines per model and test that went well
     (about 180 at the demo's size) become one progress line every ``every`` seconds; failures,
@@ -58,7 +61,7 @@ class DbtProgress(io.TextIOBase):
     the Dagster UI. ``<home>/dbt/dbt.log`` keeps every line."""
 
     _NODE = re.compile(r"^(\d+) of (\d+) (START|OK|PASS|SKIP|NO-OP)\b")
-    _COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # dbt's colour codes: noise in a file or a pipe
+    _COLOUR = COLOUR
 
     def __init__(self, out, every: float = 5.0):
         self.out, self.every, self.done, self.said, self.partial = out, every, 0, None, ""

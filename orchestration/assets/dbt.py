@@ -20,6 +20,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec, 
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.retention import SWEEP_KEY
+from orchestration.console import COLOUR
 from orchestration.headlines import PREFIX, HeadlineError, figures
 from orchestration.ingest.sources import last_load, record_build
 from orchestration.project import dbt_project, manifest_nodes
@@ -151,7 +152,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
     events, failure = build_events(invocation)
     yield from with_row_counts(context, events, klantkluis, as_of)
     if failure is not None:
-        raise failure
+        raise without_colours(failure)
     if loaded is not None and any(k.path[0] == "snapshots" for k in context.selected_asset_keys):
         record_build(klantkluis.paths, loaded)  # else the day is pending again (ingest.sources.pending_days)
 
@@ -173,6 +174,15 @@ def build_events(invocation) -> tuple[list, Exception | None]:
                 invocation.process.kill()
         return events, exc
     return events, None
+
+
+def without_colours(failure: Exception) -> Exception:
+    """The failure with dbt's colour codes taken out of its text: dagster-dbt's error quotes dbt's
+    failing lines as dbt wrote them, and the UI's error dialog showed "[31mFAIL 1[0m"."""
+    failure.args = tuple(COLOUR.sub("", a) if isinstance(a, str) else a for a in failure.args)
+    if isinstance(getattr(failure, "description", None), str):
+        failure.description = COLOUR.sub("", failure.description)
+    return failure
 
 
 def with_row_counts(context, events: list, klantkluis: KlantkluisResource, as_of: str | None = None) -> Iterator:

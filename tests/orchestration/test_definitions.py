@@ -692,3 +692,18 @@ def test_every_blocking_check_says_what_to_do_when_it_fails():
     assert result.description.startswith("more than 50% of the rows of 2026-12-07.csv quarantined; most often "
                                          "expect_column_values_to_match_regex:amount (12 rows)")
     assert "`klantkluis check orders FILE` says what each rule asks" in result.description
+
+
+def test_a_failed_dbt_build_shows_in_the_ui_without_dbts_colour_codes():
+    """UI review: the error of a failed dbt step quoted dbt's lines with their colour codes, which the
+    UI's error dialog shows as they are: "94 of 115 FAIL 1 zz ... [\\x1b[31mFAIL 1\\x1b[0m in 0.02s]"."""
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    from orchestration.assets.dbt import without_colours
+
+    said = ("failed with exit code `1`.\n\n94 of 115 FAIL 1 unique_x ...... [\x1b[31mFAIL 1\x1b[0m in 0.02s]\n\n"
+            "\x1b[31mFailure in test unique_x (models/x.yml)\x1b[0m\n")
+    failure = without_colours(DagsterDbtCliRuntimeError(description=said))
+    assert isinstance(failure, DagsterDbtCliRuntimeError)  # the alert names the error's class
+    assert "\x1b" not in str(failure) and "\x1b" not in failure.description
+    assert "[FAIL 1 in 0.02s]" in failure.description and "Failure in test unique_x (models/x.yml)" in str(failure)
