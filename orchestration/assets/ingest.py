@@ -23,7 +23,7 @@ from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables
 from orchestration.ingest.sources import (absent, going_back_in_time, landing_day, name_problem, no_files_message,
                                           pending_days)
 from orchestration.ingest.writer import BatchResult, content_key, load_file
-from orchestration.resources import RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time, through_day
+from orchestration.resources import AS_OF_TAG, RELOAD_TAG, THROUGH_TAG, KlantkluisResource, run_time, through_day
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
 from privacy.classification import load_classification
@@ -91,7 +91,8 @@ def _refuse_going_back_in_time(context, con, table, now, audit) -> None:
                          "loaded before)")
     last = con.execute("select max(loaded_at) from raw._batches where source = ?", [table.name]).fetchone()[0]
     if problem := going_back_in_time(now, last, table.name):
-        raise Failure(problem)
+        raise Failure(f"{problem} From the Dagster UI: give the tag {AS_OF_TAG} such a time, or leave it out (the "
+                      "run's own time).")
 
 
 def _new_days(context, con, paths, source: str, files: list, through: str | None) -> list[str]:

@@ -119,6 +119,8 @@ def test_a_run_earlier_than_the_last_load_is_refused(tmp_path, landing):
     [failure] = [e for e in earlier.all_events if e.is_step_failure]
     message = failure.step_failure_data.error.message
     assert "before the last load of orders at 2026-02-01" in message and "--as-of" in message
+    # UI review: launched from the UI, the message named only the command line's options
+    assert "From the Dagster UI: give the tag klantkluis/as_of such a time, or leave it out" in message
 
 
 def test_a_long_load_logs_its_progress_in_the_run(tmp_path, landing, monkeypatch):
