@@ -110,6 +110,27 @@ def run_going(paths: Paths) -> bool:
     return pid > 0
 
 
+def end_stopped_runs(instance, paths: Paths, holding_lock: bool = False) -> list[str]:
+    """Record as failed the runs of `klantkluis run` that Dagster still records as going while no such
+    process is alive (killed, or the machine went down; ``holding_lock``: this process holds the run
+    lock and has started no run yet). The run queue counts them (one run at a time), so every run
+    from the UI, the 02:00 schedule's and each data subject request's (Art. 12(3)) would wait behind
+    them for ever. A re-execution from the UI carries the tag but is the daemon's. Returns their ids."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    if not holding_lock and run_going(paths):
+        return []
+    going = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    stopped = [r.dagster_run for r in instance.get_run_records(filters=RunsFilter(
+        tags={COMMAND_LINE_TAG: "run"}, statuses=going)) if "dagster/parent_run_id" not in r.dagster_run.tags]
+    for run in stopped:
+        instance.report_run_failed(run, message="The `klantkluis run` process of this run ended before the run did "
+                                                "(killed, or the machine went down), so it is recorded as failed: "
+                                                "the run queue no longer waits for it. `klantkluis run` again "
+                                                "takes it up; what was loaded stays loaded.")
+    return [run.run_id for run in stopped]
+
+
 def _boot_id() -> str:
     """This boot of the machine (Linux), so a process id from before a restart is not taken for a live one."""
     try:
@@ -158,6 +179,7 @@ def _run_days(paths: Paths, as_of: datetime | None, reload: bool, simulate: bool
     stages: dict[str, float] = defaultdict(float)
     runs, warnings, ran = day_runs(paths, reload), {}, 0  # with reload, the last run reloads every file
     with DagsterInstance.get() as instance:
+        end_stopped_runs(instance, paths, holding_lock=True)  # a killed run before this one: the queue waits
         for day, day_tags in runs:
             ran += 1
             tags = {COMMAND_LINE_TAG: "run", **day_tags, **({AS_OF_TAG: as_of.isoformat()} if as_of else {}),

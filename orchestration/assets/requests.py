@@ -95,6 +95,13 @@ warnings.filterwarnings("ignore", message="Parameter `owners` of initializer `Se
                     "registers them in the request ledger (due date: one month, Art. 12(3)) and runs the "
                     "matching job once per request.")
 def request_sensor(context: SensorEvaluationContext, klantkluis: KlantkluisResource):
+    from orchestration.pipeline import end_stopped_runs
+
+    # A killed `klantkluis run` that Dagster still records as going holds the run queue: this run's
+    # requests, and every other run, would wait behind it for ever.
+    if ended := end_stopped_runs(context.instance, klantkluis.paths):
+        context.log.warning(f"Recorded as failed: run(s) {', '.join(ended)} of `klantkluis run`, whose process ended "
+                            "before the run did; the run queue no longer waits for them")
     pending = []
     if documents(klantkluis.paths.inbox):
         with RequestService(klantkluis.paths) as service:

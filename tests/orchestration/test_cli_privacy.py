@@ -353,3 +353,44 @@ def test_status_after_a_simulated_run_judges_the_landing_days_by_the_installatio
     (paths.landing / "orders" / "2062-01-05.csv").write_text("order_id,customer_id,order_date,amount\n")
     assert main(["--home", str(tmp_path), "status"]) == 0  # after the installation's time: still a note
     assert "named after a day after today (orders/2062-01-05.csv)" in capsys.readouterr().out
+
+
+def test_a_killed_command_line_run_stops_holding_the_run_queue(tmp_path, monkeypatch):
+    """UI review: after `klantkluis run` was killed (kill -9, an out-of-memory kill, a reboot), Dagster
+    kept its run STARTED, and with one run at a time the queue held every run launched from the UI,
+    the 02:00 schedule's and each data subject request's, QUEUED for ever. The request sensor (every
+    30 s) and the next `klantkluis run` now record such a run as failed; one still going is left."""
+    import os
+
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, build_sensor_context
+
+    from orchestration.assets.requests import request_sensor
+    from orchestration.pipeline import COMMAND_LINE_TAG, RUN_LOCK, end_stopped_runs
+    from orchestration.resources import KlantkluisResource
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    paths.prepare_dagster_home()
+    paths.state.mkdir(parents=True, exist_ok=True)
+    with DagsterInstance.get() as instance:
+        def status(run_id):
+            return instance.get_run_by_id(run_id).status
+
+        instance.add_run(DagsterRun(job_name="full_refresh", run_id="a" * 36, status=DagsterRunStatus.STARTED,
+                                    tags={COMMAND_LINE_TAG: "run"}))
+        instance.add_run(DagsterRun(job_name="full_refresh", run_id="c" * 36, status=DagsterRunStatus.STARTED,
+                                    tags={COMMAND_LINE_TAG: "run", "dagster/parent_run_id": "b" * 36}))  # the UI's
+        (paths.state / RUN_LOCK).write_text(str(os.getpid()))  # as a running `klantkluis run` records itself
+        assert end_stopped_runs(instance, paths) == [] and status("a" * 36) == DagsterRunStatus.STARTED
+        (paths.state / RUN_LOCK).write_text("999999999")  # its process ended
+        request_sensor(build_sensor_context(instance=instance),
+                       klantkluis=KlantkluisResource(home=str(tmp_path)))
+        assert status("a" * 36) == DagsterRunStatus.FAILURE
+        assert status("c" * 36) == DagsterRunStatus.STARTED  # a re-execution is the daemon's, not a CLI process
+        [failure] = [e for e in instance.all_logs("a" * 36) if e.dagster_event and e.dagster_event.is_run_failure]
+        assert "process of this run ended before the run did" in failure.dagster_event.message
+        instance.add_run(DagsterRun(job_name="full_refresh", run_id="d" * 36, status=DagsterRunStatus.STARTED,
+                                    tags={COMMAND_LINE_TAG: "run"}))
+        (paths.state / RUN_LOCK).write_text(str(os.getpid()))  # `klantkluis run` itself, holding the lock
+        assert end_stopped_runs(instance, paths, holding_lock=True) == ["d" * 36]
