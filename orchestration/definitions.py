@@ -16,8 +16,8 @@ from orchestration.assets.retention import (PUBLISHED_KEY, build_retention_job, 
                                            published_retention_check)
 from orchestration.project import dbt_project
 from orchestration.ingest.reader import LandingFileError
-from orchestration.resources import (NO_DAY, OLDEST, OLDEST_DAY_RUN, OLDEST_DAY_TAG, THROUGH_TAG, KlantkluisResource,
-                                     day_runs)
+from orchestration.resources import (NO_DAY, OLDEST, OLDEST_DAY_RUN, OLDEST_DAY_TAG, TAG_VALUES, THROUGH_TAG,
+                                     KlantkluisResource, day_runs)
 from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, TIME_ZONE, WarehouseBusy
 from privacy.classification import load_classification
 
@@ -31,7 +31,8 @@ full_refresh = define_asset_job(
     "full_refresh", selection=AssetSelection.all(),
     description="Everything, in order: ingest every source, sweep what is past retention, build every dbt model, "
                 "snapshot and test, generate the register (Art. 30), publish the BI copies, refresh the request "
-                "look-up indexes.")
+                "look-up indexes. Tags a launch may carry (a mistyped one stops the run at its first step): "
+                + "; ".join(f"{tag}: {value}" for tag, value in TAG_VALUES.items()) + ".")
 
 
 def _day_requests(context, klantkluis: KlantkluisResource, key: str = "") -> list[RunRequest] | SkipReason:

@@ -707,3 +707,13 @@ def test_a_failed_dbt_build_shows_in_the_ui_without_dbts_colour_codes():
     assert isinstance(failure, DagsterDbtCliRuntimeError)  # the alert names the error's class
     assert "\x1b" not in str(failure) and "\x1b" not in failure.description
     assert "[FAIL 1 in 0.02s]" in failure.description and "Failure in test unique_x (models/x.yml)" in str(failure)
+
+
+def test_the_launchpad_shows_the_tags_full_refresh_takes():
+    """UI review: the tags the README documents for a launch from the UI were named nowhere in the UI."""
+    from orchestration.definitions import defs
+    from orchestration.resources import TAG_VALUES
+
+    described = defs.resolve_job_def("full_refresh").description
+    assert all(f"{tag}: {value}" in described for tag, value in TAG_VALUES.items())
+    assert "klantkluis/reload: all" in described and "klantkluis/simulate: true" in described
