@@ -282,8 +282,10 @@ def rectifications_lost(service, con) -> list[str]:
     """The completed rectifications (Art. 16, 5(1)(d)) none of whose corrected versions the warehouse
     holds, though it holds versions of the subject loaded before it: the warehouse was restored from
     a backup older than the request (the corrected value lived in the warehouse only, so it cannot
-    be put back: the request is filed again). A version replaced since by a changed file's reload
-    was loaded after the request and does not count. Request ids, oldest first."""
+    be put back: the request is filed again). A version counts as loaded when its file's content
+    first was, so loading the files again unchanged (``--reload``) changes nothing; a request whose
+    corrected versions a changed file replaced since (the source's word stands, as the load said:
+    corrections_dropped) is not named. Request ids, oldest first."""
     lost = []
     for r in service.ledger.rows("completed"):
         detail = json.loads(r["detail"])
@@ -294,12 +296,18 @@ def rectifications_lost(service, con) -> list[str]:
             if not {"_batch_id", detail["field"]} <= set(cols):
                 continue
             marks = "t._rectified" if RECTIFIED in cols else "null"  # a table made before the first rectification
-            corrected, older = con.execute(
+            done = datetime.fromisoformat(r["completed_at"])
+            corrected, older, replaced = con.execute(
+                "with first as (select source, file, sha256, min(loaded_at) as at from raw._batches group by all) "
                 f"select count(*) filter (where list_contains(string_split(coalesce({marks}, ''), ','), ?)), "
-                f"count(*) filter (where b.loaded_at <= ?) from raw.\"{table}\" t "
-                "left join raw._batches b on b.batch_id = t._batch_id where t.subject_id in (select unnest(?))",
-                [detail["field"], datetime.fromisoformat(r["completed_at"]), json.loads(r["subjects"])]).fetchone()
-            if older and not corrected:
+                "count(*) filter (where f.at <= ?), "
+                "count(*) filter (where f.at > ? and exists (select 1 from raw._batches e where e.source = b.source "
+                "and e.file = b.file and e.sha256 <> b.sha256 and e.loaded_at <= ?)) "
+                f'from raw."{table}" t left join raw._batches b on b.batch_id = t._batch_id '
+                "left join first f on f.source = b.source and f.file = b.file and f.sha256 = b.sha256 "
+                "where t.subject_id in (select unnest(?))",
+                [detail["field"], done, done, done, json.loads(r["subjects"])]).fetchone()
+            if older and not corrected and not replaced:
                 lost.append(r["request_id"])
                 break
     return lost

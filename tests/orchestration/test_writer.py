@@ -264,3 +264,60 @@ def test_a_column_declared_after_the_table_was_made_is_added_and_one_no_longer_d
     assert downgraded == [*upgraded, (without.name, 2, 0)]  # its values stay
     [entry] = [e for e in ctx.audit.entries() if e["event"] == "raw_columns_added"]
     assert entry["details"] == {"table": "orders", "columns": ["delivery_method"]}
+
+
+def test_a_lost_rectification_is_told_apart_from_one_a_changed_file_replaced(landing, monkeypatch, tmp_path):
+    """Art. 16, 5(1)(d): rectifications_lost names a rectification a restore took out, also once the restored
+    files were loaded again unchanged (``--reload``: their rows were then loaded after the request); not one
+    whose corrected rows a changed file replaced since, the source's word standing (the writer's
+    corrections_dropped), while the subject's earlier version from another file, never corrected, is left."""
+    import csv
+    import io
+    import json
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from orchestration.requests.changes import rectifications_lost
+    from privacy.crypto import decrypt_values
+    from privacy.rights.rectify import rectify
+
+    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
+    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    table = next(t for t in TABLES if t.name == "crm_customers")
+    lines = source_files(Paths.from_home(landing), "crm_customers")[0].read_bytes().split(b"\n")[:2]
+    first = next(csv.DictReader(io.StringIO(b"\n".join(lines).decode())))  # a generated customer
+    day1, day2 = tmp_path / "2026-11-20.csv", tmp_path / "2026-11-21.csv"
+    for path, phone, exported in ((day1, "0611111111", "2026-11-20 06:00:00"), (day2, "0622222222", "2026-11-21 06:00:00")):
+        out = io.StringIO()
+        csv.DictWriter(out, fieldnames=list(first)).writeheader()
+        csv.DictWriter(out, fieldnames=list(first)).writerow({**first, "phone": phone, "exported_at": exported})
+        path.write_text(out.getvalue())
+    ctx = _open(landing, tmp_path / "keys", NOW)
+    warehouse, backup = tmp_path / "w.duckdb", tmp_path / "backup.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        for path in (day1, day2):
+            writer.load_file(con, table, path, ctx)
+        sid, key = con.execute("select subject_id, customer_id from raw.crm_customers limit 1").fetchone()
+    shutil.copy(warehouse, backup)
+    request = {"request_id": "req-test-1", "type": "rectification", "completed_at": (NOW + timedelta(hours=1)).isoformat(),
+               "subjects": json.dumps([sid]), "detail": json.dumps({"found": True, "field": "phone"})}
+    service = SimpleNamespace(ledger=SimpleNamespace(rows=lambda status: [request]))
+    later = IngestContext.open(Paths.from_home(landing, tmp_path / "keys"), NOW + timedelta(hours=2))
+    with duckdb.connect(str(backup)) as con:  # restored from before the request
+        lost = rectifications_lost(service, con)
+        for path in (day1, day2):
+            writer.load_file(con, table, path, later, full_refresh=True)
+        lost_after_reload = rectifications_lost(service, con)
+    with duckdb.connect(str(warehouse)) as con:
+        [number] = decrypt_values([key], [sid], table.name, "customer_id", ctx.keystore, purpose="test")
+        con.execute("create schema snapshots")
+        rectify(con, table, sid, number, "phone", "0633333333", keystore=ctx.keystore, pseudonymiser=ctx.pseudonymiser,
+                audit=ctx.audit, actor="test", now=NOW)
+        kept = rectifications_lost(service, con)
+        day2.write_bytes(day2.read_bytes() + b"\n")  # the source delivers the file again, changed: its word stands
+        changed = writer.load_file(con, table, day2, later)
+        replaced = rectifications_lost(service, con)
+    ctx.close()
+    later.close()
+    assert (lost, lost_after_reload, kept, replaced) == (["req-test-1"], ["req-test-1"], [], [])
+    assert changed.corrections_dropped == 1
