@@ -67,8 +67,7 @@ def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetim
     """Remove audit log entries past the rule ``audit_log``; None when the log does not verify. Such
     a log is left for the privacy officer to investigate: a warning, and the rest of the sweep goes on."""
     try:
-        paths = klantkluis.paths
-        return retention.expire_audit(paths.audit(), policy, now=now)
+        return retention.expire_audit(klantkluis.paths.audit(), policy, now=now)
     except AuditTampered:
         context.log.warning("The audit log does not verify, so none of its entries expired; run "
                             "`klantkluis audit-verify` and investigate")

@@ -39,8 +39,9 @@ def pad_written_before(con, tables, paths: Paths, keystore: KeyStore, audit: Aud
     """Encrypt again, padded, the values of ``tables`` an older version encrypted without padding: their
     ciphertexts' exact lengths, beside a few plain columns, single out most subjects (Art. 32(1),
     4(5)); only rows with such a value are read, so once done a run finds none. A value of an erased
-    subject, unreadable already, is left out. The compaction is marked due first; one audit entry
-    per table (counts). Returns the columns as ``table.column``."""
+    subject, unreadable already, becomes null, and its exact length with it (as in
+    ``encrypt_plain_columns``). The compaction is marked due first; one audit entry per table
+    (counts). Returns the columns as ``table.column``."""
     done = []
     for table in tables:
         types = column_types(con, "raw", table.name)
