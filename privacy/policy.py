@@ -67,8 +67,9 @@ class RetentionRule:
         register says (the same hour 30 days on is not yet past the load)."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware (UTC)")
-        today = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-        return today + timedelta(days=1 - self.duration_days)
+        now = now.astimezone(timezone.utc)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return min(now, today + timedelta(days=1 - self.duration_days))  # 0 days: not what is dated later today
 
 
 _SAMPLE = re.compile(r"\bvoorbeeld|(^|[@./])example\.", re.IGNORECASE)

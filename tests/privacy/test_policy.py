@@ -89,3 +89,15 @@ def test_a_raw_table_whose_retention_rule_the_policy_lacks_is_found_before_a_run
     said = str(err.value)
     assert "raw.nps_responses" in said and "retention rule 'nps_responses'" in said and str(path) in said
     assert "duration_days, anchor and action" in said and "\n" not in said
+
+
+def test_a_rules_cutoff_is_in_whole_utc_days_and_never_after_now():
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    rule = load_policy().retention["quarantine"]
+    now = datetime(2030, 5, 2, 1, 30, tzinfo=timezone(timedelta(hours=2)))  # 2030-05-01 23:30 UTC
+    assert rule.cutoff(now) == datetime(2030, 4, 2, tzinfo=timezone.utc)  # day 2030-04-01 + 30 is today: gone
+    assert replace(rule, duration_days=0).cutoff(now) == now  # not what is dated later today (the review)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        rule.cutoff(now.replace(tzinfo=None))
