@@ -30,6 +30,7 @@ class Publication:
     duckdb_file: Path
     parquet_dir: Path
     tables: dict[str, int]
+    as_of: datetime | None = None  # the time the published marts are measured from (their build_info)
 
 
 def _swap_symlink(link: Path, target: Path) -> None:
@@ -103,6 +104,7 @@ def _publish(con, out: Path, now: datetime, schema: str) -> Publication:
         con.execute(f'copy staged.main."{name}" to {sql_string(str(parquet_dir / (name + ".parquet")))} (format parquet)')
         tables[name] = con.execute(f'select count(*) from staged.main."{name}"').fetchone()[0]
     _describe(con, schema, names, parquet_dir)
+    as_of = con.execute("select max(as_of) from staged.main.build_info").fetchone()[0] if "build_info" in names else None
     con.execute("detach staged")
     for folder in (out, parquet_root, parquet_dir):
         os.chmod(folder, 0o750)
@@ -113,4 +115,4 @@ def _publish(con, out: Path, now: datetime, schema: str) -> Publication:
     for old in parquet_root.glob("v*"):
         if old != parquet_dir:
             shutil.rmtree(old, ignore_errors=True)
-    return Publication(out / "marts.duckdb", parquet_root / "current", tables)
+    return Publication(out / "marts.duckdb", parquet_root / "current", tables, as_of)

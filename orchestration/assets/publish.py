@@ -74,4 +74,6 @@ def _publish(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> 
         "duckdb_file": MetadataValue.path(str(result.duckdb_file)),
         "parquet_dir": MetadataValue.path(str(result.parquet_dir)),
         "marts": MetadataValue.md(table),
+        # what the BI copies measure from: behind the latest build's while publication is refused
+        "as_of": result.as_of.isoformat() if result.as_of else "n/a",
     })

@@ -41,6 +41,19 @@ def test_a_second_publication_at_the_same_time_goes_to_a_new_folder(tmp_path):
     assert first != second and not first.exists() and second.name.startswith("v20261206T")
 
 
+def test_a_publication_says_the_time_its_marts_are_measured_from(tmp_path):
+    """UI review: published/marts did not say which build's time the BI copies hold, which lags the
+    latest build's while publication is refused."""
+    warehouse, out = tmp_path / "warehouse.duckdb", tmp_path / "published"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts; create table marts.pareto_share as select 0.6 as pareto_share")
+    at = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    assert publish(warehouse, out, at).as_of is None  # no build_info mart
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table marts.build_info as select timestamp '2026-12-05 02:00:00' as as_of")
+    assert publish(warehouse, out, at).as_of == datetime(2026, 12, 5, 2)
+
+
 def test_published_marts_materialized_alone_publish_nothing_a_failed_or_missing_check_did_not_pass():
     """UI review: after a build whose blocking test of a mart failed (publication stopped, as it should),
     Materialize on published/marts alone, as its staleness in the UI invites, copied that build's marts
