@@ -61,7 +61,6 @@ class DbtProgress(io.TextIOBase):
     the Dagster UI. ``<home>/dbt/dbt.log`` keeps every line."""
 
     _NODE = re.compile(r"^(\d+) of (\d+) (START|OK|PASS|SKIP|NO-OP)\b")
-    _COLOUR = COLOUR
 
     def __init__(self, out, every: float = 5.0):
         self.out, self.every, self.done, self.said, self.partial = out, every, 0, None, ""
@@ -76,7 +75,7 @@ class DbtProgress(io.TextIOBase):
     def write(self, text: str) -> int:
         *lines, self.partial = (self.partial + text).split("\n")
         for line in lines:
-            line = self._COLOUR.sub("", line) if self.plain else line
+            line = COLOUR.sub("", line) if self.plain else line
             node = self._NODE.match(line)
             if node is None:
                 self.out.write(line + "\n")

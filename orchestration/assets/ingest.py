@@ -265,7 +265,8 @@ def build_ingest_asset(table) -> AssetsDefinition:
     def _ingest(context, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
         try:  # `klantkluis run` checks every table before it starts; this covers runs from the UI
-            retention.check_anchors([table], load_policy())
+            policy = load_policy()
+            retention.check_anchors([table], policy)
         except PolicyError as exc:
             raise Failure(str(exc)) from None
         ctx = klantkluis.ingest_context(now)
@@ -302,7 +303,6 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     f"{where}: " + ("unchanged, skipped" if result.skipped else
                     f"{result.input_rows} rows in, {result.loaded} loaded, {result.quarantined} quarantined, "
                     f"{result.suppressed} suppressed"))
-            policy = load_policy()
             rows_swept = _sweep(con, table, policy, now, ctx.audit) if any(not r.skipped for r in results) else 0
             if rows_swept:
                 context.log.info(f"{table.name}: {rows_swept} rows past retention deleted or anonymised")

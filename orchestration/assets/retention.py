@@ -151,8 +151,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                     "entry per table (counts only); then destroys the data keys and look-up index entries of "
                     "subjects with no row left (and erases again a subject an erasure shredded whose rows a "
                     "restored backup brought back, records again the consent withdrawals and objections it "
-                    "lacks, and names the rectifications it lacks, to file again), and rewrites the warehouse file without the deleted rows' bytes "
-                    "before their rule (deleted_rows_in_file) runs out; removes rejected request documents, access "
+                    "lacks, and names the rectifications it lacks, to file again), and rewrites the warehouse "
+                    "file without the deleted rows' bytes before their rule (deleted_rows_in_file) runs out; removes rejected request documents, access "
                     "exports, request records, erasure tombstones, audit log entries and Dagster's record of runs "
                     "past their rules. Runs after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,

@@ -286,13 +286,12 @@ def rectifications_lost(service, con) -> list[str]:
     first was, so loading the files again unchanged (``--reload``) changes nothing; a request whose
     corrected versions a changed file replaced since (the source's word stands, as the load said:
     corrections_dropped) is not named. Request ids, oldest first."""
-    lost = []
+    lost, types = [], {table: column_types(con, "raw", table) for table in MASTER_TABLES.values()}
     for r in service.ledger.rows("completed"):
         detail = json.loads(r["detail"])
         if r["type"] != "rectification" or not detail.get("found") or not detail.get("field"):
             continue
-        for table in MASTER_TABLES.values():
-            cols = column_types(con, "raw", table)
+        for table, cols in types.items():
             if not {"_batch_id", detail["field"]} <= set(cols):
                 continue
             marks = "t._rectified" if RECTIFIED in cols else "null"  # a table made before the first rectification
