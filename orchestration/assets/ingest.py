@@ -48,6 +48,14 @@ def _columns_table(found: list) -> MetadataValue:
                             if rows else "Every file has every column and no other.")
 
 
+def _files_table(results: list[BatchResult]) -> MetadataValue:
+    """Per landing file this run read, what became of its rows (file names and counts only)."""
+    rows = [f"| {r.file} | unchanged, skipped | | | | |" if r.skipped else
+            f"| {r.file} | loaded | {r.input_rows} | {r.loaded} | {r.quarantined} | {r.suppressed} |" for r in results]
+    return MetadataValue.md("| file | this run | rows in | loaded | quarantined | suppressed |\n|---|---|---|---|---|---|\n"
+                            + "\n".join(rows) if rows else "No landing file.")
+
+
 def _summary(results: list[BatchResult]) -> tuple[dict, Counter]:
     loaded = [r for r in results if not r.skipped]
     rules: Counter = Counter()
@@ -330,6 +338,7 @@ def build_ingest_asset(table) -> AssetsDefinition:
                     **({"landing_days_warning": f"{len(days)} landing days in one run: the snapshots keep only "
                                                 f"the last one's state (launch with the tag {THROUGH_TAG})"}
                        if len(days) > 1 else {}),
+                    "files_this_run": _files_table(results),
                     "past_retention_swept": rows_swept, "landing_files_removed": removed,
                     "raw_rows_total": raw_rows,
                     "quarantine_rows_total": sum(held.values()),

@@ -62,7 +62,11 @@ def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, landin
     bad = landing / "2026-01-02.csv"  # 3 of 4 rows have an amount that is no amount: 75 % quarantined
     bad.write_text(HEADER + GOOD.format(n=20, d=2) + "".join(
         GOOD.format(n=n, d=2).replace("10.00", "ten") for n in range(21, 24)))
-    passed, metadata, said = _orders_gate(tmp_path)
+    result = _ingest_orders(tmp_path)
+    [event] = result.get_asset_materialization_events()  # the UI names each file read and its counts
+    assert "| 2026-01-02.csv | loaded | 4 | 1 | 3 | 0 |" in event.materialization.metadata["files_this_run"].value
+    [check] = [e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey(["raw", "orders"])]
+    passed, metadata, said = check.passed, check.metadata, check.description
     assert not passed and "2026-01-02.csv: 75.0%" in metadata["files_over_max_share"].value
     assert "most often expect_column_values_to_match_regex:amount (3 rows)" in said  # the fix starts here
     result = _ingest_orders(tmp_path)  # nothing changed: both files skipped, the gate still fails
@@ -74,6 +78,7 @@ def test_a_failed_file_keeps_failing_the_gate_until_it_is_fixed(tmp_path, landin
     assert metadata["quarantine_rows_total"].value == 3
     assert "| expect_column_values_to_match_regex:amount | 3 |" in metadata["quarantine_rules"].value
     assert metadata["quarantine_rules_this_run"].value == "No rule broken."
+    assert "| 2026-01-02.csv | unchanged, skipped |" in metadata["files_this_run"].value
     bad.write_text(HEADER + "".join(GOOD.format(n=n, d=2) for n in range(20, 24)))
     passed, metadata, _ = _orders_gate(tmp_path)
     assert passed and metadata["quarantined_share"].value == 0.0
