@@ -24,7 +24,7 @@ from privacy.paths import private_dir
 from privacy.rights import texts
 from privacy.rights.consent import (CHANNEL, PROFILING, RESOLVED, UNKNOWN_NOTICE, continuing_after_objection,
                                     direct_marketing_purposes, objection_purposes, purposes_for, withdrawal_events)
-from privacy.rights.rectify import rectify
+from privacy.rights.rectify import rectified_marks, rectify
 from privacy.rights.requests import Request
 from privacy.retention import latest_first
 from privacy.tables import RECTIFIED
@@ -95,7 +95,7 @@ def rectification(service, request: Request, now: datetime) -> tuple[str, dict]:
                                                                                    texts.NOT_ACCEPTED)))
             changed.update(rectify(con, table, sid, row[table.subject.key], request.field, request.value,
                                    keystore=service.keystore, pseudonymiser=service.pseudonymiser,
-                                   audit=service.audit, actor=actor, now=now))
+                                   audit=service.audit, actor=actor, now=now, request_id=request.request_id))
             ids.append(sid)
     if ids:  # the old values' bytes stay in the warehouse file's free space until it is compacted
         record_deletion(service.paths, now)
@@ -298,14 +298,15 @@ def rectifications_lost(service, con) -> list[str]:
             done = datetime.fromisoformat(r["completed_at"])
             corrected, older, replaced = con.execute(
                 "with first as (select source, file, sha256, min(loaded_at) as at from raw._batches group by all) "
-                f"select count(*) filter (where list_contains(string_split(coalesce({marks}, ''), ','), ?)), "
+                f"select count(*) filter (where list_has_any(string_split(coalesce({marks}, ''), ','), ?)), "
                 "count(*) filter (where f.at <= ?), "
                 "count(*) filter (where f.at > ? and exists (select 1 from raw._batches e where e.source = b.source "
                 "and e.file = b.file and e.sha256 <> b.sha256 and e.loaded_at <= ?)) "
                 f'from raw."{table}" t left join raw._batches b on b.batch_id = t._batch_id '
                 "left join first f on f.source = b.source and f.file = b.file and f.sha256 = b.sha256 "
                 "where t.subject_id in (select unnest(?))",
-                [detail["field"], done, done, done, json.loads(r["subjects"])]).fetchone()
+                [rectified_marks(detail["field"], r["request_id"]), done, done, done,
+                 json.loads(r["subjects"])]).fetchone()
             if older and not corrected and not replaced:
                 lost.append(r["request_id"])
                 break

@@ -39,11 +39,26 @@ def derived_from(table: Table, field: str) -> list[str]:
     return [c.name for c in table.columns if c.from_column == field and c.name not in BOOKKEEPING]
 
 
+def rectified_marks(field: str, request_id: str | None = None) -> list[str]:
+    """The entries of a row's ``_rectified`` that say ``field`` holds the value ``request_id`` gave
+    (Art. 16, 5(1)(d)): ``field:request_id``, and the field alone, as a release before request ids
+    marked every corrected field (it names no request, so it counts for each). The first is written."""
+    return [f"{field}:{request_id}", field] if request_id else [field]
+
+
+def marked_fields(mark: str) -> list[str]:
+    """The fields a row's ``_rectified`` names, each once."""
+    return list(dict.fromkeys(entry.split(":")[0] for entry in mark.split(",") if entry))
+
+
 def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, value: str, *, keystore,
-            pseudonymiser, audit, actor: str, now: datetime) -> dict[str, int]:
+            pseudonymiser, audit, actor: str, now: datetime, request_id: str | None = None) -> dict[str, int]:
     """Replace ``field`` where the subject's rows and snapshot versions hold its latest (wrong) value (Art. 16).
 
-    Returns rows changed per relation; ``natural_key`` must be the subject's own key."""
+    Returns rows changed per relation; ``natural_key`` must be the subject's own key. Each row
+    corrected is marked with the field and ``request_id`` (``rectified_marks``), so a warehouse
+    restored from before the request is seen to lack its value, also after an earlier request of
+    the same field."""
     if field not in rectifiable_fields(table):
         raise ValueError(f"{table.name}.{field} cannot be rectified")
     if pseudonymiser.subject_id(table.subject.kind, natural_key) != subject_id:
@@ -78,7 +93,8 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
         if RECTIFIED in cols:  # the fields corrected in the row, so a reload of its unchanged file keeps them
             sets += (f", {RECTIFIED} = case when list_contains(string_split(coalesce({RECTIFIED}, ''), ','), ?) "
                      f"then {RECTIFIED} else concat_ws(',', {RECTIFIED}, ?) end")
-            mark = [field, field]
+            entry = rectified_marks(field, request_id)[0]
+            mark = [entry, entry]
         con.executemany(f'update raw."{table.name}" set {sets} where rowid = ?',
                         [[protected[n].iloc[i] for n in names] + mark + [rowid] for i, rowid in enumerate(rowids)])
         plain = {c.name: protected[c.name].iloc[0] for c in affected if c.transform != "encrypt"}
@@ -121,7 +137,7 @@ def corrections(con, table: Table, file: str) -> list[tuple[str, dict]]:
     out = []
     for row in cur.fetchall():
         record = dict(zip(names, row))
-        kept = [n for f in record[RECTIFIED].split(",") for n in derived_from(table, f)] + [RECTIFIED]
+        kept = [n for f in marked_fields(record[RECTIFIED]) for n in derived_from(table, f)] + [RECTIFIED]
         out.append((record[SUBJECT_COLUMN], {n: record[n] for n in kept}))
     return out
 

@@ -936,6 +936,53 @@ def test_a_rectification_receipt_names_the_field_and_what_still_holds_the_old_va
     assert f"removed {days} days after they were loaded" in said["en"] and "every stored version" not in said["en"]
 
 
+def test_a_field_rectified_twice_with_a_backup_between_names_the_second_request_after_a_restore(paths):
+    """Art. 16, 5(1)(d) (diff review): the rows' mark named the field only, so a backup taken between two
+    rectifications of one field, restored, held the first request's mark and the second request, whose
+    corrected value it lacks, went unnamed by the sweep's check. A mark a release before request ids
+    wrote (the field alone) still counts for every request of that field."""
+    import duckdb
+
+    from orchestration.ingest.writer import load_file
+    from orchestration.requests.changes import rectifications_lost
+    from privacy.crypto import decrypt_values
+
+    landing = paths.landing / "crm_customers"
+    landing.mkdir(parents=True)
+    (landing / "2026-11-01.csv").write_text(
+        "customer_id,first_name,last_name,email,phone,birth_date,gender,street,house_number,postcode,city,iban,"
+        "status,customer_since,relationship_end,account_manager,exported_at\n"
+        "C0000001,,,,0611111111,,,,,,,,active,2020-01-01,,,2026-11-01 06:00:00\n")
+    now = datetime(2026, 12, 7, 12, tzinfo=timezone.utc)
+    backup, ids = paths.home / "backup.duckdb", []
+    with RequestService(paths) as service:
+        with duckdb.connect(str(paths.warehouse)) as con:
+            load_file(con, service.classification.table("crm_customers", "source"), landing / "2026-11-01.csv",
+                      service.ingest_context(now))
+        for day, phone in ((1, "0622222222"), (2, "0633333333")):
+            request_id, _ = write_request(paths.inbox, {"type": "rectification", "customer_id": "C0000001",
+                                                        "field": "phone", "value": phone, "verification": "idin",
+                                                        "received_at": f"2026-12-0{day}T10:00:00+01:00"})
+            assert service.process(request_id, now + timedelta(hours=day)).status == "completed"
+            ids.append(request_id)
+            if day == 1:
+                shutil.copy(paths.warehouse, backup)  # the backup between the two
+        with duckdb.connect(str(paths.warehouse)) as con:  # a reload of the unchanged file keeps the value
+            reloaded = load_file(con, service.classification.table("crm_customers", "source"),
+                                 landing / "2026-11-01.csv", service.ingest_context(now + timedelta(hours=3)),
+                                 full_refresh=True)
+            sid, phone, marks = con.execute("select subject_id, phone, _rectified from raw.crm_customers").fetchone()
+            phone = decrypt_values([phone], [sid], "crm_customers", "phone", service.keystore, purpose="test")
+            kept = rectifications_lost(service, con)
+        shutil.copy(backup, paths.warehouse)
+        with duckdb.connect(str(paths.warehouse)) as con:
+            restored = rectifications_lost(service, con)
+            con.execute("update raw.crm_customers set _rectified = 'phone'")  # as a release before request ids
+            upgraded = rectifications_lost(service, con)
+    assert reloaded.corrections_kept == 1 and phone == ["0633333333"] and marks == ",".join(f"phone:{i}" for i in ids)
+    assert (kept, restored, upgraded) == ([], [ids[1]], [])
+
+
 def test_withdrawals_an_older_release_loaded_are_kept_beside_the_keys_after_the_upgrade(paths):
     """Upgrade: a release before the key store kept withdrawals loaded an objection's events into the
     warehouse only; a later restore of a backup older than the objection put the objector back in the
