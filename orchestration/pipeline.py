@@ -16,6 +16,7 @@ from dagster import DagsterEventType, DagsterInstance
 
 from expectations.suites import missing_suite
 from orchestration.console import INTERRUPTED, DbtProgress
+from orchestration.dbt_process import boot_id, end_orphaned_dbt
 from orchestration.headlines import all_figures
 from orchestration.ingest.landing_zone import WARNING, business_day, landing_notes
 from orchestration.ingest.sources import going_back_in_time, last_load
@@ -56,6 +57,9 @@ def run_full_refresh(paths: Paths, as_of: datetime | None = None, reload: bool =
     a cron job or monitor that alerts on the exit code."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)  # as the runs read the tag (resources.run_time)
+    if (orphan := end_orphaned_dbt(paths.state)) is not None:  # it holds the warehouse the checks below read
+        print(f"Ended the dbt build (process {orphan}) of a run that was stopped (killed, or its process ended) "
+              "while dbt ran: it held the warehouse. This run builds the marts again.", flush=True)
     # a mistake in privacy/policy.yml: one PolicyError now, not one failure per step
     classification = load_classification(DBT_PROJECT_DIR)
     retention.check_anchors(classification, load_policy())
@@ -84,7 +88,7 @@ def run_lock(paths: Paths, then: str):
                                 f"{then}.") from None
         lock.seek(0)
         lock.truncate()
-        lock.write(f"{os.getpid()} {_boot_id()}")
+        lock.write(f"{os.getpid()} {boot_id()}")
         lock.flush()
         yield
 
@@ -99,7 +103,7 @@ def run_going(paths: Paths) -> bool:
         pid = int(pid)
     except (OSError, ValueError):
         return False
-    if boot and boot[0] != _boot_id():  # the machine restarted since: that process is gone, whatever has its id
+    if boot and boot[0] != boot_id():  # the machine restarted since: that process is gone, whatever has its id
         return False
     try:
         os.kill(pid, 0)
@@ -129,14 +133,6 @@ def end_stopped_runs(instance, paths: Paths, holding_lock: bool = False) -> list
                                                 "the run queue no longer waits for it. `klantkluis run` again "
                                                 "takes it up; what was loaded stays loaded.")
     return [run.run_id for run in stopped]
-
-
-def _boot_id() -> str:
-    """This boot of the machine (Linux), so a process id from before a restart is not taken for a live one."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return "-"
 
 
 def _stale_copies(paths: Paths, events) -> str | None:

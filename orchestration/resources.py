@@ -11,6 +11,7 @@ import yaml
 
 from dagster import ConfigurableResource, Failure, OpExecutionContext, RetryRequested, get_dagster_logger
 
+from orchestration.dbt_process import end_orphaned_dbt
 from orchestration.ingest.quarantine import MAX_QUARANTINE_SHARE
 from orchestration.ingest.reader import ReadAs
 from orchestration.ingest.sources import landing_day, pending_days, read_as, source_files
@@ -211,10 +212,18 @@ class KlantkluisResource(ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False):
         """A warehouse connection, closed on exit: dbt cannot run while any connection is open.
-        While another process holds the warehouse, the step is retried (`waiting_while_busy`)."""
+        While another process holds the warehouse, the step is retried (`waiting_while_busy`); a dbt
+        build whose run was killed is ended first (`dbt_process.end_orphaned_dbt`)."""
         self.paths.home.mkdir(parents=True, exist_ok=True)
         with self.waiting_while_busy():
-            con = connect_duckdb(self.paths.warehouse, read_only=read_only)
+            try:
+                con = connect_duckdb(self.paths.warehouse, read_only=read_only)
+            except WarehouseBusy:
+                if (orphan := end_orphaned_dbt(self.paths.state)) is None:
+                    raise
+                get_dagster_logger().warning(f"Ended the dbt build (process {orphan}) of a run that was stopped "
+                                             "while dbt ran: it held the warehouse.")
+                con = connect_duckdb(self.paths.warehouse, read_only=read_only)
         try:
             yield con
         finally:

@@ -21,11 +21,12 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.assets.retention import SWEEP_KEY
 from orchestration.console import COLOUR
+from orchestration.dbt_process import forget_dbt_process, note_dbt_process
 from orchestration.headlines import PREFIX, HeadlineError, figures
 from orchestration.ingest.sources import last_load, record_build
 from orchestration.project import dbt_project, manifest_nodes
 from orchestration.resources import AS_OF_TAG, DBT_VARS_TAG, KlantkluisResource, run_time
-from orchestration.settings import AS_OF_VAR, WarehouseBusy, connect_duckdb
+from orchestration.settings import AS_OF_VAR, Paths, WarehouseBusy, connect_duckdb
 from privacy.rights.warehouse import column_types
 
 OWNERS = ["team:data-engineering"]
@@ -149,7 +150,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
         invocation = dbt.cli(args, context=context, target_path=klantkluis.paths.dbt_build)
     # dbt's process holds the warehouse until it ends (DuckDB has one writer): the events wait for
     # the end of the build to get their row counts. dbt's log lines still stream as it runs.
-    events, failure = build_events(invocation)
+    events, failure = build_events(invocation, klantkluis.paths)
     yield from with_row_counts(context, events, klantkluis, as_of)
     if failure is not None:
         raise without_colours(failure)
@@ -157,12 +158,15 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, klantkluis: 
         record_build(klantkluis.paths, loaded)  # else the day is pending again (ingest.sources.pending_days)
 
 
-def build_events(invocation) -> tuple[list, Exception | None]:
+def build_events(invocation, paths: Paths) -> tuple[list, Exception | None]:
     """The dbt invocation's events and the exception that ended them, if one did: a failed model or
     test (what did build still shows, then the failure), or an error in reading the events (a
     manifest that does not know a node). dbt's process is stopped then: it would go on holding the
-    warehouse, and the next run would be refused naming its PID."""
+    warehouse, and the next run would be refused naming its PID. While the events are read, dbt's
+    process is recorded in the installation's state, so the next run ends it if this process is
+    killed meanwhile (``dbt_process.end_orphaned_dbt``)."""
     events = []
+    note_dbt_process(paths.state, invocation.process.pid)
     try:
         events.extend(invocation.stream())
     except Exception as exc:
@@ -173,6 +177,8 @@ def build_events(invocation) -> tuple[list, Exception | None]:
             except subprocess.TimeoutExpired:  # deaf to SIGTERM: the build's failure still shows
                 invocation.process.kill()
         return events, exc
+    finally:
+        forget_dbt_process(paths.state)
     return events, None
 
 

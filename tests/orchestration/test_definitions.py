@@ -189,7 +189,7 @@ def test_dbt_events_go_on_without_row_counts_when_the_warehouse_cannot_be_read(t
     assert list(with_row_counts(context, events, resource)) == events and "left out" in warned[0]
 
 
-def test_an_error_reading_dbts_events_stops_dbts_process():
+def test_an_error_reading_dbts_events_stops_dbts_process(tmp_path):
     """Review (BI): a KeyError in dagster-dbt's reading of the events (a stale manifest) failed the
     step while dbt's process went on holding the warehouse: the run then blamed "another process"."""
     import subprocess
@@ -197,6 +197,9 @@ def test_an_error_reading_dbts_events_stops_dbts_process():
     from types import SimpleNamespace
 
     from orchestration.assets.dbt import build_events
+    from orchestration.settings import Paths
+
+    paths = Paths.from_home(tmp_path)
 
     def stream():
         yield "first event"
@@ -204,13 +207,13 @@ def test_an_error_reading_dbts_events_stops_dbts_process():
 
     dbt = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # stands in for dbt's process
     try:
-        events, failure = build_events(SimpleNamespace(stream=stream, process=dbt))
+        events, failure = build_events(SimpleNamespace(stream=stream, process=dbt), paths)
         assert events == ["first event"] and isinstance(failure, KeyError) and dbt.poll() is not None
     finally:
         dbt.kill()
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
-    assert build_events(SimpleNamespace(stream=lambda: iter(["done"]), process=ended)) == (["done"], None)
+    assert build_events(SimpleNamespace(stream=lambda: iter(["done"]), process=ended), paths) == (["done"], None)
 
 
 def test_a_run_from_the_ui_more_than_a_day_ahead_stops_unless_marked_a_simulation():
