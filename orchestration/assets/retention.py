@@ -16,7 +16,8 @@ from functools import partial
 import duckdb
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
                      AssetSelection, DefaultScheduleStatus, MaterializeResult, MetadataValue, RunRequest, RunsFilter,
-                     ScheduleEvaluationContext, SkipReason, asset, asset_check, define_asset_job, schedule)
+                     ScheduleEvaluationContext, SkipReason, asset, asset_check, define_asset_job, get_dagster_logger,
+                     schedule)
 
 from orchestration.compaction import compact_warehouse, record_deletion, uncompacted_since
 from orchestration.requests.changes import rectifications_lost, withdraw_again
@@ -37,6 +38,7 @@ RECTIFIED_CHECK = "rectifications_in_warehouse"
 OWNERS = ["team:privacy-office"]
 TOMBSTONES, COMPACTION, UNCOMPACTED = "erasure_tombstones", "deleted_rows_in_file", "uncompacted_deletions_since"
 RUN_HISTORY = "run_history"
+INDEX_FREE_SHARE = 0.25  # Dagster's event index is compacted once this share of its pages is free
 DAILY = timedelta(days=1)  # the sweep runs at least daily: compact a day before the rule's limit
 RECENT = timedelta(hours=2)  # a sweep at a time this recent (full_refresh at 02:00) makes the 03:00 job redundant
 
@@ -89,7 +91,37 @@ def _run_history(context, policy, audit, now: datetime) -> int:
         _remove_run_files(context.instance, run_id)
     if old:
         audit.append("run_history_expired", now=now, rule=RUN_HISTORY, count=len(old))
+        _vacuum_run_index(context.instance)
     return len(old)
+
+
+def _vacuum_run_index(instance) -> int | None:
+    """Rewrite the event index of a local instance (``history/runs/index.db``) without the space its
+    deleted runs left, once that is a quarter of it: SQLite keeps freed pages in the file, so it never
+    shrank below its largest size. Only while no run but the sweep's own is going (VACUUM needs the
+    file to itself; a writer waits for it); a failure is a warning, and the next sweep tries again.
+    Returns the bytes given back, or None when it did not run."""
+    from dagster import DagsterRunStatus
+
+    shard = getattr(instance.event_log_storage, "path_for_shard", None)  # SQLite storage only
+    going = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+    if shard is None or not os.path.exists(index := shard("index")) \
+            or len(instance.get_run_ids(RunsFilter(statuses=going), limit=2)) > 1:
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(index, timeout=0, isolation_level=None)) as con:
+            free, pages, size = (con.execute(f"pragma {p}").fetchone()[0]
+                                 for p in ("freelist_count", "page_count", "page_size"))
+            if free < pages * INDEX_FREE_SHARE:
+                return None
+            con.execute("vacuum")
+            con.execute("pragma wal_checkpoint(truncate)")  # in WAL mode the file shrinks at the checkpoint
+    except sqlite3.Error as exc:
+        get_dagster_logger().warning(f"Dagster's event index was not compacted ({type(exc).__name__}); "
+                                     "the next sweep tries again")
+        return None
+    get_dagster_logger().info(f"Compacted Dagster's event index: {free * size:,} bytes of removed runs given back")
+    return free * size
 
 
 def _remove_run_files(instance, run_id: str) -> None:

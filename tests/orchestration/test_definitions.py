@@ -375,6 +375,50 @@ def test_the_run_history_sweep_leaves_no_file_of_the_runs_it_removes(tmp_path):
         assert [p for run_id in ids for p in tmp_path.rglob(f"*{run_id}*")] == []
 
 
+def test_the_run_history_sweep_gives_the_space_of_the_runs_it_removes_back(tmp_path):
+    """Ops review: delete_run empties a run's rows in Dagster's event index (history/runs/index.db,
+    about 0.9 MB a `klantkluis run`: its asset events and check results), but SQLite keeps the freed
+    pages in the file, so it never shrank below its largest size (a rule run_history shortened, a
+    catch-up of many days). The sweep now VACUUMs it when a quarter of it is free and no other run
+    is going (VACUUM needs the file to itself); a run still going keeps it as it is."""
+    import sqlite3
+    from dataclasses import replace
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, MetadataValue, asset, materialize
+
+    from orchestration.assets.retention import RUN_HISTORY, _run_history, _vacuum_run_index
+    from privacy.policy import load_policy
+
+    def counted(i):
+        @asset(name=f"table_{i}")
+        def table():
+            return MetadataValue.md("| table | rows |\n|---|---|\n" + "".join(f"| t{j} | {j} |\n" for j in range(40)))
+        return table
+
+    def pages(index):
+        with sqlite3.connect(index) as con:
+            return con.execute("pragma page_count").fetchone()[0]
+
+    policy = load_policy()
+    policy.retention[RUN_HISTORY] = replace(policy.retention[RUN_HISTORY], duration_days=0)
+    audit = SimpleNamespace(append=lambda event, **fields: None)
+    with DagsterInstance.local_temp(tempdir=str(tmp_path)) as instance:
+        index = instance.event_log_storage.path_for_shard("index")
+        for _ in range(4):
+            materialize([counted(i) for i in range(30)], instance=instance)
+        before = pages(index)
+        assert _run_history(SimpleNamespace(instance=instance), policy, audit, datetime.now(timezone.utc)) == 4
+        assert pages(index) < before / 2
+        for run_id in ("a" * 36, "b" * 36):  # the sweep's own run, and another
+            instance.add_run(DagsterRun(job_name="full_refresh", run_id=run_id, status=DagsterRunStatus.STARTED))
+        materialize([counted(i) for i in range(30)], instance=instance)
+        instance.delete_run(instance.get_run_ids(limit=1)[0])
+        kept = pages(index)
+        assert _vacuum_run_index(instance) is None and pages(index) == kept
+
+
 def _schedule_requests(home, queued: tuple[str, ...] = ()):
     """What the full_refresh schedule requests for the installation at `home`, with runs of the
     landing days `queued` waiting in the run queue."""
