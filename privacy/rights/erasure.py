@@ -25,7 +25,6 @@ from privacy.retention import ANONYMOUS_PREFIX, anonymised_columns, token_salt, 
 from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, subject_relations
 from privacy.tables import LOAD_COLUMNS, Classification
 
-TOKEN_PREFIX = ANONYMOUS_PREFIX
 DETACHED = "erased:"  # prefix of _source_file: a reload of the landing file must not drop the kept row
 
 
@@ -152,7 +151,7 @@ def _anonymise(con, rel: Relation, ids: list[str], rule: RetentionRule, classifi
     with token_salt(con):
         con.execute(f"update {rel.sql} set {SUBJECT_COLUMN} = erased.token{sets} from (values {rows}) erased(rid, token) "
                     f"where {rel.sql}.rowid = erased.rid",
-                    [v for r in rowids for v in (r, TOKEN_PREFIX + secrets.token_hex(16))])
+                    [v for r in rowids for v in (r, ANONYMOUS_PREFIX + secrets.token_hex(16))])
     duty = sorted({p for c in table.columns for p in c.purposes
                    if p in policy.purposes and policy.purposes[p].legal_basis.startswith("6(1)(c)")} - {"privacy_compliance"})
     return {"table": rel.dataset, "rows": len(rowids),

@@ -29,9 +29,10 @@ from privacy.classification import load_classification
 from privacy.crypto import decrypt_values, encrypt_values
 from privacy.ingest import protect
 from privacy.policy import load_policy
+from privacy.retention import ANONYMOUS_PREFIX
 from privacy.rights import blind_index, consent, disclosure, package, purge, texts
 from privacy.rights.access import Dataset
-from privacy.rights.erasure import TOKEN_PREFIX, erase
+from privacy.rights.erasure import erase
 from privacy.rights.ledger import Ledger
 from privacy.rights.rectify import rectifiable_fields, rectify
 from privacy.rights.requests import LOCAL_TIME, InvalidRequest, months_after, parse_request, request_id_for
@@ -257,7 +258,7 @@ def test_erasure_shreds_deletes_everywhere_and_keeps_orders_unlinkable(keystore,
         for rel in subject_relations(con):
             assert con.execute(f"select count(*) from {rel.sql} where subject_id = ?", [jan]).fetchone()[0] == 0
         tokens = [r[0] for r in con.execute("select subject_id from raw.orders").fetchall()]
-        assert len(set(tokens)) == 2 and all(t.startswith(TOKEN_PREFIX) and len(t) == 37 for t in tokens)
+        assert len(set(tokens)) == 2 and all(t.startswith(ANONYMOUS_PREFIX) and len(t) == 37 for t in tokens)
         assert con.execute("select count(*) from raw.orders where _source_line is null and "
                            "_source_file like 'erased:%'").fetchone()[0] == 2
         assert con.execute("select sum(loaded), sum(suppressed) from raw._batches").fetchone() == (2, 2)
