@@ -21,9 +21,10 @@ from . import bgnbd
 CDNOW_PARAMS = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # FHL (2005), weeks
 
 
-def simulate(n_customers: int, seed: int = 0, *, r: float = 0.243, alpha: float = 4.414,
-             a: float = 0.793, b: float = 2.426, T_min: float = 27.0, T_max: float = 39.0):
-    """Draw (frequency, recency, T) for n customers; T ~ Uniform(T_min, T_max) (CDNOW-like)."""
+def simulate(n_customers: int, seed: int = 0, *, T_min: float = 27.0, T_max: float = 39.0):
+    """Draw (frequency, recency, T) for n customers of CDNOW's parameters; T ~ Uniform(T_min, T_max)
+    (CDNOW-like)."""
+    r, alpha, a, b = (CDNOW_PARAMS[k] for k in ("r", "alpha", "a", "b"))
     rng = np.random.default_rng(seed)
     T = rng.uniform(T_min, T_max, n_customers)
     lam = rng.gamma(r, 1.0 / alpha, n_customers)

@@ -8,13 +8,13 @@ from importlib.resources import files
 import pandas as pd
 import pytest
 
-
+from orchestration.clv.bench import CDNOW_PARAMS
 
 
 @pytest.fixture(scope="session")
 def published() -> dict:
     """Fader, Hardie & Lee (2005) BG/NBD and Fader & Hardie (2013) Gamma-Gamma CDNOW estimates."""
-    return {"bgnbd": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, "ll": -9582.4,
+    return {"bgnbd": CDNOW_PARAMS, "ll": -9582.4,
             "gg": {"p": 6.25, "q": 3.74, "gamma": 15.44}}
 
 

@@ -17,6 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance
 
+from orchestration.clv.bench import CDNOW_PARAMS
+
 pytestmark = pytest.mark.slow
 
 
@@ -58,7 +60,7 @@ def test_cdnow_reproduces_the_published_fits(tmp_path):
                           "sum(predicted_revenue) from marts.customer_clv").fetchone()
     assert clv[:4] == (2357, 1, "unknown", 2357) and clv[4] > 0  # no CRM: the models' predictions stand
     assert (loaded, quarantined) == (6919, 0)
-    for name, published in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
+    for name, published in CDNOW_PARAMS.items():
         assert fitted[("bgnbd", name)] == pytest.approx(published, abs=0.005), name
     assert fitted[("bgnbd", "log_likelihood")] == pytest.approx(-9582.4, abs=0.5)
     assert fitted[("bgnbd", "n")] == 2357
