@@ -99,6 +99,8 @@ def audit_key_id(key: bytes) -> str:
 
 @dataclass(frozen=True)
 class VerifyResult:
+    """What `AuditLog.verify` found: whether the chain (and, keyed, its MACs) holds, over how many
+    entries, and the first problem (Art. 5(2), 32(1)(b))."""
     ok: bool
     entries: int
     problem: str | None = None
@@ -132,7 +134,7 @@ def _append_whole(fd: int, line: bytes) -> None:
 
 
 class AuditLog:
-    """The audit trail of loads, key operations, decryptions and data subject requests.
+    """The audit trail of loads, key operations, decryptions and data subject requests (Art. 5(2)).
 
     ``key_dir`` is the folder of ``audit.key``: by default the key folder the environment names
     for the key store and the master key (``privacy.paths.key_dir``)."""

@@ -14,7 +14,7 @@ class PolicyError(PrivacyError):
 
 
 class KeyFileError(PrivacyError):
-    """A key file or key variable is missing, malformed or readable by others."""
+    """A key file or key variable is missing, malformed or readable by others (Art. 32(1)(a))."""
 
 
 class WrongMasterKey(PrivacyError):
@@ -38,8 +38,9 @@ class KeyShredded(PrivacyError):
 
 
 class InvalidCiphertext(PrivacyError):
-    """A value failed authentication: wrong subject, table or column, or it was tampered with."""
+    """A value failed authentication: wrong subject, table or column, or it was tampered with
+    (Art. 32(1)(b), integrity)."""
 
 
 class AuditTampered(PrivacyError):
-    """The audit log does not match its head file; appending would hide the damage."""
+    """The audit log does not match its head file; appending would hide the damage (Art. 5(2))."""

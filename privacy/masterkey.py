@@ -27,7 +27,8 @@ ROTATING_FILE = "master.key.new"  # the new key while `klantkluis rotate-master-
 
 @runtime_checkable
 class MasterKey(Protocol):
-    """What the key store needs from a key-encryption key (a KMS client can implement this)."""
+    """What the key store needs from a key-encryption key (a KMS client can implement this)
+    (Art. 32(1)(a))."""
 
     @property
     def key_id(self) -> str: ...

@@ -32,6 +32,7 @@ def valid_legal_basis(basis: object, *, special: bool = False) -> bool:
 
 @dataclass(frozen=True)
 class Purpose:
+    """A purpose of processing with its legal basis (Art. 5(1)(b), 6(1), 30(1)(b))."""
     name: str
     description: str
     legal_basis: str
@@ -47,6 +48,8 @@ class Purpose:
 
 @dataclass(frozen=True)
 class RetentionRule:
+    """How long what a rule covers is kept, counted from its anchor, and what then happens to it
+    (Art. 5(1)(e), 30(1)(f))."""
     name: str
     description: str
     duration_days: int
@@ -77,6 +80,8 @@ _SAMPLE = re.compile(r"\bvoorbeeld|(^|[@./])example\.", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Policy:
+    """``privacy/policy.yml``, read: what the register of processing activities states (Art. 30(1))
+    and the rules the retention sweep applies (Art. 5(1)(e))."""
     controller: dict
     dpo: dict
     supervisory_authority: str

@@ -105,7 +105,8 @@ def resolve(results: list[RecognizerResult]) -> list[RecognizerResult]:
 
 
 class Redactor:
-    """Finds and replaces personal data; known_persons are (first, last, email) of CRM customers and leads."""
+    """Finds and replaces personal data (Art. 5(1)(c), 15(4)); known_persons are (first, last, email)
+    of CRM customers and leads."""
 
     def __init__(self, known_persons: Iterable[tuple[str, str, str | None]] | None = None,
                  languages: Iterable[str] = ("nl", "en"), score_threshold: float = 0.4, tokenize: bool = False):

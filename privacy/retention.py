@@ -38,7 +38,8 @@ _UTC_TEXT = ("case when regexp_matches({c}, '[T ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?
 
 @dataclass(frozen=True)
 class Step:
-    """One table's part of a sweep: ``rows`` match ``predicate`` (SQL over the table's columns)."""
+    """One table's part of a sweep: ``rows`` match ``predicate`` (SQL over the table's columns)
+    (Art. 5(1)(e))."""
     relation: str
     rule: str
     action: str
@@ -55,6 +56,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
+    """The sweep at ``now``: one `Step` per table with rows past their rule (Art. 5(1)(e))."""
     now: datetime
     steps: tuple[Step, ...]
 

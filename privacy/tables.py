@@ -22,6 +22,8 @@ ANONYMISE = ("clear", "token")
 
 @dataclass(frozen=True)
 class Column:
+    """A column's classification: category, purposes, legal basis and retention rule
+    (Art. 30(1)(c), 5(1)(e))."""
     name: str
     category: str | None
     purposes: tuple[str, ...]
@@ -41,12 +43,15 @@ class Column:
 
 @dataclass(frozen=True)
 class Subject:
+    """Whom a table's rows are about: the subject category and the natural key column its
+    pseudonymous ``subject_id`` is made from (Art. 4(5), 30(1)(c))."""
     kind: str
     key: str
 
 
 @dataclass(frozen=True)
 class Table:
+    """A classified table (source, model or snapshot) and its columns (Art. 30(1)(c))."""
     name: str
     layer: str
     columns: tuple[Column, ...]
@@ -65,6 +70,8 @@ class Table:
 
 @dataclass(frozen=True)
 class Classification:
+    """Every classified table of the dbt project (Art. 30(1)(c)); ``undeclared``: the model and
+    snapshot files no YAML declares."""
     project_dir: Path
     tables: tuple[Table, ...]
     undeclared: tuple[Path, ...] = ()
@@ -82,6 +89,8 @@ class Classification:
 
 @dataclass(frozen=True)
 class Finding:
+    """A classification problem that fails the build (Art. 5(1)(b), (c), (e); 30(1)(c)): a table or
+    column (``*`` for the whole table) and what is wrong with it."""
     table: str
     column: str
     problem: str

@@ -27,7 +27,7 @@ RedactOthers = Callable[[list[str], set[str]], list[str]]
 
 @dataclass(frozen=True)
 class Dataset:
-    """The rows of one relation about the subject, as plain JSON-able values."""
+    """The rows of one relation about the subject, as plain JSON-able values (Art. 15(3), 20)."""
 
     relation: Relation
     table: Table | None

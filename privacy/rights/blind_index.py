@@ -40,7 +40,8 @@ def _create_indexes(db: sqlite3.Connection) -> None:
 
 
 class BlindIndex:
-    """The e-mail and name indexes in an open SQLite connection (the ledger's)."""
+    """The e-mail and name indexes in an open SQLite connection (the ledger's): keyed HMACs that
+    find a requester (Art. 12(6)) and third persons (Art. 15(4)) without the values (Art. 25(1))."""
 
     def __init__(self, db: sqlite3.Connection):
         self._db = db

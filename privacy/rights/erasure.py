@@ -30,6 +30,8 @@ DETACHED = "erased:"  # prefix of _source_file: a reload of the landing file mus
 
 @dataclass(frozen=True)
 class Erasure:
+    """What an erasure did (Art. 17): keys shredded, rows removed per table, and rows a legal duty
+    keeps, anonymised (Art. 17(3)(b))."""
     keys_shredded: int
     shred_seconds: float = 0.0  # from the start until every key is gone: the data is unreadable from here
     removed: list[dict] = field(default_factory=list)

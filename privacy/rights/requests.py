@@ -37,12 +37,14 @@ FIELDS = ("type", *IDENTIFIERS, "received_at", "verification", "field", "value",
 
 
 class InvalidRequest(PrivacyError):
-    """A request document that cannot be processed; the message names fields, never values."""
+    """A request document that cannot be processed; the message names fields, never values
+    (Art. 5(1)(f))."""
 
 
 @dataclass(frozen=True)
 class Request:
-    """One validated request. Identifier and corrected value are kept out of ``repr``."""
+    """One validated data subject request (Art. 12, 15-21). Identifier and corrected value are kept
+    out of ``repr``."""
 
     request_id: str
     type: str

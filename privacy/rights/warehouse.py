@@ -18,6 +18,8 @@ _ORDER = list(LAYERS)
 
 @dataclass(frozen=True)
 class Relation:
+    """A warehouse table or view with a ``subject_id`` column: part of every access export
+    (Art. 15) and every erasure (Art. 17)."""
     schema: str
     name: str
     is_view: bool
