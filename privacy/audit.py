@@ -133,6 +133,17 @@ def _append_whole(fd: int, line: bytes) -> None:
         raise
 
 
+def _swap_in(path: Path, chunks: list[bytes]) -> None:
+    """Write ``chunks`` to a temporary file (mode 0600, synced) and rename it over ``path``: a reader
+    finds the old file or the new one, never a mix (Art. 32(1)(b))."""
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        out.writelines(chunks)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
 class AuditLog:
     """The audit trail of loads, key operations, decryptions and data subject requests (Art. 5(2)).
 
@@ -187,7 +198,7 @@ class AuditLog:
             entry = self._entry(f, EXPIRED, "system", now, {"rule": rule, "removed": n, "before": cut,
                                                              "through_seq": last["seq"], "through_hash": last["hash"]},
                                 key)
-            self._replace(lines[n:] + [_canonical(entry) + b"\n"])
+            _swap_in(self.path, lines[n:] + [_canonical(entry) + b"\n"])
             self._write_head(entry["seq"], entry["hash"], key)
             self._settle(key)
         return n
@@ -211,19 +222,10 @@ class AuditLog:
             lines = [json.loads(line) for line in f.read().splitlines()]
             rekeyed = [_canonical({**e, "mac": _mac(new.secret, e)} if "mac" in e else e) + b"\n" for e in lines]
             entry = self._entry(f, KEY_ROTATED, "system", now, {"from_key": old.id, "to_key": new.id}, new)
-            self._replace(rekeyed + [_canonical(entry) + b"\n"])
+            _swap_in(self.path, rekeyed + [_canonical(entry) + b"\n"])
             self._write_head(entry["seq"], entry["hash"], new)
             self._settle(new)
         return new.id
-
-    def _replace(self, lines: list[bytes]) -> None:
-        """Put ``lines`` in place of the log in one rename (the caller holds the lock)."""
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            out.writelines(lines)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
 
     @contextmanager
     def _locked(self, shared: bool = False) -> Iterator:
@@ -464,13 +466,7 @@ class AuditLog:
     def _write_head(self, seq: int, digest: str, key: _Key) -> None:
         head = {"seq": seq, "hash": digest, "key": key.id}
         head["mac"] = _mac(key.secret, head)
-        # Written to a temporary file and renamed, so the head is never half old, half new.
-        tmp = self.head_path.with_name(self.head_path.name + f".{os.getpid()}.tmp")
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-            f.write(_canonical(head))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.head_path)
+        _swap_in(self.head_path, [_canonical(head)])  # never half old, half new
 
 
 def os_account() -> str:
