@@ -76,7 +76,7 @@ def _append(path: Path, rows: list[dict]) -> None:
         csv.DictWriter(f, header, quoting=csv.QUOTE_ALL).writerows(rows)
 
 
-def _plant_canary(landing: Path) -> tuple[str, str]:
+def _plant_canary(landing: Path) -> str:
     other = next(csv.DictReader((landing / "crm_customers" / f"{DAY}.csv").open(encoding="utf-8")))
     third = f"{other['first_name']} {other['last_name']}"
     c, me = CANARY["customer_id"], f"{CANARY['first_name']} {CANARY['last_name']}"
@@ -111,7 +111,7 @@ def _plant_canary(landing: Path) -> tuple[str, str]:
          "stage": "prospect", "lead_source": "website", "created_at": _ago(31), "last_contact_at": ""}
         for lead, first, last, c in (("L0999901", "Other", "Person-L1", sharing),
                                      ("L0999902", became["first_name"].upper(), f" {became['last_name']}", became))])
-    return third, other["customer_id"]
+    return third
 
 
 def _full_refresh(instance):
@@ -175,7 +175,7 @@ def world(tmp_path_factory):
     home = tmp_path_factory.mktemp("rights")
     generate(home, customers=200, seed=11, as_of=DAY)
     shutil.rmtree(home / "truth", ignore_errors=True)
-    third, other_customer = _plant_canary(home / "landing")
+    third = _plant_canary(home / "landing")
     saved = {k: os.environ.get(k) for k in ("KLANTKLUIS_HOME", "KLANTKLUIS_KEY_DIR", "DAGSTER_HOME")}
     paths = Paths.from_home(home, home / "keys")
     os.environ.update(paths.environment())
