@@ -3,7 +3,8 @@
 Defined once here, so a landing row (validated in `expectations`) and a data subject request
 (`privacy.rights.requests`) accept the same identifiers: a customer whose key loads can also
 file a request with it (Art. 5(1)(d) accuracy, Art. 12(2) facilitating the exercise of rights). The IBAN check
-is shared the same way by the landing rules and the free-text redaction.
+is shared the same way by the landing rules and the free-text redaction, and the form a person's
+name is looked up in by the redaction and the blind name index of access exports.
 """
 
 import re
@@ -27,3 +28,15 @@ def iban_ok(compact: str) -> bool:
     """ISO 13616 shape and mod-97 check of an IBAN without spaces, in upper case. The checksum
     catches every single-character typo and most transpositions, which a regex cannot."""
     return bool(_IBAN.fullmatch(compact)) and int((compact[4:] + compact[:4]).translate(_IBAN_DIGITS)) % 97 == 1
+
+
+# The words of a name or a text: letters, with an apostrophe inside a word ("D'Souza").
+NAME_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def name_key(name: str) -> str:
+    """'Jan-Willem de Vries' -> 'jan willem de vries': the form names are looked up in."""
+    s = str(name).lower().strip()
+    if s.replace(" ", "").isalpha() and "  " not in s:  # fast path for 1 M plain names
+        return s
+    return " ".join(NAME_TOKEN.findall(s))

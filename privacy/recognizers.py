@@ -14,6 +14,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import IbanRecognizer
 
 from privacy import identifiers
+from privacy.identifiers import NAME_TOKEN, name_key
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
@@ -165,19 +166,10 @@ def pattern_recognizers(language: str) -> list[EntityRecognizer]:
     return own + [ForeignIbanRecognizer(supported_language=language, name="IbanRecognizer")]
 
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 TITLES = frozenset("meneer mevrouw mevr mw dhr heer mr mrs ms miss mx dr".split())
 # Someone naming themselves, known to the CRM or not: 'ik ben Klaas Vaak', 'mijn naam is ...'.
 INTROS = {"ben": ("ik",), "heet": ("ik",), "is": ("naam", "name")}
 GREETINGS = frozenset("beste hoi hallo hey dag geachte goedemorgen goedemiddag goedenavond hi hello dear".split())
-
-
-def name_key(name: str) -> str:
-    """'Jan-Willem de Vries' -> 'jan willem de vries': the form names are looked up in."""
-    s = str(name).lower().strip()
-    if s.replace(" ", "").isalpha() and "  " not in s:  # fast path for 1 M plain names
-        return s
-    return " ".join(_TOKEN.findall(s))
 
 
 class PersonIndex:
@@ -204,9 +196,9 @@ class PersonIndex:
         capitalised words after a title or 'ik ben' / 'ik heet' / 'mijn naam is' (0.6)."""
         low = text.lower()
         if len(low) == len(text):  # lower-casing once is cheaper; a few characters change length
-            toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(low)]
+            toks = [(m.start(), m.end(), m.group()) for m in NAME_TOKEN.finditer(low)]
         else:
-            toks = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
+            toks = [(m.start(), m.end(), m.group().lower()) for m in NAME_TOKEN.finditer(text)]
         # Only a known first name, a title, an introduction or an initial can start a name: the rest are skipped.
         first, starters = self.first, self._starters
         out, done, n = [], -1, len(toks)
@@ -315,7 +307,7 @@ def name_like(text: str) -> list[tuple[int, int]]:
     'Bel' or a title is left out of the span, so the subject's own name stays theirs. For where
     hiding too much is the safe side: a third person in an access export (Art. 15(4)); a place ('in
     Den Haag') is hidden too, words in ``NOT_NAMES`` alone are not."""
-    toks = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
+    toks = [(m.start(), m.end(), m.group().lower()) for m in NAME_TOKEN.finditer(text)]
     out, done = [], -1
     for i in range(len(toks)):
         s = toks[i][0]

@@ -17,7 +17,8 @@ from presidio_analyzer.nlp_engine import NoOpNlpEngine, SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
-from privacy.recognizers import KnownPersonsRecognizer, PersonIndex, name_key, name_like, pattern_recognizers
+from privacy.identifiers import name_key
+from privacy.recognizers import KnownPersonsRecognizer, PersonIndex, name_like, pattern_recognizers
 
 _SPACES = re.compile(r"^( )+$")  # presidio_anonymizer's test for "only whitespace between" (a final \n passes too)
 ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "NL_BSN", "NL_POSTCODE", "DATE_OF_BIRTH")

@@ -13,19 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-# The tokenisation and name form of privacy.recognizers (kept import-free: it loads spaCy).
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+from privacy.identifiers import NAME_TOKEN, name_key  # as the redactor's person index (privacy.recognizers)
+
 _EMAIL = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 MAX_TOKENS = 6
 _NOBODY = "qxzqxz"  # stands in for the unknown half of a name found alone; no text holds it
-
-
-def name_key(name: str) -> str:
-    """'Jan-Willem de Vries' -> 'jan willem de vries' (as :func:`privacy.recognizers.name_key`)."""
-    s = str(name).lower().strip()
-    if s.replace(" ", "").isalpha() and "  " not in s:
-        return s
-    return " ".join(_TOKEN.findall(s))
 
 
 def person_keys(first: str | None, last: str | None) -> list[tuple[str, str]]:
@@ -38,7 +30,7 @@ def candidates(texts: Iterable[str]) -> tuple[set[str], set[str]]:
     """Every run of 1..MAX_TOKENS words (lower case) and every e-mail-like string in ``texts``."""
     runs, emails = set(), set()
     for text in texts:
-        words = [w.lower() for w in _TOKEN.findall(text)]
+        words = [w.lower() for w in NAME_TOKEN.findall(text)]
         runs.update(" ".join(words[i:j]) for i in range(len(words))
                     for j in range(i + 1, min(i + MAX_TOKENS, len(words)) + 1))
         emails.update(m.group().rstrip(".").lower() for m in _EMAIL.finditer(text))

@@ -10,7 +10,8 @@ import pytest
 from orchestration.demo.identifiers import bsn, iban, national, phone, render_phone
 from orchestration.demo.texts import make_texts
 from orchestration.redaction_eval import people
-from privacy.recognizers import elfproef, iban_ok, name_key
+from privacy.identifiers import name_key
+from privacy.recognizers import elfproef, iban_ok
 
 
 @pytest.fixture(scope="module")

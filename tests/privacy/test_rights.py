@@ -490,13 +490,11 @@ def test_access_csv_shows_a_formula_as_text_and_json_keeps_it(now):
 
 
 def test_third_persons_found_through_the_blind_name_index_are_those_of_the_full_list():
-    from privacy.recognizers import name_key
     from privacy.redact import Redactor
     from privacy.rights import names
 
     people = [("Fenna", "Smits", "f.smits@example.nl"), ("Jan-Willem", "de Vries", None), ("Anna", "Bakker", None),
               ("Piet", "Jansen", None)]
-    assert all(names.name_key(n) == name_key(n) for p in people for n in p[:2])
     index = {(kind, key) for f, s, _ in people for kind, key in names.person_keys(f, s)}
     emails = {e for *_, e in people if e}
     texts = ["Buurvrouw Fenna Smits (f.smits@example.nl) belde; mevr. Bakker ook. Hoi Anna! Jan-Willem de Vries "
