@@ -44,9 +44,9 @@ def nonce_pool(n: int) -> bytes:
     return os.urandom(NONCE_SIZE * n)
 
 
-def seal(aead: AESGCM, plaintext: bytes, aad: bytes, nonce: bytes | None = None) -> bytes:
-    """Encrypt one value; the nonce travels in front of the ciphertext."""
-    nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
+def seal(aead: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
+    """Encrypt one value under a fresh random nonce, which travels in front of the ciphertext."""
+    nonce = os.urandom(NONCE_SIZE)
     return nonce + aead.encrypt(nonce, plaintext, aad)
 
 

@@ -8,7 +8,7 @@ and retention rule in one place. The checks here let the build fail on an unclas
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,11 +77,10 @@ def staging_view(t: Table) -> bool:
     return t.layer == "model" and str(t.path or "").startswith("models/staging/")
 
 
-def direct_identifiers_exposed(classification: Classification, folders: Sequence[str] = ("marts",)) -> list[Finding]:
-    """Direct identifiers in models under ``models/<folder>/`` (Art. 25(1), 32(1)(a))."""
-    prefixes = tuple(f"models/{f.strip('/')}/" for f in folders)
+def direct_identifiers_exposed(classification: Classification) -> list[Finding]:
+    """Direct identifiers in the marts, models under ``models/marts/`` (Art. 25(1), 32(1)(a))."""
     return [Finding(t.name, c.name, f"direct identifier in {t.path}") for t in classification
-            if t.layer == "model" and str(t.path).startswith(prefixes)
+            if t.layer == "model" and str(t.path).startswith("models/marts/")
             for c in t.columns if c.category == "direct_identifier"]
 
 

@@ -26,21 +26,18 @@ _POSTCODE = r"^\s*([1-9][0-9]{3})\s*(?:[A-Za-z]{2})?\s*$"
 
 
 def protect(table: Table, df: pd.DataFrame, *, keystore: KeyStore, pseudonymiser: Pseudonymiser,
-            redactor: Redactor | None = None, now: datetime | date, encryption: bool = True) -> pd.DataFrame:
+            redactor: Redactor | None = None, now: datetime | date) -> pd.DataFrame:
     """Apply every column's ingest transform to landing rows (Art. 4(5), 5(1)(c), 25, 32).
 
     ``df`` holds the landing columns as strings; empty strings and NaN become null. The result
     has the table's declared columns (without the load columns the writer adds), keeps the
     index of ``df``, and holds encrypted values as ``bytes``. Rows of erased subjects raise
     ``KeyShredded``: drop them first (the writer suppresses them, Art. 17).
-
-    ``encryption=False`` exists for the benchmark only (ingest time without encryption): the
-    columns to encrypt come back null and no keys are made, so nothing leaves in the clear.
     """
     columns = _checked_columns(table, df.columns, redactor)
     landing = {name: pa.array(_strings(df[name]), pa.string()) for name in _needed(table, columns)}
     out = _transform(table, columns, landing, len(df), None, keystore=keystore, pseudonymiser=pseudonymiser,
-                     redactor=redactor, now=now, encryption=encryption)
+                     redactor=redactor, now=now, encryption=True)
     return pd.DataFrame({name: _objects(values.to_pylist()) for name, values in out.items()}, index=df.index,
                         copy=False)
 
@@ -50,7 +47,10 @@ def protect_table(table: Table, rows: pa.Table, *, keystore: KeyStore, pseudonym
                   encryption: bool = True) -> pa.Table:
     """:func:`protect` for landing rows held as an Arrow table of strings (null for missing); the
     columns kept as they are never leave Arrow. ``subject_ids``: the pseudonyms of the rows'
-    subject keys if the caller has them already (the writer derives them once per file)."""
+    subject keys if the caller has them already (the writer derives them once per file).
+
+    ``encryption=False`` exists for the benchmark only (ingest time without encryption): the
+    columns to encrypt come back null and no keys are made, so nothing leaves in the clear."""
     columns = _checked_columns(table, rows.column_names, redactor)
     landing = {}
     for name in _needed(table, columns):

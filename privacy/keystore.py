@@ -81,13 +81,13 @@ class KeyStore:
                                  "(master.key in KLANTKLUIS_KEY_DIR, or KLANTKLUIS_MASTER_KEY), restored from the "
                                  "key backup if need be")
 
-    def ensure(self, subject_ids: Iterable[str], *, now: datetime | None = None) -> int:
+    def ensure(self, subject_ids: Iterable[str]) -> int:
         """Create a random data key for each subject that has none; returns how many were made.
 
         Erased (shredded) subjects are skipped: an erased subject is never silently re-keyed
         (Art. 17); encrypting for them raises ``KeyShredded``.
         """
-        return self._fetch(subject_ids, create=True, now=now)[1]
+        return self._fetch(subject_ids, create=True)[1]
 
     def ciphers(self, subject_ids: Iterable[str], *, create: bool = False) -> Ciphers:
         """Ciphers for the subjects with a live key (absent: unknown or shredded); with
@@ -95,7 +95,7 @@ class KeyStore:
         live, _ = self._fetch(subject_ids, create=create)
         return Ciphers({k.hex(): w for k, w in live.items()}, self._master)
 
-    def _fetch(self, subject_ids: Iterable[str], *, create: bool, now: datetime | None = None):
+    def _fetch(self, subject_ids: Iterable[str], *, create: bool):
         keys, made = raw_subject_ids(subject_ids), []
         with self._tx(write=create):
             live = self._lookup("data_keys", keys)
@@ -106,7 +106,7 @@ class KeyStore:
                 made = list(zip(new, wrap_all(self._master, _keys.new_keys(len(new)), [k.hex().encode() for k in new])))
                 self._db.executemany("insert into data_keys values (?, ?)", made)
         if made and self._audit is not None:
-            self._audit.append("keys_created", now=now, count=len(made))
+            self._audit.append("keys_created", count=len(made))
         live.update(made)
         return live, len(made)
 

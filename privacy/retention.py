@@ -97,7 +97,7 @@ def check_anchors(classification: Classification, policy: Policy) -> None:
 
 
 def plan(con, classification: Classification, policy: Policy | None = None, *, now: datetime,
-         schemas: dict[str, str] = SCHEMAS, tables: set[str] | None = None) -> Plan:
+         tables: set[str] | None = None) -> Plan:
     """The rows past retention at ``now`` in the raw layer and the snapshots (Art. 5(1)(e), 17(1)(a)),
     or only in the raw or snapshot ``tables`` named.
 
@@ -108,13 +108,13 @@ def plan(con, classification: Classification, policy: Policy | None = None, *, n
     types: dict[str, dict[str, str]] = {}
     for schema, name, column, kind in con.execute(
             "select table_schema, table_name, column_name, data_type from information_schema.columns "
-            "where table_schema in (select unnest(?))", [list(schemas.values())]).fetchall():
+            "where table_schema in (select unnest(?))", [list(SCHEMAS.values())]).fetchall():
         types.setdefault(f'{schema}."{name}"', {})[column] = kind
     kept: dict[RetentionRule, list[str]] = {}
     steps = []
-    chosen = (t for t in classification if t.layer in schemas and (tables is None or t.name in tables))
+    chosen = (t for t in classification if t.layer in SCHEMAS and (tables is None or t.name in tables))
     for table in sorted(chosen, key=lambda t: t.layer != "source"):
-        rule, relation = table_rule(table, policy), f'{schemas[table.layer]}."{table.name}"'
+        rule, relation = table_rule(table, policy), f'{SCHEMAS[table.layer]}."{table.name}"'
         if relation not in types or rule is None or rule.action not in ROW_ACTIONS:
             continue
         cols = types[relation]

@@ -54,13 +54,13 @@ def _titled(given: dict[str, str], name: str) -> dict[str, str]:
 
 
 def collect(con, subject_ids: Sequence[str], *, classification: Classification, keystore, audit,
-            redact_others: RedactOthers, actor: str, now: datetime, views: bool = False) -> list[Dataset]:
+            redact_others: RedactOthers, actor: str, now: datetime) -> list[Dataset]:
     """The subject's rows in every table with a subject_id (Art. 15(1), 15(3), 20).
 
     Views store nothing (staging views show raw rows deduplicated and typed) and cost a scan of
-    their whole source each: they are left out unless ``views``; see ``derived_views``."""
+    their whole source each: they are left out; see ``derived_views``."""
     datasets = []
-    for relation in subject_relations(con, views=views):
+    for relation in subject_relations(con, views=False):
         columns, rows = fetch(con, relation, subject_ids)
         if not rows:
             continue
