@@ -301,8 +301,8 @@ class _Lines:
     def __init__(self, f, block_bytes: int = _BLOCK_BYTES):
         self.f, self.size, self.rest, self.eof = f, block_bytes, b"", False
 
-    def _fill(self, need_newline: bool = True) -> None:
-        while not self.eof and (len(self.rest) < self.size or (need_newline and b"\n" not in self.rest)):
+    def _fill(self) -> None:
+        while not self.eof and (len(self.rest) < self.size or b"\n" not in self.rest):
             data = self.f.read(self.size)
             if not data:
                 self.eof = True
