@@ -140,6 +140,15 @@ def test_orders_past_the_fiscal_duty_are_anonymised_with_amounts_kept(con):
             .fetchall()[:3]] == list(zip(orders, tokens))
 
 
+def test_the_marts_leave_out_orders_by_the_prefix_the_sweep_and_erasure_give_them():
+    """dbt's var anonymised_prefix (macro analysed_orders) names the tokens of privacy.retention: the
+    one prefix is written in two places, Python's and dbt's, so this ties them."""
+    import yaml
+
+    settings = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    assert settings["anonymised_prefix"] == retention.ANONYMOUS_PREFIX
+
+
 def test_leads_expire_a_year_after_last_contact_or_after_creation_when_never_contacted(con):
     for subject, created, contact in [("suspect_old", day(400), None), ("suspect_new", day(100), None),
                                       ("prospect_recent", day(900), day(200)), ("prospect_old", day(900), day(366))]:
