@@ -42,6 +42,29 @@ def test_consent_purposes_come_from_the_policy_file():
     assert sorted(purpose_rule.value_set) == sorted(written)
 
 
+def test_dbt_staging_accepts_the_values_the_ingest_rules_let_in():
+    """A value list is written twice, as an ingest rule (expectations) and as dbt's accepted_values test
+    on the staging column: a value added to one only would fail every build or quarantine rows."""
+    import re
+
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    compared = 0
+    for path in (DBT_PROJECT_DIR / "models" / "staging").rglob("*.yml"):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
+            sql = (path.parent / f"{model['name']}.sql").read_text(encoding="utf-8")
+            [source] = re.findall(r"source\('\w+', '(\w+)'\)", sql)
+            in_set = {e.configuration.kwargs["column"]: e.configuration.kwargs["value_set"]
+                      for e in build_suite(source, NOW).expectations if e.configuration.kwargs.get("value_set")}
+            for column in model.get("columns", []):
+                for test in column.get("data_tests", []):
+                    if isinstance(test, dict) and "accepted_values" in test and (name := column["name"]) in in_set:
+                        values = test["accepted_values"]["arguments"]["values"]
+                        assert sorted(map(str, values)) == sorted(in_set[name]), (model["name"], name)
+                        compared += 1
+    assert compared >= 4  # status, stage, purpose, action
+
+
 def test_rule_names_use_the_landing_column_for_helper_columns():
     names = {rule_name(e) for e in build_suite("orders", NOW).expectations}
     assert "expect_column_values_to_be_between:amount" in names
