@@ -59,6 +59,14 @@ def tag_problems(tags: Mapping[str, str]) -> list[str]:
     return problems
 
 
+# dbt vars that the Python side shares, so a run may not set them otherwise (Art. 17, 5(1)(d)).
+FIXED_DBT_VARS = {
+    "anonymised_prefix": "orders kept anonymously after an erasure or the retention sweep carry "
+                         "privacy.retention.ANONYMOUS_PREFIX, and the marts leave them out by it",
+    "time_zone": "the schedules and the requests' letters keep the same calendar (LOCAL_TIME)",
+}
+
+
 def _tag_value_problem(key: str, value: str) -> str | None:
     """Why `value` is not one the tag `key` takes ('' when no more can be said), or None if it is one."""
     if key in (SIMULATE_TAG, RELOAD_TAG):
@@ -85,6 +93,8 @@ def _tag_value_problem(key: str, value: str) -> str | None:
     known = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
     if unknown := sorted(set(given) - set(known)):
         return f" (no dbt var {', '.join(unknown)} in dbt_project.yml, so dbt would ignore it)"
+    if fixed := sorted(set(given) & set(FIXED_DBT_VARS)):
+        return f" ({'; '.join(f'{v} is not set per run: {FIXED_DBT_VARS[v]}' for v in fixed)})"
     return None
 
 

@@ -662,6 +662,8 @@ def test_a_column_an_upgrade_took_out_of_a_persisted_table_is_named_with_its_fix
     ({"klantkluis/dbt_vars": "{activity_window_days: 90}"}, "klantkluis/dbt_vars has the value "
                                                             "'{activity_window_days: 90}' (not JSON"),
     ({"klantkluis/dbt_vars": '{"activty_window_days": 90}'}, "no dbt var activty_window_days in dbt_project.yml"),
+    ({"klantkluis/dbt_vars": '{"anonymised_prefix": "x-"}'}, "anonymised_prefix is not set per run: orders kept "
+                                                              "anonymously"),
     ({"klantkluis/as-of": "2026-12-07T20:00:00"}, "the tag klantkluis/as-of is none of klantkluis's, so no step would "
                                                   "read it: did you mean klantkluis/as_of?"),
 ])
