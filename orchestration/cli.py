@@ -11,6 +11,7 @@ from pathlib import Path
 
 from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.check import add_check_command
+from orchestration.cli_breach import add_breach_commands
 from orchestration.cli_args import moment, port, positive, share
 from orchestration.cli_privacy import add_privacy_commands
 from orchestration.ingest.reader import LandingFileError
@@ -264,11 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     webserver.set_defaults(func=_webserver)
     add_check_command(sub)
     add_privacy_commands(sub)
+    add_breach_commands(sub)
     add_request_commands(sub)
     return parser
 
 
-READ_ONLY = frozenset({"audit", "audit-verify", "check", "requests", "status"})  # commands that only read the installation
+READ_ONLY = frozenset({"audit", "audit-verify", "breach assess", "check", "requests", "status"})  # commands that only read the installation
 CREATE = frozenset({"demo", "run"})  # commands that may start an installation in a new folder
 
 
@@ -334,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {problem}", file=sys.stderr)
         return 2
     paths = Paths.from_home(args.home)
-    if problem := _home_problem(paths, args.command):
+    if problem := _home_problem(paths, " ".join(filter(None, (args.command, getattr(args, "breach_command", None))))):
         print(f"Error: {problem}", file=sys.stderr)
         return 2
     os.environ.update(paths.environment())

@@ -20,7 +20,7 @@ from privacy.rights.warehouse import SUBJECT_COLUMN
 from privacy.tables import ANONYMISE, CATEGORIES, LOAD_COLUMNS, TRANSFORMS, Classification, Column, Finding, Subject, Table
 
 __all__ = ["CATEGORIES", "LOAD_COLUMNS", "TRANSFORMS", "Classification", "Column", "Finding", "Subject", "Table",
-           "load_classification", "load_policy", "unclassified_columns", "direct_identifiers_exposed",
+           "load_classification", "load_seeds", "load_policy", "unclassified_columns", "direct_identifiers_exposed",
            "unprotected_direct_identifiers", "undeclared_columns"]
 
 _LAYERS = {"sources": "source", "models": "model", "snapshots": "snapshot"}
@@ -40,6 +40,17 @@ def load_classification(dbt_project_dir: str | os.PathLike[str]) -> Classificati
     tables = [replace(t, path=code[t.name].relative_to(root)) if t.layer != "source" and t.name in code
               else t for t in tables]
     return Classification(root, tuple(tables), tuple(p.relative_to(root) for n, p in code.items() if n not in declared))
+
+
+def load_seeds(dbt_project_dir: str | Path) -> list[Table]:
+    """The dbt seeds' classification (``seeds/*.yml``: configuration tables), which
+    ``load_classification`` leaves out as no subject's data (Art. 30(1)(c))."""
+    tables = []
+    for path in sorted((Path(dbt_project_dir) / "seeds").glob("*.yml")):
+        for seed in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("seeds") or []:
+            tables.append(Table(seed["name"], "seed", tuple(_column(c) for c in seed.get("columns") or []),
+                                description=(seed.get("description") or "").strip()))
+    return tables
 
 
 def unclassified_columns(classification: Classification, policy: Policy | None = None) -> list[Finding]:

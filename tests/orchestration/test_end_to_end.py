@@ -151,6 +151,50 @@ def test_no_personal_data_in_any_duckdb_file_or_the_dagster_storage(built):
         assert not byte_pattern.search(path.read_bytes()), f"personal data in Dagster storage file {path.name}"
 
 
+def test_a_breach_assessment_says_what_each_file_exposes_and_prints_no_value(built, monkeypatch, capsys):
+    """DPO review: after a copy of the warehouse, the published marts or a landing file leaked, nothing
+    said what it held, while the notification (Art. 33(3)(a)) and whether to tell the subjects (Art.
+    34(3)(a): data unintelligible to the finder) depend on it."""
+    from orchestration.cli import main
+    from orchestration.cli_breach import assessment
+    from orchestration.settings import Paths
+    from privacy.breach import BESIDE_PSEUDONYM, ENCRYPTED, NON_PERSONAL, PLAIN, PSEUDONYMISED
+
+    home, _ = built
+    paths = Paths.from_home(home)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)  # main() exports them; restored after the test
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(v) for v in _landing_personal_values(home)) + r")(?!\w)")
+    landing = sorted((home / "landing" / "crm_customers").glob("*.csv"))[0]
+    said = {}
+    for file in (home / "warehouse.duckdb", home / "published" / "marts.duckdb", landing):
+        assert main(["--home", str(home), "breach", "assess", str(file)]) == 0
+        said[file.name] = capsys.readouterr().out
+        assert not pattern.search(said[file.name]), f"a personal value in the assessment of {file.name}"
+
+    warehouse = assessment(paths, home / "warehouse.duckdb")
+    assert warehouse.plain == [] and "PLAIN PERSONAL DATA" not in said["warehouse.duckdb"]
+    raw = {t.name: t for t in warehouse.tables if t.name.startswith("raw.")}
+    direct = {(t, c.protection) for t, table in raw.items() for c in table.columns if c.category == "direct_identifier"}
+    assert ("raw.crm_customers", ENCRYPTED) in direct and {p for _, p in direct} == {ENCRYPTED}
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert (raw["raw.crm_customers"].rows, raw["raw.crm_customers"].subjects) == con.execute(
+            "select count(*), count(distinct subject_id) from raw.crm_customers").fetchone()
+    assert "No plain personal data: direct identifiers only as ciphertext" in said["warehouse.duckdb"]
+    assert "Art. 34(3)(a) can apply" in said["warehouse.duckdb"] and str(paths.key_dir) in said["warehouse.duckdb"]
+
+    marts = assessment(paths, home / "published" / "marts.duckdb")
+    protections = {c.protection for t in marts.tables for c in t.columns}
+    assert protections <= {PSEUDONYMISED, NON_PERSONAL, BESIDE_PSEUDONYM} and PSEUDONYMISED in protections
+    assert "No plain personal data: no direct identifier in the file" in said["marts.duckdb"]
+
+    exported = assessment(paths, landing)
+    assert {"crm_customers.first_name", "crm_customers.email", "crm_customers.iban"} <= set(exported.plain)
+    assert {c.protection for c in exported.tables[0].columns} == {PLAIN, NON_PERSONAL}
+    assert exported.subjects == len(set(read_landing_file(landing, ["customer_id"]).rows["customer_id"]))
+    assert "Plain personal data exposed: crm_customers.customer_id, crm_customers.first_name" in said[landing.name]
+
+
 READER = """
 import sys, time, duckdb, pyarrow.parquet as pq
 home, deadline, seen, errors = sys.argv[1], time.time() + float(sys.argv[2]), 0, []

@@ -1,0 +1,93 @@
+"""A breach assessed from the file that leaked (Art. 33(3)(a), 34(3)(a))."""
+
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from privacy.breach import (BESIDE_PSEUDONYM, ENCRYPTED, NON_PERSONAL, PLAIN, PSEUDONYMISED, REDACTED, UNCLASSIFIED,
+                            assess_duckdb, assess_landing, render, verdict)
+from privacy.classification import load_classification, load_seeds
+from privacy.paths import PROJECT_DIR
+
+DBT = PROJECT_DIR / "dbt_project"
+# Fake values only, none of which an assessment may print
+NAME, EMAIL = "Fakename Testperson", "fake.person@example.invalid"
+
+
+@pytest.fixture(scope="module")
+def classification():
+    return load_classification(DBT)
+
+
+def _warehouse(con, *, email_type="blob"):
+    con.execute("create schema raw; create schema marts; create schema config")
+    con.execute(f"create table raw.crm_customers (subject_id varchar, customer_id blob, first_name blob, email "
+                f"{email_type}, city varchar, age_band varchar, status varchar, extra varchar)")
+    email = "'\\x01\\x02'::blob" if email_type == "blob" else f"'{EMAIL}'"
+    con.execute(f"insert into raw.crm_customers values ('{'a' * 64}', '\\x01'::blob, '\\x02'::blob, {email}, "
+                "'Utrecht', '40-49', 'active', null), "
+                f"('{'b' * 64}', '\\x03'::blob, '\\x04'::blob, {email}, 'Delft', '30-39', 'ended', null), "
+                f"('{'b' * 64}', '\\x05'::blob, '\\x06'::blob, null, 'Delft', '30-39', 'ended', null)")
+    con.execute("create table raw.orders (subject_id varchar, order_id varchar, amount varchar)")
+    con.execute(f"insert into raw.orders values ('{'a' * 64}', 'O1', '10.00'), ('anon-123', 'O2', '5.00')")
+    con.execute("create table marts.customer_rfm (subject_id varchar, segment varchar)")
+    con.execute(f"insert into marts.customer_rfm values ('{'a' * 64}', 'Champions')")
+    con.execute("create table config.rfm_segments (segment varchar, r_min integer)")
+
+
+def test_a_warehouse_holds_ciphertext_and_pseudonyms_and_says_what_that_means(classification):
+    with duckdb.connect() as con:
+        _warehouse(con)
+        found = assess_duckdb(con, "warehouse.duckdb", classification, seeds=load_seeds(DBT))
+    tables = {t.name: t for t in found.tables}
+    crm = tables["raw.crm_customers"]
+    assert (crm.rows, crm.subjects, crm.kind) == (3, 2, "customer")
+    protection = {c.name: c.protection for c in crm.columns}
+    assert protection == {"subject_id": PSEUDONYMISED, "customer_id": ENCRYPTED, "first_name": ENCRYPTED,
+                          "email": ENCRYPTED, "city": BESIDE_PSEUDONYM, "age_band": BESIDE_PSEUDONYM,
+                          "status": NON_PERSONAL, "extra": UNCLASSIFIED}
+    assert tables["raw.orders"].subjects == 1  # an anonymised order's token is no subject
+    assert found.subjects == 2 and found.plain == [] and found.records == 3 + 2 + 1
+    assert [c.protection for c in tables["config.rfm_segments"].columns] == [NON_PERSONAL, NON_PERSONAL]
+    said = verdict(found, "/srv/keys")
+    assert said[0].startswith("No plain personal data: direct identifiers only as ciphertext (3 columns)")
+    assert "Art. 34(3)(a) can apply" in said[0] and "/srv/keys" in said[0] and "were not exposed too" in said[0]
+    assert "raw.crm_customers.city" in said[1] and said[-1].startswith("Not classified") and "extra" in said[-1]
+
+
+def test_a_column_declared_encrypted_that_the_file_holds_as_text_is_plain(classification):
+    """An older warehouse (before a column was declared `encrypt`) or a hand-made copy: the file decides."""
+    with duckdb.connect() as con:
+        _warehouse(con, email_type="varchar")
+        found = assess_duckdb(con, "old.duckdb", classification)
+    assert found.plain == ["raw.crm_customers.email", "raw.crm_customers.city", "raw.crm_customers.age_band"]
+    assert verdict(found, "/srv/keys")[0].startswith("Plain personal data exposed: raw.crm_customers.email")
+    assert EMAIL not in render(found, "/srv/keys")
+
+
+def test_a_landing_file_is_plain_personal_data_and_no_value_is_printed(classification):
+    rows = pa.table({"customer_id": ["C0000001", "C0000002", "C0000002"], "first_name": ["Fakename"] * 3,
+                     "last_name": ["Testperson"] * 3, "email": [EMAIL, EMAIL, None], "city": ["Delft"] * 3,
+                     "status": ["active"] * 3, "_source_line": [2, 3, 4]})
+    found = assess_landing("2026-12-05.csv", classification.table("crm_customers", "source"), rows, 4)
+    (table,) = found.tables
+    assert (table.rows, table.subjects, found.subjects) == (4, 2, 2)
+    assert {c.name: (c.category, c.protection) for c in table.columns} == {
+        "customer_id": ("direct_identifier", PLAIN), "first_name": ("direct_identifier", PLAIN),
+        "last_name": ("direct_identifier", PLAIN), "email": ("direct_identifier", PLAIN),
+        "city": ("quasi_identifier", PLAIN), "status": ("non_personal", NON_PERSONAL)}
+    text = render(found, "/srv/keys")
+    assert "Plain personal data exposed: crm_customers.customer_id, crm_customers.first_name" in text
+    assert not any(value in text for value in ("C0000001", "Fakename", "Testperson", EMAIL, "Delft"))
+
+
+def test_free_text_is_redacted_and_its_original_encrypted(classification):
+    with duckdb.connect() as con:
+        con.execute("create schema raw; create table raw.interactions (subject_id varchar, text blob, "
+                    "text_redacted varchar)")
+        found = assess_duckdb(con, "w.duckdb", classification)
+    assert {c.name: c.protection for c in found.tables[0].columns} == {
+        "subject_id": PSEUDONYMISED, "text": ENCRYPTED, "text_redacted": REDACTED}
+    assert any(line.startswith("Redacted free text: raw.interactions.text_redacted") for line in verdict(found, "k"))
+
