@@ -1,8 +1,12 @@
-"""`klantkluis breach`: what a file that leaked exposes (GDPR Art. 33, 34). The logic is in ``privacy.breach``."""
+"""`klantkluis breach`: what a file that leaked exposes, and the breach recorded with a draft
+notification (GDPR Art. 33, 34). The logic is in ``privacy.breach`` and ``privacy.breach_register``."""
 
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from expectations.suites import SOURCES as LANDING_SOURCES
+from orchestration.cli_args import moment
 from orchestration.ingest.reader import LandingFileError
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
@@ -50,13 +54,54 @@ def _assess(args, paths: Paths) -> int:
     return 0
 
 
+def _record(args, paths: Paths) -> int:
+    """Record a breach in the register (Art. 33(5)) and write the draft notification (Art. 33(3))."""
+    from privacy.breach import verdict
+    from privacy.breach_register import REGISTER_FILE, local, record_breach, write_notification
+    from privacy.policy import load_policy
+
+    now = datetime.now(timezone.utc)
+    discovered = args.discovered if args.discovered.tzinfo else args.discovered.replace(tzinfo=timezone.utc)
+    if discovered > now:
+        print(f"Error: --discovered {discovered.isoformat()} is later than now: give the time you became aware of "
+              "the breach", file=sys.stderr)
+        return 2
+    policy = load_policy()  # a policy.yml that cannot be read stops before anything is written
+    found = assessment(paths, Path(args.file), args.source)
+    breach = record_breach(paths.state / REGISTER_FILE, found, discovered=discovered, now=now,
+                           description=args.description)
+    paths.audit().append("breach_recorded", now=now, breach_id=breach.id, file=Path(found.file).name,
+                         subjects=found.subjects, records=found.records, plain_personal_columns=len(found.plain))
+    drafts = write_notification(paths.register / "breaches", breach, found, policy, str(paths.key_dir))
+    hours = (breach.notify_by - now).total_seconds() / 3600
+    print(f"Breach {breach.id} recorded in {paths.state / REGISTER_FILE} (Art. 33(5)).")
+    print(f"Notify {policy.supervisory_authority.split(',')[0]} by {local(breach.notify_by)} "
+          + (f"({hours:.0f} hours from now; Art. 33(1))." if hours > 0 else
+             "(the 72 hours have passed: give the reasons for the delay, Art. 33(1))."))
+    print("Draft notification, to complete and check before you submit it:\n"
+          + "\n".join(f"  {path}" for path in drafts.values()))
+    print(f"Verdict: {verdict(found, str(paths.key_dir))[0]}\n`klantkluis breach assess {args.file}` shows it per "
+          "table and column.")
+    return 0
+
+
 def add_breach_commands(sub) -> None:
-    breach = sub.add_parser("breach", help="a personal data breach: what a file that leaked exposes (Art. 33, 34)")
+    breach = sub.add_parser("breach", help="a personal data breach: what a file that leaked exposes, and the breach "
+                                           "recorded with a draft notification (Art. 33, 34)")
     steps = breach.add_subparsers(dest="breach_command", required=True)
     assess = steps.add_parser("assess", help="what a file holds: per table rows, subjects and each column's "
                                              "protection, and whether plain personal data was exposed (read only)")
-    assess.add_argument("--source", choices=sorted(LANDING_SOURCES),
-                        help="the source of a landing file outside its source's folder")
+    record = steps.add_parser("record", help="record a breach in the register (Art. 33(5)) with its 72-hour "
+                                             "deadline and write a draft notification in English and Dutch")
+    for step in (assess, record):
+        step.add_argument("--source", choices=sorted(LANDING_SOURCES),
+                          help="the source of a landing file outside its source's folder")
     assess.add_argument("file", help="a DuckDB file made by klantkluis (warehouse, backup, published marts) or a "
                                      "landing file")
     assess.set_defaults(func=_assess)
+    record.add_argument("--file", required=True, help="the file that leaked, as for `breach assess`")
+    record.add_argument("--discovered", required=True, type=moment,
+                        help="when you became aware of the breach (ISO 8601; without a zone: UTC)")
+    record.add_argument("--description", help="what happened, in a few words (kept in the register and the draft; "
+                                              "no personal data)")
+    record.set_defaults(func=_record)

@@ -394,3 +394,45 @@ def test_a_killed_command_line_run_stops_holding_the_run_queue(tmp_path, monkeyp
                                     tags={COMMAND_LINE_TAG: "run"}))
         (paths.state / RUN_LOCK).write_text(str(os.getpid()))  # `klantkluis run` itself, holding the lock
         assert end_stopped_runs(instance, paths, holding_lock=True) == ["d" * 36]
+
+
+def test_a_breach_is_recorded_with_its_deadline_an_audit_entry_and_a_draft_notification(tiny_landing, tmp_path,
+                                                                                         monkeypatch, capsys):
+    """DPO review: a breach had to be documented (Art. 33(5)) and notified within 72 hours (Art. 33(1))
+    by hand, without knowing what the file held; `breach record` does both from the file itself."""
+    import json
+    import shutil
+
+    import duckdb
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    with duckdb.connect(str(paths.warehouse)) as con:  # a warehouse's shape, with fake values
+        con.execute("create schema raw; create table raw.crm_customers (subject_id varchar, email blob, city varchar)")
+        con.execute(f"insert into raw.crm_customers values ('{'a' * 64}', '\\x01'::blob, 'Delft')")
+    leaked = tmp_path / "share" / "export.csv"  # a landing file left on a share, out of its source's folder
+    leaked.parent.mkdir()
+    shutil.copy(sorted((tiny_landing / "landing" / "crm_customers").glob("*.csv"))[0], leaked)
+
+    assert main(["--home", str(tmp_path), "breach", "assess", str(leaked)]) == 2
+    assert "name its source with --source" in capsys.readouterr().err
+    assert main(["--home", str(tmp_path), "breach", "record", "--file", str(paths.warehouse),
+                 "--discovered", "2999-01-01T00:00"]) == 2
+    assert "later than now" in capsys.readouterr().err
+    assert main(["--home", str(tmp_path), "breach", "record", "--file", str(leaked), "--source", "crm_customers",
+                 "--discovered", "2026-12-01T08:00:00+01:00", "--description", "export left on a share"]) == 0
+    said = capsys.readouterr().out
+    assert "Notify Autoriteit Persoonsgegevens by 2026-12-04 08:00 CET (the 72 hours have passed" in said
+    assert "Verdict: Plain personal data exposed: crm_customers.customer_id, crm_customers.first_name" in said
+    (entry,) = map(json.loads, (paths.state / "breaches.jsonl").read_text().splitlines())
+    assert entry["notify_by"] == "2026-12-04T07:00:00.000000Z" and entry["description"] == "export left on a share"
+    assert entry["tables"][0]["rows"] == 300 and entry["subjects"] == 300
+    drafts = sorted((paths.register / "breaches").glob(f"{entry['id']}.*.md"))
+    assert [p.name.split(".")[1] for p in drafts] == ["en", "nl"]
+    assert "Reasons for the delay (Art. 33(1))" in drafts[0].read_text()
+    assert "Geen voor dit bestand: een landingsbestand" in drafts[1].read_text()
+    (audited,) = AuditLog(paths.audit_log, key_dir=paths.key_dir).matching(events=["breach_recorded"])
+    assert audited["details"] == {"breach_id": entry["id"], "file": "export.csv", "subjects": 300, "records": 300,
+                                  "plain_personal_columns": len(entry["plain_personal"])}
+    assert main(["--home", str(tmp_path), "audit-verify"]) == 0

@@ -1,5 +1,7 @@
-"""A breach assessed from the file that leaked (Art. 33(3)(a), 34(3)(a))."""
+"""A breach assessed from the file that leaked (Art. 33(3)(a), 34(3)(a)) and recorded (Art. 33(5))."""
 
+import json
+from datetime import datetime, timedelta, timezone
 
 import duckdb
 import pyarrow as pa
@@ -7,10 +9,12 @@ import pytest
 
 from privacy.breach import (BESIDE_PSEUDONYM, ENCRYPTED, NON_PERSONAL, PLAIN, PSEUDONYMISED, REDACTED, UNCLASSIFIED,
                             assess_duckdb, assess_landing, render, verdict)
-from privacy.classification import load_classification, load_seeds
+from privacy.breach_register import notification, record_breach, recorded, write_notification
+from privacy.classification import load_classification, load_seeds, load_policy
 from privacy.paths import PROJECT_DIR
 
 DBT = PROJECT_DIR / "dbt_project"
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 # Fake values only, none of which an assessment may print
 NAME, EMAIL = "Fakename Testperson", "fake.person@example.invalid"
 
@@ -91,3 +95,31 @@ def test_free_text_is_redacted_and_its_original_encrypted(classification):
         "subject_id": PSEUDONYMISED, "text": ENCRYPTED, "text_redacted": REDACTED}
     assert any(line.startswith("Redacted free text: raw.interactions.text_redacted") for line in verdict(found, "k"))
 
+
+def test_a_breach_is_recorded_with_its_deadline_and_a_draft_in_english_and_dutch(classification, tmp_path):
+    with duckdb.connect() as con:
+        _warehouse(con)
+        found = assess_duckdb(con, "/backups/warehouse.duckdb", classification)
+    register = tmp_path / "state" / "breaches.jsonl"
+    breach = record_breach(register, found, discovered=NOW - timedelta(hours=80), now=NOW,
+                           description="backup copy on a shared drive")
+    assert breach.notify_by == NOW + timedelta(hours=-8) and breach.late
+    (entry,) = recorded(register)
+    assert entry["id"] == breach.id and entry["notify_by"] == "2026-12-07T01:00:00.000000Z"
+    assert entry["plain_personal"] == [] and entry["subjects"] == 2
+    crm = next(t for t in entry["tables"] if t["table"] == "raw.crm_customers")
+    assert crm["encrypted"] == ["customer_id", "first_name", "email"] and crm["rows"] == 3
+    assert register.stat().st_mode & 0o777 == 0o600
+    policy = load_policy()
+    drafts = write_notification(tmp_path / "register" / "breaches", breach, found, policy, "/srv/keys")
+    en, nl = (drafts[lang].read_text() for lang in ("en", "nl"))
+    assert "**2026-12-07 02:00 CET**" in en and "Reasons for the delay (Art. 33(1))" in en
+    assert "- Approximate number of data subjects: 2 (distinct subjects in the file)" in en
+    assert "- encrypted: raw.crm_customers.customer_id, raw.crm_customers.first_name" in en
+    assert policy.dpo["contact"] in en and "Customers (current and former)" in en and "[" in en
+    assert "Redenen voor de vertraging (art. 33 lid 1)" in nl and "- versleuteld: raw.crm_customers.customer_id" in nl
+    assert "Art. 34 lid 3 onder a kan gelden" in nl
+    on_time = record_breach(register, found, discovered=NOW - timedelta(hours=1), now=NOW)
+    assert not on_time.late and "Reasons for the delay" not in notification(on_time, found, policy, "k")
+    assert [e["id"] for e in recorded(register)] == [breach.id, on_time.id]
+    assert json.loads(register.read_text().splitlines()[1])["description"] is None

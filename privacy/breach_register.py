@@ -1,0 +1,201 @@
+"""The register of personal data breaches (Art. 33(5)) and a draft notification to the supervisory
+authority (Art. 33(1), 33(3)), in English and Dutch as the register of processing (Art. 30).
+
+Each breach is one JSON line in ``<home>/state/breaches.jsonl`` (0600, beside the request ledger):
+when it was discovered, the deadline 72 hours later, the file and what its assessment
+(``privacy.breach``) found, as counts and column names. The draft fills the items of Art. 33(3)(a)-(d)
+that the file tells and leaves placeholders, in [brackets], for what only the privacy officer knows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from privacy.audit import timestamp
+from privacy.paths import private_dir
+from privacy.breach import BESIDE_PSEUDONYM, ENCRYPTED, PLAIN, PSEUDONYMISED, REDACTED, Assessment, verdict
+from privacy.policy import Policy
+from privacy.rights.requests import LOCAL_TIME
+
+NOTIFY_WITHIN = timedelta(hours=72)  # Art. 33(1): "not later than 72 hours after having become aware of it"
+REGISTER_FILE = "breaches.jsonl"
+
+
+@dataclass(frozen=True)
+class Breach:
+    id: str
+    recorded_at: datetime
+    discovered_at: datetime
+    description: str | None
+
+    @property
+    def notify_by(self) -> datetime:
+        """The deadline of the notification to the supervisory authority (Art. 33(1))."""
+        return self.discovered_at + NOTIFY_WITHIN
+
+    @property
+    def late(self) -> bool:
+        """Recorded after the deadline: the notification must give the reasons for the delay (Art. 33(1))."""
+        return self.recorded_at > self.notify_by
+
+
+def record_breach(register: Path, assessment: Assessment, *, discovered: datetime, now: datetime,
+                  description: str | None = None) -> Breach:
+    """Append the breach to the register (Art. 33(5)): its facts, the file's assessment in counts
+    and column names, and the deadline; one line, fsynced before this returns."""
+    if discovered.tzinfo is None or now.tzinfo is None:
+        raise ValueError("discovered and now must be timezone-aware")
+    now, discovered = now.astimezone(timezone.utc), discovered.astimezone(timezone.utc)
+    breach = Breach(f"breach-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}", now, discovered, description or None)
+    entry = {"id": breach.id, "recorded_at": timestamp(now), "discovered_at": timestamp(discovered),
+             "notify_by": timestamp(breach.notify_by), "file": assessment.file, "file_kind": assessment.kind,
+             "description": breach.description, "subjects": assessment.subjects, "records": assessment.records,
+             "plain_personal": assessment.plain, "not_classified": assessment.unclassified,
+             "tables": [{"table": t.name, "rows": t.rows, "subjects": t.subjects, "subject_kind": t.kind,
+                         **{p.replace(" ", "_"): t.having(p) for p in (PLAIN, ENCRYPTED, PSEUDONYMISED, REDACTED,
+                                                                      BESIDE_PSEUDONYM)}}
+                        for t in assessment.tables if t.personal]}
+    private_dir(register.parent)
+    fd = os.open(register, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return breach
+
+
+def recorded(register: Path) -> list[dict]:
+    """The breaches recorded so far, oldest first (Art. 33(5))."""
+    if not register.is_file():
+        return []
+    return [json.loads(line) for line in register.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+_L = {
+    "en": {
+        "title": "Draft notification of a personal data breach (Art. 33 GDPR)",
+        "draft": "Draft, generated from the file's assessment: check every item and fill in each [placeholder] "
+                 "before you submit it to {authority}.",
+        "controller": "Controller", "dpo": "(b) Contact point: the data protection officer",
+        "discovered": "Became aware of the breach", "deadline": "Notify the supervisory authority by (72 hours, "
+                      "Art. 33(1))", "late": "Reasons for the delay (Art. 33(1)): [why the notification is later "
+                                            "than 72 hours after discovery]",
+        "file": "File concerned", "what": "What happened", "what_todo": "[how the file got where it should not be, "
+                                                                       "since when, who had or may have had access, "
+                                                                       "whether the copy was retrieved or deleted]",
+        "a": "(a) Nature of the breach", "nature": "Nature", "nature_todo": "[confidentiality breach (a copy "
+                                                                            "reached people not authorised); also "
+                                                                            "availability or integrity?]",
+        "kinds": "Categories of data subjects", "subjects": "Approximate number of data subjects",
+        "subjects_n": "{n} (distinct subjects in the file)", "records": "Approximate number of personal data records",
+        "records_n": "{n} rows in {t} tables holding personal data", "columns": "Personal data concerned, by how "
+                     "the file holds it",
+        "c": "(c) Likely consequences", "c_todo": "[the consequences for the data subjects: e.g. phishing, fraud, "
+                                                   "damage to reputation; weigh the circumstances of the finder]",
+        "d": "(d) Measures taken or proposed", "d_in_place": "In place before the breach (Art. 32): direct "
+             "identifiers encrypted per subject (AES-256-GCM) with keys outside the file; subjects named by a keyed "
+             "pseudonym (HMAC-SHA256); free text redacted.",
+        "d_todo": "[measures taken to address the breach and mitigate its effects: copy deleted or retrieved, access "
+                  "revoked; if the key folder may have been exposed too: `klantkluis rotate-master-key` and a new "
+                  "pseudonym key]",
+        "art34": "Communication to the data subjects (Art. 34)", "art34_todo": "[your decision, with its reasons; "
+                                                                              "when informing them: how and when]",
+        "landing": "None for this file: a landing file is the source's export in clear, before the warehouse "
+                   "encrypts and pseudonymises what it loads; landing files are removed after their retention rule "
+                   "(landing_files).",
+        "none": "[none recorded]", "kind": {"duckdb": "DuckDB database file", "landing": "landing file"},
+        "protection": {},
+    },
+    "nl": {
+        "title": "Concept-melding van een datalek (art. 33 AVG)",
+        "draft": "Concept, gemaakt uit de beoordeling van het bestand: controleer elk punt en vul elke [invulplek] "
+                 "in voordat u het indient bij {authority}.",
+        "controller": "Verwerkingsverantwoordelijke", "dpo": "(b) Contactpunt: de functionaris voor "
+                                                               "gegevensbescherming",
+        "discovered": "Ontdekt (kennis genomen van het lek)", "deadline": "Melden bij de toezichthouder vóór "
+                      "(72 uur, art. 33 lid 1)", "late": "Redenen voor de vertraging (art. 33 lid 1): [waarom de "
+                                                         "melding later is dan 72 uur na ontdekking]",
+        "file": "Betrokken bestand", "what": "Wat er gebeurde", "what_todo": "[hoe het bestand ergens kwam waar het "
+                                                                            "niet hoorde, sinds wanneer, wie er "
+                                                                            "toegang toe had of kan hebben gehad, of "
+                                                                            "de kopie terug is of verwijderd]",
+        "a": "(a) Aard van het lek", "nature": "Aard", "nature_todo": "[inbreuk op de vertrouwelijkheid (een kopie "
+                                                                     "bij onbevoegden); ook op beschikbaarheid of "
+                                                                     "integriteit?]",
+        "kinds": "Categorieën van betrokkenen", "subjects": "Geschat aantal betrokkenen",
+        "subjects_n": "{n} (verschillende betrokkenen in het bestand)", "records": "Geschat aantal "
+                      "persoonsgegevensrecords", "records_n": "{n} rijen in {t} tabellen met persoonsgegevens",
+        "columns": "Betrokken persoonsgegevens, naar hoe het bestand ze bevat",
+        "c": "(c) Waarschijnlijke gevolgen", "c_todo": "[de gevolgen voor de betrokkenen: bijv. phishing, fraude, "
+                                                        "reputatieschade; weeg de omstandigheden van wie het vond]",
+        "d": "(d) Genomen of voorgestelde maatregelen", "d_in_place": "Al vóór het lek (art. 32): direct "
+             "identificerende gegevens per betrokkene versleuteld (AES-256-GCM) met sleutels buiten het bestand; "
+             "betrokkenen aangeduid met een pseudoniem met geheime sleutel (HMAC-SHA256); vrije tekst afgeschermd.",
+        "d_todo": "[maatregelen om het lek aan te pakken en de gevolgen te beperken: kopie verwijderd of terug, "
+                  "toegang ingetrokken; als de sleutelmap mogelijk ook gelekt is: `klantkluis rotate-master-key` en "
+                  "een nieuwe pseudoniemsleutel]",
+        "art34": "Mededeling aan de betrokkenen (art. 34)", "art34_todo": "[uw besluit, met de redenen; als u hen "
+                                                                         "informeert: hoe en wanneer]",
+        "landing": "Geen voor dit bestand: een landingsbestand is de export van de bron zoals die is, voordat het "
+                   "datawarehouse wat het laadt versleutelt en pseudonimiseert; landingsbestanden worden verwijderd "
+                   "na hun bewaartermijn (landing_files).",
+        "none": "[niets vastgelegd]", "kind": {"duckdb": "DuckDB-databasebestand", "landing": "landingsbestand"},
+        "protection": {PLAIN: "leesbaar", BESIDE_PSEUDONYM: "leesbaar naast het pseudoniem", REDACTED: "afgeschermd",
+                       ENCRYPTED: "versleuteld", PSEUDONYMISED: "gepseudonimiseerd"},
+    },
+}
+
+
+def local(at: datetime) -> str:
+    """A time as the business reads it (Europe/Amsterdam), with its zone: the deadline the authority counts."""
+    return f"{at.astimezone(LOCAL_TIME):%Y-%m-%d %H:%M %Z}"
+
+
+def notification(breach: Breach, assessment: Assessment, policy: Policy, key_dir: str, lang: str = "en") -> str:
+    """The draft notification to the supervisory authority as Markdown: Art. 33(3)(a) from the
+    assessment, (b) from the policy, (c) and (d) with what the file tells and placeholders."""
+    L, t_ = _L[lang], (lambda text: policy.text(text, lang))
+    kinds = sorted({t.kind for t in assessment.tables if t.kind and t.personal}
+                   | {c.about for t in assessment.tables for c in t.columns if c.about})
+    personal = [t for t in assessment.tables if t.personal]
+    out = [f"# {L['title']}: {breach.id}", "", L["draft"].format(authority=policy.supervisory_authority), "",
+           f"- {L['controller']}: {', '.join(str(v) for v in policy.controller.values() if v)}",
+           f"- {L['discovered']}: {local(breach.discovered_at)}",
+           f"- {L['deadline']}: **{local(breach.notify_by)}**",
+           *([f"- {L['late']}"] if breach.late else []),
+           f"- {L['file']}: `{assessment.file}` ({L['kind'][assessment.kind]})",
+           f"- {L['what']}: " + (f"{breach.description} " if breach.description else "") + L["what_todo"], "",
+           f"## {L['a']}", "", f"- {L['nature']}: {L['nature_todo']}",
+           f"- {L['kinds']}: " + ("; ".join(t_(policy.subject_categories.get(k, k)) for k in kinds) or L["none"]),
+           f"- {L['subjects']}: " + (L["subjects_n"].format(n=assessment.subjects) if assessment.subjects is not None
+                                     else L["none"]),
+           f"- {L['records']}: " + L["records_n"].format(n=assessment.records, t=len(personal)), "",
+           f"{L['columns']}:", ""]
+    for protection in (PLAIN, BESIDE_PSEUDONYM, REDACTED, ENCRYPTED, PSEUDONYMISED):
+        if cols := [f"{t.name}.{c.name}" for t in personal for c in t.columns if c.protection == protection]:
+            out.append(f"- {L['protection'].get(protection, protection)}: {', '.join(cols)}")
+    dpo = ", ".join(str(v) for v in policy.dpo.values() if v)
+    out += ["", f"## {L['dpo']}", "", dpo or L["none"], "", f"## {L['c']}", "",
+            *(f"- {line}" for line in verdict(assessment, key_dir, lang)), f"- {L['c_todo']}", "",
+            f"## {L['d']}", "", f"- {L['landing' if assessment.kind == 'landing' else 'd_in_place']}",
+            f"- {L['d_todo']}", "",
+            f"## {L['art34']}", "", f"- {verdict(assessment, key_dir, lang)[0]}", f"- {L['art34_todo']}", ""]
+    return "\n".join(out)
+
+
+def write_notification(out_dir: Path, breach: Breach, assessment: Assessment, policy: Policy,
+                       key_dir: str) -> dict[str, Path]:
+    """The draft notification in English and Dutch, ``<id>.en.md`` and ``<id>.nl.md`` in ``out_dir``."""
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = {}
+    for lang in ("en", "nl"):
+        path = out_dir / f"{breach.id}.{lang}.md"
+        path.write_text(notification(breach, assessment, policy, key_dir, lang), encoding="utf-8")
+        written[lang] = path
+    return written
