@@ -108,7 +108,7 @@ def assess_duckdb(con, file: str, classification: Classification, *, seeds: Coll
     tables, pseudonyms = [], []
     for schema, name, columns, types in found:
         declared = seeds.get(name) if schema == SEED_SCHEMA else _declared(classification, schema, name)
-        sql = f'"{schema}"."{name}"'
+        sql = f"{_quoted(schema)}.{_quoted(name)}"
         counted = _distinct(SUBJECT_COLUMN) if SUBJECT_COLUMN in columns else "null"
         rows, subjects = con.execute(f"select count(*), {counted} from {sql}").fetchone()
         if SUBJECT_COLUMN in columns:
@@ -150,6 +150,11 @@ def _declared(classification: Classification, schema: str, name: str) -> Table |
         except KeyError:
             continue
     return None
+
+
+def _quoted(name: str) -> str:
+    """An identifier as SQL: a file of another product may name a table with any character."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _distinct(column: str) -> str:

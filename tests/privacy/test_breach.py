@@ -123,3 +123,16 @@ def test_a_breach_is_recorded_with_its_deadline_and_a_draft_in_english_and_dutch
     assert not on_time.late and "Reasons for the delay" not in notification(on_time, found, policy, "k")
     assert [e["id"] for e in recorded(register)] == [breach.id, on_time.id]
     assert json.loads(register.read_text().splitlines()[1])["description"] is None
+
+
+def test_a_duckdb_file_of_another_product_with_any_table_name_is_assessed(classification):
+    """Review: a table name holding a double quote (any DuckDB file can have one) made the count's SQL
+    unparsable, and `breach assess` ended in a ParserException traceback."""
+    table_sql = '"odd""schema"."klant ""export"""'
+    with duckdb.connect() as con:
+        con.execute(f'create schema "odd""schema"; create table {table_sql} (subject_id varchar, naam varchar)')
+        con.execute(f"insert into {table_sql} values (?, ?)", ["a" * 64, NAME])
+        found = assess_duckdb(con, "other.duckdb", classification)
+    (table,) = found.tables
+    assert (table.name, table.rows, table.subjects, found.subjects) == ('odd"schema.klant "export"', 1, 1, 1)
+    assert table.having(UNCLASSIFIED) == ["subject_id", "naam"] and NAME not in render(found, "k")
