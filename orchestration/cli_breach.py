@@ -14,6 +14,8 @@ from orchestration.settings import DBT_PROJECT_DIR, Paths
 def assessment(paths: Paths, file: Path, source: str | None = None):
     """The assessment of ``file``: a DuckDB file this product made (the warehouse, a backup, the
     published marts) or a landing file of ``source`` (default: the source whose folder holds it)."""
+    import duckdb
+
     from orchestration.ingest.reader import read_landing_table
     from orchestration.ingest.schema import landing_columns, optional_columns
     from orchestration.ingest.sources import read_as
@@ -26,9 +28,14 @@ def assessment(paths: Paths, file: Path, source: str | None = None):
         raise LandingFileError(f"{file}: no such file; give the file that leaked, or the file it is a copy of")
     classification = load_classification(DBT_PROJECT_DIR)
     if is_duckdb(file):
-        with connect_duckdb(file, read_only=True) as con:
-            return assess_duckdb(con, str(file), classification, seeds=load_seeds(DBT_PROJECT_DIR),
-                                 non_personal=[DICTIONARY])
+        try:
+            with connect_duckdb(file, read_only=True) as con:
+                return assess_duckdb(con, str(file), classification, seeds=load_seeds(DBT_PROJECT_DIR),
+                                     non_personal=[DICTIONARY])
+        except duckdb.Error as exc:  # DuckDB's own text may quote what the file holds: its class only
+            raise LandingFileError(f"{file}: DuckDB cannot read it ({type(exc).__name__}): a copy cut short or "
+                                   "damaged, or one written by a newer DuckDB; assess the file it is a copy of "
+                                   "(the warehouse, the backup or published/marts.duckdb)") from None
     source = source or _source_of(paths, file)
     table = classification.table(source, "source")
     read = read_landing_table(file, landing_columns(table), read_as(paths, source, typed=False),

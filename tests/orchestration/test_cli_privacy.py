@@ -436,3 +436,17 @@ def test_a_breach_is_recorded_with_its_deadline_an_audit_entry_and_a_draft_notif
     assert audited["details"] == {"breach_id": entry["id"], "file": "export.csv", "subjects": 300, "records": 300,
                                   "plain_personal_columns": len(entry["plain_personal"])}
     assert main(["--home", str(tmp_path), "audit-verify"]) == 0
+
+
+def test_breach_assess_names_a_damaged_duckdb_file_in_one_line(tmp_path, monkeypatch, capsys):
+    """Review: a DuckDB file that cannot be opened (a copy cut short, a damaged one, one of a newer
+    DuckDB) ended `breach assess` in DuckDB's own traceback."""
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    paths.state.mkdir(parents=True)
+    cut = tmp_path / "copy.duckdb"
+    cut.write_bytes(b"\0" * 8 + b"DUCK" + b"\0" * 100)  # a DuckDB header and nothing after it
+    assert main(["--home", str(tmp_path), "breach", "assess", str(cut)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {cut}: DuckDB cannot read it (IOException)") and len(err.splitlines()) == 1
