@@ -17,7 +17,7 @@ def assessment(paths: Paths, file: Path, source: str | None = None):
     import duckdb
 
     from orchestration.ingest.reader import read_landing_table
-    from orchestration.ingest.schema import landing_columns, optional_columns
+    from orchestration.ingest.schema import landing_columns
     from orchestration.ingest.sources import read_as
     from orchestration.publish import DICTIONARY
     from orchestration.settings import connect_duckdb
@@ -38,9 +38,15 @@ def assessment(paths: Paths, file: Path, source: str | None = None):
                                    "(the warehouse, the backup or published/marts.duckdb)") from None
     source = source or _source_of(paths, file)
     table = classification.table(source, "source")
-    read = read_landing_table(file, landing_columns(table), read_as(paths, source, typed=False),
-                              frozenset(optional_columns(table)))
-    return assess_landing(str(file), table, read.rows, read.input_rows)
+    # what the file holds, whatever it lacks: each of the source's columns is optional here
+    columns = landing_columns(table)
+    read = read_landing_table(file, columns, read_as(paths, source, typed=False), frozenset(columns))
+    if len(read.missing_columns) == len(columns):  # its first line is no header of ours: maybe data, never shown
+        raise LandingFileError(f"{file}: none of the columns of {source} is in its first line: give the file's "
+                               "source with --source, or, for a file without a header row, put the header of its "
+                               "source's exports above it in a copy and assess that")
+    return assess_landing(str(file), table, read.rows.drop_columns(read.missing_columns), read.input_rows,
+                          unknown=read.ignored_columns)
 
 
 def _source_of(paths: Paths, file: Path) -> str:

@@ -122,11 +122,13 @@ def assess_duckdb(con, file: str, classification: Classification, *, seeds: Coll
     return Assessment(file, "duckdb", tuple(tables), total)
 
 
-def assess_landing(file: str, table: Table, rows: pa.Table, input_rows: int) -> Assessment:
+def assess_landing(file: str, table: Table, rows: pa.Table, input_rows: int,
+                   unknown: Collection[str] = ()) -> Assessment:
     """A landing file of source ``table`` as read (``rows``: its columns under our names): every
     value is as exported, so each personal column is plain (Art. 34(3)(a) cannot apply); the
     subjects are the distinct values of the source's key. ``input_rows`` counts the lines the
-    reader could not parse too: they hold the same data."""
+    reader could not parse too: they hold the same data. ``unknown``: the file's columns that are
+    none of the source's, which the reader leaves out; they are not classified."""
     exposed, key = [], table.subject.key if table.subject else None
     for name in rows.column_names:
         derived = [c for c in table.columns if (c.from_column or c.name) == name and c.name not in BOOKKEEPING]
@@ -137,6 +139,7 @@ def assess_landing(file: str, table: Table, rows: pa.Table, input_rows: int) -> 
                                                                 key=lambda cat: _RANK.get(cat, 3))
         exposed.append(ColumnExposure(name, category, NON_PERSONAL if category == "non_personal" else PLAIN,
                                       next((c.about for c in derived if c.about), None)))
+    exposed += [ColumnExposure(name, None, UNCLASSIFIED) for name in unknown]
     subjects = pc.count_distinct(rows[key]).as_py() if key in rows.column_names else None
     kind = table.subject.kind if table.subject else None
     return Assessment(file, "landing", (TableExposure(table.name, input_rows, subjects, kind, tuple(exposed)),),

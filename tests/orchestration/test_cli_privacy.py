@@ -450,3 +450,28 @@ def test_breach_assess_names_a_damaged_duckdb_file_in_one_line(tmp_path, monkeyp
     assert main(["--home", str(tmp_path), "breach", "assess", str(cut)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"Error: {cut}: DuckDB cannot read it (IOException)") and len(err.splitlines()) == 1
+
+
+def test_breach_assess_of_a_landing_file_names_columns_not_ours_and_takes_one_lacking_some(tmp_path, monkeypatch):
+    """Review: a leaked export's column that is none of the source's (free notes, say) was left out
+    of the assessment, the verdict and the draft notification without a word, and an export lacking
+    one of the source's columns could not be assessed at all (the ingest's "Fix the export")."""
+    from orchestration.cli_breach import assessment
+    from orchestration.ingest.reader import LandingFileError
+    from privacy.breach import PLAIN, UNCLASSIFIED
+
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    leaked = tmp_path / "export.csv"
+    leaked.write_text("customer_id,email,notes\nC0000001,fake.one@example.invalid,fake note\n"
+                      "C0000002,fake.two@example.invalid,\n")
+    found = assessment(paths, leaked, "crm_customers")
+    (table,) = found.tables
+    assert {c.name: c.protection for c in table.columns} == {"customer_id": PLAIN, "email": PLAIN,
+                                                            "notes": UNCLASSIFIED}
+    assert (table.rows, found.subjects, found.unclassified) == (2, 2, ["crm_customers.notes"])
+    leaked.write_text("C0000001,fake.one@example.invalid,fake note\n")  # no header row: its fields are data
+    with pytest.raises(LandingFileError, match="none of the columns of crm_customers is in its first line") as said:
+        assessment(paths, leaked, "crm_customers")
+    assert "example.invalid" not in str(said.value)
