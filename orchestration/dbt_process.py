@@ -40,9 +40,15 @@ def note_dbt_process(state: Path, pid: int) -> None:
         (private_dir(state) / DBT_PROCESS).write_text(f"{pid} {stat[2]} {os.getpid()} {boot_id()}")
 
 
-def forget_dbt_process(state: Path) -> None:
-    """The build ended: its process is no one's to end."""
-    (state / DBT_PROCESS).unlink(missing_ok=True)
+def forget_dbt_process(state: Path, pid: int | None = None) -> None:
+    """The build of dbt process ``pid`` ended (None: whichever is recorded): its process is no one's
+    to end. A record another build wrote since stays, so that build's dbt is still ended if its run is killed."""
+    path = state / DBT_PROCESS
+    try:
+        if pid is None or path.read_text().split()[0] == str(pid):
+            path.unlink(missing_ok=True)
+    except (OSError, IndexError):
+        pass
 
 
 def end_orphaned_dbt(state: Path, wait_seconds: float = 30) -> int | None:

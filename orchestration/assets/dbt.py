@@ -178,7 +178,7 @@ def build_events(invocation, paths: Paths) -> tuple[list, Exception | None]:
                 invocation.process.kill()
         return events, exc
     finally:
-        forget_dbt_process(paths.state)
+        forget_dbt_process(paths.state, invocation.process.pid)
     return events, None
 
 

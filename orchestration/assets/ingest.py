@@ -39,9 +39,14 @@ def _rules_table(rules: Counter) -> MetadataValue:
     return MetadataValue.md(table if rules else "No rule broken.")
 
 
+def _cell(text: str) -> str:
+    """``text`` as one cell of a Markdown table: a file may be named with a '|'."""
+    return text.replace("|", "\\|")
+
+
 def _columns_table(found: list) -> MetadataValue:
     """Per file, the header's names not read and the optional columns it lacks (names only)."""
-    rows = [f"| {f.file} | {', '.join(f.not_read)} | "
+    rows = [f"| {_cell(f.file)} | {', '.join(f.not_read)} | "
             + ", ".join(f"{c} (null; {f.before} had it)" if c in f.lost else c for c in f.missing) + " |"
             for f in found if f.not_read or f.missing]
     return MetadataValue.md("| file | columns not read | optional columns missing |\n|---|---|---|\n" + "\n".join(rows)
@@ -50,8 +55,8 @@ def _columns_table(found: list) -> MetadataValue:
 
 def _files_table(results: list[BatchResult]) -> MetadataValue:
     """Per landing file this run read, what became of its rows (file names and counts only)."""
-    rows = [f"| {r.file} | unchanged, skipped | | | | |" if r.skipped else
-            f"| {r.file} | loaded | {r.input_rows} | {r.loaded} | {r.quarantined} | {r.suppressed} |" for r in results]
+    rows = [f"| {_cell(r.file)} | unchanged, skipped | | | | |" if r.skipped else
+            f"| {_cell(r.file)} | loaded | {r.input_rows} | {r.loaded} | {r.quarantined} | {r.suppressed} |" for r in results]
     return MetadataValue.md("| file | this run | rows in | loaded | quarantined | suppressed |\n|---|---|---|---|---|---|\n"
                             + "\n".join(rows) if rows else "No landing file.")
 

@@ -120,3 +120,17 @@ def test_a_dbt_build_whose_run_is_alive_is_left_alone(tmp_path):
     finally:
         dbt.kill()
         dbt.wait()
+
+
+def test_a_build_that_ends_leaves_the_record_of_a_build_started_since(tmp_path):
+    """Diff review: in the moment between one run's busy check and its dbt's start, a second build's
+    record replaced the first's, and the first build's end deleted it: had the second run been
+    killed then, its dbt would have gone on holding the warehouse."""
+    from orchestration.dbt_process import DBT_PROCESS, forget_dbt_process, note_dbt_process
+
+    state = tmp_path / "state"
+    note_dbt_process(state, os.getpid())  # the build started since (this process stands in for its dbt)
+    forget_dbt_process(state, os.getpid() + 1)  # the earlier build's dbt ends
+    assert (state / DBT_PROCESS).read_text().split()[0] == str(os.getpid())
+    forget_dbt_process(state, os.getpid())
+    assert not (state / DBT_PROCESS).exists()

@@ -542,3 +542,12 @@ def test_a_run_from_the_ui_of_a_source_whose_retention_rule_the_policy_lacks_loa
     [failure] = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
     assert f"no retention rule '{rule}'" in failure.event_specific_data.error.message
     assert not (tmp_path / "warehouse.duckdb").exists()  # nothing loaded, not even a table made
+
+
+def test_a_file_named_with_a_bar_keeps_its_row_in_the_files_table():
+    """Diff review: a landing file named with '|' broke the Markdown table of files_this_run."""
+    from orchestration.ingest.writer import BatchResult
+
+    table = ingest._files_table([BatchResult("orders", "a|b.csv", 2, 2), BatchResult("orders", "c.csv", skipped=True)])
+    assert table.value.splitlines()[2:] == ["| a\\|b.csv | loaded | 2 | 2 | 0 | 0 |",
+                                            "| c.csv | unchanged, skipped | | | | |"]
