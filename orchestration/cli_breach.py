@@ -2,6 +2,8 @@
 notification (GDPR Art. 33, 34). The logic is in ``privacy.breach`` and ``privacy.breach_register``."""
 
 import sys
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,15 +29,17 @@ def assessment(paths: Paths, file: Path, source: str | None = None):
     if not file.is_file():
         raise LandingFileError(f"{file}: no such file; give the file that leaked, or the file it is a copy of")
     classification = load_classification(DBT_PROJECT_DIR)
-    if is_duckdb(file):
+    if is_duckdb(file) or file.suffix == ".parquet":
         try:
-            with connect_duckdb(file, read_only=True) as con:
-                return assess_duckdb(con, str(file), classification, seeds=load_seeds(DBT_PROJECT_DIR),
-                                     non_personal=[DICTIONARY])
+            with _opened(file, connect_duckdb) as con:
+                found = assess_duckdb(con, str(file), classification, seeds=load_seeds(DBT_PROJECT_DIR),
+                                      non_personal=[DICTIONARY])
+            return replace(found, kind="parquet") if file.suffix == ".parquet" else found
         except duckdb.Error as exc:  # DuckDB's own text may quote what the file holds: its class only
             raise LandingFileError(f"{file}: DuckDB cannot read it ({type(exc).__name__}): a copy cut short or "
                                    "damaged, or one written by a newer DuckDB; assess the file it is a copy of "
-                                   "(the warehouse, the backup or published/marts.duckdb)") from None
+                                   "(the warehouse, the backup, published/marts.duckdb or the mart's Parquet file "
+                                   "in published/parquet/current/)") from None
     source = source or _source_of(paths, file)
     table = classification.table(source, "source")
     # what the file holds, whatever it lacks: each of the source's columns is optional here
@@ -47,6 +51,22 @@ def assessment(paths: Paths, file: Path, source: str | None = None):
                                "source's exports above it in a copy and assess that")
     return assess_landing(str(file), table, read.rows.drop_columns(read.missing_columns), read.input_rows,
                           unknown=read.ignored_columns)
+
+
+@contextmanager
+def _opened(file: Path, connect_duckdb):
+    """The DuckDB file, read only; a published mart's Parquet file (published/parquet/<version>/<mart>.parquet)
+    as the table of that mart in a database in memory, so it is judged as the mart in marts.duckdb is."""
+    if file.suffix != ".parquet":
+        with connect_duckdb(file, read_only=True) as con:
+            yield con
+        return
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute(f'create table "{file.stem.replace(chr(34), chr(34) * 2)}" as select * from read_parquet(?)',
+                    [str(file)])
+        yield con
 
 
 def _source_of(paths: Paths, file: Path) -> str:

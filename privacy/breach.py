@@ -66,7 +66,7 @@ class TableExposure:
 @dataclass(frozen=True)
 class Assessment:
     file: str
-    kind: str  # "duckdb" or "landing"
+    kind: str  # "duckdb", "parquet" (a published mart's copy) or "landing"
     tables: tuple[TableExposure, ...]
     subjects: int | None  # distinct subjects in the whole file
 
@@ -272,7 +272,7 @@ def verdict(assessment: Assessment, key_dir: str, lang: str = "en") -> list[str]
 
 def render(assessment: Assessment, key_dir: str) -> str:
     """The assessment as the command line prints it: counts and column names, never a value."""
-    what = "DuckDB file" if assessment.kind == "duckdb" else "landing file"
+    what = {"duckdb": "DuckDB file", "parquet": "Parquet file", "landing": "landing file"}[assessment.kind]
     subjects = "" if assessment.subjects is None else f", {assessment.subjects:,} distinct data subjects"
     n = len(assessment.tables)
     out = [f"Breach assessment of {assessment.file} ({what}): {n} table{'' if n == 1 else 's'}, "

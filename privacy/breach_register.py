@@ -109,7 +109,9 @@ _L = {
         "landing": "None for this file: a landing file is the source's export in clear, before the warehouse "
                    "encrypts and pseudonymises what it loads; landing files are removed after their retention rule "
                    "(landing_files).",
-        "none": "[none recorded]", "kind": {"duckdb": "DuckDB database file", "landing": "landing file"},
+        "none": "[none recorded]",
+        "kind": {"duckdb": "DuckDB database file", "parquet": "Parquet file of a published mart",
+                 "landing": "landing file"},
         "protection": {},
     },
     "nl": {
@@ -145,7 +147,9 @@ _L = {
         "landing": "Geen voor dit bestand: een landingsbestand is de export van de bron zoals die is, voordat het "
                    "datawarehouse wat het laadt versleutelt en pseudonimiseert; landingsbestanden worden verwijderd "
                    "na hun bewaartermijn (landing_files).",
-        "none": "[niets vastgelegd]", "kind": {"duckdb": "DuckDB-databasebestand", "landing": "landingsbestand"},
+        "none": "[niets vastgelegd]", "kind": {"duckdb": "DuckDB-databasebestand",
+                                                    "parquet": "Parquet-bestand van een gepubliceerde mart",
+                                                    "landing": "landingsbestand"},
         "protection": {PLAIN: "leesbaar", BESIDE_PSEUDONYM: "leesbaar naast het pseudoniem", REDACTED: "afgeschermd",
                        ENCRYPTED: "versleuteld", PSEUDONYMISED: "gepseudonimiseerd"},
     },

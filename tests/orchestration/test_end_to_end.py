@@ -167,7 +167,9 @@ def test_a_breach_assessment_says_what_each_file_exposes_and_prints_no_value(bui
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(v) for v in _landing_personal_values(home)) + r")(?!\w)")
     landing = sorted((home / "landing" / "crm_customers").glob("*.csv"))[0]
     said = {}
-    for file in (home / "warehouse.duckdb", home / "published" / "marts.duckdb", landing):
+    published = home / "published" / "parquet" / "current"
+    for file in (home / "warehouse.duckdb", home / "published" / "marts.duckdb", published / "customer_rfm.parquet",
+                 landing):
         assert main(["--home", str(home), "breach", "assess", str(file)]) == 0
         said[file.name] = capsys.readouterr().out
         assert not pattern.search(said[file.name]), f"a personal value in the assessment of {file.name}"
@@ -187,6 +189,12 @@ def test_a_breach_assessment_says_what_each_file_exposes_and_prints_no_value(bui
     protections = {c.protection for t in marts.tables for c in t.columns}
     assert protections <= {PSEUDONYMISED, NON_PERSONAL, BESIDE_PSEUDONYM} and PSEUDONYMISED in protections
     assert "No plain personal data: no direct identifier in the file" in said["marts.duckdb"]
+
+    parquet = assessment(paths, published / "customer_rfm.parquet")  # a mart's Parquet copy, judged as the mart
+    [rfm] = [t for t in marts.tables if t.name == "main.customer_rfm"]
+    assert [(t.rows, t.subjects, t.columns) for t in parquet.tables] == [(rfm.rows, rfm.subjects, rfm.columns)]
+    assert "(Parquet file): 1 table" in said["customer_rfm.parquet"]
+    assert "No plain personal data: no direct identifier in the file" in said["customer_rfm.parquet"]
 
     exported = assessment(paths, landing)
     assert {"crm_customers.first_name", "crm_customers.email", "crm_customers.iban"} <= set(exported.plain)
