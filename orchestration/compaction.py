@@ -10,11 +10,10 @@ clears both, so none is done twice.
 """
 
 import json
-import os
 from datetime import datetime
 
 from orchestration.settings import Paths, connect_duckdb
-from privacy.paths import private_dir
+from privacy.paths import private_dir, write_private
 from privacy.rights.purge import compact
 
 DUE_NOW = "compaction_due"  # marker: plain values were encrypted in place, rewrite before the next step
@@ -66,6 +65,4 @@ def compact_warehouse(paths: Paths) -> dict:
 
 def _write(paths: Paths, since: str) -> None:
     private_dir(paths.state)
-    tmp = paths.state / f".{PENDING}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"uncompacted_since": since}))
-    os.replace(tmp, paths.state / PENDING)
+    write_private(paths.state / PENDING, json.dumps({"uncompacted_since": since}))

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from privacy import _keys
 from privacy.exceptions import AuditTampered, KeyFileError
-from privacy.paths import fsync_dir, private_dir, state_dir
+from privacy.paths import fsync_dir, private_dir, state_dir, write_private
 from privacy.paths import key_dir as env_key_dir
 
 GENESIS = "0" * 64
@@ -133,17 +133,6 @@ def _append_whole(fd: int, line: bytes) -> None:
         raise
 
 
-def _swap_in(path: Path, chunks: list[bytes]) -> None:
-    """Write ``chunks`` to a temporary file (mode 0600, synced) and rename it over ``path``: a reader
-    finds the old file or the new one, never a mix (Art. 32(1)(b))."""
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-        out.writelines(chunks)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-
-
 class AuditLog:
     """The audit trail of loads, key operations, decryptions and data subject requests (Art. 5(2)).
 
@@ -198,7 +187,7 @@ class AuditLog:
             entry = self._entry(f, EXPIRED, "system", now, {"rule": rule, "removed": n, "before": cut,
                                                              "through_seq": last["seq"], "through_hash": last["hash"]},
                                 key)
-            _swap_in(self.path, lines[n:] + [_canonical(entry) + b"\n"])
+            write_private(self.path, lines[n:] + [_canonical(entry) + b"\n"])
             self._write_head(entry["seq"], entry["hash"], key)
             self._settle(key)
         return n
@@ -222,7 +211,7 @@ class AuditLog:
             lines = [json.loads(line) for line in f.read().splitlines()]
             rekeyed = [_canonical({**e, "mac": _mac(new.secret, e)} if "mac" in e else e) + b"\n" for e in lines]
             entry = self._entry(f, KEY_ROTATED, "system", now, {"from_key": old.id, "to_key": new.id}, new)
-            _swap_in(self.path, rekeyed + [_canonical(entry) + b"\n"])
+            write_private(self.path, rekeyed + [_canonical(entry) + b"\n"])
             self._write_head(entry["seq"], entry["hash"], new)
             self._settle(new)
         return new.id
@@ -466,7 +455,7 @@ class AuditLog:
     def _write_head(self, seq: int, digest: str, key: _Key) -> None:
         head = {"seq": seq, "hash": digest, "key": key.id}
         head["mac"] = _mac(key.secret, head)
-        _swap_in(self.head_path, [_canonical(head)])  # never half old, half new
+        write_private(self.head_path, [_canonical(head)])  # never half old, half new
 
 
 def os_account() -> str:

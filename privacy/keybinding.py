@@ -14,13 +14,12 @@ nothing is bound.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from privacy.audit import default_audit_path
 from privacy.exceptions import KeyFileError
-from privacy.paths import HOME_VAR, private_dir, state_dir
+from privacy.paths import HOME_VAR, private_dir, state_dir, write_private
 
 FILE = "keys.json"
 _FIX = ("point KLANTKLUIS_KEY_DIR (or the key variables) at this installation's keys, restored from "
@@ -101,9 +100,4 @@ def rotating(env: Mapping[str, str], kind: str, key_id: str) -> None:
 
 def _write(path: Path, recorded: dict) -> None:
     private_dir(path.parent)
-    tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_private(path, json.dumps(recorded, indent=1, sort_keys=True) + "\n")

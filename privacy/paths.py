@@ -12,7 +12,7 @@ orchestration can point them elsewhere.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 HOME_VAR = "KLANTKLUIS_HOME"
@@ -60,6 +60,25 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_private(path: Path, data: bytes | str | Iterable[bytes]) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file beside it (mode 0600,
+    synced) renamed over it: a reader finds the old file or the new one, never a mix, and no other
+    account can read either (Art. 32(1)(b)). The temporary file goes if the write fails."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    chunks = [data.encode("utf-8")] if isinstance(data, str) else [data] if isinstance(data, bytes) else data
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.writelines(chunks)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def sqlite_problem(what: str, path: Path, exc: Exception) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from orchestration.requests.file_retention import REJECTED
 from privacy.audit import timestamp
 from privacy.exceptions import PrivacyError
-from privacy.paths import private_dir
+from privacy.paths import private_dir, write_private
 from privacy.rights.requests import LOCAL_TIME, InvalidRequest, request_id_for, stated_receipt
 
 
@@ -191,8 +191,5 @@ def write_request(inbox: Path, document: dict) -> tuple[str, Path]:
     request_id = request_id_for(document)
     make_inbox(inbox)
     path = inbox / f"{request_id}.json"
-    tmp = inbox / f".{request_id}.tmp"
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
-        json.dump(document, f, ensure_ascii=False, indent=1)
-    os.replace(tmp, path)  # the sensor never sees a half-written file
+    write_private(path, json.dumps(document, ensure_ascii=False, indent=1))  # the sensor never sees half a file
     return request_id, path

@@ -15,7 +15,6 @@ import glob
 import hashlib
 import io
 import json
-import os
 import re
 import zipfile
 from datetime import date, datetime
@@ -23,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from privacy.paths import write_private
 from privacy.rights import summary
 from privacy.rights.purge import overwritten_when_replaced
 from privacy.rights.readable import cell
@@ -58,23 +58,15 @@ def access_files(datasets: list[Dataset], metadata: dict) -> dict[str, bytes]:
 
 def write_zip(path: Path, files: dict[str, bytes], *, now: datetime) -> str:
     """Write ``files`` as a zip (mode 0600, atomic); returns the SHA-256 of the zip."""
-    stamp = now.timetuple()[:6]
-    tmp = _private_tmp(path)
-    try:
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw:
-            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as z:
-                for name, data in files.items():
-                    info = zipfile.ZipInfo(name, date_time=stamp)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o600 << 16
-                    z.writestr(info, data)
-            raw.flush()
-            os.fsync(raw.fileno())
-    except BaseException:
-        _discard([tmp])
-        raise
-    os.replace(tmp, path)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    stamp, buffer = now.timetuple()[:6], io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            z.writestr(info, data)
+    _write_private(path, buffer.getvalue())
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
 def write_json(path: Path, document: dict) -> Path:
@@ -84,26 +76,16 @@ def write_json(path: Path, document: dict) -> Path:
 
 def write_text(path: Path, text: str) -> Path:
     """A text file (a receipt, a letter), UTF-8, mode 0600, swapped in atomically."""
-    tmp = _private_tmp(path)
-    try:
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        _discard([tmp])
-        raise
-    os.replace(tmp, path)
-    return path
+    return _write_private(path, text)
 
 
-def _private_tmp(path: Path) -> Path:
-    """The temporary file ``path`` is written through. One that an earlier attempt left (the process
-    was stopped, or the disk was full) goes first, zeroed: a half-written access export holds the
+def _write_private(path: Path, data: bytes | str) -> Path:
+    """``privacy.paths.write_private``, after a temporary file an earlier attempt left (the process
+    was stopped, or the disk was full) went, zeroed: a half-written access export holds the
     subject's data in clear, and nothing else would ever remove it (Art. 5(1)(e), 17, 32)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     _discard(list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp")))
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    return write_private(path, data)
 
 
 def _discard(paths: list[Path]) -> None:

@@ -169,3 +169,31 @@ def test_an_interrupted_master_key_rotation_says_how_to_finish_it(tmp_path):
     keybinding.confirm(env, "master", new.key_id, replace=True)  # rewrapped and bound, then the crash
     with pytest.raises(KeyFileError, match="move .*master.key.new to .*master.key to finish it"):
         master_key_from_env(env)
+
+
+def test_private_files_are_written_0600_whole_or_not_at_all(tmp_path):
+    """Simplicity review: six hand-written variants of 'write a file atomically'; the key binding
+    (which key ids the installation took) and the compaction state were written with the process's
+    umask, the inbox's requests without a sync. One function writes them all now (Art. 32(1)(b))."""
+    from privacy import keybinding
+    from privacy.paths import write_private
+
+    old = os.umask(0o022)
+    try:
+        path = write_private(tmp_path / "a.json", "één")
+        assert path.read_text(encoding="utf-8") == "één" and _mode(path) == 0o600
+        assert write_private(path, [b"x", b"y"]).read_bytes() == b"xy" and _mode(path) == 0o600
+
+        def broken():
+            yield b"half"
+            raise OSError("disk full")
+
+        with pytest.raises(OSError):
+            write_private(path, broken())
+        assert path.read_bytes() == b"xy" and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+        env = {"KLANTKLUIS_HOME": str(tmp_path / "home")}
+        keybinding.rotating(env, "master", "k-1")
+        [binding] = [p for p in (tmp_path / "home").rglob("*") if p.is_file() and p.name != ".gitignore"]
+        assert _mode(binding) == 0o600
+    finally:
+        os.umask(old)
