@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from privacy.audit import timestamp
-from privacy.paths import private_dir
+from privacy.paths import private_dir, write_private
 from privacy.breach import BESIDE_PSEUDONYM, ENCRYPTED, PLAIN, PSEUDONYMISED, REDACTED, Assessment, verdict
 from privacy.policy import Policy
 from privacy.rights.requests import LOCAL_TIME
@@ -199,7 +199,6 @@ def write_notification(out_dir: Path, breach: Breach, assessment: Assessment, po
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     written = {}
     for lang in ("en", "nl"):
-        path = out_dir / f"{breach.id}.{lang}.md"
-        path.write_text(notification(breach, assessment, policy, key_dir, lang), encoding="utf-8")
-        written[lang] = path
+        written[lang] = write_private(out_dir / f"{breach.id}.{lang}.md",
+                                      notification(breach, assessment, policy, key_dir, lang))
     return written
