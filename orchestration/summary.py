@@ -124,6 +124,10 @@ def root_cause(error):
     return error
 
 
+# The metadata that counts a warning's rows: a dbt test's, the sweep's rows kept without their retention anchor.
+_ROW_COUNTS = ("dagster_dbt/failed_row_count", "rows_without_anchor")
+
+
 def warnings_of(asset_graph, events) -> dict[str, str]:
     """check -> one line, for each check of severity WARN that failed in ``events`` (a run's): its
     failing row count where dbt gives one and the check's own description, which names the fix."""
@@ -136,7 +140,7 @@ def warnings_of(asset_graph, events) -> dict[str, str]:
         check = event.event_specific_data
         if check.passed or check.severity != AssetCheckSeverity.WARN:
             continue
-        rows = check.metadata.get("dagster_dbt/failed_row_count")
+        rows = next(filter(None, (check.metadata.get(k) for k in _ROW_COUNTS)), None)
         name = f"{check.asset_key.to_user_string()}:{check.check_name}"
         count = f" ({rows.value:,} row{'s' if rows.value != 1 else ''})" if rows else ""
         why = " ".join((asset_graph.get_check_spec(check.asset_check_key).description or "").split())

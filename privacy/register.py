@@ -49,7 +49,8 @@ _LABELS = {
                      "Recipients (Art. 30(1)(d))",
                      "Transfers to third countries (Art. 30(1)(e))",
                      "Time limits for erasure (Art. 30(1)(f), Art. 5(1)(e)); in whole days: what is dated day D goes in the "
-                     "daily run on day D + the period",
+                     "daily run on day D + the period; a row without the date its period counts from is kept until "
+                     "that date is set, and the daily run warns about it once it is due",
                      "Consent purposes (Art. 7)",
                      "Technical and organisational security measures (Art. 30(1)(g), Art. 32(1))"),
         "roles": ("Role", "Name", "Contact", "Controller", "Data protection officer", "Supervisory authority"),
@@ -104,7 +105,9 @@ _LABELS = {
                      "Ontvangers (art. 30 lid 1 onder d)",
                      "Doorgifte aan derde landen (art. 30 lid 1 onder e)",
                      "Termijnen voor wissing (art. 30 lid 1 onder f, art. 5 lid 1 onder e); in hele dagen: wat van dag D "
-                     "dateert, verdwijnt in de dagelijkse run op dag D + de termijn",
+                     "dateert, verdwijnt in de dagelijkse run op dag D + de termijn; een rij zonder de datum waarop "
+                     "de termijn ingaat, blijft bewaard tot die datum is ingevuld, en de dagelijkse run waarschuwt "
+                     "ervoor zodra die had moeten zijn ingevuld",
                      "Doelen van toestemming (art. 7)",
                      "Technische en organisatorische beveiligingsmaatregelen (art. 30 lid 1 onder g, art. 32 lid 1)"),
         "roles": ("Rol", "Naam", "Contact", "Verwerkingsverantwoordelijke", "Functionaris gegevensbescherming",

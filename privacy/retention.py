@@ -10,7 +10,9 @@ anchors (relationship_end, last_contact_at; a lead never contacted: created_at) 
 its latest export row as dbt staging reads it, and then all its rows go. Snapshot history keeps
 only subjects its raw source keeps. Anonymised orders (fiscal duty over) keep date, amounts and
 categories; subject_id becomes a random token per row (``anon-...``: one person's orders are no
-longer linkable, not-null tests hold) and the landing line is cleared.
+longer linkable, not-null tests hold) and the landing line is cleared. A row whose anchor is empty
+has no period running and is kept: ``held_without_anchor`` counts those past their due time, for
+the sweep's warning (nothing is deleted).
 """
 
 import hashlib
@@ -29,6 +31,9 @@ SCHEMAS = {"source": "raw", "snapshot": "snapshots"}
 ROW_ACTIONS = ("delete", "anonymise")  # the policy's actions the sweep applies to rows
 _FALLBACK = {"last_contact_at": ("created_at",)}
 _STATE_ANCHORS = {"relationship_end", "last_contact_at"}
+# When an empty anchor is due where the row itself tells (``held_without_anchor``): an ended customer
+# has its end date. An active one's empty end is the relationship going on, never due.
+_DUE_WHEN = {"relationship_end": "status = 'ended'"}
 _LATEST_FIRST = ("exported_at", "_source_file", "_source_line")
 # A landing time (ISO 8601 text) in UTC, read as dbt staging reads it (dbt_project/macros/
 # utc_timestamp.sql): a written offset is applied, a time without one is UTC already.
@@ -105,11 +110,7 @@ def plan(con, classification: Classification, policy: Policy | None = None, *, n
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
     policy = policy or load_policy()
-    types: dict[str, dict[str, str]] = {}
-    for schema, name, column, kind in con.execute(
-            "select table_schema, table_name, column_name, data_type from information_schema.columns "
-            "where table_schema in (select unnest(?))", [list(SCHEMAS.values())]).fetchall():
-        types.setdefault(f'{schema}."{name}"', {})[column] = kind
+    types = _types(con, SCHEMAS.values())
     kept: dict[RetentionRule, list[str]] = {}
     steps = []
     chosen = (t for t in classification if t.layer in SCHEMAS and (tables is None or t.name in tables))
@@ -129,6 +130,49 @@ def plan(con, classification: Classification, policy: Policy | None = None, *, n
             continue
         steps.append(_step(con, table, relation, cols, rule, predicate))
     return Plan(now, tuple(steps))
+
+
+@dataclass(frozen=True)
+class Held:
+    """One raw table's rows kept without their retention anchor past their due time (see
+    ``held_without_anchor``): counts only."""
+    table: str
+    rule: str
+    anchor: str
+    rows: int
+    subjects: int
+
+
+def held_without_anchor(con, classification: Classification, policy: Policy, *, now: datetime) -> tuple[Held, ...]:
+    """The rows of the raw layer whose retention period cannot start because their anchor is empty
+    (a ticket never closed, an ended customer without its end date), per table with such rows
+    (Art. 5(1)(e)). The sweep keeps such a row until its anchor is set, so it would be kept for ever
+    in silence; it is counted once its anchor is due: an ended customer at once, any other row once
+    it has been held its rule's period since the first load of its file's content (``raw._batches``,
+    as the rule ``landing_files`` counts). Judged as the sweep judges them: per row, or per subject on
+    its latest row for a state anchor, then counting all the subject's rows. Nothing is deleted: what
+    to do with a row whose period is unknown is the controller's decision (set the anchor in the
+    source, or change the rule)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    types = _types(con, ["raw"])
+    if 'raw."_batches"' not in types:
+        return ()
+    held = []
+    for table in classification:
+        rule, relation = table_rule(table, policy), f'raw."{table.name}"'
+        if table.layer != "source" or relation not in types or rule is None or rule.action not in ROW_ACTIONS:
+            continue
+        cols = types[relation]
+        predicate = _unanchored(relation, cols, rule, now)
+        if predicate is None:
+            continue
+        subject = "subject_id" if "subject_id" in cols else "null"
+        rows, subjects = con.execute(f"select count(*), count(distinct {subject}) from {relation} "
+                                     f"where {predicate}").fetchone()
+        if rows:
+            held.append(Held(f"raw.{table.name}", rule.name, _anchor(rule, cols), rows, subjects))
+    return tuple(held)
 
 
 def apply(con, retention_plan: Plan) -> dict[str, int]:
@@ -314,17 +358,57 @@ def _anchor(rule: RetentionRule, columns) -> str | None:
     return next((a for a in (rule.anchor, rule.anchor.lstrip("_")) if a in columns), None)
 
 
-def _expired(relation: str, cols: dict[str, str], rule: RetentionRule, now: datetime) -> str:
+def _types(con, schemas) -> dict[str, dict[str, str]]:
+    """Column -> data type per relation (``schema."table"``) of the ``schemas``."""
+    types: dict[str, dict[str, str]] = {}
+    for schema, name, column, kind in con.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "where table_schema in (select unnest(?))", [list(schemas)]).fetchall():
+        types.setdefault(f'{schema}."{name}"', {})[column] = kind
+    return types
+
+
+def _dated(relation: str, cols: dict[str, str], rule: RetentionRule) -> str:
+    """The moment (UTC) a row's period counts from, null when its anchor is empty or unreadable."""
     anchor = _anchor(rule, cols)
     if anchor is None:
         raise ValueError(f"retention rule {rule.name!r}: anchor {rule.anchor!r} is not a column of {relation}")
     # Naive text times are UTC, as dbt staging casts them; timestamptz is converted to UTC.
-    moments = [_utc(c, cols) for c in (anchor, *_FALLBACK.get(anchor, ())) if c in cols]
-    cutoff = rule.cutoff(now).replace(tzinfo=None)
-    test = f"coalesce({', '.join(moments)}) < timestamp '{cutoff.isoformat(sep=' ')}'"
-    if anchor not in _STATE_ANCHORS:
-        return test
-    order = latest_first(cols)
-    return (f"subject_id in (select subject_id from (select subject_id, {test} as past, row_number() over "
-            f"(partition by subject_id order by {order}) as n from {relation}) where n = 1 and past)")
+    return f"coalesce({', '.join(_utc(c, cols) for c in (anchor, *_FALLBACK.get(anchor, ())) if c in cols)})"
 
+
+def _before(rule: RetentionRule, now: datetime) -> str:
+    return f"< timestamp '{rule.cutoff(now).replace(tzinfo=None).isoformat(sep=' ')}'"
+
+
+def _per_subject(relation: str, cols: dict[str, str], test: str, among: str = "") -> str:
+    """The rows of the subjects whose latest row passes ``test`` (how a state anchor is judged), of
+    those with a row that passes ``among`` if given (fewer subjects to rank)."""
+    where = f" where subject_id in (select subject_id from {relation} where {among})" if among else ""
+    return (f"subject_id in (select subject_id from (select subject_id, {test} as hit, row_number() over "
+            f"(partition by subject_id order by {latest_first(cols)}) as n from {relation}{where}) "
+            "where n = 1 and hit)")
+
+
+def _expired(relation: str, cols: dict[str, str], rule: RetentionRule, now: datetime) -> str:
+    test = f"{_dated(relation, cols, rule)} {_before(rule, now)}"
+    return _per_subject(relation, cols, test) if _anchor(rule, cols) in _STATE_ANCHORS else test
+
+
+def _unanchored(relation: str, cols: dict[str, str], rule: RetentionRule, now: datetime) -> str | None:
+    """SQL over ``relation``: its rows without their anchor whose anchor is due (``held_without_anchor``);
+    None for a table whose rows record no load."""
+    anchor, empty = _anchor(rule, cols), f"{_dated(relation, cols, rule)} is null"
+    state = anchor in _STATE_ANCHORS
+    # each `case` tests the cheap condition first and parses the anchor of only the rows it selects
+    # (10 M orders: 0.1 s instead of 1.4 s when none was loaded a period ago)
+    if anchor in _DUE_WHEN:  # the row itself tells
+        test = f"case when {_DUE_WHEN[anchor]} then {empty} else false end"
+        return _per_subject(relation, cols, test, among=test) if state else test
+    if "_batch_id" not in cols:
+        return None
+    loaded = (f"_batch_id in (select batch_id from raw._batches qualify min(timezone('UTC', loaded_at)) over "
+              f"(partition by source, file, sha256) {_before(rule, now)})")  # content first loaded before the cut-off
+    if state:  # a subject is held since its first row's load, however recent its latest export
+        return _per_subject(relation, cols, empty, among=loaded)
+    return f"case when {loaded} then {empty} else false end"

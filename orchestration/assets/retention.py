@@ -35,6 +35,7 @@ SWEEP_KEY = AssetKey(["privacy", "retention_sweep"])
 PUBLISHED_KEY = AssetKey(["published", "marts"])
 CHECK = "no_row_past_retention"
 RECTIFIED_CHECK = "rectifications_in_warehouse"
+ANCHOR_CHECK, ROWS_WITHOUT_ANCHOR = "retention_anchors_set", "rows_without_anchor"
 OWNERS = ["team:privacy-office"]
 TOMBSTONES, COMPACTION, UNCOMPACTED = "erasure_tombstones", "deleted_rows_in_file", "uncompacted_deletions_since"
 RUN_HISTORY = "run_history"
@@ -50,6 +51,20 @@ def _table(counts: dict[str, int], header: str) -> MetadataValue:
 
 def _overdue(con, now) -> dict[str, int]:
     return retention.plan(con, load_classification(DBT_PROJECT_DIR), load_policy(), now=now).counts()
+
+
+def _without_anchor(context, held) -> dict[str, int]:
+    """Rows kept without their retention anchor past its due time (``retention.held_without_anchor``):
+    one warning naming the fix, and their rows per table and rule; counts only, never a row's values."""
+    counts = {f"{h.table} ({h.rule}, {h.anchor})": h.rows for h in held}
+    if counts:
+        listed = ", ".join(f"{k}: {n}" for k, n in counts.items())
+        context.log.warning(
+            f"{sum(counts.values())} row(s) of {sum(h.subjects for h in held)} subject(s) are kept without the date "
+            f"their retention period counts from, past its due time: {listed}. Not deleted (a decision for the "
+            "controller): set the date in the source system and load its export again, or change the rule in "
+            "privacy/policy.yml (check retention_anchors_set)")
+    return counts
 
 
 def _request_files(context, klantkluis: KlantkluisResource, now: datetime) -> dict[str, int]:
@@ -183,10 +198,12 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                     "entry per table (counts only); then destroys the data keys and look-up index entries of "
                     "subjects with no row left (and erases again a subject an erasure shredded whose rows a "
                     "restored backup brought back, records again the consent withdrawals and objections it "
-                    "lacks, and names the rectifications it lacks, to file again), and rewrites the warehouse "
-                    "file without the deleted rows' bytes before their rule (deleted_rows_in_file) runs out; removes rejected request documents, access "
-                    "exports, request records, erasure tombstones, audit log entries and Dagster's record of runs "
-                    "past their rules. Runs after ingest and before dbt staging.",
+                    "lacks, and names the rectifications it lacks, to file again), counts the rows kept without "
+                    "the date their period counts from past its due time (a warning: they are not deleted), and "
+                    "rewrites the warehouse file without the deleted rows' bytes before their rule "
+                    "(deleted_rows_in_file) runs out; removes rejected request documents, access exports, "
+                    "request records, erasure tombstones, audit log entries and Dagster's record of runs past "
+                    "their rules. Runs after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
                                     description="After the sweep no row of the raw layer or a snapshot is past "
                                                 "its retention rule at the run's time. When it fails, nothing "
@@ -200,7 +217,18 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                                                 "5(1)(d)). A warehouse restored from a backup older than the request "
                                                 "holds the inaccurate value again, and the corrected one was kept "
                                                 "nowhere else: file each request the run's log names again "
-                                                "(klantkluis requests lists them)")],
+                                                "(klantkluis requests lists them)"),
+                     AssetCheckSpec(ANCHOR_CHECK, asset=SWEEP_KEY,
+                                    description="No row is kept past its due time without the date its retention "
+                                                "period counts from (Art. 5(1)(e)): an ended customer without its "
+                                                "relationship end, or a row whose anchor is still empty a whole "
+                                                "period after its first load (a ticket never closed). The sweep "
+                                                "keeps such rows, it does not delete them (a decision for the "
+                                                "controller): per_table names each table, rule and anchor. Set the "
+                                                "date in the source system and load its export again (a per-row "
+                                                "anchor such as a ticket's closed_at: the same file corrected, "
+                                                "which replaces the rows it loaded), or change the rule in "
+                                                "privacy/policy.yml")],
     )
     def retention_sweep(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
         now = run_time(context)
@@ -227,6 +255,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                 context.log.warning(f"{len(withdrawn)} subject(s) lacked a consent withdrawal or objection their "
                                     "request had recorded (the warehouse restored from a backup older than the "
                                     "request?): recorded again, as their requests did")
+            unanchored = _without_anchor(context, retention.held_without_anchor(con, classification, policy, now=now))
             lost = rectifications_lost(service, con)
             if lost:
                 context.log.warning(f"The warehouse holds none of the corrected versions of rectification "
@@ -256,7 +285,11 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             metadata={"rows_past_retention": sum(left.values()), "per_table": _table(left, "table")})
         rectified = AssetCheckResult(check_name=RECTIFIED_CHECK, passed=not lost, severity=AssetCheckSeverity.WARN,
                                      metadata={"requests": ", ".join(lost) or "none"})
-        return MaterializeResult(check_results=[check, rectified], metadata={
+        anchors = AssetCheckResult(check_name=ANCHOR_CHECK, passed=not unanchored, severity=AssetCheckSeverity.WARN,
+                                   metadata={ROWS_WITHOUT_ANCHOR: sum(unanchored.values()),
+                                             "per_table": _table(unanchored, "table (rule, anchor)")})
+        return MaterializeResult(check_results=[check, rectified, anchors], metadata={
+            ROWS_WITHOUT_ANCHOR: sum(unanchored.values()),
             "as_of": now.isoformat(), "rows_swept": sum(done.values()),
             "per_table": _table(swept, "table (rule, action)"), **per_table,
             **{f"files/{rule}": n for rule, n in files.items()}, "audit_entries_expired": expired or 0,

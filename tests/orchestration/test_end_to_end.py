@@ -375,7 +375,9 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
     assert main(["--home", str(tmp_path), "run", "--as-of", _AS_OF]) == 0  # the day after
     said = capsys.readouterr().out.split("klantkluis run summary")[-1]
     assert ("Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):\n"
-            "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer whose CRM "
+            "  privacy/retention_sweep:retention_anchors_set (1 row): No row is kept past its due time without the "
+            "date its retention period counts from") in said  # the sweep's count, one place for every table
+    assert ("  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer whose CRM "
             "status is ended has its end date") in said
     assert ended["customer_id"] not in said and "sources_deliver_on_time" not in said  # the data is fresh
     # DPO review: an installation of one's own files named the sample controller in every letter, in silence
@@ -390,7 +392,7 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
     # Operator review: with --strict a cron job's exit code tells a run with warnings (3) from a clean one
     assert main(["--home", str(tmp_path), "run", "--as-of", "2026-11-20T12:00:00+00:00", "--strict"]) == 3
     said = capsys.readouterr().out.split("klantkluis run summary")[-1]
-    assert "\n--strict: the run succeeded with 3 warning(s) in its summary; exit code 3.\n" in said
+    assert "\n--strict: the run succeeded with 4 warning(s) in its summary; exit code 3.\n" in said
     assert "  marts/source_freshness:sources_deliver_on_time (2 rows): Every source named in" in said
     assert "late_sources crm_customers, orders" in said  # which sources, named where the warning points
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:

@@ -159,6 +159,43 @@ def test_leads_expire_a_year_after_last_contact_or_after_creation_when_never_con
     assert kept == {"suspect_new", "prospect_recent"}
 
 
+def loaded(con, batch, file, age, source="interactions", sha="x"):
+    con.execute("insert into raw._batches values (?, ?, ?, ?, 1, 1, 0, 0, ?, null, null, null, null)",
+                [batch, source, file, sha, NOW - timedelta(days=age)])
+
+
+def test_rows_without_their_anchor_are_reported_once_held_their_period_since_first_load_and_kept(con):
+    """Art. 5(1)(e): a row whose anchor is empty (a ticket never closed, an interaction without its
+    time) was kept for ever in silence; only the CRM warned, about an ended customer without its end.
+    The sweep now counts them per table, from the first load of their file's content (raw._batches),
+    and an ended customer at once; it deletes none of them (a product decision)."""
+    loaded(con, "b1", "old.jsonl", 400)
+    loaded(con, "b2", "old.jsonl", 5)            # the same content loaded again: still held since day -400
+    loaded(con, "b3", "new.jsonl", 10)
+    loaded(con, "b4", "old.jsonl", 3, sha="y")   # changed content: held since its own first load
+    for i, (batch, when) in enumerate([("b1", None), ("b2", None), ("b2", ""), ("b3", None), ("b4", None),
+                                       ("b2", ago(10))]):
+        insert(con, "raw.interactions", subject_id=f"s{i % 2}", occurred_at=when, _batch_id=batch,
+               _source_file="old.jsonl", _source_line=i)
+    loaded(con, "c1", "2028-01-01.csv", 1000, source="crm_customers")
+    insert(con, "raw.crm_customers", subject_id="active", status="active", relationship_end=None, _batch_id="c1",
+           exported_at=ago(1000), _source_file="2028-01-01.csv", _source_line=1)   # the relationship goes on
+    insert(con, "raw.crm_customers", subject_id="ended", status="ended", relationship_end=None, _batch_id="c1",
+           exported_at=ago(1000), _source_file="2028-01-01.csv", _source_line=2)
+    loaded(con, "l1", "l1.csv", 400, source="leads")
+    loaded(con, "l2", "l2.csv", 1, source="leads")
+    for batch in ("l1", "l2"):   # a lead with no date at all, exported again yesterday: held since day -400
+        insert(con, "raw.leads", subject_id="undated", created_at=None, last_contact_at=None, _batch_id=batch,
+               _source_file=f"{batch}.csv", _source_line=1)
+    insert(con, "raw.leads", subject_id="new", created_at=None, _batch_id="l2", _source_file="l2.csv", _source_line=2)
+    held = {h.table: (h.rule, h.anchor, h.rows, h.subjects)
+            for h in retention.held_without_anchor(con, CLASSIFICATION, POLICY, now=NOW)}
+    assert held == {"raw.interactions": ("interactions", "occurred_at", 3, 2),
+                    "raw.crm_customers": ("contact_data", "relationship_end", 1, 1),
+                    "raw.leads": ("leads", "last_contact_at", 2, 1)}
+    assert plan(con).rows == 0  # reported, not deleted
+
+
 @pytest.mark.parametrize("table, column, days, rule_days", [
     ("interactions", "occurred_at", 365, 365), ("nps_responses", "responded_at", 730, 730),
     ("consent_events", "occurred_at", 1825, 1825)])
