@@ -715,8 +715,8 @@ def test_a_blocking_dbt_check_says_what_to_do_when_it_fails():
     for (asset, name), spec in specs.items():
         assert ("When it fails" in spec.description) == spec.blocking, (asset, name)
     # a warn test's own description names its fix, and the run summary shows it as it is
-    assert specs[("staging/stg_crm__customers", "ended_customers_have_a_relationship_end")].description.rstrip() \
-        .endswith("fill in the end date in the CRM.")
+    assert specs[("marts/clv_model_parameters", "clv_fits_converged")].description.rstrip() \
+        .endswith("until more order history is loaded.")
 
 
 def test_every_blocking_check_says_what_to_do_when_it_fails():

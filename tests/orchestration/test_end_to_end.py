@@ -357,7 +357,8 @@ def test_marts_are_filled_and_consistent(built):
 def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(tiny_landing, tmp_path, capsys):
     """Privacy review: retention counts from relationship_end, so an ended customer without one was
     kept without limit, silently. A quarantine rule would have kept the customer's older, active row
-    current; a dbt test of severity warn names it instead, and the summary shows it."""
+    current; the retention sweep's warning check names it instead (one place for every table's rows
+    kept without their anchor; it was a dbt test of the CRM's alone), and the summary shows it."""
     import csv
 
     from orchestration.cli import main
@@ -376,9 +377,8 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
     said = capsys.readouterr().out.split("klantkluis run summary")[-1]
     assert ("Warnings (checks that do not stop a run; the Dagster UI shows them on their asset):\n"
             "  privacy/retention_sweep:retention_anchors_set (1 row): No row is kept past its due time without the "
-            "date its retention period counts from") in said  # the sweep's count, one place for every table
-    assert ("  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer whose CRM "
-            "status is ended has its end date") in said
+            "date its retention period counts from") in said
+    assert "ended_customers_have_a_relationship_end" not in said  # one warning, not two
     assert ended["customer_id"] not in said and "sources_deliver_on_time" not in said  # the data is fresh
     # DPO review: an installation of one's own files named the sample controller in every letter, in silence
     assert ("  privacy/register:controller_named: privacy/policy.yml names your organisation, not the sample it "
@@ -387,12 +387,12 @@ def test_an_ended_customer_without_its_end_date_loads_and_the_run_summary_warns(
     assert "late_sources none" in said
     assert main(["--home", str(tmp_path), "status"]) == 0  # later, without a run: the same warning
     said = capsys.readouterr().out
-    assert "  staging/stg_crm__customers:ended_customers_have_a_relationship_end (1 row): A customer" in said
+    assert "  privacy/retention_sweep:retention_anchors_set (1 row): No row is kept" in said
     # BI review: a run weeks after the newest export measured everyone's recency from it in silence.
     # Operator review: with --strict a cron job's exit code tells a run with warnings (3) from a clean one
     assert main(["--home", str(tmp_path), "run", "--as-of", "2026-11-20T12:00:00+00:00", "--strict"]) == 3
     said = capsys.readouterr().out.split("klantkluis run summary")[-1]
-    assert "\n--strict: the run succeeded with 4 warning(s) in its summary; exit code 3.\n" in said
+    assert "\n--strict: the run succeeded with 3 warning(s) in its summary; exit code 3.\n" in said
     assert "  marts/source_freshness:sources_deliver_on_time (2 rows): Every source named in" in said
     assert "late_sources crm_customers, orders" in said  # which sources, named where the warning points
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
