@@ -73,6 +73,13 @@ def _source_of(paths: Paths, file: Path) -> str:
     from orchestration.ingest.sources import source_location
 
     folder = file.resolve().parent
+    if folder == paths.key_dir.resolve():
+        raise LandingFileError(f"{file} is key material, which no assessment reads: with master.key and "
+                               "keystore.sqlite together every copy of the warehouse decrypts (README: *A personal "
+                               "data breach*, the key folder)")
+    if folder == paths.outbox.resolve():
+        raise LandingFileError(f"{file} is an answer to a data subject request: an access export holds that one "
+                               "subject's data in plain (its receipt beside it names the request)")
     for source in LANDING_SOURCES:
         if folder.name == source or folder == source_location(paths, source).resolve():
             return source

@@ -475,3 +475,18 @@ def test_breach_assess_of_a_landing_file_names_columns_not_ours_and_takes_one_la
     with pytest.raises(LandingFileError, match="none of the columns of crm_customers is in its first line") as said:
         assessment(paths, leaked, "crm_customers")
     assert "example.invalid" not in str(said.value)
+
+
+def test_breach_assess_of_key_material_or_a_request_answer_says_what_it_is(tmp_path, monkeypatch, capsys):
+    """A leaked key file or access export got 'name its source with --source', which no source fits."""
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
+        monkeypatch.setenv(name, value)
+    paths.state.mkdir(parents=True)
+    for folder, file, says in ((paths.key_dir, "master.key", "is key material, which no assessment reads"),
+                               (paths.outbox, "req-1.zip", "is an answer to a data subject request")):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / file).write_bytes(b"\1" * 32)
+        assert main(["--home", str(tmp_path), "breach", "assess", str(folder / file)]) == 2
+        err = capsys.readouterr().err
+        assert says in err and "--source" not in err and len(err.splitlines()) == 1
