@@ -6,8 +6,8 @@ import re
 RIGHTS = {
     "rectification": ("16", "U kunt onjuiste gegevens laten verbeteren en onvolledige laten aanvullen.",
                       "You can have inaccurate data corrected and incomplete data completed."),
-    "erasure": ("17", "U kunt ons vragen uw gegevens te wissen; wat de wet ons verplicht te bewaren "
-                      "(zoals facturen, 7 jaar) bewaren we zonder gegevens die u identificeren.",
+    "erasure": ("17", "U kunt ons vragen uw gegevens te wissen; wat wij volgens de wet moeten bewaren "
+                      "(zoals facturen: 7 jaar), bewaren wij zonder gegevens waarmee u te identificeren bent.",
                 "You can ask us to erase your data; what the law obliges us to keep (such as invoices, "
                 "7 years) we keep without data that identifies you."),
     "restriction": ("18", "U kunt vragen de verwerking tijdelijk te beperken, bijvoorbeeld terwijl wij "
@@ -15,10 +15,10 @@ RIGHTS = {
                           "handelt zo'n verzoek af.",
                     "You can ask us to restrict processing for a time, for example while we assess "
                     "a request for rectification; our data protection officer handles such a request."),
-    "objection": ("21", "Bezwaar tegen direct marketing (inclusief profilering daarvoor) voeren wij altijd uit: "
-                        "u valt dan meteen buiten onze marketing. U kunt ook bezwaar maken tegen verwerking op "
-                        "grond van ons gerechtvaardigd belang, zoals segmentatie: onze functionaris "
-                        "gegevensbescherming beoordeelt dat, en wij stoppen ermee tenzij wij dwingende "
+    "objection": ("21", "Maakt u bezwaar tegen direct marketing (ook tegen profilering daarvoor), dan stoppen "
+                        "wij daar altijd mee: u krijgt dan meteen geen marketing meer van ons. U kunt ook "
+                        "bezwaar maken tegen verwerking op grond van ons gerechtvaardigd belang, zoals segmentatie: "
+                        "onze functionaris gegevensbescherming beoordeelt dat, en wij stoppen ermee tenzij wij dwingende "
                         "gerechtvaardigde gronden hebben.",
                   "An objection to direct marketing (including profiling for it) we always carry out: you "
                   "leave our marketing at once. You can also object to processing based on our legitimate "
@@ -32,15 +32,16 @@ RIGHTS = {
 # The erasure receipt's explanation (Art. 12(1), 17): what was done, what is kept and why.
 ERASED = ("Wij hebben uw gegevens gewist: ze zijn verwijderd uit ons datawarehouse en uit de kopieën voor rapportage.",
           "We have erased your data: it is removed from our data warehouse and from the copies for reporting.")
-ERASED_KEY = ("Uw sleutel is vernietigd, zodat uw versleutelde gegevens niet meer te lezen zijn met de sleutels die "
-              "wij gebruiken; een reservekopie van onze sleutelopslag van vóór de wissing bevat uw sleutel nog, zelf "
-              "versleuteld, tot die reservekopie vervalt.",
+ERASED_KEY = ("De sleutel waarmee wij uw gegevens versleutelden, is vernietigd, zodat die versleutelde gegevens niet "
+              "meer te lezen zijn met de sleutels die wij gebruiken; alleen een reservekopie van onze sleutelopslag "
+              "van vóór de wissing bevat die sleutel nog (zelf ook versleuteld), totdat die reservekopie vervalt.",
               "Your key is destroyed, so your encrypted data can no longer be read with the keys we use; a backup of "
               "our key store made before the erasure still holds your key, itself encrypted, until that backup "
               "expires.")
-NO_KEY = ("Wij hadden geen sleutel voor u, dus ook geen versleutelde gegevens van u.",
+NO_KEY = ("Wij hadden geen sleutel voor uw gegevens, dus ook geen versleutelde gegevens van u.",
           "We held no key for you, so no encrypted data of yours either.")
-SUPPRESSED = ("Levert een van onze systemen uw gegevens opnieuw aan, dan slaan wij ze over (art. 17 en 19 AVG).",
+SUPPRESSED = ("Levert een van onze systemen uw gegevens later opnieuw aan, dan laden wij ze niet opnieuw in (art. 17 "
+              "en 19 AVG).",
               "Should one of our systems deliver your data again, we skip it (Art. 17 and 19 GDPR).")
 ERASED_NOTHING = ("Wij vonden geen gegevens over u; er was niets te wissen.",
                   "We found no data about you; there was nothing to erase.")
@@ -82,9 +83,9 @@ HIDDEN_AS = ("[{} afgeschermd]", "[{} hidden]")
 # What stays in the landing files after an erasure ({days}: their rule's), and who erases at the source.
 LANDING_FILES_KEPT = (
     "De exportbestanden van onze bronsystemen vallen buiten het datawarehouse; ze worden {days} dagen "
-    "nadat ze geladen zijn verwijderd (een bestand dat onze invoercontrole niet doorstaat pas nadat het is "
-    "hersteld), en tot dan blijven uw gegevens daarin staan. Wissen in de bronsystemen zelf volgt via hun eigen "
-    "procedure (ook daar geldt art. 17 AVG).",
+    "nadat ze geladen zijn verwijderd (een bestand dat niet door onze invoercontrole komt, pas nadat het is "
+    "hersteld), en tot dan blijven uw gegevens daarin staan. Het wissen in de bronsystemen zelf verloopt via hun "
+    "eigen procedure (ook daar geldt art. 17 AVG).",
     "The export files of our source systems are outside the data warehouse; they are removed {days} days "
     "after they were loaded (a file that fails our input checks only once it is fixed), and until then your data "
     "stays in them. Erasure in the source systems themselves follows their own procedure (Art. 17 GDPR applies "
@@ -105,7 +106,7 @@ COMPLAINT = ("U kunt een klacht indienen bij de Autoriteit Persoonsgegevens (art
              "You have the right to lodge a complaint with the Dutch supervisory authority, the "
              "Autoriteit Persoonsgegevens (Art. 77 GDPR), and to seek a judicial remedy (Art. 79 GDPR).")
 SOURCES = {
-    "crm": ("ons CRM-systeem: wat u ons als klant of lead gaf en onze contacten met u",
+    "crm": ("ons CRM-systeem: wat u ons als klant of mogelijke klant gaf en onze contacten met u",
             "our CRM system: what you gave us as a customer or lead, and our contacts with you"),
     "shop": ("ons ordersysteem: uw bestellingen", "our order system: your orders"),
     "survey": ("ons enquêtesysteem: uw antwoorden", "our survey tool: your answers"),
@@ -138,21 +139,22 @@ DERIVED = ("door ons berekend uit de gegevens hierboven", "computed by us from t
 # What is kept of every subject found besides their rows in the warehouse, by its retention rule, and
 # where (Art. 15(1)(d): every period, not only those of the tables shown).
 KEPT_ELSEWHERE = {
-    "landing_files": ("aangeleverde bestanden (de exports zoals we ze ontvingen)", "landing files (the exports as delivered)"),
+    "landing_files": ("aangeleverde bestanden: de exports zoals wij ze ontvingen",
+                      "landing files: the exports as delivered"),
     "lookup_indexes": ("opzoekindex voor verzoeken", "request lookup index"),
     "data_keys": ("sleutelopslag", "key store"),
-    "audit_log": ("auditlog", "audit log"),
+    "audit_log": ("logboek van onze verwerkingen", "audit log"),
     "request_records": ("register van verzoeken", "request ledger"),
-    "access_exports": ("uitgaande map (deze kopie)", "outbox (this copy)"),
-    "run_history": ("technisch logboek van onze runs (alleen codes, zoals die van uw verzoek)",
-                    "technical log of our runs (codes only, such as your request's)"),
+    "access_exports": ("uitgaande map, waar ook deze kopie staat", "outbox, which holds this copy"),
+    "run_history": ("technisch logboek van onze verwerkingsruns, met alleen codes, zoals die van uw verzoek",
+                    "technical log of our runs, with codes only, such as your request's"),
 }
 CATEGORIES = {
     "direct_identifier": ("Direct identificerend (naam, contactgegevens, adres, IBAN, geboortedatum, vrije tekst); "
                           "versleuteld opgeslagen", "Directly identifying (name, contact details, address, IBAN, "
                           "birth date, free text); stored encrypted"),
     "quasi_identifier": ("Indirect identificerend (pseudoniem: een code in plaats van uw klantnummer; leeftijdsklasse, "
-                         "postcodegebied, woonplaats, data)",
+                         "postcodegebied, woonplaats, datums)",
                          "Indirectly identifying (pseudonymous id, age band, postcode area, city, dates)"),
     "special_category": ("Bijzondere persoonsgegevens", "Special categories of personal data"),
     "non_personal": ("Overige gegevens (bestellingen, scores, toestemmingen, segmenten)",
@@ -174,8 +176,9 @@ SIGNIFICANCE = {
     "direct_marketing": ("Bepaalt welke aanbiedingen u krijgt, alleen met uw toestemming.",
                          "Determines which offers you receive, only with your consent."),
 }
-NO_SOLELY_AUTOMATED = ("Er vinden geen besluiten plaats die uitsluitend op geautomatiseerde verwerking berusten en "
-                       "die rechtsgevolgen of vergelijkbare gevolgen voor u hebben (art. 22 AVG).",
+NO_SOLELY_AUTOMATED = ("Wij nemen over u geen besluiten die uitsluitend op geautomatiseerde verwerking berusten en "
+                       "waaraan rechtsgevolgen voor u zijn verbonden of die u anderszins in aanmerkelijke mate treffen "
+                       "(art. 22 AVG).",
                        "No decision based solely on automated processing that has legal or similarly significant "
                        "effects on you is taken (Art. 22 GDPR).")
 VIEWS = ("Deze weergaven (views) slaan zelf niets op: ze tonen de gegevens uit de datasets in dit pakket, "
@@ -187,15 +190,16 @@ NOT_FOUND = ("Wij verwerken geen persoonsgegevens over u in het datawarehouse.",
 FOUND = ("Ja, wij verwerken persoonsgegevens over u. Hieronder staat welke, waarom en hoe lang.",
          "Yes, we process personal data about you. Below is which data, why, and for how long.")
 
-NOTHING_FOUND = ("Wij vonden bij dit kenmerk geen klant of lead in het datawarehouse; er is niets gewijzigd.",
+NOTHING_FOUND = ("Wij vonden met de gegevens uit uw verzoek geen klant of mogelijke klant in ons datawarehouse; er "
+                 "is niets gewijzigd.",
                  "We found no customer or lead with this identifier in the data warehouse; nothing was changed.")
 # A rectification ({field}: the field's heading on the pages; {days}: the landing files' rule), and what
 # still holds the old value: the landing file it was loaded from, and the source system (Art. 16, 19).
 RECTIFIED = ("Wij hebben '{field}' in uw gegevens verbeterd: de juiste waarde vervangt de oude in ons datawarehouse, "
-             "ook in de eerdere versies die wij daar bewaren; de overzichten die wij daaruit berekenen, volgen bij "
-             "hun volgende verwerking. De exportbestanden van onze bronsystemen, waaruit wij de oude waarde laadden, "
-             "vallen daarbuiten: ze worden {days} dagen nadat ze geladen zijn verwijderd. Verbeteren in de "
-             "bronsystemen zelf volgt via hun eigen procedure (ook daar geldt art. 16 AVG).",
+             "ook in de eerdere versies die wij daar bewaren; de overzichten die wij daaruit berekenen, worden "
+             "bijgewerkt zodra wij ze opnieuw berekenen. De exportbestanden van onze bronsystemen, waaruit wij de "
+             "oude waarde laadden, vallen daarbuiten: ze worden {days} dagen nadat ze geladen zijn verwijderd. "
+             "Het verbeteren in de bronsystemen zelf verloopt via hun eigen procedure (ook daar geldt art. 16 AVG).",
              "We have rectified '{field}' in your data: the correct value replaced the old one in our data warehouse, "
              "also in the earlier versions we keep there; the overviews we compute from it follow on their next "
              "build. The export files of our source systems, from which we loaded the old value, are outside it: "
@@ -207,8 +211,8 @@ UNCONFIRMED_ADDRESS = ("Wij kunnen niet nagaan dat dit e-mailadres nu van u is: 
                        "We cannot confirm that this e-mail address is yours now: it belonged to a customer record we "
                        "no longer hold. Please send your request again with your customer number, or contact us, so "
                        "we know for sure that it is about your data.")
-NOT_ACCEPTED = ("De nieuwe waarde voor '{field}' heeft niet een vorm die wij kunnen opslaan (zoals een geldig IBAN, "
-                "of een postcode als 1234 AB); er is niets gewijzigd. Denkt u dat hij toch klopt, neem dan contact "
+NOT_ACCEPTED = ("De nieuwe waarde voor '{field}' heeft geen vorm die wij kunnen opslaan (zoals een geldig IBAN, "
+                "of een postcode als 1234 AB); er is niets gewijzigd. Denkt u dat die toch klopt, neem dan contact "
                 "met ons op.",
                 "The new value for '{field}' does not have a form we can store (such as a valid IBAN, or a postcode "
                 "like 1234 AB); nothing was changed. If you believe it is right, please contact us.")
@@ -228,14 +232,14 @@ OBJECTED = ("Wij gebruiken uw gegevens vanaf nu niet meer voor direct marketing:
             "compelling legitimate grounds.")
 WITHDRAWN = ("Uw toestemming is vanaf nu ingetrokken voor: {purposes}. Andere toestemmingen blijven zoals ze waren.",
              "Your consent is withdrawn from now on for: {purposes}. Other consents stay as they were.")
-LEAD_NOT_USED_SO = ("Uw gegevens als lead gebruiken wij niet voor dit doel, en een toestemming van u hebben wij niet "
-                    "vastgelegd; er is niets gewijzigd. Wilt u niet meer benaderd worden, dan wissen wij uw gegevens "
-                    "als lead op uw bezwaar (art. 21 AVG).",
+LEAD_NOT_USED_SO = ("Uw gegevens als mogelijke klant (lead) gebruiken wij niet voor dit doel, en wij hebben geen "
+                    "toestemming van u vastgelegd; er is niets gewijzigd. Wilt u niet meer door ons benaderd worden, "
+                    "maak dan bezwaar (art. 21 AVG): dan wissen wij uw gegevens.",
                     "We do not use your details as a lead for this purpose, and no consent of yours is recorded; "
                     "nothing was changed. If you no longer want to be approached, we erase your details as a lead "
                     "on your objection (Art. 21 GDPR).")
-LEAD_ERASED = ("Uw gegevens als lead zijn gewist: een lead bewaren wij alleen om u te benaderen (art. 17 lid 1 "
-               "onder c AVG).",
+LEAD_ERASED = ("Uw gegevens als mogelijke klant (lead) zijn gewist: zulke gegevens bewaren wij alleen om u te "
+               "benaderen (art. 17 lid 1 onder c AVG).",
                "Your details as a lead are erased: we keep a lead only to approach them (Art. 17(1)(c) GDPR).")
 
 # The letter to the requester (privacy.rights.letter): what their request was about, and the fixed
@@ -269,7 +273,7 @@ LANGUAGES = ("nl", "en")  # of every text here, and so of requests and receipts
 # A legal basis of Art. 6(1) in clear language, and how the Dutch cite it (art. 6 lid 1 onder b AVG).
 BASES = {"a": ("uw toestemming", "your consent"),
          "b": ("nodig voor de overeenkomst met u", "needed for our contract with you"),
-         "c": ("een wettelijke plicht", "a legal duty"),
+         "c": ("een wettelijke verplichting", "a legal duty"),
          "f": ("ons gerechtvaardigd belang; u kunt daartegen bezwaar maken", "our legitimate interest; you may object to it")}
 
 

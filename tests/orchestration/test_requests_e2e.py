@@ -463,7 +463,7 @@ def test_erasure_receipt_lists_removed_and_kept_with_legal_basis(world):
     assert receipt["earlier_exports_delivered"] == 1 and receipt["earlier_exports_deleted"] == 0
     said = receipt["explanation"]
     assert said["nl"].startswith("Wij hebben uw gegevens gewist:") and "fiscale bewaarplicht" in said["nl"]
-    assert "Uw sleutel is vernietigd" in said["nl"]
+    assert "De sleutel waarmee wij uw gegevens versleutelden, is vernietigd" in said["nl"]
     assert f"until {shown(kept['legal_duty_ends'], 'en')}" in said["en"] and "copy of your data that we delivered" in said["en"]
     [access] = [r for r in world["ledger"] if r["request_id"] == world["access_id"]]
     assert json.loads(access["detail"])["removed"]["rule"] == "delivered"  # why the export is gone

@@ -397,8 +397,8 @@ def test_a_lead_from_a_bought_list_is_told_where_their_data_came_from(now):
     # what is kept of them outside the warehouse's tables is (privacy review: Art. 15(1)(d))
     assert {r["rule"] for r in art["retention"]["content"]} == {"leads", *texts.KEPT_ELSEWHERE}
     elsewhere = {r["rule"]: r for r in art["retention"]["content"]}
-    assert elsewhere["landing_files"]["datasets"] == ["landing files (the exports as delivered)"]
-    assert elsewhere["audit_log"]["kept_in"] == {"nl": "auditlog", "en": "audit log"}  # told in the reader's language
+    assert elsewhere["landing_files"]["datasets"] == ["landing files: the exports as delivered"]
+    assert elsewhere["audit_log"]["kept_in"] == {"nl": "logboek van onze verwerkingen", "en": "audit log"}  # told in the reader's language
     assert "30 dagen" in elsewhere["landing_files"]["plain"]["nl"] and elsewhere["audit_log"]["duration_days"] > 0
     assert "raw.leads._source_file" in {c for k in art["categories"]["content"] for c in k["columns"]}  # still shown
     [source] = [s for s in art["sources"]["content"] if s["dataset"] == "raw.leads"]
@@ -440,7 +440,7 @@ def test_the_dutch_summary_is_in_clear_language_without_the_engineers_terms(now)
     assert purposes["analytics"]["legitimate_interest"]["plain"] == interest
     assert "legitimate_interest" not in purposes["contract"]
     assert "tot 2 jaar na het einde van uw klantrelatie" in page and "(art. 17 AVG;" in page
-    assert "(auditlog)" in page and "(sleutelopslag)" in page  # what is kept outside the tables, in Dutch too
+    assert "(logboek van onze verwerkingen)" in page and "(sleutelopslag)" in page  # what is kept outside the tables, in Dutch too
     for term in ("NTILE", "BG/NBD", "as_of", "dagen na build", "relationship_end", "GDPR", "Internal:", "audit log",
                  "key store", "landing files"):
         assert term not in page, term
