@@ -225,8 +225,8 @@ _SAY = {
     },
     "nl": {
         "plain": "Leesbare persoonsgegevens gelekt: {cols}. Wie het bestand heeft, kan ze lezen en aan een persoon "
-                 "koppelen, dus art. 34 lid 3 onder a geldt er niet voor: informeer de betrokkenen onverwijld als het "
-                 "lek waarschijnlijk een hoog risico voor hun rechten en vrijheden inhoudt (art. 34 lid 1).",
+                 "koppelen, dus art. 34 lid 3 onder a geldt er niet voor: informeer de betrokkenen onverwijld als de "
+                 "inbreuk waarschijnlijk een hoog risico voor hun rechten en vrijheden inhoudt (art. 34 lid 1).",
         "protected": "Geen leesbare persoonsgegevens: {encrypted}, betrokkenen alleen onder pseudoniem. Art. 34 "
                      "lid 3 onder a kan gelden (de gegevens zijn onbegrijpelijk voor wie ze vond) zolang de "
                      "sleutelmap {keys} (master.key, pseudonym.key, keystore.sqlite), een back-up ervan of de "
@@ -234,12 +234,12 @@ _SAY = {
                      "KLANTKLUIS_PSEUDONYM_KEY niet ook zijn gelekt. Als dat wel zo is, is de versleuteling te openen "
                      "en zijn de pseudoniemen uit klantnummers te herleiden: dan geldt het antwoord voor leesbare "
                      "persoonsgegevens (informeer de betrokkenen bij een hoog risico, art. 34 lid 1).",
-        "beside": "Leesbaar naast het pseudoniem, en nog steeds persoonsgegevens (art. 4 onder 5): {cols}; weeg of "
+        "beside": "Leesbaar naast het pseudoniem, en nog steeds persoonsgegevens (art. 4 punt 5): {cols}; weeg of "
                   "een combinatie ervan iemand herkenbaar maakt.",
         "redacted": "Afgeschermde vrije tekst: {cols}; het afschermen mist een deel van de persoonsgegevens (minder "
                     "dan 100 %, zie `klantkluis redaction-eval`), dus enkele namen of nummers kunnen er leesbaar zijn.",
-        "none": "Geen persoonsgegevens in het bestand: een lek dat waarschijnlijk geen risico voor iemand inhoudt, "
-                "hoeft niet gemeld te worden (art. 33 lid 1), maar wordt wel vastgelegd (art. 33 lid 5).",
+        "none": "Geen persoonsgegevens in het bestand: een inbreuk die waarschijnlijk geen risico voor iemand "
+                "inhoudt, hoeft niet gemeld te worden (art. 33 lid 1), maar wordt wel vastgelegd (art. 33 lid 5).",
         "unclassified": "Niet geclassificeerd, dus niet beoordeeld: {cols}; bekijk wat ze bevatten.",
         "encrypted": "direct identificerende gegevens alleen versleuteld ({n} kolommen)",
         "no direct": "geen direct identificerende gegevens in het bestand",

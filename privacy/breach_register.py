@@ -115,41 +115,41 @@ _L = {
         "protection": {},
     },
     "nl": {
-        "title": "Concept-melding van een datalek (art. 33 AVG)",
-        "draft": "Concept, gemaakt uit de beoordeling van het bestand: controleer elk punt en vul elke [invulplek] "
-                 "in voordat u het indient bij {authority}.",
-        "controller": "Verwerkingsverantwoordelijke", "dpo": "(b) Contactpunt: de functionaris voor "
-                                                               "gegevensbescherming",
-        "discovered": "Ontdekt (kennis genomen van het lek)", "deadline": "Melden bij de toezichthouder vóór "
-                      "(72 uur, art. 33 lid 1)", "late": "Redenen voor de vertraging (art. 33 lid 1): [waarom de "
-                                                         "melding later is dan 72 uur na ontdekking]",
+        "title": "Conceptmelding van een inbreuk in verband met persoonsgegevens, een datalek (art. 33 AVG)",
+        "draft": "Concept, opgesteld op basis van de beoordeling van het bestand: controleer elk punt en vul elke "
+                 "[invulplek] in voordat u de melding indient bij de toezichthoudende autoriteit ({authority}).",
+        "controller": "Verwerkingsverantwoordelijke", "dpo": "(b) Contactpunt: de functionaris gegevensbescherming",
+        "discovered": "Moment van kennisname van de inbreuk", "deadline": "Uiterlijk melden bij de "
+                      "toezichthoudende autoriteit (binnen 72 uur, art. 33 lid 1)",
+        "late": "Redenen voor de vertraging (art. 33 lid 1): [waarom de melding later is dan 72 uur na kennisname]",
         "file": "Betrokken bestand", "what": "Wat er gebeurde", "what_todo": "[hoe het bestand ergens kwam waar het "
                                                                             "niet hoorde, sinds wanneer, wie er "
                                                                             "toegang toe had of kan hebben gehad, of "
                                                                             "de kopie terug is of verwijderd]",
-        "a": "(a) Aard van het lek", "nature": "Aard", "nature_todo": "[inbreuk op de vertrouwelijkheid (een kopie "
+        "a": "(a) Aard van de inbreuk", "nature": "Aard", "nature_todo": "[inbreuk op de vertrouwelijkheid (een kopie "
                                                                      "bij onbevoegden); ook op beschikbaarheid of "
                                                                      "integriteit?]",
-        "kinds": "Categorieën van betrokkenen", "subjects": "Geschat aantal betrokkenen",
-        "subjects_n": "{n} (verschillende betrokkenen in het bestand)", "records": "Geschat aantal "
-                      "persoonsgegevensrecords", "records_n": "{n} rijen in {t} tabellen met persoonsgegevens",
+        "kinds": "Categorieën van betrokkenen", "subjects": "Aantal betrokkenen, bij benadering",
+        "subjects_n": "{n} (verschillende betrokkenen in het bestand)", "records": "Aantal "
+                      "persoonsgegevensregisters, bij benadering", "records_n": "{n} rijen in {t} tabellen met "
+                                                                            "persoonsgegevens",
         "columns": "Betrokken persoonsgegevens, naar hoe het bestand ze bevat",
         "c": "(c) Waarschijnlijke gevolgen", "c_todo": "[de gevolgen voor de betrokkenen: bijv. phishing, fraude, "
                                                         "reputatieschade; weeg de omstandigheden van wie het vond]",
-        "d": "(d) Genomen of voorgestelde maatregelen", "d_in_place": "Al vóór het lek (art. 32): direct "
+        "d": "(d) Genomen of voorgestelde maatregelen", "d_in_place": "Al vóór de inbreuk getroffen (art. 32): direct "
              "identificerende gegevens per betrokkene versleuteld (AES-256-GCM) met sleutels buiten het bestand; "
              "betrokkenen aangeduid met een pseudoniem met geheime sleutel (HMAC-SHA256); vrije tekst afgeschermd.",
-        "d_todo": "[maatregelen om het lek aan te pakken en de gevolgen te beperken: kopie verwijderd of terug, "
-                  "toegang ingetrokken; als de sleutelmap mogelijk ook gelekt is: `klantkluis rotate-master-key` en "
-                  "een nieuwe pseudoniemsleutel]",
+        "d_todo": "[maatregelen om de inbreuk aan te pakken en de nadelige gevolgen ervan te beperken: kopie "
+                  "verwijderd of terug, toegang ingetrokken; als de sleutelmap mogelijk ook gelekt is: `klantkluis "
+                  "rotate-master-key` en een nieuwe pseudoniemsleutel]",
         "art34": "Mededeling aan de betrokkenen (art. 34)", "art34_todo": "[uw besluit, met de redenen; als u hen "
                                                                          "informeert: hoe en wanneer]",
-        "landing": "Geen voor dit bestand: een landingsbestand is de export van de bron zoals die is, voordat het "
-                   "datawarehouse wat het laadt versleutelt en pseudonimiseert; landingsbestanden worden verwijderd "
-                   "na hun bewaartermijn (landing_files).",
+        "landing": "Geen voor dit bestand: een aanleverbestand is de onversleutelde export van een bronsysteem, "
+                   "van vóór het moment dat het datawarehouse wat het laadt versleutelt en pseudonimiseert; "
+                   "aanleverbestanden worden verwijderd na hun bewaartermijn (landing_files).",
         "none": "[niets vastgelegd]", "kind": {"duckdb": "DuckDB-databasebestand",
                                                     "parquet": "Parquet-bestand van een gepubliceerde mart",
-                                                    "landing": "landingsbestand"},
+                                                    "landing": "aanleverbestand"},
         "protection": {PLAIN: "leesbaar", BESIDE_PSEUDONYM: "leesbaar naast het pseudoniem", REDACTED: "afgeschermd",
                        ENCRYPTED: "versleuteld", PSEUDONYMISED: "gepseudonimiseerd"},
     },

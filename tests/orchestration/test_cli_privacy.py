@@ -431,7 +431,7 @@ def test_a_breach_is_recorded_with_its_deadline_an_audit_entry_and_a_draft_notif
     drafts = sorted((paths.register / "breaches").glob(f"{entry['id']}.*.md"))
     assert [p.name.split(".")[1] for p in drafts] == ["en", "nl"]
     assert "Reasons for the delay (Art. 33(1))" in drafts[0].read_text()
-    assert "Geen voor dit bestand: een landingsbestand" in drafts[1].read_text()
+    assert "Geen voor dit bestand: een aanleverbestand" in drafts[1].read_text()
     (audited,) = AuditLog(paths.audit_log, key_dir=paths.key_dir).matching(events=["breach_recorded"])
     assert audited["details"] == {"breach_id": entry["id"], "file": "export.csv", "subjects": 300, "records": 300,
                                   "plain_personal_columns": len(entry["plain_personal"])}
