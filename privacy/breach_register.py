@@ -94,8 +94,9 @@ _L = {
                                                                             "availability or integrity?]",
         "kinds": "Categories of data subjects", "subjects": "Approximate number of data subjects",
         "subjects_n": "{n} (distinct subjects in the file)", "records": "Approximate number of personal data records",
-        "records_n": "{n} rows in {t} tables holding personal data", "columns": "Personal data concerned, by how "
-                     "the file holds it",
+        "records_n": "{n} {rows} in {t} {tables} holding personal data",
+        "row": ("row", "rows"), "table": ("table", "tables"),
+        "columns": "Personal data concerned, by how the file holds it",
         "c": "(c) Likely consequences", "c_todo": "[the consequences for the data subjects: e.g. phishing, fraud, "
                                                    "damage to reputation; weigh the circumstances of the finder]",
         "d": "(d) Measures taken or proposed", "d_in_place": "In place before the breach (Art. 32): direct "
@@ -131,8 +132,9 @@ _L = {
                                                                      "integriteit?]",
         "kinds": "Categorieën van betrokkenen", "subjects": "Aantal betrokkenen, bij benadering",
         "subjects_n": "{n} (verschillende betrokkenen in het bestand)", "records": "Aantal "
-                      "persoonsgegevensregisters, bij benadering", "records_n": "{n} rijen in {t} tabellen met "
+                      "persoonsgegevensregisters, bij benadering", "records_n": "{n} {rows} in {t} {tables} met "
                                                                             "persoonsgegevens",
+        "row": ("rij", "rijen"), "table": ("tabel", "tabellen"),
         "columns": "Betrokken persoonsgegevens, naar hoe het bestand ze bevat",
         "c": "(c) Waarschijnlijke gevolgen", "c_todo": "[de gevolgen voor de betrokkenen: bijv. phishing, fraude, "
                                                         "reputatieschade; weeg de omstandigheden van wie het vond]",
@@ -179,7 +181,9 @@ def notification(breach: Breach, assessment: Assessment, policy: Policy, key_dir
            f"- {L['kinds']}: " + ("; ".join(t_(policy.subject_categories.get(k, k)) for k in kinds) or L["none"]),
            f"- {L['subjects']}: " + (L["subjects_n"].format(n=assessment.subjects) if assessment.subjects is not None
                                      else L["none"]),
-           f"- {L['records']}: " + L["records_n"].format(n=assessment.records, t=len(personal)), "",
+           f"- {L['records']}: " + L["records_n"].format(
+               n=assessment.records, rows=L["row"][assessment.records != 1], t=len(personal),
+               tables=L["table"][len(personal) != 1]), "",
            f"{L['columns']}:", ""]
     for protection in (PLAIN, BESIDE_PSEUDONYM, REDACTED, ENCRYPTED, PSEUDONYMISED):
         if cols := [f"{t.name}.{c.name}" for t in personal for c in t.columns if c.protection == protection]:

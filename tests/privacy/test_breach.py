@@ -9,7 +9,7 @@ import pytest
 
 from privacy.breach import (BESIDE_PSEUDONYM, ENCRYPTED, NON_PERSONAL, PLAIN, PSEUDONYMISED, REDACTED, UNCLASSIFIED,
                             assess_duckdb, assess_landing, render, verdict)
-from privacy.breach_register import notification, record_breach, recorded, write_notification
+from privacy.breach_register import Breach, notification, record_breach, recorded, write_notification
 from privacy.classification import load_classification, load_seeds, load_policy
 from privacy.paths import PROJECT_DIR
 
@@ -136,3 +136,18 @@ def test_a_duckdb_file_of_another_product_with_any_table_name_is_assessed(classi
     (table,) = found.tables
     assert (table.name, table.rows, table.subjects, found.subjects) == ('odd"schema.klant "export"', 1, 1, 1)
     assert table.having(UNCLASSIFIED) == ["subject_id", "naam"] and NAME not in render(found, "k")
+
+
+def test_the_draft_counts_one_table_and_one_row_in_the_singular(classification):
+    """Art. 33(3)(a): the approximate number of records, as a reader writes it: '1 row in 1 table', not
+    '1 rows in 1 tables' (a leaked landing file is always one table)."""
+    rows = pa.table({"customer_id": ["C0000001"], "first_name": ["Fakename"], "_source_line": [2]})
+    found = assess_landing("2026-12-05.csv", classification.table("crm_customers", "source"), rows, 1)
+    policy = load_policy()
+    breach = Breach("breach-test", NOW, NOW - timedelta(hours=1), None)
+    en, nl = (notification(breach, found, policy, "/srv/keys", lang) for lang in ("en", "nl"))
+    assert "records: 1 row in 1 table holding personal data" in en
+    assert "bij benadering: 1 rij in 1 tabel met persoonsgegevens" in nl
+    rows = pa.table({"customer_id": ["C0000001", "C0000002"], "first_name": ["Fakename"] * 2, "_source_line": [2, 3]})
+    found = assess_landing("2026-12-05.csv", classification.table("crm_customers", "source"), rows, 2)
+    assert "2 rijen in 1 tabel met" in notification(breach, found, policy, "/srv/keys", "nl")
