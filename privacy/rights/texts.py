@@ -165,16 +165,16 @@ CATEGORIES = {
                             "segments)"),
 }
 SIGNIFICANCE = {
-    "analytics": ("Helpt ons onze klanten te begrijpen; op zich leidt het tot geen besluit over u. Sommige van deze "
-                  "uitkomsten tellen mee in de keuzes bij 'Belangrijkste klanten: uw accountmanager' en 'Of en hoe wij u "
-                  "aanbiedingen sturen'.",
-                  "Helps us understand our customers; on its own it leads to no decision about you. Some of these "
+    "analytics": ("Dit helpt ons onze klanten te begrijpen; op zichzelf leidt het niet tot een besluit over u. "
+                  "Sommige van deze uitkomsten tellen mee in de keuzes bij 'Belangrijkste klanten: uw accountmanager' "
+                  "en 'Of en hoe wij u aanbiedingen sturen'.",
+                  "This helps us understand our customers; on its own it leads to no decision about you. Some of these "
                   "results count in the choices under 'Key accounts: your account manager' and 'Whether and how we "
                   "send you offers'."),
-    "account_management": ("Kan betekenen dat een accountmanager contact met u opneemt.",
-                           "May mean that an account manager contacts you."),
-    "direct_marketing": ("Bepaalt welke aanbiedingen u krijgt, alleen met uw toestemming.",
-                         "Determines which offers you receive, only with your consent."),
+    "account_management": ("Dit kan betekenen dat een accountmanager contact met u opneemt.",
+                           "This may mean that an account manager contacts you."),
+    "direct_marketing": ("Dit bepaalt welke aanbiedingen u krijgt, alleen met uw toestemming.",
+                         "This determines which offers you receive, only with your consent."),
 }
 NO_SOLELY_AUTOMATED = ("Wij nemen over u geen besluiten die uitsluitend op geautomatiseerde verwerking berusten en "
                        "waaraan rechtsgevolgen voor u zijn verbonden of die u anderszins in aanmerkelijke mate treffen "
