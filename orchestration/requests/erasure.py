@@ -216,17 +216,21 @@ def erasure(service, request: Request, now: datetime) -> tuple[str, dict]:
     purged = purge(service)
     published = republish(service.paths)
     found = _found(done)
+    # Someone we hold anything of is tombstoned, so a later delivery is skipped, and the landing files
+    # may hold them; a number nobody has is neither (RequestService.known): the receipt promises neither.
+    suppression = {"suppression": texts.both(texts.SUPPRESSED)} if ids else {}
+    sources = {"source_systems": texts.both(_sources_note(service.policy))} if ids else {}
     document = receipt(request, now, "Art. 17 GDPR", found=found,
                        explanation=texts.both(_explanation(found, done, service.policy)), subjects=len(ids), key_shredded={
                            "keys": done["keys_shredded"], "at": done["shredded_at"],
                            "effect": texts.both(texts.ERASED_KEY if done["keys_shredded"] else texts.NO_KEY)},
                        removed=done["removed"], kept=done["kept"],
                        published_copies=published and {"republished": True, **published},
-                       suppression=texts.both(texts.SUPPRESSED),
+                       **suppression,
                        earlier_exports_delivered=len(done["earlier_exports_delivered"]),
                        earlier_exports_deleted=len(done["earlier_exports_deleted"]),
                        exports_kept_for_delivery=done["exports_kept_for_delivery"],
-                       physical_purge=purged, source_systems=texts.both(_sources_note(service.policy)),
+                       physical_purge=purged, **sources,
                        timing={"key_shredded_after_seconds": done["shred_seconds"],
                                "immediate_seconds": done["immediate_seconds"],
                                "purge_seconds": purged and purged["seconds"],

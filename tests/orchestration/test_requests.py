@@ -662,8 +662,8 @@ def test_an_erasure_by_a_number_nobody_has_leaves_no_tombstone_for_whoever_gets_
     (paths.landing / "orders").mkdir()
     (paths.landing / "orders" / "2026-11-01.csv").write_text("order_id,customer_id\nO1,C0000008\nO2,C00000420\n")
     numbers = ("C0000001", "C0000007", "C0000008", "C0000042")  # C0000042 only inside another number
-    for number in numbers:
-        write_request(paths.inbox, {"type": "erasure", "customer_id": number, "verification": "id_document"})
+    filed = {number: write_request(paths.inbox, {"type": "erasure", "customer_id": number,
+                                                 "verification": "id_document"})[0] for number in numbers}
     write_request(paths.inbox, {"type": "objection", "lead_id": "L0000099", "verification": "phone_callback"})
     assert _cli(paths, "process-requests") == 0
     with RequestService(paths) as service:
@@ -672,6 +672,13 @@ def test_an_erasure_by_a_number_nobody_has_leaves_no_tombstone_for_whoever_gets_
         assert service.keystore.shredded(set(ids.values()) | nobody) == set(ids.values()) - nobody
         assert sorted(e["details"]["subject_id"] for e in service.audit.entries() if e["event"] == "key_shredded") == \
             sorted(set(ids.values()) - nobody)
+    # Art. 12(1): the receipt promises to skip a later delivery (Art. 17, 19) only where a tombstone
+    # does, and speaks of data in the landing files only of someone they hold
+    said = {n: json.loads((paths.outbox / f"{filed[n]}.receipt.json").read_text()) for n in ("C0000007", "C0000042")}
+    assert {"suppression", "source_systems"} <= set(said["C0000007"])
+    assert not {"suppression", "source_systems"} & set(said["C0000042"])
+    letter = (paths.outbox / f"{filed['C0000042']}.receipt.letter.txt").read_text()
+    assert "Wij vonden geen gegevens over u" in letter and "bronsystemen" not in letter and "opnieuw" not in letter
 
 
 def test_requests_counts_a_filed_request_before_it_is_processed(paths, capsys):
