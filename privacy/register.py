@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from privacy.audit import timestamp
+from privacy.rights.readable import shown
 from privacy.classification import staging_view
 from privacy.policy import Policy
 from privacy.purpose import COMPATIBILITY, LEGITIMATE_INTEREST, compatibility_exemption, further_processing
@@ -168,7 +168,7 @@ def write_register(out_dir: str | os.PathLike[str], classification: Classificati
         L = _LABELS[lang]
         sections = register_sections(classification, policy, lang, manifest)
         title = f"{L['title']}: {policy.controller.get('name', '')}"
-        note = L["note"].format(when=timestamp(now), policy=getattr(policy.path, "name", "policy.yml"))
+        note = L["note"].format(when=shown(now, lang), policy=getattr(policy.path, "name", "policy.yml"))
         md, page = out / f"{stem}.md", out / f"{stem}.html"
         md.write_text(_markdown(title, note, sections), encoding="utf-8")
         page.write_text(_html(title, note, sections, lang), encoding="utf-8")

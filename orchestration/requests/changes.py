@@ -149,6 +149,8 @@ def consent(service, request: Request, now: datetime) -> tuple[str, dict]:
     published = republish(service.paths) if events or leads_erased else None
     effects = ([_objected(service.policy) if request.type == "objection" else _withdrawn(purposes, service.policy)]
                if events else []) + ([texts.LEAD_ERASED] if leads_erased else [])
+    if leads_erased and request.type != "objection":  # why Art. 17(1)(c), the ground of an objection, applies
+        effects.insert(effects.index(texts.LEAD_ERASED), texts.LEAD_WITHDRAWAL_AS_OBJECTION)
     effects += exports_said(lead_erasure or {})
     if not effects and leads:  # a lead, and a purpose a lead is never used for
         effects = [texts.LEAD_NOT_USED_SO]

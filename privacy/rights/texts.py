@@ -238,6 +238,11 @@ LEAD_NOT_USED_SO = ("Uw gegevens als mogelijke klant (lead) gebruiken wij niet v
                     "We do not use your details as a lead for this purpose, and no consent of yours is recorded; "
                     "nothing was changed. If you no longer want to be approached, we erase your details as a lead "
                     "on your objection (Art. 21 GDPR).")
+LEAD_WITHDRAWAL_AS_OBJECTION = (
+    "Wij behandelen uw verzoek als bezwaar tegen direct marketing (art. 21 lid 2 AVG): als mogelijke klant "
+    "hebben wij u nooit om toestemming gevraagd.",
+    "We take your request as an objection to direct marketing (Art. 21(2) GDPR): as a lead, you were never "
+    "asked for consent.")
 LEAD_ERASED = ("Uw gegevens als mogelijke klant (lead) zijn gewist: zulke gegevens bewaren wij alleen om u te "
                "benaderen (art. 17 lid 1 onder c AVG).",
                "Your details as a lead are erased: we keep a lead only to approach them (Art. 17(1)(c) GDPR).")

@@ -671,6 +671,10 @@ def test_a_leads_objection_keeps_the_leads_undelivered_export_for_delivery_and_w
                                     and r["consent_purposes_withdrawn"] == [] and r["events"] == 0),
                                    key=lambda r: not r["lead_records_erased"])
     assert everything["lead_records_erased"] and everything["found"]
+    assert ("We take your request as an objection to direct marketing (Art. 21(2) GDPR): as a lead, you were never "
+            "asked for consent. Your details as a lead are erased") in everything["effect"]["en"]
+    assert "Wij behandelen uw verzoek als bezwaar tegen direct marketing (art. 21 lid 2 AVG)" in everything["effect"]["nl"]
+    assert "We take your request as an objection" not in objection["effect"]["en"]  # it is one
     assert profiling["found"] and not profiling["lead_records_erased"]
     assert profiling["effect"]["en"].startswith("We do not use your details as a lead for this purpose")
     with duckdb.connect(str(world["paths"].warehouse), read_only=True) as con:

@@ -202,3 +202,19 @@ def test_a_policy_text_without_dutch_stays_english_and_plain_texts_stay_as_they_
     assert policy.purposes["fiscal"].description.startswith("Bookkeeping")  # {en, nl}: the English
     assert policy.text(policy.purposes["fiscal"].description, "nl").startswith("Boekhouding")
     assert set(policy.purposes["fiscal"].plain) == {"nl", "en"}  # texts for data subjects keep both
+
+
+def test_the_register_says_when_it_was_made_as_its_reader_writes_a_time(tmp_path):
+    """Dutch review: the verwerkingsregister said 'Gegenereerd op 2026-12-07T18:45:45.000000Z'."""
+    from datetime import datetime, timezone
+
+    from privacy.register import write_register
+
+    from privacy.policy import load_policy
+    from privacy.tables import Classification
+
+    write_register(tmp_path, Classification(tmp_path, ()), load_policy(),
+                   now=datetime(2026, 12, 7, 18, 45, 45, tzinfo=timezone.utc))
+    texts = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.md")}
+    assert "Gegenereerd op 7 december 2026, 19:45 uit" in texts["verwerkingsregister.md"]
+    assert "Generated 7 December 2026, 19:45 from" in texts["register_of_processing.md"]
