@@ -13,6 +13,7 @@ from pathlib import Path
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetKey, AssetsDefinition, Failure, MaterializeResult,
                      MetadataValue, asset)
 
+from expectations.suites import ID_COLUMNS
 from orchestration.compaction import compact_if_due_now, record_deletion
 from orchestration.ingest import landing_retention
 from orchestration.ingest.encrypt_plain import encrypt_plain, pad_written_before
@@ -142,7 +143,7 @@ def _sweep(con, table, policy, now, audit) -> int:
     keep their first load time): they go before the ingest step ends, because the retention
     sweep asset does not run in a run where another source failed."""
     done = retention.sweep(con, load_classification(DBT_PROJECT_DIR), policy, now=now, audit=audit,
-                           tables={table.name, "_quarantine"})[1]
+                           tables={table.name, "_quarantine"}, ids=ID_COLUMNS)[1]
     return sum(done.values())
 
 

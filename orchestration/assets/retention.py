@@ -19,6 +19,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      ScheduleEvaluationContext, SkipReason, asset, asset_check, define_asset_job, get_dagster_logger,
                      schedule)
 
+from expectations.suites import ID_COLUMNS
 from orchestration.compaction import compact_warehouse, record_deletion, uncompacted_since
 from orchestration.requests.changes import rectifications_lost, withdraw_again
 from orchestration.requests.erasure import record_pending, unfinished
@@ -50,7 +51,7 @@ def _table(counts: dict[str, int], header: str) -> MetadataValue:
 
 
 def _overdue(con, now) -> dict[str, int]:
-    return retention.plan(con, load_classification(DBT_PROJECT_DIR), load_policy(), now=now).counts()
+    return retention.plan(con, load_classification(DBT_PROJECT_DIR), load_policy(), now=now, ids=ID_COLUMNS).counts()
 
 
 def _without_anchor(context, held) -> dict[str, int]:
@@ -225,9 +226,9 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                                                 "period after its first load (a ticket never closed). The sweep "
                                                 "keeps such rows, it does not delete them (a decision for the "
                                                 "controller): per_table names each table, rule and anchor. Set the "
-                                                "date in the source system and load its export again (a per-row "
-                                                "anchor such as a ticket's closed_at: the same file corrected, "
-                                                "which replaces the rows it loaded), or change the rule in "
+                                                "date in the source system and load its export again (a record is "
+                                                "judged on its latest row: a later export with a ticket's closed_at "
+                                                "set, or the same file corrected), or change the rule in "
                                                 "privacy/policy.yml")],
     )
     def retention_sweep(context: AssetExecutionContext, klantkluis: KlantkluisResource) -> MaterializeResult:
@@ -235,10 +236,11 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         policy, classification = load_policy(), load_classification(DBT_PROJECT_DIR)
         audit = klantkluis.paths.audit()
         with klantkluis.connect() as con, RequestService(klantkluis.paths) as service:
-            due, done = retention.sweep(con, classification, policy, now=now, audit=audit)
+            due, done = retention.sweep(con, classification, policy, now=now, audit=audit, ids=ID_COLUMNS)
             con.execute("checkpoint")  # swept rows leave the write-ahead log for the database file
             # the proof: planned again after a sweep that had rows due (a plan that found none is the proof)
-            left = retention.plan(con, classification, policy, now=now).counts() if due.rows else due.counts()
+            left = retention.plan(con, classification, policy, now=now, ids=ID_COLUMNS).counts() \
+                if due.rows else due.counts()
             held = retention.subjects_left(con)
             erased = erase_again(con, held, keystore=service.keystore, classification=classification, policy=policy,
                                  audit=audit, now=now, unfinished=unfinished(service.ledger),
@@ -255,7 +257,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                 context.log.warning(f"{len(withdrawn)} subject(s) lacked a consent withdrawal or objection their "
                                     "request had recorded (the warehouse restored from a backup older than the "
                                     "request?): recorded again, as their requests did")
-            unanchored = _without_anchor(context, retention.held_without_anchor(con, classification, policy, now=now))
+            unanchored = _without_anchor(context, retention.held_without_anchor(con, classification, policy, now=now,
+                                                                                ids=ID_COLUMNS))
             lost = rectifications_lost(service, con)
             if lost:
                 context.log.warning(f"The warehouse holds none of the corrected versions of rectification "

@@ -173,6 +173,17 @@ def test_rows_already_past_retention_are_swept_by_the_ingest_step_itself(tmp_pat
     assert kept == (3, 5)
 
 
+def test_an_order_exported_again_with_an_earlier_date_goes_whole_with_its_first_export(tmp_path, landing):
+    """A record exported again is judged on its latest row (the orchestration passes each source's
+    record id to the sweep): its earlier export's row, with a date inside the 7 years, goes with it."""
+    (landing / "2026-01-01.csv").write_text(HEADER + GOOD.format(n=1, d=1).replace("2026-01-01", "2019-06-01"))
+    (landing / "2026-01-02.csv").write_text(HEADER + GOOD.format(n=1, d=2).replace("2026-01-02", "2018-06-01"))
+    result, logged = _run(tmp_path)
+    assert result.success and "orders: 2 rows past retention deleted or anonymised" in logged
+    with connect_duckdb(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        assert con.execute("select count(*) from raw.orders where subject_id not like 'anon-%'").fetchone()[0] == 0
+
+
 def test_a_reloaded_files_quarantined_rows_past_their_30_days_are_swept_by_the_ingest_step(tmp_path, landing):
     (landing / "2026-01-01.csv").write_text(HEADER + GOOD.format(n=1, d=1) + GOOD.format(n=2, d=1).replace("10.00", "ten"))
     assert _run(tmp_path)[0].success  # 2026-02-01: one row quarantined

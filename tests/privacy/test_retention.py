@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
+from expectations.suites import ID_COLUMNS
 from orchestration.ingest.schema import ensure_raw_tables
 from orchestration.settings import DBT_PROJECT_DIR
 from privacy import retention
@@ -47,7 +48,7 @@ def customer(con, subject, end, exported, line=1, snapshot=True, file=None):
 
 
 def plan(con, now=NOW):
-    return retention.plan(con, CLASSIFICATION, POLICY, now=now)
+    return retention.plan(con, CLASSIFICATION, POLICY, now=now, ids=ID_COLUMNS)
 
 
 def count(con, sql):
@@ -189,7 +190,7 @@ def test_rows_without_their_anchor_are_reported_once_held_their_period_since_fir
                _source_file=f"{batch}.csv", _source_line=1)
     insert(con, "raw.leads", subject_id="new", created_at=None, _batch_id="l2", _source_file="l2.csv", _source_line=2)
     held = {h.table: (h.rule, h.anchor, h.rows, h.subjects)
-            for h in retention.held_without_anchor(con, CLASSIFICATION, POLICY, now=NOW)}
+            for h in retention.held_without_anchor(con, CLASSIFICATION, POLICY, now=NOW, ids=ID_COLUMNS)}
     assert held == {"raw.interactions": ("interactions", "occurred_at", 3, 2),
                     "raw.crm_customers": ("contact_data", "relationship_end", 1, 1),
                     "raw.leads": ("leads", "last_contact_at", 2, 1)}
@@ -307,3 +308,43 @@ def test_erasure_tombstones_expire_after_their_rule(keystore, subjects):
     rule = POLICY.retention["erasure_tombstones"]
     assert keystore.expire_tombstones(rule.cutoff(NOW)) == 1
     assert keystore.shredded(subjects[:2]) == {subjects[1]}
+
+
+def tickets(con):
+    """A source whose records change after export (README, Add a source): helpdesk tickets whose
+    rule counts from closed_at, a ticket exported while open and again once closed."""
+    from dataclasses import replace
+
+    from privacy.tables import Classification, Column, Subject, Table
+    rule = retention.RetentionRule("support_tickets", "Tickets", 365, "closed_at", "delete")
+    cols = tuple(Column(n, "quasi_identifier", ("contract",), "6(1)(b)", rule.name)
+                 for n in ("subject_id", "ticket_id", "closed_at", "_source_file", "_source_line", "_batch_id"))
+    table = Table("support_tickets", "source", cols, subject=Subject("customer", "customer_id"))
+    ensure_raw_tables(con, [table])
+    return Classification(DBT_PROJECT_DIR, (table,)), replace(POLICY, retention={rule.name: rule})
+
+
+def test_a_record_exported_again_is_judged_on_its_latest_row_so_its_earlier_versions_go_with_it(con):
+    """Art. 5(1)(e): a ticket exported open (closed_at empty) and again once closed kept its open rows
+    of the earlier files for ever: judged per row, only the closed row's period ran. Judged per
+    record id on the record's latest row, all its versions go when that one's period is over, and
+    a record is held without its anchor only when its latest version lacks it."""
+    classification, policy = tickets(con)
+    loaded(con, "b1", "b1.csv", 900, source="support_tickets")
+    loaded(con, "b2", "b2.csv", 870, source="support_tickets")
+    loaded(con, "b3", "b3.csv", 30, source="support_tickets")
+    for ticket, batch, closed, line in [("closed", "b1", None, 1), ("closed", "b2", day(800), 1),  # closed long ago
+                                        ("reopened", "b1", day(880), 2), ("reopened", "b3", None, 1),  # open again
+                                        ("recent", "b1", None, 3), ("recent", "b2", None, 2),          # closed lately
+                                        ("recent", "b3", day(20), 2),
+                                        ("open", "b1", None, 4), (None, "b1", day(400), 5), (None, "b1", None, 6)]:
+        insert(con, "raw.support_tickets", subject_id="s", ticket_id=ticket, closed_at=closed, _batch_id=batch,
+               _source_file=f"{batch}.csv", _source_line=line)
+    ids = {"support_tickets": "ticket_id"}
+    due = retention.plan(con, classification, policy, now=NOW, ids=ids)
+    held = retention.held_without_anchor(con, classification, policy, now=NOW, ids=ids)
+    retention.apply(con, due)
+    left = con.execute("select ticket_id, count(*) from raw.support_tickets group by all order by all").fetchall()
+    # "closed" goes whole, and the row without an id by its own date; "reopened" is open again: kept whole
+    assert (left, due.rows) == ([("open", 1), ("recent", 3), ("reopened", 2), (None, 1)], 3)
+    assert [(h.rows, h.subjects) for h in held] == [(4, 1)]  # "reopened" (both rows), "open", the row without id
