@@ -10,7 +10,7 @@ from pathlib import Path
 from expectations.suites import SOURCES as LANDING_SOURCES
 from orchestration.cli_args import moment
 from orchestration.ingest.reader import LandingFileError
-from orchestration.settings import DBT_PROJECT_DIR, Paths
+from orchestration.settings import DBT_PROJECT_DIR, Paths, connect_duckdb
 
 
 def assessment(paths: Paths, file: Path, source: str | None = None):
@@ -22,7 +22,6 @@ def assessment(paths: Paths, file: Path, source: str | None = None):
     from orchestration.ingest.schema import landing_columns
     from orchestration.ingest.sources import read_as
     from orchestration.publish import DICTIONARY
-    from orchestration.settings import connect_duckdb
     from privacy.breach import assess_duckdb, assess_landing, is_duckdb
     from privacy.classification import load_classification, load_seeds
 
@@ -31,7 +30,7 @@ def assessment(paths: Paths, file: Path, source: str | None = None):
     classification = load_classification(DBT_PROJECT_DIR)
     if is_duckdb(file) or file.suffix == ".parquet":
         try:
-            with _opened(file, connect_duckdb) as con:
+            with _opened(file) as con:
                 found = assess_duckdb(con, str(file), classification, seeds=load_seeds(DBT_PROJECT_DIR),
                                       non_personal=[DICTIONARY])
             return replace(found, kind="parquet") if file.suffix == ".parquet" else found
@@ -54,7 +53,7 @@ def assessment(paths: Paths, file: Path, source: str | None = None):
 
 
 @contextmanager
-def _opened(file: Path, connect_duckdb):
+def _opened(file: Path):
     """The DuckDB file, read only; a published mart's Parquet file (published/parquet/<version>/<mart>.parquet)
     as the table of that mart in a database in memory, so it is judged as the mart in marts.duckdb is."""
     if file.suffix != ".parquet":

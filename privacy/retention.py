@@ -106,7 +106,7 @@ def check_anchors(classification: Classification, policy: Policy) -> None:
 
 
 def plan(con, classification: Classification, policy: Policy | None = None, *, now: datetime,
-         tables: set[str] | None = None, ids: Mapping[str, str] | None = None) -> Plan:
+         ids: Mapping[str, str], tables: set[str] | None = None) -> Plan:
     """The rows past retention at ``now`` in the raw layer and the snapshots (Art. 5(1)(e), 17(1)(a)),
     or only in the raw or snapshot ``tables`` named. ``ids``: a raw table's record id column
     (``expectations.ID_COLUMNS``), by which its rows are judged per record on the latest.
@@ -149,7 +149,7 @@ class Held:
 
 
 def held_without_anchor(con, classification: Classification, policy: Policy, *, now: datetime,
-                        ids: Mapping[str, str] | None = None) -> tuple[Held, ...]:
+                        ids: Mapping[str, str]) -> tuple[Held, ...]:
     """The rows of the raw layer whose retention period cannot start because their anchor is empty
     (a ticket never closed, an ended customer without its end date), per table with such rows
     (Art. 5(1)(e)). The sweep keeps such a row until its anchor is set, so it would be kept for ever
@@ -203,7 +203,7 @@ def apply(con, retention_plan: Plan) -> dict[str, int]:
 
 
 def sweep(con, classification: Classification, policy: Policy, *, now: datetime, audit,
-          tables: set[str] | None = None, ids: Mapping[str, str] | None = None) -> tuple[Plan, dict[str, int]]:
+          ids: Mapping[str, str], tables: set[str] | None = None) -> tuple[Plan, dict[str, int]]:
     """Plan and apply (see ``tables`` and ``ids`` of ``plan``), with one audit entry per table: counts,
     never values (Art. 5(1)(e), 5(2)). Returns the plan and the rows changed per table."""
     due = plan(con, classification, policy, now=now, tables=tables, ids=ids)
@@ -414,7 +414,7 @@ def _per_record(relation: str, cols: dict[str, str], test: str, record: str | No
 
 def _record_id(table: Table, cols: dict[str, str], ids: Mapping[str, str] | None) -> str | None:
     """The quoted record id column of a raw ``table`` named in ``ids`` and present in ``cols``."""
-    column = (ids or {}).get(table.name) if table.layer == "source" else None
+    column = ids.get(table.name) if table.layer == "source" else None
     return f'"{column}"' if column in cols else None
 
 

@@ -65,7 +65,7 @@ def test_each_table_takes_the_rule_of_its_subject_id_or_the_rule_its_columns_sha
 
 def test_now_must_be_timezone_aware(con):
     with pytest.raises(ValueError, match="timezone-aware"):
-        retention.plan(con, CLASSIFICATION, POLICY, now=NOW.replace(tzinfo=None))
+        retention.plan(con, CLASSIFICATION, POLICY, now=NOW.replace(tzinfo=None), ids=ID_COLUMNS)
 
 
 def test_contact_data_is_decided_per_subject_on_the_latest_export_row_with_its_snapshot_history(con):
