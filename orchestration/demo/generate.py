@@ -5,6 +5,7 @@ account or ended the relationship, new customers, and the day's orders, consent 
 responses and contact moments. Same seed and size give the same bytes.
 """
 
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -67,25 +68,31 @@ def _write_jsonl(df: pd.DataFrame, path: Path) -> None:
     path.chmod(0o600)
 
 
-def _day(rng, crm, people_pool, as_of: date, window, counters: dict, truth: list) -> dict[str, pd.DataFrame]:
-    frames = {
-        "orders": cu.orders(rng, crm, counters["orders"], window),
-        "consent_events": ev.consent_events(rng, crm, window, counters["consent_events"]),
-        "nps_responses": ev.nps_responses(rng, crm, people_pool, window, counters["nps_responses"], truth),
-        "interactions": ev.interactions(rng, crm, people_pool, window, counters["interactions"], truth),
-    }
-    for name, df in frames.items():
-        counters[name] += len(df)
-    return frames
+def _day(rng, crm, people_pool, window, counters: dict, truth: list):
+    """(source, rows) of one day's events, each drawn when the previous one has been written, so
+    that one source's rows are held at a time (ten million orders at 1 M customers); the draws
+    come in the same order as ever, and so do the bytes."""
+    draws = (("orders", lambda: cu.orders(rng, crm, counters["orders"], window)),
+             ("consent_events", lambda: ev.consent_events(rng, crm, window, counters["consent_events"])),
+             ("nps_responses", lambda: ev.nps_responses(rng, crm, people_pool, window, counters["nps_responses"],
+                                                        truth)),
+             ("interactions", lambda: ev.interactions(rng, crm, people_pool, window, counters["interactions"], truth)))
+    for name, draw in draws:
+        rows = draw()
+        counters[name] += len(rows)
+        yield name, rows
+        del rows
 
 
-def _write_day(landing: Path, day: date, frames: dict, rows: dict[str, int]) -> None:
-    for source, df in frames.items():
+def _write_day(landing: Path, day: date, frames, rows: dict[str, int]) -> None:
+    """Write each (source, rows) of `frames` as it comes."""
+    for source, df in frames:
         if source == "interactions":
             _write_jsonl(df, landing / source / f"{day.isoformat()}.jsonl")
         else:
             _write_csv(df, landing / source / f"{day.isoformat()}.csv")
         rows[source] = rows.get(source, 0) + len(df)
+        del df  # before the next source is drawn
 
 
 def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = DEFAULT_AS_OF) -> Generated:
@@ -104,9 +111,8 @@ def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = D
     counters = dict.fromkeys(["orders", "consent_events", "nps_responses", "interactions"], 1)
     truth: list[dict] = []
     rows: dict[str, int] = {}
-    # Each day is written as soon as it is drawn, so only one day's frames are held at a time.
-    _write_day(landing, as_of, {"crm_customers": crm, "leads": lead_table,
-                                **_day(rng, crm, pool, as_of, None, counters, truth)}, rows)
+    _write_day(landing, as_of, itertools.chain([("crm_customers", crm), ("leads", lead_table)],
+                                               _day(rng, crm, pool, None, counters, truth)), rows)
     newcomers = cu.customers(rng, max(customers // 100, 1), day2, id_offset=customers)
     newcomers["exported_at"] = datetime.combine(day2, time(6, 0)).isoformat(sep=" ")
     changed = cu.moved(rng, crm, datetime.combine(day2, time(6, 0)))
@@ -115,8 +121,8 @@ def generate(out: Path, customers: int = 10_000, seed: int = 42, as_of: date = D
     active.index = pd.RangeIndex(len(crm) + len(newcomers))[np.concatenate(
         [np.flatnonzero(crm["status"] == "active"), len(crm) + np.flatnonzero(newcomers["status"] == "active")])]
     today = cu.day_number(day2)
-    _write_day(landing, day2, {"crm_customers": pd.concat([changed, newcomers], ignore_index=True),
-                               **_day(rng, active, pool, day2, (today - 1, today), counters, truth)}, rows)
+    _write_day(landing, day2, itertools.chain([("crm_customers", pd.concat([changed, newcomers], ignore_index=True))],
+                                              _day(rng, active, pool, (today - 1, today), counters, truth)), rows)
     with (truth_dir / "text_spans.jsonl").open("w", encoding="utf-8") as f:
         for item in truth:
             f.write(json.dumps(item, ensure_ascii=False) + "\n")

