@@ -29,6 +29,9 @@ def test_bench_runs_every_part_and_writes_json(tmp_path, monkeypatch, capsys):
     targets = result["targets"]
     assert {"pipeline_vs_floor", "encryption_overhead", "access_export_s", "erasure_immediate_s",
             "peak_memory_gib", "generate_s", "day_2_incremental_vs_full_reload"} <= set(targets)
+    memory = targets["peak_memory_gib"]
+    assert memory["met"] is (memory["pipeline_runs"] <= 4.0)  # the pipeline's peak, not the floor's
+    assert 0 < memory["floor"] <= memory["whole_benchmark"] and 0 < memory["generator"] <= memory["whole_benchmark"]
     printed = capsys.readouterr().out
     assert "floor (plain DuckDB)" in printed and "Targets (issue 8)" in printed
     assert not (tmp_path / "bench" / "floor").exists() and not (tmp_path / "bench" / "bench-direct").exists()
