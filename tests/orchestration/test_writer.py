@@ -31,6 +31,12 @@ def landing(tiny_landing, tmp_path_factory):
     return home
 
 
+def _demo_keys(monkeypatch):
+    """Fixed master and pseudonym keys from the environment, as an installation may give them."""
+    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
+    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+
+
 def _open(home, keys, now):
     """The load context of ``home`` with the key folder ``keys``: the tests share one landing zone,
     each with keys of its own, so each starts an audit log of its own (kept with that folder's audit.key)."""
@@ -41,8 +47,7 @@ def _open(home, keys, now):
 
 
 def _load(home, name, monkeypatch, *, chunk_rows, parallel_min_rows):
-    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
-    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    _demo_keys(monkeypatch)
     monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", parallel_min_rows)
     ctx = _open(home, home / f"keys-{name}", NOW)
     paths = ctx.paths
@@ -96,8 +101,7 @@ def test_arrow_and_pandas_frames_get_the_same_verdicts(landing, source):
 
 
 def _orders(home, monkeypatch, tmp_path):
-    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
-    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    _demo_keys(monkeypatch)
     ctx = _open(home, tmp_path / "keys", NOW)
     return ctx, next(t for t in TABLES if t.name == "orders"), source_files(ctx.paths, "orders")[0]
 
@@ -131,8 +135,7 @@ def test_a_table_protected_value_by_value_is_loaded_in_smaller_chunks(landing, m
     """Encryption and redaction hold each value as a Python object while its chunk is in flight: such
     a table goes in PER_VALUE_CHUNK_ROWS at a time (memory of a 1 M-customer CRM load), a vectorised
     one in CHUNK_ROWS (10 M orders load faster in larger chunks)."""
-    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
-    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    _demo_keys(monkeypatch)
     monkeypatch.setattr(writer, "CHUNK_ROWS", 1_000_000)
     monkeypatch.setattr(writer, "PER_VALUE_CHUNK_ROWS", 40)
     monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", 10**9)
@@ -195,8 +198,7 @@ def test_a_load_the_audit_log_cannot_record_is_not_made(landing, monkeypatch, tm
 
 def test_loading_a_file_again_replaces_its_rows_and_keeps_when_they_were_first_quarantined(
         landing, monkeypatch, tmp_path):
-    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
-    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    _demo_keys(monkeypatch)
     table = next(t for t in TABLES if t.name == "orders")
     path = tmp_path / "orders.csv"
     shutil.copy(source_files(Paths.from_home(landing), "orders")[0], path)
@@ -225,8 +227,7 @@ def test_loading_a_file_again_keeps_what_a_rectification_corrected_in_its_rows(l
     from privacy.crypto import decrypt_values
     from privacy.rights.rectify import rectify
 
-    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
-    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    _demo_keys(monkeypatch)
     table = next(t for t in TABLES if t.name == "crm_customers")
     path = tmp_path / "customers.csv"
     shutil.copy(source_files(Paths.from_home(landing), "crm_customers")[0], path)
@@ -307,8 +308,7 @@ def test_a_lost_rectification_is_told_apart_from_one_a_changed_file_replaced(lan
     from privacy.crypto import decrypt_values
     from privacy.rights.rectify import rectify
 
-    monkeypatch.setenv("KLANTKLUIS_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
-    monkeypatch.setenv("KLANTKLUIS_PSEUDONYM_KEY", base64.b64encode(b"p" * 32).decode())
+    _demo_keys(monkeypatch)
     table = next(t for t in TABLES if t.name == "crm_customers")
     lines = source_files(Paths.from_home(landing), "crm_customers")[0].read_bytes().split(b"\n")[:2]
     first = next(csv.DictReader(io.StringIO(b"\n".join(lines).decode())))  # a generated customer
