@@ -17,7 +17,6 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from privacy.exceptions import KeyFileError, WrongMasterKey
 from privacy.masterkey import MasterKey, interrupted_rotation, wrap_all
 from privacy.paths import private_dir, sqlite_problem
 from privacy.pseudonym import check_subject_ids, raw_subject_ids
+from privacy.transaction import transaction
 
 # Subject ids are stored as their 32 raw bytes: half the size of hex text, twice the speed.
 _SCHEMA = """
@@ -267,13 +267,6 @@ class KeyStore:
             part = keys[i : i + _CHUNK]
             yield from self._db.execute(f"{sql} where subject_id in ({','.join('?' * len(part))})", part)
 
-    @contextmanager
-    def _tx(self, write: bool = True) -> Iterator[None]:
-        self._db.execute("begin immediate" if write else "begin")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("rollback")
-            raise
-        self._db.execute("commit")
+    def _tx(self, write: bool = True):
+        return transaction(self._db, "begin immediate" if write else "begin")
 

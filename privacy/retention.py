@@ -28,6 +28,7 @@ from privacy.exceptions import PolicyError
 from privacy.policy import Policy, RetentionRule, load_policy
 from privacy.rights.warehouse import column_types, subject_relations
 from privacy.tables import Classification, Table
+from privacy.transaction import transaction
 
 ANONYMOUS_PREFIX = "anon-"
 SCHEMAS = {"source": "raw", "snapshot": "snapshots"}
@@ -188,17 +189,12 @@ def apply(con, retention_plan: Plan) -> dict[str, int]:
     A step the plan counted no rows for is not run: nothing writes between plan and apply (DuckDB
     has one writer), and most days most tables have nothing due (1 M customers: 3 s a sweep)."""
     done = {step.relation: 0 for step in retention_plan.steps}
-    con.execute("begin")
-    try:
+    with transaction(con):
         for step in (s for s in retention_plan.steps if s.rows):
             sql = (f"update {step.relation} set {step.sets} where {step.predicate}" if step.action == "anonymise"
                    else f"delete from {step.relation} where {step.predicate}")
             with token_salt(con):
                 done[step.relation] = con.execute(sql).fetchone()[0]
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return done
 
 

@@ -17,6 +17,7 @@ from privacy.crypto import encrypt_columns
 from privacy.keystore import KeyStore
 from privacy.rights.warehouse import column_types
 from privacy.tables import BOOKKEEPING
+from privacy.transaction import transaction
 
 # The order that puts a file's latest load first in raw._batches: batch ids sort in creation
 # order, so runs that share a simulated time still have one latest load.
@@ -133,14 +134,10 @@ def encrypt_plain_columns(con: duckdb.DuckDBPyConnection, table: Table, keystore
     con.register("_encrypted", pa.table({"_rid": rows["_rid"],
                                          **{name: pa.array(encrypted[name], pa.binary()) for name in plain}}))
     replaced = ", ".join(f'e."{name}" as "{name}"' for name in plain)
-    con.execute("begin")
     try:
-        con.execute(f'create or replace table raw."{table.name}" as select t.* replace ({replaced}) '
-                    f'from raw."{table.name}" t left join _encrypted e on t.rowid = e._rid order by t.rowid')
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        with transaction(con):
+            con.execute(f'create or replace table raw."{table.name}" as select t.* replace ({replaced}) '
+                        f'from raw."{table.name}" t left join _encrypted e on t.rowid = e._rid order by t.rowid')
     finally:
         con.unregister("_encrypted")
     audit.append("plain_columns_encrypted", now=now, table=table.name, columns=plain, rows=rows.num_rows,

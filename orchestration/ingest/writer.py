@@ -29,6 +29,7 @@ from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables, la
 from privacy.ingest import protect_table
 from privacy.rights.rectify import corrections, reapply
 from privacy.rights.warehouse import column_types
+from privacy.transaction import transaction
 
 CHUNK_ROWS = 200_000  # rows protected at a time when every transform is vectorised (Arrow in, Arrow out)
 # ... and when a transform works value by value (encryption, redaction): each value, its ciphertext
@@ -279,8 +280,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
                    .append_column("_source_line", chunk["_source_line"])
                    .append_column("_batch_id", pa.array([batch_id] * len(at), pa.string())))
 
-    con.execute("begin")
-    try:
+    with transaction(con):
         # What rectifications corrected in the file's rows (Art. 16) goes back into the same content
         # loaded again; a changed file is the source system's new word, and the load says so.
         saved = corrections(con, table, path.name)
@@ -300,10 +300,6 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
         # rows without an entry.
         ctx.audit.append("ingest_batch", now=ctx.now, batch_id=batch_id,
                          **{k: v for k, v in asdict(result).items() if k not in ("rule_counts", "table_failures", "skipped")})
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return result
 
 
@@ -317,8 +313,7 @@ def unload_file(con: duckdb.DuckDBPyConnection, source: str, file: str, batch_id
     if _latest_key(con, source, file) in (None, UNLOADED):
         raise LandingFileError(f"{source} holds no rows of a file named {file}: `klantkluis status` lists the "
                                "files loaded earlier that are no longer in the landing zone")
-    con.execute("begin")
-    try:
+    with transaction(con):
         rectified = con.execute(f'select count(*) from raw."{source}" where _source_file = ? and _rectified is not null',
                                 [file]).fetchone()[0] if "_rectified" in column_types(con, "raw", source) else 0
         rows = con.execute(f'delete from raw."{source}" where _source_file = ?', [file]).fetchone()[0]
@@ -327,8 +322,4 @@ def unload_file(con: duckdb.DuckDBPyConnection, source: str, file: str, batch_id
                     [batch_id, source, file, UNLOADED, now])
         audit.append("landing_file_unloaded", now=now, batch_id=batch_id, source=source, file=file, rows=rows,
                      quarantined=quarantined)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return rows, quarantined, rectified

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from privacy.transaction import transaction
+
 TABLES = """
 create table if not exists email_index (email_hmac text not null, kind text not null, subject_id text not null,
     source text not null, file text not null);
@@ -58,8 +60,7 @@ class BlindIndex:
     def index_file(self, source: str, file: str, stamp: str, entries: list[tuple[str, str, str]],
                    names: set[str] = frozenset()) -> None:
         """Replace the blind-index entries (email_hmac, kind, subject_id) and name HMACs of one file."""
-        self._db.execute("begin immediate")
-        try:
+        with transaction(self._db, "begin immediate"):
             self._db.execute("delete from email_index where source = ? and file = ?", (source, file))
             self._db.execute("delete from name_index where source = ? and file = ?", (source, file))
             rows = [(h, k, s, source, file) for h, k, s in entries if h and s]
@@ -76,10 +77,6 @@ class BlindIndex:
             if rebuild:
                 _create_indexes(self._db)
             self._db.execute("insert or replace into indexed_files values (?, ?, ?)", (source, file, stamp))
-            self._db.execute("commit")
-        except BaseException:
-            self._db.execute("rollback")
-            raise
 
     def _entries(self) -> int:
         return sum(self._db.execute(f"select count(*) from {t}").fetchone()[0] for t in ("email_index", "name_index"))
@@ -132,8 +129,7 @@ class BlindIndex:
         left (Art. 5(1)(e)), but those read from the files in ``keep``; returns the entries removed."""
         if not subject_ids:
             return 0
-        self._db.execute("begin immediate")  # one transaction, temporary lists: 200 k subjects in seconds
-        try:
+        with transaction(self._db, "begin immediate"):  # one transaction, temporary lists: 200 k subjects in seconds
             self._db.execute("create temp table if not exists forgetting (subject_id text primary key) without rowid")
             self._db.execute("create temp table if not exists keeping (source text, file text, "
                              "primary key (source, file)) without rowid")
@@ -145,9 +141,5 @@ class BlindIndex:
             ).rowcount
             self._db.execute("delete from temp.forgetting")
             self._db.execute("delete from temp.keeping")
-            self._db.execute("commit")
-        except BaseException:
-            self._db.execute("rollback")
-            raise
         self._db.execute("pragma wal_checkpoint(truncate)")  # secure_delete zeroes the pages; WAL too
         return gone

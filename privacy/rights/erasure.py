@@ -24,6 +24,7 @@ from privacy.policy import Policy, RetentionRule
 from privacy.retention import ANONYMOUS_PREFIX, anonymised_columns, token_salt, token_sets, tokenised_columns
 from privacy.rights.warehouse import SUBJECT_COLUMN, Relation, subject_relations
 from privacy.tables import LOAD_COLUMNS, Classification
+from privacy.transaction import transaction
 
 DETACHED = "erased:"  # prefix of _source_file: a reload of the landing file must not drop the kept row
 
@@ -61,8 +62,7 @@ def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classifi
     marks = ", ".join("?" * len(ids))
     batches = bool(con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
                                "and table_name = '_batches'").fetchone()[0])
-    con.execute("begin")
-    try:
+    with transaction(con):
         for rel in subject_relations(con, views=False) if ids else []:
             where = f"where {SUBJECT_COLUMN} in ({marks})"
             if rel.schema == "raw" and rel.name in keep:
@@ -78,10 +78,6 @@ def erase(con, subject_ids: Sequence[str], *, keystore, classification: Classifi
                 result.removed.append({"table": rel.dataset, "rows": n})
         if before_commit is not None:
             before_commit(result)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     audit.append("erasure", actor=actor, now=now, subjects=len(ids), keys_shredded=shredded,
                  removed={r["table"]: r["rows"] for r in result.removed},
                  kept={k["table"]: k["rows"] for k in result.kept})

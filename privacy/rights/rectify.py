@@ -22,6 +22,7 @@ from privacy.ingest import protect
 from privacy.retention import latest_first
 from privacy.rights.warehouse import SUBJECT_COLUMN, column_types, subject_relations
 from privacy.tables import BOOKKEEPING, RECTIFIED, Table
+from privacy.transaction import transaction
 
 EDITABLE = ("encrypt", "keep")
 
@@ -87,8 +88,7 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
                         pseudonymiser=pseudonymiser, now=now)
     names = [c.name for c in affected]
     changed = {f"raw.{table.name}": len(rowids)}
-    con.execute("begin")
-    try:
+    with transaction(con):
         sets, mark = ", ".join(f'"{n}" = ?' for n in names), []
         if RECTIFIED in cols:  # the fields corrected in the row, so a reload of its unchanged file keeps them
             sets += (f", {RECTIFIED} = case when list_contains(string_split(coalesce({RECTIFIED}, ''), ','), ?) "
@@ -109,10 +109,6 @@ def rectify(con, table: Table, subject_id: str, natural_key: str, field: str, va
                                 [plain[c] for c in columns] + [subject_id]
                                 + [v for c in columns for v in sorted(wrong_derived.get(c, set()) - {None})]).fetchone()[0]
                 changed[rel.dataset] = n
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     audit.append("rectification", actor=actor, now=now, subject_id=subject_id, table=table.name, field=field,
                  rows=changed)
     return changed

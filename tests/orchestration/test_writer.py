@@ -196,6 +196,28 @@ def test_a_load_the_audit_log_cannot_record_is_not_made(landing, monkeypatch, tm
     assert counts == (0, 0)
 
 
+def test_an_interrupted_load_is_rolled_back_and_the_file_loads_on_the_same_connection(landing, monkeypatch, tmp_path):
+    """An interrupt (Ctrl-C, a run stopped from the UI) is no Exception: the load was left half-made
+    in an open transaction, which this connection's next load could not begin."""
+    ctx, table, path = _orders(landing, monkeypatch, tmp_path)
+    append = ctx.audit.append
+
+    def interrupted(event, **kwargs):
+        if event == "ingest_batch":
+            raise KeyboardInterrupt
+        return append(event, **kwargs)
+
+    monkeypatch.setattr(ctx.audit, "append", interrupted)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        with pytest.raises(KeyboardInterrupt):
+            writer.load_file(con, table, path, ctx, chunk_rows=50)
+        counts = con.execute("select (select count(*) from raw.orders), (select count(*) from raw._batches)").fetchone()
+        monkeypatch.setattr(ctx.audit, "append", append)
+        loaded = writer.load_file(con, table, path, ctx, chunk_rows=50).loaded
+    ctx.close()
+    assert counts == (0, 0) and loaded > 0
+
+
 def test_loading_a_file_again_replaces_its_rows_and_keeps_when_they_were_first_quarantined(
         landing, monkeypatch, tmp_path):
     _demo_keys(monkeypatch)
