@@ -96,7 +96,7 @@ def _assess(args, paths: Paths) -> int:
 def _record(args, paths: Paths) -> int:
     """Record a breach in the register (Art. 33(5)) and write the draft notification (Art. 33(3))."""
     from privacy.breach import verdict
-    from privacy.breach_register import REGISTER_FILE, local, record_breach, write_notification
+    from privacy.breach_register import local, record_breach, write_notification
     from privacy.policy import load_policy
 
     now = datetime.now(timezone.utc)
@@ -107,13 +107,13 @@ def _record(args, paths: Paths) -> int:
         return 2
     policy = load_policy()  # a policy.yml that cannot be read stops before anything is written
     found = assessment(paths, Path(args.file), args.source)
-    breach = record_breach(paths.state / REGISTER_FILE, found, discovered=discovered, now=now,
+    breach = record_breach(paths.breaches, found, discovered=discovered, now=now,
                            description=args.description)
     paths.audit().append("breach_recorded", now=now, breach_id=breach.id, file=Path(found.file).name,
                          subjects=found.subjects, records=found.records, plain_personal_columns=len(found.plain))
-    drafts = write_notification(paths.register / "breaches", breach, found, policy, str(paths.key_dir))
+    drafts = write_notification(paths.breach_drafts, breach, found, policy, str(paths.key_dir))
     hours = (breach.notify_by - now).total_seconds() / 3600
-    print(f"Breach {breach.id} recorded in {paths.state / REGISTER_FILE} (Art. 33(5)).")
+    print(f"Breach {breach.id} recorded in {paths.breaches} (Art. 33(5)).")
     print(f"Notify {policy.supervisory_authority.split(',')[0]} by {local(breach.notify_by)} "
           + (f"({hours:.0f} hours from now; Art. 33(1))." if hours > 0 else
              "(the 72 hours have passed: give the reasons for the delay, Art. 33(1))."))

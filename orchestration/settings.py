@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from privacy import paths as privacy_paths
+from privacy.breach_register import REGISTER_FILE
 from privacy.exceptions import PrivacyError
 from privacy.paths import HOME_VAR
 from privacy.rights.requests import LOCAL_TIME
@@ -136,6 +137,8 @@ class Paths:
     inbox = property(lambda self: self.home / "inbox")
     outbox = property(lambda self: self.home / "outbox")
     register = property(lambda self: self.home / "register")
+    breaches = property(lambda self: self.state / REGISTER_FILE)  # the breach register (Art. 33(5))
+    breach_drafts = property(lambda self: self.register / "breaches")  # its draft notifications (Art. 33(3))
     dagster_home = property(lambda self: self.home / "dagster")
     dbt_build = property(lambda self: self.home / "dbt")  # the last dbt build's log, run results, compiled SQL
     mapping = property(lambda self: self.home / "sources.yml")

@@ -29,7 +29,6 @@ storage, a ticket) from time to time.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
@@ -44,7 +43,7 @@ from pathlib import Path
 
 from privacy import _keys
 from privacy.exceptions import AuditTampered, KeyFileError
-from privacy.paths import fsync_dir, private_dir, state_dir, write_private
+from privacy.paths import fsync_dir, locked_file, private_dir, state_dir, write_private
 from privacy.paths import key_dir as env_key_dir
 
 GENESIS = "0" * 64
@@ -218,23 +217,12 @@ class AuditLog:
 
     @contextmanager
     def _locked(self, shared: bool = False) -> Iterator:
-        """The log file, open for appending and locked against other writers; or, ``shared``, open
-        for reading while no one writes. One that waited while `expire` replaced the file opens the
-        new one, so no entry lands in the old file and no reader takes the old file for the log."""
+        """The log file, open for appending and locked against other writers (``expire`` replaces it
+        under this lock); or, ``shared``, open for reading while no one writes (``locked_file``)."""
         if not shared:
             private_dir(self.path.parent)
-        while True:
-            flags = os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT | os.O_APPEND
-            fd = os.open(self.path, flags, 0o600)
-            with os.fdopen(fd, "rb" if shared else "r+b") as f:
-                fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-                try:
-                    current = os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino
-                except FileNotFoundError:
-                    current = False
-                if current:
-                    yield f
-                    return
+        with locked_file(self.path, shared=shared) as f:
+            yield f
 
     def _entry(self, f, event: str, actor: str, now: datetime | None, details: dict, key: _Key) -> dict:
         seq, prev = self._chain_end(f, key)

@@ -5,6 +5,8 @@ Each breach is one JSON line in ``<home>/state/breaches.jsonl`` (0600, beside th
 when it was discovered, the deadline 72 hours later, the file and what its assessment
 (``privacy.breach``) found, as counts and column names. The draft fills the items of Art. 33(3)(a)-(d)
 that the file tells and leaves placeholders, in [brackets], for what only the privacy officer knows.
+The register and the drafts are kept as long as the policy's rule ``breach_register`` says, then
+removed by the daily retention sweep (``expire``, Art. 5(1)(e)).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from privacy.audit import timestamp
-from privacy.paths import private_dir, write_private
+from privacy.paths import locked_file, private_dir, write_private
 from privacy.breach import BESIDE_PSEUDONYM, ENCRYPTED, PLAIN, PSEUDONYMISED, REDACTED, Assessment, verdict
 from privacy.policy import Policy
 from privacy.rights.requests import LOCAL_TIME
 
 NOTIFY_WITHIN = timedelta(hours=72)  # Art. 33(1): "not later than 72 hours after having become aware of it"
 REGISTER_FILE = "breaches.jsonl"
+RULE = "breach_register"  # the policy's retention rule of the register and its drafts (Art. 5(1)(e))
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,44 @@ def record_breach(register: Path, assessment: Assessment, *, discovered: datetim
                                                                       BESIDE_PSEUDONYM)}}
                         for t in assessment.tables if t.personal]}
     private_dir(register.parent)
-    fd = os.open(register, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with locked_file(register) as f:  # `expire` may be replacing the register meanwhile
+        f.write((json.dumps(entry, ensure_ascii=False) + "\n").encode())
+        f.flush()
+        os.fsync(f.fileno())
     return breach
+
+
+def expire(register: Path, drafts: Path, policy: Policy, *, now: datetime) -> list[str]:
+    """The breach register's own storage limitation (Art. 5(1)(e)): the breaches recorded before
+    the rule ``breach_register`` counts back from ``now`` leave the register, and their draft
+    notifications leave ``drafts``. The register is replaced whole under its lock, so a breach
+    recorded meanwhile is kept. Returns the ids removed; none under a policy without the rule.
+    A register with a line that is not a breach record is left as it is (ValueError naming the line):
+    what cannot be read cannot be judged."""
+    rule = policy.retention.get(RULE)
+    if rule is None or not register.is_file():
+        return []
+    cut = timestamp(rule.cutoff(now))
+    with locked_file(register) as f:
+        lines = f.read().decode("utf-8").splitlines(keepends=True)
+        old = []  # per line: whether it is past the rule
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                old.append(False)
+                continue
+            try:
+                entry = json.loads(line)
+                old.append(entry["recorded_at"] < cut)
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"{register}: line {number} is not a breach record, so no breach expired; put it "
+                                 "right (or the register back from a backup)") from None
+        gone = [json.loads(line)["id"] for line, past in zip(lines, old) if past]
+        if gone:
+            write_private(register, [line.encode() for line, past in zip(lines, old) if not past])
+    for breach_id in gone:  # after the register: a stop in between leaves drafts of no breach, never the reverse
+        for lang in ("en", "nl"):
+            (drafts / f"{breach_id}.{lang}.md").unlink(missing_ok=True)
+    return gone
 
 
 def recorded(register: Path) -> list[dict]:

@@ -11,8 +11,10 @@ orchestration can point them elsewhere.
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 HOME_VAR = "KLANTKLUIS_HOME"
@@ -60,6 +62,26 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def locked_file(path: Path, *, shared: bool = False) -> Iterator:
+    """``path`` open for appending (created 0600) and locked against other writers; or, ``shared``,
+    open for reading while no one writes. A writer may replace the file whole under this lock
+    (``write_private``): one that waited meanwhile opens the new file, so nothing is appended to the
+    replaced one and no reader takes it for the current one (Art. 5(2), 32(1)(b))."""
+    while True:
+        flags = os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT | os.O_APPEND
+        fd = os.open(path, flags, 0o600)
+        with os.fdopen(fd, "rb" if shared else "r+b") as f:
+            fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            try:
+                current = os.stat(path).st_ino == os.fstat(f.fileno()).st_ino
+            except FileNotFoundError:
+                current = False
+            if current:
+                yield f
+                return
 
 
 def write_private(path: Path, data: bytes | str | Iterable[bytes]) -> Path:

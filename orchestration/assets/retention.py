@@ -26,7 +26,7 @@ from orchestration.requests.erasure import record_pending, unfinished
 from orchestration.requests.service import RequestService
 from orchestration.resources import KlantkluisResource, run_time
 from orchestration.settings import DBT_PROJECT_DIR, TIME_ZONE, sql_string
-from privacy import retention
+from privacy import breach_register, retention
 from privacy.classification import load_classification
 from privacy.exceptions import AuditTampered
 from privacy.policy import load_policy
@@ -90,6 +90,24 @@ def _audit_entries(context, klantkluis: KlantkluisResource, policy, now: datetim
         context.log.warning("The audit log does not verify, so none of its entries expired; run "
                             "`klantkluis audit-verify` and investigate")
         return None
+
+
+def _breach_records(context, klantkluis: KlantkluisResource, policy, audit, now: datetime) -> int:
+    """Remove the breaches recorded before the rule ``breach_register`` from the register, with
+    their draft notifications (``privacy.breach_register.expire``); returns how many. A failure is a
+    warning (the class name only), as for the request files: the next sweep tries again."""
+    try:
+        gone = breach_register.expire(klantkluis.paths.breaches, klantkluis.paths.breach_drafts, policy, now=now)
+    except OSError as exc:
+        context.log.warning(f"Breach records past their retention were not removed ({type(exc).__name__}); "
+                            "the next sweep tries again")
+        return 0
+    except ValueError as exc:  # a damaged register: for the privacy officer to put right
+        context.log.warning(str(exc))
+        return 0
+    if gone:
+        audit.append("breach_records_expired", now=now, rule=breach_register.RULE, breaches=gone)
+    return len(gone)
 
 
 def _run_history(context, policy, audit, now: datetime) -> int:
@@ -203,8 +221,8 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
                     "the date their period counts from past its due time (a warning: they are not deleted), and "
                     "rewrites the warehouse file without the deleted rows' bytes before their rule "
                     "(deleted_rows_in_file) runs out; removes rejected request documents, access exports, "
-                    "request records, erasure tombstones, audit log entries and Dagster's record of runs past "
-                    "their rules. Runs after ingest and before dbt staging.",
+                    "request records, erasure tombstones, audit log entries, recorded breaches and Dagster's "
+                    "record of runs past their rules. Runs after ingest and before dbt staging.",
         check_specs=[AssetCheckSpec(CHECK, asset=SWEEP_KEY, blocking=True,
                                     description="After the sweep no row of the raw layer or a snapshot is past "
                                                 "its retention rule at the run's time. When it fails, nothing "
@@ -278,6 +296,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
         files = _request_files(context, klantkluis, now)
         expired = _audit_entries(context, klantkluis, policy, now)
         runs = _run_history(context, policy, audit, now)
+        breaches = _breach_records(context, klantkluis, policy, audit, now)
         swept = {f"{s.table} ({s.rule}, {s.action})": done[s.relation] for s in due.steps}
         per_table = {f"rows/{s.table}": done[s.relation] for s in due.steps}
         context.log.info(f"Retention sweep at {now.isoformat()}: {sum(done.values())} rows deleted or anonymised, "
@@ -299,6 +318,7 @@ def build_retention_sweep(ingest_keys: list[AssetKey]):
             "audit_log_verifies": expired is not None, **{f"retired/{k}": n for k, n in retired.items()},
             "erasures_reapplied": len(erased),
             "withdrawals_reapplied": len(withdrawn), f"{RUN_HISTORY}_expired": runs,
+            "breach_records_expired": breaches,
             f"{TOMBSTONES}_expired": tombstones, UNCOMPACTED: uncompacted})
 
     return retention_sweep

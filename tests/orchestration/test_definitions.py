@@ -344,6 +344,32 @@ def test_the_sweep_removes_dagsters_record_of_runs_past_the_rule_run_history():
     assert events == [("run_history_expired", {"now": now, "rule": RUN_HISTORY, "count": 2})]
 
 
+def test_the_sweep_removes_the_breaches_recorded_before_the_rule_breach_register(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from orchestration.assets.retention import _breach_records
+    from orchestration.settings import Paths
+    from privacy.breach import Assessment
+    from privacy.breach_register import RULE, record_breach, recorded
+    from privacy.policy import load_policy
+
+    paths, policy, events, warned = Paths.from_home(tmp_path, tmp_path / "keys"), load_policy(), [], []
+    context = SimpleNamespace(log=SimpleNamespace(warning=warned.append))
+    audit = SimpleNamespace(append=lambda event, **fields: events.append((event, fields)))
+    now = datetime(2026, 12, 7, tzinfo=timezone.utc)
+    breach = record_breach(paths.breaches, Assessment("/tmp/copy.csv", "landing", (), 0), discovered=now, now=now)
+    later = now + timedelta(days=policy.retention[RULE].duration_days)
+    assert _breach_records(context, SimpleNamespace(paths=paths), policy, audit, later - timedelta(days=1)) == 0
+    assert _breach_records(context, SimpleNamespace(paths=paths), policy, audit, later) == 1
+    assert recorded(paths.breaches) == [] and warned == []
+    assert events == [("breach_records_expired", {"now": later, "rule": RULE, "breaches": [breach.id]})]
+    paths.breaches.write_text("\na line edited by hand\n")  # the sweep goes on, with a warning quoting no line
+    assert _breach_records(context, SimpleNamespace(paths=paths), policy, audit, later + timedelta(days=9999)) == 0
+    assert warned == [f"{paths.breaches}: line 2 is not a breach record, so no breach expired; put it right (or the "
+                      "register back from a backup)"] and paths.breaches.read_text() == "\na line edited by hand\n"
+
+
 def test_the_run_history_sweep_leaves_no_file_of_the_runs_it_removes(tmp_path):
     """Dagster's delete_run drops a run's rows, not its files: on a local instance each run keeps an
     event-log shard (history/runs/<id>.db, about a megabyte) and its captured log lines

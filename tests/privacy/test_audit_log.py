@@ -266,7 +266,7 @@ def test_a_writer_waiting_during_expire_appends_to_the_new_file(audit, now, monk
         assert opened.wait(5)
         real_replace(src, dst)
 
-    monkeypatch.setattr(module.fcntl, "flock", flock)
+    monkeypatch.setattr(fcntl, "flock", flock)  # the module itself: privacy.paths.locked_file takes the lock
     monkeypatch.setattr(module.os, "replace", replace)
     assert audit.expire(now + timedelta(days=5), rule="audit_log", now=now + timedelta(days=20)) == 2
     writer[0].join()

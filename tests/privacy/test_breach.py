@@ -9,7 +9,7 @@ import pytest
 
 from privacy.breach import (BESIDE_PSEUDONYM, ENCRYPTED, NON_PERSONAL, PLAIN, PSEUDONYMISED, REDACTED, UNCLASSIFIED,
                             assess_duckdb, assess_landing, render, verdict)
-from privacy.breach_register import Breach, notification, record_breach, recorded, write_notification
+from privacy.breach_register import Breach, expire, notification, record_breach, recorded, write_notification
 from privacy.classification import load_classification, load_seeds, load_policy
 from privacy.paths import PROJECT_DIR
 
@@ -123,6 +123,27 @@ def test_a_breach_is_recorded_with_its_deadline_and_a_draft_in_english_and_dutch
     assert not on_time.late and "Reasons for the delay" not in notification(on_time, found, policy, "k")
     assert [e["id"] for e in recorded(register)] == [breach.id, on_time.id]
     assert json.loads(register.read_text().splitlines()[1])["description"] is None
+
+
+def test_breaches_recorded_before_the_rule_leave_the_register_with_their_drafts(classification, tmp_path):
+    """The register is kept by the policy's rule breach_register (Art. 5(1)(e)); it had no rule and grew for ever."""
+    with duckdb.connect() as con:
+        _warehouse(con)
+        found = assess_duckdb(con, "/backups/warehouse.duckdb", classification)
+    register, drafts, policy = tmp_path / "state" / "breaches.jsonl", tmp_path / "register" / "breaches", load_policy()
+    years = policy.retention["breach_register"].duration_days
+    old, kept = (record_breach(register, found, discovered=at, now=at) for at in (NOW, NOW + timedelta(days=1)))
+    for breach in (old, kept):
+        write_notification(drafts, breach, found, policy, "k")
+    assert expire(register, drafts, policy, now=NOW + timedelta(days=years - 1)) == []
+    assert expire(register, drafts, policy, now=NOW + timedelta(days=years)) == [old.id]
+    assert [e["id"] for e in recorded(register)] == [kept.id] and register.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in drafts.iterdir()) == [f"{kept.id}.en.md", f"{kept.id}.nl.md"]
+    later = record_breach(register, found, discovered=NOW, now=NOW + timedelta(days=years))  # appends to the new file
+    assert [e["id"] for e in recorded(register)] == [kept.id, later.id]
+    without = load_policy()
+    del without.retention["breach_register"]
+    assert expire(register, drafts, without, now=NOW + timedelta(days=9 * years)) == []
 
 
 def test_a_duckdb_file_of_another_product_with_any_table_name_is_assessed(classification):

@@ -134,9 +134,11 @@ def test_the_records_outside_the_warehouse_are_among_their_purposes_data_and_sub
                       if row[0] == "privacy_compliance")
     assert policy.subject_categories["employee"] in compliance[5]
     assert compliance[6].endswith("outside the warehouse, by retention rule: consent_records, rejected_requests, "
-                                  "access_exports, request_records, audit_log, lookup_indexes, erasure_tombstones")
+                                  "access_exports, request_records, audit_log, lookup_indexes, erasure_tombstones, "
+                                  "breach_register")  # the breach register had no rule and was in no purpose
     employees = next(row for row in sections["Categories of data subjects"] if row[0] == "employee")
-    assert employees[2].endswith("; outside the warehouse, by retention rule: request_records, audit_log")
+    assert employees[2].endswith("; outside the warehouse, by retention rule: request_records, audit_log, "
+                                 "breach_register")
 
 
 def test_each_consent_purpose_names_the_processing_that_needs_it_or_says_none_does():
