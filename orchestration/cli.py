@@ -222,7 +222,8 @@ def _unload(args, paths: Paths) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klantkluis", description=__doc__)
-    parser.add_argument("--home", help="installation folder (default: $KLANTKLUIS_HOME or ./data)")
+    parser.add_argument("--home", help="installation folder (default: $KLANTKLUIS_HOME, else data/ in the project "
+                                       "folder, wherever you run it from)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the demo landing zone if it is absent")
     demo.add_argument("--customers", type=positive, default=10_000, help="number of customers (default 10000)")
