@@ -264,13 +264,16 @@ def gate_fix(source: str) -> str:
 def build_ingest_asset(table) -> AssetsDefinition:
     """The ingest asset for one classified raw table (see the sources YAML of the dbt project)."""
     key = AssetKey(["raw", table.name])
+    transforms = {c.transform for c in table.columns}
+    steps = ["validates", "quarantines", "pseudonymises", *(["encrypts"] if "encrypt" in transforms else []),
+             *(["redacts free text"] if "redact" in transforms else [])]
 
     @asset(
         key=key, group_name="ingest", owners=OWNERS, kinds={"python", "duckdb"},
         description=(f"{table.description.strip()}\n\nReads `<KLANTKLUIS_HOME>/landing/{table.name}/` "
-                     "(or the files configured in `sources.yml`), validates, quarantines, pseudonymises "
-                     f"and encrypts, and writes `raw.{table.name}`. Unchanged files are skipped, unless the run "
-                     f"has the tag `{RELOAD_TAG}: all`."),
+                     f"(or the files configured in `sources.yml`), {', '.join(steps[:-1])} and {steps[-1]}, and "
+                     f"writes `raw.{table.name}`. Unchanged files are skipped, unless the run has the tag "
+                     f"`{RELOAD_TAG}: all`."),
         metadata={"subject_kind": table.subject.kind, "natural_key": table.subject.key},
         check_specs=[AssetCheckSpec("expectations", asset=key, blocking=True,
                                     description=f"The {table.name} expectation suite: rules broken and rows "

@@ -56,6 +56,19 @@ def test_assets_have_groups_descriptions_and_owners():
         assert node.owners, key
 
 
+def test_an_ingest_asset_says_which_protections_its_table_gets():
+    """Docs review: every ingest asset said it encrypts (orders encrypt nothing) and none that it redacts."""
+    from dagster import AssetKey
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    said = {t: graph.get(AssetKey(["raw", t])).description for t in ("orders", "crm_customers", "interactions")}
+    assert "quarantines and pseudonymises, and writes `raw.orders`" in said["orders"]
+    assert "pseudonymises and encrypts, and writes" in said["crm_customers"]
+    assert "pseudonymises, encrypts and redacts free text, and writes" in said["interactions"]
+
+
 def test_dbt_assets_show_their_file_and_their_code_under_its_own_language():
     """BI review: a seed showed an empty "Raw SQL" block and a Python model its code as "Raw SQL"."""
     from dagster import AssetKey
