@@ -96,11 +96,11 @@ def expire(register: Path, drafts: Path, policy: Policy, *, now: datetime) -> li
                 raise ValueError(f"{register}: line {number} is not a breach record, so no breach expired; put it "
                                  "right (or the register back from a backup)") from None
         gone = [json.loads(line)["id"] for line, past in zip(lines, old) if past]
+        for breach_id in gone:  # first: a failure here leaves the register whole, for the next sweep to try again
+            for lang in ("en", "nl"):
+                (drafts / f"{breach_id}.{lang}.md").unlink(missing_ok=True)
         if gone:
             write_private(register, [line.encode() for line, past in zip(lines, old) if not past])
-    for breach_id in gone:  # after the register: a stop in between leaves drafts of no breach, never the reverse
-        for lang in ("en", "nl"):
-            (drafts / f"{breach_id}.{lang}.md").unlink(missing_ok=True)
     return gone
 
 
