@@ -25,15 +25,15 @@ from privacy.pseudonym import Pseudonymiser, pseudonymiser_from_env
 DUPLICATE_RULE = "exact_duplicate_of_an_earlier_row"
 
 
-def rule_failures(source: str, rows: pd.DataFrame | pa.Table, now: datetime) -> tuple[pd.DataFrame, list[str]]:
+def rule_failures(source: str, rows: pa.Table, now: datetime) -> tuple[pd.DataFrame, list[str]]:
     """Row-level rule failures (row_index, rule) from the source's expectation suite (Art. 5(1)(d)).
 
     Exact copies of an earlier row are quarantined too (loading them would double-count).
     Also returns the table-level rules that failed (such as a missing column)."""
     from expectations.validate import validate
 
-    # Arrow tables keep their _source_line column: validate ignores columns named "_...".
-    outcome = validate(source, rows if isinstance(rows, pa.Table) else rows.drop(columns="_source_line"), now)
+    # The rows keep their _source_line column: validate ignores columns named "_...".
+    outcome = validate(source, rows, now)
     duplicates = pd.DataFrame({"row_index": outcome.collapsed, "rule": DUPLICATE_RULE})
     return pd.concat([outcome.failures, duplicates], ignore_index=True), outcome.table_failures
 
@@ -69,7 +69,7 @@ class IngestContext:
             return [None] * len(values)
         return encrypt_values(values, subject_ids, table, column, self.keystore)
 
-    def validate(self, source: str, rows: pd.DataFrame | pa.Table) -> tuple[pd.DataFrame, list[str]]:
+    def validate(self, source: str, rows: pa.Table) -> tuple[pd.DataFrame, list[str]]:
         """``rule_failures`` at this run's time."""
         return rule_failures(source, rows, self.now)
 
