@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from orchestration.ingest.reader import FileRead
+from orchestration.ingest.reader import Reject
 from privacy.retention import quarantine_key
 
 COLUMNS = ["source", "file", "line", "rule", "subject_id", "record", "batch_id", "loaded_at"]
@@ -23,17 +23,18 @@ def passes_gate(input_rows: int, quarantined: int, table_failures: str | None, m
     return not table_failures and (quarantined / input_rows if input_rows else 0.0) <= max_share
 
 
-def quarantine_frame(ctx, table, file: str, batch_id: str, read: FileRead, failures: pd.DataFrame,
-                     now: datetime) -> pd.DataFrame:
-    """One quarantine row per rejected line and per row that broke one or more row-level rules."""
+def quarantine_frame(ctx, table, file: str, batch_id: str, rows: pd.DataFrame, rejects: list[Reject],
+                     failures: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """One quarantine row per rejected line and per row that broke one or more row-level rules
+    (`rows`: at least those rows, indexed by their row_index, with _source_line)."""
     rules = failures.groupby("row_index")["rule"].agg(lambda r: "; ".join(sorted(set(r))))
-    bad = read.rows.loc[rules.index]
+    bad = rows.loc[rules.index]
     records = [json.dumps({k: v for k, v in row.items() if k != "_source_line"}, ensure_ascii=False)
                for row in bad.to_dict("records")]
     keys = bad[table.subject.key].tolist() if len(bad) else []
     lines = bad["_source_line"].tolist()
     reasons = rules.tolist()
-    for reject in read.rejects:
+    for reject in rejects:
         records.append(json.dumps({"line": reject.text}, ensure_ascii=False))
         keys.append(None)
         lines.append(reject.line)

@@ -15,7 +15,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -73,18 +72,6 @@ class Reject:
     line: int
     reason: str
     text: str
-
-
-@dataclass
-class FileRead:
-    rows: pd.DataFrame  # expected columns as str (None for empty) plus _source_line
-    rejects: list[Reject] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    missing_columns: list[str] = field(default_factory=list)
-
-    @property
-    def input_rows(self) -> int:
-        return len(self.rows) + len(self.rejects)
 
 
 def _check_header(path: Path, header: list[str], expected: list[str], mapping: dict[str, str],
@@ -701,12 +688,6 @@ class TableRead:
     def input_rows(self) -> int:
         return self.rows.num_rows + len(self.rejects)
 
-    def to_file_read(self) -> FileRead:
-        df = self.rows.to_pandas()
-        data = [c for c in df.columns if c != "_source_line"]
-        df[data] = df[data].astype(object)
-        return FileRead(df, self.rejects, self.ignored_columns, self.missing_columns)
-
 
 READERS = {".csv": _read_csv_table, ".jsonl": _read_jsonl, ".parquet": _read_parquet}
 
@@ -731,9 +712,3 @@ def read_landing_table(path: Path, expected: list[str], read_as: ReadAs | None =
     if not path.is_file():
         raise LandingFileError(f"{path}: file not found; check the landing folder setting.")
     return reader(path, expected, read_as or ReadAs(), frozenset(optional))
-
-
-def read_landing_file(path: Path, expected: list[str], read_as: ReadAs | None = None,
-                      optional: frozenset[str] = frozenset()) -> FileRead:
-    """`read_landing_table` as a pandas frame: object columns (str or None) plus _source_line."""
-    return read_landing_table(path, expected, read_as, optional).to_file_read()

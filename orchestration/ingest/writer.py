@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orchestration.ingest.quarantine import quarantine_frame
-from orchestration.ingest.reader import FileRead, LandingFileError, ReadAs, read_landing_table
+from orchestration.ingest.reader import LandingFileError, ReadAs, read_landing_table
 from orchestration.ingest.schema import LATEST_LOAD_FIRST, ensure_raw_tables, landing_columns, optional_columns
 from privacy.ingest import protect_table
 from privacy.rights.rectify import corrections, reapply
@@ -255,7 +255,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table, path: Path, ctx, *, full_re
     bad = np.unique(failures["row_index"].to_numpy(dtype=np.int64))
     bad_rows = rows.take(pa.array(bad, pa.int64())).to_pandas()
     bad_rows.index = bad
-    quarantine = quarantine_frame(ctx, table, path.name, batch_id, FileRead(bad_rows, rejects), failures,
+    quarantine = quarantine_frame(ctx, table, path.name, batch_id, bad_rows, rejects, failures,
                                   _first_loaded(con, table.name, path.name, sha) or ctx.now)
     result = BatchResult(table.name, path.name, input_rows, int(load.sum()), len(quarantine), int(erased.sum()),
                          rule_counts=_rule_counts(failures, rejects), table_failures=table_failures)

@@ -98,11 +98,12 @@ def test_every_defect_is_caught_by_the_reader_or_its_rule(landing):
     found: dict[tuple, set] = {}
     for path in sorted(landing.glob("*/*")):
         source, name = path.parent.name, f"{path.parent.name}/{path.name}"
-        read = reader.read_landing_file(path, SOURCES[source])
+        read = reader.read_landing_table(path, SOURCES[source])
         for reject in read.rejects:
             found.setdefault((name, reject.line), set()).add(f"reader:{reject.reason}")
-        outcome = validate(source, read.rows, NOW)
-        lines = read.rows["_source_line"]
+        rows = read.rows.to_pandas()
+        outcome = validate(source, rows, NOW)
+        lines = rows["_source_line"]
         for index, rule in zip(outcome.failures["row_index"], outcome.failures["rule"]):
             found.setdefault((name, int(lines[index])), set()).add(f"rule:{rule}")
         for index in outcome.collapsed:

@@ -17,7 +17,7 @@ from dagster import AssetKey, DagsterInstance
 
 from orchestration.demo.generate import DEFAULT_AS_OF
 from orchestration.headlines import PREFIX, all_figures
-from orchestration.ingest.reader import read_landing_file
+from orchestration.ingest.reader import read_landing_table
 from orchestration.ingest.schema import landing_columns
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def test_counts_reconcile_from_landing_to_raw_to_staging(built):
     home, counts = built
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         for table in SOURCES:
-            landed = sum(read_landing_file(p, landing_columns(table)).input_rows
+            landed = sum(read_landing_table(p, landing_columns(table)).input_rows
                          for p in sorted((home / "landing" / table.name).iterdir()))
             n_in, loaded, quarantined, suppressed = con.execute(
                 "select sum(input_rows), sum(loaded), sum(quarantined), sum(suppressed) from (select * from raw._batches "
@@ -93,8 +93,8 @@ def _landing_personal_values(home: Path) -> list[str]:
     values = set()
     for source in ("crm_customers", "leads"):
         for path in sorted((home / "landing" / source).iterdir()):
-            rows = read_landing_file(path, ["first_name", "last_name", "email", "phone"]
-                                     + (["iban"] if source == "crm_customers" else [])).rows
+            rows = read_landing_table(path, ["first_name", "last_name", "email", "phone"]
+                                      + (["iban"] if source == "crm_customers" else [])).rows.to_pandas()
             values.update(rows["email"].dropna())
             values.update(rows["phone"].dropna())
             values.update((rows["first_name"] + " " + rows["last_name"]).dropna())
@@ -109,7 +109,7 @@ def _planted_text_values(home: Path) -> set[str]:
     for path in (home / "landing" / "interactions").iterdir():
         texts.update((r["interaction_id"], r["text"]) for r in map(json.loads, path.read_text().splitlines()))
     for path in (home / "landing" / "nps_responses").iterdir():
-        rows = read_landing_file(path, ["response_id", "comment"]).rows.dropna()
+        rows = read_landing_table(path, ["response_id", "comment"]).rows.to_pandas().dropna()
         texts.update(zip(rows["response_id"], rows["comment"]))
     planted = set()
     for item in map(json.loads, (home / "truth" / "text_spans.jsonl").read_text().splitlines()):
@@ -199,7 +199,7 @@ def test_a_breach_assessment_says_what_each_file_exposes_and_prints_no_value(bui
     exported = assessment(paths, landing)
     assert {"crm_customers.first_name", "crm_customers.email", "crm_customers.iban"} <= set(exported.plain)
     assert {c.protection for c in exported.tables[0].columns} == {PLAIN, NON_PERSONAL}
-    assert exported.subjects == len(set(read_landing_file(landing, ["customer_id"]).rows["customer_id"]))
+    assert exported.subjects == len(set(read_landing_table(landing, ["customer_id"]).rows["customer_id"].to_pylist()))
     assert "Plain personal data exposed: crm_customers.customer_id, crm_customers.first_name" in said[landing.name]
 
 

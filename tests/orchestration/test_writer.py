@@ -92,7 +92,7 @@ def test_chunks_and_the_helper_process_change_nothing(landing, monkeypatch):
 def test_arrow_and_pandas_frames_get_the_same_verdicts(landing, source):
     for path in sorted((landing / "landing" / source).iterdir()):
         read = read_landing_table(path, SOURCES[source])
-        frame = read.to_file_read().rows.drop(columns="_source_line")
+        frame = read.rows.drop_columns(["_source_line"]).to_pandas()
         on_arrow, on_pandas = validate(source, read.rows, NOW), validate(source, frame, NOW)
         pd.testing.assert_frame_equal(on_arrow.failures.astype({"row_index": "int64"}),
                                       on_pandas.failures.astype({"row_index": "int64"}))
