@@ -56,10 +56,6 @@ class ValidationOutcome:
     def failed_rows(self) -> int:
         return int(self.failures["row_index"].nunique())
 
-    @property
-    def passed_rows(self) -> int:
-        return self.rows - self.failed_rows - len(self.collapsed)
-
 
 @lru_cache(maxsize=1)
 def _batch_definition():
