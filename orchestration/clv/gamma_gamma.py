@@ -28,6 +28,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
+from .bgnbd import _dot
+
 
 @dataclass(frozen=True)
 class GammaGammaParams:
@@ -54,10 +56,6 @@ def _repeaters(frequency, monetary_value, weights=None):
     if np.any(z <= 0) or not np.all(np.isfinite(z)) or np.any(w < 0):
         raise ValueError("monetary_value must be positive and finite where frequency > 0")
     return x, z, w
-
-
-def _dot(u, v) -> float:
-    return float(np.einsum("i,i->", u, v))  # no BLAS: threaded ddot stalls on busy cores
 
 
 def _nll_and_grad(theta, x, z, w):
