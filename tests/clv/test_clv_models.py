@@ -59,7 +59,7 @@ def summary(cdnow_summary):
     return cdnow_summary.rename(columns={"T": "t"})[columns].assign(in_customer_base=True)
 
 
-def test_former_customers_enter_the_fit_but_get_no_prediction(summary, published):
+def test_former_customers_enter_the_fit_but_get_no_prediction(summary):
     """Leaving out the customers who left would make everyone look more loyal; predicting for them
     would profile people whose CRM record their retention rule removed (Art. 5(1)(b), (e))."""
     everyone, _ = _run(summary)

@@ -112,7 +112,7 @@ def test_the_audit_command_refuses_a_key_folder_without_the_installations_key_ra
     assert not wrong.exists()  # a read makes no key
 
 
-def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch, capsys):
+def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch):
     from privacy.masterkey import master_key_from_env
 
     paths = Paths.from_home(tmp_path)
@@ -312,7 +312,7 @@ def test_a_rotation_stopped_after_the_rewrap_is_finished_by_moving_the_new_key_n
         assert store.has("ab" * 32)
 
 
-def test_a_wrong_master_key_from_the_environment_is_named_not_a_traceback(tmp_path, monkeypatch):
+def test_a_wrong_master_key_from_the_environment_is_named_not_a_traceback(tmp_path):
     """Review: the check for an interrupted rotation failed on a key without a file."""
     import base64
     import os

@@ -330,7 +330,7 @@ def test_a_dialects_times_dates_and_amounts_are_read_as_the_warehouse_reads_them
     assert after.column("amount").to_pylist() == ["12.50", "-1234.50", "12,50 EUR", "12 €€", "€ 1,50 €"]  # one sign
 
 
-def test_a_local_time_that_is_no_real_time_stays_as_written_and_a_skipped_hour_keeps_its_order(tmp_path):
+def test_a_local_time_that_is_no_real_time_stays_as_written_and_a_skipped_hour_keeps_its_order():
     """Review: Arrow's parser rolls 30 February over to March and 10:00:61 to the next minute, so
     those were loaded at a wrong instant; and every time in the hour the change to summer time skips
     became the same instant, so a grant and a withdrawal in it tied."""

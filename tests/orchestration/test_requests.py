@@ -174,7 +174,7 @@ def test_a_rejected_document_is_open_and_overdue_until_it_is_recorded_as_answere
     assert "no request req-00000000000000000000 in the ledger" in capsys.readouterr().out
 
 
-def test_a_rejected_document_counts_from_its_arrival_and_goes_at_the_latest_a_month_after_its_due_date(paths, capsys):
+def test_a_rejected_document_counts_from_its_arrival_and_goes_at_the_latest_a_month_after_its_due_date(paths):
     paths.inbox.mkdir(parents=True)
     stated = {"type": "access", "verification": "idin", "received_at": "2026-11-01T10:00:00+01:00"}  # no subject
     (paths.inbox / "by-post.json").write_text(json.dumps(stated))
@@ -444,7 +444,7 @@ def test_a_request_another_process_is_answering_says_when_it_is_taken_up_again(p
             f"stopped, run this command again from {local[1]}") in said
 
 
-def test_hostile_documents_are_rejected_one_by_one_and_never_stop_the_others(paths, capsys):
+def test_hostile_documents_are_rejected_one_by_one_and_never_stop_the_others(paths):
     """Security review: a list, a string, deep nesting or a time at the edge of the calendar each
     stopped all intake (the one-month clocks of the others included)."""
     paths.inbox.mkdir(parents=True)
@@ -460,7 +460,7 @@ def test_hostile_documents_are_rejected_one_by_one_and_never_stop_the_others(pat
     assert sorted(p.suffix for p in (paths.inbox / "rejected").iterdir()) == [".json"] * 4
 
 
-def test_a_document_with_half_a_character_is_rejected_and_never_stops_the_others(paths, capsys):
+def test_a_document_with_half_a_character_is_rejected_and_never_stops_the_others(paths):
     """Security review: a lone UTF-16 surrogate escape (\\ud83d, half an emoji, as a portal's JavaScript
     writes a truncated text) in any field crashed intake with UnicodeEncodeError, so no request in the
     inbox was registered or answered while it lay there (Art. 12(3))."""
