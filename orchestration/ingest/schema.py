@@ -25,7 +25,6 @@ LATEST_LOAD_FIRST = "loaded_at desc, batch_id desc"
 # The latest load of each file: what the reconciliation and the landing notes count.
 LATEST_BATCHES = ("(select * from raw._batches qualify row_number() over (partition by source, file "
                   f"order by {LATEST_LOAD_FIRST}) = 1)")
-DERIVED = {"pseudonymise", "age_band", "postcode_area", "redact"}
 
 _BATCHES = """
 create table if not exists raw._batches (
