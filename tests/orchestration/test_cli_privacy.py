@@ -11,10 +11,17 @@ from privacy.audit import AuditLog
 NOW = datetime(2026, 12, 5, 9, 30, tzinfo=timezone.utc)
 
 
-def test_the_audit_command_shows_who_did_what_when_filtered(tmp_path, monkeypatch, capsys):
-    for name, value in Paths.from_home(tmp_path).environment().items():
+@pytest.fixture
+def paths(tmp_path, monkeypatch) -> Paths:
+    """An installation in tmp_path with its environment set, as `main` exports it (undone after the test)."""
+    paths = Paths.from_home(tmp_path)
+    for name, value in paths.environment().items():
         monkeypatch.setenv(name, value)
-    log = AuditLog(Paths.from_home(tmp_path).audit_log, key_dir=Paths.from_home(tmp_path).key_dir)
+    return paths
+
+
+def test_the_audit_command_shows_who_did_what_when_filtered(tmp_path, paths, monkeypatch, capsys):
+    log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
     log.append("decrypt", now=NOW, table="crm_customers", count=3)
     log.append("erasure", actor="request:r-42", now=NOW, subjects=1)
     assert main(["--home", str(tmp_path), "audit", "--id", "r-42"]) == 0
@@ -29,16 +36,13 @@ def test_the_audit_command_shows_who_did_what_when_filtered(tmp_path, monkeypatc
     assert "No event" not in capsys.readouterr().out  # the event is right; the time excluded it
 
 
-def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_their_requests(tmp_path, monkeypatch,
-                                                                                              capsys):
+def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_their_requests(tmp_path, paths,
+                                                                                           monkeypatch, capsys):
     """Privacy review: the log holds no numbers, and a request's entries name only the request, so
     "whose data, when" took a lookup by hand and a second search."""
     from privacy.pseudonym import pseudonymiser_from_env
     from privacy.rights.ledger import Ledger
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     sid = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000001")
     other = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000002")
     paths.state.mkdir(parents=True, exist_ok=True)
@@ -65,16 +69,13 @@ def test_the_audit_command_finds_a_customers_entries_by_number_and_those_of_thei
     assert "No pseudonym key in" in capsys.readouterr().out and not (fresh.key_dir / "pseudonym.key").exists()
 
 
-def test_the_audit_command_finds_a_customers_requests_after_their_ledger_rows_expired(tmp_path, monkeypatch, capsys):
+def test_the_audit_command_finds_a_customers_requests_after_their_ledger_rows_expired(tmp_path, paths, capsys):
     """DPO review: the ledger rows go after 5 years (rule request_records), the audit log's entries
     after 7 (rule audit_log). In between, `audit --customer` found a request's decryptions (they name
     the subject) but no longer its receipt, its identity check, its export or its erasure, which name
     only the request: an erasure could not be proven for the person asking about it (Art. 5(2))."""
     from privacy.pseudonym import pseudonymiser_from_env
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     sid = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000001")
     other = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000002")
     paths.state.mkdir(parents=True, exist_ok=True)  # no ledger row left about either
@@ -92,14 +93,11 @@ def test_the_audit_command_finds_a_customers_requests_after_their_ledger_rows_ex
 
 
 def test_the_audit_command_refuses_a_key_folder_without_the_installations_key_rather_than_finding_nothing(
-        tmp_path, monkeypatch, capsys):
+        tmp_path, paths, monkeypatch, capsys):
     """Review: KLANTKLUIS_KEY_DIR=/tmp/nokeys klantkluis audit --customer ... said this installation had
     recorded nothing about anyone, while with its keys it found the customer's entries."""
     from privacy.pseudonym import pseudonymiser_from_env
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     sid = pseudonymiser_from_env(paths.environment()).subject_id("customer", "C0000100")  # binds the key
     AuditLog(paths.audit_log, key_dir=paths.key_dir).append("key_created", now=NOW, subject_id=sid)
     wrong = tmp_path.parent / f"{tmp_path.name}-nokeys"
@@ -112,12 +110,9 @@ def test_the_audit_command_refuses_a_key_folder_without_the_installations_key_ra
     assert not wrong.exists()  # a read makes no key
 
 
-def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch):
+def test_a_rotated_master_key_stays_this_installations_key(tmp_path, paths):
     from privacy.masterkey import master_key_from_env
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     old = master_key_from_env(paths.environment())
     before = old.key_id
     with open(old.path, "rb") as held:  # what a disk or a file-system snapshot still shows of the old file
@@ -131,16 +126,13 @@ def test_a_rotated_master_key_stays_this_installations_key(tmp_path, monkeypatch
     assert old.path.read_bytes() != bytes(32)
 
 
-def test_audit_verify_catches_a_log_and_head_rewritten_without_the_key(tmp_path, monkeypatch, capsys):
+def test_audit_verify_catches_a_log_and_head_rewritten_without_the_key(tmp_path, paths, capsys):
     """Security review: a demo's audit chain and head were rewritten (every hash recomputed), and
     `klantkluis audit-verify` still said "intact"."""
     import json
 
     from privacy.audit import _digest
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
     for n in range(3):
         log.append("erasure", actor=f"request:r-{n}", now=NOW, subjects=1)
@@ -157,10 +149,7 @@ def test_audit_verify_catches_a_log_and_head_rewritten_without_the_key(tmp_path,
     assert "TAMPERED" in capsys.readouterr().out
 
 
-def test_audit_verify_names_a_missing_audit_key_and_its_fix(tmp_path, monkeypatch, capsys):
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
+def test_audit_verify_names_a_missing_audit_key_and_its_fix(tmp_path, paths, monkeypatch, capsys):
     AuditLog(paths.audit_log, key_dir=paths.key_dir).append("decrypt", now=NOW, table="leads", count=1)
     wrong = tmp_path.parent / f"{tmp_path.name}-nokeys"
     monkeypatch.setenv("KLANTKLUIS_KEY_DIR", str(wrong))
@@ -170,10 +159,7 @@ def test_audit_verify_names_a_missing_audit_key_and_its_fix(tmp_path, monkeypatc
     assert not wrong.exists()  # no key made for the keyed log
 
 
-def test_rotate_audit_key(tmp_path, monkeypatch, capsys):
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
+def test_rotate_audit_key(tmp_path, paths, capsys):
     log = AuditLog(paths.audit_log, key_dir=paths.key_dir)
     log.append("decrypt", now=NOW, table="leads", count=1)
     old = (paths.key_dir / "audit.key").read_bytes()
@@ -184,14 +170,11 @@ def test_rotate_audit_key(tmp_path, monkeypatch, capsys):
     assert main(["--home", str(tmp_path), "audit-verify"]) == 0
 
 
-def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_rule(tmp_path, monkeypatch, capsys):
+def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_rule(tmp_path, paths, capsys):
     import duckdb
 
     from orchestration.ingest.schema import ensure_raw_tables
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     paths.landing.mkdir(parents=True)
     assert main(["--home", str(tmp_path), "status"]) == 0
     assert f"No warehouse yet in {tmp_path}" in capsys.readouterr().out
@@ -223,7 +206,7 @@ def test_status_shows_the_installation_without_a_run_with_quarantined_rows_per_r
            ":amount" in said  # most rows first
 
 
-def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, monkeypatch, capsys):
+def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, paths, capsys):
     """Crash review: after a kill -9, status said the run was still going, with nothing running."""
     import os
 
@@ -232,9 +215,6 @@ def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, 
 
     from orchestration.pipeline import COMMAND_LINE_TAG, RUN_LOCK
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     paths.prepare_dagster_home()
     duckdb.connect(str(paths.warehouse)).close()
     paths.state.mkdir(parents=True, exist_ok=True)
@@ -263,7 +243,7 @@ def test_status_tells_a_stopped_command_line_run_from_one_still_going(tmp_path, 
 
 @pytest.mark.parametrize("failing", ["audit entry", "binding"])
 def test_a_rotation_stopped_after_the_rewrap_is_finished_by_moving_the_new_key_never_by_deleting_it(
-        tmp_path, monkeypatch, capsys, failing):
+        tmp_path, paths, monkeypatch, capsys, failing):
     """Reviews: a rotation that stopped after its rewrap (its audit entry failed, or writing the
     installation's key binding did) left the store wrapped by master.key.new while the installation
     named the old key. Running the rotation again deleted master.key.new, the only key to the data
@@ -274,9 +254,6 @@ def test_a_rotation_stopped_after_the_rewrap_is_finished_by_moving_the_new_key_n
     from privacy.keystore import KeyStore
     from privacy.masterkey import master_key_from_env
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     with KeyStore(paths.keystore, master_key_from_env(paths.environment())) as store:
         store.ensure(["ab" * 32])
     real_append, real_confirm = Log.append, keybinding.confirm
@@ -329,8 +306,7 @@ def test_a_wrong_master_key_from_the_environment_is_named_not_a_traceback(tmp_pa
         KeyStore(paths.keystore, master_key_from_env(wrong))
 
 
-def test_status_after_a_simulated_run_judges_the_landing_days_by_the_installations_time(tmp_path, monkeypatch,
-                                                                                         capsys):
+def test_status_after_a_simulated_run_judges_the_landing_days_by_the_installations_time(tmp_path, paths, capsys):
     """Soak test: after `run --as-of ... --simulate` the run's summary was clean, but `status` measured
     the landing files against today's date and called every file of a simulated day a typo, each day,
     with no way to clear it. The installation's time is the later of now and its last load (a plain
@@ -339,9 +315,6 @@ def test_status_after_a_simulated_run_judges_the_landing_days_by_the_installatio
 
     from orchestration.ingest.schema import ensure_raw_tables
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     (paths.landing / "orders").mkdir(parents=True)
     (paths.landing / "orders" / "2062-01-01.csv").write_text("order_id,customer_id,order_date,amount\n")
     with duckdb.connect(str(paths.warehouse)) as con:
@@ -355,7 +328,7 @@ def test_status_after_a_simulated_run_judges_the_landing_days_by_the_installatio
     assert "named after a day after today (orders/2062-01-05.csv)" in capsys.readouterr().out
 
 
-def test_a_killed_command_line_run_stops_holding_the_run_queue(tmp_path, monkeypatch):
+def test_a_killed_command_line_run_stops_holding_the_run_queue(tmp_path, paths):
     """UI review: after `klantkluis run` was killed (kill -9, an out-of-memory kill, a reboot), Dagster
     kept its run STARTED, and with one run at a time the queue held every run launched from the UI,
     the 02:00 schedule's and each data subject request's, QUEUED for ever. The request sensor (every
@@ -368,9 +341,6 @@ def test_a_killed_command_line_run_stops_holding_the_run_queue(tmp_path, monkeyp
     from orchestration.pipeline import COMMAND_LINE_TAG, RUN_LOCK, end_stopped_runs
     from orchestration.resources import KlantkluisResource
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     paths.prepare_dagster_home()
     paths.state.mkdir(parents=True, exist_ok=True)
     with DagsterInstance.get() as instance:
@@ -397,7 +367,7 @@ def test_a_killed_command_line_run_stops_holding_the_run_queue(tmp_path, monkeyp
 
 
 def test_a_breach_is_recorded_with_its_deadline_an_audit_entry_and_a_draft_notification(tiny_landing, tmp_path,
-                                                                                         monkeypatch, capsys):
+                                                                                        paths, capsys):
     """DPO review: a breach had to be documented (Art. 33(5)) and notified within 72 hours (Art. 33(1))
     by hand, without knowing what the file held; `breach record` does both from the file itself."""
     import json
@@ -405,9 +375,6 @@ def test_a_breach_is_recorded_with_its_deadline_an_audit_entry_and_a_draft_notif
 
     import duckdb
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     with duckdb.connect(str(paths.warehouse)) as con:  # a warehouse's shape, with fake values
         con.execute("create schema raw; create table raw.crm_customers (subject_id varchar, email blob, city varchar)")
         con.execute(f"insert into raw.crm_customers values ('{'a' * 64}', '\\x01'::blob, 'Delft')")
@@ -438,12 +405,9 @@ def test_a_breach_is_recorded_with_its_deadline_an_audit_entry_and_a_draft_notif
     assert main(["--home", str(tmp_path), "audit-verify"]) == 0
 
 
-def test_breach_assess_names_a_damaged_duckdb_file_in_one_line(tmp_path, monkeypatch, capsys):
+def test_breach_assess_names_a_damaged_duckdb_file_in_one_line(tmp_path, paths, capsys):
     """Review: a DuckDB file that cannot be opened (a copy cut short, a damaged one, one of a newer
     DuckDB) ended `breach assess` in DuckDB's own traceback."""
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     paths.state.mkdir(parents=True)
     cut = tmp_path / "copy.duckdb"
     cut.write_bytes(b"\0" * 8 + b"DUCK" + b"\0" * 100)  # a DuckDB header and nothing after it
@@ -452,7 +416,7 @@ def test_breach_assess_names_a_damaged_duckdb_file_in_one_line(tmp_path, monkeyp
     assert err.startswith(f"Error: {cut}: DuckDB cannot read it (IOException)") and len(err.splitlines()) == 1
 
 
-def test_breach_assess_of_a_landing_file_names_columns_not_ours_and_takes_one_lacking_some(tmp_path, monkeypatch):
+def test_breach_assess_of_a_landing_file_names_columns_not_ours_and_takes_one_lacking_some(tmp_path, paths):
     """Review: a leaked export's column that is none of the source's (free notes, say) was left out
     of the assessment, the verdict and the draft notification without a word, and an export lacking
     one of the source's columns could not be assessed at all (the ingest's "Fix the export")."""
@@ -460,9 +424,6 @@ def test_breach_assess_of_a_landing_file_names_columns_not_ours_and_takes_one_la
     from orchestration.ingest.reader import LandingFileError
     from privacy.breach import PLAIN, UNCLASSIFIED
 
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     leaked = tmp_path / "export.csv"
     leaked.write_text("customer_id,email,notes\nC0000001,fake.one@example.invalid,fake note\n"
                       "C0000002,fake.two@example.invalid,\n")
@@ -477,11 +438,8 @@ def test_breach_assess_of_a_landing_file_names_columns_not_ours_and_takes_one_la
     assert "example.invalid" not in str(said.value)
 
 
-def test_breach_assess_of_key_material_or_a_request_answer_says_what_it_is(tmp_path, monkeypatch, capsys):
+def test_breach_assess_of_key_material_or_a_request_answer_says_what_it_is(tmp_path, paths, capsys):
     """A leaked key file or access export got 'name its source with --source', which no source fits."""
-    paths = Paths.from_home(tmp_path)
-    for name, value in paths.environment().items():
-        monkeypatch.setenv(name, value)
     paths.state.mkdir(parents=True)
     for folder, file, says in ((paths.key_dir, "master.key", "is key material, which no assessment reads"),
                                (paths.outbox, "req-1.zip", "is an answer to a data subject request")):
