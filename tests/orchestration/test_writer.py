@@ -176,40 +176,22 @@ def test_an_error_while_protecting_rows_is_raised_as_it_is_and_nothing_is_loaded
     assert counts == (0, 0)
 
 
-def test_a_load_the_audit_log_cannot_record_is_not_made(landing, monkeypatch, tmp_path):
-    """Crash review: rows were committed, then the audit entry failed: a load with no record (Art. 5(2))."""
+@pytest.mark.parametrize("error", [PermissionError, KeyboardInterrupt])
+def test_a_load_the_audit_log_cannot_record_or_that_is_interrupted_is_not_made(error, landing, monkeypatch, tmp_path):
+    """Crash review: rows were committed, then the audit entry failed: a load with no record (Art. 5(2)).
+    An interrupt (Ctrl-C, a run stopped from the UI) is no Exception: it left the load half-made in an
+    open transaction, which this connection's next load could not begin."""
     ctx, table, path = _orders(landing, monkeypatch, tmp_path)
-
     append = ctx.audit.append
 
-    def unwritable(event, **kwargs):
+    def failing(event, **kwargs):
         if event == "ingest_batch":  # the keys were made and recorded; the load's entry fails
-            raise PermissionError("audit.jsonl")
+            raise error()
         return append(event, **kwargs)
 
-    monkeypatch.setattr(ctx.audit, "append", unwritable)
+    monkeypatch.setattr(ctx.audit, "append", failing)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        with pytest.raises(PermissionError):
-            writer.load_file(con, table, path, ctx, chunk_rows=50)
-        counts = con.execute("select (select count(*) from raw.orders), (select count(*) from raw._batches)").fetchone()
-    ctx.close()
-    assert counts == (0, 0)
-
-
-def test_an_interrupted_load_is_rolled_back_and_the_file_loads_on_the_same_connection(landing, monkeypatch, tmp_path):
-    """An interrupt (Ctrl-C, a run stopped from the UI) is no Exception: the load was left half-made
-    in an open transaction, which this connection's next load could not begin."""
-    ctx, table, path = _orders(landing, monkeypatch, tmp_path)
-    append = ctx.audit.append
-
-    def interrupted(event, **kwargs):
-        if event == "ingest_batch":
-            raise KeyboardInterrupt
-        return append(event, **kwargs)
-
-    monkeypatch.setattr(ctx.audit, "append", interrupted)
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(error):
             writer.load_file(con, table, path, ctx, chunk_rows=50)
         counts = con.execute("select (select count(*) from raw.orders), (select count(*) from raw._batches)").fetchone()
         monkeypatch.setattr(ctx.audit, "append", append)
