@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -26,6 +27,7 @@ from privacy.rights.requests import LOCAL_TIME
 
 NOTIFY_WITHIN = timedelta(hours=72)  # Art. 33(1): "not later than 72 hours after having become aware of it"
 REGISTER_FILE = "breaches.jsonl"
+ID = re.compile(r"breach-\d{8}-\d{6}-[0-9a-f]{4}")  # as record_breach makes them
 RULE = "breach_register"  # the policy's retention rule of the register and its drafts (Art. 5(1)(e))
 
 
@@ -92,6 +94,8 @@ def expire(register: Path, drafts: Path, policy: Policy, *, now: datetime) -> li
             try:
                 entry = json.loads(line)
                 old.append(entry["recorded_at"] < cut)
+                if not ID.fullmatch(entry["id"]):  # it names its drafts: never a path
+                    raise ValueError
             except (ValueError, KeyError, TypeError):
                 raise ValueError(f"{register}: line {number} is not a breach record, so no breach expired; put it "
                                  "right (or the register back from a backup)") from None

@@ -172,3 +172,16 @@ def test_the_draft_counts_one_table_and_one_row_in_the_singular(classification):
     rows = pa.table({"customer_id": ["C0000001", "C0000002"], "first_name": ["Fakename"] * 2, "_source_line": [2, 3]})
     found = assess_landing("2026-12-05.csv", classification.table("crm_customers", "source"), rows, 2)
     assert "2 rijen in 1 tabel met" in notification(breach, found, policy, "/srv/keys", "nl")
+
+
+@pytest.mark.parametrize("line", ['{"recorded_at": "2000-01-01T00:00:00.000000Z"}',
+                                  '{"id": "../../keys/master.key", "recorded_at": "2000-01-01T00:00:00.000000Z"}'])
+def test_an_old_line_without_a_breach_id_is_not_a_breach_record(tmp_path, line):
+    """Review: a past line with no id ended the sweep in a KeyError (not the ValueError naming the line
+    that the sweep turns into a warning), and an id that is a path named a file outside the drafts."""
+    register, drafts = tmp_path / "state" / "breaches.jsonl", tmp_path / "register" / "breaches"
+    register.parent.mkdir()
+    register.write_text(line + "\n")
+    with pytest.raises(ValueError, match="line 1 is not a breach record"):
+        expire(register, drafts, load_policy(), now=NOW)
+    assert register.read_text() == line + "\n"
