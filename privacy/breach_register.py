@@ -11,10 +11,12 @@ removed by the daily retention sweep (``expire``, Art. 5(1)(e)).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -73,39 +75,50 @@ def record_breach(register: Path, assessment: Assessment, *, discovered: datetim
     return breach
 
 
-def expire(register: Path, drafts: Path, policy: Policy, *, now: datetime) -> list[str]:
+def expire(register: Path, drafts: Path, policy: Policy, *, now: datetime,
+           before_removal: Callable[[list[str]], None] | None = None) -> list[str]:
     """The breach register's own storage limitation (Art. 5(1)(e)): the breaches recorded before
     the rule ``breach_register`` counts back from ``now`` leave the register, and their draft
-    notifications leave ``drafts``. The register is replaced whole under its lock, so a breach
-    recorded meanwhile is kept. Returns the ids removed; none under a policy without the rule.
-    A register with a line that is not a breach record is left as it is (ValueError naming the line):
-    what cannot be read cannot be judged."""
+    notifications leave ``drafts``, also a draft whose line the register no longer holds (a register
+    put back from a backup), by the time in its name. Returns the ids removed; none under a policy
+    without the rule. ``before_removal`` gets them first, under the register's lock: a caller records
+    the expiry there, so nothing goes unrecorded (Art. 5(2)), and a failure there removes nothing.
+    The register is replaced whole under its lock, so a breach recorded meanwhile is kept. A register
+    with a line that is not a breach record is left as it is (ValueError naming the line): what
+    cannot be read cannot be judged."""
     rule = policy.retention.get(RULE)
-    if rule is None or not register.is_file():
+    if rule is None:
         return []
-    cut = timestamp(rule.cutoff(now))
-    with locked_file(register) as f:
-        lines = f.read().decode("utf-8").splitlines(keepends=True)
-        old = []  # per line: whether it is past the rule
+    cut = rule.cutoff(now)
+    with locked_file(register) if register.is_file() else contextlib.nullcontext() as f:
+        lines = f.read().decode("utf-8").splitlines(keepends=True) if f else []
+        kept, gone = [], []
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                old.append(False)
-                continue
             try:
-                entry = json.loads(line)
-                old.append(entry["recorded_at"] < cut)
-                if not ID.fullmatch(entry["id"]):  # it names its drafts: never a path
+                entry = json.loads(line) if line.strip() else None
+                if entry is not None and not ID.fullmatch(entry["id"]):  # it names its drafts: never a path
                     raise ValueError
+                past = entry is not None and entry["recorded_at"] < timestamp(cut)
             except (ValueError, KeyError, TypeError):
                 raise ValueError(f"{register}: line {number} is not a breach record, so no breach expired; put it "
                                  "right (or the register back from a backup)") from None
-        gone = [json.loads(line)["id"] for line, past in zip(lines, old) if past]
+            (gone if past else kept).append(entry["id"] if past else line)
+        stray = sorted({p.name.split(".")[0] for p in drafts.glob("breach-*.md")} - set(gone)) if drafts.is_dir() else []
+        gone += [b for b in stray if ID.fullmatch(b) and _recorded_at(b) < cut]
+        if gone and before_removal is not None:
+            before_removal(gone)
         for breach_id in gone:  # first: a failure here leaves the register whole, for the next sweep to try again
             for lang in ("en", "nl"):
                 (drafts / f"{breach_id}.{lang}.md").unlink(missing_ok=True)
-        if gone:
-            write_private(register, [line.encode() for line, past in zip(lines, old) if not past])
+        if f and len(kept) < len(lines):
+            write_private(register, [line.encode() for line in kept])
     return gone
+
+
+def _recorded_at(breach_id: str) -> datetime:
+    """When the breach was recorded, as its id says (``record_breach``: UTC, to the second)."""
+    return datetime.strptime(breach_id[len("breach-"):len("breach-YYYYMMDD-HHMMSS")], "%Y%m%d-%H%M%S").replace(
+        tzinfo=timezone.utc)
 
 
 def recorded(register: Path) -> list[dict]:

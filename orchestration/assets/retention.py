@@ -96,8 +96,12 @@ def _breach_records(context, klantkluis: KlantkluisResource, policy, audit, now:
     """Remove the breaches recorded before the rule ``breach_register`` from the register, with
     their draft notifications (``privacy.breach_register.expire``); returns how many. A failure is a
     warning (the class name only), as for the request files: the next sweep tries again."""
+    def record(gone: list[str]) -> None:  # before anything is removed: no expiry goes unrecorded (Art. 5(2))
+        audit.append("breach_records_expired", now=now, rule=breach_register.RULE, breaches=gone)
+
     try:
-        gone = breach_register.expire(klantkluis.paths.breaches, klantkluis.paths.breach_drafts, policy, now=now)
+        gone = breach_register.expire(klantkluis.paths.breaches, klantkluis.paths.breach_drafts, policy, now=now,
+                                      before_removal=record)
     except OSError as exc:
         context.log.warning(f"Breach records past their retention were not removed ({type(exc).__name__}); "
                             "the next sweep tries again")
@@ -105,8 +109,6 @@ def _breach_records(context, klantkluis: KlantkluisResource, policy, audit, now:
     except ValueError as exc:  # a damaged register: for the privacy officer to put right
         context.log.warning(str(exc))
         return 0
-    if gone:
-        audit.append("breach_records_expired", now=now, rule=breach_register.RULE, breaches=gone)
     return len(gone)
 
 
