@@ -17,6 +17,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -267,6 +268,7 @@ class KeyStore:
             part = keys[i : i + _CHUNK]
             yield from self._db.execute(f"{sql} where subject_id in ({','.join('?' * len(part))})", part)
 
-    def _tx(self, write: bool = True):
+    def _tx(self, write: bool = True) -> AbstractContextManager[None]:
+        """One transaction on the store; a writer takes SQLite's write lock at once (``begin immediate``)."""
         return transaction(self._db, "begin immediate" if write else "begin")
 
