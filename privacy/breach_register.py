@@ -29,7 +29,9 @@ from privacy.rights.requests import LOCAL_TIME
 
 NOTIFY_WITHIN = timedelta(hours=72)  # Art. 33(1): "not later than 72 hours after having become aware of it"
 REGISTER_FILE = "breaches.jsonl"
-ID = re.compile(r"breach-\d{8}-\d{6}-[0-9a-f]{4}")  # as record_breach makes them
+ID = re.compile(r"breach-\d{8}-\d{6}-[0-9a-f]{4}")  # as record_breach makes them: breach-<_ID_TIME>-<4 hex>
+_ID_TIME = "%Y%m%d-%H%M%S"  # when the breach was recorded (UTC), in its id
+LANGUAGES = ("en", "nl")  # of the draft notifications
 RULE = "breach_register"  # the policy's retention rule of the register and its drafts (Art. 5(1)(e))
 
 
@@ -58,7 +60,7 @@ def record_breach(register: Path, assessment: Assessment, *, discovered: datetim
     if discovered.tzinfo is None or now.tzinfo is None:
         raise ValueError("discovered and now must be timezone-aware")
     now, discovered = now.astimezone(timezone.utc), discovered.astimezone(timezone.utc)
-    breach = Breach(f"breach-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}", now, discovered, description or None)
+    breach = Breach(f"breach-{now.strftime(_ID_TIME)}-{secrets.token_hex(2)}", now, discovered, description or None)
     entry = {"id": breach.id, "recorded_at": timestamp(now), "discovered_at": timestamp(discovered),
              "notify_by": timestamp(breach.notify_by), "file": assessment.file, "file_kind": assessment.kind,
              "description": breach.description, "subjects": assessment.subjects, "records": assessment.records,
@@ -90,6 +92,7 @@ def expire(register: Path, drafts: Path, policy: Policy, *, now: datetime,
     if rule is None:
         return []
     cut = rule.cutoff(now)
+    cut_stamp = timestamp(cut)  # as recorded_at is written
     with locked_file(register) if register.is_file() else contextlib.nullcontext() as f:
         lines = f.read().decode("utf-8").splitlines(keepends=True) if f else []
         kept, gone = [], []
@@ -98,18 +101,21 @@ def expire(register: Path, drafts: Path, policy: Policy, *, now: datetime,
                 entry = json.loads(line) if line.strip() else None
                 if entry is not None and not ID.fullmatch(entry["id"]):  # it names its drafts: never a path
                     raise ValueError
-                past = entry is not None and entry["recorded_at"] < timestamp(cut)
+                past = entry is not None and entry["recorded_at"] < cut_stamp
             except (ValueError, KeyError, TypeError):
                 raise ValueError(f"{register}: line {number} is not a breach record, so no breach expired; put it "
                                  "right (or the register back from a backup)") from None
-            (gone if past else kept).append(entry["id"] if past else line)
+            if past:
+                gone.append(entry["id"])
+            else:
+                kept.append(line)
         stray = sorted({p.name.split(".")[0] for p in drafts.glob("breach-*.md")} - set(gone)) if drafts.is_dir() else []
         gone += [b for b in stray if ID.fullmatch(b) and _recorded_at(b) < cut]
         if gone and before_removal is not None:
             before_removal(gone)
         for breach_id in gone:  # first: a failure here leaves the register whole, for the next sweep to try again
-            for lang in ("en", "nl"):
-                (drafts / f"{breach_id}.{lang}.md").unlink(missing_ok=True)
+            for lang in LANGUAGES:
+                _draft(drafts, breach_id, lang).unlink(missing_ok=True)
         if f and len(kept) < len(lines):
             write_private(register, [line.encode() for line in kept])
     return gone
@@ -117,8 +123,12 @@ def expire(register: Path, drafts: Path, policy: Policy, *, now: datetime,
 
 def _recorded_at(breach_id: str) -> datetime:
     """When the breach was recorded, as its id says (``record_breach``: UTC, to the second)."""
-    return datetime.strptime(breach_id[len("breach-"):len("breach-YYYYMMDD-HHMMSS")], "%Y%m%d-%H%M%S").replace(
-        tzinfo=timezone.utc)
+    return datetime.strptime(breach_id.split("-", 1)[1].rsplit("-", 1)[0], _ID_TIME).replace(tzinfo=timezone.utc)
+
+
+def _draft(drafts: Path, breach_id: str, lang: str) -> Path:
+    """The draft notification of a breach in one language (``write_notification``)."""
+    return drafts / f"{breach_id}.{lang}.md"
 
 
 def recorded(register: Path) -> list[dict]:
@@ -253,7 +263,7 @@ def write_notification(out_dir: Path, breach: Breach, assessment: Assessment, po
     """The draft notification in English and Dutch, ``<id>.en.md`` and ``<id>.nl.md`` in ``out_dir``."""
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     written = {}
-    for lang in ("en", "nl"):
-        written[lang] = write_private(out_dir / f"{breach.id}.{lang}.md",
+    for lang in LANGUAGES:
+        written[lang] = write_private(_draft(out_dir, breach.id, lang),
                                       notification(breach, assessment, policy, key_dir, lang))
     return written
